@@ -1,0 +1,75 @@
+/* Small shared building blocks: a growable byte buffer, a string-keyed hash
+ * map, string helpers and terminal-safe escaping. */
+#ifndef CLOUDTRACKER_UTIL_H
+#define CLOUDTRACKER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- ct_buf: growable byte buffer, always NUL-terminated when len > 0 ---- */
+typedef struct ct_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} ct_buf;
+
+#define CT_BUF_INIT {NULL, 0, 0}
+
+/* Ensures room for `extra` more bytes plus a NUL. Returns 0 or CT_ENOMEM. */
+int ct_buf_reserve(ct_buf *b, size_t extra);
+/* Appends bytes / a C string / printf output. Return 0 or CT_ENOMEM. */
+int ct_buf_append(ct_buf *b, const void *data, size_t len);
+int ct_buf_puts(ct_buf *b, const char *s);
+int ct_buf_printf(ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Empties the buffer but keeps its memory. */
+void ct_buf_reset(ct_buf *b);
+/* Frees the memory; the buffer is then empty and reusable. */
+void ct_buf_release(ct_buf *b);
+/* Hands the bytes to the caller (free() them) and empties the buffer. Never
+ * returns NULL unless out of memory. */
+char *ct_buf_detach(ct_buf *b);
+
+/* ---- ct_strmap: open-addressing hash map, string key -> void* value ----
+ * Keys are copied and owned by the map; values are borrowed. */
+typedef struct ct_strmap ct_strmap;
+
+/* Returns a new empty map, or NULL when out of memory. */
+ct_strmap *ct_strmap_new(void);
+/* Frees the map and its key copies (not the values). NULL is harmless. */
+void ct_strmap_free(ct_strmap *m);
+/* Inserts or replaces. Returns 0 or CT_ENOMEM. */
+int ct_strmap_put(ct_strmap *m, const char *key, void *value);
+/* Returns true and sets *value (if non-NULL) when key is present. */
+bool ct_strmap_get(const ct_strmap *m, const char *key, void **value);
+size_t ct_strmap_count(const ct_strmap *m);
+/* Iteration: start with *pos = 0; returns false when done. */
+bool ct_strmap_next(const ct_strmap *m, size_t *pos, const char **key, void **value);
+
+/* ---- strings ---- */
+/* malloc'd copy of s (NULL if s is NULL or out of memory). */
+char *ct_strdup(const char *s);
+char *ct_strndup(const char *s, size_t n);
+/* malloc'd lowercase (ASCII) copy. */
+char *ct_strdup_lower(const char *s);
+/* Lowercases ASCII letters in place. */
+void ct_str_lower(char *s);
+/* ASCII case-insensitive comparisons. */
+int ct_strcasecmp(const char *a, const char *b);
+bool ct_str_starts_with(const char *s, const char *prefix);
+bool ct_str_ends_with(const char *s, const char *suffix);
+/* 64-bit FNV-1a hash of n bytes. */
+uint64_t ct_hash_bytes(const void *data, size_t n);
+
+/* True when the n bytes are well-formed UTF-8 (no overlongs, no surrogates). */
+bool ct_utf8_valid(const char *s, size_t n);
+
+/* Appends `s` made safe to print on a terminal: control characters
+ * (including ESC), DEL, C1 controls and invalid UTF-8 become \xNN escapes,
+ * and a backslash becomes "\\". Strings from logs and IAM files go through
+ * this before they reach stdout or stderr. Returns 0 or CT_ENOMEM. */
+int ct_buf_put_safe(ct_buf *b, const char *s);
+/* Convenience: malloc'd safe copy of s (NULL when out of memory). */
+char *ct_safe_dup(const char *s);
+
+#endif

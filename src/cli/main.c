@@ -1,0 +1,6 @@
+/* Entry point (placeholder until the CLI lands). */
+#include <stdio.h>
+int main(void)
+{
+    return 0;
+}

@@ -1,0 +1,162 @@
+/* String helpers: copies, ASCII case folding, hashing, UTF-8 validation and
+ * escaping of untrusted text before it reaches a terminal. */
+#include "cloudtracker/error.h"
+#include "cloudtracker/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *ct_strndup(const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *ct_strdup(const char *s)
+{
+    return s ? ct_strndup(s, strlen(s)) : NULL;
+}
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
+}
+
+void ct_str_lower(char *s)
+{
+    for (; *s; s++)
+        *s = lower(*s);
+}
+
+char *ct_strdup_lower(const char *s)
+{
+    char *p = ct_strdup(s);
+    if (p)
+        ct_str_lower(p);
+    return p;
+}
+
+int ct_strcasecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)lower(*a), cb = (unsigned char)lower(*b);
+        if (ca != cb || !ca)
+            return (int)ca - (int)cb;
+    }
+}
+
+bool ct_str_starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ct_str_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+uint64_t ct_hash_bytes(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if the
+ * bytes there are not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F; /* no UTF-16 surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n < len)
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+bool ct_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(p + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+int ct_buf_put_safe(ct_buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t k = utf8_seq(p + i, n - i);
+        /* C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F. */
+        bool c1 = k == 2 && c == 0xC2 && p[i + 1] < 0xA0;
+        if (k == 0 || c < 0x20 || c == 0x7F || c1) {
+            if (ct_buf_printf(b, "\\x%02x", c) != 0)
+                return CT_ENOMEM;
+            i++;
+        } else if (c == '\\') {
+            if (ct_buf_append(b, "\\\\", 2) != 0)
+                return CT_ENOMEM;
+            i++;
+        } else {
+            if (ct_buf_append(b, p + i, k) != 0)
+                return CT_ENOMEM;
+            i += k;
+        }
+    }
+    return ct_buf_reserve(b, 0);
+}
+
+char *ct_safe_dup(const char *s)
+{
+    ct_buf b = CT_BUF_INIT;
+    if (ct_buf_put_safe(&b, s) != 0) {
+        ct_buf_release(&b);
+        return NULL;
+    }
+    return ct_buf_detach(&b);
+}
