@@ -1,0 +1,10 @@
+# Data files compiled into the binary (see ct_embed in CMakeLists.txt), so an
+# installed cloudtracker never reads the source tree. ct_embed writes into
+# embedded/ of the build tree, which must exist before the first command runs.
+file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/embedded)
+ct_embed(ct_data_iam_actions data/iam-actions/iam_actions.tsv)
+ct_embed(ct_data_eventsource_prefix data/cloudtrail/eventsource-prefix.tsv)
+ct_embed(ct_data_event_renames data/cloudtrail/event-renames.tsv)
+ct_embed(ct_data_event_renames_apigateway data/cloudtrail/event-renames-apigateway.tsv)
+ct_embed(ct_data_no_permission data/cloudtrail/no-permission.tsv)
+ct_embed(ct_data_unlogged_actions data/cloudtrail/unlogged-actions.tsv)

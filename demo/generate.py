@@ -110,7 +110,7 @@ def ci_deploy(boundary):
             allow(["s3:PutObject", "s3:ListBucket", "lambda:UpdateFunctionCode"]),
             {"Sid": "TlsOnly", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "*",
              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))])
-    r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
+    r["PermissionsBoundary"] = {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
                                 "PermissionsBoundaryArn": boundary["Arn"]}
     return r
 

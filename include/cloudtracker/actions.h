@@ -32,7 +32,12 @@ typedef struct ct_catalog ct_catalog;
  * CT_EINTERNAL if the embedded data is malformed. */
 int ct_catalog_load_builtin(ct_catalog **out, ct_error *err);
 /* Same from a TSV text in memory ("Service:Action<TAB>Level" per line); used
- * by tests. `name` is used in error messages (file:line). */
+ * by tests. `name` is used in error messages (file:line). Names are lowercased
+ * and sorted; a line repeating a name merges into one action with the more
+ * sensitive level; a combined level ("Permissions management, Write") keeps
+ * its specific class. Blank lines and lines starting with '#' are skipped.
+ * Errors: CT_ENOMEM, or CT_EINPUT with err's file and line for a malformed
+ * line (no tab, bad name, unknown level, extra field). */
 int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const char *name,
                         ct_error *err);
 void ct_catalog_free(ct_catalog *c);
@@ -52,11 +57,14 @@ void ct_catalog_service_range(const ct_catalog *c, const char *service, size_t l
 
 /* True when CloudTrail cannot show a call needing this lowercase action:
  * data events, never-logged APIs, permission-only actions (iam:passrole),
- * services without CloudTrail support. Works for actions outside the catalog. */
+ * services without CloudTrail support, as listed in
+ * data/cloudtrail/unlogged-actions.tsv. Works for actions outside the catalog
+ * (a string lookup); `c` may be NULL. */
 bool ct_action_is_unlogged(const ct_catalog *c, const char *action_lower);
 
-/* "Benign" for --ignore-benign: names starting with list/describe, and
- * actions the catalog classes as access level List. */
+/* "Benign" for --ignore-benign: actions whose name part (after the colon)
+ * starts with "list" or "describe", and actions the catalog classes as access
+ * level List (some "get..." calls). `c` may be NULL (name rule only). */
 bool ct_action_is_benign(const ct_catalog *c, const char *action_lower);
 
 /* The IAM actions one CloudTrail event needed. */
@@ -67,9 +75,14 @@ typedef struct ct_event_actions {
 } ct_event_actions;
 
 /* Maps eventSource ("s3.amazonaws.com") and eventName ("ListBuckets") to IAM
- * actions ("s3:listallmybuckets"). Irregular prefixes, renames, version
- * suffixes, multi-action events and permission-free events come from the data
- * tables. Returns 0, or CT_EINPUT when the names are empty or too long. */
+ * actions ("s3:listallmybuckets"). The usual rule is "<first label of the
+ * eventSource>:<eventName>", lowercased; a trailing API version
+ * (CreateFunction20150331, UpdateDistribution2014_01_31, ...v2) is cut.
+ * Irregular prefixes, renames, multi-action events and permission-free events
+ * (count 0) come from the tables in data/cloudtrail/. Thread-safe; the tables
+ * are parsed on first use. Returns 0, CT_EINPUT when a name is empty, too long
+ * for a slot or has bytes no AWS name uses, or CT_ENOMEM / CT_EINTERNAL when
+ * the tables cannot be loaded (ct_catalog_load_builtin reports that first). */
 int ct_event_map(const char *event_source, const char *event_name, ct_event_actions *out);
 
 #endif

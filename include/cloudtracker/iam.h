@@ -29,13 +29,31 @@ typedef struct ct_iam ct_iam;
  * Every policy reachable from a user or role is compiled now, so a malformed
  * statement or a managed policy that is attached but missing from the file
  * fails here with CT_EIAM, naming the file (and line:col for JSON syntax
- * errors). *out belongs to the caller. */
+ * errors, as cJSON reports them: sometimes one past the culprit). *out
+ * belongs to the caller (ct_iam_free).
+ *
+ * Refused with CT_EIAM: a page with "IsTruncated": true (verdicts from
+ * partial data are forbidden); a document with none of the four lists; a
+ * group, attached policy or boundary that the file does not contain; a
+ * managed policy whose default version cannot be identified (IsDefaultVersion
+ * and DefaultVersionId must agree when both are present); duplicate names
+ * (compared case-insensitively, as IAM does); and statements with a missing
+ * or unknown Effect, both or neither of Action/NotAction, both Resource and
+ * NotResource, or an action entry that is neither "*" nor "service:pattern".
+ * The statements of groups without members and of unattached managed
+ * policies are not compiled, so they cannot fail the load. A role's AssumeRolePolicyDocument (trust,
+ * not permissions) is ignored. Messages quote names terminal-safely.
+ * ct_iam_load_file also fails with CT_EIAM when the file cannot be read.
+ * Other error: CT_ENOMEM. `name` labels errors of ct_iam_load_buffer. */
 int ct_iam_load_file(ct_iam **out, const char *path, ct_error *err);
 int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *name,
                        ct_error *err);
+/* Frees everything the ct_iam owns, including every borrowed string and
+ * policy set handed out. NULL is harmless. */
 void ct_iam_free(ct_iam *iam);
 
-/* Users or roles, sorted by name (byte order). */
+/* Users or roles, sorted by name (byte order); ct_iam_get returns NULL
+ * past the end. Results are borrowed from the ct_iam. */
 size_t ct_iam_count(const ct_iam *iam, ct_principal_kind kind);
 const ct_principal *ct_iam_get(const ct_iam *iam, ct_principal_kind kind, size_t i);
 /* Finds by exact name, then case-insensitively (IAM names are unique without
@@ -46,18 +64,42 @@ const ct_principal *ct_iam_find(const ct_iam *iam, ct_principal_kind kind, const
 
 /* The compiled statements that apply to one principal: identity policies
  * (inline, attached managed at their default version, and for users those of
- * their groups) and the permissions boundary if any. Borrowed from ct_iam. */
+ * their groups; a policy reached twice counts once) and the permissions
+ * boundary if any. Borrowed from ct_iam; p must come from the same ct_iam.
+ *
+ * Evaluation rules (shared by ct_policy_decide and ct_policy_expand). A
+ * statement covers an action when one of its Action patterns matches it, or,
+ * for NotAction, when none does. Then
+ *   granted = allowed AND NOT denied AND (no boundary OR inside boundary)
+ *   allowed = some identity Allow statement covers the action. Allows limited
+ *             by Resource, NotResource or Condition still count: the action
+ *             may be used, which is what an unused-permission report needs.
+ *   denied  = some Deny statement, in an identity policy or in the boundary,
+ *             covers the action with no Condition and a Resource of "*" (a
+ *             list containing "*" counts; an absent Resource reads as "*",
+ *             since IAM rejects such identity policies anyway). A Deny with a
+ *             non-empty Condition, a specific Resource or any NotResource may
+ *             not apply to a given call, so it removes nothing: it becomes a
+ *             note in ct_decision (limit "Condition", else "NotResource",
+ *             else "Resource"). An empty Condition block limits nothing.
+ *   inside boundary = some Allow statement of the boundary covers it (with
+ *             the same leniency for limited Allows). A boundary grants
+ *             nothing by itself.
+ * Policy names in decisions: a managed policy's PolicyName; an inline policy
+ * as "user/alice inline: NAME", "group/admins inline: NAME" or
+ * "role/admin inline: NAME"; a boundary as "NAME (permissions boundary)". */
 typedef struct ct_policy_set ct_policy_set;
 const ct_policy_set *ct_iam_policies(const ct_iam *iam, const ct_principal *p);
 
-/* Case-insensitive IAM wildcard match: `*` any run, `?` one character. */
+/* Case-insensitive (ASCII) IAM wildcard match: `*` any run including an
+ * empty one, `?` exactly one byte. Never backtracks exponentially. */
 bool ct_wildcard_match(const char *pattern, const char *text);
 
 /* Why an action is or is not granted, for `--format json` and for actions the
  * catalog does not know. Strings are borrowed from the ct_iam. */
 #define CT_DECISION_MAX_NOTES 8
 typedef struct ct_deny_note {
-    const char *policy;   /* policy name, e.g. "DenyProd" or "alice/inline:deny-s3" */
+    const char *policy;   /* policy name, e.g. "DenyProd" or "user/alice inline: deny-s3" */
     const char *sid;      /* statement Sid or "" */
     const char *limit;    /* "Condition", "Resource", "NotResource" or "" for unconditional */
 } ct_deny_note;
@@ -69,21 +111,31 @@ typedef struct ct_decision {
     bool outside_boundary;    /* a boundary is set and does not allow it */
     const char *allowed_by;   /* first matching Allow's policy name, or NULL */
     const char *denied_by;    /* the unconditional Deny's policy name, or NULL */
-    size_t note_count;        /* limited Denies that match (do not remove the grant) */
+    size_t note_count;        /* limited Denies that match (do not remove the grant),
+                                 in policy order, at most CT_DECISION_MAX_NOTES */
     ct_deny_note notes[CT_DECISION_MAX_NOTES];
 } ct_decision;
 
-/* Evaluates one lowercase action against the set. Never fails. */
+/* Evaluates one lowercase action against the set (rules above). Never fails;
+ * a NULL set or action gives an all-false decision. */
 void ct_policy_decide(const ct_policy_set *set, const char *action_lower, ct_decision *out);
 
 /* The set of catalog actions granted to a principal, as a bitset over catalog
  * indices. Expansion must agree exactly with ct_policy_decide().granted. */
 typedef struct ct_grants ct_grants;
-/* Computes the grants. *out belongs to the caller. Errors: CT_ENOMEM. */
+/* Computes the grants of `set` (NULL: none) over `catalog`. The result
+ * keeps no pointer into the catalog, but its indices are that catalog's.
+ * Patterns with a literal
+ * service only touch that service's actions; typical principals expand in
+ * microseconds. *out belongs to the caller (ct_grants_free). Errors:
+ * CT_ENOMEM. */
 int ct_policy_expand(ct_grants **out, const ct_policy_set *set, const ct_catalog *catalog,
                      ct_error *err);
+/* False for indices outside the catalog the grants were computed over. */
 bool ct_grants_has(const ct_grants *g, size_t catalog_index);
+/* Number of granted catalog actions. */
 size_t ct_grants_count(const ct_grants *g);
+/* NULL is harmless. */
 void ct_grants_free(ct_grants *g);
 
 #endif

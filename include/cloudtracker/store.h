@@ -43,16 +43,58 @@ typedef struct ct_ingest_options {
 } ct_ingest_options;
 
 /* Reads new and changed trail files under the paths into the store. Each
- * file is committed in its own transaction together with its bookkeeping
- * row, so an interrupted run loses nothing and double-counts nothing. Files
+ * file is committed atomically together with its bookkeeping row (a
+ * transaction holds one or more whole files, never part of one), so an
+ * interrupted run loses nothing and double-counts nothing. Files
  * that cannot be read are listed in summary->problems and do not make this
  * function fail; it fails (CT_ESTORE, CT_EIO, CT_ENOMEM) only when the store
- * itself cannot be written, or a path given cannot be opened (CT_EINPUT). */
+ * itself cannot be written, or a path given cannot be opened (CT_EINPUT,
+ * checked for every path before anything is read).
+ *
+ * What is read: below a folder, files named *.json, *.json.gz, *.jsonl,
+ * *.jsonl.gz, *.ndjson or *.ndjson.gz (any case), wherever they lie (trail
+ * layout AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ under any
+ * prefix, or not); gzip is recognised by its magic bytes. Left out quietly:
+ * other names, hidden files and folders, CloudTrail-Digest and
+ * CloudTrail-Insight folders, the store's own file, and symbolic links
+ * inside folders (never followed). A file given as a path is read whatever
+ * its name. Paths are resolved (realpath), so one file has one name in the
+ * store; a path inside another given path is read once.
+ *
+ * With account_id, files in the trail layout of another account are left
+ * out (named or found, and not counted in files_seen); files outside the
+ * layout are still read, whatever accounts their records name.
+ *
+ * Incrementality: a file recorded as fully read ("ok") with the same size
+ * and mtime is not read again (files_unchanged). A changed file is read
+ * again and its rows replaced. Files recorded as partial or skipped are read
+ * again every run, so their problem is reported afresh. Rows of files that
+ * have since vanished from disk stay in the store.
+ *
+ * Counting: files_seen = files_unchanged + files_read + files_partial +
+ * files_skipped. Every record of a file read is either stored or rejected; a
+ * stretch of input that may hide records (a syntax error, a truncated tail,
+ * a file that cannot be decompressed or is not CloudTrail at all) counts as
+ * one rejected record; an empty file, or one that cannot be opened or is
+ * larger than the limit, counts none. Records with no usable principal
+ * (e.g. AWSService events without an ARN) are stored under the empty
+ * principal "", so they count for their account.
+ * Damaged gzip: a truncated stream keeps its readable prefix (partial,
+ * "truncated gzip stream"); a member with corrupt data or a wrong CRC keeps
+ * nothing of that member (earlier complete members are kept), since the
+ * damage may lie anywhere in it. A file decompressing to more than 2 GiB is
+ * skipped. Problem reasons never hold raw text from the logs.
+ *
+ * `summary` is reset first; release it with ct_ingest_summary_release
+ * whatever the outcome. */
 int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_summary *summary,
                     ct_error *err);
 
 /* Wraps the store as an event source; the source takes ownership of the
- * store. Its refresh() ingests `paths` (copied) when path_count > 0. */
+ * store (even when this fails: the store is then freed). Its refresh()
+ * ingests `paths` (copied) when path_count > 0, with every core and no
+ * account filter; input_problems() lists the files recorded as partial or
+ * skipped, by path. */
 int ct_store_source(ct_source **out, ct_store *store, const char *const *paths, size_t path_count,
                     ct_error *err);
 

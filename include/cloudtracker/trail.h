@@ -12,7 +12,10 @@
 
 /* The fields of one record. Strings are NUL-terminated, unescaped, valid
  * UTF-8, and valid only during the callback; NULL when the field is absent,
- * null, or not a string (a field of unexpected type is treated as absent). */
+ * null, or not a string (a field of unexpected type is treated as absent; so
+ * is a string field under an object that turns out to be something else).
+ * event_source, event_name and event_time are always present and non-empty.
+ * When a key repeats within one object, the last value wins. */
 typedef struct ct_trail_record {
     const char *event_source;         /* eventSource */
     const char *event_name;           /* eventName */
@@ -34,17 +37,54 @@ typedef struct ct_trail_record {
 /* Called for each well-formed record; return 0 to go on, non-zero to stop
  * (that value is returned by ct_trail_parse). */
 typedef int (*ct_trail_record_fn)(void *ud, const ct_trail_record *rec);
+
 /* Called for each rejected record or unusable stretch of input, with the
- * byte offset where the problem was found and a short reason ("truncated
- * JSON", "record is not an object", "invalid UTF-8", "missing eventTime"...).
- * Return 0 to go on. */
+ * byte offset (from the start of `json`) where the problem was found and a
+ * short static reason. Return 0 to go on, non-zero to stop (that value is
+ * returned by ct_trail_parse).
+ *
+ * One call means one of:
+ *  - one rejected record, when records can still be told apart:
+ *    "record is not an object", "invalid UTF-8 in string", "lone surrogate
+ *    in \u escape", "field too long" (an extracted value over 4096 bytes),
+ *    "NUL character in a field" (\u0000 in an extracted value), "missing
+ *    eventSource" / "missing eventName" / "missing eventTime" (absent, empty
+ *    or not a string), "bad eventTime". The offset is the bad byte for
+ *    encoding and field problems, the record's first byte otherwise;
+ *  - one unusable stretch that may hide any number of records: "truncated
+ *    JSON" (offset: the end) or "JSON syntax error: <detail>" (offset: the
+ *    error). Inside an array of records nothing after a syntax error can be
+ *    trusted, so the stretch runs to the end of the input and parsing stops
+ *    (ct_trail_parse still returns 0). In a file of top-level objects (one
+ *    record per line) the stretch ends at the next line starting with '{'
+ *    (not before an earlier error's offset, which bounds rescanning), and
+ *    parsing resumes there, unless records of the broken object (an
+ *    envelope) were already delivered;
+ *  - bad text (invalid UTF-8, lone surrogate) in an envelope object outside
+ *    its records.
+ * So every record of the input is either delivered or covered by exactly
+ * one reject call, and a file parsed without any reject call was read
+ * completely. Either callback may be NULL. */
 typedef int (*ct_trail_reject_fn)(void *ud, size_t offset, const char *reason);
 
-/* Parses a whole file's text. Returns 0 when the document's structure was
- * understood (individual records may still have been rejected through
- * on_reject), CT_EINPUT with `err` set when the text is not a CloudTrail
- * document at all (e.g. not JSON, no Records), or a callback's non-zero
- * value. Never reads outside json[0..len). */
+/* Parses a whole file's text, which need not be NUL-terminated. Accepted
+ * shapes (after an optional UTF-8 BOM and whitespace):
+ *  - a {"Records":[...]} envelope: other keys are validated and skipped,
+ *    Records may come anywhere among them (and more than once);
+ *  - a bare array of records [ {...}, ... ];
+ *  - one or more top-level objects separated by whitespace (one record per
+ *    line, or a single record), each a record or an envelope.
+ * The whole text is validated as JSON (RFC 8259, nesting up to 512 levels),
+ * every string as UTF-8.
+ *
+ * Returns 0 when the document's structure was understood (individual
+ * records or a broken tail may still have been rejected through on_reject);
+ * CT_EINPUT with `err` set, before any callback, when the text is not a
+ * CloudTrail document at all: empty or whitespace only ("empty file"), not
+ * starting with '{' or '[' (the message gives the byte offset), or a single
+ * object with neither a "Records" array nor any record field; CT_ENOMEM;
+ * or a callback's non-zero value. Never reads outside json[0..len). Safe to
+ * call from several threads at once. */
 int ct_trail_parse(const char *json, size_t len, ct_trail_record_fn on_record,
                    ct_trail_reject_fn on_reject, void *ud, ct_error *err);
 

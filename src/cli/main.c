@@ -1,6 +1,76 @@
-/* Entry point (placeholder until the CLI lands). */
+/* Entry point: parses the command line, runs a command, maps its status to
+ * an exit code. The only code that calls exit() or prints usage. */
+#include "cli.h"
+
+#include "cloudtracker/util.h"
+
+#include <errno.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+int cli_exit_code(int status)
 {
-    return 0;
+    switch (status) {
+    case CT_OK: return EXIT_OK;
+    case CT_EUSAGE: return EXIT_USAGE;
+    case CT_ECONFIG: return EXIT_CONFIG;
+    case CT_EIAM: return EXIT_IAM;
+    case CT_ENOTFOUND: return EXIT_NOT_FOUND;
+    case CT_ESTORE: return EXIT_STORE;
+    case CT_EUNREACHABLE: return EXIT_UNREACHABLE;
+    case CT_EPARTIAL: return EXIT_PARTIAL;
+    case CT_EINPUT: return EXIT_LOGS;
+    case CT_EIO: return EXIT_OUTPUT;
+    default: return EXIT_INTERNAL;
+    }
+}
+
+void cli_report_error(const ct_error *err)
+{
+    char line[2048];
+    ct_error_format(err, line, sizeof(line));
+    char *safe = ct_safe_dup(line);
+    fprintf(stderr, "cloudtracker: %s\n", safe ? safe : "out of memory");
+    free(safe);
+}
+
+void cli_warn(const char *text)
+{
+    char *safe = ct_safe_dup(text);
+    fprintf(stderr, "cloudtracker: warning: %s\n", safe ? safe : "out of memory");
+    free(safe);
+}
+
+int main(int argc, char **argv)
+{
+    cli_options opts;
+    ct_error err;
+    ct_error_clear(&err);
+    int rc = cli_parse(&opts, argc, argv, &err);
+    int code;
+    if (rc) {
+        cli_report_error(&err);
+        code = cli_exit_code(rc);
+    } else if (opts.help) {
+        cli_print_help();
+        code = EXIT_OK;
+    } else if (opts.version) {
+        printf("cloudtracker %s\n", CT_VERSION);
+        code = EXIT_OK;
+    } else if (opts.ingest) {
+        code = cli_run_ingest(&opts);
+    } else {
+        code = cli_run_query(&opts);
+    }
+    cli_options_release(&opts);
+    /* Output that could not be written (a full disk, a closed pipe) must not
+     * look like success. */
+    if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+        if (code == EXIT_OK || code == EXIT_INCOMPLETE) {
+            fprintf(stderr, "cloudtracker: writing the output failed: %s\n", strerror(errno));
+            code = EXIT_OUTPUT;
+        }
+    }
+    return code;
 }

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Measurement plumbing for bench/run.sh: times one command, and prints the final table.
+
+  measure.py run --label L --results FILE [--stdout F] [--stderr F] [--shell] -- CMD...
+      Runs CMD (with --shell: one string for `bash -o pipefail -c`), appends one JSON line
+      {label, wall, maxrss_kb, user, sys, rc} to FILE and exits with CMD's status. Wall time is
+      measured around the child only; peak RSS comes from wait4() (for a shell pipeline it is the
+      largest process of the pipeline).
+  measure.py crosscheck --jq FILE --ct FILE
+      Checks that cloudtracker's used actions for --user equal the jq answer.
+  measure.py report --results FILE --archive DIR [--small DIR] [--md OUT] [--info K=V ...]
+      Prints the table, each number next to the baseline measured in the same run.
+Standard library only."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+GNU_TIME = "/usr/bin/time"
+
+
+def cmd_run(a):
+    argv = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    if a.shell:
+        argv = ["bash", "-o", "pipefail", "-c", " ".join(argv)]
+    # ru_maxrss survives exec(), so a child forked from this Python starts at Python's size.
+    # GNU time is a small C program: its child's peak is the command's own.
+    rss_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        fd, rss_file = tempfile.mkstemp(prefix="measure-rss-")
+        os.close(fd)
+        argv = [GNU_TIME, "-f", "%M", "-o", rss_file] + argv
+    out = open(a.stdout, "wb") if a.stdout else subprocess.DEVNULL
+    err = open(a.stderr, "wb") if a.stderr else None
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=out, stderr=err)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    maxrss = ru.ru_maxrss
+    if rss_file:
+        with open(rss_file) as f:
+            last = (f.read().strip().splitlines() or ["0"])[-1]
+        os.remove(rss_file)
+        maxrss = int(last) if last.isdigit() else 0
+    rec = {"label": a.label, "wall": wall, "maxrss_kb": maxrss, "user": ru.ru_utime,
+           "sys": ru.ru_stime, "rc": p.returncode}
+    with open(a.results, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    print("  %-28s %8.3f s  rss %7.1f MB  rc %d" % (a.label, wall, maxrss / 1024, p.returncode),
+          file=sys.stderr)
+    return p.returncode
+
+
+def cmd_crosscheck(a):
+    """Compares the jq answer (eventSource, eventName pairs) with the actions cloudtracker
+    marks as used ("  " lines); prints one line, exits 1 when they differ."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gen_archive
+    want = set()
+    for line in open(a.jq):
+        src, name = json.loads(line)
+        want.update(x.lower() for x in gen_archive.iam_actions_of(src.split(".amazonaws.com")[0], name))
+    got = {line.split()[-1] for line in open(a.ct) if line.startswith("  ") and line.strip()}
+    if want == got:
+        print("same %d used actions" % len(want))
+        return 0
+    print("DIFFER: %d from jq, %d from cloudtracker; only jq: %s; only cloudtracker: %s" % (
+        len(want), len(got), " ".join(sorted(want - got)[:8]) or "-", " ".join(sorted(got - want)[:8]) or "-"))
+    return 1
+
+
+def fmt_n(x):
+    return "{:,}".format(int(round(x)))
+
+
+def cmd_report(a):
+    rows = {}
+    for line in open(a.results):
+        r = json.loads(line)
+        rows.setdefault(r["label"], []).append(r)
+    info = dict(kv.split("=", 1) for kv in a.info)
+    man = json.load(open(os.path.join(a.archive, "manifest.json")))
+    small = json.load(open(os.path.join(a.small, "manifest.json"))) if a.small else None
+    ev, jmb, gmb = man["params"]["events"], man["totals"]["json_bytes"] / 1e6, man["totals"]["gz_bytes"] / 1e6
+
+    def med(label):
+        rs = rows.get(label)
+        if not rs:
+            return None
+        return {"wall": statistics.median(r["wall"] for r in rs), "rss": max(r["maxrss_kb"] for r in rs) / 1024,
+                "rc": max(abs(r["rc"]) for r in rs), "n": len(rs)}
+
+    zc = med("zcat")
+    jq = med("jq")
+    ing = med("ingest")
+    ing_s = med("ingest-small")
+    lines = []
+    out = lines.append
+    out("cloudtracker benchmark, %s" % info.get("date", ""))
+    out("machine: %s; %s" % (info.get("machine", "?"), info.get("commit", "")))
+    out("archive: %s events, %s files, %.1f MB JSON, %.1f MB gzip, %d users, %d roles, %d role sessions; "
+        "generated at %s events/s" % (fmt_n(ev), fmt_n(man["files"]), jmb, gmb, man["params"]["users"],
+                                      man["params"]["roles"], man["sessions"],
+                                      fmt_n(ev / max(man["seconds"], 1e-9))))
+    out("")
+    out("| step | wall s | throughput | peak RSS | relative to the baseline of this run |")
+    out("|---|---:|---|---:|---|")
+    if zc:
+        out("| (a) `zcat` all files > /dev/null | %.2f | %.0f MB/s JSON, %.1f MB/s gzip | %.1f MB | **baseline** |" % (
+            zc["wall"], jmb / zc["wall"], gmb / zc["wall"], zc["rss"]))
+    if ing:
+        bad = "" if ing["rc"] == 0 else " (exit %d)" % ing["rc"]
+        out("| (b) `cloudtracker ingest`, fresh store%s | %.2f | %s events/s, %.0f MB/s JSON | %.1f MB | "
+            "**%.2f x zcat** |" % (bad, ing["wall"], fmt_n(ev / ing["wall"]), jmb / ing["wall"], ing["rss"],
+                                   ing["wall"] / zc["wall"] if zc else float("nan")))
+    else:
+        out("| (b) `cloudtracker ingest` | n/a | %s | | |" % info.get("skip", "not run"))
+    if jq:
+        out("| (c) `zcat \\| jq \\| sort -u`: --user user000 | %.2f | %.0f MB/s JSON | %.1f MB | %.1f x zcat; "
+            "**query baseline** (%s lines) |" % (jq["wall"], jmb / jq["wall"], jq["rss"],
+                                                 jq["wall"] / zc["wall"] if zc else float("nan"),
+                                                 info.get("jq_lines", "?")))
+    if info.get("crosscheck"):
+        out("| | | | | `--user user000` vs jq: %s |" % info["crosscheck"])
+    for label, title in (("q-user", "--user user000"), ("q-role", "--role admin"),
+                         ("q-destrole", "--user user000 --destrole admin"), ("q-list", "--list users")):
+        q = med(label)
+        if q is None:
+            out("| (d) `cloudtracker %s --skip-setup` | n/a | | | |" % title)
+            continue
+        bad = "" if q["rc"] == 0 else " (exit %d)" % q["rc"]
+        pct = 100.0 * q["wall"] / jq["wall"] if jq else float("nan")
+        out("| (d) `cloudtracker %s --skip-setup`%s, median of %d | %.3f | | %.1f MB | **%.3f%% of jq** (goal < 1%%: %s) |" % (
+            title, bad, q["n"], q["wall"], q["rss"], pct, "met" if pct < 1 else "NOT met"))
+    if ing_s and ing and small:
+        sev = small["params"]["events"]
+        out("| (e) `cloudtracker ingest` of %s events, fresh store | %.2f | %s events/s | %.1f MB | "
+            "**RSS at %s / at %s = %.2f** |" % (
+                fmt_n(sev), ing_s["wall"], fmt_n(sev / ing_s["wall"]), ing_s["rss"], fmt_n(ev), fmt_n(sev),
+                ing["rss"] / ing_s["rss"]))
+    out("")
+    out("Times are wall-clock seconds on a warm page cache; peak RSS is the command's maximum "
+        "resident set (GNU time's %M; for a pipeline, its largest process). Compare ratios, not "
+        "absolute numbers, between machines.")
+    text = "\n".join(lines)
+    print(text)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--label", required=True)
+    r.add_argument("--results", required=True)
+    r.add_argument("--stdout")
+    r.add_argument("--stderr")
+    r.add_argument("--shell", action="store_true")
+    r.add_argument("cmd", nargs=argparse.REMAINDER)
+    p = sub.add_parser("report")
+    p.add_argument("--results", required=True)
+    p.add_argument("--archive", required=True)
+    p.add_argument("--small")
+    p.add_argument("--md")
+    p.add_argument("--info", action="append", default=[])
+    c = sub.add_parser("crosscheck")
+    c.add_argument("--jq", required=True)
+    c.add_argument("--ct", required=True)
+    a = ap.parse_args()
+    return {"run": cmd_run, "report": cmd_report, "crosscheck": cmd_crosscheck}[a.what](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+/* libFuzzer target for ct_trail_parse: aborts when a record breaks trail.h's
+ * promises, when callbacks do not account for the input, or when an array
+ * accepted without rejections disagrees with cJSON (the oracle) about it. */
+#include "cloudtracker/error.h"
+#include "cloudtracker/trail.h"
+#include "cloudtracker/util.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELD_MAX 4096 /* documented limit of an extracted value */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+typedef struct state {
+    size_t size;
+    size_t records, rejects;
+    const cJSON *array; /* the input as cJSON saw it, when it is an array */
+    const cJSON *next;  /* its element for the next callback */
+} state;
+
+static void check_string(const char *s, bool required)
+{
+    if (!s) {
+        if (required)
+            abort();
+        return;
+    }
+    size_t n = strnlen(s, FIELD_MAX + 1);
+    if (n > FIELD_MAX || !ct_utf8_valid(s, n) || (required && n == 0))
+        abort();
+}
+
+/* The value at a path, taking the last of repeated keys as the scanner
+ * does; NULL unless it is a string. */
+static const char *oracle(const cJSON *obj, const char *a, const char *b, const char *c,
+                          const char *d)
+{
+    const char *path[] = {a, b, c, d};
+    for (int i = 0; i < 4 && path[i]; i++) {
+        if (!cJSON_IsObject(obj))
+            return NULL;
+        const cJSON *last = NULL;
+        for (const cJSON *it = obj->child; it; it = it->next)
+            if (it->string && strcmp(it->string, path[i]) == 0)
+                last = it;
+        obj = last;
+    }
+    return cJSON_IsString(obj) ? obj->valuestring : NULL;
+}
+
+static void same(const char *got, const char *want)
+{
+    if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+        abort();
+}
+
+static void compare(const ct_trail_record *r, const cJSON *o)
+{
+    same(r->event_source, oracle(o, "eventSource", NULL, NULL, NULL));
+    same(r->event_name, oracle(o, "eventName", NULL, NULL, NULL));
+    same(r->event_id, oracle(o, "eventID", NULL, NULL, NULL));
+    same(r->shared_event_id, oracle(o, "sharedEventID", NULL, NULL, NULL));
+    same(r->recipient_account_id, oracle(o, "recipientAccountId", NULL, NULL, NULL));
+    same(r->error_code, oracle(o, "errorCode", NULL, NULL, NULL));
+    same(r->identity_type, oracle(o, "userIdentity", "type", NULL, NULL));
+    same(r->identity_arn, oracle(o, "userIdentity", "arn", NULL, NULL));
+    same(r->identity_account_id, oracle(o, "userIdentity", "accountId", NULL, NULL));
+    same(r->access_key_id, oracle(o, "userIdentity", "accessKeyId", NULL, NULL));
+    same(r->issuer_arn, oracle(o, "userIdentity", "sessionContext", "sessionIssuer", "arn"));
+    same(r->role_arn, oracle(o, "requestParameters", "roleArn", NULL, NULL));
+    same(r->role_session_name, oracle(o, "requestParameters", "roleSessionName", NULL, NULL));
+    same(r->issued_key, oracle(o, "responseElements", "credentials", "accessKeyId", NULL));
+}
+
+static int on_record(void *ud, const ct_trail_record *r)
+{
+    state *st = ud;
+    check_string(r->event_source, true);
+    check_string(r->event_name, true);
+    const char *optional[] = {
+        r->event_id,      r->shared_event_id, r->recipient_account_id, r->error_code,
+        r->identity_type, r->identity_arn,    r->identity_account_id,  r->access_key_id,
+        r->issuer_arn,    r->role_arn,        r->role_session_name,    r->issued_key};
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+        check_string(optional[i], false);
+    /* While cJSON and the scanner agree, element i gave callback i. */
+    if (st->array) {
+        if (!st->next)
+            abort();
+        compare(r, st->next);
+        st->next = st->next->next;
+    }
+    st->records++;
+    return 0;
+}
+
+static int on_reject(void *ud, size_t offset, const char *reason)
+{
+    state *st = ud;
+    if (offset > st->size || !reason || !*reason)
+        abort();
+    if (st->next)
+        st->next = st->next->next;
+    st->rejects++;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    state st = {size, 0, 0, NULL, NULL};
+    const char *text = (const char *)data;
+
+    /* cJSON reads a NUL-terminated copy, so its own overreads stay quiet. */
+    cJSON *doc = NULL;
+    size_t skip = size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    char *copy = malloc(size + 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, text, size);
+    copy[size] = '\0';
+    const char *doc_end = NULL;
+    doc = cJSON_ParseWithLengthOpts(copy + skip, size - skip, &doc_end, false);
+    if (doc && doc_end) {
+        while (doc_end < copy + size && strchr(" \t\r\n", *doc_end) && *doc_end)
+            doc_end++;
+        if (doc_end != copy + size) {
+            cJSON_Delete(doc);
+            doc = NULL;
+        }
+    }
+    /* cJSON cuts strings at U+0000, so keys holding it would compare
+     * wrongly; leave such inputs to the other checks. */
+    bool nul_escape = false;
+    for (size_t i = 0; i + 6 <= size && !nul_escape; i++)
+        nul_escape = memcmp(text + i, "\\u0000", 6) == 0;
+    if (cJSON_IsArray(doc) && !nul_escape) {
+        st.array = doc;
+        st.next = doc->child;
+    }
+
+    ct_error err;
+    ct_error_clear(&err);
+    int rc = ct_trail_parse(text, size, on_record, on_reject, &st, &err);
+    if (rc != 0 && rc != CT_EINPUT && rc != CT_ENOMEM)
+        abort();
+    if (rc == CT_EINPUT && (st.records || st.rejects || !err.message[0]))
+        abort();
+    /* Some non-whitespace input was seen: something must say so. */
+    if (rc == 0 && st.records + st.rejects == 0) {
+        size_t i = skip;
+        while (i < size && strchr(" \t\r\n", text[i]) && text[i])
+            i++;
+        /* Only "[]" and {"Records":[]}-like documents deliver nothing. */
+        if (i < size && text[i] != '[' && text[i] != '{')
+            abort();
+    }
+    /* An array accepted without a single rejection is valid JSON whose
+     * elements were all delivered. */
+    if (rc == 0 && st.array && st.rejects == 0 &&
+        (size_t)cJSON_GetArraySize(st.array) != st.records)
+        abort();
+    if (rc == 0 && st.rejects == 0 && size > skip) {
+        size_t i = skip;
+        while (i < size && strchr(" \t\r\n", text[i]) && text[i])
+            i++;
+        if (i < size && text[i] == '[' && !cJSON_IsArray(doc))
+            abort();
+    }
+    cJSON_Delete(doc);
+    free(copy);
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* Internal interface of the command-line front end: parsed options, the
+ * two commands, and the mapping from status codes to exit codes. */
+#ifndef CT_CLI_H
+#define CT_CLI_H
+
+#include "cloudtracker/error.h"
+#include "cloudtracker/report.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit codes: one per class of failure (listed in --help and README). */
+enum cli_exit {
+    EXIT_OK = 0,
+    EXIT_INTERNAL = 1,    /* a bug or out of memory */
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_CONFIG = 3,      /* config file missing or malformed */
+    EXIT_IAM = 4,         /* IAM file missing or malformed */
+    EXIT_NOT_FOUND = 5,   /* unknown account, user or role */
+    EXIT_STORE = 6,       /* the store cannot be opened, read or written */
+    EXIT_UNREACHABLE = 7, /* a backend server cannot be reached */
+    EXIT_PARTIAL = 8,     /* a backend returned partial results: nothing printed */
+    EXIT_LOGS = 9,        /* log paths missing or unreadable: nothing printed */
+    EXIT_OUTPUT = 10,     /* writing the output failed */
+    EXIT_INCOMPLETE = 11  /* done, but some log files or records were skipped */
+};
+
+typedef struct cli_options {
+    bool help, version;
+    bool ingest; /* the `ingest` command */
+    const char *config_path;
+    bool config_given;
+    const char *account;
+    const char *list; /* "users" or "roles" */
+    const char *user;
+    const char *role;
+    const char *destrole;
+    const char *destaccount;
+    bool show_used, show_unused, ignore_benign, ignore_unknown, no_color, skip_setup;
+    const char *start, *end;
+    const char *iam;
+    const char *store;
+    const char **logs; /* --logs, repeatable */
+    size_t log_count;
+    const char **paths; /* ingest's positional paths */
+    size_t path_count;
+    ct_format format;
+} cli_options;
+
+/* Parses argv into opts (which the caller frees with cli_options_release).
+ * Returns 0 or CT_EUSAGE with err set. */
+int cli_parse(cli_options *opts, int argc, char **argv, ct_error *err);
+void cli_options_release(cli_options *opts);
+void cli_print_help(void);
+
+int cli_exit_code(int status);
+/* Prints "cloudtracker: <error>" on stderr. */
+void cli_report_error(const ct_error *err);
+/* Prints "cloudtracker: warning: <text>" on stderr (text made terminal-safe). */
+void cli_warn(const char *text);
+
+int cli_run_query(const cli_options *opts);
+int cli_run_ingest(const cli_options *opts);
+
+#endif

@@ -1,0 +1,312 @@
+/* Policy documents -> compiled statements: decodes URL-encoded documents,
+ * validates each statement strictly (a statement we misread would silently
+ * change verdicts) and keeps only what evaluation needs. */
+#include "internal.h"
+
+#include "cloudtracker/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct compiler {
+    ct_arena *arena;
+    const char *context; /* "user alice: policy X" */
+    const char *file;
+    ct_error *err;
+} compiler;
+
+static int fail(const compiler *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(const compiler *c, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ct_error_set_at(c->err, CT_EIAM, c->file, 0, 0, "%s: %s", c->context, msg);
+    return CT_EIAM; /* spelled out so static analysis sees a failure */
+}
+
+static int oom(const compiler *c)
+{
+    ct_error_set(c->err, CT_ENOMEM, "out of memory compiling a policy");
+    return CT_ENOMEM;
+}
+
+/* Names a statement for messages: Statement[2] or Statement[2] (Sid "x"). */
+static void stmt_label(char *buf, size_t size, size_t index, const char *sid)
+{
+    if (sid && sid[0]) {
+        char *safe = ct_safe_dup(sid);
+        snprintf(buf, size, "Statement[%zu] (Sid \"%.64s\")", index, safe ? safe : "?");
+        free(safe);
+    } else {
+        snprintf(buf, size, "Statement[%zu]", index);
+    }
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s into a malloc'd buffer. '+' stays '+': AWS encodes per
+ * RFC 3986, where a space is %20, and a literal '+' may occur in values.
+ * Returns NULL with *bad set on a malformed escape or an encoded NUL. */
+static char *percent_decode(const char *s, size_t *out_len, bool *bad)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n + 1);
+    *bad = false;
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            out[j++] = s[i];
+            continue;
+        }
+        int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(out);
+            *bad = true;
+            return NULL;
+        }
+        out[j++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    out[j] = '\0';
+    *out_len = j;
+    return out;
+}
+
+/* Parses the text of a string-valued PolicyDocument. *parsed must be freed
+ * with cJSON_Delete. */
+static int parse_document_string(const compiler *c, const char *s, cJSON **parsed)
+{
+    const char *p = s;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    char *text;
+    size_t len;
+    if (*p == '{') {
+        /* Already JSON text (some tools decode before saving). */
+        text = ct_strdup(p);
+        len = text ? strlen(text) : 0;
+        if (!text)
+            return oom(c);
+    } else {
+        bool bad;
+        text = percent_decode(s, &len, &bad);
+        if (!text)
+            return bad ? fail(c, "PolicyDocument string has a malformed %%-escape") : oom(c);
+    }
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    size_t offset = end ? (size_t)(end - text) : 0;
+    if (doc) {
+        while (offset < len && strchr(" \t\r\n", text[offset]))
+            offset++;
+        if (offset < len) {
+            cJSON_Delete(doc);
+            doc = NULL;
+        }
+    }
+    free(text);
+    if (!doc)
+        return fail(c, "PolicyDocument string is not valid JSON (decoded byte %zu)", offset);
+    *parsed = doc;
+    return 0;
+}
+
+/* Reads Action or NotAction: a string or an array of strings, each "*" or
+ * "service:pattern". */
+static int compile_actions(const compiler *c, const cJSON *v, const char *key, const char *label,
+                           ct_stmt *st)
+{
+    size_t n;
+    if (cJSON_IsString(v)) {
+        n = 1;
+    } else if (cJSON_IsArray(v)) {
+        n = (size_t)cJSON_GetArraySize(v);
+    } else {
+        return fail(c, "%s: %s must be a string or an array of strings", label, key);
+    }
+    st->patterns = ct_arena_alloc(c->arena, (n ? n : 1) * sizeof(*st->patterns));
+    if (!st->patterns)
+        return oom(c);
+    const cJSON *item = cJSON_IsString(v) ? v : v->child;
+    for (size_t i = 0; i < n && item; i++, item = item->next) {
+        if (!cJSON_IsString(item))
+            return fail(c, "%s: %s must be a string or an array of strings", label, key);
+        const char *s = item->valuestring;
+        if (strcmp(s, "*") != 0 && !strchr(s, ':')) {
+            char *safe = ct_safe_dup(s);
+            int rc = fail(c, "%s: %s entry \"%.128s\" is not \"*\" or \"service:action\"", label,
+                          key, safe ? safe : "?");
+            free(safe);
+            return rc;
+        }
+        char *lower = ct_arena_strdup(c->arena, s);
+        if (!lower)
+            return oom(c);
+        ct_str_lower(lower);
+        st->patterns[st->npatterns++] = lower;
+    }
+    return 0;
+}
+
+/* Resource/NotResource must be a string or an array of strings. Returns 1
+ * when the value covers every resource ("*" alone or among others). */
+static int resource_is_star(const compiler *c, const cJSON *v, const char *key, const char *label)
+{
+    if (cJSON_IsString(v))
+        return strcmp(v->valuestring, "*") == 0;
+    if (!cJSON_IsArray(v))
+        return fail(c, "%s: %s must be a string or an array of strings", label, key);
+    int star = 0;
+    for (const cJSON *item = v->child; item; item = item->next) {
+        if (!cJSON_IsString(item))
+            return fail(c, "%s: %s must be a string or an array of strings", label, key);
+        if (strcmp(item->valuestring, "*") == 0)
+            star = 1;
+    }
+    return star;
+}
+
+static int compile_statement(const compiler *c, const cJSON *obj, size_t index, ct_stmt *st)
+{
+    char label[160];
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(obj, "Sid");
+    if (sid && !cJSON_IsString(sid)) {
+        stmt_label(label, sizeof(label), index, NULL);
+        return fail(c, "%s: Sid must be a string", label);
+    }
+    st->sid = ct_arena_strdup(c->arena, sid ? sid->valuestring : "");
+    if (!st->sid)
+        return oom(c);
+    stmt_label(label, sizeof(label), index, st->sid);
+
+    const cJSON *effect = cJSON_GetObjectItemCaseSensitive(obj, "Effect");
+    if (!effect)
+        return fail(c, "%s: Effect is missing", label);
+    if (cJSON_IsString(effect) && strcmp(effect->valuestring, "Allow") == 0) {
+        st->allow = true;
+    } else if (cJSON_IsString(effect) && strcmp(effect->valuestring, "Deny") == 0) {
+        st->allow = false;
+    } else {
+        return fail(c, "%s: Effect must be \"Allow\" or \"Deny\"", label);
+    }
+
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(obj, "Action");
+    const cJSON *not_action = cJSON_GetObjectItemCaseSensitive(obj, "NotAction");
+    if (action && not_action)
+        return fail(c, "%s: has both Action and NotAction", label);
+    if (!action && !not_action)
+        return fail(c, "%s: has neither Action nor NotAction", label);
+    st->not_action = not_action != NULL;
+    int rc = compile_actions(c, action ? action : not_action, action ? "Action" : "NotAction",
+                             label, st);
+    if (rc)
+        return rc;
+
+    const cJSON *resource = cJSON_GetObjectItemCaseSensitive(obj, "Resource");
+    const cJSON *not_resource = cJSON_GetObjectItemCaseSensitive(obj, "NotResource");
+    if (resource && not_resource)
+        return fail(c, "%s: has both Resource and NotResource", label);
+    bool resource_limited = false;
+    if (resource) {
+        int star = resource_is_star(c, resource, "Resource", label);
+        if (star < 0)
+            return star;
+        resource_limited = !star;
+    } else if (not_resource) {
+        int star = resource_is_star(c, not_resource, "NotResource", label);
+        if (star < 0)
+            return star;
+    }
+    /* An absent Resource is read as "*": IAM rejects such identity
+     * policies, so this only matters for hand-made files. */
+
+    const cJSON *condition = cJSON_GetObjectItemCaseSensitive(obj, "Condition");
+    if (condition && !cJSON_IsObject(condition))
+        return fail(c, "%s: Condition must be an object", label);
+    /* An empty Condition block constrains nothing. */
+    bool conditional = condition && condition->child;
+
+    if (conditional)
+        st->limit = CT_LIMIT_CONDITION;
+    else if (not_resource)
+        st->limit = CT_LIMIT_NOTRESOURCE;
+    else if (resource_limited)
+        st->limit = CT_LIMIT_RESOURCE;
+    else
+        st->limit = CT_LIMIT_NONE;
+    return 0;
+}
+
+int ct_policy_compile(ct_policy **out, ct_arena *a, const cJSON *document, const char *name,
+                      const char *context, const char *file, ct_error *err)
+{
+    compiler c = {a, context, file, err};
+    cJSON *parsed = NULL;
+    int rc = 0;
+    if (cJSON_IsString(document)) {
+        rc = parse_document_string(&c, document->valuestring, &parsed);
+        if (rc)
+            return rc;
+        document = parsed;
+    }
+    if (!cJSON_IsObject(document)) {
+        rc = fail(&c, "PolicyDocument must be a JSON object or a URL-encoded JSON string");
+        goto done;
+    }
+    const cJSON *statement = cJSON_GetObjectItemCaseSensitive(document, "Statement");
+    if (!statement) {
+        rc = fail(&c, "PolicyDocument has no Statement");
+        goto done;
+    }
+    size_t n;
+    const cJSON *first;
+    if (cJSON_IsObject(statement)) {
+        n = 1;
+        first = statement;
+    } else if (cJSON_IsArray(statement)) {
+        n = (size_t)cJSON_GetArraySize(statement);
+        first = statement->child;
+    } else {
+        rc = fail(&c, "Statement must be an object or an array of objects");
+        goto done;
+    }
+
+    ct_policy *p = ct_arena_alloc(a, sizeof(*p));
+    if (!p || !(p->name = ct_arena_strdup(a, name)) ||
+        !(p->stmts = ct_arena_alloc(a, (n ? n : 1) * sizeof(*p->stmts)))) {
+        rc = oom(&c);
+        goto done;
+    }
+    const cJSON *item = first;
+    for (size_t i = 0; i < n && item; i++, item = item->next) {
+        if (!cJSON_IsObject(item)) {
+            rc = fail(&c, "Statement[%zu] is not an object", i);
+            goto done;
+        }
+        rc = compile_statement(&c, item, i, &p->stmts[i]);
+        if (rc)
+            goto done;
+        p->nstmts++;
+    }
+    *out = p;
+done:
+    cJSON_Delete(parsed);
+    return rc;
+}

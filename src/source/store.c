@@ -1,0 +1,347 @@
+/* The embedded store: an SQLite file holding CloudTrail activity aggregated
+ * per day, with per-file bookkeeping so each trail file's contributions can
+ * be replaced atomically. Schema, opening checks and the per-file commit. */
+#include "source/store_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Rows of file_* tables belong to one trail file and are replaced with it.
+ * The queries read roll-ups, which the writer (store_write.c) keeps equal to
+ * the sums of the file rows: daily_call per (principal, day, action),
+ * session_call per (session key, role, day, action) for calls made in role
+ * sessions, daily_account per (account, day). Dictionary rows are never
+ * deleted. */
+static const char *const SCHEMA[] = {
+    /* tables and indexes */
+    "CREATE TABLE file(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  path TEXT NOT NULL UNIQUE,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  mtime_ns INTEGER NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'skipped')),\n"
+    "  reason TEXT,\n"
+    "  records_stored INTEGER NOT NULL,\n"
+    "  records_rejected INTEGER NOT NULL,\n"
+    "  json_bytes INTEGER NOT NULL,\n"
+    "  read_at INTEGER NOT NULL);\n"
+    "CREATE INDEX file_problem ON file(path) WHERE status <> 'ok';\n"
+    "CREATE TABLE principal(id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE access_key(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE action(id INTEGER PRIMARY KEY, source TEXT NOT NULL, name TEXT NOT NULL,\n"
+    "  UNIQUE (source, name));\n"
+    "CREATE TABLE account(id INTEGER PRIMARY KEY, account TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE file_call(\n"
+    "  file_id INTEGER NOT NULL, principal_id INTEGER NOT NULL, key_id INTEGER NOT NULL,\n"
+    "  action_id INTEGER NOT NULL, day INTEGER NOT NULL, session INTEGER NOT NULL,\n"
+    "  ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (file_id, principal_id, key_id, action_id, day)) WITHOUT ROWID;\n"
+    "CREATE TABLE daily_call(\n"
+    "  principal_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
+    "  ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (principal_id, day, action_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE session_call(\n"
+    "  key_id INTEGER NOT NULL, principal_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
+    "  action_id INTEGER NOT NULL, ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (key_id, principal_id, day, action_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE file_account_day(\n"
+    "  file_id INTEGER NOT NULL, account_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
+    "  events INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (file_id, account_id, day)) WITHOUT ROWID;\n"
+    "CREATE TABLE daily_account(\n"
+    "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, events INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (account_id, day)) WITHOUT ROWID;\n"
+    "CREATE TABLE assume_role(\n"
+    "  file_id INTEGER NOT NULL, caller_id INTEGER NOT NULL, role_id INTEGER NOT NULL,\n"
+    "  time INTEGER NOT NULL, issued_key_id INTEGER NOT NULL, session_name TEXT NOT NULL,\n"
+    "  shared_event_id TEXT NOT NULL, event_id TEXT NOT NULL, account_id INTEGER NOT NULL);\n"
+    "CREATE INDEX assume_role_by_pair ON assume_role(caller_id, role_id, time, issued_key_id);\n"
+    "CREATE INDEX assume_role_by_file ON assume_role(file_id);\n",
+};
+
+static const char *const STMT_SQL[ST_COUNT] = {
+    [ST_FILE_LOOKUP] = "SELECT size, mtime_ns, status FROM file WHERE path = ?1",
+    [ST_FILE_UPSERT] =
+        "INSERT INTO file(path, size, mtime_ns, status, reason, records_stored, records_rejected,"
+        " json_bytes, read_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+        " status = excluded.status, reason = excluded.reason,"
+        " records_stored = excluded.records_stored,"
+        " records_rejected = excluded.records_rejected, json_bytes = excluded.json_bytes,"
+        " read_at = excluded.read_at RETURNING id",
+    [ST_DEL_CALLS] = "DELETE FROM file_call WHERE file_id = ?1",
+    [ST_DEL_ACCOUNT_DAYS] = "DELETE FROM file_account_day WHERE file_id = ?1",
+    [ST_DEL_ASSUME] = "DELETE FROM assume_role WHERE file_id = ?1",
+    [ST_OLD_CALLS] = "SELECT principal_id, key_id, action_id, day, session, ok, err"
+                     " FROM file_call WHERE file_id = ?1",
+    [ST_OLD_ACCOUNT_DAYS] = "SELECT account_id, day, events FROM file_account_day"
+                            " WHERE file_id = ?1",
+    [ST_ZAP_DAILY] = "DELETE FROM daily_call WHERE principal_id = ?1 AND day = ?2"
+                     " AND action_id = ?3 AND ok = 0 AND err = 0",
+    [ST_ZAP_SESSION] = "DELETE FROM session_call WHERE key_id = ?1 AND principal_id = ?2"
+                       " AND day = ?3 AND action_id = ?4 AND ok = 0 AND err = 0",
+    [ST_ZAP_ACCOUNT] = "DELETE FROM daily_account WHERE account_id = ?1 AND day = ?2"
+                       " AND events = 0",
+    [ST_INS_ACCOUNT_DAY] = "INSERT INTO file_account_day(file_id, account_id, day, events)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+    [ST_INS_ASSUME] = "INSERT INTO assume_role(file_id, caller_id, role_id, time, issued_key_id,"
+                      " session_name, shared_event_id, event_id, account_id)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_GET_PRINCIPAL] = "SELECT id FROM principal WHERE arn = ?1",
+    [ST_ADD_PRINCIPAL] = "INSERT INTO principal(arn) VALUES (?1)",
+    [ST_GET_KEY] = "SELECT id FROM access_key WHERE key = ?1",
+    [ST_ADD_KEY] = "INSERT INTO access_key(key) VALUES (?1)",
+    [ST_GET_ACTION] = "SELECT id FROM action WHERE source = ?1 AND name = ?2",
+    [ST_ADD_ACTION] = "INSERT INTO action(source, name) VALUES (?1, ?2)",
+    [ST_GET_ACCOUNT] = "SELECT id FROM account WHERE account = ?1",
+    [ST_ADD_ACCOUNT] = "INSERT INTO account(account) VALUES (?1)",
+    /* The calls queries return raw roll-up rows; store_query.c sums them
+     * per action (faster than GROUP BY's temporary B-tree on a busy
+     * principal's tens of thousands of rows). */
+    [ST_Q_PRINCIPAL_CALLS] = "SELECT action_id, day, ok, err FROM daily_call"
+                             " WHERE principal_id = (SELECT id FROM principal WHERE arn = ?1)"
+                             " AND day BETWEEN ?2 AND ?3",
+    /* Keys issued to the caller for the role (deduplicated: a cross-account
+     * AssumeRole is logged in both accounts), then that role's calls made
+     * with those keys. */
+    [ST_Q_SESSION_CALLS] =
+        "WITH issued(key_id) AS (SELECT DISTINCT s.issued_key_id FROM assume_role s"
+        "   WHERE s.caller_id = (SELECT id FROM principal WHERE arn = ?1)"
+        "   AND s.role_id = (SELECT id FROM principal WHERE arn = ?2)"
+        "   AND s.time BETWEEN ?3 AND ?4)"
+        " SELECT d.action_id, d.day, d.ok, d.err"
+        " FROM issued k JOIN session_call d ON d.key_id = k.key_id"
+        " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?2)"
+        " AND d.day BETWEEN ?5 AND ?6",
+    [ST_Q_ACTION] = "SELECT source, name FROM action WHERE id = ?1",
+    [ST_Q_ACTIVE] = "SELECT 1 FROM daily_call"
+                    " WHERE principal_id = (SELECT id FROM principal WHERE arn = ?1)"
+                    " AND day BETWEEN ?2 AND ?3 LIMIT 1",
+    [ST_Q_ACCOUNT_EVENTS] = "SELECT COALESCE(SUM(events), 0) FROM daily_account"
+                            " WHERE account_id = (SELECT id FROM account WHERE account = ?1)"
+                            " AND day BETWEEN ?2 AND ?3",
+    [ST_Q_PROBLEMS] = "SELECT path, COALESCE(reason, '') FROM file WHERE status <> 'ok'"
+                      " ORDER BY path",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+};
+
+/* A string cache above this many entries is dropped and starts over, which
+ * keeps memory bounded whatever the archive holds. */
+#define CACHE_LIMIT 65536
+
+int ct_store_fail(ct_store *store, ct_error *err, const char *what)
+{
+    return ct_error_set(err, CT_ESTORE, "store %s: %s: %s", store->path, what,
+                        sqlite3_errmsg(store->db));
+}
+
+const char *ct_store_sql(enum store_stmt which)
+{
+    return which < ST_COUNT ? STMT_SQL[which] : NULL;
+}
+
+sqlite3_stmt *ct_store_stmt(ct_store *store, enum store_stmt which, ct_error *err)
+{
+    sqlite3_stmt *st = store->stmt[which];
+    if (!st) {
+        if (sqlite3_prepare_v3(store->db, STMT_SQL[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+                               NULL) != SQLITE_OK) {
+            ct_store_fail(store, err, "preparing a statement");
+            return NULL;
+        }
+        store->stmt[which] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+/* Creates the folders above `path` (mode 0700: the store reveals activity). */
+static int make_parents(const char *path, ct_error *err)
+{
+    char *copy = ct_strdup(path);
+    if (!copy)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    int rc = 0;
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+            rc = ct_error_set(err, CT_ESTORE, "store %s: cannot create folder %s: %s", path, copy,
+                              strerror(errno));
+            break;
+        }
+        *p = '/';
+    }
+    free(copy);
+    return rc;
+}
+
+static int exec(ct_store *store, const char *sql, const char *what, ct_error *err)
+{
+    if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return ct_store_fail(store, err, what);
+    return 0;
+}
+
+/* Reads one integer from a single-row query; CT_ESTORE when it fails. */
+static int query_int(ct_store *store, const char *sql, int64_t *out, ct_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        rc = CT_ESTORE;
+    else
+        *out = sqlite3_column_int64(st, 0);
+    if (rc != 0) {
+        int code = sqlite3_errcode(store->db);
+        if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT || (code & 0xff) == SQLITE_CORRUPT)
+            rc = ct_error_set(err, CT_ESTORE, "store %s: not a cloudtracker store (%s)",
+                              store->path, sqlite3_errmsg(store->db));
+        else
+            rc = ct_store_fail(store, err, "reading the store header");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Checks what the file is and creates the schema in an empty one. */
+static int check_schema(ct_store *store, bool create, ct_error *err)
+{
+    int64_t app_id, version, objects;
+    int rc = query_int(store, "PRAGMA application_id", &app_id, err);
+    if (rc == 0)
+        rc = query_int(store, "PRAGMA user_version", &version, err);
+    if (rc == 0)
+        rc = query_int(store, "SELECT count(*) FROM sqlite_master", &objects, err);
+    if (rc != 0)
+        return rc;
+    if (app_id == CT_STORE_APP_ID) {
+        if (version > CT_STORE_VERSION)
+            return ct_error_set(err, CT_ESTORE,
+                                "store %s: schema version %lld is newer than this cloudtracker "
+                                "supports (%d); use a newer cloudtracker or another store",
+                                store->path, (long long)version, CT_STORE_VERSION);
+        if (version < 1)
+            return ct_error_set(err, CT_ESTORE, "store %s: not a cloudtracker store (no schema)",
+                                store->path);
+        return 0;
+    }
+    if (app_id != 0 || version != 0 || objects != 0)
+        return ct_error_set(err, CT_ESTORE, "store %s: not a cloudtracker store", store->path);
+    if (!create)
+        return ct_error_set(err, CT_ESTORE, "store %s: empty file, not a cloudtracker store",
+                            store->path);
+    /* WAL before the first write; the schema and its marks in one go. */
+    rc = exec(store, "PRAGMA journal_mode=WAL", "enabling WAL", err);
+    if (rc == 0)
+        rc = exec(store, "BEGIN IMMEDIATE", "creating the schema", err);
+    if (rc != 0)
+        return rc;
+    char marks[128];
+    snprintf(marks, sizeof(marks), "PRAGMA application_id=%d; PRAGMA user_version=%d;",
+             CT_STORE_APP_ID, CT_STORE_VERSION);
+    for (size_t i = 0; rc == 0 && i < sizeof(SCHEMA) / sizeof(SCHEMA[0]); i++)
+        rc = exec(store, SCHEMA[i], "creating the schema", err);
+    if (rc == 0)
+        rc = exec(store, marks, "creating the schema", err);
+    if (rc == 0)
+        rc = exec(store, "COMMIT", "creating the schema", err);
+    if (rc != 0)
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (!create && stat(path, &st) != 0)
+        return ct_error_set(err, CT_ESTORE, "store %s: %s", path, strerror(errno));
+    if (create) {
+        int rc = make_parents(path, err);
+        if (rc != 0)
+            return rc;
+    }
+    ct_store *store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = ct_strdup(path))) {
+        free(store);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = 0;
+    if (sqlite3_open_v2(path, &store->db, flags, NULL) != SQLITE_OK) {
+        rc = store->db ? ct_store_fail(store, err, "cannot open")
+                       : ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(store->db, 1);
+    sqlite3_busy_timeout(store->db, 10000);
+    /* A store is data from disk: refuse SQL that could damage the file. */
+    sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    rc = check_schema(store, create, err);
+    if (rc != 0)
+        goto fail;
+    /* Each file is written inside one transaction: WAL with
+     * synchronous=NORMAL makes commits cheap and still atomic (a crash can
+     * lose the last commits, never half of one). A 32 MiB page cache keeps
+     * the roll-ups' hot pages in memory on big stores, and checkpoints every
+     * 16 MiB of WAL rather than 4, rewriting hot pages less often. */
+    rc = exec(store,
+              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;"
+              " PRAGMA wal_autocheckpoint=4096",
+              "setting up", err);
+    if (rc != 0)
+        goto fail;
+    if (stat(path, &st) == 0) {
+        store->dev = st.st_dev;
+        store->ino = st.st_ino;
+    }
+    *out = store;
+    return 0;
+fail:
+    ct_store_free(store);
+    return rc;
+}
+
+void ct_store_free(ct_store *store)
+{
+    if (!store)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(store->stmt[i]);
+    ct_store_writer_release(store);
+    sqlite3_close_v2(store->db);
+    free(store->path);
+    free(store);
+}
+
+int ct_store_file_state(ct_store *store, const char *path, bool *found, int64_t *size,
+                        int64_t *mtime_ns, bool *ok, ct_error *err)
+{
+    *found = false;
+    sqlite3_stmt *st = ct_store_stmt(store, ST_FILE_LOOKUP, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    int rc = 0;
+    if (r == SQLITE_ROW) {
+        *found = true;
+        *size = sqlite3_column_int64(st, 0);
+        *mtime_ns = sqlite3_column_int64(st, 1);
+        const unsigned char *status = sqlite3_column_text(st, 2);
+        *ok = status && strcmp((const char *)status, "ok") == 0;
+    } else if (r != SQLITE_DONE) {
+        rc = ct_store_fail(store, err, "looking up a file");
+    }
+    sqlite3_reset(st);
+    return rc;
+}

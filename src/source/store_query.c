@@ -1,0 +1,309 @@
+/* The store as an event source: the queries the analysis asks (calls per
+ * principal, calls inside role sessions, activity, account coverage,
+ * input problems), each one SQL statement over the daily roll-ups. */
+#include "source/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct store_source {
+    ct_source base;
+    ct_store *store;
+    char **paths;
+    size_t path_count;
+};
+
+static ct_store *store_of(ct_source *src)
+{
+    return ((struct store_source *)src)->store;
+}
+
+/* Drops the items appended after `keep`: a failed query leaves no output. */
+static void calls_truncate(ct_calls *out, size_t keep)
+{
+    while (out->count > keep) {
+        out->count--;
+        free(out->items[out->count].event_source);
+        free(out->items[out->count].event_name);
+    }
+}
+
+/* Totals of one action while summing roll-up rows. */
+struct action_sum {
+    int64_t action_id;
+    uint64_t ok;
+    uint64_t err;
+    int64_t first;
+    int64_t last;
+};
+
+/* Open-addressing table of action_sum, keyed by action id. */
+struct sums {
+    struct action_sum *items;
+    size_t count;
+    size_t cap;
+    uint32_t *slots; /* item index + 1 */
+    size_t nslots;
+};
+
+static size_t slot_of(int64_t id, size_t nslots)
+{
+    return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15u) >> 32) & (nslots - 1);
+}
+
+static int sums_add(struct sums *s, int64_t id, int64_t day, uint64_t ok, uint64_t err)
+{
+    if ((s->count + 1) * 2 > s->nslots) {
+        size_t nslots = s->nslots ? s->nslots * 2 : 256;
+        uint32_t *slots = calloc(nslots, sizeof(*slots));
+        if (!slots)
+            return CT_ENOMEM;
+        for (size_t i = 0; i < s->count; i++) {
+            size_t j = slot_of(s->items[i].action_id, nslots);
+            while (slots[j])
+                j = (j + 1) & (nslots - 1);
+            slots[j] = (uint32_t)(i + 1);
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->nslots = nslots;
+    }
+    size_t j = slot_of(id, s->nslots);
+    while (s->slots[j]) {
+        struct action_sum *a = &s->items[s->slots[j] - 1];
+        if (a->action_id == id) {
+            a->ok += ok;
+            a->err += err;
+            a->first = day < a->first ? day : a->first;
+            a->last = day > a->last ? day : a->last;
+            return 0;
+        }
+        j = (j + 1) & (s->nslots - 1);
+    }
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 128;
+        struct action_sum *items = realloc(s->items, cap * sizeof(*items));
+        if (!items)
+            return CT_ENOMEM;
+        s->items = items;
+        s->cap = cap;
+    }
+    s->items[s->count] = (struct action_sum){id, ok, err, day, day};
+    s->slots[j] = (uint32_t)(++s->count);
+    return 0;
+}
+
+static int cmp_calls(const void *pa, const void *pb)
+{
+    const ct_call *a = pa, *b = pb;
+    int c = strcmp(a->event_source, b->event_source);
+    return c ? c : strcmp(a->event_name, b->event_name);
+}
+
+/* Steps a statement whose rows are (action_id, day, ok, err), sums them per
+ * action and appends one call per action, sorted by source and name. */
+static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
+{
+    struct sums sums = {0};
+    size_t keep = out->count;
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sums_add(&sums, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                     (uint64_t)sqlite3_column_int64(st, 2),
+                     (uint64_t)sqlite3_column_int64(st, 3)) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying calls");
+    sqlite3_reset(st);
+    for (size_t i = 0; rc == 0 && i < sums.count; i++) {
+        const struct action_sum *a = &sums.items[i];
+        sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
+        if (!q) {
+            rc = CT_ESTORE;
+            break;
+        }
+        sqlite3_bind_int64(q, 1, a->action_id);
+        r = sqlite3_step(q);
+        const char *source = (const char *)sqlite3_column_text(q, 0);
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        if (r != SQLITE_ROW || !source || !name)
+            rc = r == SQLITE_ROW || r == SQLITE_DONE
+                     ? ct_error_set(err, CT_ESTORE, "store %s: damaged action row", store->path)
+                     : ct_store_fail(store, err, "querying calls");
+        else if (ct_calls_add(out, source, name, a->ok, a->err, a->first, a->last) != 0)
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        sqlite3_reset(q);
+    }
+    if (rc == 0 && out->count - keep > 1)
+        qsort(out->items + keep, out->count - keep, sizeof(*out->items), cmp_calls);
+    if (rc != 0)
+        calls_truncate(out, keep);
+    free(sums.items);
+    free(sums.slots);
+    return rc;
+}
+
+static int principal_calls(ct_source *src, const char *principal_arn, const ct_window *window,
+                           ct_calls *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_PRINCIPAL_CALLS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, principal_arn, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window->first_day);
+    sqlite3_bind_int64(st, 3, window->last_day);
+    return collect_calls(store, st, out, err);
+}
+
+/* A session opened up to 12 hours (the longest a role session lasts)
+ * before the window can still make calls inside it. */
+#define SESSION_REACH (12 * 3600)
+
+static int role_session_calls(ct_source *src, const char *caller_arn, const char *role_arn,
+                              const ct_window *window, ct_calls *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_CALLS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, caller_arn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, role_arn, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, window->first_day * 86400 - SESSION_REACH);
+    sqlite3_bind_int64(st, 4, window->last_day * 86400 + 86399);
+    sqlite3_bind_int64(st, 5, window->first_day);
+    sqlite3_bind_int64(st, 6, window->last_day);
+    return collect_calls(store, st, out, err);
+}
+
+static int active_principals(ct_source *src, const char *const *arns, size_t n,
+                             const ct_window *window, bool *active, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ACTIVE, err);
+        if (!st)
+            return CT_ESTORE;
+        sqlite3_bind_text(st, 1, arns[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, window->first_day);
+        sqlite3_bind_int64(st, 3, window->last_day);
+        int r = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            return ct_store_fail(store, err, "querying activity");
+        active[i] = r == SQLITE_ROW;
+    }
+    return 0;
+}
+
+static int account_event_count(ct_source *src, const char *account_id, const ct_window *window,
+                               uint64_t *count, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    *count = 0;
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ACCOUNT_EVENTS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window->first_day);
+    sqlite3_bind_int64(st, 3, window->last_day);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *count = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW)
+        return ct_store_fail(store, err, "querying account events");
+    return 0;
+}
+
+/* Appends the files recorded as partial or skipped. */
+static int input_problems(ct_source *src, ct_input_problems *problems, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_PROBLEMS, err);
+    if (!st)
+        return CT_ESTORE;
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(st, 0);
+        const char *reason = (const char *)sqlite3_column_text(st, 1);
+        if (ct_input_problems_add(problems, path ? path : "", reason ? reason : "") != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "listing input problems");
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int refresh(ct_source *src, ct_input_problems *problems, ct_error *err)
+{
+    struct store_source *s = (struct store_source *)src;
+    if (s->path_count == 0)
+        return 0;
+    ct_ingest_options opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.paths = (const char *const *)s->paths;
+    opts.path_count = s->path_count;
+    ct_ingest_summary summary;
+    int rc = ct_store_ingest(s->store, &opts, &summary, err);
+    for (size_t i = 0; rc == 0 && i < summary.problems.count; i++) {
+        const ct_input_problem *p = &summary.problems.items[i];
+        if (ct_input_problems_add(problems, p->path, p->reason) != 0)
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    ct_ingest_summary_release(&summary);
+    return rc;
+}
+
+static void source_free(ct_source *src)
+{
+    struct store_source *s = (struct store_source *)src;
+    for (size_t i = 0; i < s->path_count; i++)
+        free(s->paths[i]);
+    free(s->paths);
+    ct_store_free(s->store);
+    free(s);
+}
+
+int ct_store_source(ct_source **out, ct_store *store, const char *const *paths, size_t path_count,
+                    ct_error *err)
+{
+    *out = NULL;
+    struct store_source *s = calloc(1, sizeof(*s));
+    if (!s)
+        goto nomem;
+    s->store = store;
+    s->base.name = "store";
+    s->base.refresh = refresh;
+    s->base.principal_calls = principal_calls;
+    s->base.role_session_calls = role_session_calls;
+    s->base.active_principals = active_principals;
+    s->base.account_event_count = account_event_count;
+    s->base.input_problems = input_problems;
+    s->base.free = source_free;
+    if (path_count > 0) {
+        s->paths = calloc(path_count, sizeof(*s->paths));
+        if (!s->paths)
+            goto nomem;
+        for (size_t i = 0; i < path_count; i++) {
+            if (!(s->paths[i] = ct_strdup(paths[i])))
+                goto nomem;
+            s->path_count = i + 1;
+        }
+    }
+    *out = &s->base;
+    return 0;
+nomem:
+    /* The store is ours even on failure, so callers never free it twice. */
+    if (s)
+        source_free(&s->base);
+    else
+        ct_store_free(store);
+    return ct_error_set(err, CT_ENOMEM, "out of memory");
+}

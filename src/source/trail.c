@@ -1,0 +1,1038 @@
+/* CloudTrail record parsing (see trail.h): one validating pass over the JSON
+ * text that copies out only the fields cloudtracker stores. No tree is built,
+ * nothing is allocated per record, and nothing recurses on the input's depth. */
+#include "cloudtracker/trail.h"
+#include "cloudtracker/date.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__) && !defined(CT_TRAIL_NO_SIMD)
+#include <emmintrin.h>
+#define USE_SSE2 1
+#endif
+
+#define FIELD_MAX 4096 /* longest extracted value in bytes, after unescaping */
+#define SLOT_SIZE (FIELD_MAX + 1)
+#define MAX_DEPTH 512 /* deepest nesting accepted anywhere in a document */
+#define KEY_MAX 32    /* longer keys match no field, so escaped ones are not decoded */
+#define SYNTAX(detail) "JSON syntax error: " detail
+
+/* Where each extracted field is kept. Fields of one object are contiguous so
+ * that a repeated or mistyped object can clear all of them at once. */
+enum slot {
+    S_EVENT_SOURCE,
+    S_EVENT_NAME,
+    S_EVENT_TIME,
+    S_EVENT_ID,
+    S_SHARED_EVENT_ID,
+    S_RECIPIENT,
+    S_ERROR_CODE,
+    S_ID_TYPE, /* userIdentity: S_ID_TYPE .. S_ISSUER_ARN */
+    S_ID_ARN,
+    S_ID_ACCOUNT,
+    S_ID_KEY,
+    S_ISSUER_ARN,
+    S_ROLE_ARN, /* requestParameters */
+    S_ROLE_SESSION,
+    S_ISSUED_KEY, /* responseElements */
+    SLOT_COUNT
+};
+
+#define SLOT_RECORDS (-2) /* the "Records" key of an envelope object */
+
+typedef struct node node;
+
+/* One key the scanner looks for: a string field (slot >= 0) or an object
+ * whose own fields are `child`, kept in slots [lo, hi). */
+typedef struct field {
+    const char *name;
+    unsigned char len;
+    signed char slot;
+    unsigned char lo, hi;
+    const node *child;
+} field;
+
+struct node {
+    const field *fields;
+    unsigned count;
+};
+
+/* clang-format off */
+#define STR(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL}
+#define OBJ(name, lo, hi, child) {name, sizeof(name) - 1, -1, lo, hi, child}
+#define NODE(fields) {fields, sizeof(fields) / sizeof((fields)[0])}
+
+static const field issuer_fields[] = {STR("arn", S_ISSUER_ARN)};
+static const node issuer_node = NODE(issuer_fields);
+static const field context_fields[] = {
+    OBJ("sessionIssuer", S_ISSUER_ARN, S_ISSUER_ARN + 1, &issuer_node)};
+static const node context_node = NODE(context_fields);
+static const field identity_fields[] = {
+    STR("type", S_ID_TYPE),
+    STR("arn", S_ID_ARN),
+    STR("accountId", S_ID_ACCOUNT),
+    STR("accessKeyId", S_ID_KEY),
+    OBJ("sessionContext", S_ISSUER_ARN, S_ISSUER_ARN + 1, &context_node),
+};
+static const node identity_node = NODE(identity_fields);
+static const field request_fields[] = {
+    STR("roleArn", S_ROLE_ARN),
+    STR("roleSessionName", S_ROLE_SESSION),
+};
+static const node request_node = NODE(request_fields);
+static const field credentials_fields[] = {STR("accessKeyId", S_ISSUED_KEY)};
+static const node credentials_node = NODE(credentials_fields);
+static const field response_fields[] = {
+    OBJ("credentials", S_ISSUED_KEY, S_ISSUED_KEY + 1, &credentials_node)};
+static const node response_node = NODE(response_fields);
+
+#define RECORD_FIELDS                                                                      \
+    STR("eventName", S_EVENT_NAME), STR("eventSource", S_EVENT_SOURCE),                    \
+        STR("eventTime", S_EVENT_TIME), STR("eventID", S_EVENT_ID),                        \
+        STR("sharedEventID", S_SHARED_EVENT_ID), STR("recipientAccountId", S_RECIPIENT),   \
+        STR("errorCode", S_ERROR_CODE),                                                    \
+        OBJ("userIdentity", S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),                  \
+        OBJ("requestParameters", S_ROLE_ARN, S_ROLE_SESSION + 1, &request_node),           \
+        OBJ("responseElements", S_ISSUED_KEY, S_ISSUED_KEY + 1, &response_node)
+
+static const field record_fields[] = {RECORD_FIELDS};
+static const node record_node = NODE(record_fields);
+/* A top-level object may be a record or a {"Records":[...]} envelope. */
+static const field top_fields[] = {RECORD_FIELDS, {"Records", 7, SLOT_RECORDS, 0, 0, NULL}};
+static const node top_node = NODE(top_fields);
+/* clang-format on */
+
+/* Results of the structural functions. */
+enum { OK = 0, HARD = 1, STOP = 2, NOT_CLOUDTRAIL = 3 };
+
+typedef struct scanner {
+    const unsigned char *base, *end;
+    const unsigned char *p; /* where the last structural function stopped */
+    unsigned depth;         /* containers open around the value being parsed */
+
+    /* The syntax error that ended the scan (HARD). */
+    const char *hard;
+    size_t hard_off;
+
+    /* First problems of the current record that do not break the scan: bad
+     * text encoding (always an error) and unusable extracted fields (an
+     * error only if the object turns out to be a record). */
+    const char *enc_reason;
+    size_t enc_off;
+    const char *field_reason;
+    size_t field_off;
+
+    uint32_t present; /* bit per slot: holds a string */
+    bool record_key_seen;
+    size_t len[SLOT_COUNT];
+    char *slots; /* SLOT_COUNT * SLOT_SIZE */
+    char key[KEY_MAX + 1];
+
+    ct_trail_record_fn on_record;
+    ct_trail_reject_fn on_reject;
+    void *ud;
+    int stop;          /* non-zero value returned by a callback */
+    uint64_t reported; /* records delivered or rejected so far */
+} scanner;
+
+/* Bytes that may appear in a string unexamined: printable ASCII except the
+ * quote and backslash. */
+static inline bool is_plain(unsigned c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Records a syntax error at `at` (the end of the text means truncation) and
+ * returns NULL so position-returning functions can `return failp(...)`. */
+static const unsigned char *failp(scanner *sc, const unsigned char *at, const char *reason)
+{
+    if (at >= sc->end) {
+        sc->hard = "truncated JSON";
+        sc->hard_off = (size_t)(sc->end - sc->base);
+    } else {
+        sc->hard = reason;
+        sc->hard_off = (size_t)(at - sc->base);
+    }
+    return NULL;
+}
+
+static int fail(scanner *sc, const unsigned char *at, const char *reason)
+{
+    failp(sc, at, reason);
+    return HARD;
+}
+
+static void bad_encoding(scanner *sc, const unsigned char *at, const char *reason)
+{
+    if (!sc->enc_reason) {
+        sc->enc_reason = reason;
+        sc->enc_off = (size_t)(at - sc->base);
+    }
+}
+
+static void bad_field(scanner *sc, const unsigned char *at, const char *reason)
+{
+    if (!sc->field_reason) {
+        sc->field_reason = reason;
+        sc->field_off = (size_t)(at - sc->base);
+    }
+}
+
+static void begin_record(scanner *sc)
+{
+    sc->enc_reason = NULL;
+    sc->field_reason = NULL;
+    sc->present = 0;
+    sc->record_key_seen = false;
+}
+
+static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0:
+ * no overlongs, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t avail = (size_t)(end - p);
+    if (c < 0xC2)
+        return 0;
+    if (c < 0xE0)
+        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c < 0xF0) {
+        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c < 0xF5) {
+        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
+                       (p[3] & 0xC0) == 0x80
+                   ? 4
+                   : 0;
+    }
+    return 0;
+}
+
+static int hex_digit(unsigned c)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return (int)(c - 'a' + 10);
+    return -1;
+}
+
+/* Value of the four hex digits at p; -1 if one is not a hex digit, -2 if the
+ * text ends first. */
+static long hex4(const unsigned char *p, const unsigned char *end)
+{
+    long v = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if ((size_t)(end - p) <= i)
+            return -2;
+        int d = hex_digit(p[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Where an unescaped string goes; buf NULL means validate only. */
+typedef struct strout {
+    char *buf;
+    size_t cap;
+    size_t len;
+    bool over; /* the value needed more than cap bytes */
+    bool nul;  /* the value holds U+0000 */
+} strout;
+
+static void out_put(strout *o, const void *s, size_t n)
+{
+    if (o->over)
+        return;
+    if (n > o->cap - o->len) {
+        o->over = true;
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void out_code_point(strout *o, unsigned long cp)
+{
+    unsigned char b[4];
+    size_t n;
+    if (cp < 0x80) {
+        b[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (unsigned char)(0xC0 | (cp >> 6));
+        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (unsigned char)(0xE0 | (cp >> 12));
+        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        b[0] = (unsigned char)(0xF0 | (cp >> 18));
+        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    out_put(o, b, n);
+}
+
+/* Skips bytes that need no attention (printable ASCII other than '"' and
+ * '\\') in blocks, leaving p at the first byte that does or near the end. */
+static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+#ifdef USE_SSE2
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(' ');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* Signed compare: bytes >= 0x80 are negative, so one test catches
+         * both control characters and non-ASCII. */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#else
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+        /* Each term flags (in its byte's high bit) a quote, a backslash, a
+         * byte below 0x20 or a byte >= 0x80; borrows can only add flags
+         * above a real one, so "any flag" is exact. */
+        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (v - ones * 0x20) | v;
+        if (t & highs)
+            break;
+        p += 8;
+    }
+#endif
+    while (p < end && is_plain(*p))
+        p++;
+    return p;
+}
+
+/* Scans the string whose opening quote is at p: validates escapes and UTF-8,
+ * unescapes into `o` when given, sets *escaped (if non-NULL) when the string
+ * held an escape. Encoding problems are noted on the record; returns the
+ * position after the closing quote, or NULL on a syntax error. */
+static const unsigned char *scan_string(scanner *sc, const unsigned char *p, strout *o,
+                                        bool *escaped)
+{
+    const unsigned char *end = sc->end;
+    bool esc = false;
+    p++;
+    const unsigned char *run = p; /* start of bytes not yet copied to o */
+    for (;;) {
+        p = skip_plain(p, end);
+        if (p >= end)
+            return failp(sc, end, NULL);
+        unsigned c = *p;
+        if (c == '"')
+            break;
+        if (c >= 0x80) {
+            size_t k = utf8_seq(p, end);
+            if (!k) {
+                bad_encoding(sc, p, "invalid UTF-8 in string");
+                k = 1;
+            }
+            p += k;
+            continue;
+        }
+        if (c != '\\')
+            return failp(sc, p, SYNTAX("control character in string"));
+        esc = true;
+        if (o)
+            out_put(o, run, (size_t)(p - run));
+        if (end - p < 2)
+            return failp(sc, end, NULL);
+        const unsigned char *at = p;
+        unsigned char ch;
+        switch (p[1]) {
+        case '"':
+        case '\\':
+        case '/':
+            ch = p[1];
+            break;
+        case 'b':
+            ch = '\b';
+            break;
+        case 'f':
+            ch = '\f';
+            break;
+        case 'n':
+            ch = '\n';
+            break;
+        case 'r':
+            ch = '\r';
+            break;
+        case 't':
+            ch = '\t';
+            break;
+        case 'u': {
+            long cp = hex4(p + 2, end);
+            if (cp == -2)
+                return failp(sc, end, NULL);
+            if (cp < 0)
+                return failp(sc, p, SYNTAX("invalid \\u escape"));
+            p += 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                long lo = -1;
+                if (end - p >= 6 && p[0] == '\\' && p[1] == 'u')
+                    lo = hex4(p + 2, end);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                } else {
+                    /* Whatever follows is scanned on its own next round. */
+                    bad_encoding(sc, at, "lone surrogate in \\u escape");
+                    run = p;
+                    continue;
+                }
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                bad_encoding(sc, at, "lone surrogate in \\u escape");
+                run = p;
+                continue;
+            }
+            if (o) {
+                if (cp == 0)
+                    o->nul = true;
+                out_code_point(o, (unsigned long)cp);
+            }
+            run = p;
+            continue;
+        }
+        default:
+            return failp(sc, p, SYNTAX("invalid escape in string"));
+        }
+        if (o)
+            out_put(o, &ch, 1);
+        p += 2;
+        run = p;
+    }
+    if (o)
+        out_put(o, run, (size_t)(p - run));
+    if (escaped)
+        *escaped = esc;
+    return p + 1;
+}
+
+static bool is_digit(const unsigned char *p, const unsigned char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+/* Validates the number at p (RFC 8259 grammar); returns the position after
+ * it. What follows is the caller's business, so "01" fails there. */
+static const unsigned char *scan_number(scanner *sc, const unsigned char *p)
+{
+    const unsigned char *end = sc->end;
+    if (*p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (is_digit(p, end))
+        while (is_digit(p, end))
+            p++;
+    else
+        return failp(sc, p, SYNTAX("invalid number"));
+    if (p < end && *p == '.') {
+        p++;
+        if (!is_digit(p, end))
+            return failp(sc, p, SYNTAX("invalid number"));
+        while (is_digit(p, end))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!is_digit(p, end))
+            return failp(sc, p, SYNTAX("invalid number"));
+        while (is_digit(p, end))
+            p++;
+    }
+    return p;
+}
+
+static const unsigned char *scan_literal(scanner *sc, const unsigned char *p, const char *word,
+                                         size_t n)
+{
+    size_t avail = (size_t)(sc->end - p);
+    size_t m = avail < n ? avail : n;
+    if (memcmp(p, word, m) != 0)
+        return failp(sc, p, SYNTAX("invalid literal"));
+    if (m < n)
+        return failp(sc, sc->end, NULL);
+    return p + n;
+}
+
+/* Validates an object key at p and the colon after it; returns the position
+ * of the value. */
+static const unsigned char *skip_key(scanner *sc, const unsigned char *p)
+{
+    const unsigned char *end = sc->end;
+    if (p >= end || *p != '"')
+        return failp(sc, p, SYNTAX("expected a string key"));
+    p = scan_string(sc, p, NULL, NULL);
+    if (!p)
+        return NULL;
+    p = skip_ws(p, end);
+    if (p >= end || *p != ':')
+        return failp(sc, p, SYNTAX("expected ':' after an object key"));
+    return skip_ws(p + 1, end);
+}
+
+/* Validates any value at p without keeping anything. Iterative: open
+ * containers are a bit stack (1 = object), bounded by MAX_DEPTH overall. */
+static const unsigned char *skip_value(scanner *sc, const unsigned char *p)
+{
+    const unsigned char *end = sc->end;
+    uint64_t stack[MAX_DEPTH / 64];
+    unsigned top = 0, room = MAX_DEPTH - sc->depth;
+    for (;;) {
+        /* A value is expected at p. */
+        if (p >= end)
+            return failp(sc, end, NULL);
+        switch (*p) {
+        case '"':
+            p = scan_string(sc, p, NULL, NULL);
+            break;
+        case '{':
+        case '[': {
+            bool obj = *p == '{';
+            if (top >= room)
+                return failp(sc, p, SYNTAX("nesting deeper than 512 levels"));
+            /* Words are cleared as they come into use, not up front:
+             * most skipped values never nest at all. */
+            if (top % 64 == 0)
+                stack[top / 64] = 0;
+            if (obj)
+                stack[top / 64] |= (uint64_t)1 << (top % 64);
+            else
+                stack[top / 64] &= ~((uint64_t)1 << (top % 64));
+            top++;
+            p = skip_ws(p + 1, end);
+            if (p < end && *p == (obj ? '}' : ']')) {
+                top--;
+                p++;
+                break;
+            }
+            if (obj && !(p = skip_key(sc, p)))
+                return NULL;
+            continue;
+        }
+        case 't':
+            p = scan_literal(sc, p, "true", 4);
+            break;
+        case 'f':
+            p = scan_literal(sc, p, "false", 5);
+            break;
+        case 'n':
+            p = scan_literal(sc, p, "null", 4);
+            break;
+        case '-':
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        case '8':
+        case '9':
+            p = scan_number(sc, p);
+            break;
+        default:
+            return failp(sc, p, SYNTAX("expected a value"));
+        }
+        if (!p)
+            return NULL;
+        /* A value ended: close containers until one goes on. */
+        for (;;) {
+            if (top == 0)
+                return p;
+            bool obj = (stack[(top - 1) / 64] >> ((top - 1) % 64)) & 1;
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p = skip_ws(p + 1, end);
+                if (obj && !(p = skip_key(sc, p)))
+                    return NULL;
+                break;
+            }
+            if (p < end && *p == (obj ? '}' : ']')) {
+                top--;
+                p++;
+                continue;
+            }
+            return failp(sc, p,
+                         obj ? SYNTAX("expected ',' or '}' in an object")
+                             : SYNTAX("expected ',' or ']' in an array"));
+        }
+    }
+}
+
+static const field *lookup(const node *n, const char *key, size_t len)
+{
+    for (unsigned i = 0; i < n->count; i++) {
+        const field *f = &n->fields[i];
+        if (f->len == len && memcmp(f->name, key, len) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* Validates the key at p and the colon after it, and finds it among the
+ * fields of `n` (*out NULL when it is not one). Returns the value's position. */
+static const unsigned char *parse_key(scanner *sc, const unsigned char *p, const node *n,
+                                      const field **out)
+{
+    const unsigned char *end = sc->end;
+    if (p >= end || *p != '"')
+        return failp(sc, p, SYNTAX("expected a string key"));
+    bool esc = false;
+    const unsigned char *q = scan_string(sc, p, NULL, &esc);
+    if (!q)
+        return NULL;
+    const char *key = (const char *)p + 1;
+    size_t len = (size_t)(q - p) - 2;
+    if (esc) {
+        /* Rare: "event\u004eame" is eventName too. Decode into a small
+         * buffer; the string is already known to be well-formed. */
+        strout o = {sc->key, KEY_MAX, 0, false, false};
+        scan_string(sc, p, &o, NULL);
+        key = o.over ? NULL : sc->key;
+        len = o.len;
+    }
+    *out = key ? lookup(n, key, len) : NULL;
+    q = skip_ws(q, end);
+    if (q >= end || *q != ':')
+        return failp(sc, q, SYNTAX("expected ':' after an object key"));
+    return skip_ws(q + 1, end);
+}
+
+static const unsigned char *parse_object(scanner *sc, const unsigned char *p, const node *n);
+
+/* Parses the value at p of a key that matched `f` (NULL: not a field). A
+ * value of another type than expected leaves the field absent; a repeated
+ * key overrides the earlier value. */
+static const unsigned char *parse_value(scanner *sc, const unsigned char *p, const field *f)
+{
+    if (!f)
+        return skip_value(sc, p);
+    if (f->slot >= 0) {
+        unsigned s = (unsigned)f->slot;
+        sc->present &= ~((uint32_t)1 << s);
+        if (p >= sc->end || *p != '"')
+            return skip_value(sc, p);
+        strout o = {sc->slots + (size_t)s * SLOT_SIZE, FIELD_MAX, 0, false, false};
+        const unsigned char *q = scan_string(sc, p, &o, NULL);
+        if (!q)
+            return NULL;
+        if (o.over) {
+            bad_field(sc, p, "field too long");
+        } else if (o.nul) {
+            /* It would silently cut the C string short. */
+            bad_field(sc, p, "NUL character in a field");
+        } else {
+            o.buf[o.len] = '\0';
+            sc->len[s] = o.len;
+            sc->present |= (uint32_t)1 << s;
+        }
+        return q;
+    }
+    sc->present &= ~((((uint32_t)1 << f->hi) - 1) & ~(((uint32_t)1 << f->lo) - 1));
+    if (p < sc->end && *p == '{')
+        return parse_object(sc, p, f->child);
+    return skip_value(sc, p);
+}
+
+/* Parses the object at p, keeping the fields `n` lists. Recursion follows
+ * the fixed field tree (a few levels), never the input. */
+static const unsigned char *parse_object(scanner *sc, const unsigned char *p, const node *n)
+{
+    const unsigned char *end = sc->end;
+    if (sc->depth >= MAX_DEPTH)
+        return failp(sc, p, SYNTAX("nesting deeper than 512 levels"));
+    sc->depth++;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        sc->depth--;
+        return p + 1;
+    }
+    for (;;) {
+        const field *f = NULL;
+        p = parse_key(sc, p, n, &f);
+        if (!p)
+            return NULL;
+        if (f && n == &record_node)
+            sc->record_key_seen = true;
+        p = parse_value(sc, p, f);
+        if (!p)
+            return NULL;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            sc->depth--;
+            return p + 1;
+        }
+        return failp(sc, p, SYNTAX("expected ',' or '}' in an object"));
+    }
+}
+
+static int reject(scanner *sc, size_t offset, const char *reason)
+{
+    sc->reported++;
+    if (sc->on_reject) {
+        int rc = sc->on_reject(sc->ud, offset, reason);
+        if (rc) {
+            sc->stop = rc;
+            return STOP;
+        }
+    }
+    return OK;
+}
+
+/* The first problem of the current record that does not break the scan, or
+ * NULL. */
+static const char *record_problem(const scanner *sc, size_t *offset)
+{
+    if (sc->enc_reason && (!sc->field_reason || sc->enc_off <= sc->field_off)) {
+        *offset = sc->enc_off;
+        return sc->enc_reason;
+    }
+    if (sc->field_reason) {
+        *offset = sc->field_off;
+        return sc->field_reason;
+    }
+    return NULL;
+}
+
+static bool has(const scanner *sc, unsigned s)
+{
+    return (sc->present >> s) & 1;
+}
+
+static const char *get(const scanner *sc, unsigned s)
+{
+    return has(sc, s) ? sc->slots + (size_t)s * SLOT_SIZE : NULL;
+}
+
+/* Delivers or rejects the record whose fields were just collected. */
+static int finish_record(scanner *sc, const unsigned char *start)
+{
+    size_t off = (size_t)(start - sc->base);
+    const char *why = record_problem(sc, &off);
+    int64_t when = 0;
+    /* An empty required field is as useless as a missing one. */
+    if (!why) {
+        if (!has(sc, S_EVENT_SOURCE) || sc->len[S_EVENT_SOURCE] == 0)
+            why = "missing eventSource";
+        else if (!has(sc, S_EVENT_NAME) || sc->len[S_EVENT_NAME] == 0)
+            why = "missing eventName";
+        else if (!has(sc, S_EVENT_TIME) || sc->len[S_EVENT_TIME] == 0)
+            why = "missing eventTime";
+        else if (ct_timestamp_parse(get(sc, S_EVENT_TIME), sc->len[S_EVENT_TIME], &when) != 0)
+            why = "bad eventTime";
+    }
+    if (why) {
+        begin_record(sc);
+        return reject(sc, off, why);
+    }
+    ct_trail_record rec = {
+        .event_source = get(sc, S_EVENT_SOURCE),
+        .event_name = get(sc, S_EVENT_NAME),
+        .event_time = when,
+        .event_id = get(sc, S_EVENT_ID),
+        .shared_event_id = get(sc, S_SHARED_EVENT_ID),
+        .recipient_account_id = get(sc, S_RECIPIENT),
+        .error_code = get(sc, S_ERROR_CODE),
+        .identity_type = get(sc, S_ID_TYPE),
+        .identity_arn = get(sc, S_ID_ARN),
+        .identity_account_id = get(sc, S_ID_ACCOUNT),
+        .access_key_id = get(sc, S_ID_KEY),
+        .issuer_arn = get(sc, S_ISSUER_ARN),
+        .role_arn = get(sc, S_ROLE_ARN),
+        .role_session_name = get(sc, S_ROLE_SESSION),
+        .issued_key = get(sc, S_ISSUED_KEY),
+    };
+    begin_record(sc);
+    sc->reported++;
+    if (sc->on_record) {
+        int rc = sc->on_record(sc->ud, &rec);
+        if (rc) {
+            sc->stop = rc;
+            return STOP;
+        }
+    }
+    return OK;
+}
+
+/* Parses the array of records at p, delivering each as it ends. Leaves
+ * sc->p after the closing bracket. */
+static int parse_records(scanner *sc, const unsigned char *p)
+{
+    const unsigned char *end = sc->end;
+    sc->depth++;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        sc->depth--;
+        sc->p = p + 1;
+        return OK;
+    }
+    for (;;) {
+        const unsigned char *start = p;
+        int rc;
+        begin_record(sc);
+        if (p < end && *p == '{') {
+            if (!(p = parse_object(sc, p, &record_node)))
+                return HARD;
+            rc = finish_record(sc, start);
+        } else {
+            if (!(p = skip_value(sc, p)))
+                return HARD;
+            begin_record(sc);
+            rc = reject(sc, (size_t)(start - sc->base), "record is not an object");
+        }
+        if (rc)
+            return rc;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == ']') {
+            sc->depth--;
+            sc->p = p + 1;
+            return OK;
+        }
+        return fail(sc, p, SYNTAX("expected ',' or ']' after a record"));
+    }
+}
+
+/* Reports the encoding problem met outside any record of an envelope. */
+static int flush_envelope_problem(scanner *sc)
+{
+    const char *why = sc->enc_reason;
+    size_t off = sc->enc_off;
+    begin_record(sc);
+    return why ? reject(sc, off, why) : OK;
+}
+
+/* Parses one top-level object: a {"Records":[...]} envelope (other keys are
+ * skipped, Records may come anywhere) or a record of its own. `first` says
+ * it is the first value of the file: if nothing follows and it is neither,
+ * the file is not CloudTrail at all. */
+static int parse_top_object(scanner *sc, const unsigned char *p, bool first)
+{
+    const unsigned char *start = p, *end = sc->end;
+    bool envelope = false;
+    begin_record(sc);
+    sc->depth = 1;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            const field *f = NULL;
+            if (!(p = parse_key(sc, p, &top_node, &f)))
+                return HARD;
+            if (f && f->slot == SLOT_RECORDS && p < end && *p == '[') {
+                /* From here on this is an envelope: what was collected as a
+                 * record means nothing, except bad text. */
+                if (!envelope && flush_envelope_problem(sc))
+                    return STOP;
+                envelope = true;
+                int rc = parse_records(sc, p);
+                if (rc)
+                    return rc;
+                p = sc->p;
+                begin_record(sc);
+            } else if (envelope || (f && f->slot == SLOT_RECORDS)) {
+                p = skip_value(sc, p);
+            } else {
+                if (f)
+                    sc->record_key_seen = true;
+                p = parse_value(sc, p, f);
+            }
+            if (!p)
+                return HARD;
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p = skip_ws(p + 1, end);
+                continue;
+            }
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            return fail(sc, p, SYNTAX("expected ',' or '}' in an object"));
+        }
+    }
+    sc->depth = 0;
+    sc->p = p;
+    if (envelope)
+        return flush_envelope_problem(sc);
+    if (first && !sc->record_key_seen && skip_ws(p, end) == end)
+        return NOT_CLOUDTRAIL;
+    return finish_record(sc, start);
+}
+
+/* Reports everything from the syntax error on as one rejected stretch. */
+static int reject_tail(scanner *sc)
+{
+    return reject(sc, sc->hard_off, sc->hard) == STOP ? sc->stop : 0;
+}
+
+/* The first '{' at or after p that begins a line, where a one-record-per-
+ * line file can pick up again after a broken line; NULL if none. */
+static const unsigned char *next_line_object(const unsigned char *p, const unsigned char *base,
+                                             const unsigned char *end)
+{
+    if (p > base)
+        p--; /* p itself may begin a line */
+    while (p < end) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl || end - nl < 2)
+            return NULL;
+        if (nl[1] == '{')
+            return nl + 1;
+        p = nl + 1;
+    }
+    return NULL;
+}
+
+/* A file that starts with '[': one array of records. */
+static int parse_array_file(scanner *sc, const unsigned char *p)
+{
+    int rc = parse_records(sc, p);
+    if (rc == STOP)
+        return sc->stop;
+    if (rc == HARD)
+        return reject_tail(sc);
+    p = skip_ws(sc->p, sc->end);
+    if (p < sc->end &&
+        reject(sc, (size_t)(p - sc->base), SYNTAX("unexpected data after the end of the document")))
+        return sc->stop;
+    return 0;
+}
+
+/* A file that starts with '{': one or more top-level objects, each an
+ * envelope or a record (one record per line, or just one record). */
+static int parse_object_file(scanner *sc, const unsigned char *p, ct_error *err)
+{
+    const unsigned char *end = sc->end;
+    const unsigned char *floor = sc->base; /* see below */
+    for (bool first = true;; first = false) {
+        p = skip_ws(p, end);
+        if (p >= end)
+            return 0;
+        const unsigned char *start = p;
+        uint64_t before = sc->reported;
+        int rc;
+        sc->depth = 0;
+        if (*p == '{') {
+            rc = parse_top_object(sc, p, first);
+        } else if ((p = skip_value(sc, p)) != NULL) {
+            sc->p = p;
+            begin_record(sc);
+            rc = reject(sc, (size_t)(start - sc->base), "record is not an object");
+        } else {
+            rc = HARD;
+        }
+        if (rc == STOP)
+            return sc->stop;
+        if (rc == NOT_CLOUDTRAIL)
+            return ct_error_set(err, CT_EINPUT,
+                                "not a CloudTrail file: the JSON object at byte %zu has no "
+                                "\"Records\" array and no record fields",
+                                (size_t)(start - sc->base));
+        if (rc == HARD) {
+            /* Records inside this value were already delivered: going back
+             * to an earlier line would deliver them twice. */
+            if (sc->reported != before)
+                return reject_tail(sc);
+            /* Resume at the next line, even if the broken value ran on
+             * into it (a line cut short swallows the next). But never go
+             * back before where an earlier failure was found: a line file
+             * full of dangling '[' would be rescanned over and over. */
+            const unsigned char *from = start + 1 > floor ? start + 1 : floor;
+            const unsigned char *next = next_line_object(from, sc->base, end);
+            if (!next)
+                return reject_tail(sc);
+            size_t off = sc->hard_off;
+            const char *why = sc->hard;
+            if ((size_t)(next - sc->base) <= off) {
+                off = (size_t)(next - 1 - sc->base);
+                why = SYNTAX("record not closed before the next line");
+                if (sc->base + sc->hard_off > floor)
+                    floor = sc->base + sc->hard_off;
+            }
+            if (reject(sc, off, why))
+                return sc->stop;
+            p = next;
+            continue;
+        }
+        p = sc->p;
+    }
+}
+
+int ct_trail_parse(const char *json, size_t len, ct_trail_record_fn on_record,
+                   ct_trail_reject_fn on_reject, void *ud, ct_error *err)
+{
+    if (len == 0)
+        return ct_error_set(err, CT_EINPUT, "empty file");
+    const unsigned char *base = (const unsigned char *)json, *end = base + len, *p = base;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    p = skip_ws(p, end);
+    if (p == end)
+        return ct_error_set(err, CT_EINPUT, "empty file");
+    if (*p != '{' && *p != '[') {
+        size_t off = (size_t)(p - base);
+        if (*p >= 0x21 && *p < 0x7F)
+            return ct_error_set(err, CT_EINPUT,
+                                "not a CloudTrail JSON file: found '%c' at byte %zu where '{' or "
+                                "'[' should start the document",
+                                *p, off);
+        return ct_error_set(err, CT_EINPUT,
+                            "not a CloudTrail JSON file: found byte 0x%02x at byte %zu where '{' "
+                            "or '[' should start the document",
+                            *p, off);
+    }
+    scanner sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.base = base;
+    sc.end = end;
+    sc.on_record = on_record;
+    sc.on_reject = on_reject;
+    sc.ud = ud;
+    sc.slots = malloc((size_t)SLOT_COUNT * SLOT_SIZE);
+    if (!sc.slots)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    int rc = *p == '[' ? parse_array_file(&sc, p) : parse_object_file(&sc, p, err);
+    free(sc.slots);
+    return rc;
+}

@@ -1,0 +1,277 @@
+/* Helpers for the store and ingest tests: scratch folders, CloudTrail
+ * records written as JSON, gzip files, and a dump of a store's contents for
+ * comparing two stores. Header-only (static inline), shared by
+ * test_store.c and test_ingest.c. */
+#ifndef CT_STORE_FIXTURE_H
+#define CT_STORE_FIXTURE_H
+
+#include "cloudtracker/date.h"
+#include "cloudtracker/util.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <libdeflate.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A CloudTrail record; NULL fields are left out of the JSON. */
+typedef struct trec {
+    const char *time; /* "2024-01-02T03:04:05Z" */
+    const char *source;
+    const char *name;
+    const char *type; /* userIdentity.type */
+    const char *arn;  /* userIdentity.arn */
+    const char *key;  /* userIdentity.accessKeyId */
+    const char *issuer;
+    const char *account; /* recipientAccountId */
+    const char *error;
+    const char *role_arn; /* requestParameters.roleArn */
+    const char *session;  /* requestParameters.roleSessionName */
+    const char *issued;   /* responseElements.credentials.accessKeyId */
+    const char *shared;   /* sharedEventID */
+    const char *id;       /* eventID */
+} trec;
+
+static inline void json_field(ct_buf *b, bool *first, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    ct_buf_printf(b, "%s\"%s\":\"%s\"", *first ? "" : ",", name, value);
+    *first = false;
+}
+
+/* Appends one record as a JSON object (values are written as given, so
+ * they must not need escaping). */
+static inline void trec_json(ct_buf *b, const trec *r)
+{
+    bool first = true;
+    ct_buf_puts(b, "{\"eventVersion\":\"1.08\",\"userIdentity\":{");
+    bool idf = true;
+    json_field(b, &idf, "type", r->type);
+    json_field(b, &idf, "arn", r->arn);
+    json_field(b, &idf, "accessKeyId", r->key);
+    if (r->issuer)
+        ct_buf_printf(b,
+                      "%s\"sessionContext\":{\"sessionIssuer\":{\"type\":\"Role\",\"arn\":\"%s\"}}",
+                      idf ? "" : ",", r->issuer);
+    ct_buf_puts(b, "},");
+    json_field(b, &first, "eventTime", r->time);
+    json_field(b, &first, "eventSource", r->source);
+    json_field(b, &first, "eventName", r->name);
+    ct_buf_puts(b, ",\"awsRegion\":\"us-east-1\"");
+    json_field(b, &first, "errorCode", r->error);
+    if (r->role_arn)
+        ct_buf_printf(b, ",\"requestParameters\":{\"roleArn\":\"%s\",\"roleSessionName\":\"%s\"}",
+                      r->role_arn, r->session ? r->session : "s");
+    if (r->issued)
+        ct_buf_printf(b,
+                      ",\"responseElements\":{\"credentials\":{\"accessKeyId\":\"%s\","
+                      "\"expiration\":\"Jan 1, 2030 1:00:00 AM\"}}",
+                      r->issued);
+    json_field(b, &first, "eventID", r->id);
+    json_field(b, &first, "sharedEventID", r->shared);
+    json_field(b, &first, "recipientAccountId", r->account);
+    ct_buf_puts(b, "}");
+}
+
+/* {"Records":[...]} of n records. */
+static inline char *trail_doc(const trec *recs, size_t n)
+{
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_puts(&b, "{\"Records\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ct_buf_puts(&b, ",");
+        trec_json(&b, &recs[i]);
+    }
+    ct_buf_puts(&b, "]}");
+    return ct_buf_detach(&b);
+}
+
+/* Creates the folders above path. */
+static inline void mkdirs_for(const char *path)
+{
+    char *copy = ct_strdup(path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(copy, 0755);
+            *p = '/';
+        }
+    }
+    free(copy);
+}
+
+static inline int write_bytes(const char *path, const void *data, size_t n)
+{
+    mkdirs_for(path);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = n ? fwrite(data, 1, n, f) : 0;
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* gzip of data (malloc'd), length in *out_n. */
+static inline unsigned char *gzip_bytes(const void *data, size_t n, size_t *out_n)
+{
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(6);
+    size_t bound = libdeflate_gzip_compress_bound(c, n);
+    unsigned char *out = malloc(bound);
+    *out_n = libdeflate_gzip_compress(c, data, n, out, bound);
+    libdeflate_free_compressor(c);
+    return out;
+}
+
+static inline int write_gz(const char *path, const char *text)
+{
+    size_t n;
+    unsigned char *gz = gzip_bytes(text, strlen(text), &n);
+    int rc = write_bytes(path, gz, n);
+    free(gz);
+    return rc;
+}
+
+/* Joins dir and rel into a malloc'd path. */
+static inline char *pathf(const char *dir, const char *rel)
+{
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_printf(&b, "%s/%s", dir, rel);
+    return ct_buf_detach(&b);
+}
+
+/* A new scratch folder under $TMPDIR (or /tmp). */
+static inline char *scratch_dir(const char *tag)
+{
+    const char *tmp = getenv("TMPDIR");
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_printf(&b, "%s/ct-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
+    char *dir = ct_buf_detach(&b);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+        exit(2);
+    }
+    return dir;
+}
+
+static inline int open_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_D || flag == FTW_DNR)
+        chmod(path, 0700);
+    return 0;
+}
+
+static inline int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* rm -rf; folders a test made unreadable are opened up first. */
+static inline void remove_tree(const char *dir)
+{
+    for (int i = 0; i < 3; i++)
+        nftw(dir, open_entry, 16, FTW_PHYS);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Everything a store says about activity, one line per row in a fixed
+ * order, for comparing stores; also checks that the roll-ups equal the
+ * sums of the per-file rows (*consistent). */
+static inline char *store_dump(const char *store_path, bool *consistent)
+{
+    sqlite3 *db;
+    ct_buf b = CT_BUF_INIT;
+    *consistent = false;
+    if (sqlite3_open_v2(store_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ct_buf_detach(&b);
+    }
+    static const char *const queries[] = {
+        "SELECT p.arn, a.source, a.name, d.day, d.ok, d.err FROM daily_call d"
+        " JOIN principal p ON p.id = d.principal_id"
+        " JOIN action a ON a.id = d.action_id ORDER BY 1, 2, 3, 4",
+        "SELECT k.key, p.arn, a.source, a.name, d.day, d.ok, d.err FROM session_call d"
+        " JOIN principal p ON p.id = d.principal_id JOIN access_key k ON k.id = d.key_id"
+        " JOIN action a ON a.id = d.action_id ORDER BY 1, 2, 3, 4, 5",
+        "SELECT c.account, d.day, d.events FROM daily_account d"
+        " JOIN account c ON c.id = d.account_id ORDER BY 1, 2",
+        "SELECT c.arn, r.arn, s.time, k.key, s.session_name, s.shared_event_id, s.event_id,"
+        " a.account, f.path FROM assume_role s JOIN principal c ON c.id = s.caller_id"
+        " JOIN principal r ON r.id = s.role_id JOIN access_key k ON k.id = s.issued_key_id"
+        " JOIN account a ON a.id = s.account_id JOIN file f ON f.id = s.file_id ORDER BY 9, 3, 7",
+        "SELECT path, size, status, reason, records_stored, records_rejected FROM file"
+        " ORDER BY path",
+    };
+    for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, queries[q], -1, &st, NULL) != SQLITE_OK)
+            continue;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(st); c++) {
+                const unsigned char *t = sqlite3_column_text(st, c);
+                ct_buf_printf(&b, "%s%s", c ? "|" : "", t ? (const char *)t : "NULL");
+            }
+            ct_buf_puts(&b, "\n");
+        }
+        sqlite3_finalize(st);
+        ct_buf_puts(&b, "--\n");
+    }
+    sqlite3_stmt *st;
+    const char *check =
+        "SELECT (SELECT count(*) FROM (SELECT principal_id, day, action_id, SUM(ok), SUM(err)"
+        " FROM file_call GROUP BY 1, 2, 3 EXCEPT SELECT principal_id, day, action_id, ok, err"
+        " FROM daily_call))"
+        " + (SELECT count(*) FROM (SELECT principal_id, day, action_id, ok, err FROM daily_call"
+        " EXCEPT SELECT principal_id, day, action_id, SUM(ok), SUM(err) FROM file_call"
+        " GROUP BY 1, 2, 3))"
+        " + (SELECT count(*) FROM (SELECT key_id, principal_id, day, action_id, SUM(ok),"
+        " SUM(err) FROM file_call WHERE session GROUP BY 1, 2, 3, 4 EXCEPT SELECT key_id,"
+        " principal_id, day, action_id, ok, err FROM session_call))"
+        " + (SELECT count(*) FROM (SELECT key_id, principal_id, day, action_id, ok, err FROM"
+        " session_call EXCEPT SELECT key_id, principal_id, day, action_id, SUM(ok), SUM(err)"
+        " FROM file_call WHERE session GROUP BY 1, 2, 3, 4))"
+        " + (SELECT count(*) FROM (SELECT account_id, day, SUM(events) FROM file_account_day"
+        " GROUP BY 1, 2 EXCEPT SELECT account_id, day, events FROM daily_account))"
+        " + (SELECT count(*) FROM (SELECT account_id, day, events FROM daily_account EXCEPT"
+        " SELECT account_id, day, SUM(events) FROM file_account_day GROUP BY 1, 2))";
+    if (sqlite3_prepare_v2(db, check, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        *consistent = sqlite3_column_int64(st, 0) == 0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return ct_buf_detach(&b);
+}
+
+/* One integer from the store (e.g. a count), -1 on failure. */
+static inline long long store_int(const char *store_path, const char *sql)
+{
+    sqlite3 *db;
+    long long v = -1;
+    if (sqlite3_open_v2(store_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static inline int64_t day_of(const char *ymd)
+{
+    int64_t d = 0;
+    ct_date_parse_day(ymd, &d);
+    return d;
+}
+
+#endif
