@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* To fuzz: configure with -DCT_FUZZ=ON -DCMAKE_C_COMPILER=clang and
+ * CMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,address,undefined (so the parser
+ * itself is instrumented), then
+ *   fuzz_trail -dict=fuzz/trail.dict -max_len=16384 WORK_DIR fuzz/corpus/trail */
+
 #define FIELD_MAX 4096 /* documented limit of an extracted value */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -63,10 +63,8 @@ int cli_run_ingest(const cli_options *o)
     if (o->account) {
         const ct_account *a = ct_config_find_account(cfg, o->account);
         if (!a) {
-            char *safe = ct_safe_dup(o->account);
             rc = ct_error_set_at(&err, CT_ENOTFOUND, cfg->path, 0, 0, "unknown account '%s'",
-                                 safe ? safe : "?");
-            free(safe);
+                                 o->account);
             goto done;
         }
         account_id = a->id;

@@ -130,10 +130,8 @@ int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
         const char *a = argv[i];
         if (only_paths || a[0] != '-' || a[1] == '\0') {
             if (!o->ingest) {
-                char *safe = ct_safe_dup(a);
                 ct_error_set(err, CT_EUSAGE, "unexpected argument '%s' (see --help)",
-                             safe ? safe : "?");
-                free(safe);
+                             a);
                 return CT_EUSAGE;
             }
             if (push(&o->paths, &o->path_count, a))
@@ -145,19 +143,15 @@ int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
             continue;
         }
         if (a[1] != '-') {
-            char *safe = ct_safe_dup(a);
             ct_error_set(err, CT_EUSAGE, "unknown option '%s' (options are long: see --help)",
-                         safe ? safe : "?");
-            free(safe);
+                         a);
             return CT_EUSAGE;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const option *opt = find_option(name, len);
         if (!opt) {
-            char *safe = ct_safe_dup(a);
-            ct_error_set(err, CT_EUSAGE, "unknown option '%s' (see --help)", safe ? safe : "?");
-            free(safe);
+            ct_error_set(err, CT_EUSAGE, "unknown option '%s' (see --help)", a);
             return CT_EUSAGE;
         }
         if (opt->kind == FLAG) {

@@ -72,10 +72,8 @@ static int check_usage(query *q)
 static int parse_day_flag(query *q, const char *flag, const char *value, int64_t *day)
 {
     if (ct_date_parse_day(value, day) != 0) {
-        char *safe = ct_safe_dup(value);
         ct_error_set(&q->err, CT_EUSAGE, "%s: '%s' is not a date of the form YYYY-MM-DD", flag,
-                     safe ? safe : "?");
-        free(safe);
+                     value);
         return CT_EUSAGE;
     }
     return 0;
@@ -122,11 +120,9 @@ static int find_account(query *q, const char *name, const ct_account **out)
     ct_buf names = CT_BUF_INIT;
     for (size_t i = 0; i < q->cfg->account_count; i++)
         ct_buf_printf(&names, "%s%s", i ? ", " : "", q->cfg->accounts[i].name);
-    char *safe = ct_safe_dup(name);
     ct_error_set_at(&q->err, CT_ENOTFOUND, q->cfg->path, 0, 0,
-                    "unknown account '%s' (accounts in the config: %s)", safe ? safe : "?",
+                    "unknown account '%s' (accounts in the config: %s)", name,
                     names.data ? names.data : "none");
-    free(safe);
     ct_buf_release(&names);
     return CT_ENOTFOUND;
 }
@@ -147,10 +143,8 @@ static int find_principal(query *q, const ct_iam *iam, const ct_account *a, ct_p
     *out = ct_iam_find(iam, kind, name);
     if (*out)
         return 0;
-    char *safe = ct_safe_dup(name);
     ct_error_set(&q->err, CT_ENOTFOUND, "account %s has no %s named '%s'", a->name,
-                 kind == CT_PRINCIPAL_USER ? "user" : "role", safe ? safe : "?");
-    free(safe);
+                 kind == CT_PRINCIPAL_USER ? "user" : "role", name);
     return CT_ENOTFOUND;
 }
 

@@ -71,10 +71,7 @@ static int check_keys(loader *l, yaml_node_t *map, const char *section, const ch
         for (const char *const *a = allowed; *a; a++)
             ok = ok || strcmp(key, *a) == 0;
         if (!ok) {
-            char *safe = ct_safe_dup(key);
-            int rc = fail_at(l, k, "unknown key '%s' in %s", safe ? safe : "?", section);
-            free(safe);
-            return rc;
+            return fail_at(l, k, "unknown key '%s' in %s", key, section);
         }
         for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
             yaml_node_t *k2 = node(l, q->key);
@@ -135,11 +132,8 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
     if (!acct->name[0])
         return fail_at(l, name, "an account name is empty", NULL, NULL);
     if (!is_account_id(acct->id)) {
-        char *safe = ct_safe_dup(acct->id);
-        rc = fail_at(l, id, "account id '%s' is not 12 digits (quote ids with leading zeros)",
-                     safe ? safe : "?", NULL);
-        free(safe);
-        return rc;
+        return fail_at(l, id, "account id '%s' is not 12 digits (quote ids with leading zeros)",
+                       acct->id, NULL);
     }
     if (iam) {
         char *raw;
@@ -230,11 +224,8 @@ static int load_day(loader *l, yaml_node_t *n, const char *what, int64_t *day)
     int rc = scalar(l, n, what, &raw);
     if (rc)
         return rc;
-    if (ct_date_parse_day(raw, day) != 0) {
-        char *safe = ct_safe_dup(raw);
-        rc = fail_at(l, n, "%s: '%s' is not a date of the form YYYY-MM-DD", what, safe ? safe : "?");
-        free(safe);
-    }
+    if (ct_date_parse_day(raw, day) != 0)
+        rc = fail_at(l, n, "%s: '%s' is not a date of the form YYYY-MM-DD", what, raw);
     free(raw);
     return rc;
 }

@@ -76,17 +76,6 @@ static int oom(loader *ld)
     return CT_ENOMEM;
 }
 
-/* A terminal-safe copy of a name from the file, for messages only. */
-static const char *esc(loader *ld, const char *s)
-{
-    char *safe = ct_safe_dup(s);
-    if (!safe)
-        return "?";
-    char *copy = ct_arena_strdup(&ld->iam->arena, safe);
-    free(safe);
-    return copy ? copy : "?";
-}
-
 /* Reads an optional (required=false) or required string member into an
  * arena copy; *out is NULL when an optional member is absent. */
 static int get_string(loader *ld, const cJSON *obj, const char *key, bool required,
@@ -169,7 +158,7 @@ static int default_version(loader *ld, const cJSON *pol, const char *where, cons
     }
     if (by_flag && by_id && by_flag != by_id)
         return fail(ld, "%s: IsDefaultVersion and DefaultVersionId (%s) name different versions",
-                    where, esc(ld, default_id));
+                    where, default_id);
     const cJSON *chosen = by_flag ? by_flag : by_id;
     if (!chosen)
         return fail(ld, "%s: no version is marked default (IsDefaultVersion, DefaultVersionId)",
@@ -197,7 +186,7 @@ static int load_policies(loader *ld, const cJSON *list)
         if ((rc = get_string(ld, pol, "PolicyName", true, &m->name, where)))
             return rc;
         char named[1024];
-        snprintf(named, sizeof(named), "policy %s", esc(ld, m->arn));
+        snprintf(named, sizeof(named), "policy %s", m->arn);
         if ((rc = default_version(ld, pol, named, &m->document)))
             return rc;
         if (ct_strmap_get(ld->policies, m->arn, NULL))
@@ -215,11 +204,11 @@ static int resolve_managed(loader *ld, const char *arn, const char *owner, const
 {
     void *v;
     if (!ct_strmap_get(ld->policies, arn, &v))
-        return fail(ld, "%s: %s %s is not in the file", owner, role, esc(ld, arn));
+        return fail(ld, "%s: %s %s is not in the file", owner, role, arn);
     managed *m = v;
     if (!m->compiled) {
         char context[1024];
-        snprintf(context, sizeof(context), "%s: policy %s", owner, esc(ld, arn));
+        snprintf(context, sizeof(context), "%s: policy %s", owner, arn);
         int rc = ct_policy_compile(&m->compiled, &ld->iam->arena, m->document, m->name, context,
                                    ld->file, ld->err);
         if (rc)
@@ -267,7 +256,7 @@ static int add_inline(loader *ld, polvec *pv, const cJSON *obj, const char *list
             return rc;
         const cJSON *doc = cJSON_GetObjectItemCaseSensitive(item, "PolicyDocument");
         char context[1024];
-        snprintf(context, sizeof(context), "%s: inline policy %s", owner, esc(ld, pname));
+        snprintf(context, sizeof(context), "%s: inline policy %s", owner, pname);
         if (!doc)
             return fail(ld, "%s: PolicyDocument is missing", context);
         size_t n = strlen(kind) + strlen(owner_name) + strlen(pname) + sizeof("/ inline: ");
@@ -334,7 +323,7 @@ static int load_groups(loader *ld, const cJSON *list)
         rc = dup ? 0 : ct_strmap_put(ld->groups, key, g);
         free(key);
         if (dup)
-            return fail(ld, "group %s is listed twice", esc(ld, g->name));
+            return fail(ld, "group %s is listed twice", g->name);
         if (rc)
             return oom(ld);
     }
@@ -346,7 +335,7 @@ static int resolve_group(loader *ld, group *g)
     if (g->resolved)
         return 0;
     char owner[512];
-    snprintf(owner, sizeof(owner), "group %s", esc(ld, g->name));
+    snprintf(owner, sizeof(owner), "group %s", g->name);
     polvec pv = {NULL, 0, 0};
     int rc = add_inline(ld, &pv, g->obj, "GroupPolicyList", "group", g->name, owner);
     if (!rc)
@@ -434,7 +423,7 @@ static int load_boundary(loader *ld, const cJSON *obj, const char *owner, ct_pol
     if ((rc = get_string(ld, pb, "PermissionsBoundaryType", false, &type, where)))
         return rc;
     if (type && strcmp(type, "PermissionsBoundaryPolicy") != 0)
-        return fail(ld, "%s: unknown PermissionsBoundaryType %s", where, esc(ld, type));
+        return fail(ld, "%s: unknown PermissionsBoundaryType %s", where, type);
     return resolve_managed(ld, arn, owner, "permissions boundary", true, out);
 }
 
@@ -452,7 +441,7 @@ static int load_principal(loader *ld, const cJSON *obj, ct_principal_kind kind, 
     if (rc)
         return rc;
     char owner[512];
-    snprintf(owner, sizeof(owner), "%s %s", kind_name, esc(ld, rec->pub.name));
+    snprintf(owner, sizeof(owner), "%s %s", kind_name, rec->pub.name);
     if ((rc = get_string(ld, obj, "Arn", true, &rec->pub.arn, owner)))
         return rc;
     if ((rc = get_string(ld, obj, "CreateDate", false, &rec->pub.create_date, owner)))
@@ -494,7 +483,7 @@ static int load_principal(loader *ld, const cJSON *obj, ct_principal_kind kind, 
             if (!gkey) {
                 rc = oom(ld);
             } else if (!found) {
-                rc = fail(ld, "%s: group %s is not in the file", owner, esc(ld, g->valuestring));
+                rc = fail(ld, "%s: group %s is not in the file", owner, g->valuestring);
             } else {
                 group *grp = gv;
                 rc = resolve_group(ld, grp);

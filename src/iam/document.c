@@ -39,9 +39,7 @@ static int oom(const compiler *c)
 static void stmt_label(char *buf, size_t size, size_t index, const char *sid)
 {
     if (sid && sid[0]) {
-        char *safe = ct_safe_dup(sid);
-        snprintf(buf, size, "Statement[%zu] (Sid \"%.64s\")", index, safe ? safe : "?");
-        free(safe);
+        snprintf(buf, size, "Statement[%zu] (Sid \"%.64s\")", index, sid);
     } else {
         snprintf(buf, size, "Statement[%zu]", index);
     }
@@ -150,11 +148,8 @@ static int compile_actions(const compiler *c, const cJSON *v, const char *key, c
             return fail(c, "%s: %s must be a string or an array of strings", label, key);
         const char *s = item->valuestring;
         if (strcmp(s, "*") != 0 && !strchr(s, ':')) {
-            char *safe = ct_safe_dup(s);
-            int rc = fail(c, "%s: %s entry \"%.128s\" is not \"*\" or \"service:action\"", label,
-                          key, safe ? safe : "?");
-            free(safe);
-            return rc;
+            return fail(c, "%s: %s entry \"%.128s\" is not \"*\" or \"service:action\"", label,
+                        key, s);
         }
         char *lower = ct_arena_strdup(c->arena, s);
         if (!lower)

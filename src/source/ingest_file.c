@@ -380,12 +380,13 @@ done:
     return rc;
 }
 
-/* Appends part of a reason, "; "-separated, escaped for terminals. */
+/* Appends part of a reason, "; "-separated. Reasons stay raw: whoever
+ * prints them escapes them (the CLI does). */
 static int reason_add(ct_buf *b, const char *text)
 {
     if (b->len && ct_buf_puts(b, "; ") != 0)
         return CT_ENOMEM;
-    return ct_buf_put_safe(b, text);
+    return ct_buf_puts(b, text);
 }
 
 static void shrink(ct_gz_out *buf)
@@ -480,7 +481,7 @@ int ct_file_read(ct_file_reader *r, const char *path, const char *path_account, 
                      ctx.rejected == 1 ? "" : "s");
         }
         if (rc != CT_EINPUT || ctx.have_first) {
-            if (reason_add(&reason, part) != 0 || ct_buf_put_safe(&reason, ctx.first_reason) != 0 ||
+            if (reason_add(&reason, part) != 0 || ct_buf_puts(&reason, ctx.first_reason) != 0 ||
                 ct_buf_puts(&reason, ")") != 0)
                 goto nomem;
         }
