@@ -56,9 +56,10 @@ typedef struct ct_ingest_options {
  * layout AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ under any
  * prefix, or not); gzip is recognised by its magic bytes. Left out quietly:
  * other names, hidden files and folders, CloudTrail-Digest and
- * CloudTrail-Insight folders, the store's own file, and symbolic links
- * inside folders (never followed). A file given as a path is read whatever
- * its name. Paths are resolved (realpath), so one file has one name in the
+ * CloudTrail-Insight folders, and the store's own file. Symbolic links are
+ * followed to their canonical target (a link loop is walked once; a
+ * dangling link is listed in problems). A file given as a path is read
+ * whatever its name. Paths are resolved (realpath), so one file has one name in the
  * store; a path inside another given path is read once.
  *
  * With account_id, files in the trail layout of another account are left

@@ -25,6 +25,8 @@ struct dir_frame {
     char **names;
     size_t count;
     size_t next;
+    dev_t dev; /* identity of the folder, to stop at symbolic-link loops */
+    ino_t ino;
 };
 
 struct walker {
@@ -161,9 +163,14 @@ static void frame_release(struct dir_frame *f)
  * folder is a problem of the input, listed in the summary. */
 static int push_dir(struct walker *w, char *dir, ct_error *err)
 {
-    struct dir_frame f = {dir, NULL, 0, 0};
+    struct dir_frame f = {dir, NULL, 0, 0, 0, 0};
     size_t cap = 0;
     DIR *d = opendir(dir);
+    struct stat st;
+    if (d && fstat(dirfd(d), &st) == 0) {
+        f.dev = st.st_dev;
+        f.ino = st.st_ino;
+    }
     if (!d) {
         int e = errno;
         char reason[300];
@@ -243,10 +250,40 @@ static int found_file(struct found *f, char *path, const struct stat *st, bool *
     return 0;
 }
 
+/* True when the folder `st` is already being walked (a link loop). */
+static bool on_stack(const struct walker *w, const struct stat *st)
+{
+    for (size_t i = 0; i < w->depth; i++)
+        if (w->stack[i].dev == st->st_dev && w->stack[i].ino == st->st_ino)
+            return true;
+    return false;
+}
+
+/* Follows the symbolic link at *path: on success *path is replaced by the
+ * canonical target (so a file reached through several links has one name
+ * in the store and is never counted twice) and *st describes it. A dangling
+ * link is listed as a problem and *path freed (set to NULL). */
+static int follow_link(struct walker *w, char **path, struct stat *st, ct_error *err)
+{
+    char *target = realpath(*path, NULL);
+    if (!target || stat(target, st) != 0) {
+        char reason[300];
+        snprintf(reason, sizeof(reason), "broken symbolic link: %s", strerror(errno));
+        int rc = ct_input_problems_add(&w->summary->problems, *path, reason);
+        free(target);
+        free(*path);
+        *path = NULL;
+        return rc ? ct_error_set(err, CT_ENOMEM, "out of memory") : 0;
+    }
+    free(*path);
+    *path = target;
+    return 0;
+}
+
 /* Finds the next trail file: *have is true with `f` filled, false when the
- * walk is over. Returns 0 or CT_ENOMEM. Symbolic links inside folders are
- * not followed (no loops, no file counted twice); a path argument may itself
- * be a link. */
+ * walk is over. Returns 0 or CT_ENOMEM. Symbolic links are followed to
+ * their canonical targets; a link back into a folder being walked is a loop
+ * and is not followed again. */
 static int walker_next(struct walker *w, struct found *f, bool *have, ct_error *err)
 {
     struct stat st;
@@ -267,6 +304,15 @@ static int walker_next(struct walker *w, struct found *f, bool *have, ct_error *
                 /* Gone since the listing: nothing to read. */
                 free(path);
                 continue;
+            }
+            if (S_ISLNK(st.st_mode)) {
+                int rc = follow_link(w, &path, &st, err);
+                if (rc != 0)
+                    return rc;
+                if (!path || (S_ISDIR(st.st_mode) && on_stack(w, &st))) {
+                    free(path);
+                    continue;
+                }
             }
             if (S_ISDIR(st.st_mode)) {
                 if (skipped_dir(name) || filtered_out(w, path)) {

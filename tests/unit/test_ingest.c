@@ -525,6 +525,59 @@ static void set_mtime(const char *path, time_t when)
     utimensat(AT_FDCWD, path, t, 0);
 }
 
+/* Symbolic links are followed to one canonical name: a file reached by two
+ * names counts once, a link loop ends, a dangling link is a listed problem. */
+static void test_symlinks(void)
+{
+    char *root = scratch_dir("links");
+    char *logs = pathf(root, "logs");
+    char *store = pathf(root, "store.db");
+    char *doc = user_doc("alice", 3);
+    char *real_file = pathf(root, "elsewhere/trail/a.json");
+    char *real_dir = pathf(root, "elsewhere/trail");
+    char *link_file = pathf(root, "logs/link-a.json");
+    char *link_dir = pathf(root, "logs/linked-folder");
+    char *loop = pathf(root, "elsewhere/trail/loop");
+    char *dangling = pathf(root, "logs/dangling.json");
+    char *other = pathf(root, "logs/b.json");
+    CHECK_INT(write_bytes(real_file, doc, strlen(doc)), 0);
+    CHECK_INT(write_bytes(other, doc, strlen(doc)), 0);
+    CHECK_INT(symlink(real_file, link_file), 0);
+    CHECK_INT(symlink(real_dir, link_dir), 0);
+    CHECK_INT(symlink(real_dir, loop), 0);
+    CHECK_INT(symlink("/nonexistent/cloudtracker-test", dangling), 0);
+
+    ct_ingest_summary sum;
+    ct_error err;
+    const char *paths[] = {logs};
+    CHECK_INT(ingest(store, paths, 1, NULL, &sum, &err), 0);
+    /* a.json is reached as link-a.json and through linked-folder (and its
+     * loop): one file in the store, 3 records; b.json another 3. */
+    CHECK_INT(store_int(store, "SELECT count(*) FROM file"), 2);
+    CHECK_INT(alice_calls(store), 6);
+    CHECK_INT(sum.problems.count, 1);
+    CHECK(reason_has(&sum, "dangling.json", "broken symbolic link"));
+    ct_ingest_summary_release(&sum);
+
+    CHECK_INT(ingest(store, paths, 1, NULL, &sum, &err), 0);
+    CHECK_INT(sum.files_read, 0);
+    CHECK_INT(alice_calls(store), 6);
+    ct_ingest_summary_release(&sum);
+
+    remove_tree(root);
+    free(other);
+    free(dangling);
+    free(loop);
+    free(link_dir);
+    free(link_file);
+    free(real_dir);
+    free(real_file);
+    free(doc);
+    free(store);
+    free(logs);
+    free(root);
+}
+
 static void test_incremental(void)
 {
     char *root = scratch_dir("incr");
@@ -894,6 +947,7 @@ int main(void)
     RUN(test_unreadable_folder);
     RUN(test_layouts);
     RUN(test_paths);
+    RUN(test_symlinks);
     RUN(test_incremental);
     RUN(test_interrupted_runs);
     RUN(test_progress_and_threads);
