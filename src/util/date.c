@@ -118,11 +118,22 @@ void ct_date_format_day(int64_t day, char out[11])
     int64_t y;
     unsigned m, d;
     ct_civil_from_days(day, &y, &m, &d);
-    if (y < 0 || y > 9999) {
-        snprintf(out, 11, "%s", "0000-00-00");
-        return;
+    if (y < 0 || y > 9999)
+        y = m = d = 0; /* outside what the format can say */
+    /* Digits by hand: snprintf's width checks cannot see that m and d are small. */
+    unsigned yy = (unsigned)y;
+    const unsigned parts[3] = {yy, m, d};
+    const int widths[3] = {4, 2, 2};
+    char *p = out;
+    for (int i = 0; i < 3; i++) {
+        unsigned v = parts[i];
+        for (int k = widths[i] - 1; k >= 0; k--) {
+            p[k] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        p += widths[i];
+        *p++ = i < 2 ? '-' : '\0';
     }
-    snprintf(out, 11, "%04d-%02u-%02u", (int)y, m, d);
 }
 
 int64_t ct_today(void)

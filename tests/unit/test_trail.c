@@ -885,8 +885,8 @@ static void build_three(three *t, int shape)
         "  \"eventTime\" : \"2024-07-30T21:53:14Z\", \"requestParameters\": {\"roleArn\":"
         "\"arn:aws:iam::2:role/r\", \"roleSessionName\": \"s\\\"q\"},\n"
         "  \"responseElements\": {\"credentials\": {\"accessKeyId\": \"ASIA\"}}}",
-        "{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"Thr\xC3\xA9\xE2\x82\xAC\","
-        "\"eventTime\":\"2024-07-30T21:53:15Z\",\"x\":[[[]]],\"y\":\"\\/\\b\"}",
+        ("{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"Thr\xC3\xA9\xE2\x82\xAC\","
+         "\"eventTime\":\"2024-07-30T21:53:15Z\",\"x\":[[[]]],\"y\":\"\\/\\b\"}"),
     };
     const char *open = shape == 0 ? "{\"Records\":[" : shape == 1 ? "[\n" : "";
     const char *sep = shape == 2 ? "\r\n" : ",\n";
