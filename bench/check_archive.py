@@ -12,6 +12,7 @@ import re
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_archive  # noqa: E402  (for the event-name -> IAM action mapping)
 

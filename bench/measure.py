@@ -60,6 +60,7 @@ def cmd_run(a):
 def cmd_crosscheck(a):
     """Compares the jq answer (eventSource, eventName pairs) with the actions cloudtracker
     marks as used ("  " lines); prints one line, exits 1 when they differ."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import gen_archive
     want = set()
@@ -136,8 +137,11 @@ def cmd_report(a):
             continue
         bad = "" if q["rc"] == 0 else " (exit %d)" % q["rc"]
         pct = 100.0 * q["wall"] / jq["wall"] if jq else float("nan")
-        out("| (d) `cloudtracker %s --skip-setup`%s, median of %d | %.3f | | %.1f MB | **%.3f%% of jq** (goal < 1%%: %s) |" % (
-            title, bad, q["n"], q["wall"], q["rss"], pct, "met" if pct < 1 else "NOT met"))
+        # Queries have a fixed cost of some milliseconds, so the goal is judged at 1M events.
+        goal = ("goal < 1%%: %s" % ("met" if pct < 1 else "NOT met")) if ev >= 1000000 else \
+            "the < 1% goal is for 1M events"
+        out("| (d) `cloudtracker %s --skip-setup`%s, median of %d | %.3f | | %.1f MB | **%.3f%% of jq** (%s) |" % (
+            title, bad, q["n"], q["wall"], q["rss"], pct, goal))
     if ing_s and ing and small:
         sev = small["params"]["events"]
         out("| (e) `cloudtracker ingest` of %s events, fresh store | %.2f | %s events/s | %.1f MB | "

@@ -37,6 +37,10 @@ typedef struct ct_config {
  * types, an account id that is not 12 digits, duplicate account names or
  * ids, a bad date. *out belongs to the caller (ct_config_free). */
 int ct_config_load(ct_config **out, const char *path, ct_error *err);
+/* The same from text in memory; `path` names it in errors and is the base of
+ * relative paths. */
+int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path,
+                    ct_error *err);
 void ct_config_free(ct_config *cfg);
 
 /* Finds an account by name, else by 12-digit id; NULL when absent. */

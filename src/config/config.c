@@ -311,7 +311,8 @@ static char *dir_of(const char *path)
     return ct_strndup(path, (size_t)(slash - path));
 }
 
-int ct_config_load(ct_config **out, const char *path, ct_error *err)
+int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path,
+                    ct_error *err)
 {
     *out = NULL;
     ct_config *cfg = calloc(1, sizeof(*cfg));
@@ -325,22 +326,14 @@ int ct_config_load(ct_config **out, const char *path, ct_error *err)
         ct_config_free(cfg);
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        ct_config_free(cfg);
-        return ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s",
-                               strerror(e));
-    }
     yaml_parser_t parser;
     yaml_document_t doc;
     int rc = 0;
     if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
         ct_config_free(cfg);
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     }
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         rc = ct_error_set_at(err, CT_ECONFIG, path, (int)parser.problem_mark.line + 1,
                              (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
@@ -356,13 +349,38 @@ int ct_config_load(ct_config **out, const char *path, ct_error *err)
         yaml_document_delete(&doc);
     }
     yaml_parser_delete(&parser);
-    fclose(f);
     if (rc) {
         ct_config_free(cfg);
         return rc;
     }
     *out = cfg;
     return 0;
+}
+
+int ct_config_load(ct_config **out, const char *path, ct_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s",
+                               strerror(errno));
+    ct_buf text = CT_BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (ct_buf_append(&text, chunk, n) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    if (rc == 0 && ferror(f))
+        rc = ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s",
+                             strerror(errno));
+    fclose(f);
+    if (rc == 0)
+        rc = ct_config_parse(out, text.data ? text.data : "", text.len, path, err);
+    ct_buf_release(&text);
+    return rc;
 }
 
 void ct_config_free(ct_config *cfg)

@@ -1,0 +1,202 @@
+/* Unit tests for the diff (verdicts from grants and calls) and its text and
+ * JSON rendering, including filters and untrusted strings. */
+#include "cloudtracker/actions.h"
+#include "cloudtracker/iam.h"
+#include "cloudtracker/report.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static ct_catalog *catalog;
+
+/* One user "u" with the given statements; NULL on failure. */
+static ct_iam *user_with(const char *statements)
+{
+    char doc[4096];
+    snprintf(doc, sizeof(doc),
+             "{\"UserDetailList\":[{\"UserName\":\"u\",\"Arn\":\"arn:aws:iam::1:user/u\","
+             "\"CreateDate\":\"2020-01-01T00:00:00Z\",\"GroupList\":[],"
+             "\"AttachedManagedPolicies\":[],\"UserPolicyList\":[{\"PolicyName\":\"p\","
+             "\"PolicyDocument\":{\"Version\":\"2012-10-17\",\"Statement\":[%s]}}]}],"
+             "\"GroupDetailList\":[],\"RoleDetailList\":[],\"Policies\":[]}",
+             statements);
+    ct_iam *iam = NULL;
+    ct_error err;
+    if (ct_iam_load_buffer(&iam, doc, strlen(doc), "t.json", &err) != 0) {
+        fprintf(stderr, "load: %s\n", err.message);
+        return NULL;
+    }
+    return iam;
+}
+
+static const ct_diff_entry *entry(const ct_diff *d, const char *action)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (strcmp(d->entries[i].action, action) == 0)
+            return &d->entries[i];
+    return NULL;
+}
+
+static int verdict_of(const ct_diff *d, const char *action)
+{
+    const ct_diff_entry *e = entry(d, action);
+    return e ? (int)e->verdict : -1;
+}
+
+static void test_verdicts(void)
+{
+    ct_iam *iam = user_with(
+        "{\"Effect\":\"Allow\",\"Action\":[\"s3:*\",\"cloudwatch:GetMetricData\"],\"Resource\":\"*\"},"
+        "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteBucket\",\"Resource\":\"*\"},"
+        "{\"Sid\":\"OnlyProd\",\"Effect\":\"Deny\",\"Action\":\"s3:PutBucketPolicy\","
+        "\"Resource\":\"arn:aws:s3:::prod\"}");
+    CHECK(iam != NULL);
+    if (!iam)
+        return;
+    const ct_principal *u = ct_iam_find(iam, CT_PRINCIPAL_USER, "u");
+    ct_calls calls = {0};
+    /* used and granted; a new S3 API the catalog does not know yet (granted
+     * by s3:*); explicitly denied but called; failed calls only; a call
+     * needing no permission; an unmappable name. */
+    ct_calls_add(&calls, "s3.amazonaws.com", "CreateBucket", 3, 1, 100, 120);
+    ct_calls_add(&calls, "s3.amazonaws.com", "FrobnicateBucket20991231", 1, 0, 110, 110);
+    ct_calls_add(&calls, "s3.amazonaws.com", "DeleteBucket", 2, 0, 105, 106);
+    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", 0, 4, 101, 102);
+    ct_calls_add(&calls, "sts.amazonaws.com", "GetCallerIdentity", 9, 0, 100, 130);
+    ct_calls_add(&calls, "s3.amazonaws.com", "Bad\x1bName", 1, 0, 100, 100);
+    /* ListBuckets is logged as s3:ListAllMyBuckets, HeadObject as s3:GetObject. */
+    ct_calls_add(&calls, "s3.amazonaws.com", "ListBuckets", 1, 0, 100, 100);
+    ct_calls_add(&calls, "s3.amazonaws.com", "HeadObject", 1, 0, 100, 100);
+
+    ct_diff d;
+    ct_error err;
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, &err), 0);
+    CHECK_INT(verdict_of(&d, "s3:createbucket"), CT_VERDICT_USED);
+    const ct_diff_entry *e = entry(&d, "s3:createbucket");
+    CHECK(e && e->count == 3 && e->error_count == 1 && e->first_day == 100 && e->last_day == 120);
+    CHECK_INT(verdict_of(&d, "s3:frobnicatebucket"), CT_VERDICT_USED); /* date suffix stripped */
+    CHECK_INT(verdict_of(&d, "s3:deletebucket"), CT_VERDICT_NOT_GRANTED);
+    e = entry(&d, "s3:deletebucket");
+    CHECK(e && e->decision.denied && e->decision.denied_by);
+    CHECK_INT(verdict_of(&d, "iam:createuser"), CT_VERDICT_ATTEMPTED);
+    CHECK_INT(verdict_of(&d, "sts:getcalleridentity"), -1);
+    CHECK_INT(verdict_of(&d, "s3:listallmybuckets"), CT_VERDICT_USED);
+    CHECK_INT(verdict_of(&d, "s3:getobject"), CT_VERDICT_USED);
+    CHECK_INT(verdict_of(&d, "s3:putobject"), CT_VERDICT_UNKNOWN); /* data event */
+    CHECK_INT(verdict_of(&d, "s3:getbucketpolicy"), CT_VERDICT_UNUSED);
+    CHECK_INT(verdict_of(&d, "cloudwatch:getmetricdata"), CT_VERDICT_UNKNOWN);
+    e = entry(&d, "s3:putbucketpolicy");
+    CHECK(e && e->verdict == CT_VERDICT_UNUSED && e->decision.note_count == 1);
+    CHECK_INT(d.unmapped_calls, 1);
+    CHECK(d.unmapped_example && strstr(d.unmapped_example, "Bad\x1bName"));
+    for (size_t i = 1; i < d.count; i++)
+        CHECK(strcmp(d.entries[i - 1].action, d.entries[i].action) < 0);
+
+    /* Filters. */
+    ct_render_options o = {0};
+    o.show_used = true;
+    CHECK(ct_render_keeps(&o, entry(&d, "s3:createbucket")));
+    CHECK(ct_render_keeps(&o, entry(&d, "s3:deletebucket")));
+    CHECK(!ct_render_keeps(&o, entry(&d, "s3:getbucketpolicy")));
+    CHECK(!ct_render_keeps(&o, entry(&d, "iam:createuser")));
+    o.show_used = false;
+    o.show_unused = true;
+    CHECK(ct_render_keeps(&o, entry(&d, "s3:putobject")));
+    CHECK(ct_render_keeps(&o, entry(&d, "s3:getbucketpolicy")));
+    CHECK(!ct_render_keeps(&o, entry(&d, "s3:createbucket")));
+    o.ignore_unknown = true;
+    CHECK(!ct_render_keeps(&o, entry(&d, "s3:putobject")));
+    o.show_unused = o.ignore_unknown = false;
+    o.ignore_benign = true;
+    CHECK(!ct_render_keeps(&o, entry(&d, "s3:listallmybuckets")));
+    CHECK(ct_render_keeps(&o, entry(&d, "s3:getbucketpolicy")));
+
+    /* Text rendering: marks, and nothing raw from the IAM file. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    ct_render_options text = {0};
+    ct_report_subject s = {0};
+    s.account_name = "a";
+    s.account_id = "111111111111";
+    s.principal = u;
+    CHECK_INT(ct_report_print(out, &text, &s, &d), 0);
+    fclose(out);
+    CHECK(strncmp(buf, "Getting info on u, user created 2020-01-01T00:00:00Z\n", 53) == 0);
+    CHECK(strstr(buf, "\n  s3:createbucket\n") != NULL);
+    CHECK(strstr(buf, "\n+ s3:deletebucket\n") != NULL);
+    CHECK(strstr(buf, "\n? s3:putobject\n") != NULL);
+    CHECK(strstr(buf, "\n- s3:getbucketpolicy\n") != NULL);
+    CHECK(strstr(buf, "iam:createuser") == NULL); /* failed calls only: JSON reports them */
+    free(buf);
+
+    /* JSON: valid escapes, reasons and limited denies. */
+    out = open_memstream(&buf, &len);
+    ct_render_options json = {0};
+    json.format = CT_FORMAT_JSON;
+    const char *warnings[] = {"file x\x1b: broken \xff"};
+    s.warnings = warnings;
+    s.warning_count = 1;
+    CHECK_INT(ct_report_print(out, &json, &s, &d), 0);
+    fclose(out);
+    CHECK(strstr(buf, "\"warnings\": [\"file x\\u001b: broken \\ufffd\"]") != NULL);
+    CHECK(strstr(buf, "{\"action\": \"iam:createuser\", \"status\": \"attempted_not_granted\", "
+                      "\"calls\": 0, \"failed_calls\": 4") != NULL);
+    CHECK(strstr(buf, "\"not_granted_because\": {\"reason\": \"explicit_deny\"") != NULL);
+    CHECK(strstr(buf, "\"limited_denies\": [{\"policy\": \"user/u inline: p\", \"sid\": "
+                      "\"OnlyProd\", \"limited_by\": \"Resource\"}]") != NULL);
+    CHECK(strstr(buf, "\"access_level\": null") != NULL); /* s3:frobnicatebucket */
+    free(buf);
+
+    ct_diff_release(&d);
+    ct_calls_release(&calls);
+    ct_iam_free(iam);
+}
+
+static void test_boundary_reason(void)
+{
+    const char *doc =
+        "{\"UserDetailList\":[],\"GroupDetailList\":[],\"RoleDetailList\":[{\"RoleName\":\"r\","
+        "\"Arn\":\"arn:aws:iam::1:role/r\",\"RolePolicyList\":[{\"PolicyName\":\"p\","
+        "\"PolicyDocument\":{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}}],"
+        "\"AttachedManagedPolicies\":[],\"PermissionsBoundary\":{\"PermissionsBoundaryType\":"
+        "\"PermissionsBoundaryPolicy\",\"PermissionsBoundaryArn\":\"arn:b\"}}],"
+        "\"Policies\":[{\"PolicyName\":\"B\",\"Arn\":\"arn:b\",\"DefaultVersionId\":\"v1\","
+        "\"PolicyVersionList\":[{\"VersionId\":\"v1\",\"IsDefaultVersion\":true,\"Document\":"
+        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"ec2:Describe*\",\"Resource\":\"*\"}}}]}]}";
+    ct_iam *iam = NULL;
+    ct_error err;
+    CHECK_INT(ct_iam_load_buffer(&iam, doc, strlen(doc), "b.json", &err), 0);
+    if (!iam)
+        return;
+    const ct_principal *r = ct_iam_find(iam, CT_PRINCIPAL_ROLE, "r");
+    ct_calls calls = {0};
+    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", 1, 0, 1, 1);
+    ct_calls_add(&calls, "ec2.amazonaws.com", "DescribeInstances", 1, 0, 1, 1);
+    ct_diff d;
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, r), &calls, &err), 0);
+    CHECK_INT(verdict_of(&d, "iam:createuser"), CT_VERDICT_NOT_GRANTED);
+    const ct_diff_entry *e = entry(&d, "iam:createuser");
+    CHECK(e && e->decision.allowed && e->decision.outside_boundary);
+    CHECK_INT(verdict_of(&d, "ec2:describeinstances"), CT_VERDICT_USED);
+    /* Only ec2:Describe* survives the boundary. */
+    for (size_t i = 0; i < d.count; i++)
+        CHECK(strncmp(d.entries[i].action, "ec2:describe", 12) == 0 ||
+              d.entries[i].verdict == CT_VERDICT_NOT_GRANTED);
+    ct_diff_release(&d);
+    ct_calls_release(&calls);
+    ct_iam_free(iam);
+}
+
+int main(void)
+{
+    ct_error err;
+    if (ct_catalog_load_builtin(&catalog, &err) != 0) {
+        fprintf(stderr, "catalog: %s\n", err.message);
+        return 1;
+    }
+    RUN(test_verdicts);
+    RUN(test_boundary_reason);
+    ct_catalog_free(catalog);
+    TEST_MAIN_END();
+}
