@@ -163,11 +163,10 @@ static int open_source(query *q)
     int rc = ct_store_open(&store, store_path, !o->skip_setup, &q->err);
     if (rc)
         return rc;
+    /* The source owns the store from here on, even if this fails. */
     rc = ct_store_source(&q->source, store, paths, o->skip_setup ? 0 : path_count, &q->err);
-    if (rc) {
-        ct_store_free(store);
+    if (rc)
         return rc;
-    }
     if (!o->skip_setup) {
         ct_input_problems ignored = {0};
         rc = q->source->refresh(q->source, &ignored, &q->err);
