@@ -17,18 +17,18 @@ typedef struct ct_account {
 } ct_account;
 
 typedef struct ct_config {
-    char *path;                 /* the file loaded */
-    char *dir;                  /* its folder: base of relative paths */
+    char *path; /* the file loaded */
+    char *dir;  /* its folder: base of relative paths */
     ct_account *accounts;
     size_t account_count;
-    char **log_paths;           /* files.paths, resolved */
+    char **log_paths; /* files.paths, resolved */
     size_t log_path_count;
-    char *store_path;           /* files.store, resolved (default .cloudtracker/store.db) */
+    char *store_path; /* files.store, resolved (default .cloudtracker/store.db) */
     /* window: default analysis window; CLI flags override */
     bool has_window_start, has_window_end;
     int64_t window_start, window_end; /* days since the epoch */
-    int64_t window_days;        /* window.days, default 365 */
-    bool has_elasticsearch;     /* an elasticsearch: section is present */
+    int64_t window_days;              /* window.days, default 365 */
+    bool has_elasticsearch;           /* an elasticsearch: section is present */
     int elasticsearch_line;
 } ct_config;
 
@@ -39,8 +39,7 @@ typedef struct ct_config {
 int ct_config_load(ct_config **out, const char *path, ct_error *err);
 /* The same from text in memory; `path` names it in errors and is the base of
  * relative paths. */
-int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path,
-                    ct_error *err);
+int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path, ct_error *err);
 void ct_config_free(ct_config *cfg);
 
 /* Finds an account by name, else by 12-digit id; NULL when absent. */

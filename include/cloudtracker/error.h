@@ -41,8 +41,8 @@ int ct_error_set(ct_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Like ct_error_set, also naming the file and position the error is about. */
-int ct_error_set_at(ct_error *err, int code, const char *file, int line, int col,
-                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int ct_error_set_at(ct_error *err, int code, const char *file, int line, int col, const char *fmt,
+                    ...) __attribute__((format(printf, 6, 7)));
 
 /* Prefixes the existing message with a printf-style context ("loading X: ")
  * and returns err->code. */

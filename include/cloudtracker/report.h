@@ -16,24 +16,24 @@
 #include <stdio.h>
 
 typedef enum ct_verdict {
-    CT_VERDICT_USED,             /* "  " granted and called */
-    CT_VERDICT_UNUSED,           /* "- " granted, never called: remove it */
-    CT_VERDICT_UNKNOWN,          /* "? " granted, CloudTrail cannot show it */
-    CT_VERDICT_NOT_GRANTED,      /* "+ " called, not granted (any more) */
-    CT_VERDICT_ATTEMPTED         /* JSON only: only failed calls, not granted */
+    CT_VERDICT_USED,        /* "  " granted and called */
+    CT_VERDICT_UNUSED,      /* "- " granted, never called: remove it */
+    CT_VERDICT_UNKNOWN,     /* "? " granted, CloudTrail cannot show it */
+    CT_VERDICT_NOT_GRANTED, /* "+ " called, not granted (any more) */
+    CT_VERDICT_ATTEMPTED    /* JSON only: only failed calls, not granted */
 } ct_verdict;
 
 typedef struct ct_diff_entry {
-    char *action;          /* lowercase service:action */
+    char *action; /* lowercase service:action */
     ct_verdict verdict;
-    uint64_t count;        /* calls without errorCode */
-    uint64_t error_count;  /* calls with errorCode */
-    int64_t first_day;     /* of any call; meaningful when count + error_count > 0 */
+    uint64_t count;       /* calls without errorCode */
+    uint64_t error_count; /* calls with errorCode */
+    int64_t first_day;    /* of any call; meaningful when count + error_count > 0 */
     int64_t last_day;
-    bool unlogged;         /* CloudTrail cannot show it */
-    bool benign;           /* hidden by --ignore-benign */
+    bool unlogged; /* CloudTrail cannot show it */
+    bool benign;   /* hidden by --ignore-benign */
     ct_access_level level;
-    ct_decision decision;  /* why granted or not (borrowed strings) */
+    ct_decision decision; /* why granted or not (borrowed strings) */
 } ct_diff_entry;
 
 typedef struct ct_diff {
@@ -58,11 +58,11 @@ typedef enum ct_format { CT_FORMAT_TEXT, CT_FORMAT_JSON } ct_format;
 
 typedef struct ct_render_options {
     ct_format format;
-    bool show_used;      /* keep used and "+" lines only */
-    bool show_unused;    /* keep "-" (and "?" unless ignore_unknown) only */
+    bool show_used;   /* keep used and "+" lines only */
+    bool show_unused; /* keep "-" (and "?" unless ignore_unknown) only */
     bool ignore_benign;
     bool ignore_unknown;
-    bool color;          /* ANSI colors (text only) */
+    bool color; /* ANSI colors (text only) */
 } ct_render_options;
 
 /* What the report is about. */
@@ -70,11 +70,11 @@ typedef struct ct_report_subject {
     const char *account_name;
     const char *account_id;
     const ct_principal *principal;
-    const ct_principal *dest_role;  /* --destrole, or NULL */
-    const char *dest_account_name;  /* account of dest_role */
+    const ct_principal *dest_role; /* --destrole, or NULL */
+    const char *dest_account_name; /* account of dest_role */
     const char *dest_account_id;
     ct_window window;
-    const char *const *warnings;    /* also printed on stderr by the caller */
+    const char *const *warnings; /* also printed on stderr by the caller */
     size_t warning_count;
 } ct_report_subject;
 
@@ -87,8 +87,8 @@ int ct_report_print(FILE *out, const ct_render_options *opts, const ct_report_su
 
 /* Writes the --list report: every principal of a kind, "- " before those
  * that made no call in the window. */
-int ct_report_print_list(FILE *out, const ct_render_options *opts,
-                         const ct_report_subject *subject, ct_principal_kind kind,
-                         const ct_principal *const *principals, const bool *active, size_t n);
+int ct_report_print_list(FILE *out, const ct_render_options *opts, const ct_report_subject *subject,
+                         ct_principal_kind kind, const ct_principal *const *principals,
+                         const bool *active, size_t n);
 
 #endif

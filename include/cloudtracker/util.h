@@ -14,7 +14,10 @@ typedef struct ct_buf {
     size_t cap;
 } ct_buf;
 
-#define CT_BUF_INIT {NULL, 0, 0}
+#define CT_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Ensures room for `extra` more bytes plus a NUL. Returns 0 or CT_ENOMEM. */
 int ct_buf_reserve(ct_buf *b, size_t extra);

@@ -51,12 +51,14 @@ int cli_run_ingest(const cli_options *o)
 
     if (o->list || o->user || o->role || o->destrole || o->destaccount || o->show_used ||
         o->show_unused || o->start || o->end || o->iam || o->skip_setup) {
-        rc = ct_error_set(&err, CT_EUSAGE, "ingest takes --config, --account, --store, --logs "
-                                           "and paths only (see --help)");
+        rc = ct_error_set(&err, CT_EUSAGE,
+                          "ingest takes --config, --account, --store, --logs "
+                          "and paths only (see --help)");
         goto done;
     }
     /* The config is needed unless the command line says everything. */
-    bool standalone = o->store && (o->path_count || o->log_count) && !o->account && !o->config_given;
+    bool standalone =
+        o->store && (o->path_count || o->log_count) && !o->account && !o->config_given;
     if (!standalone && (rc = ct_config_load(&cfg, o->config_path, &err)))
         goto done;
     const char *account_id = NULL;
@@ -72,8 +74,9 @@ int cli_run_ingest(const cli_options *o)
     const char *const *paths = o->path_count  ? o->paths
                                : o->log_count ? o->logs
                                               : (const char *const *)cfg->log_paths;
-    size_t path_count = o->path_count ? o->path_count : o->log_count ? o->log_count
-                                                                     : cfg->log_path_count;
+    size_t path_count = o->path_count  ? o->path_count
+                        : o->log_count ? o->log_count
+                                       : cfg->log_path_count;
     if (!path_count) {
         rc = ct_error_set_at(&err, CT_EUSAGE, cfg ? cfg->path : "", 0, 0,
                              "nothing to ingest: give paths, --logs, or files.paths in the config");

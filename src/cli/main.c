@@ -12,17 +12,28 @@
 int cli_exit_code(int status)
 {
     switch (status) {
-    case CT_OK: return EXIT_OK;
-    case CT_EUSAGE: return EXIT_USAGE;
-    case CT_ECONFIG: return EXIT_CONFIG;
-    case CT_EIAM: return EXIT_IAM;
-    case CT_ENOTFOUND: return EXIT_NOT_FOUND;
-    case CT_ESTORE: return EXIT_STORE;
-    case CT_EUNREACHABLE: return EXIT_UNREACHABLE;
-    case CT_EPARTIAL: return EXIT_PARTIAL;
-    case CT_EINPUT: return EXIT_LOGS;
-    case CT_EIO: return EXIT_OUTPUT;
-    default: return EXIT_INTERNAL;
+    case CT_OK:
+        return EXIT_OK;
+    case CT_EUSAGE:
+        return EXIT_USAGE;
+    case CT_ECONFIG:
+        return EXIT_CONFIG;
+    case CT_EIAM:
+        return EXIT_IAM;
+    case CT_ENOTFOUND:
+        return EXIT_NOT_FOUND;
+    case CT_ESTORE:
+        return EXIT_STORE;
+    case CT_EUNREACHABLE:
+        return EXIT_UNREACHABLE;
+    case CT_EPARTIAL:
+        return EXIT_PARTIAL;
+    case CT_EINPUT:
+        return EXIT_LOGS;
+    case CT_EIO:
+        return EXIT_OUTPUT;
+    default:
+        return EXIT_INTERNAL;
     }
 }
 

@@ -13,7 +13,7 @@ typedef enum kind { FLAG, VALUE, MULTI } kind;
 typedef struct option {
     const char *name;
     kind kind;
-    const char *arg;  /* placeholder shown in --help */
+    const char *arg; /* placeholder shown in --help */
     const char *help;
 } option;
 
@@ -64,7 +64,8 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
 {
     const char *n = opt->name;
     const char **slot = NULL;
-    if (!strcmp(n, "account")) slot = &o->account;
+    if (!strcmp(n, "account"))
+        slot = &o->account;
     else if (!strcmp(n, "config")) {
         if (o->config_given)
             return ct_error_set(err, CT_EUSAGE, "--config given twice");
@@ -73,18 +74,27 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
         o->config_given = true;
         o->config_path = value;
         return 0;
-    }
-    else if (!strcmp(n, "destaccount")) slot = &o->destaccount;
-    else if (!strcmp(n, "destrole")) slot = &o->destrole;
-    else if (!strcmp(n, "end")) slot = &o->end;
-    else if (!strcmp(n, "iam")) slot = &o->iam;
-    else if (!strcmp(n, "list")) slot = &o->list;
-    else if (!strcmp(n, "role")) slot = &o->role;
-    else if (!strcmp(n, "start")) slot = &o->start;
-    else if (!strcmp(n, "store")) slot = &o->store;
-    else if (!strcmp(n, "user")) slot = &o->user;
+    } else if (!strcmp(n, "destaccount"))
+        slot = &o->destaccount;
+    else if (!strcmp(n, "destrole"))
+        slot = &o->destrole;
+    else if (!strcmp(n, "end"))
+        slot = &o->end;
+    else if (!strcmp(n, "iam"))
+        slot = &o->iam;
+    else if (!strcmp(n, "list"))
+        slot = &o->list;
+    else if (!strcmp(n, "role"))
+        slot = &o->role;
+    else if (!strcmp(n, "start"))
+        slot = &o->start;
+    else if (!strcmp(n, "store"))
+        slot = &o->store;
+    else if (!strcmp(n, "user"))
+        slot = &o->user;
     else if (!strcmp(n, "logs"))
-        return push(&o->logs, &o->log_count, value) ? ct_error_set(err, CT_ENOMEM, "out of memory") : 0;
+        return push(&o->logs, &o->log_count, value) ? ct_error_set(err, CT_ENOMEM, "out of memory")
+                                                    : 0;
     else if (!strcmp(n, "format")) {
         if (!strcmp(value, "text"))
             o->format = CT_FORMAT_TEXT;
@@ -106,14 +116,22 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
 
 static void set_flag(cli_options *o, const char *n)
 {
-    if (!strcmp(n, "help")) o->help = true;
-    else if (!strcmp(n, "version")) o->version = true;
-    else if (!strcmp(n, "ignore-benign")) o->ignore_benign = true;
-    else if (!strcmp(n, "ignore-unknown")) o->ignore_unknown = true;
-    else if (!strcmp(n, "no-color")) o->no_color = true;
-    else if (!strcmp(n, "show-unused")) o->show_unused = true;
-    else if (!strcmp(n, "show-used")) o->show_used = true;
-    else if (!strcmp(n, "skip-setup")) o->skip_setup = true;
+    if (!strcmp(n, "help"))
+        o->help = true;
+    else if (!strcmp(n, "version"))
+        o->version = true;
+    else if (!strcmp(n, "ignore-benign"))
+        o->ignore_benign = true;
+    else if (!strcmp(n, "ignore-unknown"))
+        o->ignore_unknown = true;
+    else if (!strcmp(n, "no-color"))
+        o->no_color = true;
+    else if (!strcmp(n, "show-unused"))
+        o->show_unused = true;
+    else if (!strcmp(n, "show-used"))
+        o->show_used = true;
+    else if (!strcmp(n, "skip-setup"))
+        o->skip_setup = true;
 }
 
 int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
@@ -130,8 +148,7 @@ int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
         const char *a = argv[i];
         if (only_paths || a[0] != '-' || a[1] == '\0') {
             if (!o->ingest) {
-                ct_error_set(err, CT_EUSAGE, "unexpected argument '%s' (see --help)",
-                             a);
+                ct_error_set(err, CT_EUSAGE, "unexpected argument '%s' (see --help)", a);
                 return CT_EUSAGE;
             }
             if (push(&o->paths, &o->path_count, a))
@@ -143,8 +160,7 @@ int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
             continue;
         }
         if (a[1] != '-') {
-            ct_error_set(err, CT_EUSAGE, "unknown option '%s' (options are long: see --help)",
-                         a);
+            ct_error_set(err, CT_EUSAGE, "unknown option '%s' (options are long: see --help)", a);
             return CT_EUSAGE;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
@@ -182,22 +198,23 @@ void cli_options_release(cli_options *o)
 
 void cli_print_help(void)
 {
-    printf("Usage:\n"
-           "  cloudtracker --account NAME|ID (--list users|roles | --user NAME | --role NAME)\n"
-           "               [--destrole NAME] [--destaccount NAME|ID] [--show-used | --show-unused]\n"
-           "               [--ignore-benign] [--ignore-unknown] [--no-color]\n"
-           "               [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--config FILE] [--iam FILE]\n"
-           "               [--logs DIR]... [--store FILE] [--skip-setup] [--format text|json]\n"
-           "  cloudtracker ingest [--config FILE] [--account NAME|ID] [--store FILE] [PATH...]\n"
-           "\n"
-           "Compares what an IAM user or role was granted with what CloudTrail shows it used.\n"
-           "Each action line starts with:\n"
-           "  \"  \" used    \"- \" granted, not used    \"? \" granted, CloudTrail cannot show it\n"
-           "  \"+ \" used, not granted\n"
-           "Queries first read new CloudTrail files from files.paths (or --logs) into the\n"
-           "store; `ingest` does only that (PATHs default to files.paths).\n"
-           "\n"
-           "Options:\n");
+    printf(
+        "Usage:\n"
+        "  cloudtracker --account NAME|ID (--list users|roles | --user NAME | --role NAME)\n"
+        "               [--destrole NAME] [--destaccount NAME|ID] [--show-used | --show-unused]\n"
+        "               [--ignore-benign] [--ignore-unknown] [--no-color]\n"
+        "               [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--config FILE] [--iam FILE]\n"
+        "               [--logs DIR]... [--store FILE] [--skip-setup] [--format text|json]\n"
+        "  cloudtracker ingest [--config FILE] [--account NAME|ID] [--store FILE] [PATH...]\n"
+        "\n"
+        "Compares what an IAM user or role was granted with what CloudTrail shows it used.\n"
+        "Each action line starts with:\n"
+        "  \"  \" used    \"- \" granted, not used    \"? \" granted, CloudTrail cannot show it\n"
+        "  \"+ \" used, not granted\n"
+        "Queries first read new CloudTrail files from files.paths (or --logs) into the\n"
+        "store; `ingest` does only that (PATHs default to files.paths).\n"
+        "\n"
+        "Options:\n");
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
         char left[64];
         if (options[i].arg)

@@ -272,9 +272,8 @@ static int run_diff(query *q)
     if (rc)
         return rc;
     const ct_iam *dest_iam = q->dest_iam ? q->dest_iam : q->iam;
-    if (o->destrole &&
-        (rc = find_principal(q, dest_iam, q->dest_account, CT_PRINCIPAL_ROLE, o->destrole,
-                             &dest_role)))
+    if (o->destrole && (rc = find_principal(q, dest_iam, q->dest_account, CT_PRINCIPAL_ROLE,
+                                            o->destrole, &dest_role)))
         return rc;
 
     ct_calls calls = {0};
@@ -331,8 +330,7 @@ static int run(query *q)
         return rc;
     if ((rc = load_iam(q, q->account, o->iam, &q->iam)))
         return rc;
-    if (q->dest_account != q->account &&
-        (rc = load_iam(q, q->dest_account, NULL, &q->dest_iam)))
+    if (q->dest_account != q->account && (rc = load_iam(q, q->dest_account, NULL, &q->dest_iam)))
         return rc;
     if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = open_source(q)))
         return rc;

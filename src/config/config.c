@@ -30,10 +30,14 @@ static int fail_at(loader *l, const yaml_node_t *node, const char *fmt, const ch
 static const char *node_type_name(const yaml_node_t *n)
 {
     switch (n->type) {
-    case YAML_SCALAR_NODE: return "a value";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_MAPPING_NODE: return "a mapping";
-    default: return "nothing";
+    case YAML_SCALAR_NODE:
+        return "a value";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    default:
+        return "nothing";
     }
 }
 
@@ -180,9 +184,10 @@ static int load_files(loader *l, yaml_node_t *n)
     yaml_node_t *paths = lookup(l, n, "paths"), *store = lookup(l, n, "store");
     if (paths) {
         /* A single folder may be written without brackets. */
-        size_t count = paths->type == YAML_SEQUENCE_NODE
-                           ? (size_t)(paths->data.sequence.items.top - paths->data.sequence.items.start)
-                           : 1;
+        size_t count =
+            paths->type == YAML_SEQUENCE_NODE
+                ? (size_t)(paths->data.sequence.items.top - paths->data.sequence.items.start)
+                : 1;
         l->cfg->log_paths = calloc(count ? count : 1, sizeof(char *));
         if (!l->cfg->log_paths)
             return ct_error_set(l->err, CT_ENOMEM, "out of memory");
@@ -311,8 +316,7 @@ static char *dir_of(const char *path)
     return ct_strndup(path, (size_t)(slash - path));
 }
 
-int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path,
-                    ct_error *err)
+int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path, ct_error *err)
 {
     *out = NULL;
     ct_config *cfg = calloc(1, sizeof(*cfg));
@@ -374,8 +378,8 @@ int ct_config_load(ct_config **out, const char *path, ct_error *err)
             break;
         }
     if (rc == 0 && ferror(f))
-        rc = ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s",
-                             strerror(errno));
+        rc =
+            ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s", strerror(errno));
     fclose(f);
     if (rc == 0)
         rc = ct_config_parse(out, text.data ? text.data : "", text.len, path, err);

@@ -127,7 +127,7 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         void *used = NULL;
         ct_strmap_get(by_action, e->action, &used);
         fill(e, catalog, policies, used);
-        e->verdict = e->count > 0 ? CT_VERDICT_USED
+        e->verdict = e->count > 0  ? CT_VERDICT_USED
                      : e->unlogged ? CT_VERDICT_UNKNOWN
                                    : CT_VERDICT_UNUSED;
     }
@@ -149,14 +149,14 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
                 goto done;
             }
             fill(e, catalog, policies, u);
-            e->verdict = u->count > 0 ? CT_VERDICT_USED
+            e->verdict = u->count > 0  ? CT_VERDICT_USED
                          : e->unlogged ? CT_VERDICT_UNKNOWN
                                        : CT_VERDICT_UNUSED;
             continue;
         }
         if (d.granted) {
-            rc = ct_error_set(err, CT_EINTERNAL,
-                              "policy expansion and decision disagree on %s", action);
+            rc = ct_error_set(err, CT_EINTERNAL, "policy expansion and decision disagree on %s",
+                              action);
             goto done;
         }
         ct_diff_entry *e = add_entry(out, action);

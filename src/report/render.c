@@ -57,11 +57,22 @@ static void text_line(FILE *out, const ct_render_options *o, const ct_diff_entry
 {
     const char *mark = "  ", *color = NULL;
     switch (e->verdict) {
-    case CT_VERDICT_USED: break;
-    case CT_VERDICT_UNUSED: mark = "- "; color = COLOR_RED; break;
-    case CT_VERDICT_UNKNOWN: mark = "? "; color = COLOR_YELLOW; break;
-    case CT_VERDICT_NOT_GRANTED: mark = "+ "; color = COLOR_MAGENTA; break;
-    case CT_VERDICT_ATTEMPTED: return; /* failed calls only: JSON reports them */
+    case CT_VERDICT_USED:
+        break;
+    case CT_VERDICT_UNUSED:
+        mark = "- ";
+        color = COLOR_RED;
+        break;
+    case CT_VERDICT_UNKNOWN:
+        mark = "? ";
+        color = COLOR_YELLOW;
+        break;
+    case CT_VERDICT_NOT_GRANTED:
+        mark = "+ ";
+        color = COLOR_MAGENTA;
+        break;
+    case CT_VERDICT_ATTEMPTED:
+        return; /* failed calls only: JSON reports them */
     }
     if (o->color && color)
         fputs(color, out);
@@ -121,11 +132,16 @@ static void json_day(FILE *out, int64_t day)
 static const char *verdict_name(ct_verdict v)
 {
     switch (v) {
-    case CT_VERDICT_USED: return "used";
-    case CT_VERDICT_UNUSED: return "unused";
-    case CT_VERDICT_UNKNOWN: return "unknown";
-    case CT_VERDICT_NOT_GRANTED: return "used_not_granted";
-    case CT_VERDICT_ATTEMPTED: return "attempted_not_granted";
+    case CT_VERDICT_USED:
+        return "used";
+    case CT_VERDICT_UNUSED:
+        return "unused";
+    case CT_VERDICT_UNKNOWN:
+        return "unknown";
+    case CT_VERDICT_NOT_GRANTED:
+        return "used_not_granted";
+    case CT_VERDICT_ATTEMPTED:
+        return "attempted_not_granted";
     }
     return "unknown";
 }
@@ -133,12 +149,18 @@ static const char *verdict_name(ct_verdict v)
 static const char *level_name(ct_access_level l)
 {
     switch (l) {
-    case CT_ACCESS_LIST: return "List";
-    case CT_ACCESS_READ: return "Read";
-    case CT_ACCESS_WRITE: return "Write";
-    case CT_ACCESS_PERMISSIONS: return "Permissions management";
-    case CT_ACCESS_TAGGING: return "Tagging";
-    default: return NULL;
+    case CT_ACCESS_LIST:
+        return "List";
+    case CT_ACCESS_READ:
+        return "Read";
+    case CT_ACCESS_WRITE:
+        return "Write";
+    case CT_ACCESS_PERMISSIONS:
+        return "Permissions management";
+    case CT_ACCESS_TAGGING:
+        return "Tagging";
+    default:
+        return NULL;
     }
 }
 

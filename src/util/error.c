@@ -35,8 +35,8 @@ int ct_error_set(ct_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-int ct_error_set_at(ct_error *err, int code, const char *file, int line, int col,
-                    const char *fmt, ...)
+int ct_error_set_at(ct_error *err, int code, const char *file, int line, int col, const char *fmt,
+                    ...)
 {
     if (!err)
         return code;
@@ -84,18 +84,30 @@ void ct_error_format(const ct_error *err, char *buf, size_t size)
 const char *ct_status_name(int code)
 {
     switch (code) {
-    case CT_OK: return "ok";
-    case CT_ENOMEM: return "out of memory";
-    case CT_EUSAGE: return "usage error";
-    case CT_ECONFIG: return "config error";
-    case CT_EIAM: return "IAM data error";
-    case CT_ENOTFOUND: return "not found";
-    case CT_ESTORE: return "store error";
-    case CT_EUNREACHABLE: return "backend unreachable";
-    case CT_EPARTIAL: return "partial results";
-    case CT_EINPUT: return "log input error";
-    case CT_EIO: return "I/O error";
-    default: return "internal error";
+    case CT_OK:
+        return "ok";
+    case CT_ENOMEM:
+        return "out of memory";
+    case CT_EUSAGE:
+        return "usage error";
+    case CT_ECONFIG:
+        return "config error";
+    case CT_EIAM:
+        return "IAM data error";
+    case CT_ENOTFOUND:
+        return "not found";
+    case CT_ESTORE:
+        return "store error";
+    case CT_EUNREACHABLE:
+        return "backend unreachable";
+    case CT_EPARTIAL:
+        return "partial results";
+    case CT_EINPUT:
+        return "log input error";
+    case CT_EIO:
+        return "I/O error";
+    default:
+        return "internal error";
     }
 }
 

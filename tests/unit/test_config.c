@@ -31,9 +31,10 @@ static void test_original_format(void)
     ct_config *cfg = NULL;
     ct_error err;
     /* The original tool's config: elasticsearch section plus accounts. */
-    int rc = load("elasticsearch:\n  host: localhost\n  port: 9200\n  index: cloudtrail\n"
-                  "accounts:\n  - name: demo\n    id: 111111111111\n    iam: account-data/demo_iam.json\n",
-                  &cfg, &err);
+    int rc = load(
+        "elasticsearch:\n  host: localhost\n  port: 9200\n  index: cloudtrail\n"
+        "accounts:\n  - name: demo\n    id: 111111111111\n    iam: account-data/demo_iam.json\n",
+        &cfg, &err);
     CHECK_INT(rc, 0);
     CHECK(cfg->has_elasticsearch);
     CHECK_INT(cfg->account_count, 1);
@@ -56,10 +57,11 @@ static void test_files_and_window(void)
 {
     ct_config *cfg = NULL;
     ct_error err;
-    int rc = load("accounts:\n  - {name: a, id: \"012345678901\"}\n  - {name: b, id: '222222222222'}\n"
-                  "files:\n  paths: [logs, /abs/trail]\n  store: s/store.db\n"
-                  "window:\n  end: 2018-06-30\n  days: 30\n",
-                  &cfg, &err);
+    int rc =
+        load("accounts:\n  - {name: a, id: \"012345678901\"}\n  - {name: b, id: '222222222222'}\n"
+             "files:\n  paths: [logs, /abs/trail]\n  store: s/store.db\n"
+             "window:\n  end: 2018-06-30\n  days: 30\n",
+             &cfg, &err);
     CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err.message);
@@ -77,7 +79,8 @@ static void test_files_and_window(void)
     ct_config_free(cfg);
 
     /* A single folder without brackets. */
-    rc = load("accounts:\n  - {name: a, id: \"012345678901\"}\nfiles:\n  paths: logs\n", &cfg, &err);
+    rc =
+        load("accounts:\n  - {name: a, id: \"012345678901\"}\nfiles:\n  paths: logs\n", &cfg, &err);
     CHECK_INT(rc, 0);
     CHECK_INT(cfg ? cfg->log_path_count : 0, 1);
     ct_config_free(cfg);
@@ -107,8 +110,9 @@ static void test_errors(void)
                  "unknown key 'fles'");
     expect_error("accounts:\n  - name: demo\n    id: \"111111111111\"\n   iam: [x\n", 4, 0,
                  "YAML syntax error");
-    expect_error("accounts:\n  - name: a\n    id: \"111111111111\"\n  - name: a\n    id: \"222222222222\"\n",
-                 4, 5, "used twice");
+    expect_error(
+        "accounts:\n  - name: a\n    id: \"111111111111\"\n  - name: a\n    id: \"222222222222\"\n",
+        4, 5, "used twice");
     expect_error("accounts:\n  - id: \"111111111111\"\n", 2, 5, "no name");
     expect_error("accounts: {}\n", 1, 11, "must be a list");
     expect_error("files: {}\n", 1, 1, "no accounts list");

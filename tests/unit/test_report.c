@@ -45,11 +45,12 @@ static int verdict_of(const ct_diff *d, const char *action)
 
 static void test_verdicts(void)
 {
-    ct_iam *iam = user_with(
-        "{\"Effect\":\"Allow\",\"Action\":[\"s3:*\",\"cloudwatch:GetMetricData\"],\"Resource\":\"*\"},"
-        "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteBucket\",\"Resource\":\"*\"},"
-        "{\"Sid\":\"OnlyProd\",\"Effect\":\"Deny\",\"Action\":\"s3:PutBucketPolicy\","
-        "\"Resource\":\"arn:aws:s3:::prod\"}");
+    ct_iam *iam =
+        user_with("{\"Effect\":\"Allow\",\"Action\":[\"s3:*\",\"cloudwatch:GetMetricData\"],"
+                  "\"Resource\":\"*\"},"
+                  "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteBucket\",\"Resource\":\"*\"},"
+                  "{\"Sid\":\"OnlyProd\",\"Effect\":\"Deny\",\"Action\":\"s3:PutBucketPolicy\","
+                  "\"Resource\":\"arn:aws:s3:::prod\"}");
     CHECK(iam != NULL);
     if (!iam)
         return;
@@ -158,12 +159,14 @@ static void test_boundary_reason(void)
     const char *doc =
         "{\"UserDetailList\":[],\"GroupDetailList\":[],\"RoleDetailList\":[{\"RoleName\":\"r\","
         "\"Arn\":\"arn:aws:iam::1:role/r\",\"RolePolicyList\":[{\"PolicyName\":\"p\","
-        "\"PolicyDocument\":{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}}],"
+        "\"PolicyDocument\":{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*"
+        "\"}}}],"
         "\"AttachedManagedPolicies\":[],\"PermissionsBoundary\":{\"PermissionsBoundaryType\":"
         "\"PermissionsBoundaryPolicy\",\"PermissionsBoundaryArn\":\"arn:b\"}}],"
         "\"Policies\":[{\"PolicyName\":\"B\",\"Arn\":\"arn:b\",\"DefaultVersionId\":\"v1\","
         "\"PolicyVersionList\":[{\"VersionId\":\"v1\",\"IsDefaultVersion\":true,\"Document\":"
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"ec2:Describe*\",\"Resource\":\"*\"}}}]}]}";
+        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"ec2:Describe*\",\"Resource\":\"*\"}}}]}]"
+        "}";
     ct_iam *iam = NULL;
     ct_error err;
     CHECK_INT(ct_iam_load_buffer(&iam, doc, strlen(doc), "b.json", &err), 0);
