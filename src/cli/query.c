@@ -10,6 +10,7 @@
 #include "cloudtracker/store.h"
 #include "cloudtracker/util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,16 @@ typedef struct query {
     bool incomplete; /* the answer rests on skipped or partly read files */
 } query;
 
-static int warn(query *q, const char *fmt, const char *a, const char *b, const char *c)
+static int warn(query *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints a warning on stderr and keeps it for the JSON document. */
+static int warn(query *q, const char *fmt, ...)
 {
     char text[2048];
-    snprintf(text, sizeof(text), fmt, a ? a : "", b ? b : "", c ? c : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
     char **w = realloc(q->warnings, (q->warning_count + 1) * sizeof(*w));
     if (!w)
         return ct_error_set(&q->err, CT_ENOMEM, "out of memory");
@@ -180,7 +187,7 @@ static int open_source(query *q)
     rc = q->source->input_problems(q->source, &problems, &q->err);
     for (size_t i = 0; rc == 0 && i < problems.count; i++)
         rc = warn(q, "%s: %s (the answer may miss its events)", problems.items[i].path,
-                  problems.items[i].reason, NULL);
+                  problems.items[i].reason);
     if (problems.count)
         q->incomplete = true;
     ct_input_problems_release(&problems);
@@ -203,7 +210,7 @@ static int check_account_has_events(query *q, const ct_account *a)
     return warn(q,
                 "the store holds no events for account %s between %s: every grant would look "
                 "unused",
-                what, range, NULL);
+                what, range);
 }
 
 static ct_render_options render_options(const cli_options *o)

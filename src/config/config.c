@@ -5,6 +5,7 @@
 #include "cloudtracker/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,19 @@ typedef struct loader {
     ct_error *err;
 } loader;
 
-static int fail_at(loader *l, const yaml_node_t *node, const char *fmt, const char *a,
-                   const char *b)
+static int fail_at(loader *l, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records a CT_ECONFIG error at the node's position (line:col, 1-based). */
+static int fail_at(loader *l, const yaml_node_t *node, const char *fmt, ...)
 {
     int line = node ? (int)node->start_mark.line + 1 : 0;
     int col = node ? (int)node->start_mark.column + 1 : 0;
     char msg[600];
-    snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     return ct_error_set_at(l->err, CT_ECONFIG, l->path, line, col, "%s", msg);
 }
 
@@ -52,7 +59,7 @@ static int scalar(loader *l, const yaml_node_t *n, const char *what, char **out)
     if (strlen(*out) != n->data.scalar.length) {
         free(*out);
         *out = NULL;
-        return fail_at(l, n, "%s contains a NUL byte", what, NULL);
+        return fail_at(l, n, "%s contains a NUL byte", what);
     }
     return 0;
 }
@@ -69,7 +76,7 @@ static int check_keys(loader *l, yaml_node_t *map, const char *section, const ch
          p++) {
         yaml_node_t *k = node(l, p->key);
         if (k->type != YAML_SCALAR_NODE)
-            return fail_at(l, k, "keys in %s must be plain names", section, NULL);
+            return fail_at(l, k, "keys in %s must be plain names", section);
         const char *key = (const char *)k->data.scalar.value;
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
@@ -120,24 +127,23 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
 {
     static const char *const keys[] = {"name", "id", "iam", NULL};
     if (n->type != YAML_MAPPING_NODE)
-        return fail_at(l, n, "each entry of accounts must be a mapping with name and id", NULL,
-                       NULL);
+        return fail_at(l, n, "each entry of accounts must be a mapping with name and id");
     int rc = check_keys(l, n, "an account", keys);
     if (rc)
         return rc;
     yaml_node_t *name = lookup(l, n, "name"), *id = lookup(l, n, "id"), *iam = lookup(l, n, "iam");
     if (!name)
-        return fail_at(l, n, "an account has no name", NULL, NULL);
+        return fail_at(l, n, "an account has no name");
     if (!id)
-        return fail_at(l, n, "an account has no id", NULL, NULL);
+        return fail_at(l, n, "an account has no id");
     if ((rc = scalar(l, name, "an account name", &acct->name)) ||
         (rc = scalar(l, id, "an account id", &acct->id)))
         return rc;
     if (!acct->name[0])
-        return fail_at(l, name, "an account name is empty", NULL, NULL);
+        return fail_at(l, name, "an account name is empty");
     if (!is_account_id(acct->id)) {
         return fail_at(l, id, "account id '%s' is not 12 digits (quote ids with leading zeros)",
-                       acct->id, NULL);
+                       acct->id);
     }
     if (iam) {
         char *raw;
@@ -150,7 +156,7 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
 static int load_accounts(loader *l, yaml_node_t *n)
 {
     if (n->type != YAML_SEQUENCE_NODE)
-        return fail_at(l, n, "accounts must be a list", NULL, NULL);
+        return fail_at(l, n, "accounts must be a list");
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     l->cfg->accounts = calloc(count ? count : 1, sizeof(ct_account));
     if (!l->cfg->accounts)
@@ -165,9 +171,9 @@ static int load_accounts(loader *l, yaml_node_t *n)
         for (size_t j = 0; j < i; j++) {
             const ct_account *b = &l->cfg->accounts[j];
             if (strcmp(a->name, b->name) == 0)
-                return fail_at(l, item, "account name '%s' is used twice", a->name, NULL);
+                return fail_at(l, item, "account name '%s' is used twice", a->name);
             if (strcmp(a->id, b->id) == 0)
-                return fail_at(l, item, "account id %s is used twice", a->id, NULL);
+                return fail_at(l, item, "account id %s is used twice", a->id);
         }
     }
     return 0;
@@ -177,7 +183,7 @@ static int load_files(loader *l, yaml_node_t *n)
 {
     static const char *const keys[] = {"paths", "store", NULL};
     if (n->type != YAML_MAPPING_NODE)
-        return fail_at(l, n, "files must be a mapping with paths and store", NULL, NULL);
+        return fail_at(l, n, "files must be a mapping with paths and store");
     int rc = check_keys(l, n, "files", keys);
     if (rc)
         return rc;
@@ -200,7 +206,7 @@ static int load_files(loader *l, yaml_node_t *n)
                 return rc;
             if (!raw[0]) {
                 free(raw);
-                return fail_at(l, item, "an entry of files.paths is empty", NULL, NULL);
+                return fail_at(l, item, "an entry of files.paths is empty");
             }
             if ((rc = resolved(l, raw, &l->cfg->log_paths[i])))
                 return rc;
@@ -213,7 +219,7 @@ static int load_files(loader *l, yaml_node_t *n)
             return rc;
         if (!raw[0]) {
             free(raw);
-            return fail_at(l, store, "files.store is empty", NULL, NULL);
+            return fail_at(l, store, "files.store is empty");
         }
         free(l->cfg->store_path);
         l->cfg->store_path = NULL;
@@ -239,7 +245,7 @@ static int load_window(loader *l, yaml_node_t *n)
 {
     static const char *const keys[] = {"start", "end", "days", NULL};
     if (n->type != YAML_MAPPING_NODE)
-        return fail_at(l, n, "window must be a mapping with start, end or days", NULL, NULL);
+        return fail_at(l, n, "window must be a mapping with start, end or days");
     int rc = check_keys(l, n, "window", keys);
     if (rc)
         return rc;
@@ -260,12 +266,11 @@ static int load_window(loader *l, yaml_node_t *n)
         bool bad = errno || endp == raw || *endp || v < 1 || v > 100000;
         free(raw);
         if (bad)
-            return fail_at(l, days, "window.days must be a whole number from 1 to 100000", NULL,
-                           NULL);
+            return fail_at(l, days, "window.days must be a whole number from 1 to 100000");
         l->cfg->window_days = v;
     }
     if (start && end && l->cfg->window_start > l->cfg->window_end)
-        return fail_at(l, start, "window.start is after window.end", NULL, NULL);
+        return fail_at(l, start, "window.start is after window.end");
     return 0;
 }
 
@@ -273,14 +278,14 @@ static int load_root(loader *l, yaml_node_t *root)
 {
     static const char *const keys[] = {"accounts", "files", "window", "elasticsearch", NULL};
     if (root->type != YAML_MAPPING_NODE)
-        return fail_at(l, root, "the config must be a mapping with an accounts list", NULL, NULL);
+        return fail_at(l, root, "the config must be a mapping with an accounts list");
     int rc = check_keys(l, root, "the config", keys);
     if (rc)
         return rc;
     yaml_node_t *accounts = lookup(l, root, "accounts"), *files = lookup(l, root, "files"),
                 *window = lookup(l, root, "window"), *es = lookup(l, root, "elasticsearch");
     if (!accounts)
-        return fail_at(l, root, "the config has no accounts list", NULL, NULL);
+        return fail_at(l, root, "the config has no accounts list");
     if ((rc = load_accounts(l, accounts)))
         return rc;
     if (files && (rc = load_files(l, files)))

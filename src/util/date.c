@@ -68,7 +68,7 @@ static int parse_ymd(const char *s, int64_t *day)
 int ct_date_parse_day(const char *s, int64_t *day)
 {
     size_t n = 0;
-    while (s[n] && n < 11)
+    while (n < 11 && s[n])
         n++;
     if (n != 10 || parse_ymd(s, day) != 0)
         return CT_EUSAGE;
