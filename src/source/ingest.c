@@ -430,6 +430,10 @@ static int resolve_args(struct walker *w, const ct_ingest_options *opts, ct_erro
 
 /* ---- the pipeline ---- */
 
+/* Slots of the ring of files being read or waiting to be written. */
+#define RING_PER_THREAD 128
+#define RING_MAX 1024
+
 struct job {
     ct_file_result res;
     char *path_account;
@@ -524,25 +528,50 @@ void ct_ingest_summary_release(ct_ingest_summary *summary)
 }
 
 /* The open write transaction. Files are written as their results arrive
- * and committed in groups: a group ends when the next result is not ready
- * yet (so a writer that keeps up commits file by file and never holds the
- * lock while waiting), or when it is big or old enough. A transaction only
- * ever holds whole files, so a killed run loses at most the files of the
- * open group, which are simply read again next time. */
+ * and committed in groups: a group ends when it holds max_files files or
+ * GROUP_ROWS pending roll-up rows (which bounds the writer's memory), or
+ * has been open GROUP_MS milliseconds, also while waiting for a slow file
+ * (so the write lock is not held long by a writer with nothing to write).
+ * Big groups make the ingest fast: a commit rewrites every roll-up page
+ * it touched, and a combination repeated across a group's files is upserted
+ * once. A transaction only ever holds whole files, so a killed run loses at
+ * most the files of the open group, which are simply read again next
+ * time. */
 struct txn {
     bool open;
     size_t files;
-    struct timespec started;
+    size_t max_files;
+    struct timespec deadline; /* CLOCK_MONOTONIC */
 };
 
-#define GROUP_FILES 256
-#define GROUP_SECONDS 0.5
+#define GROUP_ROWS 32768
+#define GROUP_MS 1000
 
-static double seconds_since(const struct timespec *t0)
+size_t ct_ingest_group_files = 1024;
+
+static int txn_begin(ct_store *store, struct txn *t, ct_error *err)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+    int rc = ct_store_begin(store, err);
+    if (rc != 0)
+        return rc;
+    t->open = true;
+    t->files = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t->deadline);
+    t->deadline.tv_sec += GROUP_MS / 1000;
+    t->deadline.tv_nsec += (long)(GROUP_MS % 1000) * 1000000;
+    if (t->deadline.tv_nsec >= 1000000000) {
+        t->deadline.tv_sec++;
+        t->deadline.tv_nsec -= 1000000000;
+    }
+    return 0;
+}
+
+static bool txn_expired(const struct txn *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > t->deadline.tv_sec ||
+           (now.tv_sec == t->deadline.tv_sec && now.tv_nsec >= t->deadline.tv_nsec);
 }
 
 static int txn_commit(ct_store *store, struct txn *t, ct_error *err)
@@ -554,12 +583,27 @@ static int txn_commit(ct_store *store, struct txn *t, ct_error *err)
     return ct_store_commit(store, err);
 }
 
-static bool job_done(struct pipeline *p, struct job *j)
+/* Waits until job j is done, committing the open transaction when its time
+ * is up meanwhile. A failed commit is returned, but only once j is done: the
+ * caller releases j. */
+static int wait_job(ct_store *store, struct pipeline *p, struct job *j, struct txn *t,
+                    ct_error *err)
 {
+    int rc = 0;
     pthread_mutex_lock(&p->mu);
-    bool done = j->done;
+    while (!j->done) {
+        if (!t->open) {
+            pthread_cond_wait(&p->done_cv, &p->mu);
+            continue;
+        }
+        if (pthread_cond_timedwait(&p->done_cv, &p->mu, &t->deadline) == ETIMEDOUT && !j->done) {
+            pthread_mutex_unlock(&p->mu);
+            rc = txn_commit(store, t, err);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
     pthread_mutex_unlock(&p->mu);
-    return done;
+    return rc;
 }
 
 /* Writes the oldest job's result once it is done. */
@@ -567,25 +611,14 @@ static int commit_next(ct_store *store, struct pipeline *p, struct txn *t,
                        ct_ingest_summary *summary, ct_error *err)
 {
     struct job *j = &p->jobs[p->committed % p->cap];
-    int rc = 0;
-    if (!job_done(p, j))
-        rc = txn_commit(store, t, err);
-    pthread_mutex_lock(&p->mu);
-    while (!j->done)
-        pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    int rc = wait_job(store, p, j, t, err);
     if (rc == 0 && j->rc != 0) {
         rc = j->rc;
         if (err)
             *err = j->err;
     }
-    if (rc == 0 && !t->open) {
-        rc = ct_store_begin(store, err);
-        if (rc == 0) {
-            t->open = true;
-            clock_gettime(CLOCK_MONOTONIC, &t->started);
-        }
-    }
+    if (rc == 0 && !t->open)
+        rc = txn_begin(store, t, err);
     if (rc == 0) {
         rc = ct_store_write_file(store, &j->res, err);
         if (rc != 0)
@@ -593,7 +626,8 @@ static int commit_next(ct_store *store, struct pipeline *p, struct txn *t,
     }
     if (rc == 0 && account_file(summary, &j->res) != 0)
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-    if (rc == 0 && (++t->files >= GROUP_FILES || seconds_since(&t->started) >= GROUP_SECONDS))
+    if (rc == 0 && (++t->files >= t->max_files || ct_store_pending_rows(store) >= GROUP_ROWS ||
+                    txn_expired(t)))
         rc = txn_commit(store, t, err);
     job_release(j);
     p->committed++;
@@ -628,9 +662,13 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
     struct pipeline p;
     memset(&p, 0, sizeof(p));
     unsigned nthreads = thread_count(opts->threads);
-    /* Enough slots to keep every worker busy while the writer commits;
-     * the bound is what keeps memory independent of the archive. */
-    p.cap = (size_t)nthreads * 4;
+    /* Enough slots for the results workers make while the writer commits a
+     * group (tens of milliseconds), so they need not stop meanwhile; the
+     * bound is what keeps memory independent of the archive (a result
+     * waiting to be written takes some 20 KB). */
+    p.cap = (size_t)nthreads * RING_PER_THREAD;
+    if (p.cap > RING_MAX)
+        p.cap = RING_MAX;
     p.jobs = calloc(p.cap, sizeof(*p.jobs));
     pthread_t *threads = calloc(nthreads, sizeof(*threads));
     unsigned started = 0;
@@ -642,7 +680,12 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.work_cv, NULL);
-    pthread_cond_init(&p.done_cv, NULL);
+    /* The writer's timed waits run on the monotonic clock (wait_job). */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p.done_cv, &attr);
+    pthread_condattr_destroy(&attr);
     for (; started < nthreads; started++)
         if (pthread_create(&threads[started], NULL, worker_main, &p) != 0)
             break;
@@ -653,7 +696,7 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
 
     bool walking = true;
     uint64_t since_progress = 0;
-    struct txn txn = {false, 0, {0, 0}};
+    struct txn txn = {false, 0, ct_ingest_group_files ? ct_ingest_group_files : 1, {0, 0}};
     while (rc == 0) {
         while (walking && p.submitted - p.committed < p.cap) {
             struct found f;

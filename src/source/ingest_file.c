@@ -19,146 +19,13 @@ struct ct_file_reader {
     struct libdeflate_decompressor *d;
     ct_gz_out raw;  /* the file's bytes */
     ct_gz_out text; /* decompressed JSON */
+    ct_buf action;  /* the action key of the record at hand */
     size_t max_bytes;
 };
 
 /* Buffers above this size are given back after each file, so one huge file
  * does not pin its memory for the rest of the run. */
 #define KEEP_BUFFER ((size_t)64 << 20)
-
-/* ---- string pools ---- */
-
-int ct_strpool_intern(ct_strpool *pool, const char *s, uint32_t *index)
-{
-    void *v;
-    if (!pool->map) {
-        pool->map = ct_strmap_new();
-        if (!pool->map)
-            return CT_ENOMEM;
-    }
-    if (ct_strmap_get(pool->map, s, &v)) {
-        *index = (uint32_t)((uintptr_t)v - 1);
-        return 0;
-    }
-    if (pool->count == pool->cap) {
-        size_t cap = pool->cap ? pool->cap * 2 : 16;
-        char **items = realloc(pool->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        pool->items = items;
-        pool->cap = cap;
-    }
-    char *copy = ct_strdup(s);
-    if (!copy)
-        return CT_ENOMEM;
-    if (ct_strmap_put(pool->map, s, (void *)(uintptr_t)(pool->count + 1)) != 0) {
-        free(copy);
-        return CT_ENOMEM;
-    }
-    pool->items[pool->count] = copy;
-    *index = (uint32_t)pool->count++;
-    return 0;
-}
-
-static void strpool_release(ct_strpool *pool)
-{
-    for (size_t i = 0; i < pool->count; i++)
-        free(pool->items[i]);
-    free(pool->items);
-    ct_strmap_free(pool->map);
-    memset(pool, 0, sizeof(*pool));
-}
-
-/* ---- aggregated rows ---- */
-
-static uint64_t hash_key(const int64_t k[CT_AGG_KEYS])
-{
-    uint64_t h = 0x9E3779B97F4A7C15u;
-    for (int i = 0; i < CT_AGG_KEYS; i++) {
-        h ^= (uint64_t)k[i];
-        h *= 0xBF58476D1CE4E5B9u;
-        h ^= h >> 31;
-    }
-    return h;
-}
-
-static int rows_rehash(ct_agg_rows *t, size_t nslots)
-{
-    uint32_t *slots = calloc(nslots, sizeof(*slots));
-    if (!slots)
-        return CT_ENOMEM;
-    for (size_t r = 0; r < t->count; r++) {
-        size_t i = (size_t)hash_key(t->rows[r].k) & (nslots - 1);
-        while (slots[i])
-            i = (i + 1) & (nslots - 1);
-        slots[i] = (uint32_t)(r + 1);
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->nslots = nslots;
-    return 0;
-}
-
-int ct_agg_rows_add(ct_agg_rows *t, const int64_t k[CT_AGG_KEYS], uint64_t a, uint64_t b,
-                    uint32_t *index)
-{
-    if ((t->count + 1) * 2 > t->nslots && rows_rehash(t, t->nslots ? t->nslots * 2 : 64) != 0)
-        return CT_ENOMEM;
-    size_t i = (size_t)hash_key(k) & (t->nslots - 1);
-    while (t->slots[i]) {
-        ct_agg_row *row = &t->rows[t->slots[i] - 1];
-        if (memcmp(row->k, k, sizeof(row->k)) == 0) {
-            row->a += a;
-            row->b += b;
-            if (index)
-                *index = t->slots[i] - 1;
-            return 0;
-        }
-        i = (i + 1) & (t->nslots - 1);
-    }
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 32;
-        ct_agg_row *rows = realloc(t->rows, cap * sizeof(*rows));
-        if (!rows)
-            return CT_ENOMEM;
-        t->rows = rows;
-        t->cap = cap;
-    }
-    ct_agg_row *row = &t->rows[t->count];
-    memcpy(row->k, k, sizeof(row->k));
-    row->a = a;
-    row->b = b;
-    t->slots[i] = (uint32_t)(t->count + 1);
-    if (index)
-        *index = (uint32_t)t->count;
-    t->count++;
-    return 0;
-}
-
-void ct_agg_rows_release(ct_agg_rows *t)
-{
-    free(t->rows);
-    free(t->slots);
-    memset(t, 0, sizeof(*t));
-}
-
-void ct_file_agg_release(ct_file_agg *agg)
-{
-    strpool_release(&agg->principals);
-    strpool_release(&agg->keys);
-    strpool_release(&agg->accounts);
-    strpool_release(&agg->words);
-    ct_agg_rows_release(&agg->actions);
-    ct_agg_rows_release(&agg->calls);
-    ct_agg_rows_release(&agg->account_days);
-    for (size_t i = 0; i < agg->assume_count; i++) {
-        free(agg->assumes[i].session_name);
-        free(agg->assumes[i].shared_event_id);
-        free(agg->assumes[i].event_id);
-    }
-    free(agg->assumes);
-    memset(agg, 0, sizeof(*agg));
-}
 
 void ct_file_result_release(ct_file_result *res)
 {
@@ -193,12 +60,14 @@ void ct_file_reader_free(ct_file_reader *r)
     libdeflate_free_decompressor(r->d);
     ct_gz_out_release(&r->raw);
     ct_gz_out_release(&r->text);
+    ct_buf_release(&r->action);
     free(r);
 }
 
 /* What parsing one file collects besides the aggregate. */
 struct parse_ctx {
     ct_file_result *res;
+    ct_buf *action;
     const char *path_account;
     uint64_t rejected;
     bool have_first;
@@ -244,6 +113,12 @@ static bool is_assume_role(const ct_trail_record *rec)
            rec->role_arn && rec->issued_key && rec->issued_key[0];
 }
 
+static int intern(ct_strpool *pool, const char *s, uint32_t *index)
+{
+    size_t len = strlen(s);
+    return ct_strpool_intern(pool, s, len, ct_strpool_hash(s, len), index);
+}
+
 static int add_assume(ct_file_agg *agg, const ct_trail_record *rec, uint32_t caller,
                       uint32_t account)
 {
@@ -256,19 +131,19 @@ static int add_assume(ct_file_agg *agg, const ct_trail_record *rec, uint32_t cal
         agg->assume_cap = cap;
     }
     ct_assume *a = &agg->assumes[agg->assume_count];
-    memset(a, 0, sizeof(*a));
     a->caller = caller;
     a->account = account;
     a->time = rec->event_time;
-    if (ct_strpool_intern(&agg->principals, rec->role_arn, &a->role) != 0 ||
-        ct_strpool_intern(&agg->keys, rec->issued_key, &a->key) != 0)
+    const char *session = rec->role_session_name ? rec->role_session_name : "";
+    const char *shared = rec->shared_event_id ? rec->shared_event_id : "";
+    const char *id = rec->event_id ? rec->event_id : "";
+    if (intern(&agg->principals, rec->role_arn, &a->role) != 0 ||
+        intern(&agg->keys, rec->issued_key, &a->key) != 0 ||
+        !(a->session_name = ct_text_strndup(&agg->text, session, strlen(session))) ||
+        !(a->shared_event_id = ct_text_strndup(&agg->text, shared, strlen(shared))) ||
+        !(a->event_id = ct_text_strndup(&agg->text, id, strlen(id))))
         return CT_ENOMEM;
-    a->session_name = ct_strdup(rec->role_session_name ? rec->role_session_name : "");
-    a->shared_event_id = ct_strdup(rec->shared_event_id ? rec->shared_event_id : "");
-    a->event_id = ct_strdup(rec->event_id ? rec->event_id : "");
-    agg->assume_count++; /* counted first so release frees partial copies */
-    if (!a->session_name || !a->shared_event_id || !a->event_id)
-        return CT_ENOMEM;
+    agg->assume_count++;
     return 0;
 }
 
@@ -283,22 +158,22 @@ static int on_record(void *ud, const ct_trail_record *rec)
     const char *account = rec->recipient_account_id ? rec->recipient_account_id
                           : c->path_account         ? c->path_account
                                                     : "";
-    uint32_t principal, key, account_ix, source, name, action;
+    uint32_t principal, key, account_ix, action;
     bool session;
     const char *who = principal_of(rec, &session);
-    /* Only a role session's calls are ever looked up by key. */
+    /* Only a role session's calls are ever looked up by key (in
+     * session_call): other calls are kept under the key "", which spares
+     * the writer interning every user's access keys. */
     session = session && rec->access_key_id && rec->access_key_id[0];
-    if (ct_strpool_intern(&agg->principals, who, &principal) != 0 ||
-        ct_strpool_intern(&agg->keys, rec->access_key_id ? rec->access_key_id : "", &key) != 0 ||
-        ct_strpool_intern(&agg->accounts, account, &account_ix) != 0 ||
-        ct_strpool_intern(&agg->words, rec->event_source, &source) != 0 ||
-        ct_strpool_intern(&agg->words, rec->event_name, &name) != 0)
+    if (intern(&agg->principals, who, &principal) != 0 ||
+        intern(&agg->keys, session ? rec->access_key_id : "", &key) != 0 ||
+        intern(&agg->accounts, account, &account_ix) != 0 ||
+        ct_action_key(c->action, rec->event_source, rec->event_name) != 0 ||
+        ct_strpool_intern(&agg->actions, c->action->data, c->action->len,
+                          ct_strpool_hash(c->action->data, c->action->len), &action) != 0)
         return CT_ENOMEM;
     int64_t day = ct_day_of_seconds(rec->event_time);
     bool ok = rec->error_code == NULL;
-    int64_t ak[CT_AGG_KEYS] = {source, name, 0, 0, 0};
-    if (ct_agg_rows_add(&agg->actions, ak, 0, 0, &action) != 0)
-        return CT_ENOMEM;
     int64_t ck[CT_AGG_KEYS] = {principal, key, action, day, session};
     if (ct_agg_rows_add(&agg->calls, ck, ok ? 1 : 0, ok ? 0 : 1, NULL) != 0)
         return CT_ENOMEM;
@@ -436,7 +311,7 @@ int ct_file_read(ct_file_reader *r, const char *path, const char *path_account, 
     }
     res->bytes_json = len;
 
-    struct parse_ctx ctx = {res, path_account, 0, false, SIZE_MAX, ""};
+    struct parse_ctx ctx = {res, &r->action, path_account, 0, false, SIZE_MAX, ""};
     if (!unusable && len == 0) {
         res->status = CT_FILE_SKIPPED;
         if (reason_add(&reason, "empty file") != 0)
@@ -495,6 +370,8 @@ int ct_file_read(ct_file_reader *r, const char *path, const char *path_account, 
         res->status = CT_FILE_OK;
 finish:
     rc = 0;
+    /* Here rather than in the single writer. */
+    ct_file_agg_seal(&res->agg);
     if (reason.len > 0) {
         res->reason = ct_buf_detach(&reason);
         if (!res->reason)

@@ -1,6 +1,7 @@
 /* The embedded store: an SQLite file holding CloudTrail activity aggregated
  * per day, with per-file bookkeeping so each trail file's contributions can
- * be replaced atomically. Schema, opening checks and the per-file commit. */
+ * be replaced atomically. Schema, statements, opening checks and the file
+ * lookup. */
 #include "source/store_internal.h"
 
 #include <errno.h>
@@ -10,12 +11,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* Rows of file_* tables belong to one trail file and are replaced with it.
- * The queries read roll-ups, which the writer (store_write.c) keeps equal to
- * the sums of the file rows: daily_call per (principal, day, action),
- * session_call per (session key, role, day, action) for calls made in role
- * sessions, daily_account per (account, day). Dictionary rows are never
- * deleted. */
+/* file_rows holds, per trail file, a blob of what the file added to the
+ * roll-ups (store_rows.c): its calls per (principal, key, action, day,
+ * session) and its events per (account, day). It is replaced with the file,
+ * as are the file's assume_role rows. The queries read roll-ups, which the
+ * writer (store_write.c) keeps equal to the sums of the file blobs:
+ * daily_call per (principal, day, action), session_call per (session key,
+ * role, day, action) for calls made in role sessions, daily_account per
+ * (account, day). access_key holds the keys the queries follow, those of
+ * role sessions and those AssumeRole issued (other calls are kept under the
+ * key ""). Dictionary rows are never deleted. */
 static const char *const SCHEMA[] = {
     /* tables and indexes */
     "CREATE TABLE file(\n"
@@ -35,11 +40,7 @@ static const char *const SCHEMA[] = {
     "CREATE TABLE action(id INTEGER PRIMARY KEY, source TEXT NOT NULL, name TEXT NOT NULL,\n"
     "  UNIQUE (source, name));\n"
     "CREATE TABLE account(id INTEGER PRIMARY KEY, account TEXT NOT NULL UNIQUE);\n"
-    "CREATE TABLE file_call(\n"
-    "  file_id INTEGER NOT NULL, principal_id INTEGER NOT NULL, key_id INTEGER NOT NULL,\n"
-    "  action_id INTEGER NOT NULL, day INTEGER NOT NULL, session INTEGER NOT NULL,\n"
-    "  ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
-    "  PRIMARY KEY (file_id, principal_id, key_id, action_id, day)) WITHOUT ROWID;\n"
+    "CREATE TABLE file_rows(file_id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
     "CREATE TABLE daily_call(\n"
     "  principal_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
     "  ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
@@ -48,10 +49,6 @@ static const char *const SCHEMA[] = {
     "  key_id INTEGER NOT NULL, principal_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
     "  action_id INTEGER NOT NULL, ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
     "  PRIMARY KEY (key_id, principal_id, day, action_id)) WITHOUT ROWID;\n"
-    "CREATE TABLE file_account_day(\n"
-    "  file_id INTEGER NOT NULL, account_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
-    "  events INTEGER NOT NULL,\n"
-    "  PRIMARY KEY (file_id, account_id, day)) WITHOUT ROWID;\n"
     "CREATE TABLE daily_account(\n"
     "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, events INTEGER NOT NULL,\n"
     "  PRIMARY KEY (account_id, day)) WITHOUT ROWID;\n"
@@ -73,21 +70,16 @@ static const char *const STMT_SQL[ST_COUNT] = {
         " records_stored = excluded.records_stored,"
         " records_rejected = excluded.records_rejected, json_bytes = excluded.json_bytes,"
         " read_at = excluded.read_at RETURNING id",
-    [ST_DEL_CALLS] = "DELETE FROM file_call WHERE file_id = ?1",
-    [ST_DEL_ACCOUNT_DAYS] = "DELETE FROM file_account_day WHERE file_id = ?1",
+    [ST_OLD_ROWS] = "SELECT data FROM file_rows WHERE file_id = ?1",
+    [ST_PUT_ROWS] = "INSERT INTO file_rows(file_id, data) VALUES (?1, ?2)"
+                    " ON CONFLICT(file_id) DO UPDATE SET data = excluded.data",
     [ST_DEL_ASSUME] = "DELETE FROM assume_role WHERE file_id = ?1",
-    [ST_OLD_CALLS] = "SELECT principal_id, key_id, action_id, day, session, ok, err"
-                     " FROM file_call WHERE file_id = ?1",
-    [ST_OLD_ACCOUNT_DAYS] = "SELECT account_id, day, events FROM file_account_day"
-                            " WHERE file_id = ?1",
     [ST_ZAP_DAILY] = "DELETE FROM daily_call WHERE principal_id = ?1 AND day = ?2"
                      " AND action_id = ?3 AND ok = 0 AND err = 0",
     [ST_ZAP_SESSION] = "DELETE FROM session_call WHERE key_id = ?1 AND principal_id = ?2"
                        " AND day = ?3 AND action_id = ?4 AND ok = 0 AND err = 0",
     [ST_ZAP_ACCOUNT] = "DELETE FROM daily_account WHERE account_id = ?1 AND day = ?2"
                        " AND events = 0",
-    [ST_INS_ACCOUNT_DAY] = "INSERT INTO file_account_day(file_id, account_id, day, events)"
-                           " VALUES (?1, ?2, ?3, ?4)",
     [ST_INS_ASSUME] = "INSERT INTO assume_role(file_id, caller_id, role_id, time, issued_key_id,"
                       " session_name, shared_event_id, event_id, account_id)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -129,10 +121,6 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
 };
-
-/* A string cache above this many entries is dropped and starts over, which
- * keeps memory bounded whatever the archive holds. */
-#define CACHE_LIMIT 65536
 
 int ct_store_fail(ct_store *store, ct_error *err, const char *what)
 {
@@ -232,6 +220,13 @@ static int check_schema(ct_store *store, bool create, ct_error *err)
         if (version < 1)
             return ct_error_set(err, CT_ESTORE, "store %s: not a cloudtracker store (no schema)",
                                 store->path);
+        /* The store only caches what the logs say, so rebuilding it loses
+         * nothing; a migration would cost more code than it saves. */
+        if (version < CT_STORE_VERSION)
+            return ct_error_set(err, CT_ESTORE,
+                                "store %s: made by an older cloudtracker (schema version %lld, "
+                                "this one uses %d): delete it and run ingest again",
+                                store->path, (long long)version, CT_STORE_VERSION);
         return 0;
     }
     if (app_id != 0 || version != 0 || objects != 0)
@@ -289,13 +284,17 @@ int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err)
     rc = check_schema(store, create, err);
     if (rc != 0)
         goto fail;
-    /* Each file is written inside one transaction: WAL with
+    /* Files are written in transactions of whole files: WAL with
      * synchronous=NORMAL makes commits cheap and still atomic (a crash can
-     * lose the last commits, never half of one). A 32 MiB page cache keeps
-     * the roll-ups' hot pages in memory on big stores, and checkpoints every
-     * 16 MiB of WAL rather than 4, rewriting hot pages less often. */
+     * lose the last commits, never half of one). The page cache is small
+     * (4 MiB) and fills on any sizeable store, so memory does not grow
+     * with the store: the writer applies each transaction's changes in key
+     * order, touching each page once, and pages it evicts are re-read from
+     * the OS's cache, which costs less than we could measure. Checkpoints
+     * come every 16 MiB of WAL rather than 4, rewriting hot pages less
+     * often. */
     rc = exec(store,
-              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;"
+              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-4096;"
               " PRAGMA wal_autocheckpoint=4096",
               "setting up", err);
     if (rc != 0)

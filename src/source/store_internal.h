@@ -1,7 +1,7 @@
 /* Internals shared by the store's files (store.c, store_query.c, ingest.c,
- * store_write.c, ingest_file.c): the store handle, a file's aggregated
- * contributions as a worker builds them, and what the writer does with
- * them. */
+ * ingest_file.c, store_agg.c, store_write.c, store_rows.c): the store
+ * handle, a file's aggregated contributions as a worker builds them, and
+ * what the writer does with them. */
 #ifndef CT_SOURCE_STORE_INTERNAL_H
 #define CT_SOURCE_STORE_INTERNAL_H
 
@@ -15,23 +15,22 @@
 #include <sys/types.h>
 
 /* Schema version written to PRAGMA user_version, and the application_id that
- * marks an SQLite file as a cloudtracker store ("CTst"). */
-#define CT_STORE_VERSION 1
+ * marks an SQLite file as a cloudtracker store ("CTst"). Version 1 kept a
+ * file's rows in tables (file_call, file_account_day); version 2 keeps them
+ * as one blob per file (file_rows). */
+#define CT_STORE_VERSION 2
 #define CT_STORE_APP_ID 0x43547374
 
 /* Prepared statements, made on first use. */
 enum store_stmt {
     ST_FILE_LOOKUP,
     ST_FILE_UPSERT,
-    ST_DEL_CALLS,
-    ST_DEL_ACCOUNT_DAYS,
+    ST_OLD_ROWS,
+    ST_PUT_ROWS,
     ST_DEL_ASSUME,
-    ST_OLD_CALLS,
-    ST_OLD_ACCOUNT_DAYS,
     ST_ZAP_DAILY,
     ST_ZAP_SESSION,
     ST_ZAP_ACCOUNT,
-    ST_INS_ACCOUNT_DAY,
     ST_INS_ASSUME,
     ST_GET_PRINCIPAL,
     ST_ADD_PRINCIPAL,
@@ -52,15 +51,51 @@ enum store_stmt {
     ST_COUNT
 };
 
-/* ---- a file's contributions, aggregated in memory by a worker ---- */
+/* ---- a file's contributions, aggregated in memory by a worker (store_agg.c) ---- */
 
-/* Strings interned per file: index <-> string. */
+/* A bump allocator for strings: copies handed out from big chunks, all
+ * freed at once, so a file's strings cost a few mallocs rather than one
+ * each. */
+typedef struct ct_text_arena {
+    struct ct_text_chunk *head;
+} ct_text_arena;
+
+/* A NUL-terminated copy of s[0..n) in the arena, or NULL when out of
+ * memory. */
+char *ct_text_strndup(ct_text_arena *a, const char *s, size_t n);
+/* Frees everything handed out; the arena is then empty and reusable. */
+void ct_text_release(ct_text_arena *a);
+
+/* A string of a pool, with its hash: whoever looks it up in another pool
+ * (the writer's caches) need not hash it again. */
+typedef struct ct_pool_item {
+    const char *s; /* NUL-terminated, in the pool's arena */
+    uint32_t len;
+    uint64_t hash; /* ct_strpool_hash(s, len) */
+} ct_pool_item;
+
+/* Strings interned: index <-> string. */
 typedef struct ct_strpool {
-    ct_strmap *map; /* string -> index + 1 */
-    char **items;
+    ct_pool_item *items;
     size_t count;
     size_t cap;
+    uint32_t *slots; /* item index + 1, 0 = empty; NULL when sealed */
+    size_t nslots;   /* power of two */
+    ct_text_arena arena;
 } ct_strpool;
+
+uint64_t ct_strpool_hash(const char *s, size_t len);
+/* Interns s[0..len), whose hash is `hash`; *index is its position in
+ * pool->items. Returns 0 or CT_ENOMEM. */
+int ct_strpool_intern(ct_strpool *pool, const char *s, size_t len, uint64_t hash, uint32_t *index);
+/* Finds s[0..len) (hash as above): true with *index when present. */
+bool ct_strpool_find(const ct_strpool *pool, const char *s, size_t len, uint64_t hash,
+                     uint32_t *index);
+/* Drops the lookup index and the items' slack, for a pool whose strings
+ * are only read from now on (not looked up or interned); the items stay. */
+void ct_strpool_seal(ct_strpool *pool);
+/* Frees everything; the pool is then empty and reusable. */
+void ct_strpool_release(ct_strpool *pool);
 
 /* A row of integers keyed by up to 5 values, with two counters. */
 #define CT_AGG_KEYS 5
@@ -70,7 +105,8 @@ typedef struct ct_agg_row {
     uint64_t b;
 } ct_agg_row;
 
-/* Rows with a hash index on the key. */
+/* Rows with a hash index on the key, or (filled by ct_agg_rows_append)
+ * without one. */
 typedef struct ct_agg_rows {
     ct_agg_row *rows;
     size_t count;
@@ -86,34 +122,53 @@ typedef struct ct_assume {
     uint32_t key;     /* keys: the issued access key */
     uint32_t account; /* accounts */
     int64_t time;
-    char *session_name;
-    char *shared_event_id;
-    char *event_id;
+    const char *session_name; /* in the aggregate's text arena */
+    const char *shared_event_id;
+    const char *event_id;
 } ct_assume;
 
 /* Everything one file contributes to the store. */
 typedef struct ct_file_agg {
     ct_strpool principals;
-    ct_strpool keys;
+    ct_strpool keys; /* role sessions' keys, issued keys, and "" */
     ct_strpool accounts;
-    ct_strpool words;         /* eventSource and eventName values */
-    ct_agg_rows actions;      /* k = {source word, name word} */
+    ct_strpool actions;       /* ct_action_key() of eventSource and eventName */
     ct_agg_rows calls;        /* k = {principal, key, action, day, session}; a = ok, b = errors
-                               * (session: 1 for a role session's call) */
-    ct_agg_rows account_days; /* k = {account, day}; a = events */
+                               * (session: 1 for a role session's call, whose key it is;
+                               * other calls have key ""); sorted by key once the file is
+                               * read */
+    ct_agg_rows account_days; /* k = {account, day}; a = events; sorted likewise */
     ct_assume *assumes;
     size_t assume_count;
     size_t assume_cap;
+    ct_text_arena text; /* the assumes' strings */
 } ct_file_agg;
 
-/* Interns s; *index is its position in pool->items. Returns 0 or CT_ENOMEM. */
-int ct_strpool_intern(ct_strpool *pool, const char *s, uint32_t *index);
+/* Writes the key an action is interned under into `out` (emptied first):
+ * "LEN:" (the length of source in decimal) then source then name, so that
+ * no two pairs give the same key. Returns 0 or CT_ENOMEM. */
+int ct_action_key(ct_buf *out, const char *source, const char *name);
+/* Splits a key made by ct_action_key; false when it is not one. */
+bool ct_action_key_split(const char *key, size_t len, const char **source, size_t *source_len,
+                         const char **name, size_t *name_len);
+
 /* Adds (a, b) to the row keyed by k (created at zero). *index (optional) is
  * the row's position. Returns 0 or CT_ENOMEM. */
 int ct_agg_rows_add(ct_agg_rows *t, const int64_t k[CT_AGG_KEYS], uint64_t a, uint64_t b,
                     uint32_t *index);
+/* Appends a row without looking for one with the same key (cheaper when
+ * few keys repeat); ct_agg_rows_sort merges them. Only for tables never
+ * given to ct_agg_rows_add. Returns 0 or CT_ENOMEM. */
+int ct_agg_rows_append(ct_agg_rows *t, const int64_t k[CT_AGG_KEYS], uint64_t a, uint64_t b);
+/* Sorts the rows by key, merges rows with the same key (adding their
+ * counters) and drops the hash index (a later add rebuilds it). */
+void ct_agg_rows_sort(ct_agg_rows *t);
 /* Frees the rows; the table is then empty and reusable. */
 void ct_agg_rows_release(ct_agg_rows *t);
+/* Once a file is read: sorts its rows (sorted rows encode compactly, see
+ * store_rows.c) and drops the lookup tables and slack a result waiting to
+ * be written has no use for. Nothing can be added afterwards. */
+void ct_file_agg_seal(ct_file_agg *agg);
 /* Frees everything; the aggregate is then empty and reusable. */
 void ct_file_agg_release(ct_file_agg *agg);
 
@@ -137,8 +192,8 @@ void ct_file_result_release(ct_file_result *res);
 /* The dictionaries strings are interned in. */
 enum store_dict { DICT_PRINCIPAL, DICT_KEY, DICT_ACTION, DICT_ACCOUNT, DICT_COUNT };
 
-/* Multi-row writes: file rows, and upserts of the three roll-ups. */
-enum store_batch { BATCH_FILE_CALL, BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT, BATCH_KINDS };
+/* Multi-row writes: upserts of the three roll-ups. */
+enum store_batch { BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT, BATCH_KINDS };
 #define BATCH_ROWS 32
 
 /* Roll-up deltas: k = {principal, day, action} / {key, principal, day,
@@ -151,15 +206,24 @@ struct ct_store {
     dev_t dev; /* the store file itself, so a walk can skip it */
     ino_t ino;
     sqlite3_stmt *stmt[ST_COUNT];
-    /* string -> id caches (values are ids); cleared when they grow too big
-     * or when a transaction rolls back. */
-    ct_strmap *cache[DICT_COUNT];
+    /* string -> id caches: ids[i] is the id of pool.items[i]. Dropped when
+     * they grow too big or when a transaction rolls back. */
+    struct ct_id_cache {
+        ct_strpool pool;
+        int64_t *ids;
+        size_t cap;
+    } cache[DICT_COUNT];
     /* Multi-row statements of the writer: [kind][0] for BATCH_ROWS rows,
      * [kind][1] for one row. */
     sqlite3_stmt *batch[BATCH_KINDS][2];
     /* Changes to the roll-ups made by the open transaction's files, applied
      * in key order just before it commits. */
     ct_agg_rows delta[DELTA_COUNT];
+    /* Scratch space of the writer, reused from file to file: a file's ids
+     * and rows with database ids, and its rows blob. */
+    int64_t *vals;
+    size_t vals_cap;
+    ct_buf blob;
 };
 
 /* The SQL text of statement `which` (tests check its query plan). */
@@ -179,15 +243,43 @@ int ct_store_file_state(ct_store *store, const char *path, bool *found, int64_t 
                         int64_t *mtime_ns, bool *ok, ct_error *err);
 
 /* Write transactions: ct_store_begin opens one, ct_store_write_file adds a
- * file to it (its old rows deleted, its new rows and bookkeeping row
- * written), ct_store_commit makes it durable. A transaction holds whole
- * files only. On any error the transaction is rolled back (nothing of its
- * files is kept) and CT_ESTORE or CT_ENOMEM returned. */
+ * file to it (its old rows taken out of the roll-ups, its new rows and
+ * bookkeeping row written), ct_store_commit makes it durable. A transaction
+ * holds whole files only. On any error the transaction is rolled back
+ * (nothing of its files is kept) and CT_ESTORE or CT_ENOMEM returned. */
 int ct_store_begin(ct_store *store, ct_error *err);
 int ct_store_write_file(ct_store *store, const ct_file_result *res, ct_error *err);
 int ct_store_commit(ct_store *store, ct_error *err);
+/* Roll-up changes the open transaction holds in memory (they grow with the
+ * files it writes; the ingest commits before they grow too big). */
+size_t ct_store_pending_rows(const ct_store *store);
 /* Rolls back an open transaction (if any). */
 void ct_store_rollback(ct_store *store);
+
+/* Most files an ingest writes per transaction (ingest.c). Tests lower it so
+ * that runs killed part-way leave some groups committed. */
+extern size_t ct_ingest_group_files;
+
+/* ---- a file's rows blob (store_rows.c) ---- */
+
+/* Values of a call row: principal, key, action (ids), day, session (0 or
+ * 1), ok, err. Of an account row: account (id), day, events. */
+#define CT_FILE_CALL_COLS 7
+#define CT_FILE_ACCOUNT_COLS 3
+
+/* Encodes ncalls call rows and naccounts account rows (row after row, each
+ * of the widths above) into `out`, which is emptied first. Rows compress
+ * best sorted. Returns 0 or CT_ENOMEM. */
+int ct_file_rows_encode(ct_buf *out, const int64_t *calls, size_t ncalls, const int64_t *accounts,
+                        size_t naccounts);
+
+typedef int (*ct_file_rows_fn)(void *ud, const int64_t *row);
+/* Calls on_call for each call row of the blob, then on_account for each
+ * account row. Returns 0, what a callback returned (which stops it), or
+ * CT_ESTORE when the blob is damaged: cut short, too long, or holding a
+ * value no writer makes; callbacks may have seen some rows by then. */
+int ct_file_rows_decode(const void *data, size_t len, ct_file_rows_fn on_call,
+                        ct_file_rows_fn on_account, void *ud);
 
 /* ---- reading one file (ingest_file.c) ---- */
 

@@ -1,8 +1,8 @@
-/* The store's writer: interns strings, replaces a file's rows, and keeps the
- * roll-ups equal to the sums of the file rows. A transaction's changes to
- * the roll-ups are merged in memory and applied in key order just before it
- * commits, with multi-row statements: the roll-ups are what the B-tree work
- * of an ingest is spent on. */
+/* The store's writer: interns strings, replaces a file's rows blob, and
+ * keeps the roll-ups equal to the sums of the blobs. A transaction's changes
+ * to the roll-ups are merged in memory and applied in key order just before
+ * it commits, with multi-row statements: the roll-ups are what the B-tree
+ * work of an ingest is spent on. */
 #include "source/store_internal.h"
 
 #include <stdio.h>
@@ -12,16 +12,13 @@
 
 /* A string cache above this many entries is dropped and starts over, which
  * keeps memory bounded whatever the archive holds. */
-#define CACHE_LIMIT 65536
+#define CACHE_LIMIT 4096
 
 static const struct {
     const char *head;
     int width; /* values per row */
     const char *tail;
 } BATCH_SQL[BATCH_KINDS] = {
-    [BATCH_FILE_CALL] = {"INSERT INTO file_call(file_id, principal_id, key_id, action_id, day,"
-                         " session, ok, err) VALUES ",
-                         8, ""},
     [BATCH_DAILY] = {"INSERT INTO daily_call(principal_id, day, action_id, ok, err) VALUES ", 5,
                      " ON CONFLICT(principal_id, day, action_id) DO UPDATE"
                      " SET ok = ok + excluded.ok, err = err + excluded.err"},
@@ -35,12 +32,18 @@ static const struct {
                        " SET events = events + excluded.events"},
 };
 
+static void clear_cache(struct ct_id_cache *c)
+{
+    ct_strpool_release(&c->pool);
+    free(c->ids);
+    c->ids = NULL;
+    c->cap = 0;
+}
+
 static void clear_caches(ct_store *store)
 {
-    for (int i = 0; i < DICT_COUNT; i++) {
-        ct_strmap_free(store->cache[i]);
-        store->cache[i] = NULL;
-    }
+    for (int i = 0; i < DICT_COUNT; i++)
+        clear_cache(&store->cache[i]);
 }
 
 static void clear_deltas(ct_store *store)
@@ -58,6 +61,10 @@ void ct_store_writer_release(ct_store *store)
         }
     clear_caches(store);
     clear_deltas(store);
+    free(store->vals);
+    store->vals = NULL;
+    store->vals_cap = 0;
+    ct_buf_release(&store->blob);
 }
 
 /* Runs a statement that returns no rows. */
@@ -103,110 +110,121 @@ static sqlite3_stmt *batch_stmt(ct_store *store, enum store_batch kind, bool ful
     return *slot;
 }
 
-/* Writes `rows` rows of BATCH_SQL[kind].width values each. */
-static int write_rows(ct_store *store, enum store_batch kind, const int64_t *vals, size_t rows,
-                      const char *what, ct_error *err)
+/* Upserts roll-up rows (key columns k[0..nk), then a, then b when the
+ * table has an err column) with the multi-row statements of `kind`. Rows
+ * whose changes cancel out (a file replaced by the same content) are
+ * skipped. */
+static int upsert_rows(ct_store *store, enum store_batch kind, int nk, const ct_agg_row *rows,
+                       size_t count, ct_error *err)
 {
     int width = BATCH_SQL[kind].width;
-    for (size_t i = 0; i < rows;) {
-        bool full = rows - i >= BATCH_ROWS;
-        size_t n = full ? BATCH_ROWS : 1;
-        sqlite3_stmt *st = batch_stmt(store, kind, full, err);
-        if (!st)
-            return err && err->code == CT_ENOMEM ? CT_ENOMEM : CT_ESTORE;
-        for (size_t r = 0; r < n; r++)
-            for (int c = 0; c < width; c++)
-                sqlite3_bind_int64(st, (int)r * width + c + 1, vals[(i + r) * (size_t)width + c]);
-        int rc = step_done(store, st, what, err);
-        if (rc != 0)
-            return rc;
-        i += n;
+    const ct_agg_row *batch[BATCH_ROWS];
+    for (size_t i = 0; i < count;) {
+        size_t n = 0;
+        for (; i < count && n < BATCH_ROWS; i++)
+            if (rows[i].a != 0 || rows[i].b != 0)
+                batch[n++] = &rows[i];
+        /* A last, partial batch goes row by row. */
+        bool full = n == BATCH_ROWS;
+        for (size_t done = 0; done < n; done += full ? n : 1) {
+            sqlite3_stmt *st = batch_stmt(store, kind, full, err);
+            if (!st)
+                return err && err->code == CT_ENOMEM ? CT_ENOMEM : CT_ESTORE;
+            for (size_t r = 0; r < (full ? n : 1); r++) {
+                const ct_agg_row *row = batch[done + r];
+                int base = (int)r * width + 1;
+                for (int c = 0; c < nk; c++)
+                    sqlite3_bind_int64(st, base + c, row->k[c]);
+                sqlite3_bind_int64(st, base + nk, (int64_t)row->a);
+                if (width > nk + 1)
+                    sqlite3_bind_int64(st, base + nk + 1, (int64_t)row->b);
+            }
+            int rc = step_done(store, st, "updating totals", err);
+            if (rc != 0)
+                return rc;
+        }
     }
     return 0;
 }
 
-/* The id of a dictionary string (one or two columns), added when new. */
-static int intern(ct_store *store, enum store_dict dict, const char *a, const char *b, int64_t *id,
+/* Remembers that `item` has the id `id`. A failed insert only costs a
+ * lookup later. */
+static void cache_put(struct ct_id_cache *c, const ct_pool_item *item, int64_t id)
+{
+    if (c->pool.count >= CACHE_LIMIT)
+        clear_cache(c);
+    if (c->pool.count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        int64_t *ids = realloc(c->ids, cap * sizeof(*ids));
+        if (!ids)
+            return;
+        c->ids = ids;
+        c->cap = cap;
+    }
+    uint32_t ix;
+    if (ct_strpool_intern(&c->pool, item->s, item->len, item->hash, &ix) == 0)
+        c->ids[ix] = id;
+}
+
+/* Binds a dictionary string to a GET or ADD statement: one column, or for
+ * actions the source and name the action key holds. */
+static void bind_dict(sqlite3_stmt *st, enum store_dict dict, const ct_pool_item *item)
+{
+    const char *source, *name;
+    size_t source_len, name_len;
+    if (dict == DICT_ACTION &&
+        ct_action_key_split(item->s, item->len, &source, &source_len, &name, &name_len)) {
+        sqlite3_bind_text(st, 1, source, (int)source_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, (int)name_len, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_text(st, 1, item->s, (int)item->len, SQLITE_STATIC);
+    }
+}
+
+/* The id of a dictionary string, added when new. */
+static int intern(ct_store *store, enum store_dict dict, const ct_pool_item *item, int64_t *id,
                   ct_error *err)
 {
     static const enum store_stmt get[DICT_COUNT] = {ST_GET_PRINCIPAL, ST_GET_KEY, ST_GET_ACTION,
                                                     ST_GET_ACCOUNT};
     static const enum store_stmt add[DICT_COUNT] = {ST_ADD_PRINCIPAL, ST_ADD_KEY, ST_ADD_ACTION,
                                                     ST_ADD_ACCOUNT};
-    ct_buf key = CT_BUF_INIT;
-    const char *cache_key = a;
-    if (b) {
-        /* "LEN:" before the first string, so no two pairs can collide. */
-        char len[24];
-        size_t n = strlen(a), i = sizeof(len);
-        len[--i] = ':';
-        do {
-            len[--i] = (char)('0' + n % 10);
-            n /= 10;
-        } while (n);
-        if (ct_buf_append(&key, len + i, sizeof(len) - i) != 0 || ct_buf_puts(&key, a) != 0 ||
-            ct_buf_puts(&key, b) != 0) {
-            ct_buf_release(&key);
-            return ct_error_set(err, CT_ENOMEM, "out of memory");
-        }
-        cache_key = key.data;
-    }
-    int rc = 0;
-    void *v;
-    if (store->cache[dict] && ct_strmap_get(store->cache[dict], cache_key, &v)) {
-        *id = (int64_t)(intptr_t)v;
-        goto done;
+    struct ct_id_cache *c = &store->cache[dict];
+    uint32_t ix;
+    if (ct_strpool_find(&c->pool, item->s, item->len, item->hash, &ix)) {
+        *id = c->ids[ix];
+        return 0;
     }
     sqlite3_stmt *st = ct_store_stmt(store, get[dict], err);
-    if (!st) {
-        rc = CT_ESTORE;
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-    if (b)
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    if (!st)
+        return CT_ESTORE;
+    bind_dict(st, dict, item);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     } else {
         sqlite3_reset(st);
-        if (r != SQLITE_DONE) {
-            rc = ct_store_fail(store, err, "reading a dictionary");
-            goto done;
-        }
+        if (r != SQLITE_DONE)
+            return ct_store_fail(store, err, "reading a dictionary");
         st = ct_store_stmt(store, add[dict], err);
-        if (!st) {
-            rc = CT_ESTORE;
-            goto done;
-        }
-        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-        if (b)
-            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-        rc = step_done(store, st, "adding to a dictionary", err);
+        if (!st)
+            return CT_ESTORE;
+        bind_dict(st, dict, item);
+        int rc = step_done(store, st, "adding to a dictionary", err);
         if (rc != 0)
-            goto done;
+            return rc;
         *id = sqlite3_last_insert_rowid(store->db);
     }
-    if (store->cache[dict] && ct_strmap_count(store->cache[dict]) >= CACHE_LIMIT) {
-        ct_strmap_free(store->cache[dict]);
-        store->cache[dict] = NULL;
-    }
-    if (!store->cache[dict])
-        store->cache[dict] = ct_strmap_new();
-    /* A failed cache insert only costs a lookup later. */
-    if (store->cache[dict])
-        ct_strmap_put(store->cache[dict], cache_key, (void *)(intptr_t)*id);
-done:
-    ct_buf_release(&key);
-    return rc;
+    cache_put(c, item, *id);
+    return 0;
 }
 
 static int intern_pool(ct_store *store, enum store_dict dict, const ct_strpool *pool, int64_t *ids,
                        ct_error *err)
 {
     for (size_t i = 0; i < pool->count; i++) {
-        int rc = intern(store, dict, pool->items[i], NULL, &ids[i], err);
+        int rc = intern(store, dict, &pool->items[i], &ids[i], err);
         if (rc != 0)
             return rc;
     }
@@ -223,11 +241,13 @@ static int delta_call(ct_store *store, int64_t principal, int64_t key, int64_t a
         a = 0 - a;
         b = 0 - b;
     }
+    /* Appended, not merged: few keys repeat within a transaction, and the
+     * flush sorts and merges them anyway. */
     int64_t dk[CT_AGG_KEYS] = {principal, day, action, 0, 0};
-    if (ct_agg_rows_add(&store->delta[DELTA_DAILY], dk, a, b, NULL) != 0)
+    if (ct_agg_rows_append(&store->delta[DELTA_DAILY], dk, a, b) != 0)
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     int64_t sk[CT_AGG_KEYS] = {key, principal, day, action, 0};
-    if (session && ct_agg_rows_add(&store->delta[DELTA_SESSION], sk, a, b, NULL) != 0)
+    if (session && ct_agg_rows_append(&store->delta[DELTA_SESSION], sk, a, b) != 0)
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
 }
@@ -237,50 +257,54 @@ static int delta_account(ct_store *store, int64_t account, int64_t day, int64_t 
 {
     uint64_t a = (uint64_t)events;
     int64_t k[CT_AGG_KEYS] = {account, day, 0, 0, 0};
-    if (ct_agg_rows_add(&store->delta[DELTA_ACCOUNT], k, sign < 0 ? 0 - a : a, 0, NULL) != 0)
+    if (ct_agg_rows_append(&store->delta[DELTA_ACCOUNT], k, sign < 0 ? 0 - a : a, 0) != 0)
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
 }
 
-/* Takes the file's current rows out of the roll-ups (pending changes) and
- * deletes them with its role assumptions. */
-static int remove_old_rows(ct_store *store, int64_t file_id, ct_error *err)
+struct take_out {
+    ct_store *store;
+    ct_error *err;
+};
+
+static int take_out_call(void *ud, const int64_t *v)
 {
-    sqlite3_stmt *st = ct_store_stmt(store, ST_OLD_CALLS, err);
+    struct take_out *t = ud;
+    return delta_call(t->store, v[0], v[1], v[2], v[3], v[4] != 0, v[5], v[6], -1, t->err);
+}
+
+static int take_out_account(void *ud, const int64_t *v)
+{
+    struct take_out *t = ud;
+    return delta_account(t->store, v[0], v[1], v[2], -1, t->err);
+}
+
+/* Takes the file's current rows blob (if any) out of the roll-ups (pending
+ * changes) and deletes its role assumptions. */
+static int remove_old_rows(ct_store *store, const char *path, int64_t file_id, ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_OLD_ROWS, err);
     if (!st)
         return CT_ESTORE;
     sqlite3_bind_int64(st, 1, file_id);
-    int rc = 0, r;
-    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW)
-        rc = delta_call(store, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                        sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                        sqlite3_column_int64(st, 4) != 0, sqlite3_column_int64(st, 5),
-                        sqlite3_column_int64(st, 6), -1, err);
-    if (rc == 0 && r != SQLITE_DONE)
+    int rc = 0, r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const void *data = sqlite3_column_blob(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        struct take_out t = {store, err};
+        rc = ct_file_rows_decode(data, len, take_out_call, take_out_account, &t);
+        if (rc == CT_ESTORE)
+            rc = ct_error_set(err, CT_ESTORE, "store %s: damaged rows of %s", store->path, path);
+    } else if (r != SQLITE_DONE) {
         rc = ct_store_fail(store, err, "reading a file's rows");
+    }
     sqlite3_reset(st);
     if (rc != 0)
         return rc;
-    if (!(st = ct_store_stmt(store, ST_OLD_ACCOUNT_DAYS, err)))
+    if (!(st = ct_store_stmt(store, ST_DEL_ASSUME, err)))
         return CT_ESTORE;
     sqlite3_bind_int64(st, 1, file_id);
-    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW)
-        rc = delta_account(store, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                           sqlite3_column_int64(st, 2), -1, err);
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = ct_store_fail(store, err, "reading a file's rows");
-    sqlite3_reset(st);
-    if (rc != 0)
-        return rc;
-    static const enum store_stmt dels[] = {ST_DEL_CALLS, ST_DEL_ACCOUNT_DAYS, ST_DEL_ASSUME};
-    for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-        if (!(st = ct_store_stmt(store, dels[i], err)))
-            return CT_ESTORE;
-        sqlite3_bind_int64(st, 1, file_id);
-        if ((rc = step_done(store, st, "replacing a file's rows", err)) != 0)
-            return rc;
-    }
-    return 0;
+    return step_done(store, st, "replacing a file's rows", err);
 }
 
 static const char *status_name(enum ct_file_status s)
@@ -316,8 +340,10 @@ static int upsert_file(ct_store *store, const ct_file_result *res, int64_t *file
 }
 
 /* Replaces one file's rows inside the open transaction. ids: the database
- * ids of the file's principals, keys, accounts and actions. */
-static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4], ct_error *err)
+ * ids of the file's principals, keys, accounts and actions; vals: room for
+ * its call and account rows. */
+static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4], int64_t *vals,
+                      ct_error *err)
 {
     const ct_file_agg *agg = &res->agg;
     int64_t *principal_ids = ids[0], *key_ids = ids[1], *account_ids = ids[2], *action_ids = ids[3];
@@ -326,54 +352,50 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
     /* Always look for old rows: another process may have recorded the file
      * since we checked, and its rows must not survive next to ours. */
     if (rc == 0)
-        rc = remove_old_rows(store, file_id, err);
+        rc = remove_old_rows(store, res->path, file_id, err);
     if (rc == 0)
         rc = intern_pool(store, DICT_PRINCIPAL, &agg->principals, principal_ids, err);
     if (rc == 0)
         rc = intern_pool(store, DICT_KEY, &agg->keys, key_ids, err);
     if (rc == 0)
         rc = intern_pool(store, DICT_ACCOUNT, &agg->accounts, account_ids, err);
-    for (size_t i = 0; rc == 0 && i < agg->actions.count; i++) {
-        const ct_agg_row *a = &agg->actions.rows[i];
-        rc = intern(store, DICT_ACTION, agg->words.items[a->k[0]], agg->words.items[a->k[1]],
-                    &action_ids[i], err);
-    }
+    if (rc == 0)
+        rc = intern_pool(store, DICT_ACTION, &agg->actions, action_ids, err);
     if (rc != 0)
         return rc;
 
-    size_t n = agg->calls.count;
-    int64_t *vals = malloc((n ? n : 1) * 8 * sizeof(*vals));
-    if (!vals)
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    size_t ncalls = agg->calls.count, naccounts = agg->account_days.count;
+    int64_t *calls = vals, *accounts = vals + ncalls * CT_FILE_CALL_COLS;
+    for (size_t i = 0; rc == 0 && i < ncalls; i++) {
         const ct_agg_row *c = &agg->calls.rows[i];
-        int64_t *v = &vals[i * 8];
-        v[0] = file_id;
-        v[1] = principal_ids[c->k[0]];
-        v[2] = key_ids[c->k[1]];
-        v[3] = action_ids[c->k[2]];
-        v[4] = c->k[3];
-        v[5] = c->k[4];
-        v[6] = (int64_t)c->a;
-        v[7] = (int64_t)c->b;
-        rc = delta_call(store, v[1], v[2], v[3], v[4], v[5] != 0, v[6], v[7], 1, err);
+        int64_t *v = &calls[i * CT_FILE_CALL_COLS];
+        v[0] = principal_ids[c->k[0]];
+        v[1] = key_ids[c->k[1]];
+        v[2] = action_ids[c->k[2]];
+        v[3] = c->k[3];
+        v[4] = c->k[4];
+        v[5] = (int64_t)c->a;
+        v[6] = (int64_t)c->b;
+        rc = delta_call(store, v[0], v[1], v[2], v[3], v[4] != 0, v[5], v[6], 1, err);
     }
-    if (rc == 0)
-        rc = write_rows(store, BATCH_FILE_CALL, vals, n, "storing calls", err);
-    free(vals);
-    sqlite3_stmt *st;
-    for (size_t i = 0; rc == 0 && i < agg->account_days.count; i++) {
+    for (size_t i = 0; rc == 0 && i < naccounts; i++) {
         const ct_agg_row *d = &agg->account_days.rows[i];
-        if (!(st = ct_store_stmt(store, ST_INS_ACCOUNT_DAY, err)))
-            return CT_ESTORE;
-        sqlite3_bind_int64(st, 1, file_id);
-        sqlite3_bind_int64(st, 2, account_ids[d->k[0]]);
-        sqlite3_bind_int64(st, 3, d->k[1]);
-        sqlite3_bind_int64(st, 4, (int64_t)d->a);
-        rc = step_done(store, st, "storing account counts", err);
-        if (rc == 0)
-            rc = delta_account(store, account_ids[d->k[0]], d->k[1], (int64_t)d->a, 1, err);
+        int64_t *v = &accounts[i * CT_FILE_ACCOUNT_COLS];
+        v[0] = account_ids[d->k[0]];
+        v[1] = d->k[1];
+        v[2] = (int64_t)d->a;
+        rc = delta_account(store, v[0], v[1], v[2], 1, err);
     }
+    if (rc == 0 && ct_file_rows_encode(&store->blob, calls, ncalls, accounts, naccounts) != 0)
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = ct_store_stmt(store, ST_PUT_ROWS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_int64(st, 1, file_id);
+    sqlite3_bind_blob(st, 2, store->blob.data, (int)store->blob.len, SQLITE_STATIC);
+    rc = step_done(store, st, "storing a file's rows", err);
     for (size_t i = 0; rc == 0 && i < agg->assume_count; i++) {
         const ct_assume *a = &agg->assumes[i];
         if (!(st = ct_store_stmt(store, ST_INS_ASSUME, err)))
@@ -392,15 +414,6 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
     return rc;
 }
 
-static int cmp_rows(const void *pa, const void *pb)
-{
-    const ct_agg_row *a = pa, *b = pb;
-    for (int i = 0; i < CT_AGG_KEYS; i++)
-        if (a->k[i] != b->k[i])
-            return a->k[i] < b->k[i] ? -1 : 1;
-    return 0;
-}
-
 /* Applies the pending changes of one roll-up: upserts in key order (so the
  * B-tree is walked once, front to back), then deletes rows that a removal
  * brought down to zero. */
@@ -412,27 +425,12 @@ static int flush_delta(ct_store *store, enum store_delta which, ct_error *err)
     ct_agg_rows *t = &store->delta[which];
     if (t->count == 0)
         return 0;
-    qsort(t->rows, t->count, sizeof(*t->rows), cmp_rows);
-    int nk = nkeys[which], width = BATCH_SQL[kinds[which]].width;
-    int64_t *vals = malloc(t->count * (size_t)width * sizeof(*vals));
-    if (!vals)
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
-    size_t rows = 0;
+    ct_agg_rows_sort(t);
+    int nk = nkeys[which];
     bool any_removal = false;
-    for (size_t i = 0; i < t->count; i++) {
-        const ct_agg_row *r = &t->rows[i];
-        if (r->a == 0 && r->b == 0)
-            continue; /* a file replaced by the same content */
-        int64_t *v = &vals[rows++ * (size_t)width];
-        for (int c = 0; c < nk; c++)
-            v[c] = r->k[c];
-        v[nk] = (int64_t)r->a;
-        if (width > nk + 1)
-            v[nk + 1] = (int64_t)r->b;
-        any_removal |= (int64_t)r->a < 0 || (int64_t)r->b < 0;
-    }
-    int rc = write_rows(store, kinds[which], vals, rows, "updating totals", err);
-    free(vals);
+    for (size_t i = 0; i < t->count && !any_removal; i++)
+        any_removal = (int64_t)t->rows[i].a < 0 || (int64_t)t->rows[i].b < 0;
+    int rc = upsert_rows(store, kinds[which], nk, t->rows, t->count, err);
     for (size_t i = 0; rc == 0 && any_removal && i < t->count; i++) {
         const ct_agg_row *r = &t->rows[i];
         if ((int64_t)r->a >= 0 && (int64_t)r->b >= 0)
@@ -467,20 +465,36 @@ void ct_store_rollback(ct_store *store)
 int ct_store_write_file(ct_store *store, const ct_file_result *res, ct_error *err)
 {
     const ct_file_agg *agg = &res->agg;
-    size_t n = agg->principals.count + agg->keys.count + agg->accounts.count + agg->actions.count;
-    int64_t *all = malloc((n ? n : 1) * sizeof(*all));
-    if (!all) {
-        ct_store_rollback(store);
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    size_t nids =
+        agg->principals.count + agg->keys.count + agg->accounts.count + agg->actions.count;
+    size_t need = nids + agg->calls.count * CT_FILE_CALL_COLS +
+                  agg->account_days.count * CT_FILE_ACCOUNT_COLS;
+    if (need > store->vals_cap) {
+        size_t cap = need > 4096 ? need : 4096;
+        int64_t *vals = realloc(store->vals, cap * sizeof(*vals));
+        if (!vals) {
+            ct_store_rollback(store);
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        }
+        store->vals = vals;
+        store->vals_cap = cap;
     }
+    int64_t *all = store->vals;
     int64_t *ids[4] = {all, all + agg->principals.count,
                        all + agg->principals.count + agg->keys.count,
                        all + agg->principals.count + agg->keys.count + agg->accounts.count};
-    int rc = write_file(store, res, ids, err);
-    free(all);
+    int rc = write_file(store, res, ids, all + nids, err);
     if (rc != 0)
         ct_store_rollback(store);
     return rc;
+}
+
+size_t ct_store_pending_rows(const ct_store *store)
+{
+    size_t n = 0;
+    for (int d = 0; d < DELTA_COUNT; d++)
+        n += store->delta[d].count;
+    return n;
 }
 
 int ct_store_commit(ct_store *store, ct_error *err)

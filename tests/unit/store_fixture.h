@@ -7,6 +7,7 @@
 
 #include "cloudtracker/date.h"
 #include "cloudtracker/util.h"
+#include "source/store_internal.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -184,9 +185,75 @@ static inline void remove_tree(const char *dir)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Inserts one decoded row of a file's rows blob (store_rows.c) into the
+ * statement's temp table, after the file id bound as ?1. */
+static inline int fixture_put_row(sqlite3_stmt *st, const int64_t *row, int cols)
+{
+    for (int c = 0; c < cols; c++)
+        sqlite3_bind_int64(st, c + 2, row[c]);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? 0 : CT_ESTORE;
+}
+
+static inline int fixture_call_row(void *ud, const int64_t *row)
+{
+    return fixture_put_row(((sqlite3_stmt **)ud)[0], row, CT_FILE_CALL_COLS);
+}
+
+static inline int fixture_account_row(void *ud, const int64_t *row)
+{
+    return fixture_put_row(((sqlite3_stmt **)ud)[1], row, CT_FILE_ACCOUNT_COLS);
+}
+
+/* Decodes every file's rows blob into temp tables file_call and
+ * file_account_day (one row per aggregate, as plain SQL can check them).
+ * False when a blob is damaged, or a file lacks its blob or a blob its
+ * file. */
+static inline bool decode_file_rows(sqlite3 *db)
+{
+    if (sqlite3_exec(db,
+                     "CREATE TEMP TABLE file_call(file_id, principal_id, key_id, action_id, day,"
+                     " session, ok, err, PRIMARY KEY (file_id, principal_id, key_id, action_id,"
+                     " day));"
+                     "CREATE TEMP TABLE file_account_day(file_id, account_id, day, events,"
+                     " PRIMARY KEY (file_id, account_id, day));",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_stmt *ins[2] = {NULL, NULL}, *blobs = NULL;
+    bool ok = sqlite3_prepare_v2(db, "INSERT INTO temp.file_call VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                                 -1, &ins[0], NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(db, "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4)", -1,
+                                 &ins[1], NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(db, "SELECT file_id, data FROM file_rows", -1, &blobs, NULL) ==
+                  SQLITE_OK;
+    while (ok && sqlite3_step(blobs) == SQLITE_ROW) {
+        sqlite3_bind_int64(ins[0], 1, sqlite3_column_int64(blobs, 0));
+        sqlite3_bind_int64(ins[1], 1, sqlite3_column_int64(blobs, 0));
+        ok = ct_file_rows_decode(sqlite3_column_blob(blobs, 1),
+                                 (size_t)sqlite3_column_bytes(blobs, 1), fixture_call_row,
+                                 fixture_account_row, ins) == 0;
+    }
+    sqlite3_finalize(ins[0]);
+    sqlite3_finalize(ins[1]);
+    sqlite3_finalize(blobs);
+    sqlite3_stmt *st = NULL;
+    ok = ok &&
+         sqlite3_prepare_v2(db,
+                            "SELECT (SELECT count(*) FROM file WHERE id NOT IN"
+                            " (SELECT file_id FROM file_rows)) + (SELECT count(*) FROM file_rows"
+                            " WHERE file_id NOT IN (SELECT id FROM file))",
+                            -1, &st, NULL) == SQLITE_OK &&
+         sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
+    sqlite3_finalize(st);
+    return ok;
+}
+
 /* Everything a store says about activity, one line per row in a fixed
- * order, for comparing stores; also checks that the roll-ups equal the
- * sums of the per-file rows (*consistent). */
+ * order, for comparing stores: the roll-ups, the role assumptions, the
+ * files and each file's rows. Also checks that every file's rows blob
+ * decodes and that the roll-ups equal the sums of the files' rows
+ * (*consistent). */
 static inline char *store_dump(const char *store_path, bool *consistent)
 {
     sqlite3 *db;
@@ -196,6 +263,7 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         sqlite3_close(db);
         return ct_buf_detach(&b);
     }
+    bool decoded = decode_file_rows(db);
     static const char *const queries[] = {
         "SELECT p.arn, a.source, a.name, d.day, d.ok, d.err FROM daily_call d"
         " JOIN principal p ON p.id = d.principal_id"
@@ -211,6 +279,13 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " JOIN account a ON a.id = s.account_id JOIN file f ON f.id = s.file_id ORDER BY 9, 3, 7",
         "SELECT path, size, status, reason, records_stored, records_rejected FROM file"
         " ORDER BY path",
+        "SELECT f.path, p.arn, k.key, a.source, a.name, c.day, c.session, c.ok, c.err"
+        " FROM temp.file_call c JOIN file f ON f.id = c.file_id"
+        " JOIN principal p ON p.id = c.principal_id JOIN access_key k ON k.id = c.key_id"
+        " JOIN action a ON a.id = c.action_id ORDER BY 1, 2, 3, 4, 5, 6",
+        "SELECT f.path, a.account, d.day, d.events FROM temp.file_account_day d"
+        " JOIN file f ON f.id = d.file_id JOIN account a ON a.id = d.account_id"
+        " ORDER BY 1, 2, 3",
     };
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         sqlite3_stmt *st;
@@ -245,7 +320,7 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " + (SELECT count(*) FROM (SELECT account_id, day, events FROM daily_account EXCEPT"
         " SELECT account_id, day, SUM(events) FROM file_account_day GROUP BY 1, 2))";
     if (sqlite3_prepare_v2(db, check, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        *consistent = sqlite3_column_int64(st, 0) == 0;
+        *consistent = decoded && sqlite3_column_int64(st, 0) == 0;
     sqlite3_finalize(st);
     sqlite3_close(db);
     return ct_buf_detach(&b);

@@ -63,6 +63,16 @@ static void test_open_errors(void)
     CHECK(strstr(err.message, "newer") != NULL);
     CHECK(strstr(err.message, nested) != NULL);
 
+    /* A store of an older schema is refused with what to do about it. */
+    sqlite3_open(nested, &db);
+    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK_INT(ct_store_open(&s, nested, false, &err), CT_ESTORE);
+    CHECK(strstr(err.message, "older cloudtracker") != NULL);
+    CHECK(strstr(err.message, "delete it and run ingest again") != NULL);
+    CHECK(strstr(err.message, nested) != NULL);
+    CHECK(s == NULL);
+
     /* Corruption: garbage over everything after the header page, and
      * garbage over the header. Opening or querying fails cleanly. */
     char *corrupt = pathf(root, "corrupt.db");
@@ -477,6 +487,87 @@ static void test_queries(void)
     free(root);
 }
 
+/* Rows decoded from a blob, for comparing with what was encoded. */
+struct decoded {
+    int64_t vals[64];
+    size_t n;
+    int stop_after; /* a callback returns 99 after this many rows; 0: never */
+    int rows;
+};
+
+static int take_row(struct decoded *d, const int64_t *row, int cols)
+{
+    for (int c = 0; c < cols && d->n < 64; c++)
+        d->vals[d->n++] = row[c];
+    return ++d->rows == d->stop_after ? 99 : 0;
+}
+
+static int take_call(void *ud, const int64_t *row)
+{
+    return take_row(ud, row, CT_FILE_CALL_COLS);
+}
+
+static int take_account(void *ud, const int64_t *row)
+{
+    return take_row(ud, row, CT_FILE_ACCOUNT_COLS);
+}
+
+/* A file's rows blob: any values round-trip, and a blob cut short, too
+ * long, or holding values no writer makes is damage, never a crash. */
+static void test_rows_blob(void)
+{
+    /* Rows that step up and down, and extreme values (differences wrap). */
+    const int64_t calls[][CT_FILE_CALL_COLS] = {
+        {1, 1, 7, 20000, 0, 3, 0},
+        {1, 2, 5, 19999, 1, 0, 2},
+        {INT64_MAX, 1, 1, -719468, 0, INT64_MAX, 1},
+        {3, 4, (int64_t)1 << 40, INT64_MIN, 1, 1, INT64_MAX},
+    };
+    const int64_t accounts[][CT_FILE_ACCOUNT_COLS] = {{1, 20000, 5}, {2, -3, 1}};
+    ct_buf b = CT_BUF_INIT;
+    CHECK_INT(ct_file_rows_encode(&b, calls[0], 4, accounts[0], 2), 0);
+    struct decoded d = {{0}, 0, 0, 0};
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), 0);
+    CHECK_INT(d.n, 4 * CT_FILE_CALL_COLS + 2 * CT_FILE_ACCOUNT_COLS);
+    CHECK(memcmp(d.vals, calls, sizeof(calls)) == 0);
+    CHECK(memcmp(d.vals + 4 * CT_FILE_CALL_COLS, accounts, sizeof(accounts)) == 0);
+    /* A callback's status stops the walk and comes back. */
+    struct decoded stop = {{0}, 0, 2, 0};
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &stop), 99);
+    CHECK_INT(stop.rows, 2);
+    /* Every strict prefix, and any byte more, is damage. */
+    for (size_t len = 0; len < b.len; len++) {
+        struct decoded cut = {{0}, 0, 0, 0};
+        CHECK_INT(ct_file_rows_decode(b.data, len, take_call, take_account, &cut), CT_ESTORE);
+    }
+    ct_buf_append(&b, "", 1);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+
+    /* Nothing at all is a valid blob; values no writer makes are not. */
+    CHECK_INT(ct_file_rows_encode(&b, NULL, 0, NULL, 0), 0);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), 0);
+    const int64_t bad[][CT_FILE_CALL_COLS] = {
+        {0, 1, 1, 1, 0, 1, 0}, /* no principal */
+        {1, 1, 1, 1, 2, 1, 0}, /* session flag */
+        {1, 1, 1, 1, 0, 0, 0}, /* no calls */
+        {1, 1, 1, 1, 0, -1, 2},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(ct_file_rows_encode(&b, bad[i], 1, NULL, 0), 0);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+    }
+    const int64_t no_events[] = {1, 20000, 0};
+    CHECK_INT(ct_file_rows_encode(&b, NULL, 0, no_events, 1), 0);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+    /* A row count beyond the bytes left, and an overlong varint. */
+    CHECK_INT(ct_file_rows_decode("\xff\xff\xff\xff\x0f", 5, take_call, take_account, &d),
+              CT_ESTORE);
+    CHECK_INT(ct_file_rows_decode("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11, take_call,
+                                  take_account, &d),
+              CT_ESTORE);
+    ct_buf_release(&b);
+}
+
 /* Every query reads through an index: no full scan of a big table. */
 static void test_query_plans(void)
 {
@@ -490,8 +581,7 @@ static void test_query_plans(void)
     sqlite3_open(path, &db);
     enum store_stmt queries[] = {ST_Q_PRINCIPAL_CALLS, ST_Q_SESSION_CALLS, ST_Q_ACTIVE,
                                  ST_Q_ACCOUNT_EVENTS,  ST_Q_PROBLEMS,      ST_FILE_LOOKUP,
-                                 ST_DEL_CALLS,         ST_DEL_ASSUME,      ST_DEL_ACCOUNT_DAYS,
-                                 ST_GET_ACTION};
+                                 ST_OLD_ROWS,          ST_DEL_ASSUME,      ST_GET_ACTION};
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         ct_buf sql = CT_BUF_INIT;
         ct_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", ct_store_sql(queries[q]));
@@ -597,6 +687,7 @@ static void test_stratus(void)
 int main(void)
 {
     RUN(test_open_errors);
+    RUN(test_rows_blob);
     RUN(test_queries);
     RUN(test_query_plans);
     RUN(test_stratus);

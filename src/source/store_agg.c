@@ -1,0 +1,387 @@
+/* In-memory aggregation for the ingest: text arenas, string pools, keyed rows.
+ * Workers build a file's aggregate with them; the writer uses the same
+ * pools as its string -> id caches and the same rows for pending roll-up
+ * changes. Tuned for the ingest's hot loop: few mallocs, no rehashing. */
+#include "source/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- text arena ---- */
+
+struct ct_text_chunk {
+    struct ct_text_chunk *next;
+    size_t used;
+    size_t cap;
+    char data[];
+};
+
+/* Chunks double with the arena's use, up to CHUNK_MAX: a pool of one short
+ * string wastes little, a big file's strings take few mallocs. */
+#define CHUNK_MIN 256
+#define CHUNK_MAX (256 * 1024)
+
+/* n bytes from the arena, unaligned: it holds strings only. */
+static char *arena_alloc(ct_text_arena *a, size_t n)
+{
+    struct ct_text_chunk *c = a->head;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = c ? (c->cap * 2 < CHUNK_MAX ? c->cap * 2 : CHUNK_MAX) : CHUNK_MIN;
+        if (cap < n)
+            cap = n;
+        if (cap > SIZE_MAX - sizeof(*c))
+            return NULL;
+        struct ct_text_chunk *nc = malloc(sizeof(*nc) + cap);
+        if (!nc)
+            return NULL;
+        nc->next = c;
+        nc->used = 0;
+        nc->cap = cap;
+        a->head = c = nc;
+    }
+    char *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+char *ct_text_strndup(ct_text_arena *a, const char *s, size_t n)
+{
+    char *p = n < SIZE_MAX ? arena_alloc(a, n + 1) : NULL;
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+void ct_text_release(ct_text_arena *a)
+{
+    while (a->head) {
+        struct ct_text_chunk *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+/* ---- string pools ---- */
+
+/* Reads 8 bytes whatever their alignment. */
+static uint64_t load64(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+/* A multiply-xorshift hash over 8-byte words: several times faster than a
+ * byte-at-a-time hash on ARNs and key ids, and mixes well enough for
+ * linear probing. */
+uint64_t ct_strpool_hash(const char *s, size_t len)
+{
+    uint64_t h = 0x9E3779B97F4A7C15u ^ (uint64_t)len;
+    for (; len >= 8; s += 8, len -= 8) {
+        h = (h ^ load64(s)) * 0xBF58476D1CE4E5B9u;
+        h ^= h >> 29;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, s, len);
+    h = (h ^ tail) * 0x94D049BB133111EBu;
+    return h ^ (h >> 32);
+}
+
+static size_t pool_slot(const ct_strpool *pool, const char *s, size_t len, uint64_t hash)
+{
+    size_t i = (size_t)hash & (pool->nslots - 1);
+    for (;;) {
+        uint32_t ix = pool->slots[i];
+        if (ix == 0)
+            return i;
+        const ct_pool_item *it = &pool->items[ix - 1];
+        if (it->hash == hash && it->len == len && memcmp(it->s, s, len) == 0)
+            return i;
+        i = (i + 1) & (pool->nslots - 1);
+    }
+}
+
+static int pool_rehash(ct_strpool *pool, size_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof(*slots));
+    if (!slots)
+        return CT_ENOMEM;
+    for (size_t r = 0; r < pool->count; r++) {
+        size_t i = (size_t)pool->items[r].hash & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = (uint32_t)(r + 1);
+    }
+    free(pool->slots);
+    pool->slots = slots;
+    pool->nslots = nslots;
+    return 0;
+}
+
+bool ct_strpool_find(const ct_strpool *pool, const char *s, size_t len, uint64_t hash,
+                     uint32_t *index)
+{
+    if (!pool->slots)
+        return false;
+    uint32_t ix = pool->slots[pool_slot(pool, s, len, hash)];
+    if (ix == 0)
+        return false;
+    *index = ix - 1;
+    return true;
+}
+
+int ct_strpool_intern(ct_strpool *pool, const char *s, size_t len, uint64_t hash, uint32_t *index)
+{
+    if (len > UINT32_MAX || pool->count >= UINT32_MAX - 1)
+        return CT_ENOMEM;
+    /* Load at most 1/2: probes stay short. */
+    if ((pool->count + 1) * 2 > pool->nslots) {
+        size_t nslots = pool->nslots ? pool->nslots : 32;
+        while (nslots < (pool->count + 1) * 2)
+            nslots *= 2;
+        if (pool_rehash(pool, nslots) != 0)
+            return CT_ENOMEM;
+    }
+    size_t i = pool_slot(pool, s, len, hash);
+    if (pool->slots[i]) {
+        *index = pool->slots[i] - 1;
+        return 0;
+    }
+    if (pool->count == pool->cap) {
+        size_t cap = pool->cap ? pool->cap * 2 : 16;
+        ct_pool_item *items = realloc(pool->items, cap * sizeof(*items));
+        if (!items)
+            return CT_ENOMEM;
+        pool->items = items;
+        pool->cap = cap;
+    }
+    char *copy = ct_text_strndup(&pool->arena, s, len);
+    if (!copy)
+        return CT_ENOMEM;
+    pool->items[pool->count] = (ct_pool_item){copy, (uint32_t)len, hash};
+    pool->slots[i] = (uint32_t)(pool->count + 1);
+    *index = (uint32_t)pool->count++;
+    return 0;
+}
+
+void ct_strpool_seal(ct_strpool *pool)
+{
+    free(pool->slots);
+    pool->slots = NULL;
+    pool->nslots = 0;
+    if (pool->count < pool->cap && pool->count > 0) {
+        ct_pool_item *items = realloc(pool->items, pool->count * sizeof(*items));
+        if (items) {
+            pool->items = items;
+            pool->cap = pool->count;
+        }
+    }
+}
+
+void ct_strpool_release(ct_strpool *pool)
+{
+    free(pool->items);
+    free(pool->slots);
+    ct_text_release(&pool->arena);
+    memset(pool, 0, sizeof(*pool));
+}
+
+/* ---- action keys ---- */
+
+int ct_action_key(ct_buf *out, const char *source, const char *name)
+{
+    size_t n = strlen(source), i = 24;
+    char len[24];
+    len[--i] = ':';
+    do {
+        len[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    ct_buf_reset(out);
+    if (ct_buf_append(out, len + i, sizeof(len) - i) != 0 || ct_buf_puts(out, source) != 0 ||
+        ct_buf_puts(out, name) != 0)
+        return CT_ENOMEM;
+    return 0;
+}
+
+bool ct_action_key_split(const char *key, size_t len, const char **source, size_t *source_len,
+                         const char **name, size_t *name_len)
+{
+    size_t n = 0, i = 0;
+    for (; i < len && key[i] >= '0' && key[i] <= '9' && i < 12; i++)
+        n = n * 10 + (size_t)(key[i] - '0');
+    if (i == 0 || i >= len || key[i] != ':' || n > len - i - 1)
+        return false;
+    *source = key + i + 1;
+    *source_len = n;
+    *name = *source + n;
+    *name_len = len - i - 1 - n;
+    return true;
+}
+
+/* ---- keyed rows ---- */
+
+static uint64_t hash_key(const int64_t k[CT_AGG_KEYS])
+{
+    uint64_t h = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < CT_AGG_KEYS; i++) {
+        h ^= (uint64_t)k[i];
+        h *= 0xBF58476D1CE4E5B9u;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+static int rows_rehash(ct_agg_rows *t, size_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof(*slots));
+    if (!slots)
+        return CT_ENOMEM;
+    for (size_t r = 0; r < t->count; r++) {
+        size_t i = (size_t)hash_key(t->rows[r].k) & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = (uint32_t)(r + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
+}
+
+static int rows_grow(ct_agg_rows *t)
+{
+    if (t->count < t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap * 2 : 32;
+    if (cap >= UINT32_MAX)
+        return CT_ENOMEM;
+    ct_agg_row *rows = realloc(t->rows, cap * sizeof(*rows));
+    if (!rows)
+        return CT_ENOMEM;
+    t->rows = rows;
+    t->cap = cap;
+    return 0;
+}
+
+int ct_agg_rows_add(ct_agg_rows *t, const int64_t k[CT_AGG_KEYS], uint64_t a, uint64_t b,
+                    uint32_t *index)
+{
+    if ((t->count + 1) * 2 > t->nslots) {
+        size_t nslots = t->nslots ? t->nslots : 64;
+        while (nslots < (t->count + 1) * 2)
+            nslots *= 2;
+        if (rows_rehash(t, nslots) != 0)
+            return CT_ENOMEM;
+    }
+    size_t i = (size_t)hash_key(k) & (t->nslots - 1);
+    while (t->slots[i]) {
+        ct_agg_row *row = &t->rows[t->slots[i] - 1];
+        if (memcmp(row->k, k, sizeof(row->k)) == 0) {
+            row->a += a;
+            row->b += b;
+            if (index)
+                *index = t->slots[i] - 1;
+            return 0;
+        }
+        i = (i + 1) & (t->nslots - 1);
+    }
+    if (rows_grow(t) != 0)
+        return CT_ENOMEM;
+    ct_agg_row *row = &t->rows[t->count];
+    memcpy(row->k, k, sizeof(row->k));
+    row->a = a;
+    row->b = b;
+    t->slots[i] = (uint32_t)(t->count + 1);
+    if (index)
+        *index = (uint32_t)t->count;
+    t->count++;
+    return 0;
+}
+
+int ct_agg_rows_append(ct_agg_rows *t, const int64_t k[CT_AGG_KEYS], uint64_t a, uint64_t b)
+{
+    if (rows_grow(t) != 0)
+        return CT_ENOMEM;
+    ct_agg_row *row = &t->rows[t->count++];
+    memcpy(row->k, k, sizeof(row->k));
+    row->a = a;
+    row->b = b;
+    return 0;
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+    const ct_agg_row *a = pa, *b = pb;
+    for (int i = 0; i < CT_AGG_KEYS; i++)
+        if (a->k[i] != b->k[i])
+            return a->k[i] < b->k[i] ? -1 : 1;
+    return 0;
+}
+
+void ct_agg_rows_sort(ct_agg_rows *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->nslots = 0;
+    if (t->count < 2)
+        return;
+    qsort(t->rows, t->count, sizeof(*t->rows), cmp_rows);
+    size_t out = 0;
+    for (size_t i = 1; i < t->count; i++) {
+        ct_agg_row *last = &t->rows[out];
+        if (memcmp(last->k, t->rows[i].k, sizeof(last->k)) == 0) {
+            last->a += t->rows[i].a;
+            last->b += t->rows[i].b;
+        } else {
+            t->rows[++out] = t->rows[i];
+        }
+    }
+    t->count = out + 1;
+}
+
+void ct_agg_rows_release(ct_agg_rows *t)
+{
+    free(t->rows);
+    free(t->slots);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Gives back the slack of the rows' array. */
+static void rows_shrink(ct_agg_rows *t)
+{
+    if (t->count < t->cap && t->count > 0) {
+        ct_agg_row *rows = realloc(t->rows, t->count * sizeof(*rows));
+        if (rows) {
+            t->rows = rows;
+            t->cap = t->count;
+        }
+    }
+}
+
+void ct_file_agg_seal(ct_file_agg *agg)
+{
+    ct_agg_rows_sort(&agg->calls);
+    ct_agg_rows_sort(&agg->account_days);
+    rows_shrink(&agg->calls);
+    rows_shrink(&agg->account_days);
+    ct_strpool_seal(&agg->principals);
+    ct_strpool_seal(&agg->keys);
+    ct_strpool_seal(&agg->accounts);
+    ct_strpool_seal(&agg->actions);
+}
+
+void ct_file_agg_release(ct_file_agg *agg)
+{
+    ct_strpool_release(&agg->principals);
+    ct_strpool_release(&agg->keys);
+    ct_strpool_release(&agg->accounts);
+    ct_strpool_release(&agg->actions);
+    ct_agg_rows_release(&agg->calls);
+    ct_agg_rows_release(&agg->account_days);
+    free(agg->assumes);
+    ct_text_release(&agg->text);
+    memset(agg, 0, sizeof(*agg));
+}
