@@ -80,6 +80,8 @@ static int compare_entries(const void *a, const void *b)
     return strcmp(((const ct_diff_entry *)a)->action, ((const ct_diff_entry *)b)->action);
 }
 
+/* Fills an entry's catalog facts, policy decision and usage (u may be NULL:
+ * never called). */
 static void fill(ct_diff_entry *e, const ct_catalog *catalog, const ct_policy_set *policies,
                  const usage *u)
 {
@@ -95,6 +97,15 @@ static void fill(ct_diff_entry *e, const ct_catalog *catalog, const ct_policy_se
         e->first_day = u->first_day;
         e->last_day = u->last_day;
     }
+}
+
+/* The verdict for a granted action: used when a call succeeded, else
+ * unknown when CloudTrail could not have shown it, else unused. */
+static ct_verdict granted_verdict(const ct_diff_entry *e)
+{
+    if (e->count > 0)
+        return CT_VERDICT_USED;
+    return e->unlogged ? CT_VERDICT_UNKNOWN : CT_VERDICT_UNUSED;
 }
 
 int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
@@ -127,45 +138,32 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         void *used = NULL;
         ct_strmap_get(by_action, e->action, &used);
         fill(e, catalog, policies, used);
-        e->verdict = e->count > 0  ? CT_VERDICT_USED
-                     : e->unlogged ? CT_VERDICT_UNKNOWN
-                                   : CT_VERDICT_UNUSED;
+        e->verdict = granted_verdict(e);
     }
 
     /* Actions the calls needed that the catalog expansion did not grant:
-     * unknown to the catalog (new APIs: decide directly), or not granted. */
+     * unknown to the catalog (a new API is still granted when an Allow
+     * matches it), or not granted. */
     while (ct_strmap_next(by_action, &pos, &action, &v)) {
         size_t idx;
         bool in_catalog = ct_catalog_find(catalog, action, &idx);
         if (in_catalog && ct_grants_has(grants, idx))
             continue; /* already listed */
-        ct_decision d;
-        ct_policy_decide(policies, action, &d);
-        const usage *u = v;
-        if (!in_catalog && d.granted) {
-            ct_diff_entry *e = add_entry(out, action);
-            if (!e) {
-                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-                goto done;
-            }
-            fill(e, catalog, policies, u);
-            e->verdict = u->count > 0  ? CT_VERDICT_USED
-                         : e->unlogged ? CT_VERDICT_UNKNOWN
-                                       : CT_VERDICT_UNUSED;
-            continue;
-        }
-        if (d.granted) {
-            rc = ct_error_set(err, CT_EINTERNAL, "policy expansion and decision disagree on %s",
-                              action);
-            goto done;
-        }
         ct_diff_entry *e = add_entry(out, action);
         if (!e) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             goto done;
         }
-        fill(e, catalog, policies, u);
-        e->verdict = u->count > 0 ? CT_VERDICT_NOT_GRANTED : CT_VERDICT_ATTEMPTED;
+        fill(e, catalog, policies, v);
+        if (e->decision.granted && in_catalog) {
+            rc = ct_error_set(err, CT_EINTERNAL, "policy expansion and decision disagree on %s",
+                              action);
+            goto done;
+        }
+        if (e->decision.granted)
+            e->verdict = granted_verdict(e);
+        else
+            e->verdict = e->count > 0 ? CT_VERDICT_NOT_GRANTED : CT_VERDICT_ATTEMPTED;
     }
     qsort(out->entries, out->count, sizeof(*out->entries), compare_entries);
 
