@@ -16,6 +16,39 @@ typedef struct ct_account {
     char *iam_path; /* authorization-details JSON, resolved; NULL if not given */
 } ct_account;
 
+/* Which field names the CloudTrail records carry in the index. */
+typedef enum ct_es_schema {
+    CT_ES_SCHEMA_AUTO = 0, /* detect with one _mapping/field request */
+    CT_ES_SCHEMA_KEYWORD,  /* CloudTrail's names mapped as keyword (the recommended template) */
+    CT_ES_SCHEMA_DYNAMIC,  /* CloudTrail's names under dynamic mapping: text + .keyword */
+    CT_ES_SCHEMA_ECS       /* Elastic's AWS integration (event.provider, aws.cloudtrail.*) */
+} ct_es_schema;
+
+/* The elasticsearch: section. Secrets are resolved at load time (from the
+ * file or from the environment variable the file names); they are never
+ * put in an error message. Strings are NULL when not given. */
+typedef struct ct_es_config {
+    int line;              /* where the section starts, for messages */
+    char **urls;           /* base URLs ("http://h:9200", no trailing slash), tried in turn */
+    size_t url_count;      /* from url, hosts, cloud_id or host+port (default localhost:9200) */
+    char *index;           /* index expression: name, pattern, comma list or alias */
+    char *key_prefix;      /* prefix of every CloudTrail field name ("" by default) */
+    char *timestamp_field; /* NULL: eventTime (with key_prefix), @timestamp for ecs */
+    ct_es_schema schema;
+    char *username, *password; /* Basic */
+    char *api_key;             /* "id:key" or the encoded form, sent as ApiKey */
+    char *bearer_token;
+    char *ca_cert; /* resolved paths */
+    char *client_cert, *client_key;
+    bool insecure; /* skip TLS verification (the CLI warns) */
+    char *proxy;
+    long connect_timeout_ms, request_timeout_ms;
+    int retries; /* extra attempts after 429/503, default 3 */
+    bool aws_sigv4;
+    char *aws_region;
+    char *aws_service; /* "es" or "aoss" */
+} ct_es_config;
+
 typedef struct ct_config {
     char *path; /* the file loaded */
     char *dir;  /* its folder: base of relative paths */
@@ -30,6 +63,7 @@ typedef struct ct_config {
     int64_t window_days;              /* window.days, default 365 */
     bool has_elasticsearch;           /* an elasticsearch: section is present */
     int elasticsearch_line;
+    ct_es_config es; /* valid when has_elasticsearch */
 } ct_config;
 
 /* Loads and validates `path`. Errors (CT_ECONFIG, with file:line:col where

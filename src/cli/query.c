@@ -5,6 +5,7 @@
 
 #include "cloudtracker/config.h"
 #include "cloudtracker/date.h"
+#include "cloudtracker/es.h"
 #include "cloudtracker/iam.h"
 #include "cloudtracker/report.h"
 #include "cloudtracker/store.h"
@@ -155,9 +156,24 @@ static int find_principal(query *q, const ct_iam *iam, const ct_account *a, ct_p
     return CT_ENOTFOUND;
 }
 
+/* With an elasticsearch: section, queries go to the cluster; there is
+ * nothing to set up, so --skip-setup changes nothing. */
+static int open_es_source(query *q)
+{
+    const ct_es_config *es = &q->cfg->es;
+    if (es->insecure)
+        cli_warn("elasticsearch.insecure is set: TLS certificates are not verified");
+    int rc = ct_es_source(&q->source, es, &q->err);
+    if (rc == CT_ECONFIG && !q->err.file[0])
+        snprintf(q->err.file, sizeof(q->err.file), "%s", q->cfg->path);
+    return rc;
+}
+
 static int open_source(query *q)
 {
     const cli_options *o = q->opts;
+    if (q->cfg->has_elasticsearch)
+        return open_es_source(q);
     const char *store_path = o->store ? o->store : q->cfg->store_path;
     const char *const *paths = o->log_count ? o->logs : (const char *const *)q->cfg->log_paths;
     size_t path_count = o->log_count ? o->log_count : q->cfg->log_path_count;
@@ -208,9 +224,9 @@ static int check_account_has_events(query *q, const ct_account *a)
     char range[64];
     snprintf(range, sizeof(range), "%s and %s", from, to);
     return warn(q,
-                "the store holds no events for account %s between %s: every grant would look "
+                "%s holds no events for account %s between %s: every grant would look "
                 "unused",
-                what, range);
+                strcmp(q->source->name, "store") == 0 ? "the store" : "Elasticsearch", what, range);
 }
 
 static ct_render_options render_options(const cli_options *o)
@@ -326,10 +342,6 @@ static int run(query *q)
     int rc;
     if ((rc = check_usage(q)) || (rc = ct_config_load(&q->cfg, o->config_path, &q->err)))
         return rc;
-    if (q->cfg->has_elasticsearch)
-        return ct_error_set_at(&q->err, CT_ECONFIG, q->cfg->path, q->cfg->elasticsearch_line, 0,
-                               "the elasticsearch backend is not available in this version; "
-                               "remove the section to use files:");
     if ((rc = compute_window(q)) || (rc = find_account(q, o->account, &q->account)))
         return rc;
     q->dest_account = q->account;

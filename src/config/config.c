@@ -274,6 +274,504 @@ static int load_window(loader *l, yaml_node_t *n)
     return 0;
 }
 
+/* ---- the elasticsearch: section ---- */
+
+/* An optional scalar: *out stays NULL when the key is absent. */
+static int opt_string(loader *l, yaml_node_t *map, const char *key, const char *what, char **out)
+{
+    yaml_node_t *n = lookup(l, map, key);
+    if (!n)
+        return 0;
+    int rc = scalar(l, n, what, out);
+    if (rc == 0 && !(*out)[0]) {
+        free(*out);
+        *out = NULL;
+        return fail_at(l, n, "%s is empty", what);
+    }
+    return rc;
+}
+
+static int opt_path(loader *l, yaml_node_t *map, const char *key, const char *what, char **out)
+{
+    char *raw = NULL;
+    int rc = opt_string(l, map, key, what, &raw);
+    if (rc || !raw)
+        return rc;
+    return resolved(l, raw, out);
+}
+
+static int opt_bool(loader *l, yaml_node_t *map, const char *key, const char *what, bool *out)
+{
+    yaml_node_t *n = lookup(l, map, key);
+    if (!n)
+        return 0;
+    char *raw;
+    int rc = scalar(l, n, what, &raw);
+    if (rc)
+        return rc;
+    if (strcmp(raw, "true") == 0 || strcmp(raw, "yes") == 0)
+        *out = true;
+    else if (strcmp(raw, "false") == 0 || strcmp(raw, "no") == 0)
+        *out = false;
+    else
+        rc = fail_at(l, n, "%s must be true or false", what);
+    free(raw);
+    return rc;
+}
+
+/* A whole number in [lo, hi]. */
+static int opt_long(loader *l, yaml_node_t *map, const char *key, const char *what, long lo,
+                    long hi, long *out, bool *given)
+{
+    yaml_node_t *n = lookup(l, map, key);
+    if (given)
+        *given = n != NULL;
+    if (!n)
+        return 0;
+    char *raw, *endp;
+    int rc = scalar(l, n, what, &raw);
+    if (rc)
+        return rc;
+    errno = 0;
+    long long v = strtoll(raw, &endp, 10);
+    bool bad = errno || endp == raw || *endp || v < lo || v > hi;
+    free(raw);
+    if (bad)
+        return fail_at(l, n, "%s must be a whole number from %ld to %ld", what, lo, hi);
+    *out = (long)v;
+    return 0;
+}
+
+/* Seconds (fractions allowed, 1 ms to a day) as milliseconds. */
+static int opt_seconds(loader *l, yaml_node_t *map, const char *key, const char *what, long *ms)
+{
+    yaml_node_t *n = lookup(l, map, key);
+    if (!n)
+        return 0;
+    char *raw, *endp;
+    int rc = scalar(l, n, what, &raw);
+    if (rc)
+        return rc;
+    errno = 0;
+    double v = strtod(raw, &endp);
+    bool bad = errno || endp == raw || *endp || !(v >= 0.001 && v <= 86400.0);
+    free(raw);
+    if (bad)
+        return fail_at(l, n, "%s must be a number of seconds from 0.001 to 86400", what);
+    *ms = (long)(v * 1000.0 + 0.5);
+    return 0;
+}
+
+/* A secret given either as `key` or as `key_env` (the name of an environment
+ * variable holding it). Messages name the variable, never the value. */
+static int opt_secret(loader *l, yaml_node_t *map, const char *key, char **out)
+{
+    char env_key[64];
+    snprintf(env_key, sizeof(env_key), "%s_env", key);
+    yaml_node_t *direct = lookup(l, map, key), *env = lookup(l, map, env_key);
+    if (direct && env)
+        return fail_at(l, env, "give elasticsearch.%s or elasticsearch.%s, not both", key, env_key);
+    if (direct) {
+        if (direct->type != YAML_SCALAR_NODE)
+            return fail_at(l, direct, "elasticsearch.%s must be a single value", key);
+        if (direct->data.scalar.length == 0)
+            return fail_at(l, direct, "elasticsearch.%s is empty", key);
+        char what[80];
+        snprintf(what, sizeof(what), "elasticsearch.%s", key);
+        return scalar(l, direct, what, out);
+    }
+    if (!env)
+        return 0;
+    char *name;
+    char what[80];
+    snprintf(what, sizeof(what), "elasticsearch.%s", env_key);
+    int rc = scalar(l, env, what, &name);
+    if (rc)
+        return rc;
+    const char *value = name[0] ? getenv(name) : NULL;
+    if (!value || !value[0]) {
+        rc = fail_at(l, env, "environment variable '%s' (%s) is not set or empty", name, what);
+        free(name);
+        return rc;
+    }
+    free(name);
+    if (!(*out = ct_strdup(value)))
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int add_url(loader *l, char *url)
+{
+    ct_es_config *es = &l->cfg->es;
+    if (!url)
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    char **urls = realloc(es->urls, (es->url_count + 1) * sizeof(*urls));
+    if (!urls) {
+        free(url);
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    es->urls = urls;
+    /* Paths are appended to the base, so it never ends with a slash. */
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+    es->urls[es->url_count++] = url;
+    return 0;
+}
+
+static bool has_scheme(const char *s)
+{
+    return ct_str_starts_with(s, "http://") || ct_str_starts_with(s, "https://");
+}
+
+/* A URL, or host[:port] completed with the scheme and port 9200. */
+static int add_host(loader *l, yaml_node_t *n, const char *what, const char *scheme)
+{
+    char *raw;
+    int rc = scalar(l, n, what, &raw);
+    if (rc)
+        return rc;
+    if (!raw[0] || strpbrk(raw, " \t\r\n@")) {
+        free(raw);
+        return fail_at(l, n, "%s must be a URL or host[:port] without credentials", what);
+    }
+    if (strstr(raw, "://")) {
+        if (!has_scheme(raw)) {
+            free(raw);
+            return fail_at(l, n, "%s must start with http:// or https://", what);
+        }
+        return add_url(l, raw);
+    }
+    ct_buf b = CT_BUF_INIT;
+    bool has_port = strchr(raw, ':') != NULL && raw[0] != '[';
+    rc = ct_buf_printf(&b, "%s://%s%s", scheme, raw, has_port ? "" : ":9200");
+    free(raw);
+    if (rc) {
+        ct_buf_release(&b);
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    return add_url(l, ct_buf_detach(&b));
+}
+
+static int b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Decodes base64 (standard or URL alphabet, padding optional); NULL when
+ * malformed or out of memory. */
+static char *b64_decode(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=')
+            break;
+        int v = b64_value((unsigned char)s[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    if (strlen(out) != o) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Elastic Cloud's cloud_id: "name:base64(host[:port]$es_uuid$kibana_uuid)"
+ * names https://es_uuid.host[:port]. */
+static int add_cloud_id(loader *l, yaml_node_t *n)
+{
+    char *raw;
+    int rc = scalar(l, n, "elasticsearch.cloud_id", &raw);
+    if (rc)
+        return rc;
+    const char *colon = strchr(raw, ':');
+    char *decoded = b64_decode(colon ? colon + 1 : raw);
+    free(raw);
+    char *dollar = decoded ? strchr(decoded, '$') : NULL;
+    if (!dollar || dollar == decoded || !dollar[1] || dollar[1] == '$') {
+        free(decoded);
+        return fail_at(l, n, "elasticsearch.cloud_id is not a valid Elastic Cloud id");
+    }
+    *dollar = '\0';
+    char *uuid = dollar + 1, *end = strchr(uuid, '$');
+    if (end)
+        *end = '\0';
+    char *port = strchr(decoded, ':');
+    if (port)
+        *port++ = '\0';
+    ct_buf b = CT_BUF_INIT;
+    rc = ct_buf_printf(&b, "https://%s.%s%s%s", uuid, decoded, port ? ":" : "", port ? port : "");
+    free(decoded);
+    if (rc) {
+        ct_buf_release(&b);
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    return add_url(l, ct_buf_detach(&b));
+}
+
+static int load_sigv4(loader *l, yaml_node_t *n)
+{
+    static const char *const keys[] = {"region", "service", NULL};
+    ct_es_config *es = &l->cfg->es;
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(l, n, "elasticsearch.aws_sigv4 must be a mapping with region and service");
+    int rc = check_keys(l, n, "elasticsearch.aws_sigv4", keys);
+    if (rc ||
+        (rc = opt_string(l, n, "region", "elasticsearch.aws_sigv4.region", &es->aws_region)) ||
+        (rc = opt_string(l, n, "service", "elasticsearch.aws_sigv4.service", &es->aws_service)))
+        return rc;
+    if (!es->aws_region)
+        return fail_at(l, n, "elasticsearch.aws_sigv4 has no region");
+    for (const char *c = es->aws_region; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+            return fail_at(l, lookup(l, n, "region"),
+                           "elasticsearch.aws_sigv4.region '%s' is not a region name",
+                           es->aws_region);
+    if (!es->aws_service && !(es->aws_service = ct_strdup("es")))
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    if (strcmp(es->aws_service, "es") != 0 && strcmp(es->aws_service, "aoss") != 0)
+        return fail_at(l, lookup(l, n, "service"),
+                       "elasticsearch.aws_sigv4.service must be es or aoss");
+    es->aws_sigv4 = true;
+    return 0;
+}
+
+static int load_elasticsearch(loader *l, yaml_node_t *n)
+{
+    static const char *const keys[] = {"api_key",
+                                       "api_key_env",
+                                       "aws_sigv4",
+                                       "bearer_token",
+                                       "bearer_token_env",
+                                       "ca_cert",
+                                       "client_cert",
+                                       "client_key",
+                                       "cloud_id",
+                                       "connect_timeout",
+                                       "host",
+                                       "hosts",
+                                       "index",
+                                       "insecure",
+                                       "key_prefix",
+                                       "password",
+                                       "password_env",
+                                       "port",
+                                       "proxy",
+                                       "request_timeout",
+                                       "retries",
+                                       "scheme",
+                                       "schema",
+                                       "timestamp_field",
+                                       "url",
+                                       "username",
+                                       NULL};
+    ct_es_config *es = &l->cfg->es;
+    es->line = (int)n->start_mark.line + 1;
+    es->connect_timeout_ms = 10000;
+    es->request_timeout_ms = 900000; /* the original's 900 s */
+    es->retries = 3;
+    /* The original tool's config may leave the section empty (`elasticsearch:`). */
+    if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0)
+        return add_url(l, ct_strdup("http://localhost:9200")) ||
+                       !(es->index = ct_strdup("cloudtrail"))
+                   ? ct_error_set(l->err, CT_ENOMEM, "out of memory")
+                   : 0;
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(l, n, "elasticsearch must be a mapping (host, port, index, ...)");
+    int rc = check_keys(l, n, "elasticsearch", keys);
+    if (rc)
+        return rc;
+    yaml_node_t *url = lookup(l, n, "url"), *hosts = lookup(l, n, "hosts"),
+                *host = lookup(l, n, "host"), *cloud = lookup(l, n, "cloud_id"),
+                *port = lookup(l, n, "port");
+    int where = !!url + !!hosts + !!host + !!cloud;
+    if (where > 1)
+        return fail_at(l, n, "give one of elasticsearch.url, hosts, host or cloud_id");
+    if (port && !host)
+        return fail_at(l, port, "elasticsearch.port goes with elasticsearch.host");
+    char *scheme = NULL;
+    if ((rc = opt_string(l, n, "scheme", "elasticsearch.scheme", &scheme)))
+        return rc;
+    if (scheme && strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        free(scheme);
+        return fail_at(l, lookup(l, n, "scheme"), "elasticsearch.scheme must be http or https");
+    }
+    const char *sch = scheme ? scheme : "http";
+    if (url) {
+        char *raw;
+        if ((rc = scalar(l, url, "elasticsearch.url", &raw)) == 0) {
+            if (!has_scheme(raw) || strchr(raw, '@') || strpbrk(raw, " \t\r\n")) {
+                free(raw);
+                rc = fail_at(l, url,
+                             "elasticsearch.url must be http:// or https:// followed by a host, "
+                             "without credentials (use username and password_env)");
+            } else {
+                rc = add_url(l, raw);
+            }
+        }
+    } else if (hosts) {
+        if (hosts->type != YAML_SEQUENCE_NODE)
+            rc = add_host(l, hosts, "elasticsearch.hosts", sch);
+        else if (hosts->data.sequence.items.top == hosts->data.sequence.items.start)
+            rc = fail_at(l, hosts, "elasticsearch.hosts is empty");
+        for (yaml_node_item_t *i = hosts->data.sequence.items.start;
+             rc == 0 && hosts->type == YAML_SEQUENCE_NODE && i < hosts->data.sequence.items.top;
+             i++)
+            rc = add_host(l, node(l, *i), "each of elasticsearch.hosts", sch);
+    } else if (cloud) {
+        rc = add_cloud_id(l, cloud);
+    } else {
+        char *h = NULL;
+        long p = 9200;
+        if ((rc = opt_string(l, n, "host", "elasticsearch.host", &h)) == 0 &&
+            (rc = opt_long(l, n, "port", "elasticsearch.port", 1, 65535, &p, NULL)) == 0) {
+            if (h && (strpbrk(h, "/@ \t") || strchr(h, ':'))) {
+                rc = fail_at(l, host, "elasticsearch.host must be a host name (port goes in port)");
+            } else {
+                ct_buf b = CT_BUF_INIT;
+                if (ct_buf_printf(&b, "%s://%s:%ld", sch, h ? h : "localhost", p))
+                    rc = ct_error_set(l->err, CT_ENOMEM, "out of memory");
+                else
+                    rc = add_url(l, ct_buf_detach(&b));
+                ct_buf_release(&b);
+            }
+        }
+        free(h);
+    }
+    free(scheme);
+    if (rc)
+        return rc;
+
+    char *schema = NULL;
+    long retries = 3;
+    if ((rc = opt_string(l, n, "index", "elasticsearch.index", &es->index)) ||
+        (rc = opt_string(l, n, "timestamp_field", "elasticsearch.timestamp_field",
+                         &es->timestamp_field)) ||
+        (rc = opt_string(l, n, "schema", "elasticsearch.schema", &schema)) ||
+        (rc = opt_string(l, n, "username", "elasticsearch.username", &es->username)) ||
+        (rc = opt_secret(l, n, "password", &es->password)) ||
+        (rc = opt_secret(l, n, "api_key", &es->api_key)) ||
+        (rc = opt_secret(l, n, "bearer_token", &es->bearer_token)) ||
+        (rc = opt_path(l, n, "ca_cert", "elasticsearch.ca_cert", &es->ca_cert)) ||
+        (rc = opt_path(l, n, "client_cert", "elasticsearch.client_cert", &es->client_cert)) ||
+        (rc = opt_path(l, n, "client_key", "elasticsearch.client_key", &es->client_key)) ||
+        (rc = opt_bool(l, n, "insecure", "elasticsearch.insecure", &es->insecure)) ||
+        (rc = opt_string(l, n, "proxy", "elasticsearch.proxy", &es->proxy)) ||
+        (rc = opt_seconds(l, n, "connect_timeout", "elasticsearch.connect_timeout",
+                          &es->connect_timeout_ms)) ||
+        (rc = opt_seconds(l, n, "request_timeout", "elasticsearch.request_timeout",
+                          &es->request_timeout_ms)) ||
+        (rc = opt_long(l, n, "retries", "elasticsearch.retries", 0, 10, &retries, NULL))) {
+        free(schema);
+        return rc;
+    }
+    es->retries = (int)retries;
+    /* key_prefix may be empty: the original's default is "". */
+    yaml_node_t *prefix = lookup(l, n, "key_prefix");
+    if (prefix && (rc = scalar(l, prefix, "elasticsearch.key_prefix", &es->key_prefix))) {
+        free(schema);
+        return rc;
+    }
+    if (schema) {
+        if (strcmp(schema, "auto") == 0)
+            es->schema = CT_ES_SCHEMA_AUTO;
+        else if (strcmp(schema, "keyword") == 0)
+            es->schema = CT_ES_SCHEMA_KEYWORD;
+        else if (strcmp(schema, "dynamic") == 0)
+            es->schema = CT_ES_SCHEMA_DYNAMIC;
+        else if (strcmp(schema, "ecs") == 0)
+            es->schema = CT_ES_SCHEMA_ECS;
+        else
+            rc = fail_at(l, lookup(l, n, "schema"),
+                         "elasticsearch.schema must be auto, keyword, dynamic or ecs");
+        free(schema);
+        if (rc)
+            return rc;
+    }
+    if (es->schema == CT_ES_SCHEMA_ECS && es->key_prefix && es->key_prefix[0])
+        return fail_at(l, prefix, "elasticsearch.key_prefix does not apply to schema ecs");
+    if (!es->index &&
+        !(es->index =
+              ct_strdup(es->schema == CT_ES_SCHEMA_ECS ? "logs-aws.cloudtrail-*" : "cloudtrail")))
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    if (strpbrk(es->index, " /?#\"\\<>|"))
+        return fail_at(l, lookup(l, n, "index"),
+                       "elasticsearch.index '%s' is not an index name, pattern or comma list",
+                       es->index);
+
+    yaml_node_t *sig = lookup(l, n, "aws_sigv4");
+    if (sig && (rc = load_sigv4(l, sig)))
+        return rc;
+    if (es->password && !es->username)
+        return fail_at(l, n, "elasticsearch.password needs elasticsearch.username");
+    if (es->username && !es->password)
+        return fail_at(l, n, "elasticsearch.username needs password or password_env");
+    int auths = !!es->username + !!es->api_key + !!es->bearer_token + !!es->aws_sigv4;
+    if (auths > 1)
+        return fail_at(l, n,
+                       "give one way to authenticate: username/password, api_key, "
+                       "bearer_token or aws_sigv4");
+    if (es->client_key && !es->client_cert)
+        return fail_at(l, n, "elasticsearch.client_key needs elasticsearch.client_cert");
+    return 0;
+}
+
+/* Secrets are overwritten before their memory goes back to the heap. */
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+static void es_config_release(ct_es_config *es)
+{
+    for (size_t i = 0; i < es->url_count; i++)
+        free(es->urls[i]);
+    free(es->urls);
+    free(es->index);
+    free(es->key_prefix);
+    free(es->timestamp_field);
+    free(es->username);
+    wipe_free(es->password);
+    wipe_free(es->api_key);
+    wipe_free(es->bearer_token);
+    free(es->ca_cert);
+    free(es->client_cert);
+    free(es->client_key);
+    free(es->proxy);
+    free(es->aws_region);
+    free(es->aws_service);
+    memset(es, 0, sizeof(*es));
+}
+
 static int load_root(loader *l, yaml_node_t *root)
 {
     static const char *const keys[] = {"accounts", "files", "window", "elasticsearch", NULL};
@@ -295,6 +793,8 @@ static int load_root(loader *l, yaml_node_t *root)
     if (es) {
         l->cfg->has_elasticsearch = true;
         l->cfg->elasticsearch_line = (int)es->start_mark.line + 1;
+        if ((rc = load_elasticsearch(l, es)))
+            return rc;
     }
     return 0;
 }
@@ -406,6 +906,7 @@ void ct_config_free(ct_config *cfg)
         free(cfg->log_paths[i]);
     free(cfg->log_paths);
     free(cfg->store_path);
+    es_config_release(&cfg->es);
     free(cfg->path);
     free(cfg->dir);
     free(cfg);

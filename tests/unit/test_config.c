@@ -131,6 +131,189 @@ static void test_errors(void)
     CHECK(strstr(err.message, "No such file") != NULL);
 }
 
+static ct_config *load_ok(const char *text)
+{
+    ct_config *cfg = NULL;
+    ct_error err;
+    int rc = load(text, &cfg, &err);
+    CHECK_INT(rc, 0);
+    if (rc)
+        fprintf(stderr, "unexpected error: %d:%d: %s\n", err.line, err.col, err.message);
+    return cfg;
+}
+
+#define ACCTS "accounts: []\n"
+
+static void test_es_defaults(void)
+{
+    /* The original tool's keys keep their meaning. */
+    ct_config *cfg = load_ok(ACCTS "elasticsearch:\n  host: es.local\n  port: 9201\n"
+                                   "  index: ct\n  key_prefix: ''\n"
+                                   "  timestamp_field: eventTime\n");
+    if (!cfg)
+        return;
+    CHECK(cfg->has_elasticsearch);
+    CHECK_INT(cfg->es.line, 3);
+    CHECK_INT(cfg->es.url_count, 1);
+    CHECK_STR(cfg->es.urls[0], "http://es.local:9201");
+    CHECK_STR(cfg->es.index, "ct");
+    CHECK_STR(cfg->es.key_prefix, "");
+    CHECK_STR(cfg->es.timestamp_field, "eventTime");
+    CHECK_INT(cfg->es.schema, CT_ES_SCHEMA_AUTO);
+    CHECK_INT(cfg->es.connect_timeout_ms, 10000);
+    CHECK_INT(cfg->es.request_timeout_ms, 900000);
+    CHECK_INT(cfg->es.retries, 3);
+    CHECK(!cfg->es.aws_sigv4 && !cfg->es.insecure && !cfg->es.password);
+    ct_config_free(cfg);
+
+    cfg = load_ok(ACCTS "elasticsearch:\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.urls[0], "http://localhost:9200");
+        CHECK_STR(cfg->es.index, "cloudtrail");
+        ct_config_free(cfg);
+    }
+    cfg = load_ok(ACCTS "elasticsearch:\n  schema: ecs\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.index, "logs-aws.cloudtrail-*");
+        CHECK_INT(cfg->es.schema, CT_ES_SCHEMA_ECS);
+        ct_config_free(cfg);
+    }
+}
+
+static void test_es_hosts(void)
+{
+    ct_config *cfg = load_ok(ACCTS "elasticsearch:\n  hosts: [a:9200, 'https://b:443/', c]\n"
+                                   "  scheme: https\n  index: 'cloudtrail-*,other'\n"
+                                   "  schema: dynamic\n  connect_timeout: 2.5\n"
+                                   "  request_timeout: 30\n  retries: 0\n  insecure: true\n"
+                                   "  ca_cert: ca.pem\n  client_cert: c.pem\n  client_key: k.pem\n"
+                                   "  proxy: http://proxy:3128\n");
+    if (!cfg)
+        return;
+    CHECK_INT(cfg->es.url_count, 3);
+    CHECK_STR(cfg->es.urls[0], "https://a:9200");
+    CHECK_STR(cfg->es.urls[1], "https://b:443");
+    CHECK_STR(cfg->es.urls[2], "https://c:9200");
+    CHECK_STR(cfg->es.index, "cloudtrail-*,other");
+    CHECK_INT(cfg->es.schema, CT_ES_SCHEMA_DYNAMIC);
+    CHECK_INT(cfg->es.connect_timeout_ms, 2500);
+    CHECK_INT(cfg->es.request_timeout_ms, 30000);
+    CHECK_INT(cfg->es.retries, 0);
+    CHECK(cfg->es.insecure);
+    char want[600];
+    snprintf(want, sizeof(want), "%s/ca.pem", dir);
+    CHECK_STR(cfg->es.ca_cert, want);
+    snprintf(want, sizeof(want), "%s/k.pem", dir);
+    CHECK_STR(cfg->es.client_key, want);
+    CHECK_STR(cfg->es.proxy, "http://proxy:3128");
+    ct_config_free(cfg);
+
+    cfg = load_ok(ACCTS "elasticsearch:\n  hosts: es.local\n");
+    if (cfg) {
+        CHECK_INT(cfg->es.url_count, 1);
+        CHECK_STR(cfg->es.urls[0], "http://es.local:9200");
+        ct_config_free(cfg);
+    }
+    cfg = load_ok(ACCTS "elasticsearch:\n  url: https://search.example:9243/\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.urls[0], "https://search.example:9243");
+        ct_config_free(cfg);
+    }
+    /* "name:" + base64("eu-west-1.aws.found.io$abc123$def456") */
+    cfg = load_ok(ACCTS "elasticsearch:\n  cloud_id: "
+                        "'prod:ZXUtd2VzdC0xLmF3cy5mb3VuZC5pbyRhYmMxMjMkZGVmNDU2'\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.urls[0], "https://abc123.eu-west-1.aws.found.io");
+        ct_config_free(cfg);
+    }
+    /* base64("host.io:9243$uuid$k") keeps the port. */
+    cfg = load_ok(ACCTS "elasticsearch:\n  cloud_id: 'x:aG9zdC5pbzo5MjQzJHV1aWQkaw=='\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.urls[0], "https://uuid.host.io:9243");
+        ct_config_free(cfg);
+    }
+}
+
+static void test_es_secrets(void)
+{
+    setenv("CT_TEST_ES_PW", "s3cret", 1);
+    setenv("CT_TEST_ES_EMPTY", "", 1);
+    unsetenv("CT_TEST_ES_UNSET");
+    ct_config *cfg = load_ok(ACCTS "elasticsearch:\n  username: elastic\n"
+                                   "  password_env: CT_TEST_ES_PW\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.username, "elastic");
+        CHECK_STR(cfg->es.password, "s3cret");
+        ct_config_free(cfg);
+    }
+    cfg = load_ok(ACCTS "elasticsearch:\n  api_key_env: CT_TEST_ES_PW\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.api_key, "s3cret");
+        ct_config_free(cfg);
+    }
+    cfg = load_ok(ACCTS "elasticsearch:\n  bearer_token: tok\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.bearer_token, "tok");
+        ct_config_free(cfg);
+    }
+    cfg = load_ok(ACCTS "elasticsearch:\n  aws_sigv4: {region: eu-west-1}\n");
+    if (cfg) {
+        CHECK(cfg->es.aws_sigv4);
+        CHECK_STR(cfg->es.aws_region, "eu-west-1");
+        CHECK_STR(cfg->es.aws_service, "es");
+        ct_config_free(cfg);
+    }
+    cfg = load_ok(ACCTS "elasticsearch:\n  aws_sigv4: {region: us-east-1, service: aoss}\n");
+    if (cfg) {
+        CHECK_STR(cfg->es.aws_service, "aoss");
+        ct_config_free(cfg);
+    }
+
+    /* Errors name the variable, never a secret. */
+    ct_config *bad = NULL;
+    ct_error err;
+    CHECK_INT(load(ACCTS "elasticsearch:\n  username: u\n  password: s3cret\n"
+                         "  password_env: CT_TEST_ES_PW\n",
+                   &bad, &err),
+              CT_ECONFIG);
+    CHECK(strstr(err.message, "s3cret") == NULL);
+    expect_error(ACCTS "elasticsearch:\n  username: u\n  password_env: CT_TEST_ES_UNSET\n", 4, 17,
+                 "'CT_TEST_ES_UNSET'");
+    expect_error(ACCTS "elasticsearch:\n  username: u\n  password_env: CT_TEST_ES_EMPTY\n", 4, 17,
+                 "not set or empty");
+}
+
+static void test_es_errors(void)
+{
+    expect_error(ACCTS "elasticsearch:\n  hots: x\n", 3, 3, "unknown key 'hots'");
+    expect_error(ACCTS "elasticsearch:\n  url: http://a\n  host: b\n", 3, 3, "one of");
+    expect_error(ACCTS "elasticsearch:\n  url: ftp://a\n", 3, 8, "http://");
+    expect_error(ACCTS "elasticsearch:\n  url: 'http://u:p@a'\n", 3, 8, "without credentials");
+    expect_error(ACCTS "elasticsearch:\n  port: 9200\n", 3, 9, "goes with");
+    expect_error(ACCTS "elasticsearch:\n  host: a\n  scheme: ftp\n", 4, 11, "http or https");
+    expect_error(ACCTS "elasticsearch:\n  hosts: ['u:p@a']\n", 3, 11, "without credentials");
+    expect_error(ACCTS "elasticsearch:\n  host: a\n  port: 70000\n", 4, 9, "1 to 65535");
+    expect_error(ACCTS "elasticsearch:\n  hosts: []\n", 3, 10, "empty");
+    expect_error(ACCTS "elasticsearch:\n  cloud_id: 'x:!!!'\n", 3, 13, "Elastic Cloud id");
+    expect_error(ACCTS "elasticsearch:\n  schema: flat\n", 3, 11, "auto, keyword");
+    expect_error(ACCTS "elasticsearch:\n  insecure: maybe\n", 3, 13, "true or false");
+    expect_error(ACCTS "elasticsearch:\n  request_timeout: 0\n", 3, 20, "seconds");
+    expect_error(ACCTS "elasticsearch:\n  retries: 11\n", 3, 12, "0 to 10");
+    expect_error(ACCTS "elasticsearch:\n  index: 'a b'\n", 3, 10, "not an index name");
+    expect_error(ACCTS "elasticsearch:\n  username: u\n", 3, 3, "needs password");
+    expect_error(ACCTS "elasticsearch:\n  username: u\n  password: p\n  bearer_token: t\n", 3, 3,
+                 "one way to authenticate");
+    expect_error(ACCTS "elasticsearch:\n  client_key: k.pem\n", 3, 3, "client_cert");
+    expect_error(ACCTS "elasticsearch:\n  aws_sigv4: {service: es}\n", 3, 14, "no region");
+    expect_error(ACCTS "elasticsearch:\n  aws_sigv4: {region: x, service: s3}\n", 3, 35,
+                 "es or aoss");
+    expect_error(ACCTS "elasticsearch:\n  aws_sigv4: {region: x, sevice: es}\n", 3, 26,
+                 "unknown key 'sevice'");
+    expect_error(ACCTS "elasticsearch: [a]\n", 2, 16, "must be a mapping");
+    expect_error(ACCTS "elasticsearch:\n  schema: ecs\n  key_prefix: x.\n", 4, 15,
+                 "does not apply");
+}
+
 static void test_resolve(void)
 {
     char *p = ct_path_resolve("/etc/ct", "logs");
@@ -156,6 +339,10 @@ int main(void)
     RUN(test_files_and_window);
     RUN(test_errors);
     RUN(test_resolve);
+    RUN(test_es_defaults);
+    RUN(test_es_hosts);
+    RUN(test_es_secrets);
+    RUN(test_es_errors);
     char path[600];
     snprintf(path, sizeof(path), "%s/c.yaml", dir);
     unlink(path);

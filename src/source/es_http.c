@@ -1,0 +1,685 @@
+/* libcurl transport for the Elasticsearch backend. Every request goes
+ * through run_batch(): one round sends all pending requests in parallel on
+ * the client's multi handle; then failures are sorted into retry (429/503),
+ * fail over to the next host (connection failures) and fatal. */
+#include "source/es_http.h"
+
+#include "cloudtracker/util.h"
+#include "source/es_sigv4.h"
+#include "util/sha256.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Upper bounds on retrying a busy server (429/503): the delay doubles from
+ * BACKOFF_BASE_MS up to BACKOFF_CAP_MS, and all waits together stay under
+ * RETRY_BUDGET_MS, so a server that stays busy fails the query in bounded
+ * time rather than hanging it. */
+#define BACKOFF_BASE_MS 200
+#define BACKOFF_CAP_MS 4000
+#define RETRY_BUDGET_MS 30000
+
+struct ct_es_client {
+    const ct_es_config *cfg;
+    CURLM *multi;      /* holds the connection pool, so requests reuse connections */
+    size_t current;    /* index of the base URL in use */
+    char *auth_header; /* "Authorization: ..." for ApiKey and Bearer */
+    char *aws_key, *aws_secret, *aws_token;
+    uint64_t rng;
+    bool too_many_buckets; /* the last failure was search.max_buckets */
+};
+
+typedef struct xfer {
+    const ct_es_request *req;
+    CURL *easy;
+    struct curl_slist *headers;
+    ct_buf body;
+    char errbuf[CURL_ERROR_SIZE];
+    CURLcode result;
+    long status;
+    int attempts;
+    bool done;
+} xfer;
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+int ct_es_json_string(ct_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (ct_buf_puts(b, "\""))
+        return CT_ENOMEM;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int rc;
+        if (*p == '"' || *p == '\\') {
+            char e[2] = {'\\', (char)*p};
+            rc = ct_buf_append(b, e, 2);
+        } else if (*p < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            rc = ct_buf_append(b, e, 6);
+        } else {
+            rc = ct_buf_append(b, p, 1);
+        }
+        if (rc)
+            return CT_ENOMEM;
+    }
+    return ct_buf_puts(b, "\"") ? CT_ENOMEM : 0;
+}
+
+static char *base64(const char *s)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s);
+    char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? alphabet[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+int ct_es_client_new(ct_es_client **out, const ct_es_config *cfg, ct_error *err)
+{
+    *out = NULL;
+    if (cfg->url_count == 0)
+        return ct_error_set(err, CT_EINTERNAL, "elasticsearch: no host configured");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return ct_error_set(err, CT_ENOMEM, "cannot initialise libcurl");
+    ct_es_client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        curl_global_cleanup();
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    c->cfg = cfg;
+    c->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
+    int rc = 0;
+    if (!(c->multi = curl_multi_init()))
+        rc = CT_ENOMEM;
+    if (rc == 0 && cfg->api_key) {
+        /* "id:key" is encoded here; an already encoded key is sent as is. */
+        char *enc = strchr(cfg->api_key, ':') ? base64(cfg->api_key) : ct_strdup(cfg->api_key);
+        ct_buf b = CT_BUF_INIT;
+        if (!enc || ct_buf_printf(&b, "Authorization: ApiKey %s", enc))
+            rc = CT_ENOMEM;
+        wipe_free(enc);
+        c->auth_header = ct_buf_detach(&b);
+    } else if (rc == 0 && cfg->bearer_token) {
+        ct_buf b = CT_BUF_INIT;
+        if (ct_buf_printf(&b, "Authorization: Bearer %s", cfg->bearer_token))
+            rc = CT_ENOMEM;
+        c->auth_header = ct_buf_detach(&b);
+    }
+    if (rc == 0 && (cfg->api_key || cfg->bearer_token) && !c->auth_header)
+        rc = CT_ENOMEM;
+    if (rc == 0 && cfg->aws_sigv4) {
+        const char *key = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY"),
+                   *token = getenv("AWS_SESSION_TOKEN");
+        if (!key || !key[0] || !secret || !secret[0]) {
+            ct_es_client_free(c);
+            return ct_error_set_at(err, CT_ECONFIG, "", cfg->line, 0,
+                                   "elasticsearch.aws_sigv4 needs AWS_ACCESS_KEY_ID and "
+                                   "AWS_SECRET_ACCESS_KEY in the environment");
+        }
+        if (!(c->aws_key = ct_strdup(key)) || !(c->aws_secret = ct_strdup(secret)) ||
+            (token && token[0] && !(c->aws_token = ct_strdup(token))))
+            rc = CT_ENOMEM;
+    }
+    if (rc) {
+        ct_es_client_free(c);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    *out = c;
+    return 0;
+}
+
+void ct_es_client_free(ct_es_client *c)
+{
+    if (!c)
+        return;
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    wipe_free(c->auth_header);
+    wipe_free(c->aws_key);
+    wipe_free(c->aws_secret);
+    wipe_free(c->aws_token);
+    free(c);
+    curl_global_cleanup();
+}
+
+bool ct_es_client_too_many_buckets(const ct_es_client *c)
+{
+    return c->too_many_buckets;
+}
+
+const char *ct_es_client_host(const ct_es_client *c)
+{
+    return c->cfg->urls[c->current];
+}
+
+static size_t on_data(char *data, size_t size, size_t n, void *user)
+{
+    xfer *x = user;
+    /* Returning less than given makes libcurl fail with CURLE_WRITE_ERROR. */
+    return ct_buf_append(&x->body, data, size * n) ? 0 : size * n;
+}
+
+static int add_header(xfer *x, const char *line)
+{
+    struct curl_slist *h = curl_slist_append(x->headers, line);
+    if (!h)
+        return CT_ENOMEM;
+    x->headers = h;
+    return 0;
+}
+
+/* The authority part of a base URL ("host:port"), as the Host header. */
+static int authority_of(const char *url, ct_buf *out)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    return ct_buf_append(out, p, n);
+}
+
+/* Signs the request with SigV4 and adds the headers. The Host header is
+ * set explicitly so the value signed is the value sent. */
+static int add_sigv4(ct_es_client *c, xfer *x, const char *base)
+{
+    const ct_es_request *r = x->req;
+    ct_buf host = CT_BUF_INIT, auth = CT_BUF_INIT, line = CT_BUF_INIT;
+    char amz_date[17], hash[2 * CT_SHA256_LEN + 1];
+    uint8_t digest[CT_SHA256_LEN];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    ct_sha256_digest(r->body ? r->body : "", r->body ? r->body_len : 0, digest);
+    ct_hex_lower(digest, sizeof(digest), hash);
+    int rc = authority_of(base, &host);
+    /* A base URL may carry a path prefix (a reverse proxy's): it is part of
+     * the path AWS sees, so it is signed too. */
+    ct_buf path = CT_BUF_INIT;
+    const char *after = strstr(base, "://");
+    after = after ? after + 3 : base;
+    const char *prefix = after + strcspn(after, "/?#");
+    if (rc == 0 &&
+        (ct_buf_append(&path, prefix, strcspn(prefix, "?#")) || ct_buf_puts(&path, r->path)))
+        rc = CT_ENOMEM;
+    const char *names[4] = {"host", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"};
+    const char *values[4] = {host.data ? host.data : "", hash, amz_date, c->aws_token};
+    ct_sigv4_request sr = {.method = r->method,
+                           .path = path.data ? path.data : r->path,
+                           .query = r->query,
+                           .header_names = names,
+                           .header_values = values,
+                           .header_count = c->aws_token ? 4 : 3,
+                           .payload_hash = hash,
+                           .amz_date = amz_date,
+                           .region = c->cfg->aws_region,
+                           .service = c->cfg->aws_service,
+                           .access_key = c->aws_key,
+                           .secret_key = c->aws_secret};
+    if (rc == 0)
+        rc = ct_sigv4_sign(&sr, &auth, NULL);
+    for (size_t i = 0; rc == 0 && i < sr.header_count; i++) {
+        ct_buf_reset(&line);
+        rc = ct_buf_printf(&line, "%s: %s", names[i], values[i]);
+        if (rc == 0)
+            rc = add_header(x, line.data);
+    }
+    if (rc == 0) {
+        ct_buf_reset(&line);
+        rc = ct_buf_printf(&line, "Authorization: %s", auth.data);
+        if (rc == 0)
+            rc = add_header(x, line.data);
+    }
+    if (line.data)
+        memset(line.data, 0, line.len);
+    ct_buf_release(&line);
+    ct_buf_release(&auth);
+    ct_buf_release(&host);
+    ct_buf_release(&path);
+    return rc ? CT_ENOMEM : 0;
+}
+
+/* Prepares x's easy handle for the base URL `base`. */
+static int setup(ct_es_client *c, xfer *x, const char *base)
+{
+    const ct_es_config *cfg = c->cfg;
+    const ct_es_request *r = x->req;
+    ct_buf url = CT_BUF_INIT;
+    int rc = 0;
+    if (x->easy)
+        curl_easy_reset(x->easy);
+    else if (!(x->easy = curl_easy_init()))
+        return CT_ENOMEM;
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    ct_buf_reset(&x->body);
+    x->errbuf[0] = '\0';
+    x->status = 0;
+    x->done = false;
+    /* A transfer the multi loop never finished must not pass for a success. */
+    x->result = CURLE_FAILED_INIT;
+    if (ct_buf_printf(&url, "%s%s%s%s", base, r->path, r->query ? "?" : "",
+                      r->query ? r->query : ""))
+        return CT_ENOMEM;
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url.data);
+    ct_buf_release(&url); /* libcurl keeps its own copy */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cfg->request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* whatever libcurl can decode */
+    if (strcmp(r->method, "GET") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    if (r->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        /* ES >= 6 refuses libcurl's default form content type with a 406. */
+        rc = add_header(x, "Content-Type: application/json");
+    }
+    if (rc == 0)
+        rc = add_header(x, "Expect:");
+    if (rc == 0 && c->auth_header)
+        rc = add_header(x, c->auth_header);
+    if (rc == 0 && cfg->username) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->username);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->password);
+    }
+    if (rc == 0 && cfg->aws_sigv4)
+        rc = add_sigv4(c, x, base);
+    if (cfg->ca_cert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_cert);
+    if (cfg->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (cfg->client_cert)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, cfg->client_cert);
+    if (cfg->client_key)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, cfg->client_key);
+    if (cfg->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, cfg->proxy);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    return rc;
+}
+
+static void xfer_release(xfer *x)
+{
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    ct_buf_release(&x->body);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Runs every transfer not yet done, in parallel, until each has finished. */
+static int run_round(ct_es_client *c, xfer *xs, size_t n)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (xs[i].done)
+            continue;
+        if (curl_multi_add_handle(c->multi, xs[i].easy) != CURLM_OK) {
+            for (size_t j = 0; j < i; j++)
+                if (!xs[j].done)
+                    curl_multi_remove_handle(c->multi, xs[j].easy);
+            return CT_ENOMEM;
+        }
+        added++;
+    }
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+            break;
+        if (running && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+            break;
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(c->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        x->result = msg->data.result;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!xs[i].done)
+            curl_multi_remove_handle(c->multi, xs[i].easy);
+    return 0;
+}
+
+/* Connection-level failures: the next host may work. */
+static bool host_failure(CURLcode r)
+{
+    return r == CURLE_COULDNT_RESOLVE_HOST || r == CURLE_COULDNT_CONNECT ||
+           r == CURLE_COULDNT_RESOLVE_PROXY || r == CURLE_SSL_CONNECT_ERROR ||
+           r == CURLE_PEER_FAILED_VERIFICATION;
+}
+
+static bool busy(long status)
+{
+    return status == 429 || status == 503;
+}
+
+/* ES 7 answers a search over search.max_buckets with a 503 that retrying
+ * cannot cure. */
+static bool too_many_buckets(const xfer *x)
+{
+    return x->body.len && strstr(x->body.data, "too_many_buckets_exception") != NULL;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Exponential backoff with "equal jitter": half fixed, half random, so
+ * clients that were rejected together do not come back together. */
+static int64_t backoff_ms(ct_es_client *c, int attempt)
+{
+    int64_t d = BACKOFF_BASE_MS;
+    for (int i = 1; i < attempt && d < BACKOFF_CAP_MS; i++)
+        d *= 2;
+    if (d > BACKOFF_CAP_MS)
+        d = BACKOFF_CAP_MS;
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    return d / 2 + (int64_t)(c->rng % (uint64_t)(d / 2 + 1));
+}
+
+/* The `error.type: reason` of an ES error body, made safe to print. */
+static void error_detail(const xfer *x, char *out, size_t size)
+{
+    out[0] = '\0';
+    cJSON *j = x->body.len ? cJSON_ParseWithLength(x->body.data, x->body.len) : NULL;
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const char *type = NULL, *reason = NULL;
+    if (cJSON_IsString(e)) {
+        reason = e->valuestring;
+    } else if (cJSON_IsObject(e)) {
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+        cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "reason");
+        /* A search-phase error's cause is in its root_cause. */
+        cJSON *rc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "root_cause"), 0);
+        if ((!cJSON_IsString(r) || !r->valuestring[0]) && rc) {
+            t = cJSON_GetObjectItemCaseSensitive(rc, "type");
+            r = cJSON_GetObjectItemCaseSensitive(rc, "reason");
+        }
+        type = cJSON_IsString(t) ? t->valuestring : NULL;
+        reason = cJSON_IsString(r) ? r->valuestring : NULL;
+    } else {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+        if (!m)
+            m = cJSON_GetObjectItemCaseSensitive(j, "Message");
+        reason = cJSON_IsString(m) ? m->valuestring : NULL;
+    }
+    if (type || reason) {
+        ct_buf b = CT_BUF_INIT;
+        if (type && ct_buf_put_safe(&b, type) == 0 && reason)
+            ct_buf_puts(&b, ": ");
+        if (reason)
+            ct_buf_put_safe(&b, reason);
+        snprintf(out, size, "%.300s%s", b.data ? b.data : "", b.len > 300 ? "..." : "");
+        ct_buf_release(&b);
+    }
+    cJSON_Delete(j);
+}
+
+/* Turns a finished, failed transfer into an error naming the host. */
+static int fail(ct_es_client *c, const xfer *x, ct_error *err)
+{
+    const char *host = ct_es_client_host(c);
+    const char *what = x->req->path;
+    char detail[400];
+    if (x->result != CURLE_OK) {
+        const char *cause;
+        int code = CT_EUNREACHABLE;
+        switch (x->result) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+            cause = "cannot resolve the host name";
+            break;
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            cause = "cannot resolve the proxy's host name";
+            break;
+        case CURLE_COULDNT_CONNECT:
+            cause = "cannot connect (refused or unreachable)";
+            break;
+        case CURLE_OPERATION_TIMEDOUT:
+            return ct_error_set(err, CT_EUNREACHABLE,
+                                "elasticsearch at %s: no answer to %s %s within %.3g s "
+                                "(elasticsearch.request_timeout)",
+                                host, x->req->method, what,
+                                (double)c->cfg->request_timeout_ms / 1000.0);
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CIPHER:
+            cause = "TLS failure";
+            break;
+        case CURLE_PARTIAL_FILE:
+            cause = "the response was cut short";
+            code = CT_EPARTIAL;
+            break;
+        case CURLE_GOT_NOTHING:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+            cause = "the connection closed without a complete answer";
+            break;
+        case CURLE_OUT_OF_MEMORY:
+        case CURLE_WRITE_ERROR:
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        default:
+            cause = curl_easy_strerror(x->result);
+            break;
+        }
+        /* libcurl's message names hosts and files, never the credentials we
+         * pass through options. */
+        char *safe = ct_safe_dup(x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+        int rc =
+            ct_error_set(err, code, "elasticsearch at %s: %s (%s)", host, cause, safe ? safe : "?");
+        free(safe);
+        return rc;
+    }
+    error_detail(x, detail, sizeof(detail));
+    const char *sep = detail[0] ? ": " : "";
+    long s = x->status;
+    if (s == 401 || s == 403)
+        return ct_error_set(err, CT_EUNREACHABLE,
+                            "elasticsearch at %s: authentication refused (HTTP %ld)%s%s: check "
+                            "the credentials in the config",
+                            host, s, sep, detail);
+    if (s == 404 && strstr(detail, "index_not_found"))
+        return ct_error_set(err, CT_ECONFIG,
+                            "elasticsearch at %s: index '%s' does not exist (HTTP 404)%s%s: "
+                            "check elasticsearch.index",
+                            host, c->cfg->index, sep, detail);
+    if (too_many_buckets(x)) {
+        c->too_many_buckets = true;
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the search needs more buckets than the "
+                            "cluster's search.max_buckets allows (HTTP %ld)%s%s",
+                            host, s, sep, detail);
+    }
+    if (busy(s))
+        return ct_error_set(err, CT_EUNREACHABLE,
+                            "elasticsearch at %s: server still busy (HTTP %ld) after %d "
+                            "attempts%s%s",
+                            host, s, x->attempts, sep, detail);
+    if (s == 502 || s == 504)
+        return ct_error_set(err, CT_EUNREACHABLE,
+                            "elasticsearch at %s: a gateway could not reach the cluster (HTTP %ld)",
+                            host, s);
+    return ct_error_set(err, CT_EPARTIAL, "elasticsearch at %s: %s %s failed (HTTP %ld)%s%s", host,
+                        x->req->method, what, s, sep, detail);
+}
+
+/* Parses a 2xx body; a body that says the search was cut short is an error. */
+static int parse(const ct_es_client *c, const xfer *x, cJSON **out, ct_error *err)
+{
+    const char *host = ct_es_client_host(c);
+    cJSON *j = x->body.len ? cJSON_ParseWithLength(x->body.data, x->body.len) : NULL;
+    if (!j)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the answer to %s %s is not JSON (%zu bytes, "
+                            "cut short?)",
+                            host, x->req->method, x->req->path, x->body.len);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "timed_out"))) {
+        cJSON_Delete(j);
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the search timed out on the server "
+                            "(timed_out: true): results would be partial",
+                            host);
+    }
+    cJSON *shards = cJSON_GetObjectItemCaseSensitive(j, "_shards");
+    cJSON *failed = cJSON_GetObjectItemCaseSensitive(shards, "failed");
+    if (cJSON_IsNumber(failed) && failed->valuedouble > 0) {
+        cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(shards, "failures"), 0);
+        cJSON *reason = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(f, "reason"), "reason");
+        char *safe = cJSON_IsString(reason) ? ct_safe_dup(reason->valuestring) : NULL;
+        int rc = ct_error_set(err, CT_EPARTIAL,
+                              "elasticsearch at %s: %d shard(s) failed: results would be "
+                              "partial%s%.300s",
+                              host, (int)failed->valuedouble, safe ? ": " : "", safe ? safe : "");
+        free(safe);
+        cJSON_Delete(j);
+        return rc;
+    }
+    *out = j;
+    return 0;
+}
+
+static int run_batch(ct_es_client *c, xfer *xs, size_t n, ct_error *err)
+{
+    int64_t start = now_ms();
+    size_t hosts_failed = 0;
+    for (;;) {
+        for (size_t i = 0; i < n; i++)
+            if (!xs[i].done) {
+                if (setup(c, &xs[i], ct_es_client_host(c)))
+                    return ct_error_set(err, CT_ENOMEM, "out of memory");
+                xs[i].attempts++;
+            }
+        if (run_round(c, xs, n))
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        bool retry = false, failover = false;
+        for (size_t i = 0; i < n; i++) {
+            xfer *x = &xs[i];
+            if (x->done)
+                continue;
+            if (x->result == CURLE_OK && x->status >= 200 && x->status < 300) {
+                x->done = true;
+            } else if (x->result != CURLE_OK && host_failure(x->result)) {
+                failover = true;
+            } else if (x->result == CURLE_OK && busy(x->status) && !too_many_buckets(x) &&
+                       x->attempts <= c->cfg->retries) {
+                retry = true;
+            } else {
+                return fail(c, x, err);
+            }
+        }
+        if (failover) {
+            /* Try the next host; give up once each has failed in turn. */
+            if (++hosts_failed >= c->cfg->url_count) {
+                for (size_t i = 0; i < n; i++)
+                    if (!xs[i].done && host_failure(xs[i].result)) {
+                        int rc = fail(c, &xs[i], err);
+                        if (c->cfg->url_count > 1)
+                            ct_error_wrap(
+                                err, "none of the %zu hosts answered; last: ", c->cfg->url_count);
+                        return rc;
+                    }
+            }
+            c->current = (c->current + 1) % c->cfg->url_count;
+            for (size_t i = 0; i < n; i++)
+                if (!xs[i].done)
+                    xs[i].attempts = 0;
+            continue;
+        }
+        if (!retry)
+            return 0;
+        int attempt = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!xs[i].done && xs[i].attempts > attempt)
+                attempt = xs[i].attempts;
+        int64_t wait = backoff_ms(c, attempt);
+        if (now_ms() - start + wait > RETRY_BUDGET_MS) {
+            for (size_t i = 0; i < n; i++)
+                if (!xs[i].done)
+                    return fail(c, &xs[i], err);
+        }
+        sleep_ms(wait);
+    }
+}
+
+int ct_es_request_many(ct_es_client *c, const ct_es_request *reqs, size_t n, cJSON **outs,
+                       ct_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        outs[i] = NULL;
+    if (n == 0)
+        return 0;
+    c->too_many_buckets = false;
+    xfer *xs = calloc(n, sizeof(*xs));
+    if (!xs)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        xs[i].req = &reqs[i];
+    int rc = run_batch(c, xs, n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = parse(c, &xs[i], &outs[i], err);
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            cJSON_Delete(outs[i]);
+            outs[i] = NULL;
+        }
+    for (size_t i = 0; i < n; i++)
+        xfer_release(&xs[i]);
+    free(xs);
+    return rc;
+}
+
+int ct_es_request_json(ct_es_client *c, const ct_es_request *req, cJSON **out, ct_error *err)
+{
+    return ct_es_request_many(c, req, 1, out, err);
+}

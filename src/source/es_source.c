@@ -1,0 +1,829 @@
+/* The Elasticsearch/OpenSearch event source. Every answer is an aggregation:
+ * composite aggregations paged with after_key (exact and complete, unlike
+ * terms), with min/max of the timestamp and a value_count of errorCode per
+ * (eventSource, eventName) bucket, so one request (plus pages) answers what
+ * the store answers with one SQL statement. */
+#include "cloudtracker/es.h"
+
+#include "cloudtracker/util.h"
+#include "source/es_http.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Composite page size: at most search.max_buckets of ES 7.0-7.8 (10,000).
+ * A cluster set lower makes it shrink tenfold per refusal, down to
+ * MIN_PAGE_SIZE. */
+#define PAGE_SIZE 10000
+#define MIN_PAGE_SIZE 10
+/* Access keys per terms query in --destrole's second phase: far below
+ * index.max_terms_count (65,536). */
+#define KEY_BATCH 10000
+/* A role session can last 12 hours, so an AssumeRole that long before the
+ * window can still make calls inside it (as the store counts it). */
+#define SESSION_REACH (12 * 3600)
+
+/* The CloudTrail fields the queries use. */
+enum field {
+    F_SOURCE,   /* eventSource */
+    F_NAME,     /* eventName */
+    F_ERROR,    /* errorCode */
+    F_TYPE,     /* userIdentity.type */
+    F_ARN,      /* userIdentity.arn */
+    F_KEY,      /* userIdentity.accessKeyId */
+    F_ISSUER,   /* userIdentity.sessionContext.sessionIssuer.arn */
+    F_ROLE_ARN, /* requestParameters.roleArn */
+    F_ISSUED,   /* responseElements.credentials.accessKeyId */
+    F_ACCOUNT,  /* recipientAccountId */
+    F_COUNT
+};
+
+static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
+    "eventSource",
+    "eventName",
+    "errorCode",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "userIdentity.accessKeyId",
+    "userIdentity.sessionContext.sessionIssuer.arn",
+    "requestParameters.roleArn",
+    "responseElements.credentials.accessKeyId",
+    "recipientAccountId",
+};
+
+/* Elastic's AWS integration (elastic/integrations, aws cloudtrail pipeline). */
+static const char *const ECS_NAMES[F_COUNT] = {
+    "event.provider",
+    "event.action",
+    "aws.cloudtrail.error_code",
+    "aws.cloudtrail.user_identity.type",
+    "aws.cloudtrail.user_identity.arn",
+    "aws.cloudtrail.user_identity.access_key_id",
+    "aws.cloudtrail.user_identity.session_context.session_issuer.arn",
+    "aws.cloudtrail.flattened.request_parameters.roleArn",
+    "aws.cloudtrail.flattened.response_elements.credentials.accessKeyId",
+    "aws.cloudtrail.recipient_account_id",
+};
+
+typedef struct es_source {
+    ct_source base;
+    const ct_es_config *cfg;
+    ct_es_client *client;
+    bool detected;
+    bool total_hits_flag; /* the engine takes track_total_hits (not ES 6) */
+    ct_es_schema schema;
+    int page_size;
+    char *fields[F_COUNT];
+    char *time_field;
+} es_source;
+
+/* ---- detection ---- */
+
+static int version_of(const char *s, int *major, int *minor)
+{
+    return sscanf(s, "%d.%d", major, minor) == 2 ? 0 : -1;
+}
+
+/* GET /: which engine and version. Composite paging needs after_key (ES 6.3). */
+static int detect_engine(es_source *s, ct_error *err)
+{
+    const ct_es_config *cfg = s->cfg;
+    /* OpenSearch Serverless has no GET /; it is OpenSearch 2.x. */
+    if (cfg->aws_sigv4 && strcmp(cfg->aws_service, "aoss") == 0) {
+        s->total_hits_flag = true;
+        return 0;
+    }
+    ct_es_request req = {"GET", "/", NULL, NULL, 0};
+    cJSON *root = NULL;
+    int rc = ct_es_request_json(s->client, &req, &root, err);
+    if (rc)
+        return rc;
+    cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    cJSON *number = cJSON_GetObjectItemCaseSensitive(version, "number");
+    cJSON *dist = cJSON_GetObjectItemCaseSensitive(version, "distribution");
+    int major = 0, minor = 0;
+    if (!cJSON_IsString(number) || version_of(number->valuestring, &major, &minor) != 0) {
+        cJSON_Delete(root);
+        return ct_error_set(err, CT_EUNREACHABLE,
+                            "elasticsearch at %s: not an Elasticsearch or OpenSearch server (GET / "
+                            "has no version.number)",
+                            ct_es_client_host(s->client));
+    }
+    bool opensearch = cJSON_IsString(dist) && strcmp(dist->valuestring, "opensearch") == 0;
+    cJSON_Delete(root);
+    if (!opensearch && (major < 6 || (major == 6 && minor < 3)))
+        return ct_error_set(err, CT_ECONFIG,
+                            "elasticsearch at %s: version %d.%d is too old (6.3 or later is "
+                            "needed for composite aggregations)",
+                            ct_es_client_host(s->client), major, minor);
+    s->total_hits_flag = opensearch || major >= 7;
+    return 0;
+}
+
+/* Looks for the field mappings in one index's "mappings" object, which ES 6
+ * wraps in a type name. */
+static cJSON *field_mappings(cJSON *mappings, const char *probe)
+{
+    if (cJSON_GetObjectItemCaseSensitive(mappings, probe))
+        return mappings;
+    cJSON *child;
+    cJSON_ArrayForEach(child, mappings)
+    {
+        cJSON *f;
+        cJSON_ArrayForEach(f, child)
+        {
+            if (cJSON_GetObjectItemCaseSensitive(f, "full_name"))
+                return child;
+        }
+    }
+    return mappings;
+}
+
+static const char *leaf_type(cJSON *fields, const char *full)
+{
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(fields, full);
+    cJSON *mapping = cJSON_GetObjectItemCaseSensitive(f, "mapping");
+    cJSON *leaf = mapping ? mapping->child : NULL;
+    cJSON *type = cJSON_GetObjectItemCaseSensitive(leaf, "type");
+    return cJSON_IsString(type) ? type->valuestring : NULL;
+}
+
+/* One _mapping/field request tells which schema the indices use. */
+static int detect_schema(es_source *s, ct_es_schema *out, ct_error *err)
+{
+    const ct_es_config *cfg = s->cfg;
+    const char *prefix = cfg->key_prefix ? cfg->key_prefix : "";
+    ct_buf path = CT_BUF_INIT, name = CT_BUF_INIT, kw = CT_BUF_INIT;
+    int rc = 0;
+    if (ct_buf_printf(&name, "%seventName", prefix) ||
+        ct_buf_printf(&kw, "%seventName.keyword", prefix) ||
+        ct_buf_printf(&path, "/%s/_mapping/field/%s,%s,%s", cfg->index, name.data, kw.data,
+                      ECS_NAMES[F_NAME]))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    cJSON *root = NULL;
+    ct_es_request req = {"GET", path.data, NULL, NULL, 0};
+    if (rc == 0)
+        rc = ct_es_request_json(s->client, &req, &root, err);
+    int seen[4] = {0}; /* per schema: indices using it */
+    const char *text_index = NULL;
+    cJSON *index, *indices = rc == 0 ? root : NULL;
+    cJSON_ArrayForEach(index, indices)
+    {
+        cJSON *fields =
+            field_mappings(cJSON_GetObjectItemCaseSensitive(index, "mappings"), name.data);
+        const char *t_name = leaf_type(fields, name.data);
+        const char *t_kw = leaf_type(fields, kw.data);
+        const char *t_ecs = leaf_type(fields, ECS_NAMES[F_NAME]);
+        if (t_kw && strcmp(t_kw, "keyword") == 0)
+            seen[CT_ES_SCHEMA_DYNAMIC]++;
+        else if (t_name && strcmp(t_name, "keyword") == 0)
+            seen[CT_ES_SCHEMA_KEYWORD]++;
+        else if (t_ecs)
+            seen[CT_ES_SCHEMA_ECS]++;
+        else if (t_name && !text_index)
+            text_index = index->string;
+    }
+    int kinds =
+        !!seen[CT_ES_SCHEMA_DYNAMIC] + !!seen[CT_ES_SCHEMA_KEYWORD] + !!seen[CT_ES_SCHEMA_ECS];
+    if (rc == 0 && kinds > 1)
+        rc = ct_error_set(err, CT_ECONFIG,
+                          "elasticsearch at %s: the indices of '%s' map CloudTrail fields in "
+                          "different ways; narrow elasticsearch.index or set elasticsearch.schema",
+                          ct_es_client_host(s->client), cfg->index);
+    else if (rc == 0 && kinds == 0 && text_index)
+        rc = ct_error_set(err, CT_ECONFIG,
+                          "elasticsearch at %s: index %s maps %s as text without a keyword "
+                          "sub-field, which cannot be aggregated",
+                          ct_es_client_host(s->client), text_index, name.data);
+    if (rc == 0)
+        /* No index yet (a pattern matching nothing): any schema answers
+         * "no events"; keyword is the recommended template. */
+        *out = seen[CT_ES_SCHEMA_DYNAMIC] ? CT_ES_SCHEMA_DYNAMIC
+               : seen[CT_ES_SCHEMA_ECS]   ? CT_ES_SCHEMA_ECS
+                                          : CT_ES_SCHEMA_KEYWORD;
+    cJSON_Delete(root);
+    ct_buf_release(&path);
+    ct_buf_release(&name);
+    ct_buf_release(&kw);
+    return rc;
+}
+
+static int set_fields(es_source *s, ct_error *err)
+{
+    const ct_es_config *cfg = s->cfg;
+    const char *prefix = cfg->key_prefix ? cfg->key_prefix : "";
+    for (int f = 0; f < F_COUNT; f++) {
+        ct_buf b = CT_BUF_INIT;
+        int rc = s->schema == CT_ES_SCHEMA_ECS ? ct_buf_puts(&b, ECS_NAMES[f])
+                 : s->schema == CT_ES_SCHEMA_DYNAMIC
+                     ? ct_buf_printf(&b, "%s%s.keyword", prefix, CLOUDTRAIL_NAMES[f])
+                     : ct_buf_printf(&b, "%s%s", prefix, CLOUDTRAIL_NAMES[f]);
+        if (rc || !(s->fields[f] = ct_buf_detach(&b)))
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    ct_buf t = CT_BUF_INIT;
+    int rc = cfg->timestamp_field            ? ct_buf_puts(&t, cfg->timestamp_field)
+             : s->schema == CT_ES_SCHEMA_ECS ? ct_buf_puts(&t, "@timestamp")
+                                             : ct_buf_printf(&t, "%seventTime", prefix);
+    if (rc || !(s->time_field = ct_buf_detach(&t)))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Detection happens once, before the first query. */
+static int ensure_ready(es_source *s, ct_error *err)
+{
+    if (s->detected)
+        return 0;
+    int rc = detect_engine(s, err);
+    s->schema = s->cfg->schema;
+    if (rc == 0 && s->schema == CT_ES_SCHEMA_AUTO)
+        rc = detect_schema(s, &s->schema, err);
+    if (rc == 0)
+        rc = set_fields(s, err);
+    if (rc == 0)
+        s->detected = true;
+    return rc;
+}
+
+/* ---- query building ---- */
+
+static int put_time(ct_buf *b, int64_t seconds)
+{
+    int64_t day = ct_day_of_seconds(seconds), rest = seconds - day * 86400;
+    char d[11];
+    ct_date_format_day(day, d);
+    return ct_buf_printf(b, "\"%sT%02d:%02d:%02dZ\"", d, (int)(rest / 3600), (int)(rest / 60 % 60),
+                         (int)(rest % 60));
+}
+
+/* {"range":{T:{"gte":from,"lt":to}}} for seconds [from, to). */
+static int put_range(es_source *s, ct_buf *b, int64_t from, int64_t to)
+{
+    if (ct_buf_puts(b, "{\"range\":{") || ct_es_json_string(b, s->time_field) ||
+        ct_buf_puts(b, ":{\"gte\":") || put_time(b, from) || ct_buf_puts(b, ",\"lt\":") ||
+        put_time(b, to) || ct_buf_puts(b, ",\"format\":\"strict_date_optional_time\"}}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+static int put_window(es_source *s, ct_buf *b, const ct_window *w)
+{
+    return put_range(s, b, w->first_day * 86400, (w->last_day + 1) * 86400);
+}
+
+static int put_term(es_source *s, ct_buf *b, enum field f, const char *value)
+{
+    if (ct_buf_puts(b, "{\"term\":{") || ct_es_json_string(b, s->fields[f]) ||
+        ct_buf_puts(b, ":") || ct_es_json_string(b, value) || ct_buf_puts(b, "}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+static int put_terms(es_source *s, ct_buf *b, enum field f, const char *const *values, size_t n)
+{
+    if (ct_buf_puts(b, "{\"terms\":{") || ct_es_json_string(b, s->fields[f]) ||
+        ct_buf_puts(b, ":["))
+        return CT_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if ((i && ct_buf_puts(b, ",")) || ct_es_json_string(b, values[i]))
+            return CT_ENOMEM;
+    return ct_buf_puts(b, "]}}") ? CT_ENOMEM : 0;
+}
+
+/* The calls charged to `arn`, as the store charges them: a role session's
+ * calls to its role (userIdentity.type AssumedRole, sessionIssuer.arn),
+ * everything else to userIdentity.arn. */
+static int put_principal(es_source *s, ct_buf *b, const char *arn)
+{
+    if (ct_buf_puts(b, "{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_term(s, b, F_ARN, arn) || ct_buf_puts(b, ",{\"bool\":{\"filter\":[") ||
+        put_term(s, b, F_ISSUER, arn) || ct_buf_puts(b, ",") ||
+        put_term(s, b, F_TYPE, "AssumedRole") || ct_buf_puts(b, "]}}]}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+static int put_composite_source(es_source *s, ct_buf *b, const char *name, enum field f,
+                                bool missing)
+{
+    if (ct_buf_printf(b, "{\"%s\":{\"terms\":{\"field\":", name) ||
+        ct_es_json_string(b, s->fields[f]) ||
+        ct_buf_puts(b, missing ? ",\"missing_bucket\":true}}}" : "}}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+/* ---- composite paging ---- */
+
+/* One composite aggregation to page through: `query` is the query clause,
+ * `sources` the sources array, `sub` the sub-aggregations (or NULL). */
+typedef struct pager {
+    const char *query;
+    const char *sources;
+    const char *sub;
+    char *after; /* JSON of the last after_key; NULL on the first page */
+    bool done;
+    ct_buf body;
+} pager;
+
+typedef int (*bucket_fn)(void *ud, cJSON *key, cJSON *bucket, ct_error *err);
+
+static int build_body(es_source *s, pager *p)
+{
+    ct_buf *b = &p->body;
+    ct_buf_reset(b);
+    if (ct_buf_printf(b,
+                      "{\"size\":0,%s\"query\":%s,\"aggs\":{\"c\":{\"composite\":{\"size\":%d,"
+                      "\"sources\":%s",
+                      s->total_hits_flag ? "\"track_total_hits\":false," : "", p->query,
+                      s->page_size, p->sources) ||
+        (p->after && ct_buf_printf(b, ",\"after\":%s", p->after)) || ct_buf_puts(b, "}") ||
+        (p->sub && ct_buf_printf(b, ",\"aggs\":%s", p->sub)) || ct_buf_puts(b, "}}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+/* Pages through n composite aggregations, all in flight at once (curl
+ * multi), calling fn for every bucket. A page shorter than the page size is the
+ * last one, which saves the empty page a naive loop would fetch. */
+static int run_pagers(es_source *s, pager *ps, size_t n, bucket_fn fn, void *ud, ct_error *err)
+{
+    ct_buf path = CT_BUF_INIT;
+    ct_es_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
+    cJSON **outs = calloc(n ? n : 1, sizeof(*outs));
+    size_t *which = calloc(n ? n : 1, sizeof(*which));
+    int rc = 0;
+    if (!reqs || !outs || !which || ct_buf_printf(&path, "/%s/_search", s->cfg->index))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    while (rc == 0) {
+        size_t m = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (ps[i].done)
+                continue;
+            if (build_body(s, &ps[i])) {
+                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+                break;
+            }
+            reqs[m] = (ct_es_request){"POST", path.data, NULL, ps[i].body.data, ps[i].body.len};
+            which[m++] = i;
+        }
+        if (rc || m == 0)
+            break;
+        rc = ct_es_request_many(s->client, reqs, m, outs, err);
+        if (rc && ct_es_client_too_many_buckets(s->client) && s->page_size > MIN_PAGE_SIZE) {
+            /* Nothing of this round was used: ask again with smaller pages. */
+            s->page_size /= 10;
+            ct_error_clear(err);
+            rc = 0;
+            continue;
+        }
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            pager *p = &ps[which[j]];
+            cJSON *agg = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations"), "c");
+            cJSON *buckets = cJSON_GetObjectItemCaseSensitive(agg, "buckets");
+            cJSON *after = cJSON_GetObjectItemCaseSensitive(agg, "after_key");
+            /* A search over no index at all answers without aggregations. */
+            if (!agg && !cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations")) {
+                p->done = true;
+                continue;
+            }
+            if (!cJSON_IsArray(buckets)) {
+                rc = ct_error_set(err, CT_EPARTIAL,
+                                  "elasticsearch at %s: the search answered without its "
+                                  "composite buckets",
+                                  ct_es_client_host(s->client));
+                break;
+            }
+            int count = 0;
+            cJSON *bucket;
+            cJSON_ArrayForEach(bucket, buckets)
+            {
+                count++;
+                cJSON *key = cJSON_GetObjectItemCaseSensitive(bucket, "key");
+                if (!cJSON_IsObject(key)) {
+                    rc = ct_error_set(err, CT_EPARTIAL,
+                                      "elasticsearch at %s: a composite bucket has no key",
+                                      ct_es_client_host(s->client));
+                    break;
+                }
+                if ((rc = fn(ud, key, bucket, err)))
+                    break;
+            }
+            if (rc)
+                break;
+            free(p->after);
+            p->after = NULL;
+            if (count < s->page_size || !cJSON_IsObject(after)) {
+                p->done = true;
+            } else if (!(p->after = cJSON_PrintUnformatted(after))) {
+                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            }
+        }
+        for (size_t j = 0; j < m; j++) {
+            cJSON_Delete(outs[j]);
+            outs[j] = NULL;
+        }
+    }
+    ct_buf_release(&path);
+    free(reqs);
+    free(outs);
+    free(which);
+    return rc;
+}
+
+static void pagers_release(pager *ps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(ps[i].after);
+        ct_buf_release(&ps[i].body);
+    }
+}
+
+/* ---- calls ---- */
+
+/* Calls being summed over buckets (several batches may hold the same pair). */
+typedef struct call_sum {
+    ct_calls *out;
+    size_t keep;
+    ct_strmap *index; /* "source\tname" -> item index + 1 */
+    ct_buf key;
+} call_sum;
+
+static const char *key_string(cJSON *key, const char *name)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(key, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t day_of_metric(cJSON *bucket, const char *name, bool *ok)
+{
+    cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bucket, name), "value");
+    if (!cJSON_IsNumber(v)) {
+        *ok = false;
+        return 0;
+    }
+    /* Dates come back as epoch milliseconds. */
+    return (int64_t)floor(v->valuedouble / 86400000.0);
+}
+
+static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    call_sum *cs = ud;
+    const char *src = key_string(key, "src"), *name = key_string(key, "name");
+    cJSON *docs = cJSON_GetObjectItemCaseSensitive(bucket, "doc_count");
+    cJSON *errors = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(bucket, "errors"), "value");
+    bool ok = src && name && cJSON_IsNumber(docs) && cJSON_IsNumber(errors);
+    int64_t first = day_of_metric(bucket, "first", &ok), last = day_of_metric(bucket, "last", &ok);
+    if (!ok)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch: a calls bucket lacks its key, doc_count or metrics");
+    uint64_t total = (uint64_t)docs->valuedouble, nerr = (uint64_t)errors->valuedouble;
+    if (nerr > total)
+        nerr = total;
+    ct_buf_reset(&cs->key);
+    if (ct_buf_printf(&cs->key, "%s\t%s", src, name))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    void *v = NULL;
+    if (ct_strmap_get(cs->index, cs->key.data, &v)) {
+        ct_call *c = &cs->out->items[(size_t)(uintptr_t)v - 1];
+        c->count += total - nerr;
+        c->error_count += nerr;
+        c->first_day = first < c->first_day ? first : c->first_day;
+        c->last_day = last > c->last_day ? last : c->last_day;
+        return 0;
+    }
+    if (ct_calls_add(cs->out, src, name, total - nerr, nerr, first, last) ||
+        ct_strmap_put(cs->index, cs->key.data, (void *)(uintptr_t)cs->out->count))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int cmp_calls(const void *pa, const void *pb)
+{
+    const ct_call *a = pa, *b = pb;
+    int c = strcmp(a->event_source, b->event_source);
+    return c ? c : strcmp(a->event_name, b->event_name);
+}
+
+static void calls_truncate(ct_calls *out, size_t keep)
+{
+    while (out->count > keep) {
+        out->count--;
+        free(out->items[out->count].event_source);
+        free(out->items[out->count].event_name);
+    }
+}
+
+/* Runs call aggregations over n queries (in parallel) and appends the summed
+ * calls to out, sorted as the store sorts them. */
+static int collect_calls(es_source *s, char **queries, size_t n, ct_calls *out, ct_error *err)
+{
+    ct_buf sources = CT_BUF_INIT, sub = CT_BUF_INIT;
+    call_sum cs = {out, out->count, ct_strmap_new(), CT_BUF_INIT};
+    pager *ps = calloc(n ? n : 1, sizeof(*ps));
+    int rc = 0;
+    if (!cs.index || !ps || ct_buf_puts(&sources, "[") ||
+        put_composite_source(s, &sources, "src", F_SOURCE, false) || ct_buf_puts(&sources, ",") ||
+        put_composite_source(s, &sources, "name", F_NAME, false) || ct_buf_puts(&sources, "]") ||
+        ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
+        ct_es_json_string(&sub, s->time_field) ||
+        ct_buf_puts(&sub, "}},\"last\":{\"max\":{\"field\":") ||
+        ct_es_json_string(&sub, s->time_field) ||
+        ct_buf_puts(&sub, "}},\"errors\":{\"value_count\":{\"field\":") ||
+        ct_es_json_string(&sub, s->fields[F_ERROR]) || ct_buf_puts(&sub, "}}}"))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ps[i].query = queries[i];
+        ps[i].sources = sources.data;
+        ps[i].sub = sub.data;
+    }
+    if (rc == 0)
+        rc = run_pagers(s, ps, n, on_call_bucket, &cs, err);
+    if (rc == 0 && out->count - cs.keep > 1)
+        qsort(out->items + cs.keep, out->count - cs.keep, sizeof(*out->items), cmp_calls);
+    if (rc)
+        calls_truncate(out, cs.keep);
+    if (ps)
+        pagers_release(ps, n);
+    free(ps);
+    ct_strmap_free(cs.index);
+    ct_buf_release(&cs.key);
+    ct_buf_release(&sources);
+    ct_buf_release(&sub);
+    return rc;
+}
+
+static int principal_calls(ct_source *src, const char *principal_arn, const ct_window *window,
+                           ct_calls *out, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    ct_buf q = CT_BUF_INIT;
+    if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_principal(s, &q, principal_arn) ||
+        ct_buf_puts(&q, ",") || put_window(s, &q, window) || ct_buf_puts(&q, "]}}")) {
+        ct_buf_release(&q);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    char *queries[1] = {q.data};
+    rc = collect_calls(s, queries, 1, out, err);
+    ct_buf_release(&q);
+    return rc;
+}
+
+/* ---- role sessions ---- */
+
+typedef struct key_list {
+    char **items;
+    size_t count, cap;
+} key_list;
+
+static int on_key_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    (void)bucket;
+    key_list *k = ud;
+    const char *v = key_string(key, "key");
+    if (!v)
+        return ct_error_set(err, CT_EPARTIAL, "elasticsearch: an access-key bucket has no key");
+    if (!v[0])
+        return 0;
+    if (k->count == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 64;
+        char **items = realloc(k->items, cap * sizeof(*items));
+        if (!items)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        k->items = items;
+        k->cap = cap;
+    }
+    if (!(k->items[k->count] = ct_strdup(v)))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    k->count++;
+    return 0;
+}
+
+/* Two phases, whatever the number of sessions: the keys the caller's
+ * AssumeRole calls issued for the role (one composite aggregation), then the
+ * role's calls made with those keys (one aggregation per KEY_BATCH keys, all
+ * batches in parallel). */
+static int role_session_calls(ct_source *src, const char *caller_arn, const char *role_arn,
+                              const ct_window *window, ct_calls *out, ct_error *err)
+{
+    static const char *const assume_names[] = {"AssumeRole", "AssumeRoleWithSAML",
+                                               "AssumeRoleWithWebIdentity"};
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT;
+    key_list keys = {0};
+    char **queries = NULL;
+    size_t batches = 0;
+    if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") ||
+        put_term(s, &q, F_SOURCE, "sts.amazonaws.com") || ct_buf_puts(&q, ",") ||
+        put_terms(s, &q, F_NAME, assume_names, 3) || ct_buf_puts(&q, ",") ||
+        put_principal(s, &q, caller_arn) || ct_buf_puts(&q, ",") ||
+        put_term(s, &q, F_ROLE_ARN, role_arn) || ct_buf_puts(&q, ",") ||
+        put_range(s, &q, window->first_day * 86400 - SESSION_REACH,
+                  (window->last_day + 1) * 86400) ||
+        ct_buf_puts(&q, "],\"must_not\":[{\"exists\":{\"field\":") ||
+        ct_es_json_string(&q, s->fields[F_ERROR]) || ct_buf_puts(&q, "}}]}}") ||
+        ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "key", F_ISSUED, false) ||
+        ct_buf_puts(&sources, "]")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    pager phase_a = {q.data, sources.data, NULL, NULL, false, CT_BUF_INIT};
+    rc = run_pagers(s, &phase_a, 1, on_key_bucket, &keys, err);
+    pagers_release(&phase_a, 1);
+    if (rc || keys.count == 0)
+        goto done;
+    batches = (keys.count + KEY_BATCH - 1) / KEY_BATCH;
+    if (!(queries = calloc(batches, sizeof(*queries)))) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < batches; i++) {
+        size_t from = i * KEY_BATCH,
+               n = keys.count - from < KEY_BATCH ? keys.count - from : KEY_BATCH;
+        ct_buf b = CT_BUF_INIT;
+        if (ct_buf_puts(&b, "{\"bool\":{\"filter\":[") ||
+            put_terms(s, &b, F_KEY, (const char *const *)keys.items + from, n) ||
+            ct_buf_puts(&b, ",") || put_term(s, &b, F_ISSUER, role_arn) || ct_buf_puts(&b, ",") ||
+            put_term(s, &b, F_TYPE, "AssumedRole") || ct_buf_puts(&b, ",") ||
+            put_window(s, &b, window) || ct_buf_puts(&b, "]}}") ||
+            !(queries[i] = ct_buf_detach(&b))) {
+            ct_buf_release(&b);
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    rc = collect_calls(s, queries, batches, out, err);
+done:
+    for (size_t i = 0; queries && i < batches; i++)
+        free(queries[i]);
+    free(queries);
+    for (size_t i = 0; i < keys.count; i++)
+        free(keys.items[i]);
+    free(keys.items);
+    ct_buf_release(&q);
+    ct_buf_release(&sources);
+    return rc;
+}
+
+/* ---- activity and coverage ---- */
+
+typedef struct activity {
+    ct_strmap *wanted; /* arn -> index + 1 */
+    bool *active;
+} activity;
+
+static int on_activity_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    (void)bucket;
+    (void)err;
+    activity *a = ud;
+    const char *arn = key_string(key, "arn"), *issuer = key_string(key, "issuer"),
+               *type = key_string(key, "type");
+    /* The store's rule: a role session's calls belong to the role. */
+    bool session =
+        type ? strcmp(type, "AssumedRole") == 0 : (arn && strstr(arn, ":assumed-role/") != NULL);
+    const char *who = session && issuer ? issuer : arn;
+    void *v;
+    if (who && ct_strmap_get(a->wanted, who, &v))
+        a->active[(size_t)(uintptr_t)v - 1] = true;
+    return 0;
+}
+
+/* One composite aggregation over (arn, issuer, type) of the calls that may
+ * belong to any of the principals, sorted out here by the store's rule. */
+static int active_principals(ct_source *src, const char *const *arns, size_t n,
+                             const ct_window *window, bool *active, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    for (size_t i = 0; i < n; i++)
+        active[i] = false;
+    if (n == 0)
+        return 0;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    activity a = {ct_strmap_new(), active};
+    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT;
+    if (!a.wanted)
+        rc = CT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = ct_strmap_put(a.wanted, arns[i], (void *)(uintptr_t)(i + 1));
+    if (rc || ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_window(s, &q, window) ||
+        ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_terms(s, &q, F_ARN, arns, n) || ct_buf_puts(&q, ",") ||
+        put_terms(s, &q, F_ISSUER, arns, n) || ct_buf_puts(&q, "]}}]}}") ||
+        ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "arn", F_ARN, true) ||
+        ct_buf_puts(&sources, ",") || put_composite_source(s, &sources, "issuer", F_ISSUER, true) ||
+        ct_buf_puts(&sources, ",") || put_composite_source(s, &sources, "type", F_TYPE, true) ||
+        ct_buf_puts(&sources, "]")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    } else {
+        pager p = {q.data, sources.data, NULL, NULL, false, CT_BUF_INIT};
+        rc = run_pagers(s, &p, 1, on_activity_bucket, &a, err);
+        pagers_release(&p, 1);
+    }
+    if (rc)
+        for (size_t i = 0; i < n; i++)
+            active[i] = false;
+    ct_strmap_free(a.wanted);
+    ct_buf_release(&q);
+    ct_buf_release(&sources);
+    return rc;
+}
+
+static int account_event_count(ct_source *src, const char *account_id, const ct_window *window,
+                               uint64_t *count, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    *count = 0;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    ct_buf path = CT_BUF_INIT, body = CT_BUF_INIT;
+    if (ct_buf_printf(&path, "/%s/_count", s->cfg->index) ||
+        ct_buf_puts(&body, "{\"query\":{\"bool\":{\"filter\":[") ||
+        put_term(s, &body, F_ACCOUNT, account_id) || ct_buf_puts(&body, ",") ||
+        put_window(s, &body, window) || ct_buf_puts(&body, "]}}}")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    } else {
+        ct_es_request req = {"POST", path.data, NULL, body.data, body.len};
+        cJSON *root = NULL;
+        rc = ct_es_request_json(s->client, &req, &root, err);
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "count");
+        if (rc == 0 && !cJSON_IsNumber(c))
+            rc = ct_error_set(err, CT_EPARTIAL, "elasticsearch at %s: _count answered no count",
+                              ct_es_client_host(s->client));
+        else if (rc == 0)
+            *count = (uint64_t)c->valuedouble;
+        cJSON_Delete(root);
+    }
+    ct_buf_release(&path);
+    ct_buf_release(&body);
+    return rc;
+}
+
+/* Elasticsearch is kept up to date by whoever indexes into it. */
+static int refresh(ct_source *src, ct_input_problems *problems, ct_error *err)
+{
+    (void)src;
+    (void)problems;
+    (void)err;
+    return 0;
+}
+
+/* Rejected records are the loader's business (issue 4): none known here. */
+static int input_problems(ct_source *src, ct_input_problems *problems, ct_error *err)
+{
+    (void)src;
+    (void)problems;
+    (void)err;
+    return 0;
+}
+
+static void source_free(ct_source *src)
+{
+    es_source *s = (es_source *)src;
+    ct_es_client_free(s->client);
+    for (int f = 0; f < F_COUNT; f++)
+        free(s->fields[f]);
+    free(s->time_field);
+    free(s);
+}
+
+int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
+{
+    *out = NULL;
+    es_source *s = calloc(1, sizeof(*s));
+    if (!s)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    s->cfg = cfg;
+    s->page_size = PAGE_SIZE;
+    s->base.name = "elasticsearch";
+    s->base.refresh = refresh;
+    s->base.principal_calls = principal_calls;
+    s->base.role_session_calls = role_session_calls;
+    s->base.active_principals = active_principals;
+    s->base.account_event_count = account_event_count;
+    s->base.input_problems = input_problems;
+    s->base.free = source_free;
+    int rc = ct_es_client_new(&s->client, cfg, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}

@@ -1,0 +1,595 @@
+"""End-to-end tests of cloudtracker's Elasticsearch/OpenSearch backend.
+
+Loads the demo's CloudTrail records into the test server (es_server.py) in
+each flavor and field schema, runs the built cloudtracker binary against it
+and checks that it prints exactly what the embedded store prints (the golden
+files tests/cli/golden/demo_*.out), within the request budget, and that every
+failure gives its exit code and no diff on stdout.
+
+Usage: python3 -m unittest test_es_backend   (from tests/es), with the
+binary's path in CLOUDTRACKER_BIN or as the first argument after `--`:
+    python3 test_es_backend.py /path/to/cloudtracker [-v]
+"""
+
+import glob
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GOLDEN = os.path.join(ROOT, "tests", "cli", "golden")
+sys.path.insert(0, HERE)
+
+from es_server import running_server  # noqa: E402
+from test_es_server import IndependentSigner  # noqa: E402
+
+BIN = os.environ.get("CLOUDTRACKER_BIN", "")
+TODAY = "2026-11-27"
+
+# Exit codes (src/cli/cli.h).
+EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_PARTIAL = 3, 7, 8
+
+# The golden cases a query backend answers (ingest cases are the store's).
+CASES = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(GOLDEN, "demo_*.args"))
+               if "ingest" not in os.path.basename(p))
+
+
+def demo_records():
+    records = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "demo", "logs", "**", "*.json.gz"),
+                                 recursive=True)):
+        if "CloudTrail-Digest" in path:
+            continue
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            records.extend(json.load(f)["Records"])
+    return records
+
+
+def keyword_doc(rec):
+    """A record as the recommended template's loader sends it: free-form
+    objects that arrive as strings move to a *Raw field."""
+    doc = dict(rec)
+    for key in ("requestParameters", "responseElements", "additionalEventData",
+                "serviceEventDetails", "resources", "tlsDetails"):
+        if key in doc and doc[key] is not None and not isinstance(doc[key], (dict, list)):
+            doc[key + "Raw"] = str(doc.pop(key))
+    return doc
+
+
+def ecs_doc(rec):
+    """A record as Elastic's AWS integration stores it (ECS names)."""
+    ui = rec.get("userIdentity") or {}
+    issuer = ((ui.get("sessionContext") or {}).get("sessionIssuer") or {})
+    ct = {
+        "error_code": rec.get("errorCode"),
+        "recipient_account_id": rec.get("recipientAccountId"),
+        "shared_event_id": rec.get("sharedEventID"),
+        "user_identity": {
+            "type": ui.get("type"),
+            "arn": ui.get("arn"),
+            "access_key_id": ui.get("accessKeyId"),
+            "session_context": {"session_issuer": {"arn": issuer.get("arn")}},
+        },
+        "flattened": {},
+    }
+    for src, dst in (("requestParameters", "request_parameters"),
+                     ("responseElements", "response_elements")):
+        if isinstance(rec.get(src), dict):
+            ct["flattened"][dst] = rec[src]
+
+    def prune(d):
+        return {k: prune(v) if isinstance(v, dict) and k != "flattened" else v
+                for k, v in d.items() if v is not None and v != {}}
+    return prune({"@timestamp": rec["eventTime"],
+                  "event": {"provider": rec["eventSource"], "action": rec["eventName"],
+                            "id": rec.get("eventID")},
+                  "aws": {"cloudtrail": ct}})
+
+
+ECS_INDEX = "logs-aws.cloudtrail-default"
+
+
+def ecs_mapping(flavor):
+    kw = {"type": "keyword"}
+    flat = {"type": "flat_object" if flavor == "os2" else "flattened"}
+    return {"mappings": {"properties": {
+        "@timestamp": {"type": "date"},
+        "event": {"properties": {"provider": kw, "action": kw, "id": kw}},
+        "aws": {"properties": {"cloudtrail": {"properties": {
+            "error_code": kw, "recipient_account_id": kw, "shared_event_id": kw,
+            "user_identity": {"properties": {
+                "type": kw, "arn": kw, "access_key_id": kw,
+                "session_context": {"properties": {"session_issuer": {"properties": {
+                    "arn": kw}}}}}},
+            "flattened": {"properties": {"request_parameters": flat,
+                                         "response_elements": flat}}}}}}}}}
+
+
+class Client:
+    """Just enough HTTP to load a server (with Basic or SigV4 when needed)."""
+
+    def __init__(self, url, basic=None, signer=None):
+        self.url, self.basic, self.signer = url, basic, signer
+
+    def call(self, method, path, body=None, ctype="application/json"):
+        data = body.encode() if isinstance(body, str) else body
+        headers = {"Content-Type": ctype} if data else {}
+        if self.basic:
+            import base64
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                ("%s:%s" % self.basic).encode()).decode()
+        if self.signer:
+            path_only, _, query = path.partition("?")
+            headers.update(self.signer.headers(method, "127.0.0.1:%d" % self.url.port,
+                                               path_only, query, data or b""))
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=headers)
+        with urllib.request.urlopen(req, timeout=60,
+                                    context=getattr(self.url, "ssl_context", None)) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def load(self, records, schema, flavor):
+        if schema == "ecs":
+            self.call("PUT", "/" + ECS_INDEX, json.dumps(ecs_mapping(flavor)))
+        lines = []
+        for rec in records:
+            if schema == "ecs":
+                index, doc = ECS_INDEX, ecs_doc(rec)
+            else:
+                index, doc = "cloudtrail-" + rec["eventTime"][:7].replace("-", "."), \
+                    keyword_doc(rec)
+            meta = {"_index": index, "_id": rec["eventID"]}
+            if flavor == "es6":
+                meta["_type"] = "_doc"
+            lines.append(json.dumps({"create": meta}))
+            lines.append(json.dumps(doc))
+        resp = self.call("POST", "/_bulk?refresh=true", "\n".join(lines) + "\n",
+                         "application/x-ndjson")
+        failed = [i for i in resp["items"] if i["create"]["status"] >= 300]
+        if failed:
+            raise AssertionError("bulk load failed: %s" % failed[:3])
+
+
+def write_config(folder, es_section):
+    text = (
+        "accounts:\n"
+        "  - name: demo\n    id: \"111111111111\"\n    iam: %s/demo/iam/demo.json\n"
+        "  - name: backup\n    id: \"222222222222\"\n    iam: %s/demo/iam/backup.json\n"
+        "window:\n  end: 2018-06-30\n"
+        "elasticsearch:\n%s" % (ROOT, ROOT, es_section))
+    path = os.path.join(folder, "config.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def case_args(name, config):
+    """The golden case's arguments, pointed at `config`, without --store."""
+    with open(os.path.join(GOLDEN, name + ".args")) as f:
+        raw = [line.rstrip("\n") for line in f]
+    args, skip = [], False
+    for a in raw:
+        if skip:
+            skip = False
+            continue
+        if a == "--store":
+            skip = True
+            continue
+        args.append(config if a == "@ROOT@/config.yaml.example" else a.replace("@ROOT@", ROOT))
+    return args
+
+
+def golden(name):
+    with open(os.path.join(GOLDEN, name + ".out")) as f:
+        out = f.read()
+    rc_path = os.path.join(GOLDEN, name + ".rc")
+    rc = int(open(rc_path).read()) if os.path.exists(rc_path) else 0
+    return out, rc
+
+
+def run_ct(args, env_extra=None, timeout=60):
+    env = dict(os.environ, CLOUDTRACKER_TODAY=TODAY)
+    env.pop("NO_COLOR", None)
+    env.update(env_extra or {})
+    p = subprocess.run([BIN] + args, capture_output=True, text=True, env=env, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def settled_log(srv):
+    """The request log once it stops growing: the server logs a request
+    after it has answered, so the client may exit first."""
+    import time
+    log = srv.requests()
+    for _ in range(100):
+        time.sleep(0.02)
+        again = srv.requests()
+        if len(again) == len(log):
+            return again
+        log = again
+    return log
+
+
+RECORDS = None
+
+
+def records():
+    global RECORDS
+    if RECORDS is None:
+        RECORDS = demo_records()
+    return RECORDS
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        if not BIN or not os.access(BIN, os.X_OK):
+            self.skipTest("set CLOUDTRACKER_BIN to the built cloudtracker")
+        self.tmp = tempfile.mkdtemp(prefix="ct-es-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def check_goldens(self, srv, config, env=None, cases=CASES, budget=True):
+        for name in cases:
+            with self.subTest(case=name):
+                srv.control("DELETE", "/__log")
+                rc, out, err = run_ct(case_args(name, config), env)
+                want_out, want_rc = golden(name)
+                self.assertEqual(out, want_out, "stderr: " + err)
+                self.assertEqual(rc, want_rc, "stderr: " + err)
+                if budget:
+                    self.check_budget(name, settled_log(srv))
+
+    def check_budget(self, name, log):
+        searches = [r for r in log if r["path"].endswith("/_search")]
+        detect = [r for r in log if r["path"] == "/" or "/_mapping/field/" in r["path"]]
+        counts = [r for r in log if r["path"].endswith("/_count")]
+        self.assertLessEqual(len(detect), 2, log)
+        self.assertLessEqual(len(counts), 1, log)
+        with open(os.path.join(GOLDEN, name + ".args")) as f:
+            args = f.read().split("\n")
+        # The demo's answers fit in one composite page each: --user/--role
+        # is one search, --destrole two (keys, then one batch of calls),
+        # --list one.
+        want = 2 if "--destrole" in args else 1
+        self.assertLessEqual(len(searches), want, [r["path"] for r in log])
+        self.assertEqual(len(log), len(detect) + len(counts) + len(searches), log)
+
+
+class GoldenTests(Base):
+    """Every demo golden case, per flavor and schema."""
+
+    def run_flavor(self, flavor, mapping, schema=None, forced=False):
+        with running_server(flavor=flavor, mapping=mapping) as srv:
+            Client(srv).load(records(), schema or "cloudtrail", flavor)
+            section = "  url: %s\n  index: '%s'\n" % (
+                srv, ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*")
+            if forced:
+                section += "  schema: %s\n" % (schema or ("keyword" if mapping == "template"
+                                                          else "dynamic"))
+            config = write_config(self.tmp, section)
+            self.check_goldens(srv, config)
+
+    def test_es7_dynamic(self):
+        self.run_flavor("es7", "dynamic")
+
+    def test_es7_template(self):
+        self.run_flavor("es7", "template")
+
+    def test_es8_dynamic(self):
+        self.run_flavor("es8", "dynamic")
+
+    def test_es8_template(self):
+        self.run_flavor("es8", "template")
+
+    def test_os2_dynamic(self):
+        self.run_flavor("os2", "dynamic")
+
+    def test_os2_template(self):
+        self.run_flavor("os2", "template")
+
+    def test_es6_dynamic(self):
+        self.run_flavor("es6", "dynamic")
+
+    def test_es6_template(self):
+        self.run_flavor("es6", "template")
+
+    def test_es8_ecs(self):
+        self.run_flavor("es8", "dynamic", "ecs")
+
+    def test_os2_ecs(self):
+        self.run_flavor("os2", "dynamic", "ecs")
+
+    def test_small_max_buckets_pages(self):
+        # search.max_buckets 10: pages shrink from 10,000 to 10 after three
+        # refusals, and every answer is then paged through with after_key.
+        with running_server(flavor="es7", mapping="template", max_buckets=10) as srv:
+            Client(srv).load(records(), "cloudtrail", "es7")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+            self.check_goldens(srv, config, budget=False)
+            most = 0
+            for name in CASES:
+                srv.control("DELETE", "/__log")
+                run_ct(case_args(name, config))
+                searches = [r for r in settled_log(srv) if r["path"].endswith("/_search")]
+                self.assertEqual([r["status"] for r in searches[:3]], [503, 503, 503])
+                self.assertTrue(all(r["status"] == 200 for r in searches[3:]))
+                most = max(most, len(searches) - 3)
+            self.assertGreater(most, 1)  # some answer took several pages
+
+    def test_forced_schema_skips_detection(self):
+        with running_server(flavor="es8", mapping="template") as srv:
+            Client(srv).load(records(), "cloudtrail", "es8")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                            "  schema: keyword\n" % srv)
+            srv.control("DELETE", "/__log")
+            rc, out, err = run_ct(case_args("demo_alice", config))
+            self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
+            paths = [r["path"] for r in settled_log(srv)]
+            self.assertEqual(paths, ["/", "/cloudtrail-*/_search", "/cloudtrail-*/_count"])
+
+
+class TransportTests(Base):
+    """Authentication, failover and failures against one loaded server."""
+
+    def test_basic_auth_secret_from_env(self):
+        with running_server(flavor="es8", mapping="template",
+                            auth="basic:elastic:pa55word") as srv:
+            Client(srv, basic=("elastic", "pa55word")).load(records(), "cloudtrail", "es8")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                            "  username: elastic\n  password_env: CT_ES_PW\n"
+                                            % srv)
+            self.check_goldens(srv, config, {"CT_ES_PW": "pa55word"},
+                               ["demo_alice", "demo_bob_destrole_admin"])
+            rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_PW": "wrong-pw"})
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            self.assertIn(srv, err)
+            self.assertIn("401", err)
+            self.assertNotIn("wrong-pw", err)
+
+    def test_api_key(self):
+        with running_server(flavor="es7", mapping="template", auth="apikey:kid:ksecret") as srv:
+            import base64
+            enc = base64.b64encode(b"kid:ksecret").decode()
+            c = Client(srv)
+            c.basic = None
+            # Load with the encoded key as a header.
+            orig = c.call
+
+            def call(method, path, body=None, ctype="application/json"):
+                data = body.encode() if isinstance(body, str) else body
+                req = urllib.request.Request(srv + path, data=data, method=method,
+                                             headers={"Content-Type": ctype,
+                                                      "Authorization": "ApiKey " + enc})
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    return json.loads(resp.read())
+            c.call = call
+            c.load(records(), "cloudtrail", "es7")
+            del orig
+            for key in ("kid:ksecret", enc):
+                config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                                "  api_key_env: CT_ES_KEY\n" % srv)
+                self.check_goldens(srv, config, {"CT_ES_KEY": key}, ["demo_alice"])
+
+    def test_sigv4(self):
+        access, secret, token = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "tok/en+="
+        with running_server(flavor="os2", mapping="template",
+                            auth="sigv4:%s:%s:eu-west-1:es:%s" % (access, secret, token)) as srv:
+            signer = IndependentSigner(access, secret, "eu-west-1", "es", token)
+            Client(srv, signer=signer).load(records(), "cloudtrail", "os2")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*,cloudtrail'\n"
+                                            "  aws_sigv4: {region: eu-west-1, service: es}\n"
+                                            % srv)
+            env = {"AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret,
+                   "AWS_SESSION_TOKEN": token}
+            # A concrete index that does not exist would be a 404: add it.
+            Client(srv, signer=signer).call("PUT", "/cloudtrail")
+            self.check_goldens(srv, config, env,
+                               ["demo_alice", "demo_bob_destrole_admin", "demo_list_users"])
+            rc, out, err = run_ct(case_args("demo_alice", config),
+                                  dict(env, AWS_SECRET_ACCESS_KEY="wrong"))
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            self.assertIn("403", err)
+            self.assertNotIn("wrong", err.replace("wrong-", ""))
+            rc, out, err = run_ct(case_args("demo_alice", config),
+                                  {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+            self.assertEqual((rc, out), (EXIT_CONFIG, ""), err)
+
+
+class TlsTests(Base):
+    def test_tls(self):
+        if not shutil.which("openssl"):
+            self.skipTest("no openssl to make a certificate")
+        cert, key = os.path.join(self.tmp, "cert.pem"), os.path.join(self.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        with running_server(flavor="es8", mapping="template", tls=(cert, key)) as srv:
+            self.assertTrue(srv.startswith("https://"))
+            Client(srv).load(records(), "cloudtrail", "es8")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                            "  ca_cert: cert.pem\n" % srv)
+            self.check_goldens(srv, config, cases=["demo_alice", "demo_list_roles"])
+            self.assertTrue(all(r["tls"] for r in settled_log(srv)))
+            # Without the CA the certificate is refused...
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+            rc, out, err = run_ct(case_args("demo_alice", config),
+                                  {"SSL_CERT_FILE": "/nonexistent", "CURL_CA_BUNDLE": ""})
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            self.assertIn("TLS", err)
+            self.assertIn(srv, err)
+            # ... unless verification is turned off, which warns.
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                            "  insecure: true\n" % srv)
+            rc, out, err = run_ct(case_args("demo_alice", config))
+            self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
+            self.assertIn("insecure", err)
+
+    def test_skip_setup_is_accepted(self):
+        with running_server(flavor="es7", mapping="template") as srv:
+            Client(srv).load(records(), "cloudtrail", "es7")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+            rc, out, err = run_ct(case_args("demo_alice", config) + ["--skip-setup"])
+            self.assertEqual((rc, out, err), (0, golden("demo_alice")[0], ""))
+
+
+class FailureTests(Base):
+    """Each failure: its exit code, a message naming the host, nothing on stdout."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctx = running_server(flavor="es8", mapping="template")
+        cls.srv = cls.ctx.__enter__()
+        Client(cls.srv).load(records(), "cloudtrail", "es8")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctx.__exit__(None, None, None)
+
+    def setUp(self):
+        super().setUp()
+        self.srv.control("DELETE", "/__faults")
+        self.srv.control("DELETE", "/__log")
+        self.config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                             "  request_timeout: 2\n  retries: 2\n" % self.srv)
+
+    def expect(self, code, case="demo_alice", config=None, needle=None):
+        rc, out, err = run_ct(case_args(case, config or self.config))
+        self.assertEqual(out, "", err)
+        self.assertEqual(rc, code, err)
+        self.assertEqual(err.count("\n"), 1, err)
+        if needle:
+            self.assertIn(needle, err)
+        return err
+
+    def test_retry_then_success(self):
+        self.srv.fault("429", count=2, path="_search")
+        rc, out, err = run_ct(case_args("demo_alice", self.config))
+        self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
+        searches = [r for r in settled_log(self.srv) if r["path"].endswith("_search")]
+        self.assertEqual([r["status"] for r in searches], [429, 429, 200])
+
+    def test_busy_gives_up(self):
+        for kind in ("429", "503"):
+            with self.subTest(kind=kind):
+                self.srv.control("DELETE", "/__faults")
+                self.srv.control("DELETE", "/__log")
+                self.srv.fault(kind, count=-1, path="_search")
+                err = self.expect(EXIT_UNREACHABLE, needle=self.srv)
+                self.assertIn("busy", err)
+                searches = [r for r in settled_log(self.srv) if r["path"].endswith("_search")]
+                self.assertEqual(len(searches), 3)  # the first try and 2 retries
+
+    def test_server_error(self):
+        self.srv.fault("500", path="_search")
+        self.expect(EXIT_PARTIAL, needle="HTTP 500")
+
+    def test_gateway_error(self):
+        self.srv.fault("502", path="_search")
+        self.expect(EXIT_UNREACHABLE, needle="HTTP 502")
+
+    def test_partial_results(self):
+        for kind, needle in (("partial_shards", "shard"), ("timed_out", "timed out")):
+            with self.subTest(kind=kind):
+                self.srv.control("DELETE", "/__faults")
+                self.srv.fault(kind, path="_search")
+                self.expect(EXIT_PARTIAL, needle=needle)
+        self.srv.control("DELETE", "/__faults")
+        self.srv.fault("partial_shards", path="_search")
+        self.expect(EXIT_PARTIAL, case="demo_bob_destrole_admin")
+        # (The test server does not fault _count's _shards yet, so --list
+        # is checked through its search.)
+        self.srv.fault("partial_shards", path="_search")
+        self.expect(EXIT_PARTIAL, case="demo_list_users")
+
+    def test_truncated_and_closed(self):
+        self.srv.fault("truncate", path="_search")
+        self.expect(EXIT_PARTIAL, needle=self.srv)
+        # libcurl resends once, on a new connection, a request whose reused
+        # connection closed before answering (the keep-alive race): the
+        # second close is the failure.
+        self.srv.fault("close", count=2, path="_search")
+        self.expect(EXIT_UNREACHABLE, needle=self.srv)
+
+    def test_timeout(self):
+        self.srv.fault("stall", path="_search", seconds=6)
+        self.expect(EXIT_UNREACHABLE, needle="no answer")
+
+    def test_missing_index(self):
+        config = write_config(self.tmp, "  url: %s\n  index: 'nosuch'\n" % self.srv)
+        self.expect(EXIT_CONFIG, config=config, needle="nosuch")
+
+    def test_unreachable_and_failover(self):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d" % s.getsockname()[1]
+        s.close()
+        config = write_config(self.tmp, "  url: %s\n  connect_timeout: 2\n" % dead)
+        self.expect(EXIT_UNREACHABLE, config=config, needle=dead)
+        config = write_config(self.tmp, "  hosts: ['%s', '%s']\n  index: 'cloudtrail-*'\n"
+                                        % (dead, self.srv))
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
+        config = write_config(self.tmp, "  hosts: ['%s', '%s']\n  connect_timeout: 2\n"
+                                        % (dead, dead))
+        self.expect(EXIT_UNREACHABLE, config=config, needle="none of the 2 hosts answered")
+        config = write_config(self.tmp, "  url: http://no-such-host.invalid:9200\n")
+        self.expect(EXIT_UNREACHABLE, config=config, needle="no-such-host.invalid")
+
+    def test_not_json(self):
+        # An HTTP server that is not Elasticsearch: the control endpoint's
+        # 404 for an unknown path is JSON but has no version.
+        config = write_config(self.tmp, "  url: %s/__nothing\n" % self.srv)
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual(out, "")
+        self.assertIn(rc, (EXIT_UNREACHABLE, EXIT_PARTIAL), err)
+
+
+class SessionBudgetTests(Base):
+    """--destrole stays at 2 + ceil(N/10000) searches for N sessions."""
+
+    def test_many_sessions(self):
+        sessions = 12000
+        user = "arn:aws:iam::111111111111:user/alice"
+        role = "arn:aws:iam::111111111111:role/admin"
+        docs = []
+        for i in range(sessions):
+            key = "ASIA%016d" % i
+            docs.append({"eventTime": "2018-06-01T10:00:00Z", "eventSource": "sts.amazonaws.com",
+                         "eventName": "AssumeRole", "eventID": "a%d" % i,
+                         "recipientAccountId": "111111111111",
+                         "userIdentity": {"type": "IAMUser", "arn": user},
+                         "requestParameters": {"roleArn": role},
+                         "responseElements": {"credentials": {"accessKeyId": key}}})
+            if i % 1000 == 0:
+                docs.append({"eventTime": "2018-06-01T11:00:00Z",
+                             "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+                             "eventID": "c%d" % i, "recipientAccountId": "111111111111",
+                             "userIdentity": {
+                                 "type": "AssumedRole", "accessKeyId": key,
+                                 "arn": "arn:aws:sts::111111111111:assumed-role/admin/s",
+                                 "sessionContext": {"sessionIssuer": {"arn": role}}}})
+        with running_server(flavor="es8", mapping="template") as srv:
+            Client(srv).load(docs, "cloudtrail", "es8")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+            srv.control("DELETE", "/__log")
+            rc, out, err = run_ct(["--config", config, "--account", "demo", "--user", "alice",
+                                   "--destrole", "admin", "--show-used", "--format", "json"])
+            self.assertEqual(rc, 0, err)
+            self.assertIn('"action": "s3:listallmybuckets", "status": "used", "calls": 12,', out)
+            log = settled_log(srv)
+            searches = [r for r in log if r["path"].endswith("/_search")]
+            # Phase A: 2 composite pages (12,000 keys); phase B: 2 batches.
+            self.assertEqual(len(searches), 2 + 2, [r["path"] for r in log])
+            self.assertLessEqual(len(log), 2 + 1 + 2 + 2)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        BIN = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
