@@ -330,7 +330,9 @@ class GoldenTests(Base):
             rc, out, err = run_ct(case_args("demo_alice", config))
             self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
             paths = [r["path"] for r in settled_log(srv)]
-            self.assertEqual(paths, ["/", "/cloudtrail-*/_search", "/cloudtrail-*/_count"])
+            # alice has calls, so the "no events for the account" check
+            # (one _count) is not needed: one request plus version detection.
+            self.assertEqual(paths, ["/", "/cloudtrail-*/_search"])
 
 
 class TransportTests(Base):
