@@ -1565,8 +1565,9 @@ def _hit(flavor, ctx, doc, sort_values, req):
     return hit
 
 
-def count(flavor, contexts, body, params):
-    """The _count API: {"count", "_shards"}."""
+def count(flavor, contexts, body, params, faults=frozenset()):
+    """The _count API: {"count", "_shards"}; the partial_shards fault marks
+    one extra shard failed, as for _search (_count has no timed_out)."""
     body = body or {}
     if "q" in params:
         raise unsupported("the q parameter (Lucene query syntax)")
@@ -1592,6 +1593,14 @@ def count(flavor, contexts, body, params):
               "failed": failed}
     if failures:
         shards["failures"] = shard_failure_entries(failures)
+    if "partial_shards" in faults:
+        shards["total"] += 1
+        shards["failed"] += 1
+        shards.setdefault("failures", []).append({
+            "shard": 1, "index": contexts[0].name if contexts else "_na_",
+            "node": "injected-fault-node",
+            "reason": cause("node_not_connected_exception",
+                            "[injected-fault-node][127.0.0.1:9300] Node not connected")})
     return {"count": n, "_shards": shards}
 
 

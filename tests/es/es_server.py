@@ -478,11 +478,12 @@ def build_routes(server):
                                          r.params, r.faults),
            "DELETE": lambda r, a: s.clear_scroll(body(r), r.params, a["id"])},
           {"scroll", "rest_total_hits_as_int"}),
-        R(("_count",), {m: lambda r, a: s.count(None, body(r), r.params)
+        R(("_count",), {m: lambda r, a: s.count(None, body(r), r.params, r.faults)
                         for m in ("GET", "POST")}, INDICES_PARAMS | {
             "q", "routing", "preference", "min_score", "terminate_after", "analyzer",
             "default_operator", "df", "lenient", "ignore_throttled", "analyze_wildcard"}),
-        R(("{index}", "_count"), {m: lambda r, a: s.count(a["index"], body(r), r.params)
+        R(("{index}", "_count"), {m: lambda r, a: s.count(a["index"], body(r), r.params,
+                                                                 r.faults)
                                   for m in ("GET", "POST")}, INDICES_PARAMS | {
             "q", "routing", "preference", "min_score", "terminate_after", "analyzer",
             "default_operator", "df", "lenient", "ignore_throttled", "analyze_wildcard"}),

@@ -1331,11 +1331,11 @@ class Store:
                 return 200, out
             return 200, response
 
-    def count(self, expr, body, params):
+    def count(self, expr, body, params, faults=frozenset()):
         with self.lock:
             return 200, es_search.count(self.flavor,
                                         self._contexts(self.resolve(expr, params)),
-                                        body, params)
+                                        body, params, faults)
 
     def _context_missing(self, what):
         reason = "No search context found for id [%s]" % what
