@@ -34,6 +34,12 @@ int ct_calls_add(ct_calls *calls, const char *event_source, const char *event_na
                  uint64_t error_count, int64_t first_day, int64_t last_day);
 /* Frees the items; the list is then empty and reusable. */
 void ct_calls_release(ct_calls *calls);
+/* Sorts the items from index `from` on by eventSource, then eventName: the
+ * order every backend returns. */
+void ct_calls_sort(ct_calls *calls, size_t from);
+/* Drops (and frees) the items from index `keep` on: a backend whose query
+ * failed part-way leaves no partial answer behind. */
+void ct_calls_truncate(ct_calls *calls, size_t keep);
 
 /* A problem with the inputs behind the answers (a trail file that was
  * skipped or only partly read), reported by queries as a warning. */

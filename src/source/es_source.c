@@ -505,22 +505,6 @@ static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     return 0;
 }
 
-static int cmp_calls(const void *pa, const void *pb)
-{
-    const ct_call *a = pa, *b = pb;
-    int c = strcmp(a->event_source, b->event_source);
-    return c ? c : strcmp(a->event_name, b->event_name);
-}
-
-static void calls_truncate(ct_calls *out, size_t keep)
-{
-    while (out->count > keep) {
-        out->count--;
-        free(out->items[out->count].event_source);
-        free(out->items[out->count].event_name);
-    }
-}
-
 /* Runs call aggregations over n queries (in parallel) and appends the summed
  * calls to out, sorted as the store sorts them. */
 static int collect_calls(es_source *s, char **queries, size_t n, ct_calls *out, ct_error *err)
@@ -546,10 +530,10 @@ static int collect_calls(es_source *s, char **queries, size_t n, ct_calls *out, 
     }
     if (rc == 0)
         rc = run_pagers(s, ps, n, on_call_bucket, &cs, err);
-    if (rc == 0 && out->count - cs.keep > 1)
-        qsort(out->items + cs.keep, out->count - cs.keep, sizeof(*out->items), cmp_calls);
+    if (rc == 0)
+        ct_calls_sort(out, cs.keep);
     if (rc)
-        calls_truncate(out, cs.keep);
+        ct_calls_truncate(out, cs.keep);
     if (ps)
         pagers_release(ps, n);
     free(ps);

@@ -32,6 +32,28 @@ int ct_calls_add(ct_calls *calls, const char *event_source, const char *event_na
     return 0;
 }
 
+static int compare_calls(const void *pa, const void *pb)
+{
+    const ct_call *a = pa, *b = pb;
+    int c = strcmp(a->event_source, b->event_source);
+    return c ? c : strcmp(a->event_name, b->event_name);
+}
+
+void ct_calls_sort(ct_calls *calls, size_t from)
+{
+    if (calls->count > from + 1)
+        qsort(calls->items + from, calls->count - from, sizeof(*calls->items), compare_calls);
+}
+
+void ct_calls_truncate(ct_calls *calls, size_t keep)
+{
+    while (calls->count > keep) {
+        calls->count--;
+        free(calls->items[calls->count].event_source);
+        free(calls->items[calls->count].event_name);
+    }
+}
+
 void ct_calls_release(ct_calls *calls)
 {
     for (size_t i = 0; i < calls->count; i++) {

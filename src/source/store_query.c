@@ -18,16 +18,6 @@ static ct_store *store_of(ct_source *src)
     return ((struct store_source *)src)->store;
 }
 
-/* Drops the items appended after `keep`: a failed query leaves no output. */
-static void calls_truncate(ct_calls *out, size_t keep)
-{
-    while (out->count > keep) {
-        out->count--;
-        free(out->items[out->count].event_source);
-        free(out->items[out->count].event_name);
-    }
-}
-
 /* Totals of one action while summing roll-up rows. */
 struct action_sum {
     int64_t action_id;
@@ -93,13 +83,6 @@ static int sums_add(struct sums *s, int64_t id, int64_t day, uint64_t ok, uint64
     return 0;
 }
 
-static int cmp_calls(const void *pa, const void *pb)
-{
-    const ct_call *a = pa, *b = pb;
-    int c = strcmp(a->event_source, b->event_source);
-    return c ? c : strcmp(a->event_name, b->event_name);
-}
-
 /* Steps a statement whose rows are (action_id, day, ok, err), sums them per
  * action and appends one call per action, sorted by source and name. */
 static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
@@ -137,10 +120,10 @@ static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_er
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         sqlite3_reset(q);
     }
-    if (rc == 0 && out->count - keep > 1)
-        qsort(out->items + keep, out->count - keep, sizeof(*out->items), cmp_calls);
+    if (rc == 0)
+        ct_calls_sort(out, keep);
     if (rc != 0)
-        calls_truncate(out, keep);
+        ct_calls_truncate(out, keep);
     free(sums.items);
     free(sums.slots);
     return rc;
