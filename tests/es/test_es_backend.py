@@ -121,6 +121,7 @@ class Client:
     def call(self, method, path, body=None, ctype="application/json"):
         data = body.encode() if isinstance(body, str) else body
         headers = {"Content-Type": ctype} if data else {}
+        headers.update(getattr(self, "headers", {}))
         if self.basic:
             import base64
             headers["Authorization"] = "Basic " + base64.b64encode(
@@ -135,7 +136,7 @@ class Client:
                                     context=getattr(self.url, "ssl_context", None)) as resp:
             return json.loads(resp.read() or b"null")
 
-    def load(self, records, schema, flavor):
+    def load(self, records, schema, flavor, prefix="cloudtrail"):
         if schema == "ecs":
             self.call("PUT", "/" + ECS_INDEX, json.dumps(ecs_mapping(flavor)))
         lines = []
@@ -143,7 +144,7 @@ class Client:
             if schema == "ecs":
                 index, doc = ECS_INDEX, ecs_doc(rec)
             else:
-                index, doc = "cloudtrail-" + rec["eventTime"][:7].replace("-", "."), \
+                index, doc = prefix + "-" + rec["eventTime"][:7].replace("-", "."), \
                     keyword_doc(rec)
             meta = {"_index": index, "_id": rec["eventID"]}
             if flavor == "es6":
@@ -599,6 +600,77 @@ class SessionBudgetTests(Base):
             # Phase A: 2 composite pages (12,000 keys); phase B: 2 batches.
             self.assertEqual(len(searches), 2 + 2, [r["path"] for r in log])
             self.assertLessEqual(len(log), 2 + 1 + 2 + 2)
+
+
+
+REAL_URL = os.environ.get("CLOUDTRACKER_TEST_ES_URL")
+
+
+class _Url(str):
+    """A base URL carrying the TLS context Client.call uses."""
+    ssl_context = None
+
+
+class RealClusterTests(Base):
+    """The demo goldens against CLOUDTRACKER_TEST_ES_URL (skipped when it is
+    unset): the records go into indices of their own, named
+    cloudtracker-test-RANDOM-YYYY.MM and deleted afterwards. Request counts
+    and fault injection need the test server and are not repeated here. The
+    optional CLOUDTRACKER_TEST_ES_API_KEY, _CA and _INSECURE variables work as
+    for test_es_server.py."""
+
+    def test_goldens_on_real_cluster(self):
+        if not REAL_URL:
+            self.skipTest("CLOUDTRACKER_TEST_ES_URL is not set")
+        import ssl
+        import urllib.parse
+        import uuid
+        parts = urllib.parse.urlsplit(REAL_URL)
+        netloc = parts.hostname + (":%d" % parts.port if parts.port else "")
+        base = _Url(urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "",
+                                             "")))
+        ca = os.environ.get("CLOUDTRACKER_TEST_ES_CA")
+        insecure = os.environ.get("CLOUDTRACKER_TEST_ES_INSECURE") == "1"
+        if parts.scheme == "https":
+            base.ssl_context = ssl.create_default_context(cafile=ca)
+            if insecure:
+                base.ssl_context.check_hostname = False
+                base.ssl_context.verify_mode = ssl.CERT_NONE
+        user = urllib.parse.unquote(parts.username) if parts.username else None
+        password = urllib.parse.unquote(parts.password or "") if user else None
+        api_key = os.environ.get("CLOUDTRACKER_TEST_ES_API_KEY")
+        client = Client(base, basic=(user, password) if user else None)
+        if api_key:
+            client.basic = None
+            client.headers = {"Authorization": "ApiKey " + api_key}
+        info = client.call("GET", "/")
+        flavor = "es6" if info["version"]["number"].startswith("6.") else "es8"
+        prefix = "cloudtracker-test-%s" % uuid.uuid4().hex[:8]
+        # Concrete names: ES 8 refuses wildcard deletes by default.
+        months = sorted({r["eventTime"][:7].replace("-", ".") for r in records()})
+        for month in months:
+            self.addCleanup(client.call, "DELETE", "/%s-%s" % (prefix, month))
+        client.load(records(), "cloudtrail", flavor, prefix=prefix)
+
+        section = "  url: %s\n  index: '%s-*'\n" % (base, prefix)
+        env = {}
+        if api_key:
+            section += "  api_key_env: CT_TEST_ES_API_KEY\n"
+            env["CT_TEST_ES_API_KEY"] = api_key
+        elif user:
+            section += "  username: '%s'\n  password_env: CT_TEST_ES_PASSWORD\n" % user
+            env["CT_TEST_ES_PASSWORD"] = password
+        if ca:
+            section += "  ca_cert: '%s'\n" % os.path.abspath(ca)
+        if insecure:
+            section += "  insecure: true\n"
+        config = write_config(self.tmp, section)
+        for name in CASES:
+            with self.subTest(case=name):
+                rc, out, err = run_ct(case_args(name, config), env)
+                want_out, want_rc = golden(name)
+                self.assertEqual(out, want_out, "stderr: " + err)
+                self.assertEqual(rc, want_rc, "stderr: " + err)
 
 
 if __name__ == "__main__":
