@@ -1514,13 +1514,7 @@ def execute(flavor, contexts, req, max_buckets, pit=False, scroll_all=False,
     if failures:
         shards["failures"] = shard_failure_entries(failures)
     if "partial_shards" in faults:
-        shards["total"] += 1
-        shards["failed"] += 1
-        shards.setdefault("failures", []).append({
-            "shard": 1, "index": contexts[0].name if contexts else "_na_",
-            "node": "injected-fault-node",
-            "reason": cause("node_not_connected_exception",
-                            "[injected-fault-node][127.0.0.1:9300] Node not connected")})
+        _inject_shard_failure(shards, contexts)
     hits_obj = {}
     if req.track_total_hits is not False:
         if req.as_int:
@@ -1565,6 +1559,17 @@ def _hit(flavor, ctx, doc, sort_values, req):
     return hit
 
 
+def _inject_shard_failure(shards, contexts):
+    """The partial_shards fault: one more shard, failed, as a lost node gives."""
+    shards["total"] += 1
+    shards["failed"] += 1
+    shards.setdefault("failures", []).append({
+        "shard": 1, "index": contexts[0].name if contexts else "_na_",
+        "node": "injected-fault-node",
+        "reason": cause("node_not_connected_exception",
+                        "[injected-fault-node][127.0.0.1:9300] Node not connected")})
+
+
 def count(flavor, contexts, body, params, faults=frozenset()):
     """The _count API: {"count", "_shards"}; the partial_shards fault marks
     one extra shard failed, as for _search (_count has no timed_out)."""
@@ -1594,13 +1599,7 @@ def count(flavor, contexts, body, params, faults=frozenset()):
     if failures:
         shards["failures"] = shard_failure_entries(failures)
     if "partial_shards" in faults:
-        shards["total"] += 1
-        shards["failed"] += 1
-        shards.setdefault("failures", []).append({
-            "shard": 1, "index": contexts[0].name if contexts else "_na_",
-            "node": "injected-fault-node",
-            "reason": cause("node_not_connected_exception",
-                            "[injected-fault-node][127.0.0.1:9300] Node not connected")})
+        _inject_shard_failure(shards, contexts)
     return {"count": n, "_shards": shards}
 
 
