@@ -190,20 +190,23 @@ static int open_source(query *q)
     rc = ct_store_source(&q->source, store, paths, o->skip_setup ? 0 : path_count, &q->err);
     if (rc)
         return rc;
-    if (!o->skip_setup) {
-        ct_input_problems ignored = {0};
-        rc = q->source->refresh(q->source, &ignored, &q->err);
-        ct_input_problems_release(&ignored);
-        if (rc)
-            return rc;
-    }
-    /* Files skipped now or on earlier runs make any answer partial: say so
-     * (the verdicts still print, and the exit code says it). */
+    /* Problems met now (unreadable folders, dangling links) and files
+     * skipped now or on earlier runs (recorded in the store) make any answer
+     * partial: say so once per path (the verdicts still print, and the exit
+     * code says it). */
     ct_input_problems problems = {0};
-    rc = q->source->input_problems(q->source, &problems, &q->err);
-    for (size_t i = 0; rc == 0 && i < problems.count; i++)
-        rc = warn(q, "%s: %s (the answer may miss its events)", problems.items[i].path,
-                  problems.items[i].reason);
+    if (!o->skip_setup)
+        rc = q->source->refresh(q->source, &problems, &q->err);
+    if (rc == 0)
+        rc = q->source->input_problems(q->source, &problems, &q->err);
+    for (size_t i = 0; rc == 0 && i < problems.count; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(problems.items[j].path, problems.items[i].path) == 0;
+        if (!seen)
+            rc = warn(q, "%s: %s (the answer may miss its events)", problems.items[i].path,
+                      problems.items[i].reason);
+    }
     if (problems.count)
         q->incomplete = true;
     ct_input_problems_release(&problems);
