@@ -215,18 +215,6 @@ def bulk_load(url, files, flavor, acct, start, end, chunk=5000):
     return docs, sent, time.monotonic() - t0, sessions
 
 
-def settled_log(srv):
-    """The request log once it stops growing (the server logs after answering)."""
-    entries = srv.requests()
-    for _ in range(100):
-        time.sleep(0.02)
-        again = srv.requests()
-        if len(again) == len(entries):
-            return again
-        entries = again
-    return entries
-
-
 def endpoint(entry):
     path = entry["path"]
     if path == "/":
@@ -325,7 +313,7 @@ def main():
                 proxy.reset()
                 rc2, out2, err2, w2, u2, s2 = run([ct, "--config", config] + common,
                                                   os.path.join(run_dir, slug + ".es.out"))
-                entries = settled_log(srv)
+                entries = srv.settled_requests()
                 proxy.settle()
                 net = proxy.snapshot()
                 if rc1 != 0 or rc2 != 0 or out1 != out2:

@@ -1121,7 +1121,22 @@ class ServerURL(str):
     def requests(self):
         return self.control("GET", "/__log")["requests"]
 
+    def settled_requests(self):
+        """The request log once it stops growing: the server logs a request
+        after answering it, so a client may be done before its entry lands."""
+        log = self.requests()
+        for _ in range(100):
+            time.sleep(0.02)
+            again = self.requests()
+            if len(again) == len(log):
+                return again
+            log = again
+        return log
+
     def clear_log(self):
+        """Empties the log once earlier requests have landed in it, so what
+        follows is counted alone."""
+        self.settled_requests()
         self.control("DELETE", "/__log")
 
     def reset(self):

@@ -203,27 +203,6 @@ def run_ct(args, env_extra=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
-def settled_log(srv):
-    """The request log once it stops growing: the server logs a request
-    after it has answered, so the client may exit first."""
-    import time
-    log = srv.requests()
-    for _ in range(100):
-        time.sleep(0.02)
-        again = srv.requests()
-        if len(again) == len(log):
-            return again
-        log = again
-    return log
-
-
-def clear_log(srv):
-    """Empties the request log once earlier requests (a bulk load, a
-    previous run) have landed in it, so counts see only what follows."""
-    settled_log(srv)
-    srv.control("DELETE", "/__log")
-
-
 RECORDS = None
 
 
@@ -244,13 +223,13 @@ class Base(unittest.TestCase):
     def check_goldens(self, srv, config, env=None, cases=CASES, budget=True):
         for name in cases:
             with self.subTest(case=name):
-                clear_log(srv)
+                srv.clear_log()
                 rc, out, err = run_ct(case_args(name, config), env)
                 want_out, want_rc = golden(name)
                 self.assertEqual(out, want_out, "stderr: " + err)
                 self.assertEqual(rc, want_rc, "stderr: " + err)
                 if budget:
-                    self.check_budget(name, settled_log(srv))
+                    self.check_budget(name, srv.settled_requests())
 
     def check_budget(self, name, log):
         searches = [r for r in log if r["path"].endswith("/_search")]
@@ -321,9 +300,9 @@ class GoldenTests(Base):
             self.check_goldens(srv, config, budget=False)
             most = 0
             for name in CASES:
-                clear_log(srv)
+                srv.clear_log()
                 run_ct(case_args(name, config))
-                searches = [r for r in settled_log(srv) if r["path"].endswith("/_search")]
+                searches = [r for r in srv.settled_requests() if r["path"].endswith("/_search")]
                 self.assertEqual([r["status"] for r in searches[:3]], [503, 503, 503])
                 self.assertTrue(all(r["status"] == 200 for r in searches[3:]))
                 most = max(most, len(searches) - 3)
@@ -334,10 +313,10 @@ class GoldenTests(Base):
             Client(srv).load(records(), "cloudtrail", "es8")
             config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
                                             "  schema: keyword\n" % srv)
-            clear_log(srv)
+            srv.clear_log()
             rc, out, err = run_ct(case_args("demo_alice", config))
             self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
-            paths = [r["path"] for r in settled_log(srv)]
+            paths = [r["path"] for r in srv.settled_requests()]
             # alice has calls, so the "no events for the account" check
             # (one _count) is not needed: one request plus version detection.
             self.assertEqual(paths, ["/", "/cloudtrail-*/_search"])
@@ -424,7 +403,7 @@ class TlsTests(Base):
             config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
                                             "  ca_cert: cert.pem\n" % srv)
             self.check_goldens(srv, config, cases=["demo_alice", "demo_list_roles"])
-            self.assertTrue(all(r["tls"] for r in settled_log(srv)))
+            self.assertTrue(all(r["tls"] for r in srv.settled_requests()))
             # Without the CA the certificate is refused...
             config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
             rc, out, err = run_ct(case_args("demo_alice", config),
@@ -463,7 +442,7 @@ class FailureTests(Base):
     def setUp(self):
         super().setUp()
         self.srv.control("DELETE", "/__faults")
-        clear_log(self.srv)
+        self.srv.clear_log()
         self.config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
                                              "  request_timeout: 2\n  retries: 2\n" % self.srv)
 
@@ -480,18 +459,18 @@ class FailureTests(Base):
         self.srv.fault("429", count=2, path="_search")
         rc, out, err = run_ct(case_args("demo_alice", self.config))
         self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
-        searches = [r for r in settled_log(self.srv) if r["path"].endswith("_search")]
+        searches = [r for r in self.srv.settled_requests() if r["path"].endswith("_search")]
         self.assertEqual([r["status"] for r in searches], [429, 429, 200])
 
     def test_busy_gives_up(self):
         for kind in ("429", "503"):
             with self.subTest(kind=kind):
                 self.srv.control("DELETE", "/__faults")
-                clear_log(self.srv)
+                self.srv.clear_log()
                 self.srv.fault(kind, count=-1, path="_search")
                 err = self.expect(EXIT_UNREACHABLE, needle=self.srv)
                 self.assertIn("busy", err)
-                searches = [r for r in settled_log(self.srv) if r["path"].endswith("_search")]
+                searches = [r for r in self.srv.settled_requests() if r["path"].endswith("_search")]
                 self.assertEqual(len(searches), 3)  # the first try and 2 retries
 
     def test_server_error(self):
@@ -590,12 +569,12 @@ class SessionBudgetTests(Base):
         with running_server(flavor="es8", mapping="template") as srv:
             Client(srv).load(docs, "cloudtrail", "es8")
             config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
-            clear_log(srv)
+            srv.clear_log()
             rc, out, err = run_ct(["--config", config, "--account", "demo", "--user", "alice",
                                    "--destrole", "admin", "--show-used", "--format", "json"])
             self.assertEqual(rc, 0, err)
             self.assertIn('"action": "s3:listallmybuckets", "status": "used", "calls": 12,', out)
-            log = settled_log(srv)
+            log = srv.settled_requests()
             searches = [r for r in log if r["path"].endswith("/_search")]
             # Phase A: 2 composite pages (12,000 keys); phase B: 2 batches.
             self.assertEqual(len(searches), 2 + 2, [r["path"] for r in log])
