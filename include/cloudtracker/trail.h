@@ -32,6 +32,8 @@ typedef struct ct_trail_record {
     const char *role_arn;             /* requestParameters.roleArn */
     const char *role_session_name;    /* requestParameters.roleSessionName */
     const char *issued_key;           /* responseElements.credentials.accessKeyId */
+    const char *raw;                  /* the record's JSON object in the input, */
+    size_t raw_len;                   /* from '{' to '}' (not NUL-terminated) */
 } ct_trail_record;
 
 /* Called for each well-formed record; return 0 to go on, non-zero to stop

@@ -8,6 +8,7 @@
 #include "cloudtracker/error.h"
 #include "cloudtracker/store.h"
 #include "cloudtracker/util.h"
+#include "source/trail_file.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -172,8 +173,6 @@ void ct_file_agg_seal(ct_file_agg *agg);
 /* Frees everything; the aggregate is then empty and reusable. */
 void ct_file_agg_release(ct_file_agg *agg);
 
-/* What reading a file gave. */
-enum ct_file_status { CT_FILE_OK, CT_FILE_PARTIAL, CT_FILE_SKIPPED };
 
 typedef struct ct_file_result {
     char *path;
@@ -282,12 +281,6 @@ int ct_file_rows_decode(const void *data, size_t len, ct_file_rows_fn on_call,
                         ct_file_rows_fn on_account, void *ud);
 
 /* ---- reading one file (ingest_file.c) ---- */
-
-/* Per-thread reading state: buffers reused from file to file. */
-typedef struct ct_file_reader ct_file_reader;
-
-int ct_file_reader_new(ct_file_reader **out, size_t max_bytes);
-void ct_file_reader_free(ct_file_reader *r);
 
 /* Reads, decompresses, parses and aggregates the file at `path` into `res`
  * (whose path the caller set). `path_account` is the account the trail

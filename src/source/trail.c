@@ -741,7 +741,7 @@ static const char *get(const scanner *sc, unsigned s)
 }
 
 /* Delivers or rejects the record whose fields were just collected. */
-static int finish_record(scanner *sc, const unsigned char *start)
+static int finish_record(scanner *sc, const unsigned char *start, const unsigned char *stop)
 {
     size_t off = (size_t)(start - sc->base);
     const char *why = record_problem(sc, &off);
@@ -777,6 +777,8 @@ static int finish_record(scanner *sc, const unsigned char *start)
         .role_arn = get(sc, S_ROLE_ARN),
         .role_session_name = get(sc, S_ROLE_SESSION),
         .issued_key = get(sc, S_ISSUED_KEY),
+        .raw = (const char *)start,
+        .raw_len = (size_t)(stop - start),
     };
     begin_record(sc);
     sc->reported++;
@@ -809,7 +811,7 @@ static int parse_records(scanner *sc, const unsigned char *p)
         if (p < end && *p == '{') {
             if (!(p = parse_object(sc, p, &record_node)))
                 return HARD;
-            rc = finish_record(sc, start);
+            rc = finish_record(sc, start, p);
         } else {
             if (!(p = skip_value(sc, p)))
                 return HARD;
@@ -897,7 +899,7 @@ static int parse_top_object(scanner *sc, const unsigned char *p, bool first)
         return flush_envelope_problem(sc);
     if (first && !sc->record_key_seen && skip_ws(p, end) == end)
         return NOT_CLOUDTRAIL;
-    return finish_record(sc, start);
+    return finish_record(sc, start, p);
 }
 
 /* Reports everything from the syntax error on as one rejected stretch. */

@@ -57,6 +57,8 @@ static int on_record(void *ud, const ct_trail_record *r)
         c->role_arn = copy(r->role_arn, bad);
         c->role_session_name = copy(r->role_session_name, bad);
         c->issued_key = copy(r->issued_key, bad);
+        c->raw = ct_strndup(r->raw, r->raw_len);
+        c->raw_len = r->raw_len;
     }
     res->records++;
     return res->stop_records && res->records == (size_t)res->stop_records ? 99 : 0;
@@ -81,7 +83,7 @@ static void release(result *res)
             c->event_source,         c->event_name,    c->event_id,      c->shared_event_id,
             c->recipient_account_id, c->error_code,    c->identity_type, c->identity_arn,
             c->identity_account_id,  c->access_key_id, c->issuer_arn,    c->role_arn,
-            c->role_session_name,    c->issued_key};
+            c->role_session_name,    c->issued_key,    c->raw};
         for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
             free((char *)all[k]);
     }
@@ -656,6 +658,32 @@ static void test_syntax_errors(void)
     release(&r);
 }
 
+/* Each record carries its own JSON text, from '{' to '}', whatever shape
+ * the file has: the Elasticsearch loader sends exactly that. */
+static void test_raw_span(void)
+{
+    static const char *const one = "{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
+                                   "\"eventTime\":\"2018-06-01T00:00:00Z\"}";
+    static const char *const two = "{ \"eventSource\" : \"iam.amazonaws.com\",\n  \"eventName\":"
+                                   "\"GetUser\", \"x\":{\"y\":[1,{}]},\n \"eventTime\":"
+                                   "\"2018-06-02T00:00:00Z\" }";
+    char text[1024];
+    const char *shapes[] = {"{\"Records\":[%s,\n%s]}", "[ %s , %s ]", "%s\n%s\n"};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        snprintf(text, sizeof(text), shapes[i], one, two);
+        result res = {0};
+        parse(&res, text);
+        CHECK_INT(res.records, 2);
+        if (res.records == 2) {
+            CHECK_STR(res.rec[0].raw, one);
+            CHECK_INT(res.rec[0].raw_len, strlen(one));
+            CHECK_STR(res.rec[1].raw, two);
+            CHECK_INT(res.rec[1].raw_len, strlen(two));
+        }
+        release(&res);
+    }
+}
+
 static void test_line_recovery(void)
 {
     static result r;
@@ -1076,6 +1104,7 @@ int main(void)
     RUN(test_not_objects);
     RUN(test_syntax_errors);
     RUN(test_line_recovery);
+    RUN(test_raw_span);
     RUN(test_limits);
     RUN(test_callbacks);
     RUN(test_truncation);
