@@ -6,6 +6,7 @@
          sigv4:ACCESS:SECRET:REGION:SERVICE[:SESSION_TOKEN]]
         [--mapping dynamic|template] [--max-buckets N] [--request-log FILE]
         [--tls CERT KEY] [--max-content-length BYTES] [--exit-with-parent]
+        [--data-dir DIR]
 
 It binds 127.0.0.1 (port 0 picks a free port), prints "listening on PORT",
 writes the port to --port-file and serves until SIGTERM or SIGINT. Python
@@ -24,6 +25,10 @@ Control endpoints (no authentication, not logged):
     GET  /__faults          pending faults;  DELETE /__faults clears them
     GET  /__log             {"requests": [...]};  DELETE /__log clears it
     POST /__reset           clear indices, templates, faults and the log
+                            (and the --data-dir journal)
+
+With --data-dir DIR, every acknowledged change is journaled in DIR before the
+response is sent and replayed at start-up (see es_store.Journal).
 """
 
 import argparse
@@ -167,7 +172,8 @@ class Auth:
 # ---------------------------------------------------------------------------
 
 FAULT_KINDS = {"429", "500", "502", "503", "504", "stall", "truncate", "close",
-               "partial_shards", "timed_out", "bulk_item_429", "bulk_item_500"}
+               "partial_shards", "timed_out", "bulk_item_400", "bulk_item_429",
+               "bulk_item_500"}
 SEARCH_PATH = re.compile(r"/_search|/_count")
 BULK_PATH = re.compile(r"/_bulk")
 
@@ -224,6 +230,10 @@ class Fault:
                          "shard_operation_bytes=1024, shard_max_coordinating_and_primary"
                          "_bytes=104857600] on EsThreadPoolExecutor[name = es-test-node/"
                          "write, queue capacity = 10000]")
+        if self.status == 400:
+            return cause("mapper_parsing_exception",
+                         "failed to parse field [eventName] of type [keyword] in document "
+                         "(injected)")
         return cause("exception", "injected bulk item failure")
 
 
@@ -406,6 +416,9 @@ WRITE_PARAMS = {"refresh", "wait_for_active_shards", "routing", "timeout", "pipe
                 "if_primary_term", "op_type", "_source", "_source_includes",
                 "_source_excludes", "type", "require_data_stream",
                 "list_executed_pipelines"}
+MGET_PARAMS = {"realtime", "refresh", "preference", "routing", "stored_fields",
+               "_source", "_source_includes", "_source_excludes",
+               "force_synthetic_source"}
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -415,7 +428,8 @@ class Server(http.server.ThreadingHTTPServer):
     def __init__(self, opts):
         self.opts = opts
         self.flavor = FLAVORS[opts.flavor]
-        self.store = Store(self.flavor, opts.mapping, opts.max_buckets)
+        self.store = Store(self.flavor, opts.mapping, opts.max_buckets,
+                           data_dir=opts.data_dir)
         self.auth = Auth(opts.auth, self.flavor)
         self.faults = Faults()
         self.log = RequestLog(opts.request_log)
@@ -622,6 +636,14 @@ def build_routes(server):
         R(("_cat", "indices", "{index}"),
           {"GET": lambda r, a: s.cat_indices(a["index"], r.params)},
           INDICES_PARAMS | {"format", "h", "v", "s", "bytes", "health", "pri", "help"}),
+        # multi get
+        R(("_mget",), {m: lambda r, a: s.mget(None, body(r), r.params)
+                       for m in ("GET", "POST")}, MGET_PARAMS),
+        R(("{index}", "_mget"), {m: lambda r, a: s.mget(a["index"], body(r), r.params)
+                                 for m in ("GET", "POST")}, MGET_PARAMS),
+        R(("{index}", "{type}", "_mget"),
+          {m: lambda r, a: s.mget(a["index"], body(r), r.params, a["type"])
+           for m in ("GET", "POST")}, MGET_PARAMS, flavors={"es6"}),
         # documents
         R(("{index}", "_doc", "{id}"),
           {"GET": lambda r, a: s.get_doc(a["index"], a["id"], r.params),
@@ -1046,6 +1068,8 @@ def parse_args(argv):
     p.add_argument("--max-content-length", type=int, default=100 * 1024 * 1024)
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when the process that started the server exits")
+    p.add_argument("--data-dir", help="keep the cluster state in this directory: "
+                   "whatever was acknowledged survives a kill -9 and a restart")
     p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -1054,7 +1078,7 @@ def main(argv=None):
     opts = parse_args(argv if argv is not None else sys.argv[1:])
     try:
         server = Server(opts)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         sys.stderr.write("es_server: %s\n" % exc)
         return 2
     port = server.server_address[1]
@@ -1096,11 +1120,12 @@ def main(argv=None):
 class ServerURL(str):
     """The base URL of a running server (a str), with a few helpers."""
 
-    def __new__(cls, url, process, port, ssl_context=None):
+    def __new__(cls, url, process, port, ssl_context=None, launcher=None):
         obj = super().__new__(cls, url)
         obj.process = process
         obj.port = port
         obj.ssl_context = ssl_context
+        obj._launcher = launcher
         return obj
 
     @property
@@ -1142,20 +1167,89 @@ class ServerURL(str):
     def reset(self):
         self.control("POST", "/__reset")
 
+    def kill(self):
+        """SIGKILL the server process (a crash: no clean shutdown) and wait
+        for it to be gone. Idempotent."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def restart(self, timeout=120):
+        """Start the server again on the same port with the same options
+        (flavor, auth, data dir, ...) and wait (up to `timeout` seconds: the
+        journal replay takes about 0.2 ms per document) until it listens. A
+        running server is killed first (SIGKILL). Faults and the request log
+        start empty; with a data dir the cluster is what was acknowledged
+        before."""
+        if self._launcher is None:
+            raise RuntimeError("this server was not started by running_server()")
+        self.kill()
+        self.process = self._launcher.start(self.port, timeout)
+        return self
+
+
+class _Launcher:
+    """Starts es_server.py subprocesses with one command line."""
+
+    def __init__(self, cmd, tmp, startup_timeout):
+        self.cmd = cmd
+        self.port_file = os.path.join(tmp, "port")
+        self.stderr_path = os.path.join(tmp, "stderr")
+        self.startup_timeout = startup_timeout
+        self.port = None
+
+    def start(self, port=0, timeout=None):
+        """A new server process on `port` (0: a free one); sets self.port."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.port_file)
+        cmd = self.cmd + ["--port", str(port), "--port-file", self.port_file]
+        deadline = time.monotonic() + (timeout or self.startup_timeout)
+        while True:
+            with open(self.stderr_path, "ab") as err:
+                offset = err.tell()
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                        stdin=subprocess.DEVNULL)
+            got = None
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                try:
+                    with open(self.port_file) as fh:
+                        got = int(fh.read().strip())
+                    break
+                except (OSError, ValueError):
+                    time.sleep(0.01)
+            if got is not None:
+                self.port = got
+                return proc
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            with open(self.stderr_path, errors="replace") as fh:
+                fh.seek(offset)
+                why = fh.read()
+            # A restart on a fixed port may race the old socket's release.
+            if port == 0 or time.monotonic() >= deadline or \
+                    "Address already in use" not in why:
+                raise RuntimeError("es_server did not start: %s" % why)
+            time.sleep(0.05)
+
 
 @contextlib.contextmanager
 def running_server(flavor="es8", auth=None, mapping=None, max_buckets=None,
-                   request_log=None, tls=None, extra_args=(), startup_timeout=15):
+                   request_log=None, tls=None, extra_args=(), startup_timeout=15,
+                   data_dir=None):
     """Start es_server.py on a free port; yield its base URL; always stop it.
 
-    `tls` is (cert, key) or None. The yielded value is a str (the URL) with
-    .port, .process, .fault(kind, count, ...), .requests(), .reset().
+    `tls` is (cert, key) or None; `data_dir` makes the cluster durable
+    (--data-dir). The yielded value is a str (the URL) with .port, .process,
+    .fault(kind, count, ...), .requests(), .reset(), .kill() (SIGKILL) and
+    .restart() (same port, same options). Whatever process is current when
+    the block ends is stopped.
     """
     with tempfile.TemporaryDirectory(prefix="es-server-") as tmp:
-        port_file = os.path.join(tmp, "port")
-        stderr_path = os.path.join(tmp, "stderr")
         cmd = [sys.executable, os.path.join(HERE, "es_server.py"), "--flavor", flavor,
-               "--port", "0", "--port-file", port_file, "--exit-with-parent"]
+               "--exit-with-parent"]
         if auth:
             cmd += ["--auth", auth]
         if mapping:
@@ -1166,39 +1260,31 @@ def running_server(flavor="es8", auth=None, mapping=None, max_buckets=None,
             cmd += ["--request-log", request_log]
         if tls:
             cmd += ["--tls", tls[0], tls[1]]
+        if data_dir is not None:
+            cmd += ["--data-dir", data_dir]
         cmd += list(extra_args)
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
-                                    stdin=subprocess.DEVNULL)
+        launcher = _Launcher(cmd, tmp, startup_timeout)
+        proc = launcher.start()
+        handle = None
         try:
-            deadline = time.monotonic() + startup_timeout
-            port = None
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    break
-                try:
-                    with open(port_file) as fh:
-                        port = int(fh.read().strip())
-                    break
-                except (OSError, ValueError):
-                    time.sleep(0.01)
-            if port is None:
-                with open(stderr_path, errors="replace") as fh:
-                    raise RuntimeError("es_server did not start: %s" % fh.read())
             ctx = None
             scheme = "http"
             if tls:
                 scheme = "https"
                 ctx = ssl.create_default_context(cafile=tls[0])
-            yield ServerURL("%s://127.0.0.1:%d" % (scheme, port), proc, port, ctx)
+            handle = ServerURL("%s://127.0.0.1:%d" % (scheme, launcher.port), proc,
+                               launcher.port, ctx, launcher)
+            yield handle
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            current = handle.process if handle is not None else proc
+            for p in {id(proc): proc, id(current): current}.values():
+                if p.poll() is None:
+                    p.terminate()
+                    try:
+                        p.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait()
 
 
 if __name__ == "__main__":

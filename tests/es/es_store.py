@@ -10,11 +10,17 @@ refresh, i.e. after `POST _refresh`, `?refresh=true|wait_for`, or once it is
 `index.refresh_interval` old (default 1s; "-1" disables this). Real ES
 refreshes on a timer, so a write becomes visible within the interval; here it
 becomes visible exactly one interval after it was made, which keeps tests
-deterministic. `GET /idx/_doc/id` is realtime, as in ES.
+deterministic. `GET /idx/_doc/id` and `_mget` are realtime, as in ES.
+
+Durability (--data-dir): mutating API calls run under `_mutation()`; what
+they changed (index metadata, documents, templates, cluster settings) is
+appended to a Journal when the outermost call ends, before the HTTP layer
+answers, and replayed by the next process started on the same directory.
 """
 
 import base64
 import collections
+import contextlib
 import copy
 import json
 import os
@@ -98,6 +104,61 @@ STATIC_SETTINGS = {"index.number_of_shards", "index.codec",
                    "index.soft_deletes.enabled", "index.mode"}
 
 INVALID_NAME_CHARS = ['\\', '/', '*', '?', '"', '<', '>', '|', ' ', ',', '#', ':']
+
+
+class Journal:
+    """An append-only file of JSON lines in the data directory, one per
+    acknowledged state-changing call: {"ops": [...]}. Each line is handed to
+    the OS with write() before the response is sent, so a SIGKILL loses
+    nothing acknowledged; a torn last line (the process killed inside the
+    write, before answering) is dropped at start-up."""
+
+    FORMAT = 1
+
+    def __init__(self, data_dir, flavor_name):
+        os.makedirs(data_dir, exist_ok=True)
+        meta_path = os.path.join(data_dir, "es_server.json")
+        self.path = os.path.join(data_dir, "journal.jsonl")
+        if os.path.exists(meta_path):
+            with open(meta_path, encoding="utf-8") as fh:
+                meta = json.load(fh)
+            if meta.get("flavor") != flavor_name or meta.get("format") != self.FORMAT:
+                raise ValueError("data dir %s holds a %s cluster (format %s), not %s"
+                                 % (data_dir, meta.get("flavor"), meta.get("format"),
+                                    flavor_name))
+        else:
+            tmp = meta_path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"flavor": flavor_name, "format": self.FORMAT}, fh)
+            os.replace(tmp, meta_path)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def replay(self, apply):
+        with open(self.path, "rb") as fh:
+            data = fh.read()
+        pos = 0
+        while True:
+            end = data.find(b"\n", pos)
+            if end < 0:
+                break
+            try:
+                entry = json.loads(data[pos:end])
+            except ValueError:
+                break
+            apply(entry["ops"])
+            pos = end + 1
+        if pos != len(data):
+            os.ftruncate(self.fd, pos)
+
+    def append(self, ops):
+        data = memoryview((json.dumps({"ops": ops}, separators=(",", ":"))
+                           + "\n").encode())
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+    def truncate(self):
+        os.ftruncate(self.fd, 0)
 
 
 class Doc:
@@ -273,13 +334,142 @@ def _bool_param(params, name, default=False):
 class Store:
     """The whole cluster state, guarded by one lock."""
 
-    def __init__(self, flavor, mapping_mode="dynamic", max_buckets=None):
+    def __init__(self, flavor, mapping_mode="dynamic", max_buckets=None,
+                 data_dir=None):
         self.flavor = flavor
         self.mapping_mode = mapping_mode
         self.default_max_buckets = flavor.max_buckets if max_buckets is None \
             else max_buckets
         self.lock = threading.RLock()
+        self.journal = None
+        self._jrecs = []        # effects of the current mutating call, in order
+        self._jseen = set()     # id() of indices with a metadata record in it
+        self._jdepth = 0
         self.reset()
+        if data_dir is not None:
+            self.journal = Journal(data_dir, flavor.name)
+            with self.lock:
+                self.journal.replay(self._replay_ops)
+
+    # ------------------------------------------------------------------
+    # durability (--data-dir): a journal of effective state changes
+    # ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _mutation(self):
+        """The lock, for an API call that changes state. When the outermost
+        such call ends (answer or error), what it changed is appended to the
+        journal, before the HTTP layer sends the response."""
+        with self.lock:
+            self._jdepth += 1
+            try:
+                yield
+            finally:
+                self._jdepth -= 1
+                if self._jdepth == 0 and self.journal is not None:
+                    self._j_flush()
+
+    def _j_index(self, index):
+        """Record the index's metadata (settings, mapping, aliases) as it is
+        when the call ends, at the point of its first change in the call."""
+        if self.journal is not None and id(index) not in self._jseen:
+            self._jseen.add(id(index))
+            self._jrecs.append(("index", index, None))
+
+    def _j_drop(self, index):
+        if self.journal is not None:
+            self._jrecs.append(("drop", index, None))
+
+    def _j_templates(self):
+        if self.journal is not None:
+            self._jrecs.append(("templates", None, None))
+
+    def _j_cluster(self):
+        if self.journal is not None:
+            self._jrecs.append(("cluster", None, None))
+
+    def _j_flush(self):
+        recs, self._jrecs, self._jseen = self._jrecs, [], set()
+        if not recs:
+            return
+        ops = []
+        done = set()
+        for kind, index, arg in recs:
+            if kind == "doc":
+                ops.append({"t": "doc", "i": index.name, "u": index.uuid, "id": arg.id,
+                            "v": arg.version, "s": arg.seq_no, "o": arg.ordinal,
+                            "src": arg.source})
+            elif kind == "del":
+                doc_id, version, seq_no = arg
+                ops.append({"t": "del", "i": index.name, "u": index.uuid, "id": doc_id,
+                            "v": version, "s": seq_no})
+            elif kind == "index":
+                ops.append({"t": "index", "i": index.name, "u": index.uuid,
+                            "created": index.created, "settings": index.settings,
+                            "mapping": index.mapping, "doc_type": index.doc_type,
+                            "aliases": index.aliases})
+            elif kind == "drop":
+                ops.append({"t": "drop", "i": index.name, "u": index.uuid})
+            elif kind not in done:
+                done.add(kind)
+                if kind == "templates":
+                    ops.append({"t": "templates", "index": self.index_templates,
+                                "component": self.component_templates,
+                                "legacy": self.legacy_templates})
+                else:
+                    ops.append({"t": "cluster", "settings": self.cluster_settings})
+        self.journal.append(ops)
+
+    def _replay_ops(self, ops):
+        """Apply one journal entry (the effects of one acknowledged call)."""
+        for op in ops:
+            t = op["t"]
+            if t == "templates":
+                self.index_templates = op["index"]
+                self.component_templates = op["component"]
+                self.legacy_templates = op["legacy"]
+                continue
+            if t == "cluster":
+                self.cluster_settings = op["settings"]
+                continue
+            name = op["i"]
+            index = self.indices.get(name)
+            if index is not None and index.uuid != op["u"]:
+                index = None
+            if t == "index":
+                if index is None:
+                    index = Index(name, op["settings"], op["mapping"], op["doc_type"])
+                    index.uuid = op["u"]
+                    index.created = op["created"]
+                    self.indices[name] = index
+                index.settings = op["settings"]
+                index.mapping = op["mapping"]
+                index.doc_type = op["doc_type"]
+                index.aliases = op["aliases"]
+            elif index is None:
+                continue
+            elif t == "drop":
+                del self.indices[name]
+            elif t == "doc":
+                doc_id, source = op["id"], op["src"]
+                try:
+                    fields = DocumentParser(index.mapping, doc_id, self.flavor,
+                                            index.settings).parse(source)
+                except MapperError:
+                    fields = {}
+                doc = Doc(doc_id, source, fields, op["v"], op["s"], op["o"])
+                index.docs[doc_id] = doc
+                index.visible.pop(doc_id, None)
+                index.visible[doc_id] = doc
+                index.versions[doc_id] = op["v"]
+                index.seq_no = max(index.seq_no, op["s"])
+                self.ordinal = max(self.ordinal, op["o"])
+            elif t == "del":
+                doc_id = op["id"]
+                index.docs.pop(doc_id, None)
+                index.visible.pop(doc_id, None)
+                index.versions[doc_id] = op["v"]
+                index.seq_no = max(index.seq_no, op["s"])
 
     # ------------------------------------------------------------------
     # state
@@ -287,6 +477,10 @@ class Store:
 
     def reset(self):
         with self.lock:
+            if self.journal is not None:
+                # An empty cluster: nothing to replay.
+                self.journal.truncate()
+                self._jrecs, self._jseen = [], set()
             self.indices = {}
             self.index_templates = {}
             self.component_templates = {}
@@ -495,7 +689,8 @@ class Store:
         return settings, mappings, aliases, doc_type
 
     def put_index_template(self, name, body, params, component=False):
-        with self.lock:
+        with self._mutation():
+            self._j_templates()
             if not self.flavor.composable_templates:
                 # ES 6 reads "_index_template" as an index name.
                 raise self._invalid_name("_index_template" if not component
@@ -582,7 +777,8 @@ class Store:
             return 200, {key: [{"name": n, inner: copy.deepcopy(store[n])} for n in names]}
 
     def delete_index_template(self, name, component=False):
-        with self.lock:
+        with self._mutation():
+            self._j_templates()
             store = self.component_templates if component else self.index_templates
             names = [n for n in list(store) if simple_match(name, n)]
             if not names:
@@ -594,7 +790,8 @@ class Store:
             return 200, {"acknowledged": True}
 
     def put_legacy_template(self, name, body, params):
-        with self.lock:
+        with self._mutation():
+            self._j_templates()
             if not isinstance(body, dict):
                 raise bad_request("request body is required")
             if params.get("create") == "true" and name in self.legacy_templates:
@@ -642,7 +839,8 @@ class Store:
             return 200, out
 
     def delete_legacy_template(self, name):
-        with self.lock:
+        with self._mutation():
+            self._j_templates()
             names = [n for n in list(self.legacy_templates) if simple_match(name, n)]
             if not names:
                 raise error(404, "index_template_missing_exception",
@@ -695,16 +893,17 @@ class Store:
                             "name as the alias" % alias, index=name)
             index.aliases[alias] = copy.deepcopy(props or {})
         self.indices[name] = index
+        self._j_index(index)
         return index
 
     def create_index(self, name, body, params):
-        with self.lock:
+        with self._mutation():
             self._create_index(name, body, params=params)
             return 200, {"acknowledged": True, "shards_acknowledged": True,
                          "index": name}
 
     def delete_index(self, expr, params):
-        with self.lock:
+        with self._mutation():
             wildcard = "*" in expr or expr in ("_all",)
             requires_name = self.cluster_setting(
                 "action.destructive_requires_name",
@@ -720,6 +919,7 @@ class Store:
                     if params.get("ignore_unavailable") != "true":
                         raise index_not_found(self.flavor, name)
             for name in self.resolve(expr, {"ignore_unavailable": "true"}):
+                self._j_drop(self.indices[name])
                 del self.indices[name]
             return 200, {"acknowledged": True}
 
@@ -755,7 +955,7 @@ class Store:
             return 200, out
 
     def put_mapping(self, expr, body, params, doc_type=None):
-        with self.lock:
+        with self._mutation():
             names = self.resolve(expr, params)
             if not names:
                 raise index_not_found(self.flavor, expr or "_all")
@@ -775,6 +975,7 @@ class Store:
                             "have more than 1 type: [%s, %s]" % (n, i.doc_type, want))
                     i.doc_type = want
                 i.mapping = merge_mapping(i.mapping, mapping, conflicts=True)
+                self._j_index(i)
             return 200, {"acknowledged": True}
 
     def get_field_mapping(self, expr, fields, params):
@@ -816,7 +1017,7 @@ class Store:
             return 200, out
 
     def put_settings(self, expr, body, params):
-        with self.lock:
+        with self._mutation():
             names = self.resolve(expr, params)
             if expr not in (None, "", "_all", "*") and not names and \
                     "*" not in (expr or ""):
@@ -847,6 +1048,7 @@ class Store:
                         i.settings.pop(k, None)
                     else:
                         i.settings[k] = v
+                self._j_index(i)
             return 200, {"acknowledged": True}
 
     def refresh(self, expr, params, flush=False):
@@ -866,7 +1068,7 @@ class Store:
     # ------------------------------------------------------------------
 
     def update_aliases(self, body):
-        with self.lock:
+        with self._mutation():
             actions = (body or {}).get("actions")
             if not isinstance(actions, list) or not actions:
                 raise error(400, "action_request_validation_exception",
@@ -879,6 +1081,7 @@ class Store:
                 aliases = _as_list(spec.get("aliases", spec.get("alias")))
                 if kind == "remove_index":
                     for name in self.resolve(",".join(indices)):
+                        self._j_drop(self.indices[name])
                         del self.indices[name]
                     continue
                 if kind not in ("add", "remove"):
@@ -898,6 +1101,7 @@ class Store:
                                               "index_routing", "search_routing",
                                               "is_hidden")}
                             i.aliases[a] = props
+                            self._j_index(i)
                         else:
                             matched = [x for x in list(i.aliases) if simple_match(a, x)]
                             if not matched and not spec.get("must_exist") is False:
@@ -907,16 +1111,17 @@ class Store:
                                             resource__id=a)
                             for x in matched:
                                 del i.aliases[x]
+                                self._j_index(i)
             return 200, {"acknowledged": True}
 
     def put_alias(self, expr, alias, body):
-        with self.lock:
+        with self._mutation():
             spec = {"indices": self.resolve(expr), "alias": alias}
             spec.update({k: v for k, v in (body or {}).items() if k != "alias"})
             return self.update_aliases({"actions": [{"add": spec}]})
 
     def delete_alias(self, expr, alias):
-        with self.lock:
+        with self._mutation():
             return self.update_aliases({"actions": [{"remove": {
                 "indices": self.resolve(expr), "alias": alias}}]})
 
@@ -956,7 +1161,9 @@ class Store:
                              "Rejecting mapping update to [%s] as the final mapping would "
                              "have more than 1 type: [%s, %s]"
                              % (index.name, index.doc_type, doc_type))
-            index.doc_type = doc_type
+            if index.doc_type != doc_type:
+                index.doc_type = doc_type
+                self._j_index(index)
         elif doc_type != "_doc":
             return cause("illegal_argument_exception",
                          "Rejecting mapping update to [%s] as the final mapping would "
@@ -1000,11 +1207,15 @@ class Store:
         new_mapping = parser.updated_mapping()
         if new_mapping is not None:
             index.mapping = new_mapping
+            self._j_index(index)
         version = index.versions.get(doc_id, 0) + 1
         index.versions[doc_id] = version
         seq_no = index.next_seq_no()
         self.ordinal += 1
-        index.write(doc_id, Doc(doc_id, source, fields, version, seq_no, self.ordinal))
+        doc = Doc(doc_id, source, fields, version, seq_no, self.ordinal)
+        index.write(doc_id, doc)
+        if self.journal is not None:
+            self._jrecs.append(("doc", index, doc))
         item["_version"] = version
         item["result"] = "updated" if exists else "created"
         item["_shards"] = {"total": 1 + index.replicas, "successful": 1, "failed": 0}
@@ -1028,6 +1239,8 @@ class Store:
         item["result"] = "deleted" if exists else "not_found"
         item["_shards"] = {"total": 1 + index.replicas, "successful": 1, "failed": 0}
         item["_seq_no"] = index.next_seq_no()
+        if self.journal is not None:
+            self._jrecs.append(("del", index, (doc_id, version, item["_seq_no"])))
         item["_primary_term"] = 1
         item["status"] = 200 if exists else 404
         return item
@@ -1064,7 +1277,7 @@ class Store:
 
     def put_doc(self, expr, doc_id, body, params, op="index", doc_type=None):
         """PUT/POST /idx/_doc/id, /idx/_create/id, POST /idx/_doc."""
-        with self.lock:
+        with self._mutation():
             if op == "index" and params.get("op_type") == "create":
                 op = "create"
             index = self._write_index(expr, params)
@@ -1081,7 +1294,7 @@ class Store:
             return status, item
 
     def delete_doc(self, expr, doc_id, params):
-        with self.lock:
+        with self._mutation():
             if expr not in self.indices and not self._alias_indices(expr):
                 raise index_not_found(self.flavor, expr)
             index = self._write_index(expr, params, auto_create=False)
@@ -1117,8 +1330,113 @@ class Store:
                 out["_source"] = es_search.filter_source(doc.source, inc, exc)
             return 200, out
 
-    def update_doc(self, expr, doc_id, body, params):
+    def mget(self, path_index, body, params, path_type=None):
+        """GET|POST [/idx]/_mget: realtime gets, one item per requested doc."""
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise bad_request("request body must be an object")
+        unknown = [k for k in body if k not in ("docs", "ids")]
+        if unknown:
+            raise error(400, "parsing_exception",
+                        "unknown key [%s] for a START_ARRAY, expected [docs] or [ids]"
+                        % unknown[0])
+        specs = []
+        if "ids" in body:
+            if not isinstance(body["ids"], list):
+                raise error(400, "parsing_exception", "ids must be an array")
+            for doc_id in body["ids"]:
+                specs.append({"_id": doc_id})
+        if "docs" in body:
+            if not isinstance(body["docs"], list):
+                raise error(400, "parsing_exception", "docs must be an array")
+            for spec in body["docs"]:
+                if not isinstance(spec, dict):
+                    raise error(400, "parsing_exception",
+                                "docs array element should include an object")
+                specs.append(spec)
+        problems = []
+        for n, spec in enumerate(specs):
+            if not (spec.get("_index") or path_index):
+                problems.append("index is missing for doc %d" % n)
+            if spec.get("_id") in (None, ""):
+                problems.append("id is missing for doc %d" % n)
+        if not specs:
+            problems.append("no documents to get")
+        if problems:
+            raise error(400, "action_request_validation_exception",
+                        "Validation Failed: " + "".join(
+                            "%d: %s;" % (n + 1, p) for n, p in enumerate(problems)))
+        realtime = params.get("realtime", "true") != "false"
+        do_refresh = _bool_param(params, "refresh")
         with self.lock:
+            docs = []
+            for spec in specs:
+                docs.append(self._mget_item(spec, path_index, path_type, params,
+                                            realtime, do_refresh))
+            return 200, {"docs": docs}
+
+    def _mget_item(self, spec, path_index, path_type, params, realtime, do_refresh):
+        expr = spec.get("_index") or path_index
+        doc_id = str(spec["_id"]) if not isinstance(spec["_id"], str) else spec["_id"]
+        doc_type = spec.get("_type") or path_type
+        names = self.resolve(expr, {"ignore_unavailable": "true"})
+        out = {"_index": expr}
+        if self.flavor.doc_type:
+            out["_type"] = doc_type or self._response_type_name(names)
+        out["_id"] = doc_id
+        if not names:
+            reason = "no such index [%s]" % expr \
+                if self.flavor.not_found_reason_has_name else "no such index"
+            out["error"] = {k: v for k, v in error(
+                404, "index_not_found_exception", reason,
+                resource__type="index_expression", resource__id=expr,
+                index_uuid="_na_", index=expr).body["error"].items()}
+            return out
+        if len(names) > 1:
+            out["error"] = error(400, "illegal_argument_exception",
+                                 "alias [%s] has more than one index associated with it "
+                                 "[%s], can't execute a single index op"
+                                 % (expr, ", ".join(names))).body["error"]
+            return out
+        index = self.indices[names[0]]
+        out["_index"] = index.name
+        if self.flavor.doc_type:
+            out["_type"] = doc_type or self._response_type(index)
+        if do_refresh:
+            index.refresh()
+        if realtime:
+            doc = index.docs.get(doc_id)
+        else:
+            index.sync(self._now())
+            doc = index.visible.get(doc_id)
+        if doc is None or (self.flavor.name == "es6" and doc_type and
+                           index.doc_type and doc_type not in (index.doc_type, "_all")):
+            out["found"] = False
+            return out
+        out.update({"_version": doc.version, "_seq_no": doc.seq_no,
+                    "_primary_term": 1, "found": True})
+        source_spec = spec.get("_source")
+        item_params = params if source_spec is None else {}
+        enabled, inc, exc = es_search.source_filter(source_spec, item_params)
+        if ("stored_fields" in spec or "stored_fields" in params) and \
+                source_spec is None and not any(
+                    k in params for k in ("_source", "_source_includes",
+                                          "_source_excludes")):
+            # stored_fields without _source asks for no source (and nothing
+            # is stored here but _source, so no "fields" either).
+            enabled = False
+        if enabled:
+            out["_source"] = es_search.filter_source(doc.source, inc, exc)
+        return out
+
+    def _response_type_name(self, names):
+        if names and len(names) == 1:
+            return self._response_type(self.indices[names[0]])
+        return self.flavor.doc_type
+
+    def update_doc(self, expr, doc_id, body, params):
+        with self._mutation():
             index = self._write_index(expr, params)
             item = self._update_doc(index, doc_id, body)
             if "error" in item:
@@ -1214,7 +1532,7 @@ class Store:
                         "Validation Failed: " + detail)
         items = []
         touched = {}
-        with self.lock:
+        with self._mutation():
             for pos, (kind, index_name, doc_id, doc_type, source) in enumerate(ops):
                 entry = self._bulk_item(pos, kind, index_name, doc_id, doc_type, source,
                                         item_fault, touched)
@@ -1519,7 +1837,8 @@ class Store:
             return 200, out
 
     def put_cluster_settings(self, body):
-        with self.lock:
+        with self._mutation():
+            self._j_cluster()
             if not isinstance(body, dict) or not body:
                 raise error(400, "action_request_validation_exception",
                             "Validation Failed: 1: no settings to update;")

@@ -557,6 +557,77 @@ class CommonTests:
         self.assertEqual(missing.status, 404)
         self.assertFalse(missing.json["found"])
 
+    # -- multi get -------------------------------------------------------------
+
+    def test_mget_is_realtime_and_in_request_order(self):
+        index = self.idx()
+        self.client.put("/" + index, {"settings": {"refresh_interval": "-1"}})
+        r = self.client.bulk([{"index": self.typed({"_index": index, "_id": "1"})},
+                              {"eventName": "A", "awsRegion": "us-east-1"},
+                              {"index": self.typed({"_index": index, "_id": "2"})},
+                              {"eventName": "B", "awsRegion": "eu-west-1"},
+                              {"index": self.typed({"_index": index, "_id": "2"})},
+                              {"eventName": "B2", "awsRegion": "eu-west-1"}],
+                             refresh=None)
+        self.assertFalse(r.json["errors"], r)
+        missing = self.idx("missing")
+        r = self.client.post("/_mget", {"docs": [
+            {"_index": index, "_id": "2"}, {"_index": index, "_id": "nope"},
+            {"_index": missing, "_id": "1"},
+            {"_index": index, "_id": "1", "_source": ["eventName"]},
+            {"_index": index, "_id": "1", "_source": False}]})
+        self.assertEqual(r.status, 200, r)
+        docs = r.json["docs"]
+        self.assertEqual(len(docs), 5)
+        first = docs[0]
+        self.assertEqual((first["_index"], first["_id"], first["found"],
+                          first["_version"], first["_source"]),
+                         (index, "2", True, 2, {"eventName": "B2", "awsRegion": "eu-west-1"}))
+        self.assertIn("_seq_no", first)
+        self.assertEqual(first["_primary_term"], 1)
+        self.assertEqual(docs[1], dict({"_index": index, "_id": "nope", "found": False},
+                                       **({"_type": "_doc"} if self.es6 or
+                                          self.version[0] == 7 and self.engine ==
+                                          "elasticsearch" else {})))
+        err = docs[2]["error"]
+        self.assertEqual((docs[2]["_index"], docs[2]["_id"]), (missing, "1"))
+        self.assertNotIn("found", docs[2])
+        self.assertEqual(err["type"], "index_not_found_exception")
+        self.assertEqual(err["root_cause"][0]["type"], "index_not_found_exception")
+        self.assertEqual(err["index"], missing)
+        self.assertEqual(docs[3]["_source"], {"eventName": "A"})
+        self.assertTrue(docs[4]["found"])
+        self.assertNotIn("_source", docs[4])
+        if self.es6 or (self.engine == "elasticsearch" and self.version[0] == 7):
+            self.assertTrue(all(d.get("_type") == "_doc" for d in docs
+                                if "error" not in d), docs)
+        else:
+            self.assertTrue(all("_type" not in d for d in docs), docs)
+
+    def test_mget_with_index_in_the_path(self):
+        index = self.idx()
+        self.load(index, events(3))
+        r = self.client.post("/%s/_mget?_source_includes=eventName&realtime=true"
+                             "&preference=_local&refresh=false" % index,
+                             {"ids": ["evt-0002", "evt-0009", "evt-0000"]})
+        self.assertEqual(r.status, 200, r)
+        docs = r.json["docs"]
+        self.assertEqual([(d["_id"], d["found"]) for d in docs],
+                         [("evt-0002", True), ("evt-0009", False), ("evt-0000", True)])
+        self.assertEqual(docs[0]["_source"], {"eventName": "AssumeRole"})
+        r = self.client.post("/%s/_mget?_source=false" % index,
+                             {"docs": [{"_id": "evt-0001"}]})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["docs"][0]["_index"], index)
+        self.assertNotIn("_source", r.json["docs"][0])
+        # A request without documents is refused.
+        r = self.client.post("/%s/_mget" % index, {"ids": []})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["type"], "action_request_validation_exception")
+        r = self.client.post("/_mget", {"docs": [{"_id": "evt-0001"}]})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("index is missing", r.json["error"]["reason"])
+
     # -- index patterns and errors ---------------------------------------------
 
     def test_missing_concrete_index_is_404_but_wildcard_is_empty(self):
@@ -1785,6 +1856,198 @@ class TestProcess(unittest.TestCase):
                 self.assertEqual(Client(url).get("/").status, 200)
                 raise AssertionError("a failing test")
         self.assertIsNotNone(proc.poll())
+
+
+# ---------------------------------------------------------------------------
+# Durability: --data-dir, kill -9 and restart
+# ---------------------------------------------------------------------------
+
+
+class TestDurability(unittest.TestCase):
+    """What the server acknowledged survives SIGKILL and a restart with the
+    same --data-dir, with the same versions and sequence numbers."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="es-data-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def snapshot(self, client, indices, ids):
+        """Everything a client can see of the state (searchable state once
+        refreshed, as after a restart)."""
+        out = {}
+        for path in ["/_cat/indices?format=json&h=index,uuid,pri,rep",
+                     "/_cluster/settings", "/_alias", "/_template"] + \
+                ["/%s" % i for i in indices] + \
+                ["/%s/_mapping" % i for i in indices]:
+            r = client.get(path)
+            self.assertEqual(r.status, 200, (path, r))
+            out[path] = r.json
+        for path in ("/_index_template", "/_component_template"):
+            r = client.get(path)
+            out[path] = r.json if r.status == 200 else r.status
+        out["mget"] = client.post("/_mget", {"docs": [
+            {"_index": i, "_id": d} for i in indices for d in ids]}).json
+        client.post("/_refresh")
+        for i in indices:
+            out["count " + i] = client.get("/%s/_count" % i).json["count"]
+            out["search " + i] = [
+                (h["_id"], h["_source"]) for h in client.post(
+                    "/%s/_search" % i, {"size": 100, "sort": ["_doc"]}).json[
+                        "hits"]["hits"]]
+        return out
+
+    def test_acknowledged_state_survives_kill_9(self):
+        with running_server("es8", data_dir=self.tmp) as srv:
+            c = Client(srv)
+            ok = [
+                c.put("/_component_template/base", {"template": {"settings": {
+                    "number_of_replicas": 0}}}),
+                c.put("/_index_template/ct", {"index_patterns": ["ct-*"],
+                                              "composed_of": ["base"], "priority": 5,
+                                              "template": {"mappings": {"properties": {
+                                                  "eventName": {"type": "keyword"}}}}}),
+                c.put("/_template/legacy", {"index_patterns": ["old-*"], "order": 1,
+                                            "settings": {"number_of_shards": 2}}),
+                c.put("/_cluster/settings", {"persistent": {"search.max_buckets": 500},
+                                             "transient": {"action.auto_create_index":
+                                                           "true"}}),
+                c.put("/explicit", {"settings": {"refresh_interval": "-1"},
+                                    "mappings": {"properties": {"n": {"type": "long"}}},
+                                    "aliases": {"ex": {}}}),
+                c.bulk(creates("ct-1", events(6)), refresh=None),
+                c.put("/ct-1/_settings", {"index": {"refresh_interval": "30s"}}),
+                c.put("/ct-1/_mapping", {"properties": {"extra": {"type": "keyword"}}}),
+                c.post("/_aliases", {"actions": [{"add": {"index": "ct-1",
+                                                          "alias": "ct"}}]}),
+                c.put("/explicit/_doc/a", {"n": 1, "s": "x"}),
+                c.post("/explicit/_update/a", {"doc": {"n": 2}}),
+                c.put("/explicit/_doc/b", {"n": 3}),
+                c.delete("/explicit/_doc/b"),
+                c.delete("/explicit/_doc/never"),
+                c.put("/old-1/_doc/1", {"v": 1}),
+                c.put("/gone", {}),
+                c.delete("/gone"),
+                c.delete("/_template/nothing-here"),   # a 404: nothing changes
+            ]
+            # Deleting a missing document is a 404 that still takes a sequence
+            # number and a version, as in ES.
+            self.assertEqual([r.status for r in ok if r.status >= 300], [404, 404],
+                             [r for r in ok if r.status >= 300])
+            self.assertEqual(ok[13].json["result"], "not_found")
+            indices = ["ct-1", "explicit", "old-1"]
+            ids = ["evt-%04d" % i for i in range(7)] + ["a", "b", "1", "never"]
+            before = self.snapshot(c, indices, ids)
+            old_process = srv.process
+            srv.kill()
+            self.assertEqual(old_process.returncode, -signal.SIGKILL)
+            srv.restart()
+            self.assertIsNot(srv.process, old_process)
+            after = self.snapshot(c, indices, ids)
+            self.assertEqual(before, after)
+            self.assertEqual(c.get("/gone").status, 404)
+            # Writes go on from the replayed sequence numbers and versions.
+            r = c.put("/explicit/_doc/a", {"n": 9})
+            self.assertEqual((r.json["_version"], r.json["_seq_no"]), (3, 5), r)
+            r = c.put("/explicit/_doc/b", {"n": 9})
+            self.assertEqual((r.json["_version"], r.json["result"]), (3, "created"), r)
+            # A second crash right away loses nothing either.
+            srv.restart()
+            self.assertEqual(c.get("/explicit/_doc/b").json["_version"], 3)
+            self.assertEqual(c.get("/_cluster/settings?flat_settings=true").json[
+                "persistent"], {"search.max_buckets": "500"})
+
+    def test_bulk_replays_only_the_items_that_succeeded(self):
+        with running_server("es7", data_dir=self.tmp) as srv:
+            c = Client(srv)
+            self.assertFalse(c.bulk(creates("b", events(2)), refresh=None)
+                             .json["errors"])
+            srv.fault("bulk_item_429", items=[1])
+            actions = creates("b", events(4))            # 0, 1 exist: 409s
+            actions += [{"create": {"_index": "b", "_id": "bad"}},
+                        {"userIdentity": "a string, not an object"},   # 400
+                        {"index": {"_index": "b", "_id": "evt-0000"}},
+                        {"eventName": "Reindexed"},
+                        {"delete": {"_index": "b", "_id": "evt-0001"}}]
+            body = c.bulk(actions, refresh=None).json
+            statuses = [next(iter(i.values()))["status"] for i in body["items"]]
+            self.assertEqual(statuses, [409, 429, 201, 201, 400, 200, 200])
+            ids = ["evt-%04d" % i for i in range(4)] + ["bad"]
+            before = c.post("/b/_mget", {"ids": ids}).json
+            mapping = c.get("/b/_mapping").json
+            srv.kill()
+            srv.restart()
+            self.assertEqual(c.post("/b/_mget", {"ids": ids}).json, before)
+            self.assertEqual(c.get("/b/_mapping").json, mapping)
+            found = [d["_id"] for d in before["docs"] if d["found"]]
+            self.assertEqual(found, ["evt-0000", "evt-0002", "evt-0003"])
+            self.assertEqual(c.get("/b/_count").json["count"], 3)
+            # evt-0001 was never written by the faulted item: its create now works.
+            r = c.put("/b/_create/evt-0001", {"eventName": "Late"})
+            self.assertEqual((r.status, r.json["_version"]), (201, 3), r)
+
+    def test_empty_data_dir_is_an_empty_cluster(self):
+        with running_server("os2", data_dir=self.tmp) as srv:
+            c = Client(srv)
+            self.assertEqual(c.get("/_cat/indices?format=json").json, [])
+            c.bulk(creates("x", events(3)))
+            c.put("/_index_template/t", {"index_patterns": ["t-*"]})
+            srv.kill()
+            for name in os.listdir(self.tmp):
+                os.unlink(os.path.join(self.tmp, name))
+            srv.restart()
+            self.assertEqual(c.get("/_cat/indices?format=json").json, [])
+            self.assertEqual(c.get("/_index_template/t").status, 404)
+            # POST /__reset empties the data dir's cluster too.
+            c.bulk(creates("y", events(1)))
+            srv.reset()
+            srv.restart()
+            self.assertEqual(c.get("/_cat/indices?format=json").json, [])
+
+    def test_template_mode_and_es6_types(self):
+        with running_server("es6", data_dir=self.tmp, mapping="template") as srv:
+            c = Client(srv)
+            c.delete("/_template/cloudtrail")
+            r = c.bulk([{"index": {"_index": "cloudtrail-1", "_type": "event",
+                                   "_id": "1"}}, {"eventName": "A"}])
+            self.assertFalse(r.json["errors"], r)
+            srv.restart()
+            self.assertEqual(c.get("/_template/cloudtrail").status, 404)
+            r = c.get("/cloudtrail-1/event/1")
+            self.assertEqual((r.status, r.json["_type"], r.json["_version"]),
+                             (200, "event", 1), r)
+            self.assertIn("event", c.get("/cloudtrail-1/_mapping").json[
+                "cloudtrail-1"]["mappings"])
+
+    def test_torn_last_entry_and_other_flavor(self):
+        with running_server("es8", data_dir=self.tmp) as srv:
+            c = Client(srv)
+            c.put("/x/_doc/1", {"a": 1})
+            srv.kill()
+            with open(os.path.join(self.tmp, "journal.jsonl"), "ab") as fh:
+                fh.write(b'{"ops":[{"t":"doc","i":"x"')    # killed mid-write
+            srv.restart()
+            self.assertEqual(c.get("/x/_doc/1").json["_version"], 1)
+            self.assertEqual(c.put("/x/_doc/2", {"a": 2}).status, 201)
+            srv.restart()
+            self.assertEqual(c.get("/x/_count").json["count"], 2)
+        with self.assertRaisesRegex(RuntimeError, "holds a es8 cluster"):
+            with running_server("es7", data_dir=self.tmp):
+                pass
+
+    def test_the_current_process_is_always_stopped(self):
+        procs = []
+        with self.assertRaises(AssertionError):
+            with running_server("es8") as srv:
+                procs.append(srv.process)
+                srv.restart()          # also without a data dir: an empty cluster
+                procs.append(srv.process)
+                self.assertEqual(Client(srv).get("/").status, 200)
+                srv.kill()
+                srv.restart()
+                procs.append(srv.process)
+                raise AssertionError("a failing test")
+        self.assertEqual(len({p.pid for p in procs}), 3)
+        self.assertTrue(all(p.poll() is not None for p in procs))
 
 
 # ---------------------------------------------------------------------------
