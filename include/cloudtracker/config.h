@@ -47,6 +47,13 @@ typedef struct ct_es_config {
     bool aws_sigv4;
     char *aws_region;
     char *aws_service; /* "es" or "aoss" */
+    /* The loader (ingest --to elasticsearch). */
+    char *index_format; /* index names by eventTime: %Y, %m, %d (default cloudtrail-%Y.%m) */
+    char *state_index;  /* the loader's bookkeeping (default cloudtracker-state) */
+    long bulk_bytes;    /* size of one _bulk request (default 8 MiB) */
+    long bulk_requests; /* _bulk requests in flight (default 4) */
+    long bulk_retries;  /* sends again of a _bulk request or item refused as busy or
+                           lost (default 9: about a minute of backoff) */
 } ct_es_config;
 
 typedef struct ct_config {

@@ -19,7 +19,8 @@ enum ct_status {
     CT_EPARTIAL = -8,     /* a backend returned partial or failed results */
     CT_EINPUT = -9,       /* log input unreadable or malformed */
     CT_EIO = -10,         /* other I/O failure (read, write, disk full) */
-    CT_EINTERNAL = -11    /* a bug: an invariant did not hold */
+    CT_EINTERNAL = -11,   /* a bug: an invariant did not hold */
+    CT_EINTERRUPTED = -12 /* stopped by a signal (SIGINT, SIGTERM) after cleaning up */
 };
 
 /* Details of the last error. `file` is empty when no file is involved;

@@ -40,6 +40,8 @@ typedef struct cli_options {
     const char *start, *end;
     const char *iam;
     const char *store;
+    const char *to;      /* ingest --to: "store" or "elasticsearch" (NULL: store) */
+    const char *rejects; /* ingest --to elasticsearch --rejects */
     const char **logs; /* --logs, repeatable */
     size_t log_count;
     const char **paths; /* ingest's positional paths */

@@ -1,12 +1,15 @@
-/* The ingest command: reads new CloudTrail files into the embedded store
- * and prints a summary; progress is shown when stderr is a terminal. */
+/* The ingest command: reads new CloudTrail files into the embedded store,
+ * or loads them into Elasticsearch (--to elasticsearch), and prints a
+ * summary; progress is shown when stderr is a terminal. */
 #include "cli.h"
 
 #include "cloudtracker/config.h"
+#include "cloudtracker/es_load.h"
 #include "cloudtracker/store.h"
 #include "cloudtracker/util.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,129 @@ static void show_progress(void *ud, const ct_ingest_summary *s)
             t > 0 ? (double)s->bytes_json / 1e6 / t : 0.0);
 }
 
+static void print_problems(const ct_input_problems *problems)
+{
+    for (size_t i = 0; i < problems->count; i++) {
+        char *path = ct_safe_dup(problems->items[i].path);
+        char *reason = ct_safe_dup(problems->items[i].reason);
+        fprintf(stderr, "cloudtracker: %s: %s\n", path ? path : "?", reason ? reason : "?");
+        free(path);
+        free(reason);
+    }
+}
+
+/* ---- --to elasticsearch ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void show_load_progress(void *ud, const ct_es_load_summary *s)
+{
+    progress *p = ud;
+    double t = seconds_since(&p->started);
+    if (t - p->last_shown < 0.5)
+        return;
+    p->last_shown = t;
+    p->shown = true;
+    uint64_t files = s->files_read + s->files_partial + s->files_skipped + s->files_unchanged;
+    double rate = t > 0 ? (double)s->bytes_done / t : 0.0;
+    char eta[32] = "";
+    if (rate > 0 && s->bytes_total > s->bytes_done) {
+        double left = (double)(s->bytes_total - s->bytes_done) / rate;
+        snprintf(eta, sizeof(eta), ", ETA %dm%02ds", (int)(left / 60), (int)left % 60);
+    }
+    fprintf(stderr,
+            "\rcloudtracker: %" PRIu64 "/%" PRIu64 " files, %" PRIu64 " events, %.0f MB/s%s   ",
+            files, s->files_seen, s->records_indexed + s->records_present,
+            t > 0 ? (double)s->bytes_json / 1e6 / t : 0.0, eta);
+}
+
+static int run_es_load(const cli_options *o, const ct_config *cfg, const char *const *paths,
+                       size_t path_count, const char *account_id, ct_error *err)
+{
+    if (!cfg->has_elasticsearch)
+        return ct_error_set_at(err, CT_ECONFIG, cfg->path, 0, 0,
+                               "--to elasticsearch needs an elasticsearch: section in the config");
+    if (cfg->es.insecure)
+        cli_warn("elasticsearch.insecure is set: the server's TLS certificate is not checked");
+    const char *rejects = o->rejects ? o->rejects : "cloudtracker-rejected.ndjson";
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    progress p = {0};
+    clock_gettime(CLOCK_MONOTONIC, &p.started);
+    ct_es_load_options opts = {0};
+    opts.paths = paths;
+    opts.path_count = path_count;
+    opts.account_id = account_id;
+    opts.rejects_path = rejects;
+    opts.interrupted = &stop_signal;
+    if (isatty(STDERR_FILENO)) {
+        opts.progress = show_load_progress;
+        opts.progress_ud = &p;
+    }
+    ct_es_load_summary s;
+    int rc = ct_es_load(&cfg->es, &opts, &s, err);
+    if (p.shown)
+        fputc('\n', stderr);
+    print_problems(&s.problems);
+    uint64_t files_loaded = s.files_read + s.files_partial;
+    if (rc == 0 || s.files_seen > 0) {
+        fprintf(stderr,
+                "cloudtracker: %" PRIu64 " %s: %" PRIu64 " loaded, %" PRIu64 " unchanged, %" PRIu64
+                " partly loaded, %" PRIu64 " skipped\n",
+                s.files_seen, s.files_seen == 1 ? "file" : "files", s.files_read,
+                s.files_unchanged, s.files_partial, s.files_skipped);
+        char *safe = ct_safe_dup(rejects);
+        fprintf(stderr,
+                "cloudtracker: %" PRIu64 " %s read: %" PRIu64 " indexed, %" PRIu64
+                " already present, %" PRIu64 " rejected%s%s%s\n",
+                s.records_read, s.records_read == 1 ? "record" : "records", s.records_indexed,
+                s.records_present, s.records_rejected, s.records_rejected ? " (see " : "",
+                s.records_rejected ? (safe ? safe : "?") : "", s.records_rejected ? ")" : "");
+        free(safe);
+        if (s.records_moved)
+            fprintf(stderr,
+                    "cloudtracker: %" PRIu64 " %s had values the mapping cannot index, kept "
+                    "under cloudtrackerMoved\n",
+                    s.records_moved, s.records_moved == 1 ? "record" : "records");
+        if (rc != 0 && files_loaded)
+            fprintf(stderr, "cloudtracker: (counts are of what was settled before the error)\n");
+    }
+    if (p.shown)
+        fprintf(stderr, "cloudtracker: %.1f MB of JSON in %.1f s, %" PRIu64 " _bulk requests\n",
+                (double)s.bytes_json / 1e6, seconds_since(&p.started), s.bulk_requests);
+    if (rc != 0 && s.indices_unrestored) {
+        char text[200];
+        snprintf(text, sizeof(text),
+                 "the settings of %" PRIu64 " %s could not be restored (refresh_interval -1, "
+                 "0 replicas): the next load restores them",
+                 s.indices_unrestored, s.indices_unrestored == 1 ? "index" : "indices");
+        cli_warn(text);
+    }
+    bool incomplete = s.files_partial || s.files_skipped || s.records_rejected;
+    ct_es_load_summary_release(&s);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc == CT_EINTERRUPTED && stop_signal) {
+        cli_report_error(err);
+        fflush(NULL);
+        /* End the way an interrupted program does, now that the indices
+         * have their settings back. */
+        signal((int)stop_signal, SIG_DFL);
+        raise((int)stop_signal);
+    }
+    return rc ? rc : incomplete ? 1 : 0;
+}
+
 int cli_run_ingest(const cli_options *o)
 {
     ct_error err;
@@ -52,13 +178,22 @@ int cli_run_ingest(const cli_options *o)
     if (o->list || o->user || o->role || o->destrole || o->destaccount || o->show_used ||
         o->show_unused || o->start || o->end || o->iam || o->skip_setup) {
         rc = ct_error_set(&err, CT_EUSAGE,
-                          "ingest takes --config, --account, --store, --logs "
+                          "ingest takes --config, --account, --store, --logs, --to, --rejects "
                           "and paths only (see --help)");
         goto done;
     }
+    bool to_es = o->to && strcmp(o->to, "elasticsearch") == 0;
+    if (to_es && o->store) {
+        rc = ct_error_set(&err, CT_EUSAGE, "--store does not go with --to elasticsearch");
+        goto done;
+    }
+    if (!to_es && o->rejects) {
+        rc = ct_error_set(&err, CT_EUSAGE, "--rejects goes with --to elasticsearch");
+        goto done;
+    }
     /* The config is needed unless the command line says everything. */
-    bool standalone =
-        o->store && (o->path_count || o->log_count) && !o->account && !o->config_given;
+    bool standalone = !to_es && o->store && (o->path_count || o->log_count) && !o->account &&
+                      !o->config_given;
     if (!standalone && (rc = ct_config_load(&cfg, o->config_path, &err)))
         goto done;
     const char *account_id = NULL;
@@ -82,6 +217,14 @@ int cli_run_ingest(const cli_options *o)
                              "nothing to ingest: give paths, --logs, or files.paths in the config");
         goto done;
     }
+    if (to_es) {
+        rc = run_es_load(o, cfg, paths, path_count, account_id, &err);
+        if (rc == 1) { /* done, but something was rejected or skipped */
+            rc = 0;
+            code = EXIT_INCOMPLETE;
+        }
+        goto done;
+    }
     const char *store_path = o->store ? o->store : cfg->store_path;
     if ((rc = ct_store_open(&store, store_path, true, &err)))
         goto done;
@@ -101,13 +244,7 @@ int cli_run_ingest(const cli_options *o)
         fputc('\n', stderr);
     if (rc)
         goto done;
-    for (size_t i = 0; i < summary.problems.count; i++) {
-        char *path = ct_safe_dup(summary.problems.items[i].path);
-        char *reason = ct_safe_dup(summary.problems.items[i].reason);
-        fprintf(stderr, "cloudtracker: %s: %s\n", path ? path : "?", reason ? reason : "?");
-        free(path);
-        free(reason);
-    }
+    print_problems(&summary.problems);
     fprintf(stderr,
             "cloudtracker: %" PRIu64 " %s: %" PRIu64 " read, %" PRIu64 " unchanged, %" PRIu64
             " partly read, %" PRIu64 " skipped; %" PRIu64 " %s stored, %" PRIu64 " rejected\n",

@@ -33,6 +33,8 @@ static const option options[] = {
     {"list", VALUE, "users|roles", "list users or roles; \"- \" marks those with no calls"},
     {"logs", MULTI, "DIR", "CloudTrail folder (repeatable; overrides files.paths)"},
     {"no-color", FLAG, NULL, "no colors (also: NO_COLOR set, or output not a terminal)"},
+    {"rejects", VALUE, "FILE",
+     "ingest --to elasticsearch: where rejected records go (NDJSON)"},
     {"role", VALUE, "NAME", "analyse this role (all of its sessions)"},
     {"show-unused", FLAG, NULL, "only granted actions that were not used (\"-\", \"?\")"},
     {"show-used", FLAG, NULL, "only actions that were used (\"  \", \"+\")"},
@@ -40,6 +42,8 @@ static const option options[] = {
     {"start", VALUE, "YYYY-MM-DD",
      "first day, inclusive (default: window.start, else end - window.days + 1)"},
     {"store", VALUE, "FILE", "embedded store (overrides files.store)"},
+    {"to", VALUE, "store|elasticsearch",
+     "ingest into the embedded store (default) or the config's elasticsearch:"},
     {"user", VALUE, "NAME", "analyse this IAM user"},
     {"version", FLAG, NULL, "print the version"},
 };
@@ -86,12 +90,22 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
         slot = &o->iam;
     else if (!strcmp(n, "list"))
         slot = &o->list;
+    else if (!strcmp(n, "rejects"))
+        slot = &o->rejects;
     else if (!strcmp(n, "role"))
         slot = &o->role;
     else if (!strcmp(n, "start"))
         slot = &o->start;
     else if (!strcmp(n, "store"))
         slot = &o->store;
+    else if (!strcmp(n, "to")) {
+        if (o->to)
+            return ct_error_set(err, CT_EUSAGE, "--to given twice");
+        if (strcmp(value, "store") != 0 && strcmp(value, "elasticsearch") != 0)
+            return ct_error_set(err, CT_EUSAGE, "--to takes store or elasticsearch");
+        o->to = value;
+        return 0;
+    }
     else if (!strcmp(n, "user"))
         slot = &o->user;
     else if (!strcmp(n, "logs"))
@@ -208,13 +222,17 @@ void cli_print_help(void)
         "               [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--config FILE] [--iam FILE]\n"
         "               [--logs DIR]... [--store FILE] [--skip-setup] [--format text|json]\n"
         "  cloudtracker ingest [--config FILE] [--account NAME|ID] [--store FILE] [PATH...]\n"
+        "  cloudtracker ingest --to elasticsearch [--config FILE] [--account NAME|ID]\n"
+        "               [--rejects FILE] [PATH...]\n"
         "\n"
         "Compares what an IAM user or role was granted with what CloudTrail shows it used.\n"
         "Each action line starts with:\n"
         "  \"  \" used    \"- \" granted, not used    \"? \" granted, CloudTrail cannot show it\n"
         "  \"+ \" used, not granted\n"
         "Queries first read new CloudTrail files from files.paths (or --logs) into the\n"
-        "store; `ingest` does only that (PATHs default to files.paths).\n"
+        "store; `ingest` does only that (PATHs default to files.paths). With --to\n"
+        "elasticsearch it loads them into the cluster of the config's elasticsearch:\n"
+        "section instead (README: Loading into Elasticsearch).\n"
         "\n"
         "Options:\n");
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
@@ -238,7 +256,9 @@ void cli_print_help(void)
            "  8  a backend returned partial results (nothing printed)\n"
            "  9  log paths missing or unreadable (nothing printed)\n"
            "  10 writing the output failed\n"
-           "  11 done, but some log files or records were skipped (see stderr)\n"
+           "  11 done, but some log files or records were skipped or rejected (see stderr)\n"
+           "  An ingest stopped by SIGINT or SIGTERM first restores what it changed, then\n"
+           "  ends by that signal.\n"
            "\n"
            "Environment: NO_COLOR disables colors.\n");
 }

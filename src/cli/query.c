@@ -74,6 +74,9 @@ static int check_usage(query *q)
         return ct_error_set(err, CT_EUSAGE, "--show-used and --show-unused exclude each other");
     if (o->path_count)
         return ct_error_set(err, CT_EUSAGE, "paths are only taken by `cloudtracker ingest`");
+    if (o->to || o->rejects)
+        return ct_error_set(err, CT_EUSAGE, "--%s is only taken by `cloudtracker ingest`",
+                            o->to ? "to" : "rejects");
     return 0;
 }
 

@@ -342,6 +342,49 @@ static int opt_long(loader *l, yaml_node_t *map, const char *key, const char *wh
     return 0;
 }
 
+/* An index name the loader writes to, replacing *out when given. With
+ * `format`, %Y, %m and %d stand for the event's year, month and day (and %%
+ * for %), and at least one must be used, so the pattern that finds the
+ * indices (each token made '*') never matches the state index. The rest is
+ * a safe subset of what Elasticsearch allows in index names. */
+static int opt_index_name(loader *l, yaml_node_t *map, const char *key, bool format, char **out)
+{
+    char *v = NULL, what[64];
+    snprintf(what, sizeof(what), "elasticsearch.%s", key);
+    int rc = opt_string(l, map, key, what, &v);
+    if (rc || !v)
+        return rc;
+    yaml_node_t *n = lookup(l, map, key);
+    const char *why = NULL;
+    bool token = false;
+    for (const char *p = v; *p && !why; p++) {
+        if (*p == '%' && format) {
+            if (p[1] == 'Y' || p[1] == 'm' || p[1] == 'd')
+                token = true;
+            else if (p[1] != '%')
+                why = "the only tokens are %Y, %m, %d and %%";
+            if (!why)
+                p++;
+        } else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-_.+", *p))) {
+            why = "use lower-case letters, digits, '-', '_', '.' and '+'";
+        }
+    }
+    if (!why && format && !token)
+        why = "it needs %Y, %m or %d (one index per period)";
+    if (!why && (v[0] == '-' || v[0] == '_' || v[0] == '+' || v[0] == '.'))
+        why = "an index name cannot start with -, _, + or .";
+    if (!why && strlen(v) > 200)
+        why = "it is longer than 200 bytes";
+    if (why) {
+        rc = fail_at(l, n, "%s '%s' cannot be used: %s", what, v, why);
+        free(v);
+        return rc;
+    }
+    free(*out);
+    *out = v;
+    return 0;
+}
+
 /* Seconds (fractions allowed, 1 ms to a day) as milliseconds. */
 static int opt_seconds(loader *l, yaml_node_t *map, const char *key, const char *what, long *ms)
 {
@@ -569,6 +612,9 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                                        "aws_sigv4",
                                        "bearer_token",
                                        "bearer_token_env",
+                                       "bulk_bytes",
+                                       "bulk_requests",
+                                       "bulk_retries",
                                        "ca_cert",
                                        "client_cert",
                                        "client_key",
@@ -577,6 +623,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                                        "host",
                                        "hosts",
                                        "index",
+                                       "index_format",
                                        "insecure",
                                        "key_prefix",
                                        "password",
@@ -587,6 +634,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                                        "retries",
                                        "scheme",
                                        "schema",
+                                       "state_index",
                                        "timestamp_field",
                                        "url",
                                        "username",
@@ -596,6 +644,12 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
     es->connect_timeout_ms = 10000;
     es->request_timeout_ms = 900000; /* the original's 900 s */
     es->retries = 3;
+    es->bulk_bytes = 8L << 20;
+    es->bulk_requests = 4;
+    es->bulk_retries = 9;
+    if (!(es->index_format = ct_strdup("cloudtrail-%Y.%m")) ||
+        !(es->state_index = ct_strdup("cloudtracker-state")))
+        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
     /* The original tool's config may leave the section empty (`elasticsearch:`). */
     if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0)
         return add_url(l, ct_strdup("http://localhost:9200")) ||
@@ -687,7 +741,15 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                           &es->connect_timeout_ms)) ||
         (rc = opt_seconds(l, n, "request_timeout", "elasticsearch.request_timeout",
                           &es->request_timeout_ms)) ||
-        (rc = opt_long(l, n, "retries", "elasticsearch.retries", 0, 10, &retries, NULL))) {
+        (rc = opt_long(l, n, "retries", "elasticsearch.retries", 0, 10, &retries, NULL)) ||
+        (rc = opt_long(l, n, "bulk_bytes", "elasticsearch.bulk_bytes", 1024, 100L << 20,
+                       &es->bulk_bytes, NULL)) ||
+        (rc = opt_long(l, n, "bulk_requests", "elasticsearch.bulk_requests", 1, 16,
+                       &es->bulk_requests, NULL)) ||
+        (rc = opt_long(l, n, "bulk_retries", "elasticsearch.bulk_retries", 0, 20,
+                       &es->bulk_retries, NULL)) ||
+        (rc = opt_index_name(l, n, "index_format", true, &es->index_format)) ||
+        (rc = opt_index_name(l, n, "state_index", false, &es->state_index))) {
         free(schema);
         return rc;
     }
@@ -757,6 +819,8 @@ static void es_config_release(ct_es_config *es)
         free(es->urls[i]);
     free(es->urls);
     free(es->index);
+    free(es->index_format);
+    free(es->state_index);
     free(es->key_prefix);
     free(es->timestamp_field);
     free(es->username);

@@ -27,11 +27,15 @@
 struct ct_es_client {
     const ct_es_config *cfg;
     CURLM *multi;      /* holds the connection pool, so requests reuse connections */
+    CURLM *amulti;     /* the same for requests in flight (ct_es_async_*), kept apart so a
+                          request made meanwhile neither waits for them nor reaps them */
     size_t current;    /* index of the base URL in use */
     char *auth_header; /* "Authorization: ..." for ApiKey and Bearer */
     char *aws_key, *aws_secret, *aws_token;
     uint64_t rng;
     bool too_many_buckets; /* the last failure was search.max_buckets */
+    struct xfer *async;    /* started with ct_es_async_start, not yet returned */
+    size_t async_count;
 };
 
 typedef struct xfer {
@@ -44,6 +48,9 @@ typedef struct xfer {
     long status;
     int attempts;
     bool done;
+    bool any_status;    /* ct_es_request_status: any answer but "busy" will do */
+    void *tag;          /* async requests: the caller's */
+    struct xfer *next;  /* async requests: the client's list */
 } xfer;
 
 static void wipe_free(char *s)
@@ -112,7 +119,7 @@ int ct_es_client_new(ct_es_client **out, const ct_es_config *cfg, ct_error *err)
     c->cfg = cfg;
     c->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
     int rc = 0;
-    if (!(c->multi = curl_multi_init()))
+    if (!(c->multi = curl_multi_init()) || !(c->amulti = curl_multi_init()))
         rc = CT_ENOMEM;
     if (rc == 0 && cfg->api_key) {
         /* "id:key" is encoded here; an already encoded key is sent as is. */
@@ -151,10 +158,21 @@ int ct_es_client_new(ct_es_client **out, const ct_es_config *cfg, ct_error *err)
     return 0;
 }
 
+static void xfer_release(struct xfer *x);
+
 void ct_es_client_free(ct_es_client *c)
 {
     if (!c)
         return;
+    while (c->async) {
+        struct xfer *x = c->async;
+        c->async = x->next;
+        curl_multi_remove_handle(c->amulti, x->easy);
+        xfer_release(x);
+        free(x);
+    }
+    if (c->amulti)
+        curl_multi_cleanup(c->amulti);
     if (c->multi)
         curl_multi_cleanup(c->multi);
     wipe_free(c->auth_header);
@@ -301,7 +319,12 @@ static int setup(ct_es_client *c, xfer *x, const char *base)
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
         /* ES >= 6 refuses libcurl's default form content type with a 406. */
-        rc = add_header(x, "Content-Type: application/json");
+        ct_buf ct = CT_BUF_INIT;
+        rc = ct_buf_printf(&ct, "Content-Type: %s",
+                           r->content_type ? r->content_type : "application/json");
+        if (rc == 0)
+            rc = add_header(x, ct.data);
+        ct_buf_release(&ct);
     }
     if (rc == 0)
         rc = add_header(x, "Expect:");
@@ -413,17 +436,17 @@ static void sleep_ms(int64_t ms)
 
 /* Exponential backoff with "equal jitter": half fixed, half random, so
  * clients that were rejected together do not come back together. */
-static int64_t backoff_ms(ct_es_client *c, int attempt)
+long ct_es_backoff_ms(ct_es_client *c, int attempt, long cap_ms)
 {
     int64_t d = BACKOFF_BASE_MS;
-    for (int i = 1; i < attempt && d < BACKOFF_CAP_MS; i++)
+    for (int i = 1; i < attempt && d < cap_ms; i++)
         d *= 2;
-    if (d > BACKOFF_CAP_MS)
-        d = BACKOFF_CAP_MS;
+    if (d > cap_ms)
+        d = cap_ms;
     c->rng ^= c->rng << 13;
     c->rng ^= c->rng >> 7;
     c->rng ^= c->rng << 17;
-    return d / 2 + (int64_t)(c->rng % (uint64_t)(d / 2 + 1));
+    return (long)(d / 2 + (int64_t)(c->rng % (uint64_t)(d / 2 + 1)));
 }
 
 /* The `error.type: reason` of an ES error body, made safe to print. */
@@ -607,7 +630,8 @@ static int run_batch(ct_es_client *c, xfer *xs, size_t n, ct_error *err)
             xfer *x = &xs[i];
             if (x->done)
                 continue;
-            if (x->result == CURLE_OK && x->status >= 200 && x->status < 300) {
+            if (x->result == CURLE_OK &&
+                ((x->status >= 200 && x->status < 300) || (x->any_status && !busy(x->status)))) {
                 x->done = true;
             } else if (x->result != CURLE_OK && host_failure(x->result)) {
                 failover = true;
@@ -642,7 +666,7 @@ static int run_batch(ct_es_client *c, xfer *xs, size_t n, ct_error *err)
         for (size_t i = 0; i < n; i++)
             if (!xs[i].done && xs[i].attempts > attempt)
                 attempt = xs[i].attempts;
-        int64_t wait = backoff_ms(c, attempt);
+        int64_t wait = ct_es_backoff_ms(c, attempt, BACKOFF_CAP_MS);
         if (now_ms() - start + wait > RETRY_BUDGET_MS) {
             for (size_t i = 0; i < n; i++)
                 if (!xs[i].done)
@@ -682,4 +706,119 @@ int ct_es_request_many(ct_es_client *c, const ct_es_request *reqs, size_t n, cJS
 int ct_es_request_json(ct_es_client *c, const ct_es_request *req, cJSON **out, ct_error *err)
 {
     return ct_es_request_many(c, req, 1, out, err);
+}
+
+/* ---- requests in flight ---- */
+
+int ct_es_async_start(ct_es_client *c, const ct_es_request *req, void *tag, ct_error *err)
+{
+    xfer *x = calloc(1, sizeof(*x));
+    if (!x)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    x->req = req;
+    x->tag = tag;
+    x->attempts = 1;
+    if (setup(c, x, ct_es_client_host(c)) != 0 ||
+        curl_multi_add_handle(c->amulti, x->easy) != CURLM_OK) {
+        xfer_release(x);
+        free(x);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    x->next = c->async;
+    c->async = x;
+    c->async_count++;
+    return 0;
+}
+
+size_t ct_es_async_pending(const ct_es_client *c)
+{
+    return c->async_count;
+}
+
+/* Takes x off the client's list and fills *out from it. */
+static void async_finish(ct_es_client *c, xfer *x, ct_es_outcome *out)
+{
+    for (xfer **pp = &c->async; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+    c->async_count--;
+    curl_multi_remove_handle(c->amulti, x->easy);
+    memset(out, 0, sizeof(*out));
+    ct_error_clear(&out->err);
+    out->tag = x->tag;
+    out->status = x->result == CURLE_OK ? x->status : 0;
+    if (x->result == CURLE_OK && x->status >= 200 && x->status < 300) {
+        out->rc = parse(c, x, &out->json, &out->err);
+    } else {
+        bool lost = x->result != CURLE_OK &&
+                    (host_failure(x->result) || x->result == CURLE_OPERATION_TIMEDOUT ||
+                     x->result == CURLE_GOT_NOTHING || x->result == CURLE_RECV_ERROR ||
+                     x->result == CURLE_SEND_ERROR || x->result == CURLE_PARTIAL_FILE);
+        out->retryable = lost || (x->result == CURLE_OK && (busy(x->status) || x->status == 502 ||
+                                                            x->status == 504));
+        out->rc = fail(c, x, &out->err);
+        /* The next attempt goes to the next host, if there is one. */
+        if (lost && host_failure(x->result) && c->cfg->url_count > 1)
+            c->current = (c->current + 1) % c->cfg->url_count;
+    }
+    xfer_release(x);
+    free(x);
+}
+
+int ct_es_async_next(ct_es_client *c, int timeout_ms, ct_es_outcome *out, bool *have,
+                     ct_error *err)
+{
+    *have = false;
+    if (!c->async)
+        return 0;
+    for (int round = 0;; round++) {
+        int running;
+        if (curl_multi_perform(c->amulti, &running) != CURLM_OK)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(c->amulti, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            xfer *x = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            x->result = msg->data.result;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+            x->done = true;
+        }
+        for (xfer *x = c->async; x; x = x->next)
+            if (x->done) {
+                async_finish(c, x, out);
+                *have = true;
+                return 0;
+            }
+        if (round > 0 && timeout_ms == 0)
+            return 0;
+        if (curl_multi_poll(c->amulti, NULL, 0, timeout_ms, NULL) != CURLM_OK)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        if (timeout_ms > 0 && round > 0)
+            return 0;
+    }
+}
+
+int ct_es_request_status(ct_es_client *c, const ct_es_request *req, long *status, cJSON **out,
+                         ct_error *err)
+{
+    *out = NULL;
+    *status = 0;
+    c->too_many_buckets = false;
+    xfer x;
+    memset(&x, 0, sizeof(x));
+    x.req = req;
+    x.any_status = true;
+    int rc = run_batch(c, &x, 1, err);
+    if (rc == 0) {
+        *status = x.status;
+        if (x.body.len)
+            *out = cJSON_ParseWithLength(x.body.data, x.body.len);
+    }
+    xfer_release(&x);
+    return rc;
 }

@@ -106,6 +106,8 @@ const char *ct_status_name(int code)
         return "log input error";
     case CT_EIO:
         return "I/O error";
+    case CT_EINTERRUPTED:
+        return "interrupted";
     default:
         return "internal error";
     }

@@ -1,0 +1,468 @@
+"""End-to-end tests of `cloudtracker ingest --to elasticsearch` (the loader).
+
+Runs the built binary against the test server (es_server.py) and checks the
+cluster afterwards: exact document counts, idempotent and incremental
+re-runs, index settings restored, a 429 storm, items failing now and then,
+items refused for good (the reject file), records whose values the mapping
+cannot take, a server killed mid-load and brought back (a re-run ends with
+every record exactly once), a foreign index left alone, and the demo's
+queries answering through the Elasticsearch backend exactly as the
+embedded store answers them (tests/cli/golden).
+
+Usage: python3 test_es_load.py /path/to/cloudtracker [-v]
+(or CLOUDTRACKER_BIN=... python3 -m unittest test_es_load, from tests/es).
+"""
+
+import glob
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from es_server import running_server  # noqa: E402
+import test_es_backend as backend  # noqa: E402
+
+BIN = os.environ.get("CLOUDTRACKER_BIN", "")
+DEMO_LOGS = os.path.join(ROOT, "demo", "logs")
+DEMO_FILES, DEMO_RECORDS = 5, 13
+
+EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_INCOMPLETE = 0, 3, 7, 11
+
+
+def http(url, method="GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def count(url, index="cloudtrail-*"):
+    http(url + "/" + index + "/_refresh", "POST")
+    return http(url + "/" + index + "/_count")[1]["count"]
+
+
+def all_ids(url, index="cloudtrail-*"):
+    http(url + "/" + index + "/_refresh", "POST")
+    ids = []
+    status, page = http(url + "/" + index + "/_search?scroll=1m",
+                        "POST", {"size": 1000, "_source": False, "sort": ["_doc"]})
+    while page["hits"]["hits"]:
+        ids += [h["_id"] for h in page["hits"]["hits"]]
+        status, page = http(url + "/_search/scroll", "POST",
+                            {"scroll": "1m", "scroll_id": page["_scroll_id"]})
+    return ids
+
+
+def write_record_file(path, records, gz=True):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = json.dumps({"Records": records}).encode()
+    if gz:
+        data = gzip.compress(data)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def record(i, **extra):
+    rec = {"eventVersion": "1.08", "eventTime": "2018-06-%02dT10:00:00Z" % (1 + i % 28),
+           "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+           "awsRegion": "us-east-1", "eventID": "ev-%06d" % i,
+           "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/alice",
+                            "accountId": "111111111111", "userName": "alice"},
+           "recipientAccountId": "111111111111"}
+    rec.update(extra)
+    return rec
+
+
+class LoaderTest(unittest.TestCase):
+    flavor = "es8"
+
+    def setUp(self):
+        if not BIN:
+            self.skipTest("set CLOUDTRACKER_BIN or give the binary's path")
+        self.tmp = tempfile.mkdtemp(prefix="ct-es-load-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def config(self, url, extra=""):
+        return backend.write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n%s"
+                                    % (url, extra))
+
+    def load(self, config, paths, extra_args=(), timeout=300):
+        rejects = os.path.join(self.tmp, "rejects.ndjson")
+        args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                "--rejects", rejects] + list(extra_args) + list(paths)
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stderr, rejects
+
+    def summary(self, stderr):
+        """(read, indexed, present, rejected) from the summary line."""
+        for line in stderr.splitlines():
+            if " read: " in line and "indexed" in line:
+                words = line.replace(",", "").split()
+                nums = [int(w) for w in words if w.isdigit()]
+                return tuple(nums[:4])
+        self.fail("no summary in:\n" + stderr)
+
+
+class DemoTests(LoaderTest):
+    def test_demo_queries_through_elasticsearch(self):
+        """After loading the demo archive, every demo golden case answers
+        through the Elasticsearch backend byte for byte, in each flavor."""
+        for flavor in ("es6", "es7", "es8", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as url:
+                config = self.config(url)
+                rc, err, _ = self.load(config, [DEMO_LOGS])
+                self.assertEqual(rc, EXIT_OK, err)
+                self.assertEqual(self.summary(err), (DEMO_RECORDS, DEMO_RECORDS, 0, 0))
+                self.assertEqual(count(url), DEMO_RECORDS)
+                for name in backend.CASES:
+                    args = backend.case_args(name, config)
+                    want_out, want_rc = backend.golden(name)
+                    rc, out, qerr = backend.run_ct(args)
+                    self.assertEqual((rc, out), (want_rc, want_out), "%s: %s" % (name, qerr))
+
+    def test_template_mapping_and_settings(self):
+        with running_server(flavor="es8") as url:
+            rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            _, tpl = http(url + "/_index_template/cloudtracker-cloudtrail")
+            body = tpl["index_templates"][0]["index_template"]
+            self.assertEqual(body["index_patterns"], ["cloudtrail-*.*"])
+            props = body["template"]["mappings"]["properties"]
+            self.assertEqual(props["eventName"]["type"], "keyword")
+            self.assertEqual(props["eventTime"]["type"], "date")
+            self.assertFalse(props["cloudtrackerMoved"]["enabled"])
+            _, indices = http(url + "/cloudtrail-*/_settings")
+            self.assertEqual(sorted(indices), ["cloudtrail-2018.03", "cloudtrail-2018.04",
+                                               "cloudtrail-2018.05"])
+            for name, s in indices.items():
+                # The template's values are back, after -1 and 0 while loading.
+                self.assertEqual(s["settings"]["index"]["refresh_interval"], "30s", name)
+                self.assertEqual(s["settings"]["index"]["number_of_replicas"], "1", name)
+            puts = [r for r in url.settled_requests()
+                    if r["method"] == "PUT" and r["path"].endswith("/_settings")]
+            self.assertEqual(len(puts), 3)  # one restore per index
+            # No index is left marked as being loaded: one document per file.
+            self.assertEqual(count(url, "cloudtracker-state"), DEMO_FILES)
+
+    def test_existing_index_settings_restored(self):
+        """An index that exists (made by an earlier load, then tuned by an
+        operator) gets its own settings back, not the template's."""
+        with running_server(flavor="es7") as url:
+            config = self.config(url)
+            self.assertEqual(self.load(config, [DEMO_LOGS])[0], EXIT_OK)
+            http(url + "/cloudtrail-2018.03/_settings", "PUT",
+                 {"index": {"refresh_interval": "5s", "number_of_replicas": 2}})
+            http(url + "/cloudtracker-state/_delete_by_query", "POST",
+                 {"query": {"match_all": {}}})
+            shutil.rmtree(os.path.join(self.tmp, "x"), ignore_errors=True)
+            # Make the files look new to the loader: a new state index name.
+            config = self.config(url, "  state_index: other-state\n")
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(self.summary(err), (DEMO_RECORDS, 0, DEMO_RECORDS, 0))
+            _, s = http(url + "/cloudtrail-2018.03/_settings")
+            idx = s["cloudtrail-2018.03"]["settings"]["index"]
+            self.assertEqual((idx["refresh_interval"], idx["number_of_replicas"]), ("5s", "2"))
+
+
+class RerunTests(LoaderTest):
+    def test_rerun_is_incremental_and_idempotent(self):
+        logs = os.path.join(self.tmp, "logs")
+        shutil.copytree(DEMO_LOGS, logs)
+        with running_server(flavor="os2") as url:
+            config = self.config(url)
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            url.clear_log()
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertIn("0 loaded, %d unchanged" % DEMO_FILES, err)
+            self.assertEqual(self.summary(err), (0, 0, 0, 0))
+            self.assertFalse([r for r in url.settled_requests() if "_bulk" in r["path"]])
+            # A file that changed is read again; its records are there already.
+            changed = sorted(p for p in glob.glob(logs + "/**/*.json.gz", recursive=True)
+                             if "CloudTrail-Digest" not in p)[0]
+            os.utime(changed, (time.time() + 5, time.time() + 5))
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertIn("1 loaded, %d unchanged" % (DEMO_FILES - 1), err)
+            read, indexed, present, rejected = self.summary(err)
+            self.assertEqual((indexed, present, rejected), (0, read, 0))
+            self.assertEqual(count(url), DEMO_RECORDS)
+
+    def test_records_without_event_id_are_not_doubled(self):
+        logs = os.path.join(self.tmp, "logs")
+        recs = [record(i) for i in range(5)]
+        for r in recs:
+            del r["eventID"]
+        write_record_file(os.path.join(logs, "a.json.gz"), recs)
+        with running_server(flavor="es8") as url:
+            config = self.config(url)
+            self.assertEqual(self.load(config, [logs])[0], EXIT_OK)
+            os.utime(os.path.join(logs, "a.json.gz"), (time.time() + 5, time.time() + 5))
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(self.summary(err), (5, 0, 5, 0))
+            self.assertEqual(count(url), 5)
+
+
+class FaultTests(LoaderTest):
+    def make_logs(self, files=20, per_file=50):
+        logs = os.path.join(self.tmp, "logs")
+        n = 0
+        for f in range(files):
+            recs = [record(n + i) for i in range(per_file)]
+            n += per_file
+            write_record_file(os.path.join(logs, "f%03d.json.gz" % f), recs)
+        return logs, n
+
+    def test_429_storm(self):
+        logs, n = self.make_logs()
+        with running_server(flavor="es8") as url:
+            config = self.config(url, "  bulk_bytes: 20000\n")
+            url.fault("429", count=6, path="_bulk")
+            url.fault("bulk_item_429", count=10, every=3)
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(self.summary(err), (n, n, 0, 0))
+            ids = all_ids(url)
+            self.assertEqual(len(ids), n)
+            self.assertEqual(len(set(ids)), n)
+
+    def test_items_failing_with_500_are_sent_again(self):
+        logs, n = self.make_logs(files=5)
+        with running_server(flavor="es7") as url:
+            config = self.config(url, "  bulk_bytes: 30000\n")
+            url.fault("bulk_item_500", count=3, items=[0, 2, 5])
+            url.fault("503", count=2, path="_bulk")
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(self.summary(err), (n, n, 0, 0))
+            self.assertEqual(count(url), n)
+
+    def test_items_refused_for_good_go_to_the_reject_file(self):
+        logs, n = self.make_logs(files=2, per_file=10)
+        with running_server(flavor="es8") as url:
+            config = self.config(url)
+            url.fault("bulk_item_400", count=1, items=[3, 7])
+            rc, err, rejects = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_INCOMPLETE, err)
+            self.assertEqual(self.summary(err), (n, n - 2, 0, 2))
+            self.assertIn("2 records rejected by elasticsearch", err)
+            with open(rejects) as f:
+                lines = [json.loads(line) for line in f]
+            self.assertEqual(len(lines), 2)
+            for line in lines:
+                self.assertEqual(line["rejected_by"], "elasticsearch")
+                self.assertEqual(line["status"], 400)
+                self.assertIn("mapper_parsing_exception", line["reason"])
+                self.assertTrue(line["record"]["eventID"].startswith("ev-"))
+                self.assertEqual(line["action"]["create"]["_id"], line["record"]["eventID"])
+            # The file is not recorded as loaded: the next run tries again.
+            rc, err, rejects = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(self.summary(err)[1:], (2, 8, 0))
+            self.assertEqual(count(url), n)
+            self.assertFalse(os.path.exists(rejects))  # nothing rejected this time
+
+    def test_mixed_types_are_moved_aside_not_dropped(self):
+        logs = os.path.join(self.tmp, "logs")
+        recs = [
+            record(1, responseElements="an endpoint string"),
+            record(2, requestParameters=["a", "list"]),
+            record(3, errorCode={"nested": True}),
+            record(4, readOnly="yes"),
+            record(5, userIdentity="not an object"),
+            record(6, additionalEventData="anything goes here"),
+            record(7, responseElements={"credentials": "string", "x": {"y": 1}}),
+        ]
+        write_record_file(os.path.join(logs, "mixed.json"), recs, gz=False)
+        with running_server(flavor="es8") as url:
+            config = self.config(url)
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(self.summary(err), (7, 7, 0, 0))
+            self.assertIn("6 records had values the mapping cannot index", err)
+            _, doc = http(url + "/cloudtrail-2018.06/_doc/ev-000001")
+            src = doc["_source"]
+            self.assertNotIn("responseElements", src)
+            self.assertEqual(src["cloudtrackerMoved"], {"responseElements": "an endpoint string"})
+            _, doc = http(url + "/cloudtrail-2018.06/_doc/ev-000007")
+            self.assertEqual(doc["_source"]["cloudtrackerMoved"],
+                             {"responseElements.credentials": "string"})
+            self.assertEqual(doc["_source"]["responseElements"], {"x": {"y": 1}})
+            _, doc = http(url + "/cloudtrail-2018.06/_doc/ev-000006")
+            self.assertEqual(doc["_source"]["additionalEventData"], "anything goes here")
+
+    def test_unreadable_input_is_listed_and_rejected(self):
+        logs = os.path.join(self.tmp, "logs")
+        write_record_file(os.path.join(logs, "good.json.gz"), [record(i) for i in range(3)])
+        with open(os.path.join(logs, "broken.json"), "w") as f:
+            f.write('{"Records":[%s, {"eventSource":' % json.dumps(record(9)))
+        with open(os.path.join(logs, "notgzip.json.gz"), "w") as f:
+            f.write("plain text")
+        with running_server(flavor="es8") as url:
+            rc, err, rejects = self.load(self.config(url), [logs])
+            self.assertEqual(rc, EXIT_INCOMPLETE, err)
+            self.assertIn("broken.json: ", err)
+            self.assertIn("notgzip.json.gz: not a valid gzip file", err)
+            self.assertIn("3 files: 1 loaded, 0 unchanged, 1 partly loaded, 1 skipped", err)
+            read, indexed, present, rejected = self.summary(err)
+            self.assertEqual(read, indexed + present + rejected)
+            self.assertEqual((indexed, rejected), (4, 2))
+            with open(rejects) as f:
+                lines = [json.loads(line) for line in f]
+            self.assertEqual(sorted(os.path.basename(x["file"]) for x in lines),
+                             ["broken.json", "notgzip.json.gz"])
+            self.assertTrue(all(x["rejected_by"] == "cloudtracker" for x in lines))
+
+    def test_server_killed_mid_load_then_back(self):
+        """The cluster dies while bulks are in flight; the load fails with
+        exit 7; the cluster comes back with what it acknowledged; a re-run
+        ends with every record exactly once and the settings restored."""
+        logs, n = self.make_logs(files=40, per_file=100)
+        data = os.path.join(self.tmp, "data")
+        with running_server(flavor="es8", data_dir=data) as url:
+            config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n"
+                                      "  bulk_retries: 0\n  retries: 0\n")
+            # Slow bulks, so the kill lands mid-load.
+            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
+            args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                    "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
+            proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if sum("_bulk" in r["path"] for r in url.requests()) >= 5:
+                    break
+                time.sleep(0.05)
+            url.kill()
+            err = proc.communicate(timeout=300)[1]
+            self.assertEqual(proc.returncode, EXIT_UNREACHABLE, err)
+            # The server is gone: the settings could not be put back yet.
+            self.assertIn("the settings of 1 index could not be restored", err)
+            url.restart()
+            partial = count(url)
+            self.assertLess(partial, n)
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            read, indexed, present, rejected = self.summary(err)
+            self.assertEqual(rejected, 0)
+            ids = all_ids(url)
+            self.assertEqual(len(ids), n)
+            self.assertEqual(len(set(ids)), n)
+            _, s = http(url + "/cloudtrail-*/_settings")
+            for name, idx in s.items():
+                self.assertEqual(idx["settings"]["index"]["refresh_interval"], "30s", name)
+            self.assertEqual(count(url, "cloudtracker-state"), 40)  # files, no index left
+
+    def test_server_away_briefly_load_goes_on(self):
+        """The cluster dies mid-load and is back within seconds: the loader's
+        backoff rides it out and one run loads every record exactly once
+        (items the cluster took before dying come back as 409s)."""
+        logs, n = self.make_logs(files=40, per_file=100)
+        data = os.path.join(self.tmp, "data")
+        with running_server(flavor="os2", data_dir=data) as url:
+            config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n")
+            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
+            args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                    "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
+            proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if sum("_bulk" in r["path"] for r in url.requests()) >= 5:
+                    break
+                time.sleep(0.05)
+            url.kill()
+            time.sleep(1)
+            url.restart()
+            err = proc.communicate(timeout=300)[1]
+            self.assertEqual(proc.returncode, EXIT_OK, err)
+            read, indexed, present, rejected = self.summary(err)
+            self.assertEqual((read, indexed + present, rejected), (n, n, 0))
+            ids = all_ids(url)
+            self.assertEqual((len(ids), len(set(ids))), (n, n))
+
+    def test_interrupted_load_restores_settings(self):
+        logs, n = self.make_logs(files=40, per_file=100)
+        with running_server(flavor="es8") as url:
+            config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 1\n")
+            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
+            args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                    "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
+            proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if sum("_bulk" in r["path"] for r in url.requests()) >= 3:
+                    break
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            err = proc.communicate(timeout=120)[1]
+            self.assertEqual(proc.returncode, -signal.SIGINT, err)
+            self.assertIn("interrupted", err)
+            _, s = http(url + "/cloudtrail-*/_settings")
+            for name, idx in s.items():
+                self.assertEqual(idx["settings"]["index"]["refresh_interval"], "30s", name)
+            self.assertLess(count(url), n)
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(count(url), n)
+
+
+class RefusalTests(LoaderTest):
+    def test_foreign_index_is_left_alone(self):
+        with running_server(flavor="es8") as url:
+            # An index of the pattern made by someone else (dynamic mapping).
+            http(url + "/cloudtrail-2018.03/_doc/x", "PUT", {"eventName": "Foreign"})
+            rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_CONFIG, err)
+            self.assertIn("index cloudtrail-2018.03 exists with a mapping cloudtracker did "
+                          "not make", err)
+            self.assertEqual(count(url, "cloudtrail-2018.03"), 1)
+
+    def test_unreachable_cluster(self):
+        config = self.config("http://127.0.0.1:9", "  connect_timeout: 2\n")
+        rc, err, _ = self.load(config, [DEMO_LOGS])
+        self.assertEqual(rc, EXIT_UNREACHABLE, err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("127.0.0.1:9", err)
+
+    def test_missing_path_fails_before_any_request(self):
+        with running_server(flavor="es8") as url:
+            rc, err, _ = self.load(self.config(url), [os.path.join(self.tmp, "nope")])
+            self.assertEqual(rc, 9, err)
+            self.assertFalse(url.settled_requests())
+
+    def test_config_errors(self):
+        for extra, msg in (("  index_format: 'CloudTrail-%Y'\n", "lower-case letters"),
+                           ("  index_format: 'ct-%'\n", "the only tokens are"),
+                           ("  index_format: 'cloudtrail'\n", "needs %Y, %m or %d"),
+                           ("  bulk_bytes: 10\n", "bulk_bytes must be")):
+            with self.subTest(extra=extra):
+                rc, err, _ = self.load(self.config("http://127.0.0.1:9", extra), [DEMO_LOGS])
+                self.assertEqual(rc, EXIT_CONFIG, err)
+                self.assertIn(msg, err)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        BIN = os.path.abspath(sys.argv.pop(1))
+        backend.BIN = BIN
+    elif BIN:
+        backend.BIN = BIN
+    unittest.main()
