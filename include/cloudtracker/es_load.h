@@ -27,6 +27,7 @@ typedef struct ct_es_load_summary {
     uint64_t records_rejected; /* refused here (unreadable) or by the cluster */
     uint64_t records_moved;    /* indexed with a value moved to cloudtrackerMoved */
     uint64_t bytes_json;       /* uncompressed JSON read */
+    uint64_t files_total;      /* found by a first walk, with progress only (else 0) */
     uint64_t bytes_total;      /* on disk, of every file found (0 when not counted) */
     uint64_t bytes_done;       /* on disk, of files finished or unchanged */
     uint64_t bulk_requests;    /* _bulk requests answered, retries included */

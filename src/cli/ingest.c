@@ -79,7 +79,8 @@ static void show_load_progress(void *ud, const ct_es_load_summary *s)
     }
     fprintf(stderr,
             "\rcloudtracker: %" PRIu64 "/%" PRIu64 " files, %" PRIu64 " events, %.0f MB/s%s   ",
-            files, s->files_seen, s->records_indexed + s->records_present,
+            files, s->files_total > s->files_seen ? s->files_total : s->files_seen,
+            s->records_indexed + s->records_present,
             t > 0 ? (double)s->bytes_json / 1e6 / t : 0.0, eta);
 }
 

@@ -922,8 +922,15 @@ static int bulk_answered(loader *L, bulk *b, ct_es_outcome *o)
             queue_push(L, b);
             return 0;
         }
-        rc = o->retryable && o->status ? busy_too_long(L, "a _bulk request", o->status)
-                                       : set_fatal(L, &o->err);
+        if (o->status == 413)
+            rc = ct_error_set(L->err, CT_ECONFIG,
+                              "elasticsearch at %s: the cluster refuses _bulk requests of %zu "
+                              "bytes (HTTP 413): lower elasticsearch.bulk_bytes",
+                              ct_es_client_host(L->client), b->body.len);
+        else if (o->retryable && o->status)
+            rc = busy_too_long(L, "a _bulk request", o->status);
+        else
+            rc = set_fatal(L, &o->err);
         bulk_free(b);
         return rc;
     }
@@ -1020,6 +1027,8 @@ static int flush_current(loader *L)
     L->cur = NULL;
     int rc = start_ready(L);
     while (rc == 0 && L->ready) {
+        if (interrupted(L))
+            return L->fatal = CT_EINTERRUPTED;
         /* Full, or the queue waits for a backoff: wait a little. */
         rc = pump(L, 100);
         if (rc == 0 && L->ready && L->inflight == 0) {
@@ -1242,6 +1251,7 @@ static int count_total(loader *L)
         ct_found_file f;
         rc = ct_walk_next(w, &f, &have, L->err);
         if (rc == 0 && have) {
+            L->sum->files_total++;
             L->sum->bytes_total += (uint64_t)f.size;
             ct_found_file_release(&f);
         }
@@ -1256,6 +1266,8 @@ static int drain(loader *L)
 {
     int rc = 0;
     while (rc == 0 && !L->fatal && (L->inflight || L->ready || (L->cur && L->cur->count))) {
+        if (interrupted(L))
+            return L->fatal = CT_EINTERRUPTED;
         rc = flush_current(L);
         if (rc == 0)
             rc = pump(L, 200);

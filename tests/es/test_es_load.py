@@ -110,6 +110,15 @@ class LoaderTest(unittest.TestCase):
         p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
         return p.returncode, p.stderr, rejects
 
+    def make_logs(self, files=20, per_file=50):
+        logs = os.path.join(self.tmp, "logs")
+        n = 0
+        for f in range(files):
+            recs = [record(n + i) for i in range(per_file)]
+            n += per_file
+            write_record_file(os.path.join(logs, "f%03d.json.gz" % f), recs)
+        return logs, n
+
     def summary(self, stderr):
         """(read, indexed, present, rejected) from the summary line."""
         for line in stderr.splitlines():
@@ -169,10 +178,7 @@ class DemoTests(LoaderTest):
             self.assertEqual(self.load(config, [DEMO_LOGS])[0], EXIT_OK)
             http(url + "/cloudtrail-2018.03/_settings", "PUT",
                  {"index": {"refresh_interval": "5s", "number_of_replicas": 2}})
-            http(url + "/cloudtracker-state/_delete_by_query", "POST",
-                 {"query": {"match_all": {}}})
-            shutil.rmtree(os.path.join(self.tmp, "x"), ignore_errors=True)
-            # Make the files look new to the loader: a new state index name.
+            # Make the files look new to the loader: a new state index.
             config = self.config(url, "  state_index: other-state\n")
             rc, err, _ = self.load(config, [DEMO_LOGS])
             self.assertEqual(rc, EXIT_OK, err)
@@ -223,15 +229,6 @@ class RerunTests(LoaderTest):
 
 
 class FaultTests(LoaderTest):
-    def make_logs(self, files=20, per_file=50):
-        logs = os.path.join(self.tmp, "logs")
-        n = 0
-        for f in range(files):
-            recs = [record(n + i) for i in range(per_file)]
-            n += per_file
-            write_record_file(os.path.join(logs, "f%03d.json.gz" % f), recs)
-        return logs, n
-
     def test_429_storm(self):
         logs, n = self.make_logs()
         with running_server(flavor="es8") as url:
@@ -424,6 +421,26 @@ class FaultTests(LoaderTest):
             self.assertEqual(count(url), n)
 
 
+class ProgressTests(LoaderTest):
+    def test_progress_on_a_terminal(self):
+        if not shutil.which("script"):
+            self.skipTest("script(1) is needed for a pseudo-terminal")
+        logs, n = self.make_logs(files=20, per_file=50)
+        with running_server(flavor="es8") as url:
+            config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 1\n")
+            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
+            cmd = " ".join([BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                            "--rejects", os.path.join(self.tmp, "r.ndjson"), logs])
+            p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                               text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout)
+            shown = p.stdout.replace("\r", "\n")
+            self.assertRegex(shown, r"cloudtracker: \d+/20 files, \d+ events, \d+ MB/s")
+            self.assertIn("ETA", shown)
+            self.assertIn("%d records read: %d indexed" % (n, n), shown)
+            self.assertRegex(shown, r"MB of JSON in [\d.]+ s, \d+ _bulk requests")
+
+
 class RefusalTests(LoaderTest):
     def test_foreign_index_is_left_alone(self):
         with running_server(flavor="es8") as url:
@@ -434,6 +451,20 @@ class RefusalTests(LoaderTest):
             self.assertIn("index cloudtrail-2018.03 exists with a mapping cloudtracker did "
                           "not make", err)
             self.assertEqual(count(url, "cloudtrail-2018.03"), 1)
+
+    def test_requests_too_large_for_the_cluster(self):
+        with running_server(flavor="es8",
+                            extra_args=["--max-content-length", "50000"]) as url:
+            config = self.config(url, "  bulk_bytes: 200000\n")
+            logs = os.path.join(self.tmp, "logs")
+            write_record_file(os.path.join(logs, "a.json.gz"), [record(i) for i in range(400)])
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_CONFIG, err)
+            self.assertIn("(HTTP 413): lower elasticsearch.bulk_bytes", err)
+            self.assertEqual(count(url), 0)
+            _, s = http(url + "/cloudtrail-*/_settings")
+            self.assertEqual(s["cloudtrail-2018.06"]["settings"]["index"]["refresh_interval"],
+                             "30s")
 
     def test_unreachable_cluster(self):
         config = self.config("http://127.0.0.1:9", "  connect_timeout: 2\n")
