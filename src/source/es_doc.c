@@ -4,9 +4,11 @@
 
 #include "cloudtracker/error.h"
 #include "source/es_http.h"
+#include "util/json_plain.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 /* ---- the mapping ---- */
@@ -109,13 +111,41 @@ static bool is_object_kind(int kind)
     return kind == K_ROOT || kind == K_OBJECT || kind == K_OBJECT_D;
 }
 
+/* Children by (parent, name): an open-addressing table over FIELDS, made
+ * once, since every key at the mapped levels of every record is looked up. */
+#define CHILD_SLOTS 256
+static uint8_t child_slot[CHILD_SLOTS]; /* index in FIELDS; 0 = empty */
+static pthread_once_t child_once = PTHREAD_ONCE_INIT;
+
+static unsigned child_hash(unsigned parent, const char *name, size_t len)
+{
+    unsigned h = parent * 131u + (unsigned)len * 31u;
+    h = h * 33u + (unsigned char)name[0];
+    h = h * 33u + (unsigned char)name[len - 1];
+    return h % CHILD_SLOTS;
+}
+
+static void build_child_slots(void)
+{
+    for (unsigned i = 1; i < NFIELDS; i++) {
+        unsigned h = child_hash(FIELDS[i].parent, FIELDS[i].name, FIELDS[i].len);
+        while (child_slot[h])
+            h = (h + 1) % CHILD_SLOTS;
+        child_slot[h] = (uint8_t)i;
+    }
+}
+
 /* Index of the child `name` of `parent`, or -1. */
 static int child_of(unsigned parent, const char *name, size_t len)
 {
-    for (unsigned i = 1; i < NFIELDS; i++)
-        if (FIELDS[i].parent == parent && FIELDS[i].len == len &&
-            memcmp(FIELDS[i].name, name, len) == 0)
-            return (int)i;
+    if (len == 0)
+        return -1;
+    pthread_once(&child_once, build_child_slots);
+    for (unsigned h = child_hash(parent, name, len); child_slot[h]; h = (h + 1) % CHILD_SLOTS) {
+        const field *f = &FIELDS[child_slot[h]];
+        if (f->len == len && f->parent == parent && memcmp(f->name, name, len) == 0)
+            return child_slot[h];
+    }
     return -1;
 }
 
@@ -373,20 +403,6 @@ static long utf8_decode(const char *s, const char *end, const char **next)
     return cp;
 }
 
-/* String bytes that need no attention: printable ASCII but '"' and '\\'. */
-/* clang-format off */
-static const bool plain[256] = {
-#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
-    R16(0), R16(0),                                 /* 0x00-0x1F: controls */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' at 0x22 */
-    R16(1), R16(1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' at 0x5C */
-    R16(1), R16(1),
-    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0) /* UTF-8 */
-#undef R16
-};
-/* clang-format on */
-
 /* p is at '"'. Returns the byte after the closing quote, or NULL when the
  * string is malformed; *escaped tells whether it holds a backslash. */
 static const char *scan_string(const char *p, const char *end, bool *escaped)
@@ -395,8 +411,7 @@ static const char *scan_string(const char *p, const char *end, bool *escaped)
     p++;
     for (;;) {
         /* The bulk of a record is ASCII string bytes: keep that loop tight. */
-        while (p < end && plain[(unsigned char)*p])
-            p++;
+        p = (const char *)ct_json_skip_plain((const unsigned char *)p, (const unsigned char *)end);
         if (p >= end)
             return NULL;
         unsigned char c = (unsigned char)*p;

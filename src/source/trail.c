@@ -4,14 +4,11 @@
 #include "cloudtracker/trail.h"
 #include "cloudtracker/date.h"
 
+#include "util/json_plain.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__SSE2__) && !defined(CT_TRAIL_NO_SIMD)
-#include <emmintrin.h>
-#define USE_SSE2 1
-#endif
 
 #define FIELD_MAX 4096 /* longest extracted value in bytes, after unescaping */
 #define SLOT_SIZE (FIELD_MAX + 1)
@@ -136,13 +133,6 @@ typedef struct scanner {
     int stop;          /* non-zero value returned by a callback */
     uint64_t reported; /* records delivered or rejected so far */
 } scanner;
-
-/* Bytes that may appear in a string unexamined: printable ASCII except the
- * quote and backslash. */
-static inline bool is_plain(unsigned c)
-{
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
 
 /* Records a syntax error at `at` (the end of the text means truncation) and
  * returns NULL so position-returning functions can `return failp(...)`. */
@@ -292,44 +282,6 @@ static void out_code_point(strout *o, unsigned long cp)
     out_put(o, b, n);
 }
 
-/* Skips bytes that need no attention (printable ASCII other than '"' and
- * '\\') in blocks, leaving p at the first byte that does or near the end. */
-static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
-{
-#ifdef USE_SSE2
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(' ');
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* Signed compare: bytes >= 0x80 are negative, so one test catches
-         * both control characters and non-ASCII. */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask)
-            return p + __builtin_ctz(mask);
-        p += 16;
-    }
-#else
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    while (end - p >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-        /* Each term flags (in its byte's high bit) a quote, a backslash, a
-         * byte below 0x20 or a byte >= 0x80; borrows can only add flags
-         * above a real one, so "any flag" is exact. */
-        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (v - ones * 0x20) | v;
-        if (t & highs)
-            break;
-        p += 8;
-    }
-#endif
-    while (p < end && is_plain(*p))
-        p++;
-    return p;
-}
-
 /* Scans the string whose opening quote is at p: validates escapes and UTF-8,
  * unescapes into `o` when given, sets *escaped (if non-NULL) when the string
  * held an escape. Encoding problems are noted on the record; returns the
@@ -342,7 +294,7 @@ static const unsigned char *scan_string(scanner *sc, const unsigned char *p, str
     p++;
     const unsigned char *run = p; /* start of bytes not yet copied to o */
     for (;;) {
-        p = skip_plain(p, end);
+        p = ct_json_skip_plain(p, end);
         if (p >= end)
             return failp(sc, end, NULL);
         unsigned c = *p;

@@ -734,29 +734,6 @@ static void test_stratus_fixtures(void)
         free(out);
     }
 
-    /* Speed, for the record: the fixtures over and over into one buffer,
-     * as they are (pretty-printed) and as CloudTrail writes them. */
-    for (int form = 0; form < 2; form++) {
-        int rounds = 300;
-        size_t total = 0;
-        clock_t t0 = clock();
-        for (int r = 0; r < rounds; r++) {
-            ct_buf_reset(&b);
-            for (size_t i = 0; i < nrec; i++) {
-                unsigned moved;
-                const char *p = form ? compact[i] : recs[i].p;
-                size_t n = form ? (p ? strlen(p) : 0) : recs[i].n;
-                total += n;
-                if (p && ct_es_doc_prepare(&b, p, n, 0, &moved) != 0)
-                    CHECK(false);
-            }
-        }
-        double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        if (secs > 0)
-            fprintf(stderr, "ct_es_doc_prepare: %.0f MB/s, %.0f records/s (%s, %zu bytes each)\n",
-                    (double)total / secs / 1e6, (double)nrec * rounds / secs,
-                    form ? "compact" : "pretty-printed", nrec ? total / rounds / nrec : 0);
-    }
     for (size_t i = 0; i < nrec; i++)
         free(compact[i]);
     ct_buf_release(&b);
