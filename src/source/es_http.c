@@ -749,7 +749,10 @@ static void async_finish(ct_es_client *c, xfer *x, ct_es_outcome *out)
     ct_error_clear(&out->err);
     out->tag = x->tag;
     out->status = x->result == CURLE_OK ? x->status : 0;
-    if (x->result == CURLE_OK && x->status >= 200 && x->status < 300) {
+    if (x->result == CURLE_OK && x->status >= 200 && x->status < 300 && x->req->raw_answer) {
+        out->body = x->body;
+        memset(&x->body, 0, sizeof(x->body));
+    } else if (x->result == CURLE_OK && x->status >= 200 && x->status < 300) {
         out->rc = parse(c, x, &out->json, &out->err);
     } else {
         bool lost = x->result != CURLE_OK &&

@@ -25,6 +25,7 @@ typedef struct ct_es_request {
     const char *body; /* JSON, or NULL */
     size_t body_len;
     const char *content_type; /* NULL: application/json */
+    bool raw_answer;          /* async only: hand back the 2xx body unparsed */
 } ct_es_request;
 
 /* Makes a client for `cfg` (borrowed: it must outlive the client). Reads the
@@ -71,6 +72,7 @@ typedef struct ct_es_outcome {
     void *tag;      /* as given to ct_es_async_start */
     int rc;         /* 0: a 2xx answer, parsed into json; else err says why */
     cJSON *json;    /* the caller frees it (cJSON_Delete) */
+    ct_buf body;    /* instead of json with req->raw_answer (ct_buf_release) */
     long status;    /* HTTP status, 0 when there was no answer */
     bool retryable; /* busy (429/503), a gateway error or a lost connection:
                        the same request may succeed later */

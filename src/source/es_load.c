@@ -97,6 +97,8 @@ typedef struct loader {
     FILE *rejects;
     uint64_t reject_lines;
     bulk *cur;               /* being built */
+    bulk *spare;             /* for reuse (bulk_done) */
+    size_t spare_count;
     bulk *ready, *ready_end; /* queue to send */
     lfile *files;            /* not yet complete */
     uint64_t inflight;
@@ -149,7 +151,7 @@ static int request(loader *L, const char *method, const char *path, const char *
                    const ct_buf *body, long *status, cJSON **out)
 {
     ct_es_request req = {method, path, query, body && body->len ? body->data : NULL,
-                         body ? body->len : 0, NULL};
+                         body ? body->len : 0, NULL, false};
     return ct_es_request_status(L->client, &req, status, out, L->err);
 }
 
@@ -715,10 +717,40 @@ static void bulk_free(bulk *b)
     free(b);
 }
 
+/* Bulks are reused, buffers and all: allocating and growing 8 MiB bodies
+ * over and over costs page faults. A few are kept (those in flight, plus
+ * the one being built, are all a load ever needs at once). */
+#define SPARE_BULKS 6
+
 static int bulk_new(loader *L, bulk **out)
 {
+    if (L->spare) {
+        *out = L->spare;
+        L->spare = (*out)->next;
+        L->spare_count--;
+        (*out)->next = NULL;
+        return 0;
+    }
     *out = calloc(1, sizeof(**out));
     return *out ? 0 : nomem(L);
+}
+
+/* Done with b: keep it for reuse, or free it. */
+static void bulk_done(loader *L, bulk *b)
+{
+    if (!b)
+        return;
+    if (L->spare_count >= SPARE_BULKS) {
+        bulk_free(b);
+        return;
+    }
+    ct_buf_reset(&b->body);
+    b->count = 0;
+    b->attempts = 0;
+    b->not_before = 0;
+    b->next = L->spare;
+    L->spare = b;
+    L->spare_count++;
 }
 
 static int bulk_add_item(loader *L, bulk *b, lfile *f, size_t off)
@@ -763,7 +795,7 @@ static int start_ready(loader *L)
         if (L->ready_end == b)
             L->ready_end = prev;
         b->req = (ct_es_request){"POST", "/_bulk", "filter_path=errors,items.*.status,items.*.error",
-                                 b->body.data, b->body.len, "application/x-ndjson"};
+                                 b->body.data, b->body.len, "application/x-ndjson", true};
         b->attempts++;
         int rc = ct_es_async_start(L->client, &b->req, b, L->err);
         if (rc) {
@@ -807,12 +839,15 @@ static void file_state_id(loader *L, const char *path, char out[5 + 2 * CT_SHA25
     ct_hex_lower(d, sizeof(d), out + 5);
 }
 
+/* The action line of a document. Index names are plain (config.c checks
+ * index_format); the id is escaped. Built without printf: it is written
+ * once per record. */
 static int append_action(loader *L, bulk *b, const char *op, const char *index, const char *id)
 {
-    if (ct_buf_printf(&b->body, "{\"%s\":{\"_index\":\"%s\",", op, index) ||
-        (L->types && ct_buf_puts(&b->body, "\"_type\":\"_doc\",")) ||
-        ct_buf_puts(&b->body, "\"_id\":") || ct_es_json_string(&b->body, id) ||
-        ct_buf_puts(&b->body, "}}\n"))
+    if (ct_buf_puts(&b->body, "{\"") || ct_buf_puts(&b->body, op) ||
+        ct_buf_puts(&b->body, "\":{\"_index\":\"") || ct_buf_puts(&b->body, index) ||
+        ct_buf_puts(&b->body, L->types ? "\",\"_type\":\"_doc\",\"_id\":" : "\",\"_id\":") ||
+        ct_es_json_string(&b->body, id) || ct_buf_puts(&b->body, "}}\n"))
         return nomem(L);
     return 0;
 }
@@ -909,6 +944,24 @@ static int busy_too_long(loader *L, const char *what, long status)
                         ct_es_client_host(L->client), what, status, L->cfg->bulk_retries + 1);
 }
 
+/* Whether a _bulk answer says no item failed ("errors":false, which ES
+ * puts before the items): its items then need not be read one by one. */
+static bool all_created(const ct_buf *body)
+{
+    if (!body->data)
+        return false;
+    size_t n = body->len < 128 ? body->len : 128;
+    const char *p = NULL, *end = body->data + n;
+    for (size_t i = 0; !p && i + 8 <= n; i++)
+        if (memcmp(body->data + i, "\"errors\"", 8) == 0)
+            p = body->data + i + 8;
+    if (!p)
+        return false;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':'))
+        p++;
+    return end - p >= 5 && memcmp(p, "false", 5) == 0;
+}
+
 /* Settles the items of an answered bulk. */
 static int bulk_answered(loader *L, bulk *b, ct_es_outcome *o)
 {
@@ -931,19 +984,31 @@ static int bulk_answered(loader *L, bulk *b, ct_es_outcome *o)
             rc = busy_too_long(L, "a _bulk request", o->status);
         else
             rc = set_fatal(L, &o->err);
-        bulk_free(b);
+        bulk_done(L, b);
         return rc;
     }
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(o->json, "items");
-    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(o->json, "errors");
+    if (all_created(&o->body)) {
+        for (size_t i = 0; i < b->count && rc == 0; i++)
+            if (b->items[i].file) {
+                s->records_indexed++;
+                rc = settle(L, b->items[i].file);
+            }
+        bulk_done(L, b);
+        return rc;
+    }
+    cJSON *json = cJSON_ParseWithLength(o->body.data ? o->body.data : "", o->body.len);
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(json, "items");
+    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(json, "errors");
     size_t n = (size_t)cJSON_GetArraySize(items);
     if (!cJSON_IsBool(errors) || (cJSON_IsTrue(errors) && n != b->count) ||
         (n != b->count && n != 0)) {
         rc = ct_error_set(L->err, CT_EPARTIAL,
                           "elasticsearch at %s: the answer to a _bulk request of %zu documents "
-                          "does not account for them (%zu items)",
-                          ct_es_client_host(L->client), b->count, n);
-        bulk_free(b);
+                          "does not account for them (%s)",
+                          ct_es_client_host(L->client), b->count,
+                          json ? "items missing" : "not JSON");
+        cJSON_Delete(json);
+        bulk_done(L, b);
         return rc;
     }
     bulk *retry = NULL;
@@ -982,7 +1047,7 @@ static int bulk_answered(loader *L, bulk *b, ct_es_outcome *o)
         if (retry->attempts > L->cfg->bulk_retries) {
             rc = busy_too_long(L, "documents were", retry_status);
             /* Their files stay unsettled, so they are not recorded as loaded. */
-            bulk_free(retry);
+            bulk_done(L, retry);
         } else {
             s->retries += retry->count;
             retry->not_before =
@@ -990,9 +1055,10 @@ static int bulk_answered(loader *L, bulk *b, ct_es_outcome *o)
             queue_push(L, retry);
         }
     } else {
-        bulk_free(retry);
+        bulk_done(L, retry);
     }
-    bulk_free(b);
+    cJSON_Delete(json);
+    bulk_done(L, b);
     return rc;
 }
 
@@ -1008,6 +1074,7 @@ static int pump(loader *L, int timeout_ms)
         L->inflight--;
         rc = bulk_answered(L, o.tag, &o);
         cJSON_Delete(o.json);
+        ct_buf_release(&o.body);
         if (rc == 0)
             rc = start_ready(L);
         timeout_ms = 0;
@@ -1298,6 +1365,7 @@ static void abandon(loader *L)
         L->inflight--;
         bulk *b = o.tag;
         cJSON_Delete(o.json);
+        ct_buf_release(&o.body);
         bulk_free(b);
     }
     while (L->ready) {
@@ -1324,6 +1392,11 @@ static void loader_release(loader *L)
         free(L->order[i]);
     }
     free(L->order);
+    while (L->spare) {
+        bulk *b = L->spare;
+        L->spare = b->next;
+        bulk_free(b);
+    }
     ct_strmap_free(L->indices);
     ct_strmap_free(L->foreign);
     ct_file_reader_free(L->reader);

@@ -96,7 +96,7 @@ static int detect_engine(es_source *s, ct_error *err)
         s->total_hits_flag = true;
         return 0;
     }
-    ct_es_request req = {"GET", "/", NULL, NULL, 0, NULL};
+    ct_es_request req = {"GET", "/", NULL, NULL, 0, NULL, false};
     cJSON *root = NULL;
     int rc = ct_es_request_json(s->client, &req, &root, err);
     if (rc)
@@ -164,7 +164,7 @@ static int detect_schema(es_source *s, ct_es_schema *out, ct_error *err)
                       ECS_NAMES[F_NAME]))
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     cJSON *root = NULL;
-    ct_es_request req = {"GET", path.data, NULL, NULL, 0, NULL};
+    ct_es_request req = {"GET", path.data, NULL, NULL, 0, NULL, false};
     if (rc == 0)
         rc = ct_es_request_json(s->client, &req, &root, err);
     int seen[4] = {0}; /* per schema: indices using it */
@@ -368,7 +368,7 @@ static int run_pagers(es_source *s, pager *ps, size_t n, bucket_fn fn, void *ud,
                 rc = ct_error_set(err, CT_ENOMEM, "out of memory");
                 break;
             }
-            reqs[m] = (ct_es_request){"POST", path.data, NULL, ps[i].body.data, ps[i].body.len, NULL};
+            reqs[m] = (ct_es_request){"POST", path.data, NULL, ps[i].body.data, ps[i].body.len, NULL, false};
             which[m++] = i;
         }
         if (rc || m == 0)
@@ -743,7 +743,7 @@ static int account_event_count(ct_source *src, const char *account_id, const ct_
         put_window(s, &body, window) || ct_buf_puts(&body, "]}}}")) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
-        ct_es_request req = {"POST", path.data, NULL, body.data, body.len, NULL};
+        ct_es_request req = {"POST", path.data, NULL, body.data, body.len, NULL, false};
         cJSON *root = NULL;
         rc = ct_es_request_json(s->client, &req, &root, err);
         cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "count");
