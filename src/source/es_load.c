@@ -487,99 +487,111 @@ static const cJSON *index_setting(const cJSON *settings, const char *name)
     return v;
 }
 
-/* Makes sure `name` exists, is ours and has the load settings. */
-static int prepare_index(loader *L, const char *name)
+static int not_ours(loader *L, const char *name)
 {
-    void *found;
-    if (ct_strmap_get(L->indices, name, &found) && !((prepared *)found)->restored)
-        return 0;
-    if (ct_strmap_get(L->foreign, name, &found))
-        return ct_error_set(L->err, CT_ECONFIG,
-                            "elasticsearch at %s: index %s exists with a mapping cloudtracker did "
-                            "not make; it is left alone (choose another "
-                            "elasticsearch.index_format to load elsewhere)",
-                            ct_es_client_host(L->client), name);
-    ct_buf path = CT_BUF_INIT, body = CT_BUF_INIT;
-    int rc = 0;
-    long status = 0;
-    cJSON *j = NULL;
-    bool known = ct_strmap_get(L->indices, name, &found);
-    /* A new index gets the load settings as it is created (the template's
-     * are restored afterwards). */
-    if (ct_buf_printf(&path, "/%s", name) ||
-        ct_buf_printf(&body,
-                      "{\"settings\":{\"index\":{\"refresh_interval\":\"%s\","
-                      "\"number_of_replicas\":%d}}}",
-                      LOAD_REFRESH, LOAD_REPLICAS))
-        rc = nomem(L);
-    if (rc == 0)
-        rc = request(L, "PUT", path.data, NULL, &body, &status, &j);
-    if (rc == 0 && status == 200) {
-        L->sum->indices++;
-        prepared *p = (prepared *)found;
-        if (!known) {
-            cJSON *refresh = cJSON_CreateString(TEMPLATE_REFRESH);
-            cJSON *replicas = cJSON_CreateNumber(TEMPLATE_REPLICAS);
-            rc = refresh && replicas ? remember_prepared(L, name, refresh, replicas, &p) : nomem(L);
-            cJSON_Delete(refresh);
-            cJSON_Delete(replicas);
-        }
-        if (rc == 0)
-            rc = put_index_state(L, p);
-        goto done;
-    }
-    if (rc == 0 && !error_is(j, "resource_already_exists_exception")) {
-        rc = unexpected(L, "creating an index", status, j);
-        if (status == 400)
-            L->err->code = rc = CT_ECONFIG;
-        goto done;
-    }
-    /* It exists: is it ours, and what are its settings? */
-    cJSON_Delete(j);
-    j = NULL;
-    ct_buf_reset(&path);
-    if (rc == 0 && ct_buf_printf(&path, "/%s", name))
-        rc = nomem(L);
-    if (rc == 0)
-        rc = request(L, "GET", path.data, "flat_settings=true", NULL, &status, &j);
-    if (rc == 0 && status != 200)
-        rc = unexpected(L, "reading an index", status, j);
-    if (rc)
-        goto done;
-    L->sum->indices++;
-    const cJSON *idx = j ? j->child : NULL;
+    return ct_error_set(L->err, CT_ECONFIG,
+                        "elasticsearch at %s: index %s exists with a mapping cloudtracker did "
+                        "not make; it is left alone (choose another "
+                        "elasticsearch.index_format to load elsewhere)",
+                        ct_es_client_host(L->client), name);
+}
+
+/* GET /<name>: *status 404 when it does not exist; else whether it is ours
+ * and its settings (*j, for the caller to free). */
+static int get_index(loader *L, const char *name, long *status, cJSON **j, const cJSON **settings)
+{
+    ct_buf path = CT_BUF_INIT;
+    *j = NULL;
+    *settings = NULL;
+    if (ct_buf_printf(&path, "/%s", name))
+        return nomem(L);
+    int rc = request(L, "GET", path.data, "flat_settings=true", NULL, status, j);
+    ct_buf_release(&path);
+    if (rc || *status == 404)
+        return rc;
+    if (*status != 200)
+        return unexpected(L, "reading an index", *status, *j);
+    const cJSON *idx = *j ? (*j)->child : NULL;
     const cJSON *mappings = cJSON_GetObjectItemCaseSensitive(idx, "mappings");
     char *text = mappings ? cJSON_PrintUnformatted(mappings) : NULL;
     bool ours = text && ct_es_mappings_are_ours(text, strlen(text));
     free(text);
-    if (!ours) {
-        rc = ct_error_set(L->err, CT_ECONFIG,
-                          "elasticsearch at %s: index %s exists with a mapping cloudtracker did "
-                          "not make; it is left alone (choose another "
-                          "elasticsearch.index_format to load elsewhere)",
-                          ct_es_client_host(L->client), name);
-        goto done;
-    }
-    if (!known) {
-        const cJSON *settings = cJSON_GetObjectItemCaseSensitive(idx, "settings");
-        prepared *p;
+    if (!ours)
+        return not_ours(L, name);
+    *settings = cJSON_GetObjectItemCaseSensitive(idx, "settings");
+    return 0;
+}
+
+/* Makes sure `name` exists, is ours and has the load settings. The order
+ * matters for a run killed half-way: what to restore is in the state index
+ * before any setting changes, and a new index is created with the load
+ * settings only once its state document says what it gets back. */
+static int prepare_index(loader *L, const char *name)
+{
+    void *found;
+    if (ct_strmap_get(L->indices, name, &found))
+        return 0; /* prepared by this run, or left so by a killed one */
+    if (ct_strmap_get(L->foreign, name, &found))
+        return not_ours(L, name);
+    long status = 0;
+    cJSON *j = NULL;
+    const cJSON *settings;
+    prepared *p = NULL;
+    int rc = get_index(L, name, &status, &j, &settings);
+    if (rc == 0 && status == 404) {
+        /* New: it gets the template's settings back. */
+        cJSON *refresh = cJSON_CreateString(TEMPLATE_REFRESH);
+        cJSON *replicas = cJSON_CreateNumber(TEMPLATE_REPLICAS);
+        rc = refresh && replicas ? remember_prepared(L, name, refresh, replicas, &p) : nomem(L);
+        cJSON_Delete(refresh);
+        cJSON_Delete(replicas);
+        if (rc == 0)
+            rc = put_index_state(L, p);
+        ct_buf path = CT_BUF_INIT, body = CT_BUF_INIT;
+        if (rc == 0 && (ct_buf_printf(&path, "/%s", name) ||
+                        ct_buf_printf(&body,
+                                      "{\"settings\":{\"index\":{\"refresh_interval\":\"%s\","
+                                      "\"number_of_replicas\":%d}}}",
+                                      LOAD_REFRESH, LOAD_REPLICAS)))
+            rc = nomem(L);
+        cJSON *created = NULL;
+        if (rc == 0)
+            rc = request(L, "PUT", path.data, NULL, &body, &status, &created);
+        ct_buf_release(&path);
+        ct_buf_release(&body);
+        if (rc == 0 && status != 200 && error_is(created, "resource_already_exists_exception")) {
+            /* Someone made it meanwhile: take it as an existing index. */
+            cJSON_Delete(j);
+            rc = get_index(L, name, &status, &j, &settings);
+            if (rc == 0 && status == 200) {
+                free(p->refresh);
+                free(p->replicas);
+                p->refresh = setting_text(index_setting(settings, "refresh_interval"));
+                p->replicas = setting_text(index_setting(settings, "number_of_replicas"));
+                rc = put_index_state(L, p);
+                status = 0; /* the load settings are still to be put */
+            }
+        } else if (rc == 0 && status != 200) {
+            rc = unexpected(L, "creating an index", status, created);
+            if (status == 400)
+                L->err->code = rc = CT_ECONFIG;
+        }
+        cJSON_Delete(created);
+    } else if (rc == 0) {
         rc = remember_prepared(L, name, index_setting(settings, "refresh_interval"),
                                index_setting(settings, "number_of_replicas"), &p);
         if (rc == 0)
             rc = put_index_state(L, p);
-    } else {
-        ((prepared *)found)->restored = false;
+        status = 0;
     }
-    char replicas[16];
-    snprintf(replicas, sizeof(replicas), "%d", LOAD_REPLICAS);
-    if (rc == 0)
+    if (rc == 0 && status != 200) {
+        char replicas[16];
+        snprintf(replicas, sizeof(replicas), "%d", LOAD_REPLICAS);
         rc = put_settings(L, name, LOAD_REFRESH, replicas, &status);
-done:
-    if (rc == 0 && ct_strmap_get(L->indices, name, &found))
-        ((prepared *)found)->restored = false;
+    }
+    if (rc == 0)
+        L->sum->indices++;
     cJSON_Delete(j);
-    ct_buf_release(&path);
-    ct_buf_release(&body);
     return rc;
 }
 
@@ -601,10 +613,17 @@ static int restore_indices(loader *L)
         long status = 0;
         ct_buf path = CT_BUF_INIT;
         cJSON *j = NULL;
-        int rc = put_settings(L, p->name, p->refresh, p->replicas, &status);
-        if (rc == 0 && ct_buf_printf(&path, "/%s/_refresh", p->name))
+        /* Not there (its creation failed): nothing to put back. */
+        cJSON *probe = NULL;
+        const cJSON *settings;
+        int rc = get_index(L, p->name, &status, &probe, &settings);
+        cJSON_Delete(probe);
+        bool exists = rc == 0 && status != 404;
+        if (exists)
+            rc = put_settings(L, p->name, p->refresh, p->replicas, &status);
+        if (rc == 0 && exists && ct_buf_printf(&path, "/%s/_refresh", p->name))
             rc = nomem(L);
-        if (rc == 0)
+        if (rc == 0 && exists)
             rc = request(L, "POST", path.data, NULL, NULL, &status, &j);
         cJSON_Delete(j);
         j = NULL;
