@@ -61,6 +61,8 @@ void ct_str_lower(char *s);
 int ct_strcasecmp(const char *a, const char *b);
 bool ct_str_starts_with(const char *s, const char *prefix);
 bool ct_str_ends_with(const char *s, const char *suffix);
+/* The value of a hexadecimal digit (either case), or -1. */
+int ct_hex_digit(int c);
 /* 64-bit FNV-1a hash of n bytes. */
 uint64_t ct_hash_bytes(const void *data, size_t n);
 

@@ -29,14 +29,24 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Whether a progress line is due (twice a second at most); *t is the time
+ * since the start. */
+static bool progress_due(progress *p, double *t)
+{
+    *t = seconds_since(&p->started);
+    if (*t - p->last_shown < 0.5)
+        return false;
+    p->last_shown = *t;
+    p->shown = true;
+    return true;
+}
+
 static void show_progress(void *ud, const ct_ingest_summary *s)
 {
     progress *p = ud;
-    double t = seconds_since(&p->started);
-    if (t - p->last_shown < 0.5)
+    double t;
+    if (!progress_due(p, &t))
         return;
-    p->last_shown = t;
-    p->shown = true;
     fprintf(stderr, "\rcloudtracker: %" PRIu64 " files, %" PRIu64 " events, %.0f MB/s   ",
             s->files_read + s->files_partial + s->files_skipped, s->records_stored,
             t > 0 ? (double)s->bytes_json / 1e6 / t : 0.0);
@@ -65,11 +75,9 @@ static void on_stop_signal(int sig)
 static void show_load_progress(void *ud, const ct_es_load_summary *s)
 {
     progress *p = ud;
-    double t = seconds_since(&p->started);
-    if (t - p->last_shown < 0.5)
+    double t;
+    if (!progress_due(p, &t))
         return;
-    p->last_shown = t;
-    p->shown = true;
     uint64_t files = s->files_read + s->files_partial + s->files_skipped + s->files_unchanged;
     double rate = t > 0 ? (double)s->bytes_done / t : 0.0;
     char eta[32] = "";

@@ -45,17 +45,6 @@ static void stmt_label(char *buf, size_t size, size_t index, const char *sid)
     }
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s into a malloc'd buffer. '+' stays '+': AWS encodes per
  * RFC 3986, where a space is %20, and a literal '+' may occur in values.
  * Returns NULL with *bad set on a malformed escape or an encoded NUL. */
@@ -72,8 +61,8 @@ static char *percent_decode(const char *s, size_t *out_len, bool *bad)
             out[j++] = s[i];
             continue;
         }
-        int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+        int hi = i + 1 < n ? ct_hex_digit((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < n ? ct_hex_digit((unsigned char)s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             *bad = true;

@@ -362,6 +362,24 @@ static void xfer_release(xfer *x)
     memset(x, 0, sizeof(*x));
 }
 
+/* Records the outcome of every transfer of `m` that has finished (and, for
+ * requests in flight, that it has). */
+static void reap(CURLM *m, bool mark_done)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        x->result = msg->data.result;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+        if (mark_done)
+            x->done = true;
+    }
+}
+
 /* Runs every transfer not yet done, in parallel, until each has finished. */
 static int run_round(ct_es_client *c, xfer *xs, size_t n)
 {
@@ -384,16 +402,7 @@ static int run_round(ct_es_client *c, xfer *xs, size_t n)
         if (running && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK)
             break;
     }
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(c->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        xfer *x = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        x->result = msg->data.result;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
-    }
+    reap(c->multi, false);
     for (size_t i = 0; i < n; i++)
         if (!xs[i].done)
             curl_multi_remove_handle(c->multi, xs[i].easy);
@@ -780,17 +789,7 @@ int ct_es_async_next(ct_es_client *c, int timeout_ms, ct_es_outcome *out, bool *
         int running;
         if (curl_multi_perform(c->amulti, &running) != CURLM_OK)
             return ct_error_set(err, CT_ENOMEM, "out of memory");
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(c->amulti, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            xfer *x = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            x->result = msg->data.result;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
-            x->done = true;
-        }
+        reap(c->amulti, true);
         for (xfer *x = c->async; x; x = x->next)
             if (x->done) {
                 async_finish(c, x, out);

@@ -39,24 +39,15 @@ int ct_sigv4_canonical_uri(const char *path, ct_buf *out)
     return encode(out, path, strlen(path), true);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX (and '+' as a space, as form encoding means) in place. */
 static void decode(char *s)
 {
     char *o = s;
     for (char *p = s; *p; p++) {
-        if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-            *o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+        int hi = *p == '%' ? ct_hex_digit((unsigned char)p[1]) : -1;
+        int lo = hi >= 0 ? ct_hex_digit((unsigned char)p[2]) : -1;
+        if (lo >= 0) {
+            *o++ = (char)(hi * 16 + lo);
             p += 2;
         } else {
             *o++ = *p == '+' ? ' ' : *p;

@@ -160,3 +160,14 @@ char *ct_safe_dup(const char *s)
     }
     return ct_buf_detach(&b);
 }
+
+int ct_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -119,6 +119,20 @@ class LoaderTest(unittest.TestCase):
             write_record_file(os.path.join(logs, "f%03d.json.gz" % f), recs)
         return logs, n
 
+    def start_load(self, url, config, logs, bulks):
+        """Starts a load in the background; returns once the server has
+        answered `bulks` _bulk requests (the load is then mid-way)."""
+        args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
+        proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if sum("_bulk" in r["path"] for r in url.requests()) >= bulks:
+                break
+            time.sleep(0.05)
+        return proc
+
     def summary(self, stderr):
         """(read, indexed, present, rejected) from the summary line."""
         for line in stderr.splitlines():
@@ -340,14 +354,7 @@ class FaultTests(LoaderTest):
                                       "  bulk_retries: 0\n  retries: 0\n")
             # Slow bulks, so the kill lands mid-load.
             url.fault("stall", count=-1, path="_bulk", seconds=0.05)
-            args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
-                    "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
-            proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                if sum("_bulk" in r["path"] for r in url.requests()) >= 5:
-                    break
-                time.sleep(0.05)
+            proc = self.start_load(url, config, logs, bulks=5)
             url.kill()
             err = proc.communicate(timeout=300)[1]
             self.assertEqual(proc.returncode, EXIT_UNREACHABLE, err)
@@ -377,14 +384,7 @@ class FaultTests(LoaderTest):
         with running_server(flavor="os2", data_dir=data) as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n")
             url.fault("stall", count=-1, path="_bulk", seconds=0.05)
-            args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
-                    "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
-            proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                if sum("_bulk" in r["path"] for r in url.requests()) >= 5:
-                    break
-                time.sleep(0.05)
+            proc = self.start_load(url, config, logs, bulks=5)
             url.kill()
             time.sleep(1)
             url.restart()
@@ -400,14 +400,7 @@ class FaultTests(LoaderTest):
         with running_server(flavor="es8") as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 1\n")
             url.fault("stall", count=-1, path="_bulk", seconds=0.05)
-            args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
-                    "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
-            proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                if sum("_bulk" in r["path"] for r in url.requests()) >= 3:
-                    break
-                time.sleep(0.05)
+            proc = self.start_load(url, config, logs, bulks=3)
             proc.send_signal(signal.SIGINT)
             err = proc.communicate(timeout=120)[1]
             self.assertEqual(proc.returncode, -signal.SIGINT, err)
