@@ -204,9 +204,14 @@ class DemoTests(LoaderTest):
 
 class RerunTests(LoaderTest):
     def test_rerun_is_incremental_and_idempotent(self):
-        logs = os.path.join(self.tmp, "logs")
+        for flavor in ("es6", "es7", "es8", "os2"):
+            with self.subTest(flavor=flavor):
+                self.rerun(flavor)
+
+    def rerun(self, flavor):
+        logs = os.path.join(self.tmp, flavor, "logs")
         shutil.copytree(DEMO_LOGS, logs)
-        with running_server(flavor="os2") as url:
+        with running_server(flavor=flavor) as url:
             config = self.config(url)
             rc, err, _ = self.load(config, [logs])
             self.assertEqual(rc, EXIT_OK, err)
