@@ -85,6 +85,7 @@ typedef struct loader {
     ct_es_client *client;
     ct_error *err;
     int fatal; /* first fatal status; err holds its message */
+    bool patient; /* retry unreachable plain requests (see request()) */
     bool legacy;   /* ES < 7.8: legacy templates */
     bool types;    /* ES 6: _type in bulk metadata */
     char *pattern; /* index_format with tokens made '*' */
@@ -146,13 +147,27 @@ void ct_es_load_summary_release(ct_es_load_summary *summary)
 
 /* ---- plain requests ---- */
 
-/* A request whose body is built in `body` (may be empty: no body). */
+/* A request whose body is built in `body` (may be empty: no body). While
+ * loading, a cluster that cannot be reached gets the same patience as the
+ * _bulk requests (bulk_retries, with backoff), so a short outage between
+ * two bulks does not end the load; when restoring settings after a
+ * failure it gets one try (the next run restores what is left). */
 static int request(loader *L, const char *method, const char *path, const char *query,
                    const ct_buf *body, long *status, cJSON **out)
 {
     ct_es_request req = {method, path, query, body && body->len ? body->data : NULL,
                          body ? body->len : 0, NULL, false};
-    return ct_es_request_status(L->client, &req, status, out, L->err);
+    for (int attempt = 1;; attempt++) {
+        int rc = ct_es_request_status(L->client, &req, status, out, L->err);
+        if (rc != CT_EUNREACHABLE || !L->patient || attempt > L->cfg->bulk_retries ||
+            interrupted(L))
+            return rc;
+        struct timespec ts;
+        long ms = ct_es_backoff_ms(L->client, attempt, BACKOFF_CAP_MS);
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* The `type: reason` of an error answer, for messages. */
@@ -1463,6 +1478,9 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
         goto out;
     if (opts->progress && (rc = count_total(&L)))
         goto out;
+    /* A cluster that was not there at the start is a wrong address, told at
+     * once; one that goes away during the load may come back. */
+    L.patient = true;
 
     for (bool have = true; rc == 0 && have;) {
         if (interrupted(&L)) {
@@ -1487,6 +1505,7 @@ out:
     if (rc == CT_EINTERRUPTED || (L.fatal == CT_EINTERRUPTED))
         rc = ct_error_set(err, CT_EINTERRUPTED, "interrupted: the load stopped; run it again to "
                                                 "go on where it stopped");
+    L.patient = false;
     if (L.client) {
         if (rc)
             abandon(&L);
