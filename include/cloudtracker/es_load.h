@@ -34,6 +34,7 @@ typedef struct ct_es_load_summary {
     uint64_t retries;          /* _bulk requests or items sent again (429, 5xx, lost connection) */
     uint64_t indices;          /* indices written to */
     uint64_t indices_unrestored; /* left with the load settings (the next run restores them) */
+    uint64_t files_unrecorded;   /* loaded, but not recorded so (read again next time) */
     ct_input_problems problems; /* one entry per partial or skipped file */
 } ct_es_load_summary;
 

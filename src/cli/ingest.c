@@ -159,6 +159,14 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
                  s.indices_unrestored, s.indices_unrestored == 1 ? "index" : "indices");
         cli_warn(text);
     }
+    if (s.files_unrecorded) {
+        char text[200];
+        snprintf(text, sizeof(text),
+                 "%" PRIu64 " %s loaded but could not be recorded in elasticsearch.state_index: "
+                 "the next load reads them again (nothing is doubled)",
+                 s.files_unrecorded, s.files_unrecorded == 1 ? "file was" : "files were");
+        cli_warn(text);
+    }
     bool incomplete = s.files_partial || s.files_skipped || s.records_rejected;
     ct_es_load_summary_release(&s);
     sigaction(SIGINT, &old_int, NULL);

@@ -103,7 +103,6 @@ typedef struct loader {
     bulk *ready, *ready_end; /* queue to send */
     lfile *files;            /* not yet complete */
     uint64_t inflight;
-    unsigned state_failures;
     ct_file_reader *reader;
     lfile *reading; /* the file whose records are being read */
     char id_hex[2 * CT_SHA256_LEN + 1];
@@ -1059,7 +1058,7 @@ static int bulk_answered(loader *L, bulk *b, ct_es_outcome *o)
             entry = entry->next;
         if (!it->file) { /* a state document: only incrementality is at stake */
             if (status != 200 && status != 201)
-                L->state_failures++;
+                s->files_unrecorded++;
             continue;
         }
         if (status == 200 || status == 201) {

@@ -197,6 +197,7 @@ class Fault:
         self.method = spec.get("method")
         self.items = spec.get("items")      # bulk item positions to fail
         self.every = spec.get("every")      # or every n-th item
+        self.skip = int(spec.get("skip", 0))  # let this many matching requests pass first
         self.spec = dict(spec)
 
     def applies(self, method, path):
@@ -255,6 +256,9 @@ class Faults:
         with self.lock:
             for f in self.pending:
                 if f.applies(method, path):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     if f.count > 0:
                         f.count -= 1
                         if f.count == 0:

@@ -297,6 +297,22 @@ class FaultTests(LoaderTest):
             self.assertEqual(count(url), n)
             self.assertFalse(os.path.exists(rejects))  # nothing rejected this time
 
+    def test_files_not_recorded_are_read_again(self):
+        """The first _bulk carries the demo's records; the second the state
+        documents saying their files are loaded. If those are refused, the
+        load says so, and the next run reads the files again (409s)."""
+        with running_server(flavor="es8") as url:
+            config = self.config(url)
+            url.fault("bulk_item_500", count=1, path="_bulk", skip=1)
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertIn("%d files were loaded but could not be recorded" % DEMO_FILES, err)
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertIn("%d loaded, 0 unchanged" % DEMO_FILES, err)
+            self.assertEqual(self.summary(err), (DEMO_RECORDS, 0, DEMO_RECORDS, 0))
+            self.assertEqual(count(url), DEMO_RECORDS)
+
     def test_mixed_types_are_moved_aside_not_dropped(self):
         logs = os.path.join(self.tmp, "logs")
         recs = [

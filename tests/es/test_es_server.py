@@ -2087,5 +2087,19 @@ class TestBuildingBlocks(unittest.TestCase):
         self.assertEqual(es_sigv4.canonical_query("b=2&a=x%20y&v"), "a=x%20y&b=2&v=")
 
 
+class FaultSkipTest(unittest.TestCase):
+    def test_skip_lets_requests_through_first(self):
+        with running_server(flavor="es8") as url:
+            url.fault("500", count=1, path="_count", skip=2)
+            codes = []
+            for _ in range(4):
+                try:
+                    with urllib.request.urlopen(url + "/_count", timeout=10) as resp:
+                        codes.append(resp.status)
+                except urllib.error.HTTPError as exc:
+                    codes.append(exc.code)
+            self.assertEqual(codes, [200, 200, 500, 200])
+
+
 if __name__ == "__main__":
     unittest.main()
