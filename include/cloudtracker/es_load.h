@@ -35,6 +35,8 @@ typedef struct ct_es_load_summary {
     uint64_t indices;          /* indices written to */
     uint64_t indices_unrestored; /* left with the load settings (the next run restores them) */
     uint64_t files_unrecorded;   /* loaded, but not recorded so (read again next time) */
+    char unseen_index[256];  /* an index loaded that elasticsearch.index does not name ("": none) */
+    char index_pattern[256]; /* the pattern of index_format's indices ("cloudtrail-*.*") */
     ct_input_problems problems; /* one entry per partial or skipped file */
 } ct_es_load_summary;
 
@@ -72,6 +74,10 @@ typedef struct ct_es_load_options {
  * records the trail scanner rejected. A file is recorded in the state index
  * as loaded once every one of its records is settled; a file recorded so,
  * with the same size and mtime, is not read again.
+ *
+ * Before anything is sent, a config whose queries would not find what the
+ * loader writes (schema dynamic or ecs, a key_prefix, another
+ * timestamp_field) is refused (CT_ECONFIG).
  *
  * Returns 0 when every file found was dealt with (partial and skipped files
  * are listed in summary->problems); CT_EINPUT (a path given is missing),

@@ -99,7 +99,7 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
         return ct_error_set_at(err, CT_ECONFIG, cfg->path, 0, 0,
                                "--to elasticsearch needs an elasticsearch: section in the config");
     if (cfg->es.insecure)
-        cli_warn("elasticsearch.insecure is set: the server's TLS certificate is not checked");
+        cli_warn("elasticsearch.insecure is set: TLS certificates are not verified");
     const char *rejects = o->rejects ? o->rejects : "cloudtracker-rejected.ndjson";
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
@@ -122,6 +122,9 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
     }
     ct_es_load_summary s;
     int rc = ct_es_load(&cfg->es, &opts, &s, err);
+    /* Config problems the loader finds are about the config file. */
+    if (rc == CT_ECONFIG && !err->file[0] && err->line)
+        snprintf(err->file, sizeof(err->file), "%s", cfg->path);
     if (p.shown)
         fputc('\n', stderr);
     print_problems(&s.problems);
@@ -157,6 +160,20 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
                  "the settings of %" PRIu64 " %s could not be restored (refresh_interval -1, "
                  "0 replicas): the next load restores them",
                  s.indices_unrestored, s.indices_unrestored == 1 ? "index" : "indices");
+        cli_warn(text);
+    }
+    if (s.unseen_index[0]) {
+        char text[1000];
+        char *idx = ct_safe_dup(cfg->es.index), *seen = ct_safe_dup(s.unseen_index),
+             *pattern = ct_safe_dup(s.index_pattern);
+        snprintf(text, sizeof(text),
+                 "elasticsearch.index '%s' does not name %s, which this load wrote to: unless it "
+                 "is an alias of the loaded indices, queries will not see them (index: '%s' "
+                 "does)",
+                 idx ? idx : "?", seen ? seen : "?", pattern ? pattern : "?");
+        free(idx);
+        free(seen);
+        free(pattern);
         cli_warn(text);
     }
     if (s.files_unrecorded) {

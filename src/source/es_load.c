@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1437,10 +1438,53 @@ static void loader_release(loader *L)
     free(L->pattern);
 }
 
+/* The loader writes CloudTrail's own field names as keywords (the schema
+ * "keyword"); a config that tells the queries to look elsewhere would
+ * never find what it loads. */
+static int check_query_settings(const ct_es_config *cfg, ct_error *err)
+{
+    const char *why = NULL;
+    if (cfg->schema == CT_ES_SCHEMA_DYNAMIC || cfg->schema == CT_ES_SCHEMA_ECS)
+        why = cfg->schema == CT_ES_SCHEMA_ECS ? "elasticsearch.schema is ecs"
+                                              : "elasticsearch.schema is dynamic";
+    else if (cfg->key_prefix && cfg->key_prefix[0])
+        why = "elasticsearch.key_prefix is set";
+    else if (cfg->timestamp_field && strcmp(cfg->timestamp_field, "eventTime") != 0)
+        why = "elasticsearch.timestamp_field is not eventTime";
+    if (!why)
+        return 0;
+    return ct_error_set_at(err, CT_ECONFIG, "", cfg->line, 0,
+                           "%s, but the loader writes CloudTrail's own field names as keywords "
+                           "(schema keyword): queries would not find what it loads; remove it "
+                           "(or set it to auto or keyword) to load",
+                           why);
+}
+
+/* Whether elasticsearch.index (a name, pattern or comma list) names `index`
+ * itself; an alias cannot be told from here. */
+static bool query_sees(const char *expr, const char *index)
+{
+    bool seen = false;
+    for (const char *p = expr; *p && !seen;) {
+        size_t n = strcspn(p, ",");
+        char part[256];
+        if (n < sizeof(part) && p[0] != '-') {
+            memcpy(part, p, n);
+            part[n] = '\0';
+            seen = fnmatch(part, index, 0) == 0 || strcmp(part, "_all") == 0;
+        }
+        p += n + (p[n] == ',');
+    }
+    return seen;
+}
+
 int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
                ct_es_load_summary *summary, ct_error *err)
 {
     memset(summary, 0, sizeof(*summary));
+    int check = check_query_settings(cfg, err);
+    if (check)
+        return check;
     loader L;
     memset(&L, 0, sizeof(L));
     L.cfg = cfg;
@@ -1456,6 +1500,7 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
         rc = nomem(&L);
         goto out;
     }
+    snprintf(summary->index_pattern, sizeof(summary->index_pattern), "%s", L.pattern);
     /* Paths first: a typo should not cost a round-trip to the cluster. */
     if ((rc = ct_walk_new(&walk, opts->paths, opts->path_count, opts->account_id,
                           &summary->problems, err)))
@@ -1500,6 +1545,10 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
         rc = drain(&L);
     if (rc == 0 && L.files)
         rc = ct_error_set(err, CT_EINTERNAL, "the load ended with files not settled");
+    for (size_t i = 0; i < L.order_count && !summary->unseen_index[0]; i++)
+        if (!query_sees(cfg->index, L.order[i]->name))
+            snprintf(summary->unseen_index, sizeof(summary->unseen_index), "%s",
+                     L.order[i]->name);
 out:
     if (rc == CT_EINTERRUPTED || (L.fatal == CT_EINTERRUPTED))
         rc = ct_error_set(err, CT_EINTERRUPTED, "interrupted: the load stopped; run it again to "

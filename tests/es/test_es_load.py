@@ -184,6 +184,22 @@ class DemoTests(LoaderTest):
             # No index is left marked as being loaded: one document per file.
             self.assertEqual(count(url, "cloudtracker-state"), DEMO_FILES)
 
+    def test_query_index_that_misses_the_loaded_indices_is_pointed_out(self):
+        with running_server(flavor="es8") as url:
+            config = backend.write_config(self.tmp, "  url: %s\n  index: cloudtrail\n" % url)
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertIn("warning: elasticsearch.index 'cloudtrail' does not name "
+                          "cloudtrail-2018.03, which this load wrote to", err)
+            self.assertIn("(index: 'cloudtrail-*.*' does)", err)
+            # A pattern that covers them: no warning (a new state index, so the
+            # files are loaded again and the indices written to).
+            config = backend.write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-2018.0*'\n"
+                                          "  state_index: other-state\n" % url)
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(self.summary(err), (DEMO_RECORDS, 0, DEMO_RECORDS, 0))
+            self.assertNotIn("warning", err)
+
     def test_existing_index_settings_restored(self):
         """An index that exists (made by an earlier load, then tuned by an
         operator) gets its own settings back, not the template's."""
