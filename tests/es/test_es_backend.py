@@ -592,64 +592,81 @@ class _Url(str):
 
 class RealClusterTests(Base):
     """The demo goldens against CLOUDTRACKER_TEST_ES_URL (skipped when it is
-    unset): the records go into indices of their own, named
-    cloudtracker-test-RANDOM-YYYY.MM and deleted afterwards. Request counts
-    and fault injection need the test server and are not repeated here. The
-    optional CLOUDTRACKER_TEST_ES_API_KEY, _CA and _INSECURE variables work as
-    for test_es_server.py."""
+    unset, see real_cluster()): the records go into indices of their own,
+    named cloudtracker-test-RANDOM-YYYY.MM and deleted afterwards. Request
+    counts and fault injection need the test server and are not repeated
+    here."""
 
     def test_goldens_on_real_cluster(self):
-        if not REAL_URL:
+        real = real_cluster()
+        if not real:
             self.skipTest("CLOUDTRACKER_TEST_ES_URL is not set")
-        import ssl
-        import urllib.parse
         import uuid
-        parts = urllib.parse.urlsplit(REAL_URL)
-        netloc = parts.hostname + (":%d" % parts.port if parts.port else "")
-        base = _Url(urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "",
-                                             "")))
-        ca = os.environ.get("CLOUDTRACKER_TEST_ES_CA")
-        insecure = os.environ.get("CLOUDTRACKER_TEST_ES_INSECURE") == "1"
-        if parts.scheme == "https":
-            base.ssl_context = ssl.create_default_context(cafile=ca)
-            if insecure:
-                base.ssl_context.check_hostname = False
-                base.ssl_context.verify_mode = ssl.CERT_NONE
-        user = urllib.parse.unquote(parts.username) if parts.username else None
-        password = urllib.parse.unquote(parts.password or "") if user else None
-        api_key = os.environ.get("CLOUDTRACKER_TEST_ES_API_KEY")
-        client = Client(base, basic=(user, password) if user else None)
-        if api_key:
-            client.basic = None
-            client.headers = {"Authorization": "ApiKey " + api_key}
-        info = client.call("GET", "/")
-        flavor = "es6" if info["version"]["number"].startswith("6.") else "es8"
         prefix = "cloudtracker-test-%s" % uuid.uuid4().hex[:8]
         # Concrete names: ES 8 refuses wildcard deletes by default.
         months = sorted({r["eventTime"][:7].replace("-", ".") for r in records()})
         for month in months:
-            self.addCleanup(client.call, "DELETE", "/%s-%s" % (prefix, month))
-        client.load(records(), "cloudtrail", flavor, prefix=prefix)
-
-        section = "  url: %s\n  index: '%s-*'\n" % (base, prefix)
-        env = {}
-        if api_key:
-            section += "  api_key_env: CT_TEST_ES_API_KEY\n"
-            env["CT_TEST_ES_API_KEY"] = api_key
-        elif user:
-            section += "  username: '%s'\n  password_env: CT_TEST_ES_PASSWORD\n" % user
-            env["CT_TEST_ES_PASSWORD"] = password
-        if ca:
-            section += "  ca_cert: '%s'\n" % os.path.abspath(ca)
-        if insecure:
-            section += "  insecure: true\n"
-        config = write_config(self.tmp, section)
+            self.addCleanup(real.client.call, "DELETE", "/%s-%s" % (prefix, month))
+        real.client.load(records(), "cloudtrail", real.flavor, prefix=prefix)
+        config = write_config(self.tmp, "  url: %s\n  index: '%s-*'\n%s"
+                              % (real.base, prefix, real.section))
         for name in CASES:
             with self.subTest(case=name):
-                rc, out, err = run_ct(case_args(name, config), env)
+                rc, out, err = run_ct(case_args(name, config), real.env)
                 want_out, want_rc = golden(name)
                 self.assertEqual(out, want_out, "stderr: " + err)
                 self.assertEqual(rc, want_rc, "stderr: " + err)
+
+
+class RealCluster:
+    """How to reach CLOUDTRACKER_TEST_ES_URL: an HTTP client for the test's
+    own requests, the base URL without credentials, the config lines and
+    environment that give cloudtracker the same credentials, and the
+    flavor ("es6" or "es8": what matters for the test's requests)."""
+
+    def __init__(self, client, base, section, env, flavor):
+        self.client, self.base, self.section, self.env = client, base, section, env
+        self.flavor = flavor
+
+
+def real_cluster():
+    """A RealCluster for CLOUDTRACKER_TEST_ES_URL, or None when it is unset.
+    The optional CLOUDTRACKER_TEST_ES_API_KEY, _CA and _INSECURE variables
+    work as for test_es_server.py."""
+    if not REAL_URL:
+        return None
+    import ssl
+    import urllib.parse
+    parts = urllib.parse.urlsplit(REAL_URL)
+    netloc = parts.hostname + (":%d" % parts.port if parts.port else "")
+    base = _Url(urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", "")))
+    ca = os.environ.get("CLOUDTRACKER_TEST_ES_CA")
+    insecure = os.environ.get("CLOUDTRACKER_TEST_ES_INSECURE") == "1"
+    if parts.scheme == "https":
+        base.ssl_context = ssl.create_default_context(cafile=ca)
+        if insecure:
+            base.ssl_context.check_hostname = False
+            base.ssl_context.verify_mode = ssl.CERT_NONE
+    user = urllib.parse.unquote(parts.username) if parts.username else None
+    password = urllib.parse.unquote(parts.password or "") if user else None
+    api_key = os.environ.get("CLOUDTRACKER_TEST_ES_API_KEY")
+    client = Client(base, basic=(user, password) if user else None)
+    section, env = "", {}
+    if api_key:
+        client.basic = None
+        client.headers = {"Authorization": "ApiKey " + api_key}
+        section += "  api_key_env: CT_TEST_ES_API_KEY\n"
+        env["CT_TEST_ES_API_KEY"] = api_key
+    elif user:
+        section += "  username: '%s'\n  password_env: CT_TEST_ES_PASSWORD\n" % user
+        env["CT_TEST_ES_PASSWORD"] = password
+    if ca:
+        section += "  ca_cert: '%s'\n" % os.path.abspath(ca)
+    if insecure:
+        section += "  insecure: true\n"
+    info = client.call("GET", "/")
+    flavor = "es6" if info["version"]["number"].startswith("6.") else "es8"
+    return RealCluster(client, base, section, env, flavor)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -518,6 +519,48 @@ class RefusalTests(LoaderTest):
                 rc, err, _ = self.load(self.config("http://127.0.0.1:9", extra), [DEMO_LOGS])
                 self.assertEqual(rc, EXIT_CONFIG, err)
                 self.assertIn(msg, err)
+
+
+class RealClusterLoadTests(LoaderTest):
+    """The loader against CLOUDTRACKER_TEST_ES_URL (skipped when it is unset;
+    credentials as in test_es_backend.real_cluster()): the demo is loaded into
+    indices, a state index and a template of a random name of its own, all
+    deleted afterwards; the demo goldens must then answer as from the
+    embedded store, and a second load must read nothing."""
+
+    def test_load_and_query_real_cluster(self):
+        real = backend.real_cluster()
+        if not real:
+            self.skipTest("CLOUDTRACKER_TEST_ES_URL is not set")
+        import uuid
+        name = "ct-load-test-%s" % uuid.uuid4().hex[:8]
+
+        def delete(path):
+            try:
+                real.client.call("DELETE", path)
+            except urllib.error.HTTPError:
+                pass  # never made
+
+        for month in ("2018.03", "2018.04", "2018.05"):
+            self.addCleanup(delete, "/%s-%s" % (name, month))
+        self.addCleanup(delete, "/%s-state" % name)
+        template = "/_template/" if real.flavor == "es6" else "/_index_template/"
+        self.addCleanup(delete, template + "cloudtracker-" + name)
+        config = backend.write_config(
+            self.tmp, "  url: %s\n  index: '%s-*'\n  index_format: '%s-%%Y.%%m'\n"
+                      "  state_index: %s-state\n%s"
+                      % (real.base, name, name, name, real.section))
+        env = dict(os.environ, **real.env)
+        args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
+                "--rejects", os.path.join(self.tmp, "r.ndjson"), DEMO_LOGS]
+        for run, want in ((1, (DEMO_RECORDS, DEMO_RECORDS, 0, 0)), (2, (0, 0, 0, 0))):
+            p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+            self.assertEqual(p.returncode, EXIT_OK, p.stderr)
+            self.assertEqual(self.summary(p.stderr), want, "run %d" % run)
+        for case in backend.CASES:
+            with self.subTest(case=case):
+                rc, out, err = backend.run_ct(backend.case_args(case, config), real.env)
+                self.assertEqual((rc, out), backend.golden(case)[::-1], err)
 
 
 if __name__ == "__main__":
