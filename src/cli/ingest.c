@@ -163,17 +163,12 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
         cli_warn(text);
     }
     if (s.unseen_index[0]) {
-        char text[1000];
-        char *idx = ct_safe_dup(cfg->es.index), *seen = ct_safe_dup(s.unseen_index),
-             *pattern = ct_safe_dup(s.index_pattern);
+        char text[1000]; /* cli_warn escapes it */
         snprintf(text, sizeof(text),
                  "elasticsearch.index '%s' does not name %s, which this load wrote to: unless it "
                  "is an alias of the loaded indices, queries will not see them (index: '%s' "
                  "does)",
-                 idx ? idx : "?", seen ? seen : "?", pattern ? pattern : "?");
-        free(idx);
-        free(seen);
-        free(pattern);
+                 cfg->es.index, s.unseen_index, s.index_pattern);
         cli_warn(text);
     }
     if (s.files_unrecorded) {
