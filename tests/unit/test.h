@@ -3,6 +3,8 @@
 #ifndef CT_TEST_H
 #define CT_TEST_H
 
+#include "cloudtracker/util.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,5 +55,22 @@ static int ct_test_checks;
         fprintf(stderr, "%d checks, %d failed\n", ct_test_checks, ct_test_failures);   \
         return ct_test_failures ? 1 : 0;                                                \
     } while (0)
+
+/* The whole file at `path` (malloc'd, NUL-terminated), its size in *len;
+ * NULL when it cannot be read. */
+static inline char *test_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    ct_buf b = CT_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        ct_buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return ct_buf_detach(&b);
+}
 
 #endif

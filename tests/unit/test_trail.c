@@ -1001,21 +1001,6 @@ static void test_mutations(void)
     release(&r);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    ct_buf b = CT_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        ct_buf_append(&b, chunk, n);
-    fclose(f);
-    *len = b.len;
-    return ct_buf_detach(&b);
-}
-
 static void test_stratus_fixtures(void)
 {
     static result r;
@@ -1031,7 +1016,7 @@ static void test_stratus_fixtures(void)
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", CT_SHARED_FIXTURES, e->d_name);
         size_t len;
-        char *text = slurp(path, &len);
+        char *text = test_slurp(path, &len);
         CHECK(text != NULL);
         if (!text)
             continue;
