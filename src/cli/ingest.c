@@ -152,8 +152,11 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
             fprintf(stderr, "cloudtracker: (counts are of what was settled before the error)\n");
     }
     if (p.shown)
-        fprintf(stderr, "cloudtracker: %.1f MB of JSON in %.1f s, %" PRIu64 " _bulk requests\n",
-                (double)s.bytes_json / 1e6, seconds_since(&p.started), s.bulk_requests);
+        fprintf(stderr,
+                "cloudtracker: %.1f MB of JSON in %.1f s, %" PRIu64 " _bulk requests (%" PRIu64
+                " resent), %" PRIu64 " %s\n",
+                (double)s.bytes_json / 1e6, seconds_since(&p.started), s.bulk_requests,
+                s.retries, s.indices, s.indices == 1 ? "index" : "indices");
     if (rc != 0 && s.indices_unrestored) {
         char text[200];
         snprintf(text, sizeof(text),

@@ -785,7 +785,8 @@ int ct_es_async_next(ct_es_client *c, int timeout_ms, ct_es_outcome *out, bool *
     *have = false;
     if (!c->async)
         return 0;
-    for (int round = 0;; round++) {
+    /* Look, wait once if asked to, look again. */
+    for (int pass = 0; pass < 2; pass++) {
         int running;
         if (curl_multi_perform(c->amulti, &running) != CURLM_OK)
             return ct_error_set(err, CT_ENOMEM, "out of memory");
@@ -796,13 +797,12 @@ int ct_es_async_next(ct_es_client *c, int timeout_ms, ct_es_outcome *out, bool *
                 *have = true;
                 return 0;
             }
-        if (round > 0 && timeout_ms == 0)
-            return 0;
+        if (pass == 1 || timeout_ms <= 0)
+            break;
         if (curl_multi_poll(c->amulti, NULL, 0, timeout_ms, NULL) != CURLM_OK)
             return ct_error_set(err, CT_ENOMEM, "out of memory");
-        if (timeout_ms > 0 && round > 0)
-            return 0;
     }
+    return 0;
 }
 
 int ct_es_request_status(ct_es_client *c, const ct_es_request *req, long *status, cJSON **out,
