@@ -117,7 +117,7 @@ static void bench(const char *label, const char *json, size_t len)
         memset(&c, 0, sizeof(c));
         ct_error err;
         double t0 = now();
-        int rc = ct_trail_parse(json, len, on_record, on_reject, &c, &err);
+        int rc = ct_trail_parse(json, len, NULL, on_record, on_reject, &c, &err);
         double t = now() - t0;
         if (rc != 0)
             fprintf(stderr, "%s: parse failed (%d): %s\n", label, rc, err.message);

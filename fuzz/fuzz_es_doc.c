@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned moved = 7;
     int64_t t =
         size >= 8 ? (int64_t)((uint64_t)data[0] << 40 | (uint64_t)data[size - 1] << 8) : 1527854400;
-    int rc = ct_es_doc_prepare(&b, text, size, t, &moved);
+    int rc = ct_es_doc_prepare(&b, text, size, t, false, &moved);
     if (rc != 0) {
         if ((rc != CT_EINPUT && rc != CT_ENOMEM) || b.len != 1 || moved != 0)
             abort();

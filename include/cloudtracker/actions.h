@@ -6,8 +6,9 @@
  * into the sorted list, which is what the policy expander's bitsets use.
  *
  * The mapping turns an (eventSource, eventName) pair from CloudTrail into the
- * IAM actions it needed, following data tables under data/cloudtrail/, and
- * says which actions CloudTrail cannot show ("unknown", printed as `?`). */
+ * IAM actions it needed, following data tables under data/cloudtrail/; the
+ * visibility model says which actions CloudTrail can show at all, and which
+ * only as data events ("unknown", printed as `?`, when it cannot). */
 #ifndef CLOUDTRACKER_ACTIONS_H
 #define CLOUDTRACKER_ACTIONS_H
 
@@ -27,7 +28,7 @@ typedef enum ct_access_level {
 
 typedef struct ct_catalog ct_catalog;
 
-/* Loads the catalog compiled into the binary, plus the unknown-class table.
+/* Loads the catalog compiled into the binary, and the CloudTrail tables.
  * *out belongs to the caller (ct_catalog_free). Errors: CT_ENOMEM, or
  * CT_EINTERNAL if the embedded data is malformed. */
 int ct_catalog_load_builtin(ct_catalog **out, ct_error *err);
@@ -55,12 +56,65 @@ bool ct_catalog_find(const ct_catalog *c, const char *action_lower, size_t *inde
 void ct_catalog_service_range(const ct_catalog *c, const char *service, size_t len,
                               size_t *begin, size_t *end);
 
-/* True when CloudTrail cannot show a call needing this lowercase action:
- * data events, never-logged APIs, permission-only actions (iam:passrole),
- * services without CloudTrail support, as listed in
- * data/cloudtrail/unlogged-actions.tsv. Works for actions outside the catalog
- * (a string lookup); `c` may be NULL. */
-bool ct_action_is_unlogged(const ct_catalog *c, const char *action_lower);
+/* ---- what CloudTrail can show: the visibility model ----
+ *
+ * Each IAM action is in one class, from the tables in data/cloudtrail/
+ * (each row with its evidence and the day it was checked; see SOURCES.md):
+ * an action is visible only when every API call needing it is. */
+typedef enum ct_visibility_class {
+    CT_VIS_MANAGEMENT,     /* management events: every trail logs them */
+    CT_VIS_DATA_EVENT,     /* data events: logged only when a trail selects them */
+    CT_VIS_NEVER_LOGGED,   /* CloudTrail does not record the calls */
+    CT_VIS_PERMISSION_ONLY /* no API call of its own: checked inside other calls */
+} ct_visibility_class;
+
+/* Where a fact comes from: source keys (explained in SOURCES.md) and the
+ * day the row was last checked against them (YYYY-MM-DD), or "" for a row
+ * kept on weaker evidence (an inferred correspondence: leaving it out would
+ * make its action look unused). */
+typedef struct ct_evidence {
+    const char *source;
+    const char *checked;
+} ct_evidence;
+
+/* A row of data-events.tsv: calls needing `action` are data events of this
+ * resource type (resources.type of advanced event selectors), logged under
+ * event_source with this readOnly. */
+typedef struct ct_data_event_rule {
+    const char *resource_type; /* "AWS::S3::Object" */
+    const char *event_source;  /* "s3.amazonaws.com" */
+    const char *action;        /* lowercase */
+    int read_only;             /* readOnly of those calls: 1, 0, or -1 when both occur */
+    const char *apis;          /* the eventNames needing it, space-separated ("*": any) */
+    ct_evidence evidence;
+} ct_data_event_rule;
+
+/* What the tables say about one action. All pointers are borrowed and
+ * valid for the life of the process. */
+typedef struct ct_visibility {
+    ct_visibility_class cls;
+    ct_evidence evidence; /* of the never-logged or permission-only row */
+    /* CT_VIS_DATA_EVENT: the data-event rows of the action (one or more). */
+    const ct_data_event_rule *const *data_rules;
+    size_t data_rule_count;
+    /* Whatever cls: the action is also checked inside calls of these
+     * actions (lowercase), with no event of its own there (permission-only
+     * rows of kind also-inside). */
+    const char *const *inside_of;
+    size_t inside_count;
+    ct_evidence inside_evidence;
+} ct_visibility;
+
+/* Fills *out for a lowercase action ("s3:getobject"); an action no table
+ * names is CT_VIS_MANAGEMENT with no evidence (NULL strings). Works for
+ * actions outside the catalog (a string lookup). Returns 0, or what
+ * ct_actions_tables_load returns when the tables cannot load (then *out is
+ * CT_VIS_MANAGEMENT). */
+int ct_action_visibility(const char *action_lower, ct_visibility *out);
+
+/* The JSON name of a class: "management_event", "data_event",
+ * "never_logged", "permission_only". */
+const char *ct_visibility_class_name(ct_visibility_class cls);
 
 /* "Benign" for --ignore-benign: actions whose name part (after the colon)
  * starts with "list" or "describe", and actions the catalog classes as access
@@ -70,16 +124,25 @@ bool ct_action_is_benign(const ct_catalog *c, const char *action_lower);
 /* The IAM actions one CloudTrail event needed. */
 #define CT_EVENT_MAX_ACTIONS 4
 typedef struct ct_event_actions {
-    size_t count; /* 0: the event needs no IAM permission */
+    size_t count; /* 0: the event is no call of an IAM action (not-actions.tsv) */
     char actions[CT_EVENT_MAX_ACTIONS][160]; /* lowercase "service:action" */
+    /* The call needs no permission (no-permission.tsv): it uses its action
+     * when a policy grants it, but is never "used but not granted". */
+    bool permission_free;
+    /* The call needs one or more of `actions`, depending on its request,
+     * which the eventName does not show (request-dependent.tsv): it proves
+     * the use of none of them, and none of them can be judged unused. */
+    bool request_dependent;
 } ct_event_actions;
 
 /* Maps eventSource ("s3.amazonaws.com") and eventName ("ListBuckets") to IAM
  * actions ("s3:listallmybuckets"). The usual rule is "<first label of the
  * eventSource>:<eventName>", lowercased; a trailing API version
  * (CreateFunction20150331, UpdateDistribution2014_01_31, ...v2) is cut.
- * Irregular prefixes, renames, multi-action events and permission-free events
- * (count 0) come from the tables in data/cloudtrail/. Thread-safe; the tables
+ * Irregular prefixes, renames, multi-action events, permission-free and
+ * request-dependent events and events that are no IAM action (count 0) come
+ * from the tables in data/cloudtrail/; not-actions.tsv rows also match
+ * eventNames that no API uses (a URL), before the name is checked. Thread-safe; the tables
  * are parsed on first use. Returns 0, CT_EINPUT when a name is empty, too long
  * for a slot or has bytes no AWS name uses, or CT_ENOMEM / CT_EINTERNAL when
  * the tables cannot be loaded (ct_catalog_load_builtin reports that first). */

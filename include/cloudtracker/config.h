@@ -64,6 +64,7 @@ typedef struct ct_config {
     char **log_paths; /* files.paths, resolved */
     size_t log_path_count;
     char *store_path; /* files.store, resolved (default .cloudtracker/store.db) */
+    char *time_field; /* files.timestamp_field: time of records without eventTime, or NULL */
     /* window: default analysis window; CLI flags override */
     bool has_window_start, has_window_end;
     int64_t window_start, window_end; /* days since the epoch */

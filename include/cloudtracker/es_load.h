@@ -47,6 +47,7 @@ typedef struct ct_es_load_options {
     size_t path_count;
     const char *account_id;   /* only trail-layout files of this account; NULL: all */
     const char *rejects_path; /* NDJSON file of rejected records, rewritten every run */
+    const char *time_field;   /* see ct_trail_options (files.timestamp_field); NULL: eventTime */
     /* Optional progress callback; the summary has bytes_total set. */
     void (*progress)(void *ud, const ct_es_load_summary *so_far);
     void *progress_ud;

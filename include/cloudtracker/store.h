@@ -37,6 +37,7 @@ typedef struct ct_ingest_options {
     size_t path_count;
     const char *account_id;   /* only trail-layout files of this account; NULL: all */
     unsigned threads;         /* parsing threads; 0: one per core */
+    const char *time_field;   /* see ct_trail_options (files.timestamp_field); NULL: eventTime */
     /* Optional progress callback, called from the ingesting thread. */
     void (*progress)(void *ud, const ct_ingest_summary *so_far);
     void *progress_ud;
@@ -93,10 +94,11 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
 
 /* Wraps the store as an event source; the source takes ownership of the
  * store (even when this fails: the store is then freed). Its refresh()
- * ingests `paths` (copied) when path_count > 0, with every core and no
- * account filter; input_problems() lists the files recorded as partial or
- * skipped, by path. */
-int ct_store_source(ct_source **out, ct_store *store, const char *const *paths, size_t path_count,
+ * ingests refresh->paths (copied, with refresh->time_field) when `refresh`
+ * is not NULL and has paths, with every core and no account filter (the
+ * other options are ignored); input_problems() lists the files recorded as
+ * partial or skipped, by path. */
+int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *refresh,
                     ct_error *err);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "cloudtracker/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,12 +15,15 @@
  * UTF-8, and valid only during the callback; NULL when the field is absent,
  * null, or not a string (a field of unexpected type is treated as absent; so
  * is a string field under an object that turns out to be something else).
+ * The two booleans are read from the literals true/false or the strings
+ * "true"/"false" (exports that turned them into strings).
  * event_source, event_name and event_time are always present and non-empty.
  * When a key repeats within one object, the last value wins. */
 typedef struct ct_trail_record {
     const char *event_source;         /* eventSource */
     const char *event_name;           /* eventName */
     int64_t event_time;               /* eventTime, seconds since the epoch */
+    bool time_elsewhere;              /* event_time came from ct_trail_options.time_field */
     const char *event_id;             /* eventID */
     const char *shared_event_id;      /* sharedEventID */
     const char *recipient_account_id; /* recipientAccountId */
@@ -32,6 +36,10 @@ typedef struct ct_trail_record {
     const char *role_arn;             /* requestParameters.roleArn */
     const char *role_session_name;    /* requestParameters.roleSessionName */
     const char *issued_key;           /* responseElements.credentials.accessKeyId */
+    const char *event_type;           /* eventType (AwsApiCall, AwsConsoleSignIn, ...) */
+    const char *event_category;       /* eventCategory (Management, Data, Insight) */
+    int read_only;        /* readOnly: 1 true, 0 false, -1 absent or neither */
+    int management_event; /* managementEvent: likewise */
     const char *raw;                  /* the record's JSON object in the input, */
     size_t raw_len;                   /* from '{' to '}' (not NUL-terminated) */
 } ct_trail_record;
@@ -50,8 +58,10 @@ typedef int (*ct_trail_record_fn)(void *ud, const ct_trail_record *rec);
  *    "record is not an object", "invalid UTF-8 in string", "lone surrogate
  *    in \u escape", "field too long" (an extracted value over 4096 bytes),
  *    "NUL character in a field" (\u0000 in an extracted value), "missing
- *    eventSource" / "missing eventName" / "missing eventTime" (absent, empty
- *    or not a string), "bad eventTime". The offset is the bad byte for
+ *    eventSource" / "missing eventName" / "missing eventTime ..." (absent,
+ *    empty or not a string; the text says how to name another time field,
+ *    or that the one named is missing too), "bad eventTime" / "bad
+ *    files.timestamp_field time". The offset is the bad byte for
  *    encoding and field problems, the record's first byte otherwise;
  *  - one unusable stretch that may hide any number of records: "truncated
  *    JSON" (offset: the end) or "JSON syntax error: <detail>" (offset: the
@@ -69,7 +79,16 @@ typedef int (*ct_trail_record_fn)(void *ud, const ct_trail_record *rec);
  * completely. Either callback may be NULL. */
 typedef int (*ct_trail_reject_fn)(void *ud, size_t offset, const char *reason);
 
-/* Parses a whole file's text, which need not be NUL-terminated. Accepted
+/* How to read records. */
+typedef struct ct_trail_options {
+    /* A top-level key holding the event time of records that have no
+     * eventTime (exports such as Logstash's put it in "@timestamp"); NULL
+     * or "eventTime": eventTime only. eventTime wins when both are there. */
+    const char *time_field;
+} ct_trail_options;
+
+/* Parses a whole file's text, which need not be NUL-terminated; `opts` may
+ * be NULL (defaults). Accepted
  * shapes (after an optional UTF-8 BOM and whitespace):
  *  - a {"Records":[...]} envelope: other keys are validated and skipped,
  *    Records may come anywhere among them (and more than once);
@@ -87,7 +106,8 @@ typedef int (*ct_trail_reject_fn)(void *ud, size_t offset, const char *reason);
  * object with neither a "Records" array nor any record field; CT_ENOMEM;
  * or a callback's non-zero value. Never reads outside json[0..len). Safe to
  * call from several threads at once. */
-int ct_trail_parse(const char *json, size_t len, ct_trail_record_fn on_record,
-                   ct_trail_reject_fn on_reject, void *ud, ct_error *err);
+int ct_trail_parse(const char *json, size_t len, const ct_trail_options *opts,
+                   ct_trail_record_fn on_record, ct_trail_reject_fn on_reject, void *ud,
+                   ct_error *err);
 
 #endif

@@ -71,11 +71,15 @@ static bool valid_event_name_byte(char ch)
 int ct_event_map(const char *event_source, const char *event_name, ct_event_actions *out)
 {
     out->count = 0;
+    out->permission_free = false;
+    out->request_dependent = false;
     if (!event_source || !event_name || !*event_source || !*event_name)
         return CT_EINPUT;
     int rc = ct_actions_tables_load(NULL);
     if (rc != 0)
         return rc;
+    if (ct_actions_not_action_pattern(event_source, event_name))
+        return 0;
 
     char action[sizeof(out->actions[0])];
     if (!ct_actions_source_prefix(event_source, action, sizeof(action)))

@@ -20,8 +20,16 @@ extern const unsigned char ct_data_event_renames_apigateway[];
 extern const size_t ct_data_event_renames_apigateway_len;
 extern const unsigned char ct_data_no_permission[];
 extern const size_t ct_data_no_permission_len;
-extern const unsigned char ct_data_unlogged_actions[];
-extern const size_t ct_data_unlogged_actions_len;
+extern const unsigned char ct_data_not_actions[];
+extern const size_t ct_data_not_actions_len;
+extern const unsigned char ct_data_request_dependent[];
+extern const size_t ct_data_request_dependent_len;
+extern const unsigned char ct_data_never_logged[];
+extern const size_t ct_data_never_logged_len;
+extern const unsigned char ct_data_permission_only[];
+extern const size_t ct_data_permission_only_len;
+extern const unsigned char ct_data_data_events[];
+extern const size_t ct_data_data_events_len;
 
 /* Parses the CloudTrail tables once per process (pthread_once) and says
  * whether they loaded. Returns 0, CT_ENOMEM, or CT_EINTERNAL when an embedded
@@ -40,10 +48,43 @@ bool ct_actions_source_prefix(const char *event_source, char *out, size_t size);
  * Borrowed, valid for the life of the process. */
 const ct_event_actions *ct_actions_event_rule(const char *key);
 
-/* The unlogged category of a lowercase action ("data-event", "never-logged",
- * "permission-only", "no-cloudtrail-service"), or NULL when CloudTrail can
- * show it. A static string. */
-const char *ct_actions_unlogged_category(const char *action_lower);
+/* ---- the row reader the tables share (tables.c) ---- */
+
+/* One parsed table line: up to 8 tab-separated fields, cut in place. */
+#define CT_TABLE_MAX_FIELDS 8
+struct ct_table_row {
+    const char *file;
+    int line;
+    size_t nfields;
+    char *field[CT_TABLE_MAX_FIELDS];
+};
+
+typedef int (*ct_table_row_fn)(struct ct_table_row *r);
+
+/* Calls fn for each data line of an embedded table ('#' comments and blank
+ * lines skipped), with `want` fields. Works on a private copy because the
+ * fields are cut in place (fn may keep pointers into r's fields only by
+ * copying them). Returns 0 or the first error (see ct_tables_fail). */
+int ct_tables_each_row(const char *file, const unsigned char *data, size_t len, size_t want,
+                       ct_table_row_fn fn);
+/* Records the first loading error ("file:line: why" when r is given) for
+ * ct_actions_tables_load to report, and returns code. */
+int ct_tables_fail(const struct ct_table_row *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* ct_tables_fail for running out of memory; returns CT_ENOMEM. */
+int ct_tables_oom(void);
+/* True when s is a lowercase "service:action" name (or pattern, when `star`
+ * allows one trailing '*') that fits a ct_event_actions slot. */
+bool ct_tables_valid_action(const char *s, bool star);
+
+/* Loads the visibility tables (visibility.c), from load_tables, once; a
+ * failure is recorded through ct_tables_fail. */
+void ct_visibility_tables_load(void);
+
+/* True when a not-actions.tsv row ending in '*' covers the event: an
+ * eventName that starts with the row's, from the same eventSource (compared
+ * as written, before any check of the name's bytes). */
+bool ct_actions_not_action_pattern(const char *event_source, const char *event_name);
 
 /* Length of a lowercase eventName without its API version suffix: a date
  * "20YYMMDD" or "20YY_MM_DD" right after a letter, optionally followed by

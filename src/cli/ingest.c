@@ -115,6 +115,7 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
     opts.path_count = path_count;
     opts.account_id = account_id;
     opts.rejects_path = rejects;
+    opts.time_field = cfg ? cfg->time_field : NULL;
     opts.interrupted = &stop_signal;
     if (isatty(STDERR_FILENO)) {
         opts.progress = show_load_progress;
@@ -267,6 +268,7 @@ int cli_run_ingest(const cli_options *o)
     opts.paths = paths;
     opts.path_count = path_count;
     opts.account_id = account_id;
+    opts.time_field = cfg ? cfg->time_field : NULL;
     if (isatty(STDERR_FILENO)) {
         opts.progress = show_progress;
         opts.progress_ud = &p;

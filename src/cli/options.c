@@ -229,6 +229,8 @@ void cli_print_help(void)
         "Each action line starts with:\n"
         "  \"  \" used    \"- \" granted, not used    \"? \" granted, CloudTrail cannot show it\n"
         "  \"+ \" used, not granted\n"
+        "\"?\" is for calls CloudTrail never logs, permissions checked inside other calls,\n"
+        "and data events the account's logs hold none of (--format json says why).\n"
         "Queries first read new CloudTrail files from files.paths (or --logs) into the\n"
         "store; `ingest` does only that (PATHs default to files.paths). With --to\n"
         "elasticsearch it loads them into the cluster of the config's elasticsearch:\n"

@@ -190,7 +190,11 @@ static int open_source(query *q)
     if (rc)
         return rc;
     /* The source owns the store from here on, even if this fails. */
-    rc = ct_store_source(&q->source, store, paths, o->skip_setup ? 0 : path_count, &q->err);
+    ct_ingest_options refresh = {0};
+    refresh.paths = paths;
+    refresh.path_count = o->skip_setup ? 0 : path_count;
+    refresh.time_field = q->cfg->time_field;
+    rc = ct_store_source(&q->source, store, &refresh, &q->err);
     if (rc)
         return rc;
     /* Problems met now (unreadable folders, dangling links) and files
@@ -297,6 +301,23 @@ done:
     return rc;
 }
 
+/* Whether a verdict of the diff depends on the account's data events. */
+static bool diff_has_data_events(const ct_diff *d)
+{
+    for (size_t i = 0; i < d->count; i++) {
+        const ct_diff_entry *e = &d->entries[i];
+        if (e->visibility.cls == CT_VIS_DATA_EVENT)
+            return true;
+        for (size_t h = 0; h < e->visibility.inside_count; h++) {
+            ct_visibility hv;
+            if (ct_action_visibility(e->visibility.inside_of[h], &hv) == 0 &&
+                hv.cls == CT_VIS_DATA_EVENT)
+                return true;
+        }
+    }
+    return false;
+}
+
 static int run_diff(query *q)
 {
     const cli_options *o = q->opts;
@@ -324,7 +345,19 @@ static int run_diff(query *q)
     if (rc == 0 && calls.count == 0)
         rc = check_account_has_events(q, dest_role ? q->dest_account : q->account);
     if (rc == 0)
-        rc = ct_diff_build(&diff, q->catalog, policies, &calls, &q->err);
+        rc = ct_diff_build(&diff, q->catalog, policies, &calls, NULL, &q->err);
+    /* Data-event actions are judged against the data events the account's
+     * logs hold: asked for (one more query) only when the diff has some. */
+    if (rc == 0 && diff_has_data_events(&diff)) {
+        ct_data_events data = {0};
+        const ct_account *logs = dest_role ? q->dest_account : q->account;
+        rc = q->source->data_events(q->source, logs->id, &q->window, &data, &q->err);
+        if (rc == 0) {
+            ct_diff_release(&diff);
+            rc = ct_diff_build(&diff, q->catalog, policies, &calls, &data, &q->err);
+        }
+        ct_data_events_release(&data);
+    }
     if (rc == 0 && diff.unmapped_calls) {
         char count[32];
         snprintf(count, sizeof(count), "%llu", (unsigned long long)diff.unmapped_calls);

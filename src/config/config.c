@@ -179,9 +179,12 @@ static int load_accounts(loader *l, yaml_node_t *n)
     return 0;
 }
 
+static int opt_string(loader *l, yaml_node_t *map, const char *key, const char *what,
+                      char **out);
+
 static int load_files(loader *l, yaml_node_t *n)
 {
-    static const char *const keys[] = {"paths", "store", NULL};
+    static const char *const keys[] = {"paths", "store", "timestamp_field", NULL};
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(l, n, "files must be a mapping with paths and store");
     int rc = check_keys(l, n, "files", keys);
@@ -226,7 +229,7 @@ static int load_files(loader *l, yaml_node_t *n)
         if ((rc = resolved(l, raw, &l->cfg->store_path)))
             return rc;
     }
-    return 0;
+    return opt_string(l, n, "timestamp_field", "files.timestamp_field", &l->cfg->time_field);
 }
 
 static int load_day(loader *l, yaml_node_t *n, const char *what, int64_t *day)
@@ -970,6 +973,7 @@ void ct_config_free(ct_config *cfg)
         free(cfg->log_paths[i]);
     free(cfg->log_paths);
     free(cfg->store_path);
+    free(cfg->time_field);
     es_config_release(&cfg->es);
     free(cfg->path);
     free(cfg->dir);

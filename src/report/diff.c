@@ -1,5 +1,6 @@
 /* The diff between what a principal was granted and what its calls needed:
- * one entry per action, with a verdict (used, unused, unknown, not granted). */
+ * one entry per action, with a verdict (used, unused, unknown, not granted)
+ * and whether CloudTrail could have shown the action's use at all. */
 #include "cloudtracker/report.h"
 #include "cloudtracker/util.h"
 
@@ -29,47 +30,329 @@ static ct_diff_entry *add_entry(ct_diff *d, const char *action)
 typedef struct usage {
     uint64_t count, error_count;
     int64_t first_day, last_day;
+    /* Some call needed a grant: a call of a permission-free event alone
+     * (sts:GetCallerIdentity) never makes an action "used but not granted". */
+    bool needs_grant;
+    /* An event that may have used the action, depending on its request
+     * (request-dependent.tsv): "eventSource eventName", or NULL. */
+    char *maybe_event;
 } usage;
 
-static int collect_usage(ct_diff *d, ct_strmap *by_action, const ct_calls *calls, ct_error *err)
+static int note_unmapped(ct_diff *d, const ct_call *c, ct_error *err)
+{
+    d->unmapped_calls += c->count + c->error_count;
+    if (d->unmapped_example)
+        return 0;
+    ct_buf b = CT_BUF_INIT;
+    if (ct_buf_printf(&b, "%s %s", c->event_source, c->event_name) != 0) {
+        ct_buf_release(&b);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    d->unmapped_example = ct_buf_detach(&b);
+    return 0;
+}
+
+/* The usage of an action, made at zero when new. NULL when out of memory. */
+static usage *usage_of(ct_strmap *by_action, const char *action, const ct_call *c)
+{
+    void *v = NULL;
+    if (ct_strmap_get(by_action, action, &v))
+        return v;
+    usage *u = calloc(1, sizeof(*u));
+    if (!u || ct_strmap_put(by_action, action, u) != 0) {
+        free(u);
+        return NULL;
+    }
+    u->first_day = c->first_day;
+    u->last_day = c->last_day;
+    return u;
+}
+
+/* Notes that a request-dependent call may have used each of its candidate
+ * actions: it proves the use of none. */
+static int note_maybe(ct_strmap *by_action, const ct_call *c, const ct_event_actions *mapped,
+                      ct_error *err)
+{
+    for (size_t k = 0; k < mapped->count; k++) {
+        usage *u = usage_of(by_action, mapped->actions[k], c);
+        if (!u)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        if (u->maybe_event)
+            continue;
+        ct_buf b = CT_BUF_INIT;
+        if (ct_buf_printf(&b, "%s %s", c->event_source, c->event_name) != 0) {
+            ct_buf_release(&b);
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        }
+        u->maybe_event = ct_buf_detach(&b);
+    }
+    return 0;
+}
+
+static int collect_usage(ct_diff *d, ct_strmap *by_action, const ct_catalog *catalog,
+                         const ct_calls *calls, ct_error *err)
 {
     for (size_t i = 0; i < calls->count; i++) {
         const ct_call *c = &calls->items[i];
+        /* Sign-in and service events are the account's activity: nobody
+         * needed a permission for them. */
+        if (c->kind == CT_EVENT_SIGNIN || c->kind == CT_EVENT_SERVICE) {
+            d->non_action_events += c->count + c->error_count;
+            continue;
+        }
         ct_event_actions mapped;
         /* A pair that cannot be mapped names no action we could grant or
          * remove; count it so the caller can say so. */
         if (ct_event_map(c->event_source, c->event_name, &mapped) != 0) {
-            d->unmapped_calls += c->count + c->error_count;
-            if (!d->unmapped_example) {
-                ct_buf b = CT_BUF_INIT;
-                if (ct_buf_printf(&b, "%s %s", c->event_source, c->event_name) != 0) {
-                    ct_buf_release(&b);
-                    return ct_error_set(err, CT_ENOMEM, "out of memory");
-                }
-                d->unmapped_example = ct_buf_detach(&b);
+            int rc = note_unmapped(d, c, err);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (mapped.count == 0)
+            d->non_action_events += c->count + c->error_count;
+        if (mapped.request_dependent) {
+            if (c->count > 0) {
+                int rc = note_maybe(by_action, c, &mapped, err);
+                if (rc)
+                    return rc;
             }
             continue;
         }
         for (size_t k = 0; k < mapped.count; k++) {
-            void *v = NULL;
-            usage *u;
-            if (ct_strmap_get(by_action, mapped.actions[k], &v)) {
-                u = v;
+            /* A console action is the use of an action only when it is
+             * one the catalog knows; the console has actions of its own. */
+            if (c->kind == CT_EVENT_CONSOLE && !ct_catalog_find(catalog, mapped.actions[k], NULL)) {
+                d->non_action_events += c->count + c->error_count;
+                continue;
+            }
+            usage *u = usage_of(by_action, mapped.actions[k], c);
+            if (!u)
+                return ct_error_set(err, CT_ENOMEM, "out of memory");
+            if (u->count + u->error_count > 0 || u->needs_grant) {
                 if (c->first_day < u->first_day)
                     u->first_day = c->first_day;
                 if (c->last_day > u->last_day)
                     u->last_day = c->last_day;
             } else {
-                u = calloc(1, sizeof(*u));
-                if (!u || ct_strmap_put(by_action, mapped.actions[k], u) != 0) {
-                    free(u);
-                    return ct_error_set(err, CT_ENOMEM, "out of memory");
-                }
+                /* The first real call (the entry may come from a maybe). */
                 u->first_day = c->first_day;
                 u->last_day = c->last_day;
             }
             u->count += c->count;
             u->error_count += c->error_count;
+            if (!mapped.permission_free)
+                u->needs_grant = true;
+        }
+    }
+    return 0;
+}
+
+/* ---- data events seen in the logs ---- */
+
+const ct_data_seen *ct_diff_data_seen(const ct_diff *diff, const char *resource_type,
+                                      int read_only)
+{
+    for (size_t i = 0; i < diff->seen_count; i++)
+        if (diff->seen[i].read_only == read_only &&
+            strcmp(diff->seen[i].resource_type, resource_type) == 0)
+            return &diff->seen[i];
+    return NULL;
+}
+
+static int add_seen(ct_diff *d, const char *type, const ct_data_event *e)
+{
+    for (size_t i = 0; i < d->seen_count; i++) {
+        ct_data_seen *s = &d->seen[i];
+        if (s->read_only == e->read_only && strcmp(s->resource_type, type) == 0) {
+            s->events += e->count;
+            s->first_day = e->first_day < s->first_day ? e->first_day : s->first_day;
+            s->last_day = e->last_day > s->last_day ? e->last_day : s->last_day;
+            return 0;
+        }
+    }
+    ct_data_seen *grown = realloc(d->seen, (d->seen_count + 1) * sizeof(*grown));
+    if (!grown)
+        return CT_ENOMEM;
+    d->seen = grown;
+    ct_data_seen *s = &d->seen[d->seen_count];
+    memset(s, 0, sizeof(*s));
+    ct_buf ex = CT_BUF_INIT;
+    s->resource_type = ct_strdup(type);
+    if (!s->resource_type || ct_buf_printf(&ex, "%s %s", e->event_source, e->event_name) != 0) {
+        free(s->resource_type);
+        ct_buf_release(&ex);
+        return CT_ENOMEM;
+    }
+    s->example = ct_buf_detach(&ex);
+    s->read_only = e->read_only;
+    s->events = e->count;
+    s->first_day = e->first_day;
+    s->last_day = e->last_day;
+    d->seen_count++;
+    return 0;
+}
+
+/* Sorts the data events into resource types: an event's actions (through
+ * ct_event_map) name data-event rows, and the rows logged under the
+ * event's eventSource give its type. An event whose readOnly is not
+ * recorded says nothing about either kind. */
+static int collect_seen(ct_diff *d, const ct_data_events *events, ct_error *err)
+{
+    for (size_t i = 0; events && i < events->count; i++) {
+        const ct_data_event *e = &events->items[i];
+        if (ct_data_events_add(&d->observed, e->event_source, e->event_name, e->read_only,
+                               e->count, e->first_day, e->last_day) != 0)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        ct_event_actions mapped;
+        if (e->read_only < 0 || ct_event_map(e->event_source, e->event_name, &mapped) != 0)
+            continue;
+        for (size_t k = 0; k < mapped.count; k++) {
+            ct_visibility v;
+            int rc = ct_action_visibility(mapped.actions[k], &v);
+            if (rc)
+                return ct_error_set(err, rc, "cannot load the CloudTrail tables");
+            for (size_t r = 0; r < v.data_rule_count; r++) {
+                const ct_data_event_rule *rule = v.data_rules[r];
+                if (strcmp(rule->event_source, e->event_source) != 0)
+                    continue;
+                if (add_seen(d, rule->resource_type, e) != 0)
+                    return ct_error_set(err, CT_ENOMEM, "out of memory");
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- verdicts ---- */
+
+bool ct_data_rule_exact(const ct_data_event_rule *rule)
+{
+    char apis[2048];
+    if (strlen(rule->apis) >= sizeof(apis))
+        return false;
+    memcpy(apis, rule->apis, strlen(rule->apis) + 1);
+    char *save = NULL;
+    for (char *api = strtok_r(apis, " ", &save); api; api = strtok_r(NULL, " ", &save)) {
+        ct_event_actions a;
+        bool found = false;
+        if (strcmp(api, "*") != 0 && ct_event_map(rule->event_source, api, &a) == 0 &&
+            !a.request_dependent)
+            for (size_t i = 0; i < a.count && !found; i++)
+                found = strcmp(a.actions[i], rule->action) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Whether the logs hold data events of this API with a recorded readOnly:
+ * then its kind, whatever the table says of it, is logged. */
+static bool api_observed(const ct_diff *diff, const char *event_source, const char *api)
+{
+    for (size_t i = 0; i < diff->observed.count; i++) {
+        const ct_data_event *e = &diff->observed.items[i];
+        if (e->read_only >= 0 && strcmp(e->event_name, api) == 0 &&
+            strcmp(e->event_source, event_source) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool ct_data_rule_logged(const ct_diff *diff, const ct_data_event_rule *rule)
+{
+    bool read = ct_diff_data_seen(diff, rule->resource_type, 1) != NULL;
+    bool write = ct_diff_data_seen(diff, rule->resource_type, 0) != NULL;
+    bool kind = rule->read_only == 1 ? read : rule->read_only == 0 ? write : read && write;
+    if (kind)
+        return true;
+    char apis[2048];
+    if (strlen(rule->apis) >= sizeof(apis))
+        return false;
+    memcpy(apis, rule->apis, strlen(rule->apis) + 1);
+    char *save = NULL;
+    for (char *api = strtok_r(apis, " ", &save); api; api = strtok_r(NULL, " ", &save))
+        if (strcmp(api, "*") == 0 || !api_observed(diff, rule->event_source, api))
+            return false;
+    return true;
+}
+
+/* Whether the logs can show calls of an action whose tables say `v`, its
+ * host actions left aside: management events always; data events when the
+ * logs hold data events of each of its resource types and of its kind (of
+ * both kinds when its calls are of either), and each call needing it names
+ * it by its eventName (not only by its request). */
+static bool class_visible(const ct_diff *d, const ct_visibility *v)
+{
+    switch (v->cls) {
+    case CT_VIS_MANAGEMENT:
+        return true;
+    case CT_VIS_DATA_EVENT:
+        for (size_t i = 0; i < v->data_rule_count; i++)
+            if (!ct_data_rule_logged(d, v->data_rules[i]) || !ct_data_rule_exact(v->data_rules[i]))
+                return false;
+        return true;
+    case CT_VIS_NEVER_LOGGED:
+    case CT_VIS_PERMISSION_ONLY:
+        break;
+    }
+    return false;
+}
+
+/* Fills an entry's catalog facts, visibility, policy decision and usage (u
+ * may be NULL: never called). */
+static int fill(ct_diff_entry *e, const ct_catalog *catalog, const ct_policy_set *policies,
+                const ct_diff *d, const usage *u, ct_error *err)
+{
+    size_t idx;
+    e->level = ct_catalog_find(catalog, e->action, &idx) ? ct_catalog_level(catalog, idx)
+                                                         : CT_ACCESS_UNKNOWN;
+    int rc = ct_action_visibility(e->action, &e->visibility);
+    if (rc)
+        return ct_error_set(err, rc, "cannot load the CloudTrail tables");
+    e->visible = class_visible(d, &e->visibility);
+    e->benign = ct_action_is_benign(catalog, e->action);
+    ct_policy_decide(policies, e->action, &e->decision);
+    if (u) {
+        e->count = u->count;
+        e->error_count = u->error_count;
+        e->first_day = u->first_day;
+        e->last_day = u->last_day;
+        /* Named even when the class hides the action anyway: the JSON
+         * says so. */
+        if (u->maybe_event) {
+            if (!(e->hidden_by_event = ct_strdup(u->maybe_event)))
+                return ct_error_set(err, CT_ENOMEM, "out of memory");
+            e->visible = false;
+        }
+    }
+    return 0;
+}
+
+/* An action also checked inside other calls cannot be judged unused when
+ * one of those host actions was used, or is granted and CloudTrail cannot
+ * show it: the check may have happened inside such a call. */
+static int check_hosts(ct_diff_entry *e, const ct_catalog *catalog, const ct_grants *grants,
+                       const ct_diff *d, ct_strmap *by_action, ct_error *err)
+{
+    for (size_t i = 0; e->visible && i < e->visibility.inside_count; i++) {
+        const char *host = e->visibility.inside_of[i];
+        void *v = NULL;
+        if (ct_strmap_get(by_action, host, &v) && ((usage *)v)->count > 0) {
+            e->visible = false;
+            e->hidden_by_action = host;
+            break;
+        }
+        size_t idx;
+        if (!ct_catalog_find(catalog, host, &idx) || !ct_grants_has(grants, idx))
+            continue;
+        ct_visibility hv;
+        int rc = ct_action_visibility(host, &hv);
+        if (rc)
+            return ct_error_set(err, rc, "cannot load the CloudTrail tables");
+        if (!class_visible(d, &hv)) {
+            e->visible = false;
+            e->hidden_by_action = host;
         }
     }
     return 0;
@@ -80,36 +363,17 @@ static int compare_entries(const void *a, const void *b)
     return strcmp(((const ct_diff_entry *)a)->action, ((const ct_diff_entry *)b)->action);
 }
 
-/* Fills an entry's catalog facts, policy decision and usage (u may be NULL:
- * never called). */
-static void fill(ct_diff_entry *e, const ct_catalog *catalog, const ct_policy_set *policies,
-                 const usage *u)
-{
-    size_t idx;
-    e->level = ct_catalog_find(catalog, e->action, &idx) ? ct_catalog_level(catalog, idx)
-                                                         : CT_ACCESS_UNKNOWN;
-    e->unlogged = ct_action_is_unlogged(catalog, e->action);
-    e->benign = ct_action_is_benign(catalog, e->action);
-    ct_policy_decide(policies, e->action, &e->decision);
-    if (u) {
-        e->count = u->count;
-        e->error_count = u->error_count;
-        e->first_day = u->first_day;
-        e->last_day = u->last_day;
-    }
-}
-
 /* The verdict for a granted action: used when a call succeeded, else
  * unknown when CloudTrail could not have shown it, else unused. */
 static ct_verdict granted_verdict(const ct_diff_entry *e)
 {
     if (e->count > 0)
         return CT_VERDICT_USED;
-    return e->unlogged ? CT_VERDICT_UNKNOWN : CT_VERDICT_UNUSED;
+    return e->visible ? CT_VERDICT_UNUSED : CT_VERDICT_UNKNOWN;
 }
 
 int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
-                  const ct_calls *calls, ct_error *err)
+                  const ct_calls *calls, const ct_data_events *data_events, ct_error *err)
 {
     memset(out, 0, sizeof(*out));
     ct_grants *grants = NULL;
@@ -123,7 +387,8 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         goto done;
     }
     if ((rc = ct_policy_expand(&grants, policies, catalog, err)) ||
-        (rc = collect_usage(out, by_action, calls, err)))
+        (rc = collect_usage(out, by_action, catalog, calls, err)) ||
+        (rc = collect_seen(out, data_events, err)))
         goto done;
 
     size_t n = ct_catalog_count(catalog);
@@ -137,7 +402,9 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         }
         void *used = NULL;
         ct_strmap_get(by_action, e->action, &used);
-        fill(e, catalog, policies, used);
+        if ((rc = fill(e, catalog, policies, out, used, err)) ||
+            (rc = check_hosts(e, catalog, grants, out, by_action, err)))
+            goto done;
         e->verdict = granted_verdict(e);
     }
 
@@ -146,6 +413,7 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
      * matches it), or not granted. */
     while (ct_strmap_next(by_action, &pos, &action, &v)) {
         size_t idx;
+        const usage *u = v;
         bool in_catalog = ct_catalog_find(catalog, action, &idx);
         if (in_catalog && ct_grants_has(grants, idx))
             continue; /* already listed */
@@ -154,24 +422,37 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             goto done;
         }
-        fill(e, catalog, policies, v);
+        if ((rc = fill(e, catalog, policies, out, u, err)))
+            goto done;
         if (e->decision.granted && in_catalog) {
             rc = ct_error_set(err, CT_EINTERNAL, "policy expansion and decision disagree on %s",
                               action);
             goto done;
         }
-        if (e->decision.granted)
+        if (e->decision.granted) {
+            if ((rc = check_hosts(e, catalog, grants, out, by_action, err)))
+                goto done;
             e->verdict = granted_verdict(e);
-        else
+        } else if (!u->needs_grant) {
+            /* Only permission-free calls, or calls that may have needed
+             * it: nothing is known to be missing. */
+            free(e->action);
+            free(e->hidden_by_event);
+            out->count--;
+            continue;
+        } else {
             e->verdict = e->count > 0 ? CT_VERDICT_NOT_GRANTED : CT_VERDICT_ATTEMPTED;
+        }
     }
     qsort(out->entries, out->count, sizeof(*out->entries), compare_entries);
 
 done:
     if (by_action) {
         pos = 0;
-        while (ct_strmap_next(by_action, &pos, NULL, &v))
+        while (ct_strmap_next(by_action, &pos, NULL, &v)) {
+            free(((usage *)v)->maybe_event);
             free(v);
+        }
         ct_strmap_free(by_action);
     }
     ct_grants_free(grants);
@@ -182,9 +463,17 @@ done:
 
 void ct_diff_release(ct_diff *diff)
 {
-    for (size_t i = 0; i < diff->count; i++)
+    for (size_t i = 0; i < diff->count; i++) {
         free(diff->entries[i].action);
+        free(diff->entries[i].hidden_by_event);
+    }
     free(diff->entries);
     free(diff->unmapped_example);
+    for (size_t i = 0; i < diff->seen_count; i++) {
+        free(diff->seen[i].resource_type);
+        free(diff->seen[i].example);
+    }
+    free(diff->seen);
+    ct_data_events_release(&diff->observed);
     memset(diff, 0, sizeof(*diff));
 }

@@ -213,7 +213,160 @@ static void json_reason(FILE *out, const ct_diff_entry *e)
     }
 }
 
-static void json_entry(FILE *out, const ct_diff_entry *e)
+static void json_opt_str(FILE *out, const char *s)
+{
+    if (s)
+        json_str(out, s);
+    else
+        fputs("null", out);
+}
+
+static void json_opt_day(FILE *out, bool have, int64_t day)
+{
+    if (have)
+        json_day(out, day);
+    else
+        fputs("null", out);
+}
+
+/* A row's checked day, or null when it was kept on weaker evidence. */
+static void json_checked(FILE *out, const char *checked)
+{
+    json_opt_str(out, checked && checked[0] ? checked : NULL);
+}
+
+static const char *kind_name(int read_only)
+{
+    return read_only == 1 ? "read" : read_only == 0 ? "write" : "read and write";
+}
+
+/* Why an action is or is not visible, in words (see docs/json-format.md). */
+static void visibility_reason(ct_buf *b, const ct_diff *diff, const ct_diff_entry *e)
+{
+    const ct_visibility *v = &e->visibility;
+    switch (v->cls) {
+    case CT_VIS_MANAGEMENT:
+        ct_buf_puts(b, "management event: every trail logs these calls");
+        break;
+    case CT_VIS_NEVER_LOGGED:
+        ct_buf_puts(b, "never logged: CloudTrail does not record these calls");
+        break;
+    case CT_VIS_PERMISSION_ONLY:
+        ct_buf_puts(b, "permission only: checked inside other calls, never an event of its own");
+        break;
+    case CT_VIS_DATA_EVENT: {
+        /* The first rule that decides: one whose calls do not all name the
+         * action, then one whose data events the logs lack. */
+        const ct_data_event_rule *inexact = NULL, *unlogged = NULL;
+        for (size_t i = 0; i < v->data_rule_count; i++) {
+            const ct_data_event_rule *r = v->data_rules[i];
+            if (!inexact && !ct_data_rule_exact(r))
+                inexact = r;
+            if (!unlogged && !ct_data_rule_logged(diff, r))
+                unlogged = r;
+        }
+        if (inexact) {
+            ct_buf_printf(b,
+                          "data event (%s): needed by %s depending on the request, which "
+                          "the eventName does not show",
+                          inexact->resource_type, inexact->apis);
+        } else if (unlogged) {
+            ct_buf_printf(b,
+                          "data event (%s, %s): logged only when a trail selects such data "
+                          "events, and this account's logs hold none in the window",
+                          unlogged->resource_type, kind_name(unlogged->read_only));
+        } else {
+            uint64_t events = 0;
+            const ct_data_event_rule *r = v->data_rules[0];
+            for (int ro = 0; ro <= 1; ro++) {
+                const ct_data_seen *seen = ct_diff_data_seen(diff, r->resource_type, ro);
+                if (seen && (r->read_only < 0 || r->read_only == ro))
+                    events += seen->events;
+            }
+            ct_buf_printf(b,
+                          "data event (%s, %s): this account's logs hold %llu such data event%s "
+                          "in the window, so its trail logs them (its selectors may cover only "
+                          "some resources)",
+                          r->resource_type, kind_name(r->read_only), (unsigned long long)events,
+                          events == 1 ? "" : "s");
+        }
+        break;
+    }
+    }
+    if (e->hidden_by_action)
+        ct_buf_printf(b, "; also checked inside %s calls, which were made or cannot be seen",
+                      e->hidden_by_action);
+    if (e->hidden_by_event)
+        ct_buf_printf(b, "; %s calls were made, which need it or not depending on the request",
+                      e->hidden_by_event);
+}
+
+static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
+{
+    const ct_visibility *v = &e->visibility;
+    ct_buf reason = CT_BUF_INIT;
+    visibility_reason(&reason, diff, e);
+    fputs(", \"visibility\": {\"class\": ", out);
+    json_str(out, ct_visibility_class_name(v->cls));
+    fputs(", \"reason\": ", out);
+    json_str(out, reason.data ? reason.data : "?");
+    ct_buf_release(&reason);
+    fputs(", \"sources\": ", out);
+    json_opt_str(out, v->cls == CT_VIS_MANAGEMENT ? "aws-ct-management-events" : v->evidence.source);
+    fputs(", \"checked\": ", out);
+    json_checked(out, v->evidence.checked);
+    fputs(", \"data_events\": [", out);
+    bool first = true;
+    for (size_t i = 0; i < v->data_rule_count; i++) {
+        const ct_data_event_rule *r = v->data_rules[i];
+        for (int ro = 1; ro >= 0; ro--) {
+            if (r->read_only >= 0 && r->read_only != ro)
+                continue;
+            const ct_data_seen *seen = ct_diff_data_seen(diff, r->resource_type, ro);
+            fputs(first ? "" : ", ", out);
+            first = false;
+            fputs("{\"resource_type\": ", out);
+            json_str(out, r->resource_type);
+            fputs(", \"event_source\": ", out);
+            json_str(out, r->event_source);
+            fprintf(out, ", \"read_only\": %s, \"apis\": ", ro ? "true" : "false");
+            json_str(out, r->apis);
+            fprintf(out, ", \"named_by_event\": %s, \"logged\": %s, \"events\": %llu",
+                    ct_data_rule_exact(r) ? "true" : "false", seen ? "true" : "false",
+                    (unsigned long long)(seen ? seen->events : 0));
+            fputs(", \"first_seen\": ", out);
+            json_opt_day(out, seen != NULL, seen ? seen->first_day : 0);
+            fputs(", \"last_seen\": ", out);
+            json_opt_day(out, seen != NULL, seen ? seen->last_day : 0);
+            fputs(", \"example\": ", out);
+            json_opt_str(out, seen ? seen->example : NULL);
+            fputs(", \"sources\": ", out);
+            json_str(out, r->evidence.source);
+            fputs(", \"checked\": ", out);
+            json_checked(out, r->evidence.checked);
+            fputc('}', out);
+        }
+    }
+    fputs("], \"hidden_by\": ", out);
+    if (e->hidden_by_action) {
+        fputs("{\"checked_inside\": ", out);
+        json_str(out, e->hidden_by_action);
+        fputs(", \"sources\": ", out);
+        json_str(out, v->inside_evidence.source);
+        fputs(", \"checked\": ", out);
+        json_checked(out, v->inside_evidence.checked);
+        fputc('}', out);
+    } else if (e->hidden_by_event) {
+        fputs("{\"request_dependent\": ", out);
+        json_str(out, e->hidden_by_event);
+        fputs(", \"sources\": \"request-dependent.tsv\", \"checked\": null}", out);
+    } else {
+        fputs("null", out);
+    }
+    fputc('}', out);
+}
+
+static void json_entry(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
 {
     fputs("    {\"action\": ", out);
     json_str(out, e->action);
@@ -237,7 +390,8 @@ static void json_entry(FILE *out, const ct_diff_entry *e)
         json_str(out, level);
     else
         fputs("null", out);
-    fprintf(out, ", \"cloudtrail_visible\": %s", e->unlogged ? "false" : "true");
+    fprintf(out, ", \"cloudtrail_visible\": %s", e->visible ? "true" : "false");
+    json_visibility(out, diff, e);
     if (e->verdict == CT_VERDICT_NOT_GRANTED || e->verdict == CT_VERDICT_ATTEMPTED) {
         json_reason(out, e);
     } else {
@@ -299,7 +453,7 @@ int ct_report_print(FILE *out, const ct_render_options *o, const ct_report_subje
                 continue;
             fputs(first ? "\n" : ",\n", out);
             first = false;
-            json_entry(out, &diff->entries[i]);
+            json_entry(out, diff, &diff->entries[i]);
         }
         fputs(first ? "]\n}\n" : "\n  ]\n}\n", out);
     }

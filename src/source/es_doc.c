@@ -53,6 +53,8 @@ enum {
     P_ARU = 40
 };
 
+#define F_EVENT_TIME 1 /* FIELDS index of eventTime */
+
 static const field FIELDS[] = {
     /* 0 */ F("", 0, K_ROOT, 0),
     /* 1 */ F("eventTime", P_ROOT, K_DATE, 0),
@@ -721,6 +723,8 @@ typedef struct walk {
     const char *end;
     int64_t event_time;
     bool moved_pass;               /* second pass: write only the moved members */
+    bool add_time;                 /* add eventTime when the root has none */
+    bool saw_time;                 /* the root has an eventTime member */
     unsigned moved;                /* members moved aside so far */
     const char *flush_from;        /* first pass: input not yet copied to out */
     const char *path[MAX_PATH][2]; /* raw keys of the enclosing mapped objects */
@@ -841,6 +845,8 @@ static const char *walk_object(walk *w, const char *p, unsigned node, unsigned d
             return NULL;
         const char *vs = p;
         enum action act;
+        if (depth == 0 && r == F_EVENT_TIME)
+            w->saw_time = true;
         p = walk_member(w, p, r, depth, ks, ke, &act);
         if (!p)
             return NULL;
@@ -884,6 +890,17 @@ static const char *walk_object(walk *w, const char *p, unsigned node, unsigned d
         }
         if (*p != '}')
             return NULL;
+        /* A record read with files.timestamp_field has its time elsewhere:
+         * the mapping's eventTime is what queries use. */
+        char t[21];
+        if (depth == 0 && !w->moved_pass && w->add_time && !w->saw_time &&
+            format_time(w->event_time, t)) {
+            flush(w, p);
+            put(w, kept ? ",\"eventTime\":\"" : "\"eventTime\":\"", kept ? 14 : 13);
+            put(w, t, 20);
+            put(w, "\"", 1);
+            kept++;
+        }
         if (depth == 0 && !w->moved_pass && w->moved) {
             flush(w, p);
             if (kept)
@@ -894,7 +911,8 @@ static const char *walk_object(walk *w, const char *p, unsigned node, unsigned d
     }
 }
 
-int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_time, unsigned *moved)
+int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_time, bool add_time,
+                      unsigned *moved)
 {
     size_t start = out->len;
     const char *end = rec + len;
@@ -902,7 +920,8 @@ int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_ti
     const char *p = rec ? ws(rec, end) : NULL;
     if (!p || p >= end || *p != '{')
         return CT_EINPUT;
-    walk w = {.out = out, .end = end, .event_time = event_time, .flush_from = p};
+    walk w = {.out = out, .end = end, .event_time = event_time, .add_time = add_time,
+              .flush_from = p};
     const char *root = p;
     p = walk_object(&w, p, P_ROOT, 0);
     int rc = w.rc;

@@ -67,7 +67,9 @@ bool ct_es_mappings_are_ours(const char *json, size_t len);
  *   (1 to 9 fraction digits, a real UTC date in years 0001-9999). A refused eventTime is
  *   replaced, in place, by "YYYY-MM-DDTHH:MM:SSZ" made from event_time
  *   (left out when event_time is outside years 0001-9999), so range queries
- *   agree with the scanner.
+ *   agree with the scanner. With add_time, a record without an eventTime
+ *   member (its time came from files.timestamp_field) gets one, made the
+ *   same way, as its last member.
  * - Keys are compared after JSON unescaping and, as Elasticsearch does,
  *   split at dots: {"userIdentity.arn":{}} is refused like
  *   {"userIdentity":{"arn":{}}}. At the levels Elasticsearch parses (the
@@ -96,7 +98,7 @@ bool ct_es_mappings_are_ours(const char *json, size_t len);
  * well-formed UTF-8, no lone surrogate escapes, at most 512 levels deep)
  * gives CT_EINPUT. On CT_EINPUT or CT_ENOMEM out->len is what it was.
  * Returns 0, CT_EINPUT or CT_ENOMEM. */
-int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_time,
+int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_time, bool add_time,
                       unsigned *moved);
 
 #endif

@@ -1212,7 +1212,8 @@ static int on_record(void *ud, const ct_trail_record *rec)
     unsigned moved = 0;
     if (append_action(L, b, "create", index, id))
         return set_fatal(L, L->err);
-    rc = ct_es_doc_prepare(&b->body, rec->raw, rec->raw_len, rec->event_time, &moved);
+    rc = ct_es_doc_prepare(&b->body, rec->raw, rec->raw_len, rec->event_time,
+                           rec->time_elsewhere, &moved);
     if (rc == CT_EINPUT) /* the scanner validated it: cannot happen */
         rc = ct_error_set(L->err, CT_EINTERNAL, "%s: a record the scanner accepted is not JSON",
                           L->reading->path);
@@ -1496,7 +1497,7 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
     lookup *lk = calloc(1, sizeof(*lk));
     int rc = 0;
     if (!lk || !(L.pattern = pattern_of(cfg->index_format)) || !(L.indices = ct_strmap_new()) ||
-        !(L.foreign = ct_strmap_new()) || ct_file_reader_new(&L.reader, 0) != 0) {
+        !(L.foreign = ct_strmap_new()) || ct_file_reader_new(&L.reader, 0, opts->time_field) != 0) {
         rc = nomem(&L);
         goto out;
     }

@@ -1,7 +1,7 @@
 /* The Elasticsearch/OpenSearch event source. Every answer is an aggregation:
  * composite aggregations paged with after_key (exact and complete, unlike
  * terms), with min/max of the timestamp and a value_count of errorCode per
- * (eventSource, eventName) bucket, so one request (plus pages) answers what
+ * (eventSource, eventName, eventType) bucket, so one request (plus pages) answers what
  * the store answers with one SQL statement. */
 #include "cloudtracker/es.h"
 
@@ -38,6 +38,10 @@ enum field {
     F_ROLE_ARN, /* requestParameters.roleArn */
     F_ISSUED,   /* responseElements.credentials.accessKeyId */
     F_ACCOUNT,  /* recipientAccountId */
+    F_EVENT_TYPE, /* eventType */
+    F_CATEGORY,   /* eventCategory */
+    F_READ_ONLY,  /* readOnly (boolean) */
+    F_MANAGEMENT, /* managementEvent (boolean; a keyword in the ECS schema) */
     F_COUNT
 };
 
@@ -52,7 +56,15 @@ static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
     "requestParameters.roleArn",
     "responseElements.credentials.accessKeyId",
     "recipientAccountId",
+    "eventType",
+    "eventCategory",
+    "readOnly",
+    "managementEvent",
 };
+
+/* Fields dynamic mapping makes booleans (JSON true/false), which have no
+ * .keyword sub-field. */
+static const bool BOOLEAN_FIELD[F_COUNT] = {[F_READ_ONLY] = true, [F_MANAGEMENT] = true};
 
 /* Elastic's AWS integration (elastic/integrations, aws cloudtrail pipeline). */
 static const char *const ECS_NAMES[F_COUNT] = {
@@ -66,6 +78,10 @@ static const char *const ECS_NAMES[F_COUNT] = {
     "aws.cloudtrail.flattened.request_parameters.roleArn",
     "aws.cloudtrail.flattened.response_elements.credentials.accessKeyId",
     "aws.cloudtrail.recipient_account_id",
+    "aws.cloudtrail.event_type",
+    "aws.cloudtrail.event_category",
+    "aws.cloudtrail.read_only",
+    "aws.cloudtrail.management_event",
 };
 
 typedef struct es_source {
@@ -218,7 +234,7 @@ static int set_fields(es_source *s, ct_error *err)
     for (int f = 0; f < F_COUNT; f++) {
         ct_buf b = CT_BUF_INIT;
         int rc = s->schema == CT_ES_SCHEMA_ECS ? ct_buf_puts(&b, ECS_NAMES[f])
-                 : s->schema == CT_ES_SCHEMA_DYNAMIC
+                 : s->schema == CT_ES_SCHEMA_DYNAMIC && !BOOLEAN_FIELD[f]
                      ? ct_buf_printf(&b, "%s%s.keyword", prefix, CLOUDTRAIL_NAMES[f])
                      : ct_buf_printf(&b, "%s%s", prefix, CLOUDTRAIL_NAMES[f]);
         if (rc || !(s->fields[f] = ct_buf_detach(&b)))
@@ -450,7 +466,7 @@ static void pagers_release(pager *ps, size_t n)
 typedef struct call_sum {
     ct_calls *out;
     size_t keep;
-    ct_strmap *index; /* "source\tname" -> item index + 1 */
+    ct_strmap *index; /* "source\tname\tkind" -> item index + 1 */
     ct_buf key;
 } call_sum;
 
@@ -476,6 +492,8 @@ static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
 {
     call_sum *cs = ud;
     const char *src = key_string(key, "src"), *name = key_string(key, "name");
+    /* eventType: a missing bucket (null) is an API call, as in the store. */
+    ct_event_kind kind = ct_event_kind_of(key_string(key, "type"));
     cJSON *docs = cJSON_GetObjectItemCaseSensitive(bucket, "doc_count");
     cJSON *errors = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(bucket, "errors"), "value");
@@ -488,7 +506,7 @@ static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     if (nerr > total)
         nerr = total;
     ct_buf_reset(&cs->key);
-    if (ct_buf_printf(&cs->key, "%s\t%s", src, name))
+    if (ct_buf_printf(&cs->key, "%s\t%s\t%d", src, name, (int)kind))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     void *v = NULL;
     if (ct_strmap_get(cs->index, cs->key.data, &v)) {
@@ -499,7 +517,7 @@ static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
         c->last_day = last > c->last_day ? last : c->last_day;
         return 0;
     }
-    if (ct_calls_add(cs->out, src, name, total - nerr, nerr, first, last) ||
+    if (ct_calls_add(cs->out, src, name, kind, total - nerr, nerr, first, last) ||
         ct_strmap_put(cs->index, cs->key.data, (void *)(uintptr_t)cs->out->count))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
@@ -515,7 +533,9 @@ static int collect_calls(es_source *s, char **queries, size_t n, ct_calls *out, 
     int rc = 0;
     if (!cs.index || !ps || ct_buf_puts(&sources, "[") ||
         put_composite_source(s, &sources, "src", F_SOURCE, false) || ct_buf_puts(&sources, ",") ||
-        put_composite_source(s, &sources, "name", F_NAME, false) || ct_buf_puts(&sources, "]") ||
+        put_composite_source(s, &sources, "name", F_NAME, false) || ct_buf_puts(&sources, ",") ||
+        put_composite_source(s, &sources, "type", F_EVENT_TYPE, true) ||
+        ct_buf_puts(&sources, "]") ||
         ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
         ct_es_json_string(&sub, s->time_field) ||
         ct_buf_puts(&sub, "}},\"last\":{\"max\":{\"field\":") ||
@@ -728,6 +748,78 @@ static int active_principals(ct_source *src, const char *const *arns, size_t n,
     return rc;
 }
 
+/* readOnly as a composite key: true/false (booleans), 1/0 or "true"/"false"
+ * (engines and schemas differ), null when the record has none. */
+static int read_only_of(cJSON *v)
+{
+    if (cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble == 1) ||
+        (cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0))
+        return 1;
+    if (cJSON_IsFalse(v) || (cJSON_IsNumber(v) && v->valuedouble == 0) ||
+        (cJSON_IsString(v) && strcmp(v->valuestring, "false") == 0))
+        return 0;
+    return -1;
+}
+
+static int on_data_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    ct_data_events *out = ud;
+    const char *src = key_string(key, "src"), *name = key_string(key, "name");
+    cJSON *docs = cJSON_GetObjectItemCaseSensitive(bucket, "doc_count");
+    bool ok = src && name && cJSON_IsNumber(docs);
+    int64_t first = day_of_metric(bucket, "first", &ok), last = day_of_metric(bucket, "last", &ok);
+    if (!ok)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch: a data-events bucket lacks its key, doc_count or "
+                            "metrics");
+    int read_only = read_only_of(cJSON_GetObjectItemCaseSensitive(key, "ro"));
+    if (ct_data_events_add(out, src, name, read_only, (uint64_t)docs->valuedouble, first, last))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* One composite aggregation over (eventSource, eventName, readOnly) of the
+ * account's data events, by the rule of ct_is_data_event: eventCategory
+ * Data, or no eventCategory and managementEvent false. */
+static int data_events(ct_source *src, const char *account_id, const ct_window *window,
+                       ct_data_events *out, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT, sub = CT_BUF_INIT;
+    if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_term(s, &q, F_ACCOUNT, account_id) ||
+        ct_buf_puts(&q, ",") || put_window(s, &q, window) ||
+        ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_term(s, &q, F_CATEGORY, "Data") ||
+        ct_buf_puts(&q, ",{\"bool\":{\"must_not\":[{\"exists\":{\"field\":") ||
+        ct_es_json_string(&q, s->fields[F_CATEGORY]) || ct_buf_puts(&q, "}}],\"filter\":[") ||
+        /* "false" as a string matches a boolean field and a keyword one. */
+        put_term(s, &q, F_MANAGEMENT, "false") || ct_buf_puts(&q, "]}}]}}]}}") ||
+        ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "src", F_SOURCE, false) ||
+        ct_buf_puts(&sources, ",") || put_composite_source(s, &sources, "name", F_NAME, false) ||
+        ct_buf_puts(&sources, ",") || put_composite_source(s, &sources, "ro", F_READ_ONLY, true) ||
+        ct_buf_puts(&sources, "]") || ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
+        ct_es_json_string(&sub, s->time_field) ||
+        ct_buf_puts(&sub, "}},\"last\":{\"max\":{\"field\":") ||
+        ct_es_json_string(&sub, s->time_field) || ct_buf_puts(&sub, "}}}")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    } else {
+        pager p = {q.data, sources.data, sub.data, NULL, false, CT_BUF_INIT};
+        rc = run_pagers(s, &p, 1, on_data_bucket, out, err);
+        pagers_release(&p, 1);
+    }
+    if (rc == 0)
+        ct_data_events_sort(out);
+    else
+        ct_data_events_release(out);
+    ct_buf_release(&q);
+    ct_buf_release(&sources);
+    ct_buf_release(&sub);
+    return rc;
+}
+
 static int account_event_count(ct_source *src, const char *account_id, const ct_window *window,
                                uint64_t *count, ct_error *err)
 {
@@ -800,6 +892,7 @@ int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
     s->base.principal_calls = principal_calls;
     s->base.role_session_calls = role_session_calls;
     s->base.active_principals = active_principals;
+    s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
     s->base.input_problems = input_problems;
     s->base.free = source_free;

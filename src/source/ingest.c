@@ -37,6 +37,7 @@ struct pipeline {
     uint64_t taken;
     uint64_t committed;
     bool closing;
+    const char *time_field; /* ct_ingest_options.time_field */
 };
 
 static void job_release(struct job *j)
@@ -50,7 +51,7 @@ static void *worker_main(void *arg)
 {
     struct pipeline *p = arg;
     ct_file_reader *reader = NULL;
-    int reader_rc = ct_file_reader_new(&reader, 0);
+    int reader_rc = ct_file_reader_new(&reader, 0, p->time_field);
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (p->taken == p->submitted && !p->closing)
@@ -245,6 +246,7 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
 
     struct pipeline p;
     memset(&p, 0, sizeof(p));
+    p.time_field = opts->time_field;
     unsigned nthreads = thread_count(opts->threads);
     /* Enough slots for the results workers make while the writer commits a
      * group (tens of milliseconds), so they need not stop meanwhile; the

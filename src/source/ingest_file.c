@@ -93,10 +93,11 @@ static int on_record(void *ud, const ct_trail_record *rec)
      * session_call): other calls are kept under the key "", which spares
      * the writer interning every user's access keys. */
     session = session && rec->access_key_id && rec->access_key_id[0];
+    ct_event_kind kind = ct_event_kind_of(rec->event_type);
     if (intern(&agg->principals, who, &principal) != 0 ||
         intern(&agg->keys, session ? rec->access_key_id : "", &key) != 0 ||
         intern(&agg->accounts, account, &account_ix) != 0 ||
-        ct_action_key(&c->action, rec->event_source, rec->event_name) != 0 ||
+        ct_action_key(&c->action, kind, rec->event_source, rec->event_name) != 0 ||
         ct_strpool_intern(&agg->actions, c->action.data, c->action.len,
                           ct_strpool_hash(c->action.data, c->action.len), &action) != 0)
         return CT_ENOMEM;
@@ -105,7 +106,14 @@ static int on_record(void *ud, const ct_trail_record *rec)
     int64_t ck[CT_AGG_KEYS] = {principal, key, action, day, session};
     if (ct_agg_rows_add(&agg->calls, ck, ok ? 1 : 0, ok ? 0 : 1, NULL) != 0)
         return CT_ENOMEM;
-    int64_t dk[CT_AGG_KEYS] = {account_ix, day, 0, 0, 0};
+    /* Data events are also kept per account, action and readOnly: they
+     * show which data events the account's trail records. */
+    bool data = ct_is_data_event(rec->event_category, rec->management_event);
+    int64_t access = rec->read_only == 1   ? CT_DATA_READ
+                     : rec->read_only == 0 ? CT_DATA_WRITE
+                                           : CT_DATA_UNKNOWN;
+    int64_t dk[CT_AGG_KEYS] = {account_ix, day, data ? (int64_t)action + 1 : 0, data ? access : 0,
+                               0};
     if (ct_agg_rows_add(&agg->account_days, dk, 1, 0, NULL) != 0)
         return CT_ENOMEM;
     if (is_assume_role(rec) && add_assume(agg, rec, principal, account_ix) != 0)

@@ -13,14 +13,17 @@
 
 /* file_rows holds, per trail file, a blob of what the file added to the
  * roll-ups (store_rows.c): its calls per (principal, key, action, day,
- * session) and its events per (account, day). It is replaced with the file,
- * as are the file's assume_role rows. The queries read roll-ups, which the
- * writer (store_write.c) keeps equal to the sums of the file blobs:
- * daily_call per (principal, day, action), session_call per (session key,
- * role, day, action) for calls made in role sessions, daily_account per
- * (account, day). access_key holds the keys the queries follow, those of
- * role sessions and those AssumeRole issued (other calls are kept under the
- * key ""). Dictionary rows are never deleted. */
+ * session) and its events per (account, day, and for data events action
+ * and readOnly). It is replaced with the file, as are the file's
+ * assume_role rows. The queries read roll-ups, which the writer
+ * (store_write.c) keeps equal to the sums of the file blobs: daily_call per
+ * (principal, day, action), session_call per (session key, role, day,
+ * action) for calls made in role sessions, daily_account per (account,
+ * day), daily_data per (account, day, action, access) for data events. An
+ * action is an (eventSource, eventName, kind) triple, kind being the
+ * eventType class (ct_event_kind). access_key holds the keys the queries
+ * follow, those of role sessions and those AssumeRole issued (other calls
+ * are kept under the key ""). Dictionary rows are never deleted. */
 static const char *const SCHEMA[] = {
     /* tables and indexes */
     "CREATE TABLE file(\n"
@@ -38,7 +41,7 @@ static const char *const SCHEMA[] = {
     "CREATE TABLE principal(id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE);\n"
     "CREATE TABLE access_key(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);\n"
     "CREATE TABLE action(id INTEGER PRIMARY KEY, source TEXT NOT NULL, name TEXT NOT NULL,\n"
-    "  UNIQUE (source, name));\n"
+    "  kind INTEGER NOT NULL, UNIQUE (source, name, kind));\n"
     "CREATE TABLE account(id INTEGER PRIMARY KEY, account TEXT NOT NULL UNIQUE);\n"
     "CREATE TABLE file_rows(file_id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
     "CREATE TABLE daily_call(\n"
@@ -52,6 +55,10 @@ static const char *const SCHEMA[] = {
     "CREATE TABLE daily_account(\n"
     "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, events INTEGER NOT NULL,\n"
     "  PRIMARY KEY (account_id, day)) WITHOUT ROWID;\n"
+    "CREATE TABLE daily_data(\n"
+    "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
+    "  access INTEGER NOT NULL, events INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (account_id, day, action_id, access)) WITHOUT ROWID;\n"
     "CREATE TABLE assume_role(\n"
     "  file_id INTEGER NOT NULL, caller_id INTEGER NOT NULL, role_id INTEGER NOT NULL,\n"
     "  time INTEGER NOT NULL, issued_key_id INTEGER NOT NULL, session_name TEXT NOT NULL,\n"
@@ -80,6 +87,8 @@ static const char *const STMT_SQL[ST_COUNT] = {
                        " AND day = ?3 AND action_id = ?4 AND ok = 0 AND err = 0",
     [ST_ZAP_ACCOUNT] = "DELETE FROM daily_account WHERE account_id = ?1 AND day = ?2"
                        " AND events = 0",
+    [ST_ZAP_DATA] = "DELETE FROM daily_data WHERE account_id = ?1 AND day = ?2"
+                    " AND action_id = ?3 AND access = ?4 AND events = 0",
     [ST_INS_ASSUME] = "INSERT INTO assume_role(file_id, caller_id, role_id, time, issued_key_id,"
                       " session_name, shared_event_id, event_id, account_id)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -87,8 +96,8 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_ADD_PRINCIPAL] = "INSERT INTO principal(arn) VALUES (?1)",
     [ST_GET_KEY] = "SELECT id FROM access_key WHERE key = ?1",
     [ST_ADD_KEY] = "INSERT INTO access_key(key) VALUES (?1)",
-    [ST_GET_ACTION] = "SELECT id FROM action WHERE source = ?1 AND name = ?2",
-    [ST_ADD_ACTION] = "INSERT INTO action(source, name) VALUES (?1, ?2)",
+    [ST_GET_ACTION] = "SELECT id FROM action WHERE source = ?1 AND name = ?2 AND kind = ?3",
+    [ST_ADD_ACTION] = "INSERT INTO action(source, name, kind) VALUES (?1, ?2, ?3)",
     [ST_GET_ACCOUNT] = "SELECT id FROM account WHERE account = ?1",
     [ST_ADD_ACCOUNT] = "INSERT INTO account(account) VALUES (?1)",
     /* The calls queries return raw roll-up rows; store_query.c sums them
@@ -109,13 +118,18 @@ static const char *const STMT_SQL[ST_COUNT] = {
         " FROM issued k JOIN session_call d ON d.key_id = k.key_id"
         " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?2)"
         " AND d.day BETWEEN ?5 AND ?6",
-    [ST_Q_ACTION] = "SELECT source, name FROM action WHERE id = ?1",
+    [ST_Q_ACTION] = "SELECT source, name, kind FROM action WHERE id = ?1",
     [ST_Q_ACTIVE] = "SELECT 1 FROM daily_call"
                     " WHERE principal_id = (SELECT id FROM principal WHERE arn = ?1)"
                     " AND day BETWEEN ?2 AND ?3 LIMIT 1",
     [ST_Q_ACCOUNT_EVENTS] = "SELECT COALESCE(SUM(events), 0) FROM daily_account"
                             " WHERE account_id = (SELECT id FROM account WHERE account = ?1)"
                             " AND day BETWEEN ?2 AND ?3",
+    [ST_Q_DATA_EVENTS] =
+        "SELECT a.source, a.name, d.access, SUM(d.events), MIN(d.day), MAX(d.day)"
+        " FROM daily_data d JOIN action a ON a.id = d.action_id"
+        " WHERE d.account_id = (SELECT id FROM account WHERE account = ?1)"
+        " AND d.day BETWEEN ?2 AND ?3 GROUP BY d.action_id, d.access",
     [ST_Q_PROBLEMS] = "SELECT path, COALESCE(reason, '') FROM file WHERE status <> 'ok'"
                       " ORDER BY path",
     [ST_BEGIN] = "BEGIN IMMEDIATE",

@@ -190,7 +190,7 @@ void ct_strpool_release(ct_strpool *pool)
 
 /* ---- action keys ---- */
 
-int ct_action_key(ct_buf *out, const char *source, const char *name)
+int ct_action_key(ct_buf *out, ct_event_kind kind, const char *source, const char *name)
 {
     size_t n = strlen(source), i = 24;
     char len[24];
@@ -199,6 +199,7 @@ int ct_action_key(ct_buf *out, const char *source, const char *name)
         len[--i] = (char)('0' + n % 10);
         n /= 10;
     } while (n);
+    len[--i] = (char)('0' + (int)kind);
     ct_buf_reset(out);
     if (ct_buf_append(out, len + i, sizeof(len) - i) != 0 || ct_buf_puts(out, source) != 0 ||
         ct_buf_puts(out, name) != 0)
@@ -206,9 +207,14 @@ int ct_action_key(ct_buf *out, const char *source, const char *name)
     return 0;
 }
 
-bool ct_action_key_split(const char *key, size_t len, const char **source, size_t *source_len,
-                         const char **name, size_t *name_len)
+bool ct_action_key_split(const char *key, size_t len, ct_event_kind *kind, const char **source,
+                         size_t *source_len, const char **name, size_t *name_len)
 {
+    if (len < 1 || key[0] < '0' || key[0] >= '0' + CT_EVENT_KINDS)
+        return false;
+    *kind = (ct_event_kind)(key[0] - '0');
+    key++;
+    len--;
     size_t n = 0, i = 0;
     for (; i < len && key[i] >= '0' && key[i] <= '9' && i < 12; i++)
         n = n * 10 + (size_t)(key[i] - '0');

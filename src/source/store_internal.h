@@ -6,6 +6,7 @@
 #define CT_SOURCE_STORE_INTERNAL_H
 
 #include "cloudtracker/error.h"
+#include "cloudtracker/source.h"
 #include "cloudtracker/store.h"
 #include "cloudtracker/util.h"
 #include "source/trail_file.h"
@@ -18,8 +19,9 @@
 /* Schema version written to PRAGMA user_version, and the application_id that
  * marks an SQLite file as a cloudtracker store ("CTst"). Version 1 kept a
  * file's rows in tables (file_call, file_account_day); version 2 keeps them
- * as one blob per file (file_rows). */
-#define CT_STORE_VERSION 2
+ * as one blob per file (file_rows); version 3 tells events apart by kind
+ * (eventType) and keeps data events per account (daily_data). */
+#define CT_STORE_VERSION 3
 #define CT_STORE_APP_ID 0x43547374
 
 /* Prepared statements, made on first use. */
@@ -32,6 +34,7 @@ enum store_stmt {
     ST_ZAP_DAILY,
     ST_ZAP_SESSION,
     ST_ZAP_ACCOUNT,
+    ST_ZAP_DATA,
     ST_INS_ASSUME,
     ST_GET_PRINCIPAL,
     ST_ADD_PRINCIPAL,
@@ -46,6 +49,7 @@ enum store_stmt {
     ST_Q_ACTION,
     ST_Q_ACTIVE,
     ST_Q_ACCOUNT_EVENTS,
+    ST_Q_DATA_EVENTS,
     ST_Q_PROBLEMS,
     ST_BEGIN,
     ST_COMMIT,
@@ -133,12 +137,15 @@ typedef struct ct_file_agg {
     ct_strpool principals;
     ct_strpool keys; /* role sessions' keys, issued keys, and "" */
     ct_strpool accounts;
-    ct_strpool actions;       /* ct_action_key() of eventSource and eventName */
+    ct_strpool actions;       /* ct_action_key() of kind, eventSource and eventName */
     ct_agg_rows calls;        /* k = {principal, key, action, day, session}; a = ok, b = errors
                                * (session: 1 for a role session's call, whose key it is;
                                * other calls have key ""); sorted by key once the file is
                                * read */
-    ct_agg_rows account_days; /* k = {account, day}; a = events; sorted likewise */
+    ct_agg_rows account_days; /* k = {account, day, data action, data access}; a = events;
+                               * sorted likewise. For a data event (ct_is_data_event), data
+                               * action is its action's index + 1 and data access a
+                               * CT_DATA_* value; both are 0 for other events */
     ct_assume *assumes;
     size_t assume_count;
     size_t assume_cap;
@@ -146,12 +153,16 @@ typedef struct ct_file_agg {
 } ct_file_agg;
 
 /* Writes the key an action is interned under into `out` (emptied first):
- * "LEN:" (the length of source in decimal) then source then name, so that
- * no two pairs give the same key. Returns 0 or CT_ENOMEM. */
-int ct_action_key(ct_buf *out, const char *source, const char *name);
+ * the kind as one digit, "LEN:" (the length of source in decimal), then
+ * source then name, so that no two triples give the same key. Returns 0 or
+ * CT_ENOMEM. */
+int ct_action_key(ct_buf *out, ct_event_kind kind, const char *source, const char *name);
 /* Splits a key made by ct_action_key; false when it is not one. */
-bool ct_action_key_split(const char *key, size_t len, const char **source, size_t *source_len,
-                         const char **name, size_t *name_len);
+bool ct_action_key_split(const char *key, size_t len, ct_event_kind *kind, const char **source,
+                         size_t *source_len, const char **name, size_t *name_len);
+
+/* How a data event's readOnly is kept (the access column of daily_data). */
+enum { CT_DATA_READ = 1, CT_DATA_WRITE = 2, CT_DATA_UNKNOWN = 3 };
 
 /* Adds (a, b) to the row keyed by k (created at zero). *index (optional) is
  * the row's position. Returns 0 or CT_ENOMEM. */
@@ -192,12 +203,13 @@ void ct_file_result_release(ct_file_result *res);
 enum store_dict { DICT_PRINCIPAL, DICT_KEY, DICT_ACTION, DICT_ACCOUNT, DICT_COUNT };
 
 /* Multi-row writes: upserts of the three roll-ups. */
-enum store_batch { BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT, BATCH_KINDS };
+enum store_batch { BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT, BATCH_DATA, BATCH_KINDS };
 #define BATCH_ROWS 32
 
 /* Roll-up deltas: k = {principal, day, action} / {key, principal, day,
- * action} / {account, day}; counters are signed values kept as uint64_t. */
-enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_COUNT };
+ * action} / {account, day} / {account, day, action, access}; counters are
+ * signed values kept as uint64_t. */
+enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_DATA, DELTA_COUNT };
 
 struct ct_store {
     sqlite3 *db;
@@ -262,9 +274,10 @@ extern size_t ct_ingest_group_files;
 /* ---- a file's rows blob (store_rows.c) ---- */
 
 /* Values of a call row: principal, key, action (ids), day, session (0 or
- * 1), ok, err. Of an account row: account (id), day, events. */
+ * 1), ok, err. Of an account row: account (id), day, data action (id, or
+ * 0), data access (CT_DATA_*, or 0), events. */
 #define CT_FILE_CALL_COLS 7
-#define CT_FILE_ACCOUNT_COLS 3
+#define CT_FILE_ACCOUNT_COLS 5
 
 /* Encodes ncalls call rows and naccounts account rows (row after row, each
  * of the widths above) into `out`, which is emptied first. Rows compress

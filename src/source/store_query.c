@@ -1,6 +1,6 @@
 /* The store as an event source: the queries the analysis asks (calls per
- * principal, calls inside role sessions, activity, account coverage,
- * input problems), each one SQL statement over the daily roll-ups. */
+ * principal, calls inside role sessions, activity, account coverage, data
+ * events, input problems), each one SQL statement over the daily roll-ups. */
 #include "source/store_internal.h"
 
 #include <stdlib.h>
@@ -11,6 +11,7 @@ struct store_source {
     ct_store *store;
     char **paths;
     size_t path_count;
+    char *time_field;
 };
 
 static ct_store *store_of(ct_source *src)
@@ -112,11 +113,13 @@ static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_er
         r = sqlite3_step(q);
         const char *source = (const char *)sqlite3_column_text(q, 0);
         const char *name = (const char *)sqlite3_column_text(q, 1);
-        if (r != SQLITE_ROW || !source || !name)
+        int64_t kind = sqlite3_column_int64(q, 2);
+        if (r != SQLITE_ROW || !source || !name || kind < 0 || kind >= CT_EVENT_KINDS)
             rc = r == SQLITE_ROW || r == SQLITE_DONE
                      ? ct_error_set(err, CT_ESTORE, "store %s: damaged action row", store->path)
                      : ct_store_fail(store, err, "querying calls");
-        else if (ct_calls_add(out, source, name, a->ok, a->err, a->first, a->last) != 0)
+        else if (ct_calls_add(out, source, name, (ct_event_kind)kind, a->ok, a->err, a->first,
+                              a->last) != 0)
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         sqlite3_reset(q);
     }
@@ -202,6 +205,42 @@ static int account_event_count(ct_source *src, const char *account_id, const ct_
     return 0;
 }
 
+static int data_events(ct_source *src, const char *account_id, const ct_window *window,
+                       ct_data_events *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_DATA_EVENTS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window->first_day);
+    sqlite3_bind_int64(st, 3, window->last_day);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *source = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        int64_t access = sqlite3_column_int64(st, 2);
+        if (!source || !name || access < CT_DATA_READ || access > CT_DATA_UNKNOWN) {
+            rc = ct_error_set(err, CT_ESTORE, "store %s: damaged data-event row", store->path);
+            break;
+        }
+        int read_only = access == CT_DATA_READ ? 1 : access == CT_DATA_WRITE ? 0 : -1;
+        if (ct_data_events_add(out, source, name, read_only, (uint64_t)sqlite3_column_int64(st, 3),
+                               sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying data events");
+    sqlite3_reset(st);
+    if (rc == 0)
+        ct_data_events_sort(out);
+    else
+        ct_data_events_release(out);
+    return rc;
+}
+
 /* Appends the files recorded as partial or skipped. */
 static int input_problems(ct_source *src, ct_input_problems *problems, ct_error *err)
 {
@@ -233,6 +272,7 @@ static int refresh(ct_source *src, ct_input_problems *problems, ct_error *err)
     memset(&opts, 0, sizeof(opts));
     opts.paths = (const char *const *)s->paths;
     opts.path_count = s->path_count;
+    opts.time_field = s->time_field;
     ct_ingest_summary summary;
     int rc = ct_store_ingest(s->store, &opts, &summary, err);
     for (size_t i = 0; rc == 0 && i < summary.problems.count; i++) {
@@ -250,13 +290,16 @@ static void source_free(ct_source *src)
     for (size_t i = 0; i < s->path_count; i++)
         free(s->paths[i]);
     free(s->paths);
+    free(s->time_field);
     ct_store_free(s->store);
     free(s);
 }
 
-int ct_store_source(ct_source **out, ct_store *store, const char *const *paths, size_t path_count,
+int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *ingest,
                     ct_error *err)
 {
+    const char *const *paths = ingest ? ingest->paths : NULL;
+    size_t path_count = ingest ? ingest->path_count : 0;
     *out = NULL;
     struct store_source *s = calloc(1, sizeof(*s));
     if (!s)
@@ -267,6 +310,7 @@ int ct_store_source(ct_source **out, ct_store *store, const char *const *paths, 
     s->base.principal_calls = principal_calls;
     s->base.role_session_calls = role_session_calls;
     s->base.active_principals = active_principals;
+    s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
@@ -279,6 +323,8 @@ int ct_store_source(ct_source **out, ct_store *store, const char *const *paths, 
                 goto nomem;
             s->path_count = i + 1;
         }
+        if (ingest->time_field && !(s->time_field = ct_strdup(ingest->time_field)))
+            goto nomem;
     }
     *out = &s->base;
     return 0;

@@ -30,6 +30,9 @@ static const struct {
     [BATCH_ACCOUNT] = {"INSERT INTO daily_account(account_id, day, events) VALUES ", 3,
                        " ON CONFLICT(account_id, day) DO UPDATE"
                        " SET events = events + excluded.events"},
+    [BATCH_DATA] = {"INSERT INTO daily_data(account_id, day, action_id, access, events) VALUES ", 5,
+                    " ON CONFLICT(account_id, day, action_id, access) DO UPDATE"
+                    " SET events = events + excluded.events"},
 };
 
 static void clear_cache(struct ct_id_cache *c)
@@ -167,15 +170,17 @@ static void cache_put(struct ct_id_cache *c, const ct_pool_item *item, int64_t i
 }
 
 /* Binds a dictionary string to a GET or ADD statement: one column, or for
- * actions the source and name the action key holds. */
+ * actions the source, name and kind the action key holds. */
 static void bind_dict(sqlite3_stmt *st, enum store_dict dict, const ct_pool_item *item)
 {
     const char *source, *name;
     size_t source_len, name_len;
-    if (dict == DICT_ACTION &&
-        ct_action_key_split(item->s, item->len, &source, &source_len, &name, &name_len)) {
+    ct_event_kind kind;
+    if (dict == DICT_ACTION && ct_action_key_split(item->s, item->len, &kind, &source, &source_len,
+                                                   &name, &name_len)) {
         sqlite3_bind_text(st, 1, source, (int)source_len, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, name, (int)name_len, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, (int)kind);
     } else {
         sqlite3_bind_text(st, 1, item->s, (int)item->len, SQLITE_STATIC);
     }
@@ -252,12 +257,17 @@ static int delta_call(ct_store *store, int64_t principal, int64_t key, int64_t a
     return 0;
 }
 
-static int delta_account(ct_store *store, int64_t account, int64_t day, int64_t events, int sign,
-                         ct_error *err)
+/* An account row (see CT_FILE_ACCOUNT_COLS): its events count for the
+ * account and day, and for a data event also in daily_data. */
+static int delta_account(ct_store *store, const int64_t *v, int sign, ct_error *err)
 {
-    uint64_t a = (uint64_t)events;
-    int64_t k[CT_AGG_KEYS] = {account, day, 0, 0, 0};
-    if (ct_agg_rows_append(&store->delta[DELTA_ACCOUNT], k, sign < 0 ? 0 - a : a, 0) != 0)
+    uint64_t a = (uint64_t)v[4];
+    a = sign < 0 ? 0 - a : a;
+    int64_t k[CT_AGG_KEYS] = {v[0], v[1], 0, 0, 0};
+    if (ct_agg_rows_append(&store->delta[DELTA_ACCOUNT], k, a, 0) != 0)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    int64_t dk[CT_AGG_KEYS] = {v[0], v[1], v[2], v[3], 0};
+    if (v[3] != 0 && ct_agg_rows_append(&store->delta[DELTA_DATA], dk, a, 0) != 0)
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
 }
@@ -276,7 +286,7 @@ static int take_out_call(void *ud, const int64_t *v)
 static int take_out_account(void *ud, const int64_t *v)
 {
     struct take_out *t = ud;
-    return delta_account(t->store, v[0], v[1], v[2], -1, t->err);
+    return delta_account(t->store, v, -1, t->err);
 }
 
 /* Takes the file's current rows blob (if any) out of the roll-ups (pending
@@ -383,8 +393,10 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
         int64_t *v = &accounts[i * CT_FILE_ACCOUNT_COLS];
         v[0] = account_ids[d->k[0]];
         v[1] = d->k[1];
-        v[2] = (int64_t)d->a;
-        rc = delta_account(store, v[0], v[1], v[2], 1, err);
+        v[2] = d->k[2] ? action_ids[d->k[2] - 1] : 0;
+        v[3] = d->k[3];
+        v[4] = (int64_t)d->a;
+        rc = delta_account(store, v, 1, err);
     }
     if (rc == 0 && ct_file_rows_encode(&store->blob, calls, ncalls, accounts, naccounts) != 0)
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
@@ -419,9 +431,11 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
  * brought down to zero. */
 static int flush_delta(ct_store *store, enum store_delta which, ct_error *err)
 {
-    static const enum store_batch kinds[DELTA_COUNT] = {BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT};
-    static const enum store_stmt zaps[DELTA_COUNT] = {ST_ZAP_DAILY, ST_ZAP_SESSION, ST_ZAP_ACCOUNT};
-    static const int nkeys[DELTA_COUNT] = {3, 4, 2};
+    static const enum store_batch kinds[DELTA_COUNT] = {BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT,
+                                                        BATCH_DATA};
+    static const enum store_stmt zaps[DELTA_COUNT] = {ST_ZAP_DAILY, ST_ZAP_SESSION, ST_ZAP_ACCOUNT,
+                                                      ST_ZAP_DATA};
+    static const int nkeys[DELTA_COUNT] = {3, 4, 2, 4};
     ct_agg_rows *t = &store->delta[which];
     if (t->count == 0)
         return 0;

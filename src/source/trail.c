@@ -33,7 +33,12 @@ enum slot {
     S_ISSUER_ARN,
     S_ROLE_ARN, /* requestParameters */
     S_ROLE_SESSION,
-    S_ISSUED_KEY, /* responseElements */
+    S_ISSUED_KEY,     /* responseElements */
+    S_EVENT_TYPE,     /* eventType */
+    S_EVENT_CATEGORY, /* eventCategory */
+    S_READ_ONLY,      /* readOnly (a boolean, kept as "true"/"false") */
+    S_MANAGEMENT,     /* managementEvent (likewise) */
+    S_ALT_TIME,       /* the key ct_trail_options.time_field names */
     SLOT_COUNT
 };
 
@@ -41,14 +46,16 @@ enum slot {
 
 typedef struct node node;
 
-/* One key the scanner looks for: a string field (slot >= 0) or an object
- * whose own fields are `child`, kept in slots [lo, hi). */
+/* One key the scanner looks for: a string field (slot >= 0; `boolean`: the
+ * literals true and false, or those words as strings) or an object whose own
+ * fields are `child`, kept in slots [lo, hi). */
 typedef struct field {
     const char *name;
     unsigned char len;
     signed char slot;
     unsigned char lo, hi;
     const node *child;
+    bool boolean;
 } field;
 
 struct node {
@@ -57,8 +64,9 @@ struct node {
 };
 
 /* clang-format off */
-#define STR(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL}
-#define OBJ(name, lo, hi, child) {name, sizeof(name) - 1, -1, lo, hi, child}
+#define STR(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, false}
+#define BOOL(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, true}
+#define OBJ(name, lo, hi, child) {name, sizeof(name) - 1, -1, lo, hi, child, false}
 #define NODE(fields) {fields, sizeof(fields) / sizeof((fields)[0])}
 
 static const field issuer_fields[] = {STR("arn", S_ISSUER_ARN)};
@@ -89,7 +97,9 @@ static const node response_node = NODE(response_fields);
     STR("eventName", S_EVENT_NAME), STR("eventSource", S_EVENT_SOURCE),                    \
         STR("eventTime", S_EVENT_TIME), STR("eventID", S_EVENT_ID),                        \
         STR("sharedEventID", S_SHARED_EVENT_ID), STR("recipientAccountId", S_RECIPIENT),   \
-        STR("errorCode", S_ERROR_CODE),                                                    \
+        STR("errorCode", S_ERROR_CODE), STR("eventType", S_EVENT_TYPE),                    \
+        STR("eventCategory", S_EVENT_CATEGORY), BOOL("readOnly", S_READ_ONLY),             \
+        BOOL("managementEvent", S_MANAGEMENT),                                             \
         OBJ("userIdentity", S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),                  \
         OBJ("requestParameters", S_ROLE_ARN, S_ROLE_SESSION + 1, &request_node),           \
         OBJ("responseElements", S_ISSUED_KEY, S_ISSUED_KEY + 1, &response_node)
@@ -97,7 +107,11 @@ static const node response_node = NODE(response_fields);
 static const field record_fields[] = {RECORD_FIELDS};
 static const node record_node = NODE(record_fields);
 /* A top-level object may be a record or a {"Records":[...]} envelope. */
-static const field top_fields[] = {RECORD_FIELDS, {"Records", 7, SLOT_RECORDS, 0, 0, NULL}};
+static const field top_fields[] = {RECORD_FIELDS,
+                                   {"Records", 7, SLOT_RECORDS, 0, 0, NULL, false}};
+/* The record key named by ct_trail_options.time_field (matched by name at
+ * run time, see parse_key). */
+static const field alt_time_field = {"", 0, S_ALT_TIME, 0, 0, NULL, false};
 static const node top_node = NODE(top_fields);
 /* clang-format on */
 
@@ -126,6 +140,8 @@ typedef struct scanner {
     size_t len[SLOT_COUNT];
     char *slots; /* SLOT_COUNT * SLOT_SIZE */
     char key[KEY_MAX + 1];
+    const char *time_key; /* ct_trail_options.time_field, or NULL */
+    size_t time_key_len;
 
     ct_trail_record_fn on_record;
     ct_trail_reject_fn on_reject;
@@ -576,6 +592,9 @@ static const unsigned char *parse_key(scanner *sc, const unsigned char *p, const
         len = o.len;
     }
     *out = key ? lookup(n, key, len) : NULL;
+    if (!*out && key && sc->time_key && (n == &record_node || n == &top_node) &&
+        len == sc->time_key_len && memcmp(key, sc->time_key, len) == 0)
+        *out = &alt_time_field;
     q = skip_ws(q, end);
     if (q >= end || *q != ':')
         return failp(sc, q, SYNTAX("expected ':' after an object key"));
@@ -594,6 +613,17 @@ static const unsigned char *parse_value(scanner *sc, const unsigned char *p, con
     if (f->slot >= 0) {
         unsigned s = (unsigned)f->slot;
         sc->present &= ~((uint32_t)1 << s);
+        if (f->boolean && p < sc->end && (*p == 't' || *p == 'f')) {
+            const unsigned char *q = skip_value(sc, p);
+            if (q) {
+                /* skip_value accepted a whole literal: true or false. */
+                bool yes = *p == 't';
+                memcpy(sc->slots + (size_t)s * SLOT_SIZE, yes ? "true" : "false", yes ? 5 : 6);
+                sc->len[s] = yes ? 4 : 5;
+                sc->present |= (uint32_t)1 << s;
+            }
+            return q;
+        }
         if (p >= sc->end || *p != '"')
             return skip_value(sc, p);
         strout o = {sc->slots + (size_t)s * SLOT_SIZE, FIELD_MAX, 0, false, false};
@@ -692,22 +722,44 @@ static const char *get(const scanner *sc, unsigned s)
     return has(sc, s) ? sc->slots + (size_t)s * SLOT_SIZE : NULL;
 }
 
+/* A boolean field: 1 for true, 0 for false, -1 when absent or anything
+ * else. */
+static int tristate(const scanner *sc, unsigned s)
+{
+    const char *v = get(sc, s);
+    if (v && strcmp(v, "true") == 0)
+        return 1;
+    if (v && strcmp(v, "false") == 0)
+        return 0;
+    return -1;
+}
+
 /* Delivers or rejects the record whose fields were just collected. */
 static int finish_record(scanner *sc, const unsigned char *start, const unsigned char *stop)
 {
     size_t off = (size_t)(start - sc->base);
     const char *why = record_problem(sc, &off);
     int64_t when = 0;
+    bool elsewhere = false;
     /* An empty required field is as useless as a missing one. */
     if (!why) {
         if (!has(sc, S_EVENT_SOURCE) || sc->len[S_EVENT_SOURCE] == 0)
             why = "missing eventSource";
         else if (!has(sc, S_EVENT_NAME) || sc->len[S_EVENT_NAME] == 0)
             why = "missing eventName";
-        else if (!has(sc, S_EVENT_TIME) || sc->len[S_EVENT_TIME] == 0)
-            why = "missing eventTime";
-        else if (ct_timestamp_parse(get(sc, S_EVENT_TIME), sc->len[S_EVENT_TIME], &when) != 0)
-            why = "bad eventTime";
+        else if (has(sc, S_EVENT_TIME) && sc->len[S_EVENT_TIME] > 0)
+            why = ct_timestamp_parse(get(sc, S_EVENT_TIME), sc->len[S_EVENT_TIME], &when) != 0
+                      ? "bad eventTime"
+                      : NULL;
+        else if (!sc->time_key)
+            why = "missing eventTime (files.timestamp_field names another time field, such as "
+                  "@timestamp)";
+        else if (!has(sc, S_ALT_TIME) || sc->len[S_ALT_TIME] == 0)
+            why = "missing eventTime and files.timestamp_field";
+        else if (ct_timestamp_parse(get(sc, S_ALT_TIME), sc->len[S_ALT_TIME], &when) != 0)
+            why = "bad files.timestamp_field time";
+        else
+            elsewhere = true;
     }
     if (why) {
         begin_record(sc);
@@ -717,6 +769,7 @@ static int finish_record(scanner *sc, const unsigned char *start, const unsigned
         .event_source = get(sc, S_EVENT_SOURCE),
         .event_name = get(sc, S_EVENT_NAME),
         .event_time = when,
+        .time_elsewhere = elsewhere,
         .event_id = get(sc, S_EVENT_ID),
         .shared_event_id = get(sc, S_SHARED_EVENT_ID),
         .recipient_account_id = get(sc, S_RECIPIENT),
@@ -729,6 +782,10 @@ static int finish_record(scanner *sc, const unsigned char *start, const unsigned
         .role_arn = get(sc, S_ROLE_ARN),
         .role_session_name = get(sc, S_ROLE_SESSION),
         .issued_key = get(sc, S_ISSUED_KEY),
+        .event_type = get(sc, S_EVENT_TYPE),
+        .event_category = get(sc, S_EVENT_CATEGORY),
+        .read_only = tristate(sc, S_READ_ONLY),
+        .management_event = tristate(sc, S_MANAGEMENT),
         .raw = (const char *)start,
         .raw_len = (size_t)(stop - start),
     };
@@ -953,8 +1010,9 @@ static int parse_object_file(scanner *sc, const unsigned char *p, ct_error *err)
     }
 }
 
-int ct_trail_parse(const char *json, size_t len, ct_trail_record_fn on_record,
-                   ct_trail_reject_fn on_reject, void *ud, ct_error *err)
+int ct_trail_parse(const char *json, size_t len, const ct_trail_options *opts,
+                   ct_trail_record_fn on_record, ct_trail_reject_fn on_reject, void *ud,
+                   ct_error *err)
 {
     if (len == 0)
         return ct_error_set(err, CT_EINPUT, "empty file");
@@ -983,6 +1041,11 @@ int ct_trail_parse(const char *json, size_t len, ct_trail_record_fn on_record,
     sc.on_record = on_record;
     sc.on_reject = on_reject;
     sc.ud = ud;
+    if (opts && opts->time_field && opts->time_field[0] &&
+        strcmp(opts->time_field, "eventTime") != 0) {
+        sc.time_key = opts->time_field;
+        sc.time_key_len = strlen(opts->time_field);
+    }
     sc.slots = malloc((size_t)SLOT_COUNT * SLOT_SIZE);
     if (!sc.slots)
         return ct_error_set(err, CT_ENOMEM, "out of memory");

@@ -20,6 +20,7 @@ struct ct_file_reader {
     ct_gz_out raw;  /* the file's bytes */
     ct_gz_out text; /* decompressed JSON */
     size_t max_bytes;
+    ct_trail_options opts;
 };
 
 /* Buffers above this size are given back after each file, so one huge file
@@ -32,7 +33,7 @@ void ct_file_scan_release(ct_file_scan *scan)
     memset(scan, 0, sizeof(*scan));
 }
 
-int ct_file_reader_new(ct_file_reader **out, size_t max_bytes)
+int ct_file_reader_new(ct_file_reader **out, size_t max_bytes, const char *time_field)
 {
     *out = NULL;
     ct_file_reader *r = calloc(1, sizeof(*r));
@@ -44,6 +45,7 @@ int ct_file_reader_new(ct_file_reader **out, size_t max_bytes)
         return CT_ENOMEM;
     }
     r->max_bytes = max_bytes ? max_bytes : CT_GZ_MAX_OUTPUT;
+    r->opts.time_field = time_field;
     *out = r;
     return 0;
 }
@@ -246,7 +248,7 @@ int ct_file_scan_path(ct_file_reader *r, const char *path, ct_trail_record_fn on
     }
     ct_error perr;
     ct_error_clear(&perr);
-    rc = ct_trail_parse(text, len, scan_record, scan_reject, &ctx, &perr);
+    rc = ct_trail_parse(text, len, &r->opts, scan_record, scan_reject, &ctx, &perr);
     if (rc == CT_ENOMEM)
         goto nomem;
     if (ctx.stop) {

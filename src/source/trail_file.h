@@ -37,8 +37,10 @@ typedef int (*ct_file_reject_fn)(void *ud, const char *text, size_t len, size_t 
 typedef struct ct_file_reader ct_file_reader;
 
 /* max_bytes: largest file (compressed or not) and largest decompressed
- * text accepted; 0 means CT_GZ_MAX_OUTPUT. Returns 0 or CT_ENOMEM. */
-int ct_file_reader_new(ct_file_reader **out, size_t max_bytes);
+ * text accepted; 0 means CT_GZ_MAX_OUTPUT. time_field: see
+ * ct_trail_options (NULL: eventTime only; borrowed, must outlive the
+ * reader). Returns 0 or CT_ENOMEM. */
+int ct_file_reader_new(ct_file_reader **out, size_t max_bytes, const char *time_field);
 void ct_file_reader_free(ct_file_reader *r);
 
 /* Reads the file at `path`, handing each record to on_record and each

@@ -70,6 +70,17 @@ COMMON_PARAMS = {"pretty", "human", "error_trace", "filter_path", "source",
 # ---------------------------------------------------------------------------
 
 
+
+def composite_source_names(wire_body):
+    """The names of a search's composite sources (for the request log: tests
+    tell the kinds of searches apart by them), or [] when there is none."""
+    try:
+        body = json.loads(wire_body or b"{}")
+        sources = body["aggs"]["c"]["composite"]["sources"]
+        return [name for source in sources for name in source]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+
 class Auth:
     """One authentication mode: none, basic, apikey, bearer or sigv4."""
 
@@ -814,6 +825,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "expect_100": bool(self.headers.get("Expect")),
                  "connection": "%s:%s" % self.client_address,
                  "tls": server.ssl_context is not None}
+        if raw_path.endswith("/_search"):
+            entry["composite_sources"] = composite_source_names(wire_body)
         entry["auth"], entry["principal"] = Auth.describe(self.headers.get("Authorization"))
         fault = server.faults.take(method, raw_path)
         entry["fault"] = fault.kind if fault else None

@@ -41,6 +41,43 @@ CASES = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(GOLDEN, 
                if "ingest" not in os.path.basename(p))
 
 
+# The visibility fixture: data events, event kinds, request-dependent calls,
+# and a Logstash-style export read through files.timestamp_field.
+VIS = os.path.join(ROOT, "tests", "cli", "data", "visibility")
+VIS_CONFIG = "@ROOT@/tests/cli/data/visibility/config.yaml"
+VIS_CASES = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(GOLDEN, "vis_*.args"))
+                   if "ingest" not in os.path.basename(p))
+
+
+def vis_records():
+    """The fixture's records as a loader would index them: the export's
+    @timestamp becomes eventTime (what `ingest --to elasticsearch` does)."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(VIS, "logs", "**", "*.json"), recursive=True)):
+        with open(path) as f:
+            records.extend(json.load(f)["Records"])
+    for path in sorted(glob.glob(os.path.join(VIS, "logs", "**", "*.ndjson"), recursive=True)):
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                rec.setdefault("eventTime", rec["@timestamp"].replace(".000Z", "Z"))
+                records.append(rec)
+    return records
+
+
+def write_vis_config(folder, es_section):
+    text = (
+        "accounts:\n"
+        "  - name: vis\n    id: \"333333333333\"\n    iam: %s/iam.json\n"
+        "files:\n  paths: [%s/logs]\n  timestamp_field: '@timestamp'\n"
+        "window:\n  start: 2024-05-01\n  end: 2024-05-31\n"
+        "elasticsearch:\n%s" % (VIS, VIS, es_section))
+    path = os.path.join(folder, "vis-config.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def demo_records():
     records = []
     for path in sorted(glob.glob(os.path.join(ROOT, "demo", "logs", "**", "*.json.gz"),
@@ -69,6 +106,12 @@ def ecs_doc(rec):
     issuer = ((ui.get("sessionContext") or {}).get("sessionIssuer") or {})
     ct = {
         "error_code": rec.get("errorCode"),
+        "event_type": rec.get("eventType"),
+        "event_category": rec.get("eventCategory"),
+        "read_only": rec.get("readOnly"),
+        # The integration's pipeline keeps managementEvent as a keyword.
+        "management_event": (None if rec.get("managementEvent") is None
+                             else str(rec["managementEvent"]).lower()),
         "recipient_account_id": rec.get("recipientAccountId"),
         "shared_event_id": rec.get("sharedEventID"),
         "user_identity": {
@@ -104,6 +147,8 @@ def ecs_mapping(flavor):
         "event": {"properties": {"provider": kw, "action": kw, "id": kw}},
         "aws": {"properties": {"cloudtrail": {"properties": {
             "error_code": kw, "recipient_account_id": kw, "shared_event_id": kw,
+            "event_type": kw, "event_category": kw, "read_only": {"type": "boolean"},
+            "management_event": kw,
             "user_identity": {"properties": {
                 "type": kw, "arn": kw, "access_key_id": kw,
                 "session_context": {"properties": {"session_issuer": {"properties": {
@@ -183,7 +228,8 @@ def case_args(name, config):
         if a == "--store":
             skip = True
             continue
-        args.append(config if a == "@ROOT@/config.yaml.example" else a.replace("@ROOT@", ROOT))
+        args.append(config if a in ("@ROOT@/config.yaml.example", VIS_CONFIG)
+                    else a.replace("@ROOT@", ROOT))
     return args
 
 
@@ -232,7 +278,11 @@ class Base(unittest.TestCase):
                     self.check_budget(name, srv.settled_requests())
 
     def check_budget(self, name, log):
-        searches = [r for r in log if r["path"].endswith("/_search")]
+        # The data events of the account (composite source "ro", readOnly)
+        # are asked once, only when a data-event action is in the diff.
+        data = [r for r in log if "ro" in r.get("composite_sources", [])]
+        self.assertLessEqual(len(data), 1, log)
+        searches = [r for r in log if r["path"].endswith("/_search") and r not in data]
         detect = [r for r in log if r["path"] == "/" or "/_mapping/field/" in r["path"]]
         counts = [r for r in log if r["path"].endswith("/_count")]
         self.assertLessEqual(len(detect), 2, log)
@@ -244,7 +294,42 @@ class Base(unittest.TestCase):
         # --list one.
         want = 2 if "--destrole" in args else 1
         self.assertLessEqual(len(searches), want, [r["path"] for r in log])
-        self.assertEqual(len(log), len(detect) + len(counts) + len(searches), log)
+        self.assertEqual(len(log), len(detect) + len(counts) + len(searches) + len(data), log)
+
+
+class VisibilityTests(Base):
+    """The visibility goldens (data events, event kinds, permission-free and
+    request-dependent calls) answered from every schema, and from what the
+    loader itself wrote (files.timestamp_field included)."""
+
+    def run_schema(self, flavor, mapping, schema="cloudtrail"):
+        with running_server(flavor=flavor, mapping=mapping) as srv:
+            Client(srv).load(vis_records(), schema, flavor)
+            index = ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*"
+            config = write_vis_config(self.tmp, "  url: %s\n  index: '%s'\n" % (srv, index))
+            self.check_goldens(srv, config, cases=VIS_CASES)
+
+    def test_es8_template(self):
+        self.run_schema("es8", "template")
+
+    def test_es7_dynamic(self):
+        self.run_schema("es7", "dynamic")
+
+    def test_es6_template(self):
+        self.run_schema("es6", "template")
+
+    def test_os2_ecs(self):
+        self.run_schema("os2", "dynamic", "ecs")
+
+    def test_loaded_by_cloudtracker(self):
+        for flavor in ("es8", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as srv:
+                config = write_vis_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+                rc, out, err = run_ct(["ingest", "--to", "elasticsearch", "--config", config,
+                                       "--rejects", os.path.join(self.tmp, "rejects.ndjson")])
+                self.assertEqual(rc, 0, err)
+                self.assertIn("18 records read: 18 indexed", err)
+                self.check_goldens(srv, config, cases=VIS_CASES)
 
 
 class GoldenTests(Base):
@@ -316,10 +401,15 @@ class GoldenTests(Base):
             srv.clear_log()
             rc, out, err = run_ct(case_args("demo_alice", config))
             self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
-            paths = [r["path"] for r in srv.settled_requests()]
+            log = srv.settled_requests()
             # alice has calls, so the "no events for the account" check
-            # (one _count) is not needed: one request plus version detection.
-            self.assertEqual(paths, ["/", "/cloudtrail-*/_search"])
+            # (one _count) is not needed: one request plus version detection,
+            # and one for the account's data events (cloudwatch:GetMetricData,
+            # granted to her, is a data event).
+            self.assertEqual([r["path"] for r in log],
+                             ["/", "/cloudtrail-*/_search", "/cloudtrail-*/_search"])
+            self.assertEqual([r["composite_sources"] for r in log[1:]],
+                             [["src", "name", "type"], ["src", "name", "ro"]])
 
 
 class TransportTests(Base):
@@ -460,7 +550,8 @@ class FailureTests(Base):
         rc, out, err = run_ct(case_args("demo_alice", self.config))
         self.assertEqual((rc, out), (0, golden("demo_alice")[0]), err)
         searches = [r for r in self.srv.settled_requests() if r["path"].endswith("_search")]
-        self.assertEqual([r["status"] for r in searches], [429, 429, 200])
+        # The calls' search was retried twice; then the data events' search.
+        self.assertEqual([r["status"] for r in searches], [429, 429, 200, 200])
 
     def test_busy_gives_up(self):
         for kind in ("429", "503"):
@@ -575,10 +666,13 @@ class SessionBudgetTests(Base):
             self.assertEqual(rc, 0, err)
             self.assertIn('"action": "s3:listallmybuckets", "status": "used", "calls": 12,', out)
             log = srv.settled_requests()
-            searches = [r for r in log if r["path"].endswith("/_search")]
-            # Phase A: 2 composite pages (12,000 keys); phase B: 2 batches.
+            searches = [r for r in log if r["path"].endswith("/_search")
+                        and "ro" not in r["composite_sources"]]
+            # Phase A: 2 composite pages (12,000 keys); phase B: 2 batches;
+            # and one search for the account's data events (admin is granted
+            # data-event actions).
             self.assertEqual(len(searches), 2 + 2, [r["path"] for r in log])
-            self.assertLessEqual(len(log), 2 + 1 + 2 + 2)
+            self.assertLessEqual(len(log), 2 + 1 + 2 + 2 + 1)
 
 
 

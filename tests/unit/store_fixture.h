@@ -216,15 +216,17 @@ static inline bool decode_file_rows(sqlite3 *db)
                      "CREATE TEMP TABLE file_call(file_id, principal_id, key_id, action_id, day,"
                      " session, ok, err, PRIMARY KEY (file_id, principal_id, key_id, action_id,"
                      " day));"
-                     "CREATE TEMP TABLE file_account_day(file_id, account_id, day, events,"
-                     " PRIMARY KEY (file_id, account_id, day));",
+                     "CREATE TEMP TABLE file_account_day(file_id, account_id, day, data_action,"
+                     " access, events, PRIMARY KEY (file_id, account_id, day, data_action,"
+                     " access));",
                      NULL, NULL, NULL) != SQLITE_OK)
         return false;
     sqlite3_stmt *ins[2] = {NULL, NULL}, *blobs = NULL;
     bool ok = sqlite3_prepare_v2(db, "INSERT INTO temp.file_call VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
                                  -1, &ins[0], NULL) == SQLITE_OK &&
-              sqlite3_prepare_v2(db, "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4)", -1,
-                                 &ins[1], NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(db,
+                                 "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4,?5,?6)",
+                                 -1, &ins[1], NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(db, "SELECT file_id, data FROM file_rows", -1, &blobs, NULL) ==
                   SQLITE_OK;
     while (ok && sqlite3_step(blobs) == SQLITE_ROW) {
@@ -265,14 +267,17 @@ static inline char *store_dump(const char *store_path, bool *consistent)
     }
     bool decoded = decode_file_rows(db);
     static const char *const queries[] = {
-        "SELECT p.arn, a.source, a.name, d.day, d.ok, d.err FROM daily_call d"
+        "SELECT p.arn, a.source, a.name, a.kind, d.day, d.ok, d.err FROM daily_call d"
         " JOIN principal p ON p.id = d.principal_id"
-        " JOIN action a ON a.id = d.action_id ORDER BY 1, 2, 3, 4",
+        " JOIN action a ON a.id = d.action_id ORDER BY 1, 2, 3, 4, 5",
         "SELECT k.key, p.arn, a.source, a.name, d.day, d.ok, d.err FROM session_call d"
         " JOIN principal p ON p.id = d.principal_id JOIN access_key k ON k.id = d.key_id"
         " JOIN action a ON a.id = d.action_id ORDER BY 1, 2, 3, 4, 5",
         "SELECT c.account, d.day, d.events FROM daily_account d"
         " JOIN account c ON c.id = d.account_id ORDER BY 1, 2",
+        "SELECT c.account, d.day, a.source, a.name, d.access, d.events FROM daily_data d"
+        " JOIN account c ON c.id = d.account_id JOIN action a ON a.id = d.action_id"
+        " ORDER BY 1, 2, 3, 4, 5",
         "SELECT c.arn, r.arn, s.time, k.key, s.session_name, s.shared_event_id, s.event_id,"
         " a.account, f.path FROM assume_role s JOIN principal c ON c.id = s.caller_id"
         " JOIN principal r ON r.id = s.role_id JOIN access_key k ON k.id = s.issued_key_id"
@@ -283,9 +288,10 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " FROM temp.file_call c JOIN file f ON f.id = c.file_id"
         " JOIN principal p ON p.id = c.principal_id JOIN access_key k ON k.id = c.key_id"
         " JOIN action a ON a.id = c.action_id ORDER BY 1, 2, 3, 4, 5, 6",
-        "SELECT f.path, a.account, d.day, d.events FROM temp.file_account_day d"
+        "SELECT f.path, a.account, d.day, d.data_action, d.access, d.events"
+        " FROM temp.file_account_day d"
         " JOIN file f ON f.id = d.file_id JOIN account a ON a.id = d.account_id"
-        " ORDER BY 1, 2, 3",
+        " ORDER BY 1, 2, 3, 4, 5",
     };
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         sqlite3_stmt *st;
@@ -318,7 +324,13 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " + (SELECT count(*) FROM (SELECT account_id, day, SUM(events) FROM file_account_day"
         " GROUP BY 1, 2 EXCEPT SELECT account_id, day, events FROM daily_account))"
         " + (SELECT count(*) FROM (SELECT account_id, day, events FROM daily_account EXCEPT"
-        " SELECT account_id, day, SUM(events) FROM file_account_day GROUP BY 1, 2))";
+        " SELECT account_id, day, SUM(events) FROM file_account_day GROUP BY 1, 2))"
+        " + (SELECT count(*) FROM (SELECT account_id, day, data_action, access, SUM(events)"
+        " FROM file_account_day WHERE access GROUP BY 1, 2, 3, 4 EXCEPT SELECT account_id, day,"
+        " action_id, access, events FROM daily_data))"
+        " + (SELECT count(*) FROM (SELECT account_id, day, action_id, access, events FROM"
+        " daily_data EXCEPT SELECT account_id, day, data_action, access, SUM(events)"
+        " FROM file_account_day WHERE access GROUP BY 1, 2, 3, 4))";
     if (sqlite3_prepare_v2(db, check, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         *consistent = decoded && sqlite3_column_int64(st, 0) == 0;
     sqlite3_finalize(st);

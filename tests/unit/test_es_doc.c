@@ -38,7 +38,7 @@ static char *prep_t(const char *in, size_t len, int64_t t, unsigned *moved, int 
 {
     ct_buf b = CT_BUF_INIT;
     ct_buf_puts(&b, "prefix");
-    *rc = ct_es_doc_prepare(&b, in, len, t, moved);
+    *rc = ct_es_doc_prepare(&b, in, len, t, false, moved);
     if (*rc) {
         CHECK_INT(b.len, 6);
         ct_buf_release(&b);
@@ -409,6 +409,40 @@ static void test_event_time(void)
     free(out);
 }
 
+/* Records read with files.timestamp_field (no eventTime) get one made from
+ * the scanner's time, before any moved member; a record with one keeps it. */
+static void test_added_event_time(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"@timestamp\":\"2018-06-01T12:00:00.5Z\",\"eventName\":\"X\"}",
+         "{\"@timestamp\":\"2018-06-01T12:00:00.5Z\",\"eventName\":\"X\","
+         "\"eventTime\":\"2018-06-01T12:00:00Z\"}"},
+        {"{\"eventName\":\"X\",\"responseElements\":\"no\"}",
+         "{\"eventName\":\"X\",\"eventTime\":\"2018-06-01T12:00:00Z\","
+         "\"cloudtrackerMoved\":{\"responseElements\":\"no\"}}"},
+        {"{\"responseElements\":\"no\"}",
+         "{\"eventTime\":\"2018-06-01T12:00:00Z\","
+         "\"cloudtrackerMoved\":{\"responseElements\":\"no\"}}"},
+        {"{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1}",
+         "{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1}"},
+        {"{\"eventTime\":\"\",\"a\":1}",
+         "{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1,\"cloudtrackerMoved\":{\"eventTime\":\"\"}}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ct_buf b = CT_BUF_INIT;
+        unsigned moved = 0;
+        CHECK_INT(ct_es_doc_prepare(&b, cases[i].in, strlen(cases[i].in), 1527854400, true, &moved),
+                  0);
+        CHECK_STR(b.data, cases[i].want);
+        cJSON *doc = cJSON_Parse(b.data);
+        CHECK(doc && esc_conforms(doc, g_mappings));
+        cJSON_Delete(doc);
+        ct_buf_release(&b);
+    }
+}
+
 static void test_existing_moved_member(void)
 {
     expect("{\"cloudtrackerMoved\":{\"a\":1},\"eventName\":\"X\"}",
@@ -581,7 +615,7 @@ static void test_malformed(void)
     }
     unsigned moved = 5;
     ct_buf b = CT_BUF_INIT;
-    CHECK_INT(ct_es_doc_prepare(&b, NULL, 0, 0, &moved), CT_EINPUT);
+    CHECK_INT(ct_es_doc_prepare(&b, NULL, 0, 0, false, &moved), CT_EINPUT);
     CHECK_INT(moved, 0);
     CHECK_INT(b.len, 0);
     /* Each byte alone in a string: printable ASCII is kept, controls are
@@ -735,6 +769,7 @@ int main(void)
     RUN(test_object_paths);
     RUN(test_leaf_paths);
     RUN(test_event_time);
+    RUN(test_added_event_time);
     RUN(test_existing_moved_member);
     RUN(test_escaped_and_dotted_keys);
     RUN(test_metadata_names);

@@ -434,7 +434,7 @@ static void test_layouts(void)
               0);
     ct_store *s = open_store(store);
     ct_source *src = NULL;
-    CHECK_INT(ct_store_source(&src, s, NULL, 0, &err), 0);
+    CHECK_INT(ct_store_source(&src, s, NULL, &err), 0);
     ct_window w = {day_of("2024-01-01"), day_of("2024-01-31")};
     uint64_t count = 0;
     CHECK_INT(src->account_event_count(src, "111111111111", &w, &count, &err), 0);

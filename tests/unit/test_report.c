@@ -59,19 +59,19 @@ static void test_verdicts(void)
     /* used and granted; a new S3 API the catalog does not know yet (granted
      * by s3:*); explicitly denied but called; failed calls only; a call
      * needing no permission; an unmappable name. */
-    ct_calls_add(&calls, "s3.amazonaws.com", "CreateBucket", 3, 1, 100, 120);
-    ct_calls_add(&calls, "s3.amazonaws.com", "FrobnicateBucket20991231", 1, 0, 110, 110);
-    ct_calls_add(&calls, "s3.amazonaws.com", "DeleteBucket", 2, 0, 105, 106);
-    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", 0, 4, 101, 102);
-    ct_calls_add(&calls, "sts.amazonaws.com", "GetCallerIdentity", 9, 0, 100, 130);
-    ct_calls_add(&calls, "s3.amazonaws.com", "Bad\x1bName", 1, 0, 100, 100);
+    ct_calls_add(&calls, "s3.amazonaws.com", "CreateBucket", CT_EVENT_API, 3, 1, 100, 120);
+    ct_calls_add(&calls, "s3.amazonaws.com", "FrobnicateBucket20991231", CT_EVENT_API, 1, 0, 110, 110);
+    ct_calls_add(&calls, "s3.amazonaws.com", "DeleteBucket", CT_EVENT_API, 2, 0, 105, 106);
+    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", CT_EVENT_API, 0, 4, 101, 102);
+    ct_calls_add(&calls, "sts.amazonaws.com", "GetCallerIdentity", CT_EVENT_API, 9, 0, 100, 130);
+    ct_calls_add(&calls, "s3.amazonaws.com", "Bad\x1bName", CT_EVENT_API, 1, 0, 100, 100);
     /* ListBuckets is logged as s3:ListAllMyBuckets, HeadObject as s3:GetObject. */
-    ct_calls_add(&calls, "s3.amazonaws.com", "ListBuckets", 1, 0, 100, 100);
-    ct_calls_add(&calls, "s3.amazonaws.com", "HeadObject", 1, 0, 100, 100);
+    ct_calls_add(&calls, "s3.amazonaws.com", "ListBuckets", CT_EVENT_API, 1, 0, 100, 100);
+    ct_calls_add(&calls, "s3.amazonaws.com", "HeadObject", CT_EVENT_API, 1, 0, 100, 100);
 
     ct_diff d;
     ct_error err;
-    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, &err), 0);
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, NULL, &err), 0);
     CHECK_INT(verdict_of(&d, "s3:createbucket"), CT_VERDICT_USED);
     const ct_diff_entry *e = entry(&d, "s3:createbucket");
     CHECK(e && e->count == 3 && e->error_count == 1 && e->first_day == 100 && e->last_day == 120);
@@ -174,10 +174,10 @@ static void test_boundary_reason(void)
         return;
     const ct_principal *r = ct_iam_find(iam, CT_PRINCIPAL_ROLE, "r");
     ct_calls calls = {0};
-    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", 1, 0, 1, 1);
-    ct_calls_add(&calls, "ec2.amazonaws.com", "DescribeInstances", 1, 0, 1, 1);
+    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", CT_EVENT_API, 1, 0, 1, 1);
+    ct_calls_add(&calls, "ec2.amazonaws.com", "DescribeInstances", CT_EVENT_API, 1, 0, 1, 1);
     ct_diff d;
-    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, r), &calls, &err), 0);
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, r), &calls, NULL, &err), 0);
     CHECK_INT(verdict_of(&d, "iam:createuser"), CT_VERDICT_NOT_GRANTED);
     const ct_diff_entry *e = entry(&d, "iam:createuser");
     CHECK(e && e->decision.allowed && e->decision.outside_boundary);
@@ -191,6 +191,117 @@ static void test_boundary_reason(void)
     ct_iam_free(iam);
 }
 
+/* Event kinds, permission-free calls, data-event evidence, request-dependent
+ * calls and actions checked inside other calls. */
+static void test_visibility_verdicts(void)
+{
+    ct_iam *iam = user_with(
+        "{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\",\"s3:PutObject\",\"s3:ListBucket\","
+        "\"s3:DeleteObject\",\"s3:GetObjectVersion\",\"sts:GetCallerIdentity\","
+        "\"es:ESHttpGet\",\"health:DescribeEventAggregates\",\"ec2:RunInstances\","
+        "\"ec2:CreateTags\",\"dynamodb:PartiQLSelect\",\"dynamodb:PartiQLDelete\","
+        "\"dynamodb:GetItem\",\"iam:CreateUser\"],\"Resource\":\"*\"}");
+    CHECK(iam != NULL);
+    if (!iam)
+        return;
+    const ct_principal *u = ct_iam_find(iam, CT_PRINCIPAL_USER, "u");
+    ct_calls calls = {0};
+    ct_calls_add(&calls, "ec2.amazonaws.com", "RunInstances", CT_EVENT_API, 2, 0, 10, 11);
+    ct_calls_add(&calls, "sts.amazonaws.com", "GetCallerIdentity", CT_EVENT_API, 3, 0, 10, 12);
+    ct_calls_add(&calls, "dynamodb.amazonaws.com", "ExecuteStatement", CT_EVENT_API, 5, 0, 10, 10);
+    /* Sign-in and service events are no use of an action, whatever their
+     * names say; a console action counts only as a catalog action. */
+    ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", CT_EVENT_SERVICE, 1, 0, 10, 10);
+    ct_calls_add(&calls, "signin.amazonaws.com", "ConsoleLogin", CT_EVENT_SIGNIN, 4, 1, 10, 10);
+    ct_calls_add(&calls, "s3.amazonaws.com", "DeleteObject", CT_EVENT_CONSOLE, 1, 0, 10, 10);
+    ct_calls_add(&calls, "s3.amazonaws.com", "FrobConsole", CT_EVENT_CONSOLE, 1, 0, 10, 10);
+
+    /* The account's logs: S3 write data events only (and events without
+     * a readOnly, which say nothing). */
+    ct_data_events data = {0};
+    ct_data_events_add(&data, "s3.amazonaws.com", "PutObject", 0, 7, 9, 12);
+    ct_data_events_add(&data, "s3.amazonaws.com", "DeleteObjects", 0, 2, 9, 9);
+    ct_data_events_add(&data, "s3.amazonaws.com", "GetObject", -1, 3, 9, 9);
+
+    ct_diff d;
+    ct_error err;
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, &data, &err), 0);
+    const ct_diff_entry *e = entry(&d, "sts:getcalleridentity");
+    CHECK(e && e->verdict == CT_VERDICT_USED && e->count == 3);
+    CHECK_INT(verdict_of(&d, "iam:createuser"), CT_VERDICT_UNUSED); /* the service event */
+    CHECK_INT(verdict_of(&d, "s3:deleteobject"), CT_VERDICT_USED);  /* console action */
+    CHECK_INT(verdict_of(&d, "s3:frobconsole"), -1);
+    CHECK_INT(d.non_action_events, 1 + 5 + 1);
+    /* Write data events are logged: PutObject and DeleteObject (writes)
+     * can be judged; ListBucket and GetObject (reads, or of unknown kind)
+     * cannot. */
+    e = entry(&d, "s3:putobject");
+    CHECK(e && e->verdict == CT_VERDICT_UNUSED && e->visible);
+    CHECK_INT(verdict_of(&d, "s3:deleteobject"), CT_VERDICT_USED); /* the console action */
+    CHECK_INT(verdict_of(&d, "s3:listbucket"), CT_VERDICT_UNKNOWN);
+    CHECK_INT(verdict_of(&d, "s3:getobject"), CT_VERDICT_UNKNOWN);
+    /* Needed by GetObject only with a versionId: never judged. */
+    CHECK_INT(verdict_of(&d, "s3:getobjectversion"), CT_VERDICT_UNKNOWN);
+    CHECK(ct_diff_data_seen(&d, "AWS::S3::Object", 0) != NULL);
+    CHECK(ct_diff_data_seen(&d, "AWS::S3::Object", 0)->events == 9);
+    CHECK(ct_diff_data_seen(&d, "AWS::S3::Object", 1) == NULL);
+    CHECK_INT(verdict_of(&d, "es:eshttpget"), CT_VERDICT_UNKNOWN);
+    CHECK_INT(verdict_of(&d, "health:describeeventaggregates"), CT_VERDICT_UNUSED);
+    /* RunInstances was used: CreateTags may have been checked inside it. */
+    e = entry(&d, "ec2:createtags");
+    CHECK(e && e->verdict == CT_VERDICT_UNKNOWN && e->hidden_by_action &&
+          strcmp(e->hidden_by_action, "ec2:runinstances") == 0);
+    /* ExecuteStatement: either PartiQL action may have been used; no
+     * verdict of "used" or "unused" for them. Data events of DynamoDB are
+     * not logged here anyway; GetItem is not touched by it. */
+    e = entry(&d, "dynamodb:partiqlselect");
+    CHECK(e && e->verdict == CT_VERDICT_UNKNOWN && e->count == 0);
+    CHECK_INT(verdict_of(&d, "dynamodb:getitem"), CT_VERDICT_UNKNOWN);
+
+    /* JSON says why. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    ct_render_options json = {0};
+    json.format = CT_FORMAT_JSON;
+    ct_report_subject subj = {0};
+    subj.account_name = "a";
+    subj.account_id = "111111111111";
+    subj.principal = u;
+    CHECK_INT(ct_report_print(out, &json, &subj, &d), 0);
+    fclose(out);
+    CHECK(strstr(buf, "\"action\": \"s3:putobject\", \"status\": \"unused\"") != NULL);
+    CHECK(strstr(buf, "\"class\": \"data_event\", \"reason\": \"data event (AWS::S3::Object, "
+                      "write): this account's logs hold 9 such data events") != NULL);
+    CHECK(strstr(buf, "\"reason\": \"data event (AWS::S3::Object, read and write): logged only "
+                      "when a trail selects") != NULL);
+    CHECK(strstr(buf, "\"hidden_by\": {\"checked_inside\": \"ec2:runinstances\"") != NULL);
+    CHECK(strstr(buf, "\"hidden_by\": {\"request_dependent\": \"dynamodb.amazonaws.com "
+                      "ExecuteStatement\"") != NULL);
+    CHECK(strstr(buf, "\"class\": \"permission_only\"") != NULL);
+    CHECK(strstr(buf, "needed by GetObject") != NULL || strstr(buf, "depending on the request") != NULL);
+    free(buf);
+    ct_diff_release(&d);
+
+    /* Without a grant, a permission-free call is never "+", and a
+     * request-dependent call names nothing missing. */
+    ct_iam *none = user_with("{\"Effect\":\"Allow\",\"Action\":\"ec2:DescribeRegions\","
+                             "\"Resource\":\"*\"}");
+    CHECK(none != NULL);
+    if (none) {
+        const ct_principal *n = ct_iam_find(none, CT_PRINCIPAL_USER, "u");
+        CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(none, n), &calls, &data, &err), 0);
+        CHECK_INT(verdict_of(&d, "sts:getcalleridentity"), -1);
+        CHECK_INT(verdict_of(&d, "dynamodb:partiqlselect"), -1);
+        CHECK_INT(verdict_of(&d, "ec2:runinstances"), CT_VERDICT_NOT_GRANTED);
+        ct_diff_release(&d);
+        ct_iam_free(none);
+    }
+    ct_data_events_release(&data);
+    ct_calls_release(&calls);
+    ct_iam_free(iam);
+}
+
 int main(void)
 {
     ct_error err;
@@ -200,6 +311,7 @@ int main(void)
     }
     RUN(test_verdicts);
     RUN(test_boundary_reason);
+    RUN(test_visibility_verdicts);
     ct_catalog_free(catalog);
     TEST_MAIN_END();
 }

@@ -108,7 +108,8 @@ static void test_open_errors(void)
     int rc = ct_store_open(&s, corrupt, false, &err);
     if (rc == 0) {
         ct_source *src = NULL;
-        CHECK_INT(ct_store_source(&src, s, paths, 1, &err), 0);
+        ct_ingest_options refresh = {.paths = paths, .path_count = 1};
+        CHECK_INT(ct_store_source(&src, s, &refresh, &err), 0);
         ct_calls calls = {0};
         ct_window w = {day_of("2024-01-01"), day_of("2024-01-31")};
         int q = src->principal_calls(src, ALICE, &w, &calls, &err);
@@ -375,7 +376,8 @@ static void test_queries(void)
     CHECK_INT(ct_store_open(&store, store_path, true, &err), 0);
     ct_source *src = NULL;
     const char *paths[] = {logs};
-    CHECK_INT(ct_store_source(&src, store, paths, 1, &err), 0);
+    ct_ingest_options refresh = {.paths = paths, .path_count = 1};
+    CHECK_INT(ct_store_source(&src, store, &refresh, &err), 0);
     CHECK_STR(src->name, "store");
     ct_input_problems probs = {0};
     CHECK_INT(src->refresh(src, &probs, &err), 0);
@@ -523,12 +525,14 @@ static void test_rows_blob(void)
         {INT64_MAX, 1, 1, -719468, 0, INT64_MAX, 1},
         {3, 4, (int64_t)1 << 40, INT64_MIN, 1, 1, INT64_MAX},
     };
-    const int64_t accounts[][CT_FILE_ACCOUNT_COLS] = {{1, 20000, 5}, {2, -3, 1}};
+    /* An account row, and a data event's (read, then of unknown kind). */
+    const int64_t accounts[][CT_FILE_ACCOUNT_COLS] = {
+        {1, 20000, 0, 0, 5}, {2, -3, 9, 1, 1}, {2, -3, (int64_t)1 << 40, 3, INT64_MAX}};
     ct_buf b = CT_BUF_INIT;
-    CHECK_INT(ct_file_rows_encode(&b, calls[0], 4, accounts[0], 2), 0);
+    CHECK_INT(ct_file_rows_encode(&b, calls[0], 4, accounts[0], 3), 0);
     struct decoded d = {{0}, 0, 0, 0};
     CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), 0);
-    CHECK_INT(d.n, 4 * CT_FILE_CALL_COLS + 2 * CT_FILE_ACCOUNT_COLS);
+    CHECK_INT(d.n, 4 * CT_FILE_CALL_COLS + 3 * CT_FILE_ACCOUNT_COLS);
     CHECK(memcmp(d.vals, calls, sizeof(calls)) == 0);
     CHECK(memcmp(d.vals + 4 * CT_FILE_CALL_COLS, accounts, sizeof(accounts)) == 0);
     /* A callback's status stops the walk and comes back. */
@@ -556,9 +560,17 @@ static void test_rows_blob(void)
         CHECK_INT(ct_file_rows_encode(&b, bad[i], 1, NULL, 0), 0);
         CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
     }
-    const int64_t no_events[] = {1, 20000, 0};
-    CHECK_INT(ct_file_rows_encode(&b, NULL, 0, no_events, 1), 0);
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+    const int64_t bad_accounts[][CT_FILE_ACCOUNT_COLS] = {
+        {1, 20000, 0, 0, 0}, /* no events */
+        {0, 20000, 0, 0, 1}, /* no account */
+        {1, 20000, 5, 0, 1}, /* an action without a data access */
+        {1, 20000, 0, 1, 1}, /* a data access without an action */
+        {1, 20000, 5, 4, 1}, /* no such access */
+    };
+    for (size_t i = 0; i < sizeof(bad_accounts) / sizeof(bad_accounts[0]); i++) {
+        CHECK_INT(ct_file_rows_encode(&b, NULL, 0, bad_accounts[i], 1), 0);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+    }
     /* A row count beyond the bytes left, and an overlong varint. */
     CHECK_INT(ct_file_rows_decode("\xff\xff\xff\xff\x0f", 5, take_call, take_account, &d),
               CT_ESTORE);
@@ -581,7 +593,8 @@ static void test_query_plans(void)
     sqlite3_open(path, &db);
     enum store_stmt queries[] = {ST_Q_PRINCIPAL_CALLS, ST_Q_SESSION_CALLS, ST_Q_ACTIVE,
                                  ST_Q_ACCOUNT_EVENTS,  ST_Q_PROBLEMS,      ST_FILE_LOOKUP,
-                                 ST_OLD_ROWS,          ST_DEL_ASSUME,      ST_GET_ACTION};
+                                 ST_OLD_ROWS,          ST_DEL_ASSUME,      ST_GET_ACTION,
+                                 ST_Q_DATA_EVENTS};
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         ct_buf sql = CT_BUF_INIT;
         ct_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", ct_store_sql(queries[q]));
@@ -648,7 +661,7 @@ static void test_stratus(void)
     CHECK_INT(sum.problems.count, 0);
     ct_ingest_summary_release(&sum);
     ct_source *src = NULL;
-    CHECK_INT(ct_store_source(&src, s, NULL, 0, &err), 0);
+    CHECK_INT(ct_store_source(&src, s, NULL, &err), 0);
     ct_window w = {day_of("2020-01-01"), day_of("2030-01-01")};
     ct_calls calls = {0};
     CHECK_INT(

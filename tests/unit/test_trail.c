@@ -13,6 +13,11 @@
 #define KEEP 64 /* records and rejects remembered per parse */
 
 /* What one parse produced. Record strings are copies owned here. */
+/* The reject reason of a record without eventTime when no other time field
+ * is named. */
+#define MISSING_TIME                                                                        \
+    "missing eventTime (files.timestamp_field names another time field, such as @timestamp)"
+
 typedef struct result {
     int rc;
     ct_error err;
@@ -23,6 +28,7 @@ typedef struct result {
     bool bad_string;  /* a delivered string was not valid UTF-8 */
     int stop_records; /* on_record returns 99 once this many arrived (0: never) */
     int stop_rejects; /* on_reject returns 98 likewise */
+    const ct_trail_options *opts; /* handed to the parser (NULL: defaults) */
 } result;
 
 static const char *copy(const char *s, bool *bad)
@@ -45,6 +51,7 @@ static int on_record(void *ud, const ct_trail_record *r)
         c->event_source = copy(r->event_source, bad);
         c->event_name = copy(r->event_name, bad);
         c->event_time = r->event_time;
+        c->time_elsewhere = r->time_elsewhere;
         c->event_id = copy(r->event_id, bad);
         c->shared_event_id = copy(r->shared_event_id, bad);
         c->recipient_account_id = copy(r->recipient_account_id, bad);
@@ -57,6 +64,10 @@ static int on_record(void *ud, const ct_trail_record *r)
         c->role_arn = copy(r->role_arn, bad);
         c->role_session_name = copy(r->role_session_name, bad);
         c->issued_key = copy(r->issued_key, bad);
+        c->event_type = copy(r->event_type, bad);
+        c->event_category = copy(r->event_category, bad);
+        c->read_only = r->read_only;
+        c->management_event = r->management_event;
         c->raw = ct_strndup(r->raw, r->raw_len);
         c->raw_len = r->raw_len;
     }
@@ -83,7 +94,8 @@ static void release(result *res)
             c->event_source,         c->event_name,    c->event_id,      c->shared_event_id,
             c->recipient_account_id, c->error_code,    c->identity_type, c->identity_arn,
             c->identity_account_id,  c->access_key_id, c->issuer_arn,    c->role_arn,
-            c->role_session_name,    c->issued_key,    c->raw};
+            c->role_session_name,    c->issued_key,    c->raw,           c->event_type,
+            c->event_category};
         for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
             free((char *)all[k]);
     }
@@ -95,14 +107,16 @@ static void release(result *res)
 static void parse_n(result *res, const char *text, size_t n)
 {
     int stop_records = res->stop_records, stop_rejects = res->stop_rejects;
+    const ct_trail_options *opts = res->opts;
     release(res);
     res->stop_records = stop_records;
     res->stop_rejects = stop_rejects;
+    res->opts = opts;
     char *exact = malloc(n ? n : 1);
     if (n)
         memcpy(exact, text, n);
     ct_error_clear(&res->err);
-    res->rc = ct_trail_parse(exact, n, on_record, on_reject, res, &res->err);
+    res->rc = ct_trail_parse(exact, n, res->opts, on_record, on_reject, res, &res->err);
     free(exact);
 }
 
@@ -368,9 +382,9 @@ static void test_unexpected_types(void)
     CHECK_INT(r.rejects, 5);
     CHECK_STR(r.rej_why[0], "missing eventName");
     CHECK_STR(r.rej_why[1], "missing eventSource");
-    CHECK_STR(r.rej_why[2], "missing eventTime");
+    CHECK_STR(r.rej_why[2], MISSING_TIME);
     CHECK_STR(r.rej_why[3], "bad eventTime");
-    CHECK_STR(r.rej_why[4], "missing eventTime");
+    CHECK_STR(r.rej_why[4], MISSING_TIME);
     CHECK_INT(r.rej_off[0], 1); /* the record's first byte */
 
     /* A repeated key: the last value wins, also for whole objects. */
@@ -383,6 +397,77 @@ static void test_unexpected_types(void)
     CHECK_STR(r.rec[0].identity_type, "Root");
     CHECK(r.rec[0].identity_arn == NULL);
     CHECK(r.rec[0].error_code == NULL);
+    release(&r);
+}
+
+/* eventType, eventCategory and the two booleans; readOnly as a literal, as
+ * a string, or of another type (then unknown). */
+static void test_kind_fields(void)
+{
+    result r = {0};
+    parse(&r, "[{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
+              "\"eventTime\":\"2024-07-30T21:53:13Z\",\"eventType\":\"AwsApiCall\","
+              "\"eventCategory\":\"Data\",\"readOnly\":true,\"managementEvent\":false},"
+              "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
+              "\"readOnly\":\"false\",\"managementEvent\":\"true\",\"eventType\":"
+              "\"AwsConsoleSignIn\"},"
+              "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
+              "\"readOnly\":1,\"managementEvent\":null,\"eventCategory\":{\"x\":1}},"
+              "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
+              "\"readOnly\":\"yes\",\"managementEvent\":[true],\"readOnly\":false}]");
+    CHECK_INT(r.rc, 0);
+    CHECK_INT(r.records, 4);
+    CHECK_STR(r.rec[0].event_type, "AwsApiCall");
+    CHECK_STR(r.rec[0].event_category, "Data");
+    CHECK_INT(r.rec[0].read_only, 1);
+    CHECK_INT(r.rec[0].management_event, 0);
+    CHECK_STR(r.rec[1].event_type, "AwsConsoleSignIn");
+    CHECK(r.rec[1].event_category == NULL);
+    CHECK_INT(r.rec[1].read_only, 0);
+    CHECK_INT(r.rec[1].management_event, 1);
+    CHECK(r.rec[2].event_type == NULL && r.rec[2].event_category == NULL);
+    CHECK_INT(r.rec[2].read_only, -1);
+    CHECK_INT(r.rec[2].management_event, -1);
+    CHECK_INT(r.rec[3].read_only, 0); /* the last value wins */
+    CHECK_INT(r.rec[3].management_event, -1);
+    release(&r);
+}
+
+/* files.timestamp_field: the time of records without eventTime. */
+static void test_time_field(void)
+{
+    result r = {0};
+    ct_trail_options opts = {"@timestamp"};
+    r.opts = &opts;
+    parse(&r, "{\"@timestamp\":\"2018-03-05T10:20:00.123Z\",\"eventSource\":\"a\","
+              "\"eventName\":\"b\"}\n"
+              "{\"@timestamp\":\"2018-03-05T10:20:00Z\",\"eventTime\":\"2018-03-06T00:00:00Z\","
+              "\"eventSource\":\"a\",\"eventName\":\"c\"}\n"
+              "{\"eventSource\":\"a\",\"eventName\":\"d\"}\n"
+              "{\"@timestamp\":\"soon\",\"eventSource\":\"a\",\"eventName\":\"e\"}\n"
+              "{\"@timestamp\":1520245200,\"eventSource\":\"a\",\"eventName\":\"f\"}\n");
+    CHECK_INT(r.rc, 0);
+    CHECK_INT(r.records, 2);
+    CHECK_INT(r.rec[0].event_time, 1520245200);
+    CHECK(r.rec[0].time_elsewhere);
+    CHECK_INT(r.rec[1].event_time, 1520294400); /* eventTime wins */
+    CHECK(!r.rec[1].time_elsewhere);
+    CHECK_INT(r.rejects, 3);
+    CHECK_STR(r.rej_why[0], "missing eventTime and files.timestamp_field");
+    CHECK_STR(r.rej_why[1], "bad files.timestamp_field time");
+    CHECK_STR(r.rej_why[2], "missing eventTime and files.timestamp_field");
+    /* "eventTime" itself, or no name, is the default. */
+    ct_trail_options plain = {"eventTime"};
+    r.opts = &plain;
+    parse(&r, "{\"@timestamp\":\"2018-03-05T10:20:00Z\",\"eventSource\":\"a\",\"eventName\":\"b\"}");
+    CHECK_INT(r.records, 0);
+    CHECK_STR(r.rej_why[0], MISSING_TIME);
+    /* A document that only has the named key is still a record. */
+    r.opts = &opts;
+    parse(&r, "{\"@timestamp\":\"2018-03-05T10:20:00Z\"}");
+    CHECK_INT(r.rc, 0);
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "missing eventSource");
     release(&r);
 }
 
@@ -886,10 +971,10 @@ static void test_callbacks(void)
 
     /* Callbacks may be NULL. */
     ct_error err;
-    CHECK_INT(ct_trail_parse(doc, strlen(doc), NULL, NULL, NULL, &err), 0);
-    CHECK_INT(ct_trail_parse(doc, 5, NULL, NULL, NULL, NULL), 0);
-    CHECK_INT(ct_trail_parse("x", 1, NULL, NULL, NULL, NULL), CT_EINPUT);
-    CHECK_INT(ct_trail_parse(NULL, 0, NULL, NULL, NULL, &err), CT_EINPUT);
+    CHECK_INT(ct_trail_parse(doc, strlen(doc), NULL, NULL, NULL, NULL, &err), 0);
+    CHECK_INT(ct_trail_parse(doc, 5, NULL, NULL, NULL, NULL, NULL), 0);
+    CHECK_INT(ct_trail_parse("x", 1, NULL, NULL, NULL, NULL, NULL), CT_EINPUT);
+    CHECK_INT(ct_trail_parse(NULL, 0, NULL, NULL, NULL, NULL, &err), CT_EINPUT);
     release(&r);
 }
 
@@ -1082,6 +1167,8 @@ int main(void)
     RUN(test_not_cloudtrail);
     RUN(test_fields);
     RUN(test_unexpected_types);
+    RUN(test_kind_fields);
+    RUN(test_time_field);
     RUN(test_escapes);
     RUN(test_utf8);
     RUN(test_control_and_literals);
