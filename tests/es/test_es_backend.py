@@ -328,7 +328,7 @@ class VisibilityTests(Base):
                 rc, out, err = run_ct(["ingest", "--to", "elasticsearch", "--config", config,
                                        "--rejects", os.path.join(self.tmp, "rejects.ndjson")])
                 self.assertEqual(rc, 0, err)
-                self.assertIn("18 records read: 18 indexed", err)
+                self.assertIn("19 records read: 19 indexed", err)
                 self.check_goldens(srv, config, cases=VIS_CASES)
 
 

@@ -496,6 +496,14 @@ static void test_map_fixed_names(void)
     CHECK_STR(map("s3.amazonaws.com", "GetPublicAccessBlock"), "s3:getbucketpublicaccessblock");
     CHECK_STR(map("s3.amazonaws.com", "DeleteAccountPublicAccessBlock"),
               "s3:putaccountpublicaccessblock");
+    CHECK_STR(map("bedrock.amazonaws.com", "Converse"), "bedrock:invokemodel");
+    CHECK_STR(map("bedrock.amazonaws.com", "ConverseStream"),
+              "bedrock:invokemodelwithresponsestream");
+    CHECK_STR(map("budgets.amazonaws.com", "CreateBudget"), "budgets:modifybudget");
+    CHECK_STR(map("budgets.amazonaws.com", "DescribeBudgets"), "budgets:viewbudget");
+    CHECK_STR(map("dms.amazonaws.com", "ModifyMigrationProject"), "dms:updatemigrationproject");
+    CHECK_STR(map("cloudfront.amazonaws.com", "CreateDistributionWithTags2020_05_31"),
+              "cloudfront:createdistribution cloudfront:tagresource");
     CHECK_STR(map("signin.amazonaws.com", "GetSigninToken"), "");
     CHECK_STR(map("billingconsole.amazonaws.com", "SetContactAddress"), "");
 }
