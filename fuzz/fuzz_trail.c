@@ -199,8 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         state again = {size, 0, 0, NULL, NULL};
         ct_trail_options opts = {"@timestamp"};
         if (ct_trail_parse(text, size, &opts, on_record, on_reject, &again, &err) != 0 ||
-            again.records + again.rejects != st.records + st.rejects ||
-            again.records < st.records)
+            again.records + again.rejects != st.records + st.rejects || again.records < st.records)
             abort();
     }
     cJSON_Delete(doc);

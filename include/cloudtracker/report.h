@@ -54,7 +54,7 @@ typedef struct ct_diff_entry {
      * its request ("eventSource eventName", owned). NULL when none. */
     const char *hidden_by_action;
     char *hidden_by_event;
-    bool benign;               /* hidden by --ignore-benign */
+    bool benign; /* hidden by --ignore-benign */
     ct_access_level level;
     ct_decision decision; /* why granted or not (borrowed strings) */
 } ct_diff_entry;

@@ -30,8 +30,8 @@ const char *ct_event_kind_name(ct_event_kind kind);
 
 /* Calls of one (eventSource, eventName, kind) inside the window. */
 typedef struct ct_call {
-    char *event_source;   /* e.g. "s3.amazonaws.com" */
-    char *event_name;     /* e.g. "CreateBucket" */
+    char *event_source; /* e.g. "s3.amazonaws.com" */
+    char *event_name;   /* e.g. "CreateBucket" */
     ct_event_kind kind;
     uint64_t count;       /* calls without an errorCode */
     uint64_t error_count; /* calls with an errorCode (attempts, never "used") */

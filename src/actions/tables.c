@@ -22,7 +22,7 @@ static struct {
         char *source;
         char *prefix;
         size_t len;
-    } *not_patterns;
+    } * not_patterns;
     size_t n_not_patterns;
 } T;
 
@@ -189,8 +189,8 @@ static int event_key(const struct ct_table_row *r, const char *source, const cha
     memcpy(lname, name, n + 1);
     ct_str_lower(lname);
     if (ct_actions_strip_version(lname, n) != n)
-        return ct_tables_fail(r, CT_EINTERNAL, "eventName \"%s\" has a version suffix, list it without",
-                    name);
+        return ct_tables_fail(r, CT_EINTERNAL,
+                              "eventName \"%s\" has a version suffix, list it without", name);
     if ((size_t)snprintf(key, size, "%s:%s", prefix, lname) >= size)
         return ct_tables_fail(r, CT_EINTERNAL, "eventName \"%s\" too long", name);
     return 0;
@@ -279,7 +279,8 @@ static int not_action_row(struct ct_table_row *r)
             return ct_tables_oom();
         T.not_patterns = grown;
         struct name_pattern *p = &T.not_patterns[T.n_not_patterns];
-        if (!(p->source = ct_strdup(r->field[0])) || !(p->prefix = ct_strndup(r->field[1], n - 1))) {
+        if (!(p->source = ct_strdup(r->field[0])) ||
+            !(p->prefix = ct_strndup(r->field[1], n - 1))) {
             free(p->source);
             return ct_tables_oom();
         }
@@ -329,8 +330,8 @@ static void load_tables(void)
         ct_tables_each_row("data/cloudtrail/event-renames.tsv", ct_data_event_renames,
                            ct_data_event_renames_len, 4, rename_row) ||
         ct_tables_each_row("data/cloudtrail/event-renames-apigateway.tsv",
-                           ct_data_event_renames_apigateway,
-                           ct_data_event_renames_apigateway_len, 4, rename_row) ||
+                           ct_data_event_renames_apigateway, ct_data_event_renames_apigateway_len,
+                           4, rename_row) ||
         ct_tables_each_row("data/cloudtrail/no-permission.tsv", ct_data_no_permission,
                            ct_data_no_permission_len, 3, no_permission_row) ||
         ct_tables_each_row("data/cloudtrail/request-dependent.tsv", ct_data_request_dependent,

@@ -150,7 +150,8 @@ static int permission_row(struct ct_table_row *r)
     if (no_api) {
         if (e->no_api_source)
             return ct_tables_fail(r, CT_EINTERNAL, "action \"%s\" listed twice", r->field[0]);
-        if (!(e->no_api_source = keep(r->field[3])) || !(e->no_api_checked = keep_checked(r->field[4])))
+        if (!(e->no_api_source = keep(r->field[3])) ||
+            !(e->no_api_checked = keep_checked(r->field[4])))
             return CT_ENOMEM;
         return 0;
     }
@@ -183,8 +184,8 @@ static int data_row(struct ct_table_row *r)
 {
     const char *type = r->field[0], *source = r->field[1], *ro = r->field[3];
     if (strncmp(type, "AWS::", 5) != 0)
-        return ct_tables_fail(r, CT_EINTERNAL, "resource type \"%s\" does not start with AWS::",
-                              type);
+        return ct_tables_fail(r, CT_EINTERNAL,
+                              "resource type \"%s\" does not start with AWS::", type);
     if (!strchr(source, '.') || strchr(source, ' '))
         return ct_tables_fail(r, CT_EINTERNAL, "bad eventSource \"%s\"", source);
     int read_only = strcmp(ro, "true") == 0 ? 1 : strcmp(ro, "false") == 0 ? 0 : -1;

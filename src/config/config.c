@@ -179,8 +179,7 @@ static int load_accounts(loader *l, yaml_node_t *n)
     return 0;
 }
 
-static int opt_string(loader *l, yaml_node_t *map, const char *key, const char *what,
-                      char **out);
+static int opt_string(loader *l, yaml_node_t *map, const char *key, const char *what, char **out);
 
 static int load_files(loader *l, yaml_node_t *n)
 {

@@ -38,17 +38,22 @@ typedef struct usage {
     char *maybe_event;
 } usage;
 
+/* "eventSource eventName" of a call (malloc'd), or NULL when out of memory. */
+static char *call_label(const char *event_source, const char *event_name)
+{
+    ct_buf b = CT_BUF_INIT;
+    if (ct_buf_printf(&b, "%s %s", event_source, event_name) != 0) {
+        ct_buf_release(&b);
+        return NULL;
+    }
+    return ct_buf_detach(&b);
+}
+
 static int note_unmapped(ct_diff *d, const ct_call *c, ct_error *err)
 {
     d->unmapped_calls += c->count + c->error_count;
-    if (d->unmapped_example)
-        return 0;
-    ct_buf b = CT_BUF_INIT;
-    if (ct_buf_printf(&b, "%s %s", c->event_source, c->event_name) != 0) {
-        ct_buf_release(&b);
+    if (!d->unmapped_example && !(d->unmapped_example = call_label(c->event_source, c->event_name)))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
-    }
-    d->unmapped_example = ct_buf_detach(&b);
     return 0;
 }
 
@@ -77,14 +82,8 @@ static int note_maybe(ct_strmap *by_action, const ct_call *c, const ct_event_act
         usage *u = usage_of(by_action, mapped->actions[k], c);
         if (!u)
             return ct_error_set(err, CT_ENOMEM, "out of memory");
-        if (u->maybe_event)
-            continue;
-        ct_buf b = CT_BUF_INIT;
-        if (ct_buf_printf(&b, "%s %s", c->event_source, c->event_name) != 0) {
-            ct_buf_release(&b);
+        if (!u->maybe_event && !(u->maybe_event = call_label(c->event_source, c->event_name)))
             return ct_error_set(err, CT_ENOMEM, "out of memory");
-        }
-        u->maybe_event = ct_buf_detach(&b);
     }
     return 0;
 }
@@ -150,8 +149,7 @@ static int collect_usage(ct_diff *d, ct_strmap *by_action, const ct_catalog *cat
 
 /* ---- data events seen in the logs ---- */
 
-const ct_data_seen *ct_diff_data_seen(const ct_diff *diff, const char *resource_type,
-                                      int read_only)
+const ct_data_seen *ct_diff_data_seen(const ct_diff *diff, const char *resource_type, int read_only)
 {
     for (size_t i = 0; i < diff->seen_count; i++)
         if (diff->seen[i].read_only == read_only &&
@@ -177,14 +175,13 @@ static int add_seen(ct_diff *d, const char *type, const ct_data_event *e)
     d->seen = grown;
     ct_data_seen *s = &d->seen[d->seen_count];
     memset(s, 0, sizeof(*s));
-    ct_buf ex = CT_BUF_INIT;
     s->resource_type = ct_strdup(type);
-    if (!s->resource_type || ct_buf_printf(&ex, "%s %s", e->event_source, e->event_name) != 0) {
+    s->example = call_label(e->event_source, e->event_name);
+    if (!s->resource_type || !s->example) {
         free(s->resource_type);
-        ct_buf_release(&ex);
+        free(s->example);
         return CT_ENOMEM;
     }
-    s->example = ct_buf_detach(&ex);
     s->read_only = e->read_only;
     s->events = e->count;
     s->first_day = e->first_day;
@@ -201,8 +198,8 @@ static int collect_seen(ct_diff *d, const ct_data_events *events, ct_error *err)
 {
     for (size_t i = 0; events && i < events->count; i++) {
         const ct_data_event *e = &events->items[i];
-        if (ct_data_events_add(&d->observed, e->event_source, e->event_name, e->read_only,
-                               e->count, e->first_day, e->last_day) != 0)
+        if (ct_data_events_add(&d->observed, e->event_source, e->event_name, e->read_only, e->count,
+                               e->first_day, e->last_day) != 0)
             return ct_error_set(err, CT_ENOMEM, "out of memory");
         ct_event_actions mapped;
         if (e->read_only < 0 || ct_event_map(e->event_source, e->event_name, &mapped) != 0)

@@ -312,7 +312,8 @@ static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry 
     json_str(out, reason.data ? reason.data : "?");
     ct_buf_release(&reason);
     fputs(", \"sources\": ", out);
-    json_opt_str(out, v->cls == CT_VIS_MANAGEMENT ? "aws-ct-management-events" : v->evidence.source);
+    json_opt_str(out,
+                 v->cls == CT_VIS_MANAGEMENT ? "aws-ct-management-events" : v->evidence.source);
     fputs(", \"checked\": ", out);
     json_checked(out, v->evidence.checked);
     fputs(", \"data_events\": [", out);

@@ -920,8 +920,8 @@ int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_ti
     const char *p = rec ? ws(rec, end) : NULL;
     if (!p || p >= end || *p != '{')
         return CT_EINPUT;
-    walk w = {.out = out, .end = end, .event_time = event_time, .add_time = add_time,
-              .flush_from = p};
+    walk w = {
+        .out = out, .end = end, .event_time = event_time, .add_time = add_time, .flush_from = p};
     const char *root = p;
     p = walk_object(&w, p, P_ROOT, 0);
     int rc = w.rc;

@@ -1212,8 +1212,8 @@ static int on_record(void *ud, const ct_trail_record *rec)
     unsigned moved = 0;
     if (append_action(L, b, "create", index, id))
         return set_fatal(L, L->err);
-    rc = ct_es_doc_prepare(&b->body, rec->raw, rec->raw_len, rec->event_time,
-                           rec->time_elsewhere, &moved);
+    rc = ct_es_doc_prepare(&b->body, rec->raw, rec->raw_len, rec->event_time, rec->time_elsewhere,
+                           &moved);
     if (rc == CT_EINPUT) /* the scanner validated it: cannot happen */
         rc = ct_error_set(L->err, CT_EINTERNAL, "%s: a record the scanner accepted is not JSON",
                           L->reading->path);

@@ -28,16 +28,16 @@
 
 /* The CloudTrail fields the queries use. */
 enum field {
-    F_SOURCE,   /* eventSource */
-    F_NAME,     /* eventName */
-    F_ERROR,    /* errorCode */
-    F_TYPE,     /* userIdentity.type */
-    F_ARN,      /* userIdentity.arn */
-    F_KEY,      /* userIdentity.accessKeyId */
-    F_ISSUER,   /* userIdentity.sessionContext.sessionIssuer.arn */
-    F_ROLE_ARN, /* requestParameters.roleArn */
-    F_ISSUED,   /* responseElements.credentials.accessKeyId */
-    F_ACCOUNT,  /* recipientAccountId */
+    F_SOURCE,     /* eventSource */
+    F_NAME,       /* eventName */
+    F_ERROR,      /* errorCode */
+    F_TYPE,       /* userIdentity.type */
+    F_ARN,        /* userIdentity.arn */
+    F_KEY,        /* userIdentity.accessKeyId */
+    F_ISSUER,     /* userIdentity.sessionContext.sessionIssuer.arn */
+    F_ROLE_ARN,   /* requestParameters.roleArn */
+    F_ISSUED,     /* responseElements.credentials.accessKeyId */
+    F_ACCOUNT,    /* recipientAccountId */
     F_EVENT_TYPE, /* eventType */
     F_CATEGORY,   /* eventCategory */
     F_READ_ONLY,  /* readOnly (boolean) */
@@ -535,8 +535,7 @@ static int collect_calls(es_source *s, char **queries, size_t n, ct_calls *out, 
         put_composite_source(s, &sources, "src", F_SOURCE, false) || ct_buf_puts(&sources, ",") ||
         put_composite_source(s, &sources, "name", F_NAME, false) || ct_buf_puts(&sources, ",") ||
         put_composite_source(s, &sources, "type", F_EVENT_TYPE, true) ||
-        ct_buf_puts(&sources, "]") ||
-        ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
+        ct_buf_puts(&sources, "]") || ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
         ct_es_json_string(&sub, s->time_field) ||
         ct_buf_puts(&sub, "}},\"last\":{\"max\":{\"field\":") ||
         ct_es_json_string(&sub, s->time_field) ||

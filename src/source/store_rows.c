@@ -82,16 +82,16 @@ int ct_file_rows_encode(ct_buf *out, const int64_t *calls, size_t ncalls, const 
 }
 
 /* Checks a decoded row: ids are positive, counts are not negative, the
- * session flag is 0 or 1, a data access is a CT_DATA_* value with an action. A damaged blob must not make the roll-ups go
- * negative or name rows that cannot exist. */
+ * session flag is 0 or 1, a data access is a CT_DATA_* value with an action. A damaged blob must
+ * not make the roll-ups go negative or name rows that cannot exist. */
 static bool row_valid(const int64_t *v, bool call)
 {
     if (call)
         return v[0] > 0 && v[1] > 0 && v[2] > 0 && (v[4] == 0 || v[4] == 1) && v[5] >= 0 &&
                v[6] >= 0 && (v[5] > 0 || v[6] > 0);
     bool data = v[3] != 0;
-    return v[0] > 0 && v[4] > 0 && (data ? v[2] > 0 && v[3] >= CT_DATA_READ && v[3] <= CT_DATA_UNKNOWN
-                                          : v[2] == 0);
+    return v[0] > 0 && v[4] > 0 &&
+           (data ? v[2] > 0 && v[3] >= CT_DATA_READ && v[3] <= CT_DATA_UNKNOWN : v[2] == 0);
 }
 
 static int get_rows(const unsigned char **p, const unsigned char *end, bool call,

@@ -176,8 +176,8 @@ static void bind_dict(sqlite3_stmt *st, enum store_dict dict, const ct_pool_item
     const char *source, *name;
     size_t source_len, name_len;
     ct_event_kind kind;
-    if (dict == DICT_ACTION && ct_action_key_split(item->s, item->len, &kind, &source, &source_len,
-                                                   &name, &name_len)) {
+    if (dict == DICT_ACTION &&
+        ct_action_key_split(item->s, item->len, &kind, &source, &source_len, &name, &name_len)) {
         sqlite3_bind_text(st, 1, source, (int)source_len, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, name, (int)name_len, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, (int)kind);

@@ -224,8 +224,7 @@ static inline bool decode_file_rows(sqlite3 *db)
     sqlite3_stmt *ins[2] = {NULL, NULL}, *blobs = NULL;
     bool ok = sqlite3_prepare_v2(db, "INSERT INTO temp.file_call VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
                                  -1, &ins[0], NULL) == SQLITE_OK &&
-              sqlite3_prepare_v2(db,
-                                 "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4,?5,?6)",
+              sqlite3_prepare_v2(db, "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4,?5,?6)",
                                  -1, &ins[1], NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(db, "SELECT file_id, data FROM file_rows", -1, &blobs, NULL) ==
                   SQLITE_OK;

@@ -490,7 +490,8 @@ static void test_map_request_dependent(void)
 static void test_map_fixed_names(void)
 {
     /* Fixed with the corpus of real pairs and the cases. */
-    CHECK_STR(map("metering-marketplace.amazonaws.com", "MeterUsage"), "aws-marketplace:meterusage");
+    CHECK_STR(map("metering-marketplace.amazonaws.com", "MeterUsage"),
+              "aws-marketplace:meterusage");
     CHECK_STR(map("metrics-sagemaker.amazonaws.com", "BatchPutMetrics"),
               "sagemaker:batchputmetrics");
     CHECK_STR(map("s3.amazonaws.com", "GetPublicAccessBlock"), "s3:getbucketpublicaccessblock");
@@ -870,7 +871,7 @@ static void test_tables_consistent(void)
     CHECK_INT(offenders, 0);
     /* The data events most trails select are recognised; the other types'
      * actions stay "?" whatever the logs hold (listed for maintainers). */
-    static const char *const common[] = {"AWS::S3::Object",     "AWS::Lambda::Function",
+    static const char *const common[] = {"AWS::S3::Object",      "AWS::Lambda::Function",
                                          "AWS::DynamoDB::Table", "AWS::SQS::Queue",
                                          "AWS::SNS::Topic",      "AWS::CloudWatch::Metric"};
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)

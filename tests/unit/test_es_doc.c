@@ -422,13 +422,12 @@ static void test_added_event_time(void)
         {"{\"eventName\":\"X\",\"responseElements\":\"no\"}",
          "{\"eventName\":\"X\",\"eventTime\":\"2018-06-01T12:00:00Z\","
          "\"cloudtrackerMoved\":{\"responseElements\":\"no\"}}"},
-        {"{\"responseElements\":\"no\"}",
-         "{\"eventTime\":\"2018-06-01T12:00:00Z\","
-         "\"cloudtrackerMoved\":{\"responseElements\":\"no\"}}"},
+        {"{\"responseElements\":\"no\"}", "{\"eventTime\":\"2018-06-01T12:00:00Z\","
+                                          "\"cloudtrackerMoved\":{\"responseElements\":\"no\"}}"},
         {"{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1}",
          "{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1}"},
-        {"{\"eventTime\":\"\",\"a\":1}",
-         "{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1,\"cloudtrackerMoved\":{\"eventTime\":\"\"}}"},
+        {"{\"eventTime\":\"\",\"a\":1}", "{\"eventTime\":\"2018-06-01T12:00:00Z\",\"a\":1,"
+                                         "\"cloudtrackerMoved\":{\"eventTime\":\"\"}}"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ct_buf b = CT_BUF_INIT;

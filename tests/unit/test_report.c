@@ -60,7 +60,8 @@ static void test_verdicts(void)
      * by s3:*); explicitly denied but called; failed calls only; a call
      * needing no permission; an unmappable name. */
     ct_calls_add(&calls, "s3.amazonaws.com", "CreateBucket", CT_EVENT_API, 3, 1, 100, 120);
-    ct_calls_add(&calls, "s3.amazonaws.com", "FrobnicateBucket20991231", CT_EVENT_API, 1, 0, 110, 110);
+    ct_calls_add(&calls, "s3.amazonaws.com", "FrobnicateBucket20991231", CT_EVENT_API, 1, 0, 110,
+                 110);
     ct_calls_add(&calls, "s3.amazonaws.com", "DeleteBucket", CT_EVENT_API, 2, 0, 105, 106);
     ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", CT_EVENT_API, 0, 4, 101, 102);
     ct_calls_add(&calls, "sts.amazonaws.com", "GetCallerIdentity", CT_EVENT_API, 9, 0, 100, 130);
@@ -279,7 +280,8 @@ static void test_visibility_verdicts(void)
     CHECK(strstr(buf, "\"hidden_by\": {\"request_dependent\": \"dynamodb.amazonaws.com "
                       "ExecuteStatement\"") != NULL);
     CHECK(strstr(buf, "\"class\": \"permission_only\"") != NULL);
-    CHECK(strstr(buf, "needed by GetObject") != NULL || strstr(buf, "depending on the request") != NULL);
+    CHECK(strstr(buf, "needed by GetObject") != NULL ||
+          strstr(buf, "depending on the request") != NULL);
     free(buf);
     ct_diff_release(&d);
 

@@ -12,12 +12,12 @@
 
 #define KEEP 64 /* records and rejects remembered per parse */
 
-/* What one parse produced. Record strings are copies owned here. */
 /* The reject reason of a record without eventTime when no other time field
  * is named. */
-#define MISSING_TIME                                                                        \
+#define MISSING_TIME                                                                               \
     "missing eventTime (files.timestamp_field names another time field, such as @timestamp)"
 
+/* What one parse produced. Record strings are copies owned here. */
 typedef struct result {
     int rc;
     ct_error err;
@@ -90,12 +90,12 @@ static void release(result *res)
 {
     for (size_t i = 0; i < res->records && i < KEEP; i++) {
         ct_trail_record *c = &res->rec[i];
-        const char *all[] = {
-            c->event_source,         c->event_name,    c->event_id,      c->shared_event_id,
-            c->recipient_account_id, c->error_code,    c->identity_type, c->identity_arn,
-            c->identity_account_id,  c->access_key_id, c->issuer_arn,    c->role_arn,
-            c->role_session_name,    c->issued_key,    c->raw,           c->event_type,
-            c->event_category};
+        const char *all[] = {c->event_source,      c->event_name,           c->event_id,
+                             c->shared_event_id,   c->recipient_account_id, c->error_code,
+                             c->identity_type,     c->identity_arn,         c->identity_account_id,
+                             c->access_key_id,     c->issuer_arn,           c->role_arn,
+                             c->role_session_name, c->issued_key,           c->raw,
+                             c->event_type,        c->event_category};
         for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
             free((char *)all[k]);
     }
@@ -459,7 +459,8 @@ static void test_time_field(void)
     /* "eventTime" itself, or no name, is the default. */
     ct_trail_options plain = {"eventTime"};
     r.opts = &plain;
-    parse(&r, "{\"@timestamp\":\"2018-03-05T10:20:00Z\",\"eventSource\":\"a\",\"eventName\":\"b\"}");
+    parse(&r,
+          "{\"@timestamp\":\"2018-03-05T10:20:00Z\",\"eventSource\":\"a\",\"eventName\":\"b\"}");
     CHECK_INT(r.records, 0);
     CHECK_STR(r.rej_why[0], MISSING_TIME);
     /* A document that only has the named key is still a record. */
