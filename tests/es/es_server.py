@@ -1097,6 +1097,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 server.faults.add(fault)
                 body = {"acknowledged": True, "fault": fault.spec}
+        elif raw_path == "/__clock" and method == "POST":
+            # Refresh timers: stop the clock, or move it forward by hand.
+            try:
+                seconds = float((data or {}).get("advance", 0))
+            except (TypeError, ValueError, AttributeError):
+                seconds = -1
+            if seconds < 0:
+                status, body = 400, {"error": "body must be {\"advance\": SECONDS >= 0}"}
+            else:
+                with server.store.lock:
+                    server.store.clock.advance(seconds)
         elif raw_path == "/__faults" and method == "GET":
             body = {"faults": server.faults.list()}
         elif raw_path == "/__faults" and method == "DELETE":
