@@ -124,15 +124,18 @@ class LoaderTest(unittest.TestCase):
 
     def start_load(self, url, config, logs, bulks):
         """Starts a load in the background; returns once the server has
-        answered `bulks` _bulk requests (the load is then mid-way)."""
+        answered `bulks` _bulk requests. The server holds every later _bulk
+        (a stall until the faults are cleared or the server stops), so the
+        load is mid-way then, however fast or slow it runs."""
+        url.fault("stall", count=-1, path="_bulk", seconds=3600, skip=bulks)
         args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
                 "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
         proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if sum("_bulk" in r["path"] for r in url.requests()) >= bulks:
-                break
+        deadline = time.monotonic() + 120
+        while sum("_bulk" in r["path"] for r in url.requests()) < bulks:
+            self.assertIsNone(proc.poll(), "the load ended before %d _bulk requests" % bulks)
+            self.assertLess(time.monotonic(), deadline, "no %d _bulk requests" % bulks)
             time.sleep(0.05)
         return proc
 
@@ -553,8 +556,6 @@ class FaultTests(LoaderTest):
         with running_server(flavor="es8", data_dir=data) as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n"
                                       "  bulk_retries: 0\n  retries: 0\n")
-            # Slow bulks, so the kill lands mid-load.
-            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
             proc = self.start_load(url, config, logs, bulks=5)
             url.kill()
             err = proc.communicate(timeout=300)[1]
@@ -584,7 +585,6 @@ class FaultTests(LoaderTest):
         data = os.path.join(self.tmp, "data")
         with running_server(flavor="os2", data_dir=data) as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n")
-            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
             proc = self.start_load(url, config, logs, bulks=5)
             url.kill()
             time.sleep(1)
@@ -600,9 +600,11 @@ class FaultTests(LoaderTest):
         logs, n = self.make_logs(files=40, per_file=100)
         with running_server(flavor="es8") as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 1\n")
-            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
             proc = self.start_load(url, config, logs, bulks=3)
             proc.send_signal(signal.SIGINT)
+            # The signal is pending before the held _bulk is let go, so the
+            # loader stops after that one answer (and does not wait 10 s for it).
+            url.control("DELETE", "/__faults")
             err = proc.communicate(timeout=120)[1]
             self.assertEqual(proc.returncode, -signal.SIGINT, err)
             self.assertIn("interrupted", err)
