@@ -36,7 +36,6 @@ typedef struct ct_es_load_summary {
     uint64_t indices_unrestored; /* left with the load settings (the next run restores them) */
     uint64_t files_unrecorded;   /* loaded, but not recorded so (read again next time) */
     char unseen_index[256];  /* an index loaded that elasticsearch.index does not name ("": none) */
-    char alias[256];         /* the alias (elasticsearch.index) the loaded indices are behind ("") */
     /* Why elasticsearch.index could not be made that alias ("": it could, or
      * it is not one plain name): this index stands in the way, either the
      * index of that name or one behind an alias of that name that

@@ -196,6 +196,14 @@ static int unexpected(loader *L, const char *what, long status, const cJSON *j)
     return rc;
 }
 
+/* An answer of status 200 that should be an object of indices is not. */
+static int not_indices(loader *L, const char *what)
+{
+    return ct_error_set(L->err, CT_EPARTIAL,
+                        "elasticsearch at %s: the answer to %s is not an object of indices",
+                        ct_es_client_host(L->client), what);
+}
+
 static bool error_is(const cJSON *j, const char *type)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
@@ -302,6 +310,8 @@ static int probe_alias(loader *L)
     ct_buf_release(&path);
     if (rc == 0 && status != 200 && status != 404)
         rc = unexpected(L, "looking up elasticsearch.index", status, j);
+    else if (rc == 0 && status == 200 && !cJSON_IsObject(j))
+        rc = not_indices(L, "looking up elasticsearch.index");
     const char *taken = NULL;
     cJSON *idx, *list = rc == 0 && status == 200 ? j : NULL;
     cJSON_ArrayForEach(idx, list)
@@ -337,6 +347,8 @@ static int alias_existing(loader *L)
     int rc = request(L, "GET", path.data, NULL, NULL, &status, &j);
     if (rc == 0 && status != 200)
         rc = unexpected(L, "reading the aliases of existing indices", status, j);
+    else if (rc == 0 && !cJSON_IsObject(j))
+        rc = not_indices(L, "reading the aliases of existing indices");
     cJSON *idx, *list = rc == 0 ? j : NULL;
     cJSON_ArrayForEach(idx, list)
     {
@@ -438,8 +450,9 @@ static int find_foreign(loader *L)
     ct_buf_release(&path);
     if (rc)
         return rc;
-    if (status != 200) {
-        rc = unexpected(L, "reading the mappings of existing indices", status, j);
+    if (status != 200 || !cJSON_IsObject(j)) {
+        rc = status != 200 ? unexpected(L, "reading the mappings of existing indices", status, j)
+                           : not_indices(L, "reading the mappings of existing indices");
         cJSON_Delete(j);
         return rc;
     }
@@ -1627,8 +1640,6 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
         (rc = probe_alias(&L)) || (rc = put_template(&L)) || (rc = ensure_state_index(&L)) ||
         (rc = find_foreign(&L)) || (rc = alias_existing(&L)) || (rc = find_leftovers(&L)))
         goto out;
-    if (L.alias)
-        snprintf(summary->alias, sizeof(summary->alias), "%s", L.alias);
     if (opts->progress && (rc = count_total(&L)))
         goto out;
     /* A cluster that was not there at the start is a wrong address, told at

@@ -353,15 +353,19 @@ class AliasTests(LoaderTest):
             rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
             self.assertEqual(rc, EXIT_OK, err)
             config = backend.write_config(self.tmp, "  url: %s\n  index: cloudtrail\n" % url)
-            for path, what in (("^/cloudtrail/_mapping$", "looking up elasticsearch.index"),
-                               ("^/_aliases$", "putting existing indices behind the alias "
-                                               "elasticsearch.index")):
-                with self.subTest(path=path):
-                    url.fault("500", path=path)
+            for kind, path, what in (
+                    ("500", "^/cloudtrail/_mapping$",
+                     "looking up elasticsearch.index failed (HTTP 500)"),
+                    ("500", "^/_aliases$", "putting existing indices behind the alias "
+                                           "elasticsearch.index failed (HTTP 500)"),
+                    ("truncate", "^/cloudtrail/_mapping$", "the response was cut short"),
+                    ("truncate", r"^/cloudtrail-\*\.\*/_alias$", "the response was cut short")):
+                with self.subTest(kind=kind, path=path):
+                    url.fault(kind, path=path)
                     rc, err, _ = self.load(config, [DEMO_LOGS])
                     self.assertEqual(rc, EXIT_PARTIAL, err)
                     self.assertEqual(err.count("\n"), 1, err)
-                    self.assertIn("%s failed (HTTP 500)" % what, err)
+                    self.assertIn(what, err)
             self.assertEqual(self.aliases(url), {m: [] for m in self.MONTHS})
 
     def test_pattern_or_list_gets_no_alias(self):
