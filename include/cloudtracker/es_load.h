@@ -36,6 +36,11 @@ typedef struct ct_es_load_summary {
     uint64_t indices_unrestored; /* left with the load settings (the next run restores them) */
     uint64_t files_unrecorded;   /* loaded, but not recorded so (read again next time) */
     char unseen_index[256];  /* an index loaded that elasticsearch.index does not name ("": none) */
+    /* Why elasticsearch.index could not be made that alias ("": it could, or
+     * it is not one plain name): this index stands in the way, either the
+     * index of that name or one behind an alias of that name that
+     * cloudtracker did not make. */
+    char index_taken[256];
     char index_pattern[256]; /* the pattern of index_format's indices ("cloudtrail-*.*") */
     ct_input_problems problems; /* one entry per partial or skipped file */
 } ct_es_load_summary;
@@ -62,7 +67,12 @@ typedef struct ct_es_load_options {
  * Before loading: the index template for the indices of cfg->index_format
  * (composable, or legacy on ES 6) and the state index are put in place;
  * an existing index of that pattern that cloudtracker did not create is
- * never written to (CT_ECONFIG). Each index written to is created (or
+ * never written to (CT_ECONFIG). When cfg->index (what queries read) is one
+ * plain index name, the indices of the pattern are put behind an alias of
+ * that name (by the template, and with _aliases for those that exist), so
+ * the default config's queries see what it loads; not when an index of
+ * that name exists or the name is an alias of indices cloudtracker did not
+ * make (summary->index_taken says which, and the load goes on). Each index written to is created (or
  * found) and set to refresh_interval -1 and 0 replicas while loading; the
  * previous values are kept in the state index first and are restored at
  * the end, whether the load succeeded, failed or was interrupted (and by

@@ -166,6 +166,32 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
                  s.indices_unrestored, s.indices_unrestored == 1 ? "index" : "indices");
         cli_warn(text);
     }
+    if (s.index_taken[0]) {
+        /* One warning: the loaded indices cannot go behind the name the
+         * queries read, and what to read instead. */
+        const char *name = cfg->es.index, *pat = s.index_pattern;
+        bool prefix = strncmp(pat, name, strlen(name)) == 0;
+        char both[600], text[1600]; /* cli_warn escapes it */
+        if (prefix)
+            snprintf(both, sizeof(both), "'%s*'", name);
+        else
+            snprintf(both, sizeof(both), "'%s,%s'", name, pat);
+        if (strcmp(s.index_taken, name) == 0)
+            snprintf(text, sizeof(text),
+                     "elasticsearch.index '%s' is an existing index, so the loaded indices cannot "
+                     "be put behind an alias of that name and queries will not see them: set "
+                     "index: '%s' to read them, or %s to read both (if both map CloudTrail "
+                     "fields the same way)",
+                     name, pat, both);
+        else
+            snprintf(text, sizeof(text),
+                     "elasticsearch.index '%s' is an alias of %s, which cloudtracker did not "
+                     "make, so the loaded indices are not added to it and queries will not see "
+                     "them: set index: '%s' to read them, or %s to read both (if both map "
+                     "CloudTrail fields the same way)",
+                     name, s.index_taken, pat, both);
+        cli_warn(text);
+    }
     if (s.unseen_index[0]) {
         char text[1000]; /* cli_warn escapes it */
         snprintf(text, sizeof(text),

@@ -216,8 +216,8 @@ int ct_es_mappings_body(ct_buf *out, bool legacy)
     return 0;
 }
 
-int ct_es_template_body(ct_buf *out, bool legacy, const char *index_pattern, int priority,
-                        int shards, int replicas, const char *refresh_interval)
+int ct_es_template_body(ct_buf *out, bool legacy, const char *index_pattern, const char *alias,
+                        int priority, int shards, int replicas, const char *refresh_interval)
 {
     size_t start = out->len;
     int rc = ct_buf_puts(out, "{\"index_patterns\":[");
@@ -238,6 +238,13 @@ int ct_es_template_body(ct_buf *out, bool legacy, const char *index_pattern, int
         rc = ct_buf_puts(out, "},\"mappings\":");
     if (!rc)
         rc = ct_es_mappings_body(out, legacy);
+    if (!rc && alias) {
+        rc = ct_buf_puts(out, ",\"aliases\":{");
+        if (!rc)
+            rc = ct_es_json_string(out, alias);
+        if (!rc)
+            rc = ct_buf_puts(out, ":{}}");
+    }
     if (!rc)
         rc = ct_buf_puts(out, legacy ? "}" : "}}");
     if (rc) {

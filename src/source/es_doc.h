@@ -25,9 +25,10 @@
  * PUT _template/<name> (legacy true: ES 6, mappings wrapped in the type name
  * "_doc", "order":priority) applying to `index_pattern`. The index settings
  * are number_of_shards/number_of_replicas and refresh_interval (e.g. "30s",
- * "-1"; NULL leaves it out). Returns 0 or CT_ENOMEM. */
-int ct_es_template_body(ct_buf *out, bool legacy, const char *index_pattern, int priority,
-                        int shards, int replicas, const char *refresh_interval);
+ * "-1"; NULL leaves it out). Every index made from it gets the alias `alias`
+ * (NULL: none). Returns 0 or CT_ENOMEM. */
+int ct_es_template_body(ct_buf *out, bool legacy, const char *index_pattern, const char *alias,
+                        int priority, int shards, int replicas, const char *refresh_interval);
 
 /* Appends the CloudTrail "mappings" object alone (root dynamic:false,
  * date_detection:false, _meta with CT_ES_MAPPING_VERSION); legacy wraps it

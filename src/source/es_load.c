@@ -90,6 +90,7 @@ typedef struct loader {
     bool legacy;   /* ES < 7.8: legacy templates */
     bool types;    /* ES 6: _type in bulk metadata */
     char *pattern; /* index_format with tokens made '*' */
+    const char *alias; /* elasticsearch.index, when the loaded indices go behind it */
     ct_strmap *foreign; /* indices of the pattern cloudtracker did not make */
     ct_strmap *indices; /* name -> prepared */
     prepared **order;   /* the same, in the order prepared */
@@ -195,6 +196,14 @@ static int unexpected(loader *L, const char *what, long status, const cJSON *j)
     return rc;
 }
 
+/* An answer of status 200 that should be an object of indices is not. */
+static int not_indices(loader *L, const char *what)
+{
+    return ct_error_set(L->err, CT_EPARTIAL,
+                        "elasticsearch at %s: the answer to %s is not an object of indices",
+                        ct_es_client_host(L->client), what);
+}
+
 static bool error_is(const cJSON *j, const char *type)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
@@ -266,6 +275,116 @@ static char *pattern_of(const char *format)
     return ct_buf_detach(&b);
 }
 
+/* Whether elasticsearch.index is one plain index name (no pattern, list or
+ * exclusion; the characters config.c allows in index_format) that is not
+ * itself a name index_format makes: one the loaded indices can be put
+ * behind as an alias. */
+static bool alias_wanted(const char *name, const char *pattern)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 200 || strchr("-_+.", name[0]))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-_.+", *p)))
+            return false;
+    return fnmatch(pattern, name, 0) != 0;
+}
+
+/* Decides whether the loaded indices go behind elasticsearch.index as an
+ * alias (L->alias): yes unless an index of that name exists (the original
+ * tool's data: an alias cannot share its name), or the name is an alias of
+ * an index cloudtracker did not make (queries reading it would then read
+ * something else than before); summary->index_taken then names that
+ * index, for the warning. */
+static int probe_alias(loader *L)
+{
+    const char *name = L->cfg->index;
+    if (!alias_wanted(name, L->pattern))
+        return 0;
+    ct_buf path = CT_BUF_INIT;
+    if (ct_buf_printf(&path, "/%s/_mapping", name))
+        return nomem(L);
+    long status = 0;
+    cJSON *j = NULL;
+    int rc = request(L, "GET", path.data, NULL, NULL, &status, &j);
+    ct_buf_release(&path);
+    if (rc == 0 && status != 200 && status != 404)
+        rc = unexpected(L, "looking up elasticsearch.index", status, j);
+    else if (rc == 0 && status == 200 && !cJSON_IsObject(j))
+        rc = not_indices(L, "looking up elasticsearch.index");
+    const char *taken = NULL;
+    cJSON *idx, *list = rc == 0 && status == 200 ? j : NULL;
+    cJSON_ArrayForEach(idx, list)
+    {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(idx, "mappings");
+        char *text = m ? cJSON_PrintUnformatted(m) : NULL;
+        bool ours = text && ct_es_mappings_are_ours(text, strlen(text));
+        free(text);
+        if (strcmp(idx->string, name) == 0 || (!ours && !taken))
+            taken = idx->string;
+    }
+    if (taken)
+        snprintf(L->sum->index_taken, sizeof(L->sum->index_taken), "%s", taken);
+    else if (rc == 0)
+        L->alias = name;
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* Puts the existing indices of the pattern that cloudtracker made (by an
+ * earlier run, maybe before the alias was asked for) behind L->alias; the
+ * template does it for those made from now on. One POST /_aliases, sent
+ * only when some index lacks the alias. */
+static int alias_existing(loader *L)
+{
+    if (!L->alias)
+        return 0;
+    ct_buf path = CT_BUF_INIT, names = CT_BUF_INIT, body = CT_BUF_INIT;
+    if (ct_buf_printf(&path, "/%s/_alias", L->pattern))
+        return nomem(L);
+    long status = 0;
+    cJSON *j = NULL;
+    int rc = request(L, "GET", path.data, NULL, NULL, &status, &j);
+    if (rc == 0 && status != 200)
+        rc = unexpected(L, "reading the aliases of existing indices", status, j);
+    else if (rc == 0 && !cJSON_IsObject(j))
+        rc = not_indices(L, "reading the aliases of existing indices");
+    cJSON *idx, *list = rc == 0 ? j : NULL;
+    cJSON_ArrayForEach(idx, list)
+    {
+        void *found;
+        const cJSON *aliases = cJSON_GetObjectItemCaseSensitive(idx, "aliases");
+        if (ct_strmap_get(L->foreign, idx->string, &found) ||
+            cJSON_GetObjectItemCaseSensitive(aliases, L->alias))
+            continue;
+        if ((names.len && ct_buf_puts(&names, ",")) || ct_es_json_string(&names, idx->string)) {
+            rc = nomem(L);
+            break;
+        }
+    }
+    cJSON_Delete(j);
+    j = NULL;
+    if (rc == 0 && names.len) {
+        if (ct_buf_puts(&body, "{\"actions\":[{\"add\":{\"alias\":") ||
+            ct_es_json_string(&body, L->alias) ||
+            ct_buf_printf(&body, ",\"indices\":[%s]}}]}", names.data))
+            rc = nomem(L);
+        if (rc == 0)
+            rc = request(L, "POST", "/_aliases", NULL, &body, &status, &j);
+        if (rc == 0 && status != 200) {
+            rc = unexpected(L, "putting existing indices behind the alias elasticsearch.index",
+                            status, j);
+            if (status == 400)
+                L->err->code = rc = CT_ECONFIG;
+        }
+    }
+    cJSON_Delete(j);
+    ct_buf_release(&path);
+    ct_buf_release(&names);
+    ct_buf_release(&body);
+    return rc;
+}
+
 static int put_template(loader *L)
 {
     ct_buf body = CT_BUF_INIT, path = CT_BUF_INIT;
@@ -274,8 +393,8 @@ static int put_template(loader *L)
     size_t stem = strcspn(L->pattern, "*");
     while (stem > 0 && strchr("-_.", L->pattern[stem - 1]))
         stem--;
-    if (ct_es_template_body(&body, L->legacy, L->pattern, TEMPLATE_PRIORITY, TEMPLATE_SHARDS,
-                            TEMPLATE_REPLICAS, TEMPLATE_REFRESH) ||
+    if (ct_es_template_body(&body, L->legacy, L->pattern, L->alias, TEMPLATE_PRIORITY,
+                            TEMPLATE_SHARDS, TEMPLATE_REPLICAS, TEMPLATE_REFRESH) ||
         ct_buf_printf(&path, "/%s/cloudtracker-%.*s", L->legacy ? "_template" : "_index_template",
                       (int)stem, L->pattern))
         rc = nomem(L);
@@ -331,8 +450,9 @@ static int find_foreign(loader *L)
     ct_buf_release(&path);
     if (rc)
         return rc;
-    if (status != 200) {
-        rc = unexpected(L, "reading the mappings of existing indices", status, j);
+    if (status != 200 || !cJSON_IsObject(j)) {
+        rc = status != 200 ? unexpected(L, "reading the mappings of existing indices", status, j)
+                           : not_indices(L, "reading the mappings of existing indices");
         cJSON_Delete(j);
         return rc;
     }
@@ -1518,8 +1638,8 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
         goto out;
     }
     if ((rc = ct_es_client_new(&L.client, cfg, err)) || (rc = detect(&L)) ||
-        (rc = put_template(&L)) || (rc = ensure_state_index(&L)) || (rc = find_foreign(&L)) ||
-        (rc = find_leftovers(&L)))
+        (rc = probe_alias(&L)) || (rc = put_template(&L)) || (rc = ensure_state_index(&L)) ||
+        (rc = find_foreign(&L)) || (rc = alias_existing(&L)) || (rc = find_leftovers(&L)))
         goto out;
     if (opts->progress && (rc = count_total(&L)))
         goto out;
@@ -1546,7 +1666,11 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
         rc = drain(&L);
     if (rc == 0 && L.files)
         rc = ct_error_set(err, CT_EINTERNAL, "the load ended with files not settled");
-    for (size_t i = 0; i < L.order_count && !summary->unseen_index[0]; i++)
+    /* Behind the alias, every index is seen; an index in the alias's way
+     * has its own warning. */
+    for (size_t i = 0; i < L.order_count && !L.alias && !summary->index_taken[0] &&
+                       !summary->unseen_index[0];
+         i++)
         if (!query_sees(cfg->index, L.order[i]->name))
             snprintf(summary->unseen_index, sizeof(summary->unseen_index), "%s",
                      L.order[i]->name);

@@ -185,6 +185,9 @@ class Auth:
 FAULT_KINDS = {"429", "500", "502", "503", "504", "stall", "truncate", "close",
                "partial_shards", "timed_out", "bulk_item_400", "bulk_item_429",
                "bulk_item_500"}
+# How long GET /__log?settled, DELETE /__log and POST /__reset wait for the
+# requests being answered (a guard against a stuck client, not a pause).
+SETTLE_SECONDS = 60
 SEARCH_PATH = re.compile(r"/_search|/_count")
 BULK_PATH = re.compile(r"/_bulk")
 
@@ -253,14 +256,20 @@ class Faults:
     def __init__(self):
         self.lock = threading.Lock()
         self.pending = []
+        # Set when the faults are cleared: stalls in progress end then.
+        self.released = threading.Event()
 
     def add(self, fault):
         with self.lock:
+            fault.released = self.released
             self.pending.append(fault)
 
     def clear(self):
+        """Drops every pending fault and ends the stalls in progress."""
         with self.lock:
             self.pending = []
+            self.released.set()
+            self.released = threading.Event()
 
     def take(self, method, path):
         """Consume and return the first fault matching this request."""
@@ -288,30 +297,65 @@ class Faults:
 
 
 class RequestLog:
-    """Every request (control endpoints excepted), also as JSONL on disk."""
+    """Every request (control endpoints excepted), also as JSONL on disk.
+
+    A request's entry is added just before its answer goes out, so a client
+    that has its answer finds the request in the log, in the order the
+    answers were given. Requests being handled are counted (begin/end), so
+    settle() can wait for those a client gave up on (a stall, a killed
+    process) instead of guessing how long they take."""
 
     def __init__(self, path=None):
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
         self.entries = []
         self.path = path
         self.seq = 0
+        self.active = 0
+
+    def begin(self):
+        """A request that will be logged is being handled."""
+        with self.cond:
+            self.active += 1
+
+    def end(self):
+        """That request is done (logged, or failed before it could be)."""
+        with self.cond:
+            self.active -= 1
+            if self.active == 0:
+                self.cond.notify_all()
+
+    def _write(self, entry):
+        if self.path:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
     def add(self, entry):
-        with self.lock:
+        with self.cond:
             self.seq += 1
             entry["seq"] = self.seq
             self.entries.append(entry)
-            if self.path:
-                with open(self.path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(entry, sort_keys=True) + "\n")
+            self._write(entry)
+
+    def amend(self, entry, **changes):
+        """Changes a logged entry (its answer could not be sent); the log
+        file gets the entry again, with the same seq."""
+        with self.cond:
+            entry.update(changes)
+            self._write(entry)
+
+    def settle(self, timeout):
+        """Waits until no request is being handled; False after `timeout`
+        seconds if some still are."""
+        with self.cond:
+            return self.cond.wait_for(lambda: self.active == 0, timeout)
 
     def clear(self):
-        with self.lock:
+        with self.cond:
             self.entries = []
 
     def snapshot(self):
-        with self.lock:
-            return list(self.entries)
+        with self.cond:
+            return [dict(e) for e in self.entries]
 
 
 # ---------------------------------------------------------------------------
@@ -812,10 +856,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if length > server.opts.max_content_length:
             self._too_large()
             return
-        wire_body = self._read_body()
         if raw_path.startswith("/__"):
-            self._control(method, raw_path, wire_body)
+            self._control(method, raw_path, raw_query, self._read_body())
             return
+        server.log.begin()
+        try:
+            self._handle_logged(method, raw_path, raw_query, started)
+        finally:
+            self._entry = None
+            server.log.end()
+
+    def _log_entry(self):
+        """Logs the request being answered, once: called just before its
+        answer is sent (or the connection is closed instead)."""
+        entry = getattr(self, "_entry", None)
+        if entry is not None and "seq" not in entry:
+            entry["duration_ms"] = round((time.monotonic() - self._started) * 1000, 3)
+            self.server.log.add(entry)
+
+    def _handle_logged(self, method, raw_path, raw_query, started):
+        server = self.server
+        self._started = started
+        wire_body = self._read_body()
         headers = list(self.headers.items())
         entry = {"time": time.time(), "method": method, "path": raw_path,
                  "query": dict(parse_qsl(raw_query, keep_blank_values=True)),
@@ -830,27 +892,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry["auth"], entry["principal"] = Auth.describe(self.headers.get("Authorization"))
         fault = server.faults.take(method, raw_path)
         entry["fault"] = fault.kind if fault else None
+        self._entry = entry
         try:
             if fault is not None and fault.kind == "close":
                 entry["status"] = None
+                self._log_entry()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if fault is not None and fault.kind == "stall":
                 # Hold the request; a client with a timeout gives up first.
-                server.stopping.wait(fault.seconds)
+                # Clearing the faults (or stopping the server) ends it.
+                fault.released.wait(fault.seconds)
             status, body, extra = self._dispatch(method, raw_path, raw_query, headers,
                                                  wire_body, fault, entry)
             entry["status"] = status
             self._send(method, status, body, extra, truncate=(
                 fault is not None and fault.kind == "truncate"))
         except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError) as exc:
-            entry.setdefault("status", None)
-            entry["error"] = str(exc)
             self.close_connection = True
+            if "seq" in entry:
+                server.log.amend(entry, error=str(exc))
+            else:
+                entry.setdefault("status", None)
+                entry["error"] = str(exc)
         finally:
-            entry["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
-            server.log.add(entry)
+            self._log_entry()
 
     def _dispatch(self, method, raw_path, raw_query, headers, wire_body, fault, entry):
         """(status, body, extra headers) of an ES request."""
@@ -999,6 +1066,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if payload and "gzip" in accept and not truncate:
             payload = gzip.compress(payload)
             gzipped = True
+        self._log_entry()
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
@@ -1024,8 +1092,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- control endpoints --------------------------------------------------
 
-    def _control(self, method, raw_path, wire_body):
+    def _control(self, method, raw_path, raw_query, wire_body):
         server = self.server
+        params = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
             data = json.loads(wire_body) if wire_body.strip() else None
         except ValueError:
@@ -1041,22 +1110,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 server.faults.add(fault)
                 body = {"acknowledged": True, "fault": fault.spec}
+        elif raw_path == "/__clock" and method == "POST":
+            # Refresh timers: stop the clock, or move it forward by hand.
+            try:
+                seconds = float((data or {}).get("advance", 0))
+            except (TypeError, ValueError, AttributeError):
+                seconds = -1
+            if seconds < 0:
+                status, body = 400, {"error": "body must be {\"advance\": SECONDS >= 0}"}
+            else:
+                with server.store.lock:
+                    server.store.clock.advance(seconds)
         elif raw_path == "/__faults" and method == "GET":
             body = {"faults": server.faults.list()}
         elif raw_path == "/__faults" and method == "DELETE":
             server.faults.clear()
         elif raw_path == "/__log" and method == "GET":
-            body = {"requests": server.log.snapshot()}
+            if "settled" in params and not server.log.settle(SETTLE_SECONDS):
+                status, body = self._unsettled()
+            else:
+                body = {"requests": server.log.snapshot()}
         elif raw_path == "/__log" and method == "DELETE":
-            server.log.clear()
+            # Requests still being answered belong to what is cleared.
+            if not server.log.settle(SETTLE_SECONDS):
+                status, body = self._unsettled()
+            else:
+                server.log.clear()
         elif raw_path == "/__reset" and method == "POST":
-            server.store.reset()
-            server.faults.clear()
-            server.log.clear()
+            server.faults.clear()  # ends stalls, so their requests finish
+            if not server.log.settle(SETTLE_SECONDS):
+                status, body = self._unsettled()
+            else:
+                server.store.reset()
+                server.log.clear()
         else:
             status, body = 404, {"error": "unknown control endpoint %s %s"
                                  % (method, raw_path)}
         self._send(method, status, body, [])
+
+    def _unsettled(self):
+        return 504, {"error": "requests were still being answered after %d s: the request "
+                              "log did not settle" % SETTLE_SECONDS}
 
 
 class _Raw:
@@ -1102,8 +1196,12 @@ def main(argv=None):
 
     def stop(signum, frame):
         server.stopping.set()
+
+        def stop_serving():
+            server.faults.clear()  # held (stalled) requests are answered now
+            server.shutdown()
         # shutdown() waits for serve_forever(), which runs in this thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        threading.Thread(target=stop_serving, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -1124,6 +1222,9 @@ def main(argv=None):
     print("listening on %d" % port, flush=True)
     try:
         server.serve_forever(poll_interval=0.1)
+        # Requests being answered still get their entries (and lines in
+        # --request-log) before the process goes.
+        server.log.settle(5)
     finally:
         server.server_close()
     return 0
@@ -1149,11 +1250,11 @@ class ServerURL(str):
     def url(self):
         return str(self)
 
-    def control(self, method, path, body=None):
+    def control(self, method, path, body=None, timeout=10):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10, context=self.ssl_context) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context) as resp:
             return json.loads(resp.read() or b"null")
 
     def fault(self, kind, count=1, **extra):
@@ -1164,25 +1265,20 @@ class ServerURL(str):
         return self.control("GET", "/__log")["requests"]
 
     def settled_requests(self):
-        """The request log once it stops growing: the server logs a request
-        after answering it, so a client may be done before its entry lands."""
-        log = self.requests()
-        for _ in range(100):
-            time.sleep(0.02)
-            again = self.requests()
-            if len(again) == len(log):
-                return again
-            log = again
-        return log
+        """The request log once no request is being answered. A request is
+        logged before its answer is sent, so requests() already holds every
+        request a client has its answer to; this also waits for requests a
+        client gave up on (a timeout, a killed process). Use it once the
+        clients are done; requests() is for looking while they run."""
+        return self.control("GET", "/__log?settled", timeout=SETTLE_SECONDS + 10)["requests"]
 
     def clear_log(self):
-        """Empties the log once earlier requests have landed in it, so what
-        follows is counted alone."""
-        self.settled_requests()
-        self.control("DELETE", "/__log")
+        """Empties the log once every request being answered is in it, so
+        what follows is counted alone."""
+        self.control("DELETE", "/__log", timeout=SETTLE_SECONDS + 10)
 
     def reset(self):
-        self.control("POST", "/__reset")
+        self.control("POST", "/__reset", timeout=SETTLE_SECONDS + 10)
 
     def kill(self):
         """SIGKILL the server process (a crash: no clean shutdown) and wait

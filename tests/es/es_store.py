@@ -175,6 +175,29 @@ class Doc:
         self.ordinal = ordinal
 
 
+class Clock:
+    """The clock of refresh timers: the monotonic clock, unless a test
+    stops it (POST /__clock) to move it by hand, so "one interval after the
+    write" does not depend on how fast the test runs."""
+
+    def __init__(self):
+        self.stopped_at = None  # monotonic time when stopped
+        self.offset = 0.0
+
+    def now(self):
+        base = self.stopped_at if self.stopped_at is not None else time.monotonic()
+        return base + self.offset
+
+    def stop(self):
+        if self.stopped_at is None:
+            self.stopped_at = time.monotonic()
+
+    def advance(self, seconds):
+        """Stops the clock (if running) and moves it `seconds` forward."""
+        self.stop()
+        self.offset += seconds
+
+
 class Index:
     """One index: mapping, settings, aliases and two document views.
 
@@ -227,13 +250,13 @@ class Index:
         if kind == "index":
             self.visible[doc_id] = doc
 
-    def write(self, doc_id, doc):
+    def write(self, doc_id, doc, now):
         self.docs[doc_id] = doc
-        self.pending.append((time.monotonic(), "index", doc_id, doc))
+        self.pending.append((now, "index", doc_id, doc))
 
-    def delete(self, doc_id):
+    def delete(self, doc_id, now):
         self.docs.pop(doc_id, None)
-        self.pending.append((time.monotonic(), "delete", doc_id, None))
+        self.pending.append((now, "delete", doc_id, None))
 
     def next_seq_no(self):
         self.seq_no += 1
@@ -490,6 +513,7 @@ class Store:
             self.cluster_settings = {"persistent": {}, "transient": {}}
             self.ordinal = 0
             self.counter = 0
+            self.clock = Clock()
             if self.mapping_mode == "template":
                 self._install_cloudtrail_template()
 
@@ -525,7 +549,7 @@ class Store:
         return self.flavor.doc_type
 
     def _now(self):
-        return time.monotonic()
+        return self.clock.now()
 
     # ------------------------------------------------------------------
     # names, patterns, aliases
@@ -1213,7 +1237,7 @@ class Store:
         seq_no = index.next_seq_no()
         self.ordinal += 1
         doc = Doc(doc_id, source, fields, version, seq_no, self.ordinal)
-        index.write(doc_id, doc)
+        index.write(doc_id, doc, self._now())
         if self.journal is not None:
             self._jrecs.append(("doc", index, doc))
         item["_version"] = version
@@ -1234,7 +1258,7 @@ class Store:
         version = index.versions.get(doc_id, 0) + 1
         index.versions[doc_id] = version
         if exists:
-            index.delete(doc_id)
+            index.delete(doc_id, self._now())
         item["_version"] = version
         item["result"] = "deleted" if exists else "not_found"
         item["_shards"] = {"total": 1 + index.replicas, "successful": 1, "failed": 0}

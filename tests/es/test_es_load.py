@@ -5,9 +5,11 @@ cluster afterwards: exact document counts, idempotent and incremental
 re-runs, index settings restored, a 429 storm, items failing now and then,
 items refused for good (the reject file), records whose values the mapping
 cannot take, a server killed mid-load and brought back (a re-run ends with
-every record exactly once), a foreign index left alone, and the demo's
+every record exactly once), a foreign index left alone, the demo's
 queries answering through the Elasticsearch backend exactly as the
-embedded store answers them (tests/cli/golden).
+embedded store answers them (tests/cli/golden), and the alias named by
+elasticsearch.index that lets a config naming only the cluster query what
+it loaded (and its absence next to the original tool's `cloudtrail` index).
 
 Usage: python3 test_es_load.py /path/to/cloudtracker [-v]
 (or CLOUDTRACKER_BIN=... python3 -m unittest test_es_load, from tests/es).
@@ -38,7 +40,7 @@ BIN = os.environ.get("CLOUDTRACKER_BIN", "")
 DEMO_LOGS = os.path.join(ROOT, "demo", "logs")
 DEMO_FILES, DEMO_RECORDS = 5, 13
 
-EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_INCOMPLETE = 0, 3, 7, 11
+EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_PARTIAL, EXIT_INCOMPLETE = 0, 3, 7, 8, 11
 
 
 def http(url, method="GET", body=None):
@@ -122,15 +124,18 @@ class LoaderTest(unittest.TestCase):
 
     def start_load(self, url, config, logs, bulks):
         """Starts a load in the background; returns once the server has
-        answered `bulks` _bulk requests (the load is then mid-way)."""
+        answered `bulks` _bulk requests. The server holds every later _bulk
+        (a stall until the faults are cleared or the server stops), so the
+        load is mid-way then, however fast or slow it runs."""
+        url.fault("stall", count=-1, path="_bulk", seconds=3600, skip=bulks)
         args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
                 "--rejects", os.path.join(self.tmp, "r.ndjson"), logs]
         proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if sum("_bulk" in r["path"] for r in url.requests()) >= bulks:
-                break
+        deadline = time.monotonic() + 120
+        while sum("_bulk" in r["path"] for r in url.requests()) < bulks:
+            self.assertIsNone(proc.poll(), "the load ended before %d _bulk requests" % bulks)
+            self.assertLess(time.monotonic(), deadline, "no %d _bulk requests" % bulks)
             time.sleep(0.05)
         return proc
 
@@ -187,10 +192,10 @@ class DemoTests(LoaderTest):
 
     def test_query_index_that_misses_the_loaded_indices_is_pointed_out(self):
         with running_server(flavor="es8") as url:
-            config = backend.write_config(self.tmp, "  url: %s\n  index: cloudtrail\n" % url)
+            config = backend.write_config(self.tmp, "  url: %s\n  index: 'ct-old-*'\n" % url)
             rc, err, _ = self.load(config, [DEMO_LOGS])
             self.assertEqual(rc, EXIT_OK, err)
-            self.assertIn("warning: elasticsearch.index 'cloudtrail' does not name "
+            self.assertIn("warning: elasticsearch.index 'ct-old-*' does not name "
                           "cloudtrail-2018.03, which this load wrote to", err)
             self.assertIn("(index: 'cloudtrail-*.*' does)", err)
             # A pattern that covers them: no warning (a new state index, so the
@@ -217,6 +222,171 @@ class DemoTests(LoaderTest):
             _, s = http(url + "/cloudtrail-2018.03/_settings")
             idx = s["cloudtrail-2018.03"]["settings"]["index"]
             self.assertEqual((idx["refresh_interval"], idx["number_of_replicas"]), ("5s", "2"))
+
+
+def load_original(url, flavor, index="cloudtrail"):
+    """The demo's records in one concrete index with a dynamic mapping, as
+    the original tool's instructions made it."""
+    lines = []
+    for rec in backend.records():
+        meta = {"_index": index, "_id": rec["eventID"]}
+        if flavor == "es6":
+            meta["_type"] = "_doc"
+        lines += [json.dumps({"create": meta}), json.dumps(backend.keyword_doc(rec))]
+    resp = backend.Client(url).call("POST", "/_bulk?refresh=true", "\n".join(lines) + "\n",
+                                    "application/x-ndjson")
+    assert not resp["errors"], resp
+
+
+class AliasTests(LoaderTest):
+    """elasticsearch.index, default cloudtrail, names what queries read: when
+    it is one plain name, the loaded indices go behind an alias of that name,
+    so a config that names only the cluster answers what it loaded."""
+
+    CASES = ("demo_alice", "demo_bob_destrole_admin", "demo_list_users")
+    MONTHS = ["cloudtrail-2018.03", "cloudtrail-2018.04", "cloudtrail-2018.05"]
+
+    def answers(self, config):
+        """(exit code, stdout) of a few demo queries."""
+        return {name: backend.run_ct(backend.case_args(name, config))[:2]
+                for name in self.CASES}
+
+    def goldens(self):
+        return {name: backend.golden(name)[::-1] for name in self.CASES}
+
+    def aliases(self, url):
+        """index -> its aliases, for every index but the state index."""
+        _, out = http(url + "/_alias")
+        return {i: sorted(a["aliases"]) for i, a in out.items() if i != "cloudtracker-state"}
+
+    def test_cluster_only_config_round_trip(self):
+        for flavor in ("es6", "es7", "es8", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as url:
+                config = backend.write_config(self.tmp, "  url: %s\n" % url)
+                rc, err, _ = self.load(config, [DEMO_LOGS])
+                self.assertEqual(rc, EXIT_OK, err)
+                self.assertEqual(self.summary(err), (DEMO_RECORDS, DEMO_RECORDS, 0, 0))
+                self.assertNotIn("warning", err)
+                self.assertEqual(self.aliases(url), {m: ["cloudtrail"] for m in self.MONTHS})
+                if flavor == "es6":
+                    _, tpl = http(url + "/_template/cloudtracker-cloudtrail")
+                    aliases = tpl["cloudtracker-cloudtrail"]["aliases"]
+                else:
+                    _, tpl = http(url + "/_index_template/cloudtracker-cloudtrail")
+                    aliases = tpl["index_templates"][0]["index_template"]["template"]["aliases"]
+                self.assertEqual(aliases, {"cloudtrail": {}})
+                self.assertEqual(self.answers(config), self.goldens())
+                # Again: the indices have the alias, nothing is added.
+                url.clear_log()
+                rc, err, _ = self.load(config, [DEMO_LOGS])
+                self.assertEqual((rc, self.summary(err)), (EXIT_OK, (0, 0, 0, 0)), err)
+                self.assertFalse([r for r in url.settled_requests() if r["path"] == "/_aliases"])
+
+    def test_index_cloudtrail_puts_earlier_loads_behind_the_alias(self):
+        """Indices loaded before with a pattern config get the alias when a
+        config says `index: cloudtrail`, even if nothing new is loaded."""
+        with running_server(flavor="es7") as url:
+            rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(self.aliases(url), {m: [] for m in self.MONTHS})
+            config = backend.write_config(self.tmp, "  url: %s\n  index: cloudtrail\n" % url)
+            url.clear_log()
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertIn("0 loaded, %d unchanged" % DEMO_FILES, err)
+            self.assertNotIn("warning", err)
+            self.assertEqual(len([r for r in url.settled_requests()
+                                  if r["path"] == "/_aliases"]), 1)
+            self.assertEqual(self.aliases(url), {m: ["cloudtrail"] for m in self.MONTHS})
+            self.assertEqual(self.answers(config), self.goldens())
+
+    def test_existing_cloudtrail_index_is_left_alone(self):
+        """The original tool's concrete `cloudtrail` index: no alias can have
+        its name. The load goes on, says so once, and queries of the config
+        read that index exactly as before."""
+        for flavor in ("es6", "es8"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as url:
+                load_original(url, flavor)
+                config = backend.write_config(self.tmp, "  url: %s\n  index: cloudtrail\n"
+                                              % url)
+                before = self.answers(config)
+                self.assertEqual(before, self.goldens())
+                rc, err, _ = self.load(config, [DEMO_LOGS])
+                self.assertEqual(rc, EXIT_OK, err)
+                self.assertEqual(self.summary(err), (DEMO_RECORDS, DEMO_RECORDS, 0, 0))
+                self.assertEqual(err.count("warning"), 1, err)
+                self.assertIn("warning: elasticsearch.index 'cloudtrail' is an existing index, "
+                              "so the loaded indices cannot be put behind an alias of that "
+                              "name and queries will not see them: set index: "
+                              "'cloudtrail-*.*' to read them, or 'cloudtrail*' to read both",
+                              err)
+                self.assertEqual(self.aliases(url),
+                                 dict({m: [] for m in self.MONTHS}, cloudtrail=[]))
+                self.assertEqual(count(url, "cloudtrail"), DEMO_RECORDS)
+                self.assertEqual(self.answers(config), before)
+                # What was loaded answers through the pattern the warning names.
+                config = backend.write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*.*'\n"
+                                              % url)
+                self.assertEqual(self.answers(config), self.goldens())
+
+    def test_alias_of_other_indices_is_left_alone(self):
+        with running_server(flavor="os2") as url:
+            load_original(url, "os2", "old-trail")
+            http(url + "/_aliases", "POST",
+                 {"actions": [{"add": {"index": "old-trail", "alias": "cloudtrail"}}]})
+            config = backend.write_config(self.tmp, "  url: %s\n" % url)
+            before = self.answers(config)
+            rc, err, _ = self.load(config, [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertEqual(err.count("warning"), 1, err)
+            self.assertIn("warning: elasticsearch.index 'cloudtrail' is an alias of old-trail, "
+                          "which cloudtracker did not make, so the loaded indices are not added "
+                          "to it", err)
+            self.assertEqual(self.aliases(url),
+                             dict({m: [] for m in self.MONTHS}, **{"old-trail": ["cloudtrail"]}))
+            self.assertEqual(self.answers(config), before)
+
+    def test_alias_requests_failing(self):
+        """Looking up elasticsearch.index, or adding the alias to indices
+        loaded before, failing: one message, exit 8, nothing loaded."""
+        with running_server(flavor="es8") as url:
+            rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
+            self.assertEqual(rc, EXIT_OK, err)
+            config = backend.write_config(self.tmp, "  url: %s\n  index: cloudtrail\n" % url)
+            for kind, path, what in (
+                    ("500", "^/cloudtrail/_mapping$",
+                     "looking up elasticsearch.index failed (HTTP 500)"),
+                    ("500", "^/_aliases$", "putting existing indices behind the alias "
+                                           "elasticsearch.index failed (HTTP 500)"),
+                    ("truncate", "^/cloudtrail/_mapping$", "the response was cut short"),
+                    ("truncate", r"^/cloudtrail-\*\.\*/_alias$", "the response was cut short")):
+                with self.subTest(kind=kind, path=path):
+                    url.fault(kind, path=path)
+                    rc, err, _ = self.load(config, [DEMO_LOGS])
+                    self.assertEqual(rc, EXIT_PARTIAL, err)
+                    self.assertEqual(err.count("\n"), 1, err)
+                    self.assertIn(what, err)
+            self.assertEqual(self.aliases(url), {m: [] for m in self.MONTHS})
+
+    def test_pattern_or_list_gets_no_alias(self):
+        for index, unseen in (("cloudtrail-*", None),
+                              ("cloudtrail-2018.03,cloudtrail-2018.04", "cloudtrail-2018.05"),
+                              ("cloudtrail-2018.04", "cloudtrail-2018.03")):
+            with self.subTest(index=index), running_server(flavor="es8") as url:
+                config = backend.write_config(self.tmp, "  url: %s\n  index: '%s'\n"
+                                              % (url, index))
+                rc, err, _ = self.load(config, [DEMO_LOGS])
+                self.assertEqual(rc, EXIT_OK, err)
+                self.assertEqual(self.aliases(url), {m: [] for m in self.MONTHS})
+                _, tpl = http(url + "/_index_template/cloudtracker-cloudtrail")
+                self.assertNotIn("aliases", tpl["index_templates"][0]["index_template"]
+                                 ["template"])
+                if unseen:
+                    self.assertEqual(err.count("warning"), 1, err)
+                    self.assertIn("warning: elasticsearch.index '%s' does not name %s"
+                                  % (index, unseen), err)
+                else:
+                    self.assertNotIn("warning", err)
 
 
 class RerunTests(LoaderTest):
@@ -390,8 +560,6 @@ class FaultTests(LoaderTest):
         with running_server(flavor="es8", data_dir=data) as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n"
                                       "  bulk_retries: 0\n  retries: 0\n")
-            # Slow bulks, so the kill lands mid-load.
-            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
             proc = self.start_load(url, config, logs, bulks=5)
             url.kill()
             err = proc.communicate(timeout=300)[1]
@@ -421,7 +589,6 @@ class FaultTests(LoaderTest):
         data = os.path.join(self.tmp, "data")
         with running_server(flavor="os2", data_dir=data) as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 2\n")
-            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
             proc = self.start_load(url, config, logs, bulks=5)
             url.kill()
             time.sleep(1)
@@ -437,9 +604,11 @@ class FaultTests(LoaderTest):
         logs, n = self.make_logs(files=40, per_file=100)
         with running_server(flavor="es8") as url:
             config = self.config(url, "  bulk_bytes: 20000\n  bulk_requests: 1\n")
-            url.fault("stall", count=-1, path="_bulk", seconds=0.05)
             proc = self.start_load(url, config, logs, bulks=3)
             proc.send_signal(signal.SIGINT)
+            # The signal is pending before the held _bulk is let go, so the
+            # loader stops after that one answer (and does not wait 10 s for it).
+            url.control("DELETE", "/__faults")
             err = proc.communicate(timeout=120)[1]
             self.assertEqual(proc.returncode, -signal.SIGINT, err)
             self.assertIn("interrupted", err)
@@ -526,7 +695,9 @@ class RealClusterLoadTests(LoaderTest):
     credentials as in test_es_backend.real_cluster()): the demo is loaded into
     indices, a state index and a template of a random name of its own, all
     deleted afterwards; the demo goldens must then answer as from the
-    embedded store, and a second load must read nothing."""
+    embedded store through the alias the loader puts them behind (the
+    config's index is that random name), and a second load must read
+    nothing."""
 
     def test_load_and_query_real_cluster(self):
         real = backend.real_cluster()
@@ -547,7 +718,7 @@ class RealClusterLoadTests(LoaderTest):
         template = "/_template/" if real.flavor == "es6" else "/_index_template/"
         self.addCleanup(delete, template + "cloudtracker-" + name)
         config = backend.write_config(
-            self.tmp, "  url: %s\n  index: '%s-*'\n  index_format: '%s-%%Y.%%m'\n"
+            self.tmp, "  url: %s\n  index: %s\n  index_format: '%s-%%Y.%%m'\n"
                       "  state_index: %s-state\n%s"
                       % (real.base, name, name, name, real.section))
         env = dict(os.environ, **real.env)
@@ -557,6 +728,7 @@ class RealClusterLoadTests(LoaderTest):
             p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
             self.assertEqual(p.returncode, EXIT_OK, p.stderr)
             self.assertEqual(self.summary(p.stderr), want, "run %d" % run)
+            self.assertNotIn("warning", p.stderr)
         for case in backend.CASES:
             with self.subTest(case=case):
                 rc, out, err = backend.run_ct(backend.case_args(case, config), real.env)

@@ -207,7 +207,7 @@ static void check_mappings(const cJSON *m)
 static void test_template(void)
 {
     ct_buf b = CT_BUF_INIT;
-    CHECK_INT(ct_es_template_body(&b, false, "cloudtrail-*", 200, 1, 0, "-1"), 0);
+    CHECK_INT(ct_es_template_body(&b, false, "cloudtrail-*", NULL, 200, 1, 0, "-1"), 0);
     cJSON *t = cJSON_ParseWithLength(b.data, b.len);
     CHECK(t != NULL);
     CHECK_STR(get_str(t, "index_patterns")
@@ -221,10 +221,28 @@ static void test_template(void)
     CHECK_INT(cJSON_GetNumberValue(get(t, "template/settings/number_of_replicas")), 0);
     CHECK_STR(get_str(t, "template/settings/refresh_interval"), "-1");
     check_mappings(get(t, "template/mappings"));
+    CHECK(get(t, "template/aliases") == NULL && get(t, "aliases") == NULL);
     cJSON_Delete(t);
 
+    /* An alias for every index made from the template. */
+    for (int legacy = 0; legacy < 2; legacy++) {
+        ct_buf_reset(&b);
+        CHECK_INT(ct_es_template_body(&b, legacy, "cloudtrail-*.*", "cloud\"trail", 210, 1, 1,
+                                      "30s"),
+                  0);
+        t = cJSON_ParseWithLength(b.data, b.len);
+        CHECK(t != NULL);
+        const cJSON *aliases = get(t, legacy ? "aliases" : "template/aliases");
+        CHECK_INT(cJSON_GetArraySize(aliases), 1);
+        CHECK(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(aliases, "cloud\"trail")));
+        CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(aliases, "cloud\"trail")),
+                  0);
+        check_mappings(get(t, legacy ? "mappings/_doc" : "template/mappings"));
+        cJSON_Delete(t);
+    }
+
     ct_buf_reset(&b);
-    CHECK_INT(ct_es_template_body(&b, true, "ct-\"x\"-*", 7, 3, 2, NULL), 0);
+    CHECK_INT(ct_es_template_body(&b, true, "ct-\"x\"-*", NULL, 7, 3, 2, NULL), 0);
     t = cJSON_ParseWithLength(b.data, b.len);
     CHECK(t != NULL);
     CHECK_STR(cJSON_GetArrayItem(get(t, "index_patterns"), 0)->valuestring, "ct-\"x\"-*");

@@ -8,10 +8,12 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const DAY_DIR = "AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/02";
 
@@ -753,6 +755,79 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Where a run that is to be killed is: once it has written `notify_at`
+ * files it tells the parent (which kills it at once, so the kill lands
+ * wherever the run has got to: inside a file, a commit, a roll-up), and
+ * once it has written `block_at` files it waits to be killed. The kill
+ * therefore always lands before the run ends, whatever the machine's speed;
+ * it is never a guess of how long a run takes. */
+struct kill_plan {
+    int fd;
+    uint64_t notify_at, block_at;
+    bool notified;
+};
+
+static void kill_plan_progress(void *ud, const ct_ingest_summary *s)
+{
+    struct kill_plan *k = ud;
+    uint64_t written = s->files_read + s->files_partial + s->files_skipped;
+    if (!k->notified && written >= k->notify_at) {
+        k->notified = true;
+        while (write(k->fd, "k", 1) < 0 && errno == EINTR)
+            ;
+    }
+    if (written >= k->block_at)
+        for (;;)
+            pause();
+}
+
+/* Runs an ingest in a child that is killed as `plan` says; a child that
+ * ends before reaching plan->notify_at files is left to finish. Returns
+ * whether it was killed. */
+static bool ingest_killed(const char *store_path, const char *const *paths,
+                          struct kill_plan plan)
+{
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        plan.fd = fds[1];
+        ct_store *s = open_store(store_path);
+        ct_ingest_options opts = {0};
+        opts.paths = paths;
+        opts.path_count = 1;
+        opts.threads = 2;
+        opts.progress = kill_plan_progress;
+        opts.progress_ud = &plan;
+        ct_ingest_summary sum;
+        ct_error e;
+        int rc = s ? ct_store_ingest(s, &opts, &sum, &e) : CT_ESTORE;
+        if (s)
+            ct_store_free(s);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    close(fds[1]);
+    char c;
+    ssize_t n;
+    while ((n = read(fds[0], &c, 1)) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+    if (n == 1) {
+        /* A little more, at random, so kills land all over a run. */
+        struct timespec ts = {0, (long)(rand() % 5000) * 1000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFSIGNALED(status))
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return WIFSIGNALED(status);
+}
+
 static void test_interrupted_runs(void)
 {
     char *root = scratch_dir("kill");
@@ -781,7 +856,10 @@ static void test_interrupted_runs(void)
 
     /* Runs killed at random points, each followed by a complete run that
      * must give exactly the clean run's store: three from scratch, and one
-     * store that several short-lived runs fill bit by bit first. */
+     * store that several short-lived runs fill bit by bit first. Each
+     * killed run from scratch is past its first group of 4 files (so some
+     * are committed) and stops before its last, so it is killed part-way
+     * however fast or slow the machine is. */
     srand(12345);
     int interrupted = 0, part_way = 0;
     char *got = NULL;
@@ -794,27 +872,11 @@ static void test_interrupted_runs(void)
         free(shm);
         int kills = round < 3 ? 1 : 5;
         for (int k = 0; k < kills; k++) {
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid == 0) {
-                ct_ingest_summary s;
-                ct_error e;
-                int rc = ingest(killed, paths, 1, NULL, &s, &e);
-                ct_ingest_summary_release(&s);
-                _exit(rc == 0 ? 0 : 1);
-            }
-            CHECK(pid > 0);
-            double frac = (double)(rand() % 1000) / 1000.0;
-            double delay = round < 3 ? 0.001 + frac * took * 0.9 : 0.001 + frac * took * 0.3;
-            struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
-            nanosleep(&ts, NULL);
-            kill(pid, SIGKILL);
-            int status = 0;
-            waitpid(pid, &status, 0);
-            if (WIFSIGNALED(status))
-                interrupted++;
-            else
-                CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            struct kill_plan plan = {-1, 0, 0, false};
+            plan.notify_at = round < 3 ? 4 + (uint64_t)(rand() % (nfiles - 20))
+                                       : 1 + (uint64_t)(rand() % 30);
+            plan.block_at = plan.notify_at + 1 + (uint64_t)(rand() % 8);
+            interrupted += ingest_killed(killed, paths, plan);
         }
         long long partway = store_int(killed, "SELECT count(*) FROM file");
         fprintf(stderr, "  round %d: %lld of %d files recorded before the last run\n", round,
@@ -834,8 +896,8 @@ static void test_interrupted_runs(void)
     }
     fprintf(stderr, "  %d of 8 runs killed (a clean run takes %.0f ms)\n", interrupted,
             took * 1000);
-    CHECK(interrupted >= 2); /* random delays: most runs die part-way */
-    CHECK(part_way >= 1);
+    CHECK(interrupted >= 3); /* the three from scratch, at least */
+    CHECK(part_way >= 3);
 
     /* Every third file touched: read again, its old rows (role sessions
      * included) taken out of the roll-ups, the store the same. */
