@@ -78,15 +78,23 @@ typedef struct ct_diff {
     ct_data_events observed;
 } ct_diff;
 
+/* Fills *out (empty) with the data events of the account whose logs the
+ * calls come from (ct_source.data_events); returns 0 or an error code with
+ * `err` set. */
+typedef int (*ct_diff_data_fn)(void *ud, ct_data_events *out, ct_error *err);
+
 /* Builds the diff: every granted catalog action, plus every action the
  * calls needed (mapped with ct_event_map; sign-in and service events, and
- * events that name no IAM action, use none). `data_events` are the data
- * events of the account whose logs the calls come from (NULL: none known),
- * which decide whether data-event actions are visible. `policies` and
- * `catalog` must outlive the diff (decisions borrow their strings).
- * Errors: CT_ENOMEM, CT_EINTERNAL when the tables cannot load. */
+ * events that name no IAM action, use none). The account's data events,
+ * which decide whether data-event actions are visible, come from
+ * `data_events(data_ud, ...)`, called at most once and only when an action
+ * of that class is in the diff (NULL: none known). `policies` and `catalog`
+ * must outlive the diff (decisions borrow their strings). Errors:
+ * CT_ENOMEM, CT_EINTERNAL when the tables cannot load, or what
+ * `data_events` returned (nothing is built then). */
 int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
-                  const ct_calls *calls, const ct_data_events *data_events, ct_error *err);
+                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud,
+                  ct_error *err);
 void ct_diff_release(ct_diff *diff);
 
 /* Whether the logs hold data events that show the rule's calls would be

@@ -301,21 +301,16 @@ done:
     return rc;
 }
 
-/* Whether a verdict of the diff depends on the account's data events. */
-static bool diff_has_data_events(const ct_diff *d)
+/* The data events of the account whose logs a diff reads (ct_diff_data_fn). */
+struct data_query {
+    query *q;
+    const ct_account *account;
+};
+
+static int fetch_data_events(void *ud, ct_data_events *out, ct_error *err)
 {
-    for (size_t i = 0; i < d->count; i++) {
-        const ct_diff_entry *e = &d->entries[i];
-        if (e->visibility.cls == CT_VIS_DATA_EVENT)
-            return true;
-        for (size_t h = 0; h < e->visibility.inside_count; h++) {
-            ct_visibility hv;
-            if (ct_action_visibility(e->visibility.inside_of[h], &hv) == 0 &&
-                hv.cls == CT_VIS_DATA_EVENT)
-                return true;
-        }
-    }
-    return false;
+    struct data_query *d = ud;
+    return d->q->source->data_events(d->q->source, d->account->id, &d->q->window, out, err);
 }
 
 static int run_diff(query *q)
@@ -344,20 +339,11 @@ static int run_diff(query *q)
      * one needs the (one more request) check. */
     if (rc == 0 && calls.count == 0)
         rc = check_account_has_events(q, dest_role ? q->dest_account : q->account);
-    if (rc == 0)
-        rc = ct_diff_build(&diff, q->catalog, policies, &calls, NULL, &q->err);
     /* Data-event actions are judged against the data events the account's
      * logs hold: asked for (one more query) only when the diff has some. */
-    if (rc == 0 && diff_has_data_events(&diff)) {
-        ct_data_events data = {0};
-        const ct_account *logs = dest_role ? q->dest_account : q->account;
-        rc = q->source->data_events(q->source, logs->id, &q->window, &data, &q->err);
-        if (rc == 0) {
-            ct_diff_release(&diff);
-            rc = ct_diff_build(&diff, q->catalog, policies, &calls, &data, &q->err);
-        }
-        ct_data_events_release(&data);
-    }
+    struct data_query dq = {q, dest_role ? q->dest_account : q->account};
+    if (rc == 0)
+        rc = ct_diff_build(&diff, q->catalog, policies, &calls, fetch_data_events, &dq, &q->err);
     if (rc == 0 && diff.unmapped_calls) {
         char count[32];
         snprintf(count, sizeof(count), "%llu", (unsigned long long)diff.unmapped_calls);

@@ -279,35 +279,64 @@ bool ct_data_rule_logged(const ct_diff *diff, const ct_data_event_rule *rule)
  * logs hold data events of each of its resource types and of its kind (of
  * both kinds when its calls are of either), and each call needing it names
  * it by its eventName (not only by its request). */
-static bool class_visible(const ct_diff *d, const ct_visibility *v)
+/* What a build needs besides the diff: where the data events come from,
+ * asked for at most once, when the first data-event action needs them. */
+typedef struct build {
+    ct_diff *d;
+    ct_diff_data_fn data_events;
+    void *data_ud;
+    bool data_asked;
+    ct_error *err;
+} build;
+
+static int ensure_data_events(build *b)
 {
-    switch (v->cls) {
-    case CT_VIS_MANAGEMENT:
-        return true;
-    case CT_VIS_DATA_EVENT:
-        for (size_t i = 0; i < v->data_rule_count; i++)
-            if (!ct_data_rule_logged(d, v->data_rules[i]) || !ct_data_rule_exact(v->data_rules[i]))
-                return false;
-        return true;
-    case CT_VIS_NEVER_LOGGED:
-    case CT_VIS_PERMISSION_ONLY:
-        break;
-    }
-    return false;
+    if (b->data_asked || !b->data_events)
+        return 0;
+    b->data_asked = true;
+    ct_data_events events = {0};
+    int rc = b->data_events(b->data_ud, &events, b->err);
+    if (rc == 0)
+        rc = collect_seen(b->d, &events, b->err);
+    ct_data_events_release(&events);
+    return rc;
+}
+
+/* Whether the logs can show calls of an action whose tables say `v`, its
+ * host actions left aside (*visible): management events always; data
+ * events when the logs hold data events of each of its resource types and
+ * of its kind (of both kinds when its calls are of either), and each call
+ * needing it names it by its eventName (not only by its request). Returns
+ * 0, or the error of fetching the data events. */
+static int class_visible(build *b, const ct_visibility *v, bool *visible)
+{
+    *visible = v->cls == CT_VIS_MANAGEMENT;
+    if (v->cls != CT_VIS_DATA_EVENT)
+        return 0;
+    int rc = ensure_data_events(b);
+    if (rc)
+        return rc;
+    *visible = true;
+    for (size_t i = 0; i < v->data_rule_count && *visible; i++)
+        *visible = ct_data_rule_logged(b->d, v->data_rules[i]) &&
+                   ct_data_rule_exact(v->data_rules[i]);
+    return 0;
 }
 
 /* Fills an entry's catalog facts, visibility, policy decision and usage (u
  * may be NULL: never called). */
-static int fill(ct_diff_entry *e, const ct_catalog *catalog, const ct_policy_set *policies,
-                const ct_diff *d, const usage *u, ct_error *err)
+static int fill(build *b, ct_diff_entry *e, const ct_catalog *catalog,
+                const ct_policy_set *policies, const usage *u)
 {
+    ct_error *err = b->err;
     size_t idx;
     e->level = ct_catalog_find(catalog, e->action, &idx) ? ct_catalog_level(catalog, idx)
                                                          : CT_ACCESS_UNKNOWN;
     int rc = ct_action_visibility(e->action, &e->visibility);
     if (rc)
         return ct_error_set(err, rc, "cannot load the CloudTrail tables");
-    e->visible = class_visible(d, &e->visibility);
+    if ((rc = class_visible(b, &e->visibility, &e->visible)))
+        return rc;
     e->benign = ct_action_is_benign(catalog, e->action);
     ct_policy_decide(policies, e->action, &e->decision);
     if (u) {
@@ -329,8 +358,8 @@ static int fill(ct_diff_entry *e, const ct_catalog *catalog, const ct_policy_set
 /* An action also checked inside other calls cannot be judged unused when
  * one of those host actions was used, or is granted and CloudTrail cannot
  * show it: the check may have happened inside such a call. */
-static int check_hosts(ct_diff_entry *e, const ct_catalog *catalog, const ct_grants *grants,
-                       const ct_diff *d, ct_strmap *by_action, ct_error *err)
+static int check_hosts(build *b, ct_diff_entry *e, const ct_catalog *catalog,
+                       const ct_grants *grants, ct_strmap *by_action)
 {
     for (size_t i = 0; e->visible && i < e->visibility.inside_count; i++) {
         const char *host = e->visibility.inside_of[i];
@@ -344,10 +373,13 @@ static int check_hosts(ct_diff_entry *e, const ct_catalog *catalog, const ct_gra
         if (!ct_catalog_find(catalog, host, &idx) || !ct_grants_has(grants, idx))
             continue;
         ct_visibility hv;
+        bool visible;
         int rc = ct_action_visibility(host, &hv);
         if (rc)
-            return ct_error_set(err, rc, "cannot load the CloudTrail tables");
-        if (!class_visible(d, &hv)) {
+            return ct_error_set(b->err, rc, "cannot load the CloudTrail tables");
+        if ((rc = class_visible(b, &hv, &visible)))
+            return rc;
+        if (!visible) {
             e->visible = false;
             e->hidden_by_action = host;
         }
@@ -370,9 +402,11 @@ static ct_verdict granted_verdict(const ct_diff_entry *e)
 }
 
 int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
-                  const ct_calls *calls, const ct_data_events *data_events, ct_error *err)
+                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud,
+                  ct_error *err)
 {
     memset(out, 0, sizeof(*out));
+    build b = {out, data_events, data_ud, false, err};
     ct_grants *grants = NULL;
     ct_strmap *by_action = ct_strmap_new();
     size_t pos = 0;
@@ -384,8 +418,7 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         goto done;
     }
     if ((rc = ct_policy_expand(&grants, policies, catalog, err)) ||
-        (rc = collect_usage(out, by_action, catalog, calls, err)) ||
-        (rc = collect_seen(out, data_events, err)))
+        (rc = collect_usage(out, by_action, catalog, calls, err)))
         goto done;
 
     size_t n = ct_catalog_count(catalog);
@@ -399,8 +432,8 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         }
         void *used = NULL;
         ct_strmap_get(by_action, e->action, &used);
-        if ((rc = fill(e, catalog, policies, out, used, err)) ||
-            (rc = check_hosts(e, catalog, grants, out, by_action, err)))
+        if ((rc = fill(&b, e, catalog, policies, used)) ||
+            (rc = check_hosts(&b, e, catalog, grants, by_action)))
             goto done;
         e->verdict = granted_verdict(e);
     }
@@ -419,7 +452,7 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             goto done;
         }
-        if ((rc = fill(e, catalog, policies, out, u, err)))
+        if ((rc = fill(&b, e, catalog, policies, u)))
             goto done;
         if (e->decision.granted && in_catalog) {
             rc = ct_error_set(err, CT_EINTERNAL, "policy expansion and decision disagree on %s",
@@ -427,7 +460,7 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
             goto done;
         }
         if (e->decision.granted) {
-            if ((rc = check_hosts(e, catalog, grants, out, by_action, err)))
+            if ((rc = check_hosts(&b, e, catalog, grants, by_action)))
                 goto done;
             e->verdict = granted_verdict(e);
         } else if (!u->needs_grant) {

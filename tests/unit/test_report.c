@@ -29,6 +29,29 @@ static ct_iam *user_with(const char *statements)
     return iam;
 }
 
+/* Data events handed to ct_diff_build, counting how often they are asked
+ * for; `fail` makes the call fail with that code. */
+struct fake_data {
+    const ct_data_events *events;
+    int calls;
+    int fail;
+};
+
+static int fake_data_events(void *ud, ct_data_events *out, ct_error *err)
+{
+    struct fake_data *fd = ud;
+    fd->calls++;
+    if (fd->fail)
+        return ct_error_set(err, fd->fail, "the backend failed");
+    for (size_t i = 0; fd->events && i < fd->events->count; i++) {
+        const ct_data_event *e = &fd->events->items[i];
+        if (ct_data_events_add(out, e->event_source, e->event_name, e->read_only, e->count,
+                               e->first_day, e->last_day) != 0)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 static const ct_diff_entry *entry(const ct_diff *d, const char *action)
 {
     for (size_t i = 0; i < d->count; i++)
@@ -72,7 +95,7 @@ static void test_verdicts(void)
 
     ct_diff d;
     ct_error err;
-    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, NULL, &err), 0);
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, NULL, NULL, &err), 0);
     CHECK_INT(verdict_of(&d, "s3:createbucket"), CT_VERDICT_USED);
     const ct_diff_entry *e = entry(&d, "s3:createbucket");
     CHECK(e && e->count == 3 && e->error_count == 1 && e->first_day == 100 && e->last_day == 120);
@@ -178,7 +201,11 @@ static void test_boundary_reason(void)
     ct_calls_add(&calls, "iam.amazonaws.com", "CreateUser", CT_EVENT_API, 1, 0, 1, 1);
     ct_calls_add(&calls, "ec2.amazonaws.com", "DescribeInstances", CT_EVENT_API, 1, 0, 1, 1);
     ct_diff d;
-    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, r), &calls, NULL, &err), 0);
+    struct fake_data fd = {NULL, 0, 0};
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, r), &calls, fake_data_events, &fd,
+                            &err),
+              0);
+    CHECK_INT(fd.calls, 0); /* ec2:Describe* only: the data events are never asked for */
     CHECK_INT(verdict_of(&d, "iam:createuser"), CT_VERDICT_NOT_GRANTED);
     const ct_diff_entry *e = entry(&d, "iam:createuser");
     CHECK(e && e->decision.allowed && e->decision.outside_boundary);
@@ -226,7 +253,11 @@ static void test_visibility_verdicts(void)
 
     ct_diff d;
     ct_error err;
-    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, &data, &err), 0);
+    struct fake_data fd = {&data, 0, 0};
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, fake_data_events, &fd,
+                            &err),
+              0);
+    CHECK_INT(fd.calls, 1); /* asked once, however many data-event actions */
     const ct_diff_entry *e = entry(&d, "sts:getcalleridentity");
     CHECK(e && e->verdict == CT_VERDICT_USED && e->count == 3);
     CHECK_INT(verdict_of(&d, "iam:createuser"), CT_VERDICT_UNUSED); /* the service event */
@@ -292,13 +323,22 @@ static void test_visibility_verdicts(void)
     CHECK(none != NULL);
     if (none) {
         const ct_principal *n = ct_iam_find(none, CT_PRINCIPAL_USER, "u");
-        CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(none, n), &calls, &data, &err), 0);
+        fd.calls = 0;
+        CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(none, n), &calls, fake_data_events,
+                                &fd, &err),
+                  0);
         CHECK_INT(verdict_of(&d, "sts:getcalleridentity"), -1);
         CHECK_INT(verdict_of(&d, "dynamodb:partiqlselect"), -1);
         CHECK_INT(verdict_of(&d, "ec2:runinstances"), CT_VERDICT_NOT_GRANTED);
         ct_diff_release(&d);
         ct_iam_free(none);
     }
+    /* A backend that fails: no diff, its error. */
+    fd.fail = CT_EPARTIAL;
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, u), &calls, fake_data_events, &fd,
+                            &err),
+              CT_EPARTIAL);
+    CHECK_INT(d.count, 0);
     ct_data_events_release(&data);
     ct_calls_release(&calls);
     ct_iam_free(iam);
