@@ -125,10 +125,10 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_Q_ACCOUNT_EVENTS] = "SELECT COALESCE(SUM(events), 0) FROM daily_account"
                             " WHERE account_id = (SELECT id FROM account WHERE account = ?1)"
                             " AND day BETWEEN ?2 AND ?3",
-    [ST_Q_DATA_EVENTS] = "SELECT a.source, a.name, d.access, SUM(d.events), MIN(d.day), MAX(d.day)"
-                         " FROM daily_data d JOIN action a ON a.id = d.action_id"
-                         " WHERE d.account_id = (SELECT id FROM account WHERE account = ?1)"
-                         " AND d.day BETWEEN ?2 AND ?3 GROUP BY d.action_id, d.access",
+    /* Raw roll-up rows: store_query.c sums them (see above). */
+    [ST_Q_DATA_EVENTS] = "SELECT action_id, access, day, events FROM daily_data"
+                         " WHERE account_id = (SELECT id FROM account WHERE account = ?1)"
+                         " AND day BETWEEN ?2 AND ?3",
     [ST_Q_PROBLEMS] = "SELECT path, COALESCE(reason, '') FROM file WHERE status <> 'ok'"
                       " ORDER BY path",
     [ST_BEGIN] = "BEGIN IMMEDIATE",

@@ -19,7 +19,8 @@ static ct_store *store_of(ct_source *src)
     return ((struct store_source *)src)->store;
 }
 
-/* Totals of one action while summing roll-up rows. */
+/* Totals of one action while summing roll-up rows (or of an action and a
+ * data access, see data_events). */
 struct action_sum {
     int64_t action_id;
     uint64_t ok;
@@ -205,6 +206,8 @@ static int account_event_count(ct_source *src, const char *account_id, const ct_
     return 0;
 }
 
+/* The account's data events: its daily_data rows summed per (action,
+ * access) here, as collect_calls does, then named. */
 static int data_events(ct_source *src, const char *account_id, const ct_window *window,
                        ct_data_events *out, ct_error *err)
 {
@@ -215,18 +218,17 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, window->first_day);
     sqlite3_bind_int64(st, 3, window->last_day);
+    struct sums sums = {0};
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *source = (const char *)sqlite3_column_text(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        int64_t access = sqlite3_column_int64(st, 2);
-        if (!source || !name || access < CT_DATA_READ || access > CT_DATA_UNKNOWN) {
+        int64_t access = sqlite3_column_int64(st, 1);
+        if (access < CT_DATA_READ || access > CT_DATA_UNKNOWN) {
             rc = ct_error_set(err, CT_ESTORE, "store %s: damaged data-event row", store->path);
             break;
         }
-        int read_only = access == CT_DATA_READ ? 1 : access == CT_DATA_WRITE ? 0 : -1;
-        if (ct_data_events_add(out, source, name, read_only, (uint64_t)sqlite3_column_int64(st, 3),
-                               sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)) != 0) {
+        /* One sum per (action, access): the key packs both. */
+        if (sums_add(&sums, sqlite3_column_int64(st, 0) * 4 + access, sqlite3_column_int64(st, 2),
+                     (uint64_t)sqlite3_column_int64(st, 3), 0) != 0) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             break;
         }
@@ -234,6 +236,29 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     if (rc == 0 && r != SQLITE_DONE)
         rc = ct_store_fail(store, err, "querying data events");
     sqlite3_reset(st);
+    for (size_t i = 0; rc == 0 && i < sums.count; i++) {
+        const struct action_sum *a = &sums.items[i];
+        int64_t access = a->action_id % 4;
+        sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
+        if (!q) {
+            rc = CT_ESTORE;
+            break;
+        }
+        sqlite3_bind_int64(q, 1, a->action_id / 4);
+        r = sqlite3_step(q);
+        const char *source = (const char *)sqlite3_column_text(q, 0);
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        int read_only = access == CT_DATA_READ ? 1 : access == CT_DATA_WRITE ? 0 : -1;
+        if (r != SQLITE_ROW || !source || !name)
+            rc = r == SQLITE_ROW || r == SQLITE_DONE
+                     ? ct_error_set(err, CT_ESTORE, "store %s: damaged data-event row", store->path)
+                     : ct_store_fail(store, err, "querying data events");
+        else if (ct_data_events_add(out, source, name, read_only, a->ok, a->first, a->last) != 0)
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        sqlite3_reset(q);
+    }
+    free(sums.items);
+    free(sums.slots);
     if (rc == 0)
         ct_data_events_sort(out);
     else
