@@ -376,15 +376,9 @@ static void json_entry(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
     fprintf(out, ", \"calls\": %llu, \"failed_calls\": %llu", (unsigned long long)e->count,
             (unsigned long long)e->error_count);
     fputs(", \"first_seen\": ", out);
-    if (e->count + e->error_count)
-        json_day(out, e->first_day);
-    else
-        fputs("null", out);
+    json_opt_day(out, e->count + e->error_count > 0, e->first_day);
     fputs(", \"last_seen\": ", out);
-    if (e->count + e->error_count)
-        json_day(out, e->last_day);
-    else
-        fputs("null", out);
+    json_opt_day(out, e->count + e->error_count > 0, e->last_day);
     fputs(", \"access_level\": ", out);
     const char *level = level_name(e->level);
     if (level)

@@ -859,12 +859,12 @@ static void test_tables_consistent(void)
             fprintf(stderr, "     data-events: %s is never recognised in logs\n", common[i]);
             CHECK(false);
         }
-    size_t blind = 0;
-    for (size_t i = 0; i < n_all_types; i++)
-        blind += !has_type(evidence_types, n_evidence_types, all_types[i]);
-    fprintf(stderr, "     data-events: %zu of %zu resource types recognised in logs\n",
+    fprintf(stderr, "     data-events: %zu of %zu resource types recognised in logs; never:",
             n_evidence_types, n_all_types);
-    CHECK(n_evidence_types + blind == n_all_types);
+    for (size_t i = 0; i < n_all_types; i++)
+        if (!has_type(evidence_types, n_evidence_types, all_types[i]))
+            fprintf(stderr, " %s", all_types[i]);
+    fputc('\n', stderr);
 }
 
 /* Every real (eventSource, eventName) pair of the corpus
