@@ -51,7 +51,8 @@ typedef struct ct_es_load_options {
     const char *const *paths; /* folders or files, read as the embedded ingest reads them */
     size_t path_count;
     const char *account_id;   /* only trail-layout files of this account; NULL: all */
-    const char *rejects_path; /* NDJSON file of rejected records, rewritten every run */
+    const char *rejects_path; /* NDJSON of rejected records: replaced (by rename) when a run rejects
+                                 any, untouched otherwise */
     const char *time_field;   /* see ct_trail_options (files.timestamp_field); NULL: eventTime */
     /* Optional progress callback; the summary has bytes_total set. */
     void (*progress)(void *ud, const ct_es_load_summary *so_far);

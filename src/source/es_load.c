@@ -9,6 +9,7 @@
 #include "cloudtracker/es_load.h"
 
 #include "cloudtracker/date.h"
+#include "cloudtracker/outfile.h"
 #include "cloudtracker/util.h"
 #include "source/es_doc.h"
 #include "source/es_http.h"
@@ -97,7 +98,7 @@ typedef struct loader {
     size_t order_count;
     char last_index[256]; /* index of the previous record, and its day */
     int64_t last_day;
-    FILE *rejects;
+    ct_outfile rejects; /* open from the first reject on */
     uint64_t reject_lines;
     bulk *cur;               /* being built */
     bulk *spare;             /* for reuse (bulk_done) */
@@ -795,7 +796,12 @@ static int reject_write(loader *L, ct_buf *line)
 {
     if (ct_buf_puts(line, "}\n"))
         return nomem(L);
-    if (fwrite(line->data, 1, line->len, L->rejects) != line->len)
+    int rc;
+    if (!L->rejects.fp && (rc = ct_outfile_open(&L->rejects, L->opts->rejects_path, L->err)))
+        return rc;
+    /* Flushed line by line: a run killed before the rename leaves what it
+     * rejected in the temporary file rather than nowhere. */
+    if (fwrite(line->data, 1, line->len, L->rejects.fp) != line->len || fflush(L->rejects.fp) != 0)
         return ct_error_set(L->err, CT_EIO, "%s: cannot write: %s", L->opts->rejects_path,
                             strerror(errno));
     L->reject_lines++;
@@ -1626,14 +1632,15 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
     if ((rc = ct_walk_new(&walk, opts->paths, opts->path_count, opts->account_id,
                           &summary->problems, err)))
         goto out;
-    L.rejects = fopen(opts->rejects_path, "w");
-    if (!L.rejects) {
-        rc = ct_error_set(err, CT_EIO, "%s: cannot write the reject file: %s", opts->rejects_path,
-                          strerror(errno));
+    /* The reject file is created at the first reject, as a temporary file
+     * renamed over the target at the end; a trial one now tells at once
+     * when the folder cannot take it. A reject file of an earlier run is
+     * not read as a log. */
+    if ((rc = ct_outfile_open(&L.rejects, opts->rejects_path, err)))
         goto out;
-    }
+    ct_outfile_abort(&L.rejects);
     struct stat st;
-    if (fstat(fileno(L.rejects), &st) == 0 && ct_walk_skip(walk, st.st_dev, st.st_ino) != 0) {
+    if (stat(opts->rejects_path, &st) == 0 && ct_walk_skip(walk, st.st_dev, st.st_ino) != 0) {
         rc = nomem(&L);
         goto out;
     }
@@ -1690,13 +1697,16 @@ out:
     for (size_t i = 0; lk && i < lk->count; i++)
         ct_found_file_release(&lk->files[i]);
     free(lk);
-    if (L.rejects && fclose(L.rejects) != 0 && rc == 0)
-        rc = ct_error_set(err, CT_EIO, "%s: cannot write: %s", opts->rejects_path,
-                          strerror(errno));
-    /* An empty reject file would only say "nothing rejected" to whoever
-     * finds it later; the summary says that already. */
-    if (L.rejects && L.reject_lines == 0)
-        remove(opts->rejects_path);
+    /* Rejects are kept whatever ended the run; with none, no file is made
+     * and whatever lies at the path is left alone. */
+    if (L.rejects.fp) {
+        ct_error e;
+        int crc = ct_outfile_commit(&L.rejects, &e);
+        if (crc && rc == 0) {
+            rc = crc;
+            *err = e;
+        }
+    }
     ct_walk_free(walk);
     loader_release(&L);
     return rc;

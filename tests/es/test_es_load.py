@@ -113,14 +113,14 @@ class LoaderTest(unittest.TestCase):
         p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
         return p.returncode, p.stderr, rejects
 
-    def make_logs(self, files=20, per_file=50):
-        logs = os.path.join(self.tmp, "logs")
-        n = 0
+    def make_logs(self, files=20, per_file=50, name="logs", first=0):
+        logs = os.path.join(self.tmp, name)
+        n = first
         for f in range(files):
             recs = [record(n + i) for i in range(per_file)]
             n += per_file
             write_record_file(os.path.join(logs, "f%03d.json.gz" % f), recs)
-        return logs, n
+        return logs, n - first
 
     def start_load(self, url, config, logs, bulks):
         """Starts a load in the background; returns once the server has
@@ -482,7 +482,40 @@ class FaultTests(LoaderTest):
             self.assertEqual(rc, EXIT_OK, err)
             self.assertEqual(self.summary(err)[1:], (2, 8, 0))
             self.assertEqual(count(url), n)
-            self.assertFalse(os.path.exists(rejects))  # nothing rejected this time
+            # Nothing rejected this time: the file is neither made nor removed.
+            with open(rejects) as f:
+                self.assertEqual(len(f.readlines()), 2)
+
+    def test_the_reject_file_is_never_written_through_a_link(self):
+        """A link planted at the reject file's name leads nowhere: a run
+        rejecting nothing leaves it alone, a run rejecting something
+        replaces the link, and the file it pointed to is never touched."""
+        logs, n = self.make_logs(files=1, per_file=10)
+        victim = os.path.join(self.tmp, "victim.txt")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        rejects = os.path.join(self.tmp, "rejects.ndjson")
+        os.symlink(victim, rejects)
+        with running_server(flavor="es8") as url:
+            config = self.config(url)
+            rc, err, _ = self.load(config, [logs])
+            self.assertEqual(rc, EXIT_OK, err)
+            self.assertTrue(os.path.islink(rejects))
+            with open(victim) as f:
+                self.assertEqual(f.read(), "precious\n")
+            # A changed file with two records refused for good.
+            logs2, _ = self.make_logs(files=1, per_file=10, name="more", first=100)
+            url.fault("bulk_item_400", count=1, items=[1, 4])
+            rc, err, _ = self.load(config, [logs2])
+            self.assertEqual(rc, EXIT_INCOMPLETE, err)
+            self.assertFalse(os.path.islink(rejects))
+            with open(rejects) as f:
+                self.assertEqual(len(f.readlines()), 2)
+            self.assertEqual(os.stat(rejects).st_mode & 0o777, 0o600)
+            with open(victim) as f:
+                self.assertEqual(f.read(), "precious\n")
+            # No temporary file is left beside it.
+            self.assertEqual([x for x in os.listdir(self.tmp) if x.startswith(".")], [])
 
     def test_files_not_recorded_are_read_again(self):
         """The first _bulk carries the demo's records; the second the state
