@@ -12,10 +12,16 @@
 
 typedef struct ct_store ct_store;
 
-/* Opens (and with `create`, creates along with its parent folder) the store
- * at `path`. Errors: CT_ESTORE naming the path (unreadable, not a store,
- * newer schema, corrupt). *out belongs to the caller. */
-int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err);
+/* Opens the store at `path`. With `writable`, for ingesting: creates it
+ * when missing, with its parent folders (mode 0700) and the file (mode
+ * 0600, never through a symbolic link: a dangling link is refused).
+ * Without, for reading only: nothing is ever written, and a store where
+ * SQLite cannot keep its shared-memory file (a read-only filesystem, a
+ * folder the user cannot write) is read as an immutable file, unless its
+ * write-ahead log holds changes (then CT_ESTORE says so rather than miss
+ * them). Errors: CT_ESTORE naming the path (unreadable, not a store, newer
+ * or older schema, corrupt). *out belongs to the caller. */
+int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err);
 void ct_store_free(ct_store *store);
 
 typedef struct ct_ingest_summary {
@@ -97,7 +103,11 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
  * ingests refresh->paths (copied, with refresh->time_field) when `refresh`
  * is not NULL and has paths, with every core and no account filter (the
  * other options are ignored); input_problems() lists the files recorded as
- * partial or skipped, by path. */
+ * partial or skipped, by path, and the store's own path when another
+ * ingest is writing it and this source did not refresh it. The questions
+ * read one snapshot of the store, taken when the source is made (without
+ * paths) or refreshed, so an ingest running meanwhile cannot mix two
+ * states into one answer. */
 int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *refresh,
                     ct_error *err);
 

@@ -185,6 +185,8 @@ static int open_source(query *q)
         return ct_error_set_at(&q->err, CT_ESTORE, store_path, 0, 0,
                                "no store here: run `cloudtracker ingest` first, or drop "
                                "--skip-setup");
+    /* With --skip-setup nothing is written: the store opens read-only, so
+     * one shipped to an auditor on read-only media can be queried. */
     ct_store *store = NULL;
     int rc = ct_store_open(&store, store_path, !o->skip_setup, &q->err);
     if (rc)

@@ -230,8 +230,8 @@ static int unchanged(ct_store *store, const ct_found_file *f, bool *same, ct_err
     return rc;
 }
 
-int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_summary *summary,
-                    ct_error *err)
+static int ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_summary *summary,
+                  ct_error *err)
 {
     memset(summary, 0, sizeof(*summary));
     ct_walk *w = NULL;
@@ -346,5 +346,15 @@ cleanup:
     free(p.jobs);
     free(threads);
     ct_walk_free(w);
+    return rc;
+}
+
+int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_summary *summary,
+                    ct_error *err)
+{
+    /* The mark tells readers (--skip-setup) that the store is half-written. */
+    int mark = ct_store_ingest_mark(store);
+    int rc = ingest(store, opts, summary, err);
+    ct_store_ingest_unmark(mark);
     return rc;
 }

@@ -1,3 +1,5 @@
+/* F_OFD_SETLK (open-file-description locks) are Linux's, behind _GNU_SOURCE. */
+#define _GNU_SOURCE
 /* The embedded store: an SQLite file holding CloudTrail activity aggregated
  * per day, with per-file bookkeeping so each trail file's contributions can
  * be replaced atomically. Schema, statements, opening checks and the file
@@ -5,11 +7,13 @@
 #include "source/store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* file_rows holds, per trail file, a blob of what the file added to the
  * roll-ups (store_rows.c): its calls per (principal, key, action, day,
@@ -267,14 +271,108 @@ static int check_schema(ct_store *store, bool create, ct_error *err)
     return rc;
 }
 
-int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err)
+/* Makes the store's file, new, before SQLite opens it: mode 0600 (the store
+ * reveals activity, and SQLite gives its -wal and -shm files the same
+ * mode), and never through a symbolic link. A link to an existing file is
+ * left to the header check (nothing is written into a file that is not a
+ * cloudtracker store or empty); a dangling one is refused, since following
+ * it would create a file wherever it points. */
+static int create_file(const char *path, ct_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    int e = errno;
+    struct stat st;
+    if (e == EEXIST && stat(path, &st) != 0 && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        return ct_error_set(err, CT_ESTORE,
+                            "store %s: a symbolic link to a missing file; not creating a store "
+                            "through it",
+                            path);
+    if (e == EEXIST)
+        return 0;
+    return ct_error_set(err, CT_ESTORE, "store %s: cannot create: %s", path, strerror(e));
+}
+
+/* Whether an error opening or first reading a store read-only comes from
+ * where it lies (a read-only filesystem or a folder the user cannot write,
+ * where SQLite cannot make the WAL's -shm file), not from the file. */
+static bool readonly_place_error(int code)
+{
+    return (code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_READONLY;
+}
+
+/* Opens the SQLite connection; read-only connections take the URI form. */
+static int connect(ct_store *store, const char *uri_or_path, int flags)
+{
+    int rc = sqlite3_open_v2(uri_or_path, &store->db, flags, NULL);
+    if (store->db) {
+        sqlite3_extended_result_codes(store->db, 1);
+        sqlite3_busy_timeout(store->db, 10000);
+        /* A store is data from disk: refuse SQL that could damage the file. */
+        sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    }
+    return rc;
+}
+
+/* A store that cannot be opened read-only where it lies (see
+ * readonly_place_error) is opened as immutable: SQLite then reads the file
+ * alone, without locks or the WAL. That is right for a store shipped to a
+ * reader, and wrong when the WAL holds commits not yet in the file (an
+ * ingest still running or killed): those would be missed silently, so such
+ * a store is refused. */
+static int open_immutable(ct_store *store, ct_error *err)
+{
+    ct_buf wal = CT_BUF_INIT;
+    ct_buf uri = CT_BUF_INIT;
+    int rc = 0;
+    if (ct_buf_printf(&wal, "%s-wal", store->path) || ct_buf_puts(&uri, "file:")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    struct stat st;
+    if (stat(wal.data, &st) == 0 && st.st_size > 0) {
+        rc = ct_error_set(err, CT_ESTORE,
+                          "store %s: cannot be opened where it lies (%s), and its write-ahead log "
+                          "%s holds changes that cannot be read without writing; open it where it "
+                          "can be written once",
+                          store->path, sqlite3_errmsg(store->db), wal.data);
+        goto done;
+    }
+    /* Percent-encode what a URI path cannot hold as is. */
+    for (const unsigned char *p = (const unsigned char *)store->path; *p && rc == 0; p++)
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p >= 0x7f)
+            rc = ct_buf_printf(&uri, "%%%02X", *p);
+        else
+            rc = ct_buf_append(&uri, p, 1);
+    if (rc || ct_buf_puts(&uri, "?immutable=1")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    sqlite3_close_v2(store->db);
+    store->db = NULL;
+    if (connect(store, uri.data, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI) !=
+        SQLITE_OK)
+        rc = store->db ? ct_store_fail(store, err, "cannot open")
+                       : ct_error_set(err, CT_ENOMEM, "out of memory");
+done:
+    ct_buf_release(&wal);
+    ct_buf_release(&uri);
+    return rc;
+}
+
+int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err)
 {
     *out = NULL;
     struct stat st;
-    if (!create && stat(path, &st) != 0)
+    if (!writable && stat(path, &st) != 0)
         return ct_error_set(err, CT_ESTORE, "store %s: %s", path, strerror(errno));
-    if (create) {
+    if (writable) {
         int rc = make_parents(path, err);
+        if (rc == 0)
+            rc = create_file(path, err);
         if (rc != 0)
             return rc;
     }
@@ -283,18 +381,24 @@ int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err)
         free(store);
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = SQLITE_OPEN_NOMUTEX | (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
     int rc = 0;
-    if (sqlite3_open_v2(path, &store->db, flags, NULL) != SQLITE_OK) {
-        rc = store->db ? ct_store_fail(store, err, "cannot open")
-                       : ct_error_set(err, CT_ENOMEM, "out of memory");
+    int orc = connect(store, path, flags);
+    if (!store->db) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         goto fail;
     }
-    sqlite3_extended_result_codes(store->db, 1);
-    sqlite3_busy_timeout(store->db, 10000);
-    /* A store is data from disk: refuse SQL that could damage the file. */
-    sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-    rc = check_schema(store, create, err);
+    /* SQLite reports a read-only WAL store it cannot map at the first read,
+     * which check_schema makes. */
+    if (orc == SQLITE_OK)
+        rc = check_schema(store, writable, err);
+    else
+        rc = ct_store_fail(store, err, "cannot open");
+    if (rc != 0 && !writable && readonly_place_error(sqlite3_extended_errcode(store->db))) {
+        ct_error_clear(err);
+        if ((rc = open_immutable(store, err)) == 0)
+            rc = check_schema(store, false, err);
+    }
     if (rc != 0)
         goto fail;
     /* Files are written in transactions of whole files: WAL with
@@ -305,10 +409,11 @@ int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err)
      * order, touching each page once, and pages it evicts are re-read from
      * the OS's cache, which costs less than we could measure. Checkpoints
      * come every 16 MiB of WAL rather than 4, rewriting hot pages less
-     * often. */
+     * often. A reader only needs the cache size. */
     rc = exec(store,
-              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-4096;"
-              " PRAGMA wal_autocheckpoint=4096",
+              writable ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                         " PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4096"
+                       : "PRAGMA cache_size=-4096",
               "setting up", err);
     if (rc != 0)
         goto fail;
@@ -321,6 +426,65 @@ int ct_store_open(ct_store **out, const char *path, bool create, ct_error *err)
 fail:
     ct_store_free(store);
     return rc;
+}
+
+/* ---- the ingest mark ----
+ * An ingest holds a shared lock on the file "<store>-ingest.lock" while it
+ * runs, so a reader can tell that what it reads is still being written. It
+ * is an open-file-description lock: the kernel drops it when the ingest
+ * ends or dies (SIGKILL included), and it conflicts across descriptors of
+ * one process too. It lies on a file of its own because closing any
+ * descriptor of the store file would drop SQLite's own locks on it. The
+ * file stays (removing it could race with a reader); it holds nothing. */
+static char *mark_path(const ct_store *store)
+{
+    ct_buf b = CT_BUF_INIT;
+    if (ct_buf_printf(&b, "%s-ingest.lock", store->path)) {
+        ct_buf_release(&b);
+        return NULL;
+    }
+    return ct_buf_detach(&b);
+}
+
+static bool lock_whole(int fd, int cmd, short type, short *found)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, cmd, &fl) != 0)
+        return false;
+    if (found)
+        *found = fl.l_type;
+    return true;
+}
+
+int ct_store_ingest_mark(ct_store *store)
+{
+    char *path = mark_path(store);
+    int fd = path ? open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    free(path);
+    if (fd >= 0 && !lock_whole(fd, F_OFD_SETLK, F_RDLCK, NULL)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+void ct_store_ingest_unmark(int mark)
+{
+    if (mark >= 0)
+        close(mark);
+}
+
+bool ct_store_ingest_running(const ct_store *store)
+{
+    char *path = mark_path(store);
+    int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    free(path);
+    if (fd < 0)
+        return false;
+    short found = F_UNLCK;
+    bool running = lock_whole(fd, F_OFD_GETLK, F_WRLCK, &found) && found != F_UNLCK;
+    close(fd);
+    return running;
 }
 
 void ct_store_free(ct_store *store)

@@ -12,7 +12,40 @@ struct store_source {
     char **paths;
     size_t path_count;
     char *time_field;
+    bool refreshed; /* this source brought the store up to date itself */
+    bool pinned;    /* a read transaction holds the snapshot the questions read */
 };
+
+/* The questions of one query read one state of the store: a read
+ * transaction started when the source is made (or refreshed) and held
+ * until it is freed, so an ingest committing meanwhile changes nothing the
+ * answer rests on (WAL keeps the snapshot). */
+static int pin(struct store_source *s, ct_error *err)
+{
+    sqlite3 *db = s->store->db;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return ct_store_fail(s->store, err, "starting to read");
+    /* In WAL, the snapshot is taken at the first read. */
+    int r = sqlite3_prepare_v2(db, "SELECT count(*) FROM file", -1, &st, NULL);
+    if (r == SQLITE_OK)
+        r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW) {
+        int rc = ct_store_fail(s->store, err, "starting to read");
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    s->pinned = true;
+    return 0;
+}
+
+static void unpin(struct store_source *s)
+{
+    if (s->pinned)
+        sqlite3_exec(s->store->db, "ROLLBACK", NULL, NULL, NULL);
+    s->pinned = false;
+}
 
 static ct_store *store_of(ct_source *src)
 {
@@ -266,10 +299,19 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     return rc;
 }
 
-/* Appends the files recorded as partial or skipped. */
+/* Appends the files recorded as partial or skipped, and the store itself
+ * when an ingest is writing it and this source did not bring it up to date:
+ * the snapshot read then may lack files that ingest has not reached. Checked
+ * after the snapshot is taken, so an ingest that starts later is harmless. */
 static int input_problems(ct_source *src, ct_input_problems *problems, ct_error *err)
 {
-    ct_store *store = store_of(src);
+    struct store_source *s = (struct store_source *)src;
+    ct_store *store = s->store;
+    if (!s->refreshed && ct_store_ingest_running(store) &&
+        ct_input_problems_add(problems, store->path,
+                              "an ingest is writing this store now; it may not have read every "
+                              "file yet") != 0)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
     sqlite3_stmt *st = ct_store_stmt(store, ST_Q_PROBLEMS, err);
     if (!st)
         return CT_ESTORE;
@@ -299,6 +341,7 @@ static int refresh(ct_source *src, ct_input_problems *problems, ct_error *err)
     opts.path_count = s->path_count;
     opts.time_field = s->time_field;
     ct_ingest_summary summary;
+    unpin(s);
     int rc = ct_store_ingest(s->store, &opts, &summary, err);
     for (size_t i = 0; rc == 0 && i < summary.problems.count; i++) {
         const ct_input_problem *p = &summary.problems.items[i];
@@ -306,12 +349,17 @@ static int refresh(ct_source *src, ct_input_problems *problems, ct_error *err)
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     }
     ct_ingest_summary_release(&summary);
+    if (rc == 0) {
+        s->refreshed = true;
+        rc = pin(s, err);
+    }
     return rc;
 }
 
 static void source_free(ct_source *src)
 {
     struct store_source *s = (struct store_source *)src;
+    unpin(s);
     for (size_t i = 0; i < s->path_count; i++)
         free(s->paths[i]);
     free(s->paths);
@@ -350,6 +398,12 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
         }
         if (ingest->time_field && !(s->time_field = ct_strdup(ingest->time_field)))
             goto nomem;
+    }
+    /* Without paths there is no refresh to wait for: read from now on. */
+    int rc = s->path_count ? 0 : pin(s, err);
+    if (rc != 0) {
+        source_free(&s->base);
+        return rc;
     }
     *out = &s->base;
     return 0;

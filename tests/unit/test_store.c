@@ -697,6 +697,162 @@ static void test_stratus(void)
     free(root);
 }
 
+/* ---- readers beside an ingest ---- */
+
+/* What a reader made mid-ingest sees: the store listed as being written. */
+struct mid_ingest {
+    const char *store_path;
+    const char *logs;
+    ct_source *before; /* made before the ingest started */
+    int calls;
+    bool checked;
+};
+
+static size_t alice_calls(ct_source *src)
+{
+    ct_calls calls = {0};
+    ct_error err;
+    ct_window w = {day_of("2024-01-01"), day_of("2024-01-31")};
+    size_t n = 0;
+    CHECK_INT(src->principal_calls(src, ALICE, &w, &calls, &err), 0);
+    for (size_t i = 0; i < calls.count; i++)
+        n += calls.items[i].count;
+    ct_calls_release(&calls);
+    return n;
+}
+
+static void on_progress(void *ud, const ct_ingest_summary *so_far)
+{
+    struct mid_ingest *m = ud;
+    if (m->checked || so_far->files_read == 0)
+        return;
+    m->checked = true;
+    ct_store *store = NULL;
+    ct_source *src = NULL;
+    ct_error err;
+    CHECK_INT(ct_store_open(&store, m->store_path, false, &err), 0);
+    CHECK_INT(ct_store_source(&src, store, NULL, &err), 0);
+    ct_input_problems probs = {0};
+    CHECK_INT(src->input_problems(src, &probs, &err), 0);
+    CHECK_INT(probs.count, 1);
+    if (probs.count) {
+        CHECK_STR(probs.items[0].path, m->store_path);
+        CHECK(strstr(probs.items[0].reason, "an ingest is writing this store now") != NULL);
+    }
+    ct_input_problems_release(&probs);
+    /* A source that refreshed the store itself has read every file. */
+    ct_source *fresh = NULL;
+    const char *paths[] = {m->logs};
+    ct_ingest_options refresh = {.paths = paths, .path_count = 1};
+    CHECK_INT(ct_store_open(&store, m->store_path, true, &err), 0);
+    CHECK_INT(ct_store_source(&fresh, store, &refresh, &err), 0);
+    CHECK_INT(fresh->refresh(fresh, &probs, &err), 0);
+    CHECK_INT(fresh->input_problems(fresh, &probs, &err), 0);
+    CHECK_INT(probs.count, 0);
+    CHECK_INT(alice_calls(fresh), 3);
+    ct_input_problems_release(&probs);
+    ct_source_free(fresh);
+    /* The reader made before the ingest still reads the state it began
+     * with, whatever has been committed since. */
+    CHECK_INT(alice_calls(m->before), 0);
+    ct_source_free(src);
+}
+
+static void test_readers_beside_an_ingest(void)
+{
+    char *root = scratch_dir("beside");
+    char *logs = pathf(root, "logs");
+    char *store_path = pathf(root, "ct.db");
+    char *docs[3];
+    for (int i = 0; i < 3; i++) {
+        char name[32], time[32];
+        snprintf(name, sizeof(name), "f%d.json", i);
+        snprintf(time, sizeof(time), "2024-01-0%dT10:00:00Z", i + 2);
+        trec r = {.time = time,
+                  .source = "s3.amazonaws.com",
+                  .name = "ListBuckets",
+                  .type = "IAMUser",
+                  .arn = ALICE,
+                  .account = "111111111111"};
+        docs[i] = trail_doc(&r, 1);
+        char *f = pathf(logs, name);
+        write_bytes(f, docs[i], strlen(docs[i]));
+        free(f);
+    }
+    ct_store *store = NULL;
+    ct_error err;
+    CHECK_INT(ct_store_open(&store, store_path, true, &err), 0);
+    ct_store_free(store);
+
+    struct mid_ingest m = {.store_path = store_path, .logs = logs};
+    CHECK_INT(ct_store_open(&store, store_path, false, &err), 0);
+    CHECK_INT(ct_store_source(&m.before, store, NULL, &err), 0);
+    CHECK_INT(ct_store_open(&store, store_path, true, &err), 0);
+    const char *paths[] = {logs};
+    ct_ingest_options opts = {.paths = paths, .path_count = 1, .threads = 1};
+    opts.progress = on_progress;
+    opts.progress_ud = &m;
+    size_t saved_group = ct_ingest_group_files;
+    ct_ingest_group_files = 1; /* a commit per file: the reader comes between two */
+    ct_ingest_summary sum;
+    CHECK_INT(ct_store_ingest(store, &opts, &sum, &err), 0);
+    ct_ingest_group_files = saved_group;
+    ct_ingest_summary_release(&sum);
+    CHECK(m.checked);
+    CHECK_INT(alice_calls(m.before), 0);
+    ct_source_free(m.before);
+    ct_store_free(store);
+
+    /* Once the ingest is over, a reader is told nothing and reads it all. */
+    ct_source *after = NULL;
+    CHECK_INT(ct_store_open(&store, store_path, false, &err), 0);
+    CHECK_INT(ct_store_source(&after, store, NULL, &err), 0);
+    ct_input_problems probs = {0};
+    CHECK_INT(after->input_problems(after, &probs, &err), 0);
+    CHECK_INT(probs.count, 0);
+    ct_input_problems_release(&probs);
+    CHECK_INT(alice_calls(after), 3);
+    ct_source_free(after);
+
+    remove_tree(root);
+    for (int i = 0; i < 3; i++)
+        free(docs[i]);
+    free(logs);
+    free(store_path);
+    free(root);
+}
+
+/* A store made through a dangling link would create a file wherever it
+ * points; the link is refused and nothing is made. A new store is private. */
+static void test_store_file_creation(void)
+{
+    char *root = scratch_dir("create");
+    char *link = pathf(root, "ct.db");
+    char *target = pathf(root, "elsewhere/target.db");
+    ct_store *s = NULL;
+    ct_error err;
+    CHECK_INT(symlink(target, link), 0);
+    CHECK_INT(ct_store_open(&s, link, true, &err), CT_ESTORE);
+    CHECK(strstr(err.message, "symbolic link to a missing file") != NULL);
+    struct stat st;
+    CHECK(lstat(target, &st) != 0);
+    char *fresh = pathf(root, "fresh.db");
+    CHECK_INT(ct_store_open(&s, fresh, true, &err), 0);
+    ct_store_free(s);
+    CHECK_INT(stat(fresh, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    /* Reading only never creates. */
+    char *none = pathf(root, "none.db");
+    CHECK_INT(ct_store_open(&s, none, false, &err), CT_ESTORE);
+    CHECK(lstat(none, &st) != 0);
+    remove_tree(root);
+    free(link);
+    free(target);
+    free(fresh);
+    free(none);
+    free(root);
+}
+
 int main(void)
 {
     RUN(test_open_errors);
@@ -704,5 +860,7 @@ int main(void)
     RUN(test_queries);
     RUN(test_query_plans);
     RUN(test_stratus);
+    RUN(test_readers_beside_an_ingest);
+    RUN(test_store_file_creation);
     TEST_MAIN_END();
 }
