@@ -69,10 +69,20 @@ uint64_t ct_hash_bytes(const void *data, size_t n);
 /* True when the n bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool ct_utf8_valid(const char *s, size_t n);
 
+/* The code point of the well-formed UTF-8 sequence of k (1-4) bytes at s. */
+uint32_t ct_utf8_decode(const char *s, size_t k);
+/* True for the characters that change how text is shown without being seen:
+ * Unicode's format characters (category Cf: bidirectional embeddings,
+ * overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width spaces
+ * and joiners, the BOM, tag characters, ...) and the line and paragraph
+ * separators U+2028 and U+2029. */
+bool ct_unicode_is_hidden(uint32_t cp);
+
 /* Appends `s` made safe to print on a terminal: control characters
  * (including ESC), DEL, C1 controls and invalid UTF-8 become \xNN escapes,
- * and a backslash becomes "\\". Strings from logs and IAM files go through
- * this before they reach stdout or stderr. Returns 0 or CT_ENOMEM. */
+ * the characters of ct_unicode_is_hidden become \uNNNN (\UNNNNNNNN above
+ * U+FFFF), and a backslash becomes "\\". Strings from logs and IAM files go
+ * through this before they reach stdout or stderr. Returns 0 or CT_ENOMEM. */
 int ct_buf_put_safe(ct_buf *b, const char *s);
 /* Convenience: malloc'd safe copy of s (NULL when out of memory). */
 char *ct_safe_dup(const char *s);

@@ -103,6 +103,34 @@ static void test_utf8_and_safe(void)
     CHECK_INT(col, 4);
 }
 
+/* Characters that change how a line is shown without being seen are named
+ * by code point; other non-ASCII text passes unchanged. */
+static void test_safe_hidden_characters(void)
+{
+    /* U+202E RIGHT-TO-LEFT OVERRIDE: "admin\u202enimda" would print as "adminadmin". */
+    char *s = ct_safe_dup("admin\xe2\x80\xaenimda");
+    CHECK_STR(s, "admin\\u202enimda");
+    free(s);
+    /* Embeddings, isolates, marks, zero-width characters, the BOM, line and
+     * paragraph separators, the soft hyphen, a tag character (4 bytes). */
+    s = ct_safe_dup("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8f\xe2\x80\x8b\xe2\x80\x8d"
+                    "\xef\xbb\xbf\xe2\x80\xa8\xe2\x80\xa9\xc2\xad\xf3\xa0\x81\x81");
+    CHECK_STR(s,
+              "\\u202a\\u2066\\u2069\\u200f\\u200b\\u200d\\ufeff\\u2028\\u2029\\u00ad\\U000e0041");
+    free(s);
+    /* Neighbours of those ranges are ordinary text. */
+    s = ct_safe_dup("caf\xc3\xa9 \xe2\x80\x90 \xe2\x81\xb0 \xe6\x97\xa5 \xf0\x9f\x98\x80 \xc2\xae");
+    CHECK_STR(s, "caf\xc3\xa9 \xe2\x80\x90 \xe2\x81\xb0 \xe6\x97\xa5 \xf0\x9f\x98\x80 \xc2\xae");
+    free(s);
+    CHECK(ct_unicode_is_hidden(0x202E) && ct_unicode_is_hidden(0x2066) &&
+          ct_unicode_is_hidden(0xE007F) && ct_unicode_is_hidden(0x061C));
+    CHECK(!ct_unicode_is_hidden(0x2065) && !ct_unicode_is_hidden(0x2030) &&
+          !ct_unicode_is_hidden('a') && !ct_unicode_is_hidden(0xE0080));
+    CHECK_INT(ct_utf8_decode("\xe2\x80\xae", 3), 0x202E);
+    CHECK_INT(ct_utf8_decode("\xf3\xa0\x81\x81", 4), 0xE0041);
+    CHECK_INT(ct_utf8_decode("\xc3\xa9", 2), 0xE9);
+}
+
 static void test_error(void)
 {
     ct_error err;
@@ -122,6 +150,7 @@ int main(void)
     RUN(test_today_override);
     RUN(test_buf_and_map);
     RUN(test_utf8_and_safe);
+    RUN(test_safe_hidden_characters);
     RUN(test_error);
     TEST_MAIN_END();
 }
