@@ -5,7 +5,10 @@
 #include "cloudtracker/util.h"
 #include "test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_days(void)
 {
@@ -131,6 +134,84 @@ static void test_safe_hidden_characters(void)
     CHECK_INT(ct_utf8_decode("\xc3\xa9", 2), 0xE9);
 }
 
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* Reading a bounded regular file: content, limits, and every kind of file
+ * that is not one refused without blocking. */
+static void test_file_read_regular(void)
+{
+    char *buf = NULL;
+    size_t len = 99;
+    ct_error err;
+    FILE *f = fopen(tmp_path("ten"), "wb");
+    fputs("0123456789", f);
+    fclose(f);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("ten"), 10, CT_EIAM, "thing", &err), 0);
+    CHECK_INT(len, 10);
+    CHECK_STR(buf, "0123456789"); /* NUL-terminated */
+    free(buf);
+
+    /* One byte over: the error has the caller's code, the file and the limit. */
+    ct_error_clear(&err);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("ten"), 9, CT_EIAM, "thing", &err),
+              CT_EIAM);
+    CHECK(buf == NULL);
+    CHECK_STR(err.file, tmp_path("ten"));
+    CHECK_STR(err.message, "cannot read thing: the file is larger than the 9 bytes limit");
+
+    f = fopen(tmp_path("empty"), "wb");
+    fclose(f);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("empty"), 10, CT_EIAM, "thing", &err), 0);
+    CHECK_INT(len, 0);
+    CHECK_STR(buf, "");
+    free(buf);
+
+    /* A file larger than its limit is refused by its size, unread. */
+    f = fopen(tmp_path("sparse"), "wb");
+    CHECK(ftruncate(fileno(f), (off_t)(5 << 20) + 1) == 0);
+    fclose(f);
+    CHECK_INT(
+        ct_file_read_regular(&buf, &len, tmp_path("sparse"), 5 << 20, CT_ECONFIG, "config", &err),
+        CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: the file is larger than the 5 MiB limit");
+
+    /* A FIFO with no writer would block a plain open() forever. */
+    CHECK(mkfifo(tmp_path("fifo"), 0600) == 0);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("fifo"), 10, CT_ECONFIG, "config", &err),
+              CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: it is a named pipe (FIFO), not a regular file");
+    CHECK_INT(ct_file_read_regular(&buf, &len, "/dev/zero", 10, CT_ECONFIG, "config", &err),
+              CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: it is a character device, not a regular file");
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmpdir, 10, CT_ECONFIG, "config", &err), CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: it is a folder, not a regular file");
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("absent"), 10, CT_ECONFIG, "config", &err),
+              CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: No such file or directory");
+    CHECK_STR(err.file, tmp_path("absent"));
+
+    char size[32];
+    ct_size_format((size_t)16 << 20, size, sizeof(size));
+    CHECK_STR(size, "16 MiB");
+    ct_size_format((size_t)1 << 30, size, sizeof(size));
+    CHECK_STR(size, "1 GiB");
+    ct_size_format(4096, size, sizeof(size));
+    CHECK_STR(size, "4 KiB");
+    ct_size_format(1000, size, sizeof(size));
+    CHECK_STR(size, "1000 bytes");
+
+    static const char *const names[] = {"ten", "empty", "sparse", "fifo"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        unlink(tmp_path(names[i]));
+}
+
 static void test_error(void)
 {
     ct_error err;
@@ -152,5 +233,13 @@ int main(void)
     RUN(test_utf8_and_safe);
     RUN(test_safe_hidden_characters);
     RUN(test_error);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/ct-util-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_file_read_regular);
+    rmdir(tmpdir);
     TEST_MAIN_END();
 }
