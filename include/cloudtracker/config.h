@@ -86,8 +86,9 @@ typedef struct ct_config {
  * known): missing or unreadable file, not a regular file, larger than
  * CT_CONFIG_MAX_BYTES, YAML syntax, nesting or anchors past the limits,
  * unknown keys, wrong types, an account id that is not 12 digits, duplicate
- * account names or ids, a bad date. *out belongs to the caller
- * (ct_config_free). */
+ * account names or ids, an empty path setting, a bad date. In path settings
+ * a leading ~/ or ~ is $HOME (an error when HOME is unset) and ~user/ that
+ * user's home folder. *out belongs to the caller (ct_config_free). */
 int ct_config_load(ct_config **out, const char *path, ct_error *err);
 /* The same from text in memory; `path` names it in errors and is the base of
  * relative paths. */

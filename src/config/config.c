@@ -5,6 +5,7 @@
 #include "cloudtracker/util.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,13 +115,81 @@ static bool is_account_id(const char *s)
     return n == 12;
 }
 
-static int resolved(loader *l, char *raw, char **out)
+/* True for a plain scalar YAML reads as null (`key:`, `~`, `null`): the
+ * document API hands it over as text, but no one means a file named "~". */
+static bool is_null(const yaml_node_t *n)
 {
-    *out = ct_path_resolve(l->cfg->dir, raw);
-    free(raw);
-    if (!*out)
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = (const char *)n->data.scalar.value;
+    return !v[0] || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+           strcmp(v, "NULL") == 0;
+}
+
+/* A leading ~ (alone or before '/') as $HOME and ~user as that user's home
+ * folder, as the shell and the AWS CLI's own config do. *out is NULL when
+ * raw has no leading ~. */
+static int expand_home(loader *l, const yaml_node_t *n, const char *what, const char *raw,
+                       char **out)
+{
+    *out = NULL;
+    if (raw[0] != '~')
+        return 0;
+    const char *rest = strchr(raw, '/');
+    size_t ulen = rest ? (size_t)(rest - raw) - 1 : strlen(raw) - 1;
+    const char *home;
+    if (ulen == 0) {
+        home = getenv("HOME");
+        if (!home || !home[0])
+            return fail_at(l, n, "%s starts with ~ but HOME is not set", what);
+    } else {
+        char *user = ct_strndup(raw + 1, ulen);
+        if (!user)
+            return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+        const struct passwd *pw = getpwnam(user);
+        if (!pw || !pw->pw_dir || !pw->pw_dir[0]) {
+            int rc = fail_at(l, n, "%s starts with ~%s but there is no user %s", what, user, user);
+            free(user);
+            return rc;
+        }
+        free(user);
+        home = pw->pw_dir;
+    }
+    size_t hlen = strlen(home);
+    while (hlen > 1 && home[hlen - 1] == '/')
+        hlen--; /* "~/x" with HOME=/home/me/ is /home/me/x */
+    ct_buf b = CT_BUF_INIT;
+    if (ct_buf_append(&b, home, hlen) ||
+        ct_buf_puts(&b, rest ? (hlen == 1 && home[0] == '/' ? rest + 1 : rest) : "")) {
+        ct_buf_release(&b);
         return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    *out = ct_buf_detach(&b);
     return 0;
+}
+
+/* A path setting (node n, text raw, which this frees) made usable: an empty
+ * or null one is an error naming the setting, a leading ~ is expanded and a
+ * relative path is joined to the config's folder. */
+static int resolved(loader *l, const yaml_node_t *n, const char *what, char *raw, char **out)
+{
+    int rc = 0;
+    if (!raw[0])
+        rc = fail_at(l, n, "%s is empty", what);
+    else if (is_null(n))
+        rc = fail_at(l, n, "%s is empty: YAML reads a plain '%s' as null%s", what, raw,
+                     raw[0] == '~' ? " (quote it, '~', for the home folder)" : "");
+    char *expanded = NULL;
+    if (!rc)
+        rc = expand_home(l, n, what, raw, &expanded);
+    if (!rc) {
+        *out = ct_path_resolve(l->cfg->dir, expanded ? expanded : raw);
+        if (!*out)
+            rc = ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    free(expanded);
+    free(raw);
+    return rc;
 }
 
 static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
@@ -146,8 +215,10 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
                        acct->id);
     }
     if (iam) {
-        char *raw;
-        if ((rc = scalar(l, iam, "iam", &raw)) || (rc = resolved(l, raw, &acct->iam_path)))
+        char *raw, what[200];
+        snprintf(what, sizeof(what), "the iam file of account '%s'", acct->name);
+        if ((rc = scalar(l, iam, "iam", &raw)) ||
+            (rc = resolved(l, iam, what, raw, &acct->iam_path)))
             return rc;
     }
     return 0;
@@ -214,13 +285,8 @@ static int load_files(loader *l, yaml_node_t *n)
                                     ? node(l, paths->data.sequence.items.start[i])
                                     : paths;
             char *raw;
-            if ((rc = scalar(l, item, "each of files.paths", &raw)))
-                return rc;
-            if (!raw[0]) {
-                free(raw);
-                return fail_at(l, item, "an entry of files.paths is empty");
-            }
-            if ((rc = resolved(l, raw, &l->cfg->log_paths[i])))
+            if ((rc = scalar(l, item, "each of files.paths", &raw)) ||
+                (rc = resolved(l, item, "an entry of files.paths", raw, &l->cfg->log_paths[i])))
                 return rc;
             l->cfg->log_path_count = i + 1;
         }
@@ -229,13 +295,9 @@ static int load_files(loader *l, yaml_node_t *n)
         char *raw;
         if ((rc = scalar(l, store, "files.store", &raw)))
             return rc;
-        if (!raw[0]) {
-            free(raw);
-            return fail_at(l, store, "files.store is empty");
-        }
         free(l->cfg->store_path);
         l->cfg->store_path = NULL;
-        if ((rc = resolved(l, raw, &l->cfg->store_path)))
+        if ((rc = resolved(l, store, "files.store", raw, &l->cfg->store_path)))
             return rc;
     }
     return opt_string(l, n, "timestamp_field", "files.timestamp_field", &l->cfg->time_field);
@@ -309,7 +371,7 @@ static int opt_path(loader *l, yaml_node_t *map, const char *key, const char *wh
     int rc = opt_string(l, map, key, what, &raw);
     if (rc || !raw)
         return rc;
-    return resolved(l, raw, out);
+    return resolved(l, lookup(l, map, key), what, raw, out);
 }
 
 static int opt_bool(loader *l, yaml_node_t *map, const char *key, const char *what, bool *out)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Config and IAM files the loaders must refuse by what they are, at once and
 # with one message naming the file: devices, FIFOs, folders, files over the
-# size limits; and a config with 200,000 accounts (the duplicate check must
-# stay linear).
+# size limits; a config with 200,000 accounts (the duplicate check must stay
+# linear); and ~ in a config path, with HOME set to this run's scratch folder.
 # Every run is guarded so that a loader without these bounds fails here
 # instead of exhausting the machine: 1 GiB of memory (ulimit -v, or ASan's own
 # limits, since ASan reserves terabytes of address space), 20 s of CPU and
@@ -26,13 +26,14 @@ guarded() {
 }
 
 pass=0 fail=0
+envcmd=() # arguments of env(1) for the next checks
 # check NAME RC STDERR ARGS...: runs cloudtracker in the scratch folder and
 # compares its exit code and stderr (scratch written as @SCRATCH@).
 check() {
     local name=$1 want_rc=$2 want_err=$3
     shift 3
     local err rc
-    err=$(cd "$scratch" && guarded "$bin" "$@" 2>&1 >"$scratch/$name.out" </dev/null)
+    err=$(cd "$scratch" && guarded env "${envcmd[@]}" "$bin" "$@" 2>&1 >"$scratch/$name.out" </dev/null)
     rc=$?
     err=${err//$scratch/@SCRATCH@}
     if [ "$rc" = "$want_rc" ] && [ "$err" = "$want_err" ]; then
@@ -88,6 +89,23 @@ check many-accounts-duplicate 3 "cloudtracker: @SCRATCH@/many-dup.yaml:200002:5:
     --config "$scratch/many-dup.yaml" --store "$scratch/store.db" --account acct-1 --iam "$iam" \
     --list users
 rm -f "$scratch/many.yaml" "$scratch/many-dup.yaml"
+
+# ~/ in config paths is $HOME: the store is made there, not in a folder "~".
+mkdir -p "$scratch/home" "$scratch/conf" || exit 1
+printf 'accounts:\n  - {name: demo, id: "111111111111", iam: ~/demo.json}\nfiles:\n  store: ~/ct/store.db\n' \
+    >"$scratch/conf/config.yaml"
+cp "$iam" "$scratch/home/demo.json" || exit 1
+envcmd=(HOME="$scratch/home")
+check home-paths 0 "cloudtracker: warning: the store holds no events for account demo (111111111111) between 2018-01-01 and 2018-06-30: every grant would look unused" \
+    --config "$scratch/conf/config.yaml" --account demo --list users --start 2018-01-01 \
+    --end 2018-06-30
+if [ ! -f "$scratch/home/ct/store.db" ] || [ -e "$scratch/conf/~" ]; then
+    fail=$((fail + 1))
+    echo "FAIL home-paths: the store is not in \$HOME/ct"
+fi
+envcmd=(-u HOME)
+check home-unset 3 "cloudtracker: @SCRATCH@/conf/config.yaml:2:43: the iam file of account 'demo' starts with ~ but HOME is not set" \
+    --config "$scratch/conf/config.yaml" --account demo --list users
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -4,6 +4,7 @@
 #include "cloudtracker/date.h"
 #include "test.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -446,6 +447,104 @@ static void test_config_file_kinds(void)
     unlink(path);
 }
 
+/* A leading ~ in every path setting is the home folder. */
+static void test_home_paths(void)
+{
+    const char *env = getenv("HOME");
+    char *saved = env ? ct_strdup(env) : NULL;
+    char home[400], want[600];
+    snprintf(home, sizeof(home), "%s/home", dir);
+    setenv("HOME", home, 1);
+    ct_config *cfg = load_ok("accounts:\n"
+                             "  - {name: a, id: '111111111111', iam: ~/iam/a.json}\n"
+                             "  - {name: b, id: '222222222222', iam: '~'}\n"
+                             "  - {name: c, id: '333333333333', iam: a~/b.json}\n"
+                             "files:\n  paths: [~/logs, /x/~/y]\n  store: ~/ct/store.db\n"
+                             "elasticsearch:\n  ca_cert: ~/ca.pem\n  client_cert: \"~/c.pem\"\n"
+                             "  client_key: ~/k.pem\n");
+    if (cfg) {
+        snprintf(want, sizeof(want), "%s/iam/a.json", home);
+        CHECK_STR(cfg->accounts[0].iam_path, want);
+        CHECK_STR(cfg->accounts[1].iam_path, home);
+        snprintf(want, sizeof(want), "%s/a~/b.json", dir); /* only a leading ~ */
+        CHECK_STR(cfg->accounts[2].iam_path, want);
+        snprintf(want, sizeof(want), "%s/logs", home);
+        CHECK_STR(cfg->log_paths[0], want);
+        CHECK_STR(cfg->log_paths[1], "/x/~/y");
+        snprintf(want, sizeof(want), "%s/ct/store.db", home);
+        CHECK_STR(cfg->store_path, want);
+        snprintf(want, sizeof(want), "%s/ca.pem", home);
+        CHECK_STR(cfg->es.ca_cert, want);
+        snprintf(want, sizeof(want), "%s/c.pem", home);
+        CHECK_STR(cfg->es.client_cert, want);
+        snprintf(want, sizeof(want), "%s/k.pem", home);
+        CHECK_STR(cfg->es.client_key, want);
+        ct_config_free(cfg);
+    }
+    /* A trailing slash in HOME is not doubled; HOME=/ gives /x. */
+    snprintf(want, sizeof(want), "%s/", home);
+    setenv("HOME", want, 1);
+    cfg = load_ok("accounts: []\nfiles: {store: ~/s.db}\n");
+    snprintf(want, sizeof(want), "%s/s.db", home);
+    CHECK_STR(cfg ? cfg->store_path : NULL, want);
+    ct_config_free(cfg);
+    setenv("HOME", "/", 1);
+    cfg = load_ok("accounts: []\nfiles: {store: ~/s.db}\n");
+    CHECK_STR(cfg ? cfg->store_path : NULL, "/s.db");
+    ct_config_free(cfg);
+
+    /* ~user is that user's home folder (from the password database). */
+    const struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name && pw->pw_dir && pw->pw_dir[0] && strlen(pw->pw_dir) > 1) {
+        char text[600];
+        snprintf(text, sizeof(text), "accounts: []\nfiles: {store: '~%s/s.db'}\n", pw->pw_name);
+        snprintf(want, sizeof(want), "%s/s.db", pw->pw_dir);
+        cfg = load_ok(text);
+        CHECK_STR(cfg ? cfg->store_path : NULL, want);
+        ct_config_free(cfg);
+    }
+    expect_error("accounts: []\nfiles: {store: ~no-such-user-ct/s.db}\n", 2, 16,
+                 "files.store starts with ~no-such-user-ct but there is no user no-such-user-ct");
+
+    unsetenv("HOME");
+    expect_error("accounts:\n  - name: a\n    id: '111111111111'\n    iam: ~/a.json\n", 4, 10,
+                 "the iam file of account 'a' starts with ~ but HOME is not set");
+    setenv("HOME", "", 1);
+    expect_error("accounts: []\nfiles:\n  paths: ['~']\n", 3, 11,
+                 "an entry of files.paths starts with ~ but HOME is not set");
+    /* Without a ~, HOME is not needed. */
+    cfg = load_ok("accounts: []\nfiles: {store: s.db}\n");
+    ct_config_free(cfg);
+
+    if (saved)
+        setenv("HOME", saved, 1);
+    else
+        unsetenv("HOME");
+    free(saved);
+}
+
+/* An empty or null path setting is a config error naming the setting and
+ * where it is, not a "cannot open" later. */
+static void test_empty_paths(void)
+{
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n    iam: ''\n", 4, 10,
+                 "the iam file of account 'demo' is empty");
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n    iam:\n", 4, 9,
+                 "the iam file of account 'demo' is empty");
+    expect_error("accounts:\n  - {name: demo, id: '111111111111', iam: ~}\n", 2, 43,
+                 "the iam file of account 'demo' is empty: YAML reads a plain '~' as null "
+                 "(quote it, '~', for the home folder)");
+    expect_error("accounts: []\nfiles:\n  store: null\n", 3, 10,
+                 "files.store is empty: YAML reads a plain 'null' as null");
+    expect_error("accounts: []\nfiles:\n  store: ''\n", 3, 10, "files.store is empty");
+    expect_error("accounts: []\nfiles:\n  paths: [a, '']\n", 3, 14,
+                 "an entry of files.paths is empty");
+    expect_error("accounts: []\nelasticsearch:\n  ca_cert: ''\n", 3, 12,
+                 "elasticsearch.ca_cert is empty");
+    expect_error("accounts: []\nelasticsearch:\n  client_cert: ~\n", 3, 16,
+                 "elasticsearch.client_cert is empty: YAML reads a plain '~' as null");
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -465,6 +564,8 @@ int main(void)
     RUN(test_yaml_limits);
     RUN(test_many_accounts);
     RUN(test_config_file_kinds);
+    RUN(test_home_paths);
+    RUN(test_empty_paths);
     char path[600];
     snprintf(path, sizeof(path), "%s/c.yaml", dir);
     unlink(path);
