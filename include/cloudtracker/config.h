@@ -74,10 +74,21 @@ typedef struct ct_config {
     ct_es_config es; /* valid when has_elasticsearch */
 } ct_config;
 
+/* Limits on a config file, each an error naming the file when exceeded:
+ * its size (real configs are a few KB), how deep lists and mappings nest
+ * (real configs use 3 levels), and YAML anchors and aliases (&a, *a)
+ * counted together (libyaml's loader slows with the square of their count). */
+#define CT_CONFIG_MAX_BYTES ((size_t)16 << 20)
+#define CT_CONFIG_MAX_DEPTH 64
+#define CT_CONFIG_MAX_ANCHORS 10000
+
 /* Loads and validates `path`. Errors (CT_ECONFIG, with file:line:col where
- * known): missing or unreadable file, YAML syntax, unknown keys, wrong
- * types, an account id that is not 12 digits, duplicate account names or
- * ids, a bad date. *out belongs to the caller (ct_config_free). */
+ * known): missing or unreadable file, not a regular file, larger than
+ * CT_CONFIG_MAX_BYTES, YAML syntax, nesting or anchors past the limits,
+ * unknown keys, wrong types, an account id that is not 12 digits, duplicate
+ * account names or ids, an empty path setting, a bad date. In path settings
+ * a leading ~/ or ~ is $HOME (an error when HOME is unset) and ~user/ that
+ * user's home folder. *out belongs to the caller (ct_config_free). */
 int ct_config_load(ct_config **out, const char *path, ct_error *err);
 /* The same from text in memory; `path` names it in errors and is the base of
  * relative paths. */

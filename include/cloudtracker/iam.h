@@ -24,6 +24,12 @@ typedef struct ct_principal {
 
 typedef struct ct_iam ct_iam;
 
+/* Limits on an authorization-details file, each an error naming the file.
+ * A large organisation's account can be 50-200 MB; 1 GiB leaves five times
+ * that, and loading takes several times the file's size in memory. */
+#define CT_IAM_MAX_BYTES ((size_t)1 << 30)
+#define CT_IAM_MAX_DEPTH 1000 /* nested arrays and objects: cJSON's own limit */
+
 /* Parses an authorization-details document. Policy documents may be JSON
  * objects (AWS CLI output) or URL-encoded JSON strings (raw API output).
  * Every policy reachable from a user or role is compiled now, so a malformed
@@ -41,9 +47,13 @@ typedef struct ct_iam ct_iam;
  * or unknown Effect, both or neither of Action/NotAction, both Resource and
  * NotResource, or an action entry that is neither "*" nor "service:pattern".
  * The statements of groups without members and of unattached managed
- * policies are not compiled, so they cannot fail the load. A role's AssumeRolePolicyDocument (trust,
- * not permissions) is ignored. Messages quote names terminal-safely.
- * ct_iam_load_file also fails with CT_EIAM when the file cannot be read.
+ * policies are not compiled, so they cannot fail the load. A role's AssumeRolePolicyDocument
+ * (trust, not permissions) is ignored. Messages quote names terminal-safely.
+ *
+ * JSON nested deeper than CT_IAM_MAX_DEPTH is refused with CT_EIAM.
+ * ct_iam_load_file also fails with CT_EIAM when the file cannot be read,
+ * is not a regular file (a FIFO, a device, a folder: refused without
+ * blocking) or is larger than CT_IAM_MAX_BYTES.
  * Other error: CT_ENOMEM. `name` labels errors of ct_iam_load_buffer. */
 int ct_iam_load_file(ct_iam **out, const char *path, ct_error *err);
 int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *name,

@@ -1,7 +1,9 @@
 /* Small shared building blocks: a growable byte buffer, a string-keyed hash
- * map, string helpers and terminal-safe escaping. */
+ * map, string helpers, terminal-safe escaping and bounded file reading. */
 #ifndef CLOUDTRACKER_UTIL_H
 #define CLOUDTRACKER_UTIL_H
+
+#include "cloudtracker/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,12 +71,35 @@ uint64_t ct_hash_bytes(const void *data, size_t n);
 /* True when the n bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool ct_utf8_valid(const char *s, size_t n);
 
+/* The code point of the well-formed UTF-8 sequence of k (1-4) bytes at s. */
+uint32_t ct_utf8_decode(const char *s, size_t k);
+/* True for the characters that change how text is shown without being seen:
+ * Unicode's format characters (category Cf: bidirectional embeddings,
+ * overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width spaces
+ * and joiners, the BOM, tag characters, ...) and the line and paragraph
+ * separators U+2028 and U+2029. */
+bool ct_unicode_is_hidden(uint32_t cp);
+
 /* Appends `s` made safe to print on a terminal: control characters
  * (including ESC), DEL, C1 controls and invalid UTF-8 become \xNN escapes,
- * and a backslash becomes "\\". Strings from logs and IAM files go through
- * this before they reach stdout or stderr. Returns 0 or CT_ENOMEM. */
+ * the characters of ct_unicode_is_hidden become \uNNNN (\UNNNNNNNN above
+ * U+FFFF), and a backslash becomes "\\". Strings from logs and IAM files go
+ * through this before they reach stdout or stderr. Returns 0 or CT_ENOMEM. */
 int ct_buf_put_safe(ct_buf *b, const char *s);
 /* Convenience: malloc'd safe copy of s (NULL when out of memory). */
 char *ct_safe_dup(const char *s);
+
+/* ---- files ---- */
+/* Reads the whole file at `path` into *out (malloc'd, NUL-terminated after
+ * the *out_len bytes; free() it). Only a regular file is read: a folder, a
+ * FIFO, a device or a socket is refused without being opened (so nothing
+ * blocks), and so is a file of more than `max` bytes (max < SIZE_MAX / 2).
+ * Errors have code `code` (the caller's class, e.g. CT_ECONFIG), name `path`
+ * and say "cannot read <what>: ..."; CT_ENOMEM when out of memory. */
+int ct_file_read_regular(char **out, size_t *out_len, const char *path, size_t max, int code,
+                         const char *what, ct_error *err);
+/* Writes n as "16 MiB", "1 GiB", "4 KiB" when it is a whole multiple, else
+ * "N bytes". */
+void ct_size_format(size_t n, char *buf, size_t size);
 
 #endif

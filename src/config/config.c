@@ -5,6 +5,7 @@
 #include "cloudtracker/util.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,13 +115,81 @@ static bool is_account_id(const char *s)
     return n == 12;
 }
 
-static int resolved(loader *l, char *raw, char **out)
+/* True for a plain scalar YAML reads as null (`key:`, `~`, `null`): the
+ * document API hands it over as text, but no one means a file named "~". */
+static bool is_null(const yaml_node_t *n)
 {
-    *out = ct_path_resolve(l->cfg->dir, raw);
-    free(raw);
-    if (!*out)
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = (const char *)n->data.scalar.value;
+    return !v[0] || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+           strcmp(v, "NULL") == 0;
+}
+
+/* A leading ~ (alone or before '/') as $HOME and ~user as that user's home
+ * folder, as the shell and the AWS CLI's own config do. *out is NULL when
+ * raw has no leading ~. */
+static int expand_home(loader *l, const yaml_node_t *n, const char *what, const char *raw,
+                       char **out)
+{
+    *out = NULL;
+    if (raw[0] != '~')
+        return 0;
+    const char *rest = strchr(raw, '/');
+    size_t ulen = rest ? (size_t)(rest - raw) - 1 : strlen(raw) - 1;
+    const char *home;
+    if (ulen == 0) {
+        home = getenv("HOME");
+        if (!home || !home[0])
+            return fail_at(l, n, "%s starts with ~ but HOME is not set", what);
+    } else {
+        char *user = ct_strndup(raw + 1, ulen);
+        if (!user)
+            return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+        const struct passwd *pw = getpwnam(user);
+        if (!pw || !pw->pw_dir || !pw->pw_dir[0]) {
+            int rc = fail_at(l, n, "%s starts with ~%s but there is no user %s", what, user, user);
+            free(user);
+            return rc;
+        }
+        free(user);
+        home = pw->pw_dir;
+    }
+    size_t hlen = strlen(home);
+    while (hlen > 1 && home[hlen - 1] == '/')
+        hlen--; /* "~/x" with HOME=/home/me/ is /home/me/x */
+    ct_buf b = CT_BUF_INIT;
+    if (ct_buf_append(&b, home, hlen) ||
+        ct_buf_puts(&b, rest ? (hlen == 1 && home[0] == '/' ? rest + 1 : rest) : "")) {
+        ct_buf_release(&b);
         return ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    *out = ct_buf_detach(&b);
     return 0;
+}
+
+/* A path setting (node n, text raw, which this frees) made usable: an empty
+ * or null one is an error naming the setting, a leading ~ is expanded and a
+ * relative path is joined to the config's folder. */
+static int resolved(loader *l, const yaml_node_t *n, const char *what, char *raw, char **out)
+{
+    int rc = 0;
+    if (!raw[0])
+        rc = fail_at(l, n, "%s is empty", what);
+    else if (is_null(n))
+        rc = fail_at(l, n, "%s is empty: YAML reads a plain '%s' as null%s", what, raw,
+                     raw[0] == '~' ? " (quote it, '~', for the home folder)" : "");
+    char *expanded = NULL;
+    if (!rc)
+        rc = expand_home(l, n, what, raw, &expanded);
+    if (!rc) {
+        *out = ct_path_resolve(l->cfg->dir, expanded ? expanded : raw);
+        if (!*out)
+            rc = ct_error_set(l->err, CT_ENOMEM, "out of memory");
+    }
+    free(expanded);
+    free(raw);
+    return rc;
 }
 
 static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
@@ -146,8 +215,10 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
                        acct->id);
     }
     if (iam) {
-        char *raw;
-        if ((rc = scalar(l, iam, "iam", &raw)) || (rc = resolved(l, raw, &acct->iam_path)))
+        char *raw, what[200];
+        snprintf(what, sizeof(what), "the iam file of account '%s'", acct->name);
+        if ((rc = scalar(l, iam, "iam", &raw)) ||
+            (rc = resolved(l, iam, what, raw, &acct->iam_path)))
             return rc;
     }
     return 0;
@@ -159,24 +230,34 @@ static int load_accounts(loader *l, yaml_node_t *n)
         return fail_at(l, n, "accounts must be a list");
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     l->cfg->accounts = calloc(count ? count : 1, sizeof(ct_account));
-    if (!l->cfg->accounts)
-        return ct_error_set(l->err, CT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < count; i++) {
+    /* Names and ids seen so far -> their entry's node: hash lookups keep
+     * the duplicate check linear (an organisation can have many accounts). */
+    ct_strmap *names = ct_strmap_new(), *ids = ct_strmap_new();
+    int rc = 0;
+    if (!l->cfg->accounts || !names || !ids) {
+        rc = ct_error_set(l->err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < count && !rc; i++) {
         yaml_node_t *item = node(l, n->data.sequence.items.start[i]);
         ct_account *a = &l->cfg->accounts[i];
         l->cfg->account_count = i + 1;
-        int rc = load_account(l, item, a);
-        if (rc)
-            return rc;
-        for (size_t j = 0; j < i; j++) {
-            const ct_account *b = &l->cfg->accounts[j];
-            if (strcmp(a->name, b->name) == 0)
-                return fail_at(l, item, "account name '%s' is used twice", a->name);
-            if (strcmp(a->id, b->id) == 0)
-                return fail_at(l, item, "account id %s is used twice", a->id);
-        }
+        if ((rc = load_account(l, item, a)))
+            break;
+        void *first;
+        if (ct_strmap_get(names, a->name, &first))
+            rc = fail_at(l, item, "account name '%s' is used twice (first on line %d)", a->name,
+                         (int)((yaml_node_t *)first)->start_mark.line + 1);
+        else if (ct_strmap_get(ids, a->id, &first))
+            rc = fail_at(l, item, "account id %s is used twice (first on line %d)", a->id,
+                         (int)((yaml_node_t *)first)->start_mark.line + 1);
+        else if (ct_strmap_put(names, a->name, item) || ct_strmap_put(ids, a->id, item))
+            rc = ct_error_set(l->err, CT_ENOMEM, "out of memory");
     }
-    return 0;
+done:
+    ct_strmap_free(names);
+    ct_strmap_free(ids);
+    return rc;
 }
 
 static int opt_string(loader *l, yaml_node_t *map, const char *key, const char *what, char **out);
@@ -204,13 +285,8 @@ static int load_files(loader *l, yaml_node_t *n)
                                     ? node(l, paths->data.sequence.items.start[i])
                                     : paths;
             char *raw;
-            if ((rc = scalar(l, item, "each of files.paths", &raw)))
-                return rc;
-            if (!raw[0]) {
-                free(raw);
-                return fail_at(l, item, "an entry of files.paths is empty");
-            }
-            if ((rc = resolved(l, raw, &l->cfg->log_paths[i])))
+            if ((rc = scalar(l, item, "each of files.paths", &raw)) ||
+                (rc = resolved(l, item, "an entry of files.paths", raw, &l->cfg->log_paths[i])))
                 return rc;
             l->cfg->log_path_count = i + 1;
         }
@@ -219,13 +295,9 @@ static int load_files(loader *l, yaml_node_t *n)
         char *raw;
         if ((rc = scalar(l, store, "files.store", &raw)))
             return rc;
-        if (!raw[0]) {
-            free(raw);
-            return fail_at(l, store, "files.store is empty");
-        }
         free(l->cfg->store_path);
         l->cfg->store_path = NULL;
-        if ((rc = resolved(l, raw, &l->cfg->store_path)))
+        if ((rc = resolved(l, store, "files.store", raw, &l->cfg->store_path)))
             return rc;
     }
     return opt_string(l, n, "timestamp_field", "files.timestamp_field", &l->cfg->time_field);
@@ -299,7 +371,7 @@ static int opt_path(loader *l, yaml_node_t *map, const char *key, const char *wh
     int rc = opt_string(l, map, key, what, &raw);
     if (rc || !raw)
         return rc;
-    return resolved(l, raw, out);
+    return resolved(l, lookup(l, map, key), what, raw, out);
 }
 
 static int opt_bool(loader *l, yaml_node_t *map, const char *key, const char *what, bool *out)
@@ -887,6 +959,78 @@ static char *dir_of(const char *path)
     return ct_strndup(path, (size_t)(slash - path));
 }
 
+static int syntax_error(const yaml_parser_t *parser, const char *path, ct_error *err)
+{
+    if (parser->error == YAML_MEMORY_ERROR)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return ct_error_set_at(err, CT_ECONFIG, path, (int)parser->problem_mark.line + 1,
+                           (int)parser->problem_mark.column + 1, "YAML syntax error: %s%s%s",
+                           parser->problem ? parser->problem : "unknown problem",
+                           parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
+/* Checks the first document's nesting and anchors against the limits from
+ * libyaml's events, before the document is built: libyaml's scanner slows
+ * down with the square of the nesting (100,000 levels in 200 KB take half a
+ * minute) and its loader with the square of the anchors, so the check stops
+ * at the first event past a limit, having read little more than that. */
+static int check_shape(const char *text, size_t len, const char *path, ct_error *err)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int depth = 0, rc = 0;
+    size_t anchors = 0;
+    bool done = false;
+    while (!rc && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = syntax_error(&parser, path, err);
+            break;
+        }
+        bool anchored = false;
+        switch (ev.type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            anchored = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor != NULL
+                                                            : ev.data.mapping_start.anchor != NULL;
+            if (++depth > CT_CONFIG_MAX_DEPTH)
+                rc = ct_error_set_at(err, CT_ECONFIG, path, (int)ev.start_mark.line + 1,
+                                     (int)ev.start_mark.column + 1,
+                                     "lists and mappings nested deeper than %d levels "
+                                     "(the limit for a config file)",
+                                     CT_CONFIG_MAX_DEPTH);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        case YAML_SCALAR_EVENT:
+            anchored = ev.data.scalar.anchor != NULL;
+            break;
+        case YAML_ALIAS_EVENT:
+            anchored = true;
+            break;
+        case YAML_DOCUMENT_END_EVENT: /* only the first document is loaded */
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        default:
+            break;
+        }
+        if (!rc && anchored && ++anchors > CT_CONFIG_MAX_ANCHORS)
+            rc = ct_error_set_at(err, CT_ECONFIG, path, (int)ev.start_mark.line + 1,
+                                 (int)ev.start_mark.column + 1,
+                                 "more than %d YAML anchors and aliases (&name, *name) "
+                                 "(the limit for a config file)",
+                                 CT_CONFIG_MAX_ANCHORS);
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int ct_config_parse(ct_config **out, const char *text, size_t len, const char *path, ct_error *err)
 {
     *out = NULL;
@@ -903,17 +1047,18 @@ int ct_config_parse(ct_config **out, const char *text, size_t len, const char *p
     }
     yaml_parser_t parser;
     yaml_document_t doc;
-    int rc = 0;
+    int rc = check_shape(text, len, path, err);
+    if (rc) {
+        ct_config_free(cfg);
+        return rc;
+    }
     if (!yaml_parser_initialize(&parser)) {
         ct_config_free(cfg);
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = ct_error_set_at(err, CT_ECONFIG, path, (int)parser.problem_mark.line + 1,
-                             (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
-                             parser.problem ? parser.problem : "unknown problem",
-                             parser.context ? " " : "", parser.context ? parser.context : "");
+        rc = syntax_error(&parser, path, err);
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         loader l = {&doc, path, cfg, err};
@@ -935,26 +1080,14 @@ int ct_config_parse(ct_config **out, const char *text, size_t len, const char *p
 int ct_config_load(ct_config **out, const char *path, ct_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s",
-                               strerror(errno));
-    ct_buf text = CT_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (ct_buf_append(&text, chunk, n) != 0) {
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-            break;
-        }
-    if (rc == 0 && ferror(f))
-        rc =
-            ct_error_set_at(err, CT_ECONFIG, path, 0, 0, "cannot read config: %s", strerror(errno));
-    fclose(f);
-    if (rc == 0)
-        rc = ct_config_parse(out, text.data ? text.data : "", text.len, path, err);
-    ct_buf_release(&text);
+    char *text;
+    size_t len;
+    int rc =
+        ct_file_read_regular(&text, &len, path, CT_CONFIG_MAX_BYTES, CT_ECONFIG, "config", err);
+    if (rc)
+        return rc;
+    rc = ct_config_parse(out, text, len, path, err);
+    free(text);
     return rc;
 }
 

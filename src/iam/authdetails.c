@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The depth documented in iam.h is the one cJSON enforces. */
+_Static_assert(CT_IAM_MAX_DEPTH == CJSON_NESTING_LIMIT, "CT_IAM_MAX_DEPTH is cJSON's limit");
+
 typedef struct principal_rec {
     ct_principal pub; /* first member: a ct_principal* is a principal_rec* */
     ct_policy_set set;
@@ -558,23 +561,23 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *name, ct_error *err)
+/* Parses text, which is NUL-terminated after its len bytes (cJSON reads C
+ * strings, so no parser path can read past them). */
+static int load_text(ct_iam **out, const char *text, size_t len, const char *name, ct_error *err)
 {
     *out = NULL;
-    if (!name)
-        name = "<authorization details>";
     size_t start = 0;
-    while (start < len && is_space(json[start]))
+    while (start < len && is_space(text[start]))
         start++;
     if (start == len)
         return ct_error_set_at(err, CT_EIAM, name, 0, 0,
                                "file is empty: expected the output of "
                                "`aws iam get-account-authorization-details`");
-    /* cJSON reads C strings: a NUL would end the text early. */
-    const char *nul = memchr(json, '\0', len);
+    /* A NUL would end the text early for cJSON. */
+    const char *nul = memchr(text, '\0', len);
     if (nul) {
         int line, col;
-        ct_text_position(json, len, (size_t)(nul - json), &line, &col);
+        ct_text_position(text, len, (size_t)(nul - text), &line, &col);
         return ct_error_set_at(err, CT_EIAM, name, line, col, "NUL byte in JSON text");
     }
 
@@ -588,29 +591,25 @@ int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *n
         rc = oom(&ld);
         goto done;
     }
-    /* cJSON gets its own NUL-terminated copy so that no parser path can
-     * read past the caller's bytes. */
-    char *text = malloc(len + 1);
-    if (!text) {
-        rc = oom(&ld);
-        goto done;
-    }
-    memcpy(text, json, len);
-    text[len] = '\0';
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     size_t offset = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-    free(text);
     if (root) {
-        while (offset < len && is_space(json[offset]))
+        while (offset < len && is_space(text[offset]))
             offset++;
     }
     if (!root || offset < len) {
         int line, col;
-        ct_text_position(json, len, offset, &line, &col);
-        rc =
-            ct_error_set_at(err, CT_EIAM, name, line, col, "%s",
-                            root ? "unexpected text after the JSON document" : "JSON syntax error");
+        ct_text_position(text, len, offset, &line, &col);
+        if (!root && ct_json_too_deep(text, len, offset))
+            rc = ct_error_set_at(err, CT_EIAM, name, line, col,
+                                 "lists and objects nested deeper than %d levels (the limit "
+                                 "for JSON input)",
+                                 CT_IAM_MAX_DEPTH);
+        else
+            rc = ct_error_set_at(err, CT_EIAM, name, line, col, "%s",
+                                 root ? "unexpected text after the JSON document"
+                                      : "JSON syntax error");
         goto done;
     }
     rc = load_root(&ld, root);
@@ -627,28 +626,31 @@ done:
     return 0;
 }
 
+int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *name, ct_error *err)
+{
+    *out = NULL;
+    if (!name)
+        name = "<authorization details>";
+    char *text = ct_strndup(json, len);
+    if (!text)
+        return ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
+    int rc = load_text(out, text, len, name, err);
+    free(text);
+    return rc;
+}
+
 int ct_iam_load_file(ct_iam **out, const char *path, ct_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ct_error_set_at(err, CT_EIAM, path, 0, 0, "cannot open: %s", strerror(errno));
-    ct_buf b = CT_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (ct_buf_append(&b, chunk, n)) {
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory reading %s", path);
-            break;
-        }
-    }
-    if (!rc && ferror(f))
-        rc = ct_error_set_at(err, CT_EIAM, path, 0, 0, "cannot read: %s", strerror(errno));
-    fclose(f);
-    if (!rc)
-        rc = ct_iam_load_buffer(out, b.data ? b.data : "", b.len, path, err);
-    ct_buf_release(&b);
+    char *text;
+    size_t len;
+    int rc = ct_file_read_regular(&text, &len, path, CT_IAM_MAX_BYTES, CT_EIAM,
+                                  "IAM authorization details", err);
+    if (rc)
+        return rc;
+    /* The buffer is already NUL-terminated: parsed in place, not copied. */
+    rc = load_text(out, text, len, path, err);
+    free(text);
     return rc;
 }
 

@@ -108,11 +108,43 @@ static int parse_document_string(const compiler *c, const char *s, cJSON **parse
             doc = NULL;
         }
     }
+    bool deep = !doc && ct_json_too_deep(text, len, offset);
     free(text);
+    if (deep)
+        return fail(c,
+                    "PolicyDocument string has lists and objects nested deeper than %d "
+                    "levels (the limit for JSON input)",
+                    CT_IAM_MAX_DEPTH);
     if (!doc)
         return fail(c, "PolicyDocument string is not valid JSON (decoded byte %zu)", offset);
     *parsed = doc;
     return 0;
+}
+
+bool ct_json_too_deep(const char *text, size_t len, size_t offset)
+{
+    /* cJSON reports its failure at the container it refused to open, or
+     * one past it: look that far. */
+    size_t end = offset + 2 < len ? offset + 2 : len;
+    size_t depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < end; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > CT_IAM_MAX_DEPTH)
+                return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return false;
 }
 
 /* Reads Action or NotAction: a string or an array of strings, each "*" or

@@ -74,6 +74,11 @@ struct ct_policy_set {
 int ct_policy_compile(ct_policy **out, ct_arena *a, const cJSON *document, const char *name,
                       const char *context, const char *file, ct_error *err);
 
+/* True when cJSON's failure at byte `offset` of text (len bytes) is its
+ * nesting limit: arrays and objects opened deeper than CT_IAM_MAX_DEPTH
+ * by then (strings skipped). */
+bool ct_json_too_deep(const char *text, size_t len, size_t offset);
+
 /* ct_wildcard_match on a pattern of plen bytes and a text of tlen bytes
  * (_n) or a NUL-terminated text (_pn). */
 bool ct_wildcard_match_n(const char *pattern, size_t plen, const char *text, size_t tlen);

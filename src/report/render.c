@@ -3,6 +3,7 @@
 #include "cloudtracker/report.h"
 #include "cloudtracker/util.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #define COLOR_RED "\033[31m"
@@ -85,9 +86,11 @@ static void text_line(FILE *out, const ct_render_options *o, const ct_diff_entry
 
 /* ---- JSON ---- */
 
-/* Writes s as a JSON string: escapes quotes, backslashes and every control
- * character (C0, DEL, C1), and replaces invalid UTF-8 with U+FFFD, so the
- * document is valid and safe to print. */
+/* Writes s as a JSON string: escapes quotes, backslashes, every control
+ * character (C0, DEL, C1) and the invisible characters of
+ * ct_unicode_is_hidden (bidirectional overrides, zero-width characters...),
+ * and replaces invalid UTF-8 with U+FFFD, so the document is valid and safe
+ * to print, and a reader decoding it still gets the names unchanged. */
 static void json_str(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -113,6 +116,14 @@ static void json_str(FILE *out, const char *s)
             } else if (k == 2 && c == 0xC2 && p[i + 1] < 0xA0) {
                 fprintf(out, "\\u%04x", p[i + 1]); /* C1 control */
                 i += 2;
+            } else if (ct_unicode_is_hidden(ct_utf8_decode((const char *)p + i, k))) {
+                uint32_t cp = ct_utf8_decode((const char *)p + i, k);
+                if (cp > 0xFFFF) /* as a UTF-16 surrogate pair, as JSON spells it */
+                    fprintf(out, "\\u%04" PRIx32 "\\u%04" PRIx32, 0xD800 + ((cp - 0x10000) >> 10),
+                            0xDC00 + ((cp - 0x10000) & 0x3FF));
+                else
+                    fprintf(out, "\\u%04" PRIx32, cp);
+                i += k;
             } else {
                 fwrite(p + i, 1, k, out);
                 i += k;

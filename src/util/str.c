@@ -3,6 +3,7 @@
 #include "cloudtracker/error.h"
 #include "cloudtracker/util.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,37 @@ bool ct_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+uint32_t ct_utf8_decode(const char *s, size_t k)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (k <= 1)
+        return p[0];
+    uint32_t cp = p[0] & (0x7Fu >> k);
+    for (size_t i = 1; i < k; i++)
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    return cp;
+}
+
+bool ct_unicode_is_hidden(uint32_t cp)
+{
+    /* Unicode's format characters (general category Cf, Unicode 15) and
+     * the line and paragraph separators (Zl, Zp), as ranges. */
+    static const uint32_t ranges[][2] = {
+        {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+        {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},
+        {0x200B, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
+        {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+        {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+        {0xE0020, 0xE007F},
+    };
+    if (cp < 0xAD)
+        return false;
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1])
+            return true;
+    return false;
+}
+
 int ct_buf_put_safe(ct_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -134,10 +166,17 @@ int ct_buf_put_safe(ct_buf *b, const char *s)
         size_t k = utf8_seq(p + i, n - i);
         /* C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F. */
         bool c1 = k == 2 && c == 0xC2 && p[i + 1] < 0xA0;
+        uint32_t cp = k > 1 ? ct_utf8_decode(s + i, k) : c;
         if (k == 0 || c < 0x20 || c == 0x7F || c1) {
             if (ct_buf_printf(b, "\\x%02x", c) != 0)
                 return CT_ENOMEM;
             i++;
+        } else if (k > 1 && ct_unicode_is_hidden(cp)) {
+            /* Valid but unseen characters (a right-to-left override can make
+             * "evil\u202egnp.exe" print as "evilexe.png") are named by their code point. */
+            if (ct_buf_printf(b, cp > 0xFFFF ? "\\U%08" PRIx32 : "\\u%04" PRIx32, cp) != 0)
+                return CT_ENOMEM;
+            i += k;
         } else if (c == '\\') {
             if (ct_buf_append(b, "\\\\", 2) != 0)
                 return CT_ENOMEM;

@@ -4,6 +4,7 @@
 #include "cloudtracker/date.h"
 #include "test.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -327,6 +328,223 @@ static void test_resolve(void)
     free(p);
 }
 
+/* Nesting and anchors past the limits stop at the first event past them:
+ * libyaml alone takes half a minute over 100,000 levels, and its loader
+ * grows with the square of the anchors. */
+static void test_yaml_limits(void)
+{
+    size_t levels = 100000;
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_puts(&b, "accounts: ");
+    for (size_t i = 0; i < levels; i++)
+        ct_buf_puts(&b, "[");
+    for (size_t i = 0; i < levels; i++)
+        ct_buf_puts(&b, "]");
+    ct_config *cfg = NULL;
+    ct_error err;
+    CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "deep.yaml", &err), CT_ECONFIG);
+    CHECK(cfg == NULL);
+    CHECK_STR(err.file, "deep.yaml");
+    /* The root mapping is level 1, so level 65 is the 64th '['. */
+    CHECK_INT(err.line, 1);
+    CHECK_INT(err.col, 11 + 63);
+    CHECK_STR(err.message,
+              "lists and mappings nested deeper than 64 levels (the limit for a config file)");
+
+    /* 64 levels are read (and the entry is then refused for what it is). */
+    ct_buf_reset(&b);
+    ct_buf_puts(&b, "accounts: ");
+    for (size_t i = 0; i < 63; i++)
+        ct_buf_puts(&b, "[");
+    for (size_t i = 0; i < 63; i++)
+        ct_buf_puts(&b, "]");
+    CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "deep.yaml", &err), CT_ECONFIG);
+    CHECK_STR(err.message, "each entry of accounts must be a mapping with name and id");
+
+    /* Block style and mappings count the same way. */
+    ct_buf_reset(&b);
+    ct_buf_puts(&b, "accounts:\n  ");
+    for (size_t i = 0; i < 1000; i++)
+        ct_buf_puts(&b, "- ");
+    ct_buf_puts(&b, "x\n");
+    CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "deep.yaml", &err), CT_ECONFIG);
+    CHECK_INT(err.line, 2);
+    CHECK(strstr(err.message, "nested deeper than 64 levels") != NULL);
+    ct_buf_reset(&b);
+    ct_buf_puts(&b, "accounts: []\nx: ");
+    for (size_t i = 0; i < levels; i++)
+        ct_buf_puts(&b, "{a: ");
+    CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "deep.yaml", &err), CT_ECONFIG);
+    CHECK(strstr(err.message, "nested deeper than 64 levels") != NULL);
+
+    /* Anchors and aliases: 10,000 together are read, one more is refused. */
+    for (int extra = 0; extra < 2; extra++) {
+        ct_buf_reset(&b);
+        ct_buf_puts(&b, "accounts: [&a {name: a, id: '111111111111'}");
+        for (int i = 1; i < CT_CONFIG_MAX_ANCHORS + extra; i++)
+            ct_buf_puts(&b, ", *a");
+        ct_buf_puts(&b, "]\n");
+        CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "anchors.yaml", &err), CT_ECONFIG);
+        CHECK(strstr(err.message, extra ? "more than 10000 YAML anchors and aliases"
+                                        : "account name 'a' is used twice") != NULL);
+    }
+    ct_buf_release(&b);
+}
+
+/* Many accounts load in linear time, and a duplicate at the very end is
+ * found and placed. */
+static void test_many_accounts(void)
+{
+    enum { N = 60000 };
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_puts(&b, "accounts:\n");
+    for (int i = 0; i < N; i++)
+        ct_buf_printf(&b, "  - {name: acct-%d, id: '%012d'}\n", i, i);
+    ct_config *cfg = NULL;
+    ct_error err;
+    CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "many.yaml", &err), 0);
+    CHECK_INT(cfg ? cfg->account_count : 0, N);
+    if (cfg) {
+        const ct_account *last = ct_config_find_account(cfg, "acct-59999");
+        CHECK(last == &cfg->accounts[N - 1]);
+        CHECK_STR(last ? last->id : NULL, "000000059999");
+    }
+    ct_config_free(cfg);
+
+    ct_buf_puts(&b, "  - {name: late, id: '000000000007'}\n");
+    CHECK_INT(ct_config_parse(&cfg, b.data, b.len, "many.yaml", &err), CT_ECONFIG);
+    CHECK_INT(err.line, N + 2);
+    CHECK_INT(err.col, 5);
+    CHECK_STR(err.message, "account id 000000000007 is used twice (first on line 9)");
+    ct_buf_release(&b);
+}
+
+/* Files that are not regular files or are too large are refused by what
+ * they are, before anything is read. */
+static void test_config_file_kinds(void)
+{
+    ct_config *cfg = NULL;
+    ct_error err;
+    CHECK_INT(ct_config_load(&cfg, dir, &err), CT_ECONFIG);
+    CHECK_STR(err.file, dir);
+    CHECK_STR(err.message, "cannot read config: it is a folder, not a regular file");
+
+    char path[600];
+    snprintf(path, sizeof(path), "%s/big.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("accounts: []\n", f);
+    CHECK(ftruncate(fileno(f), (off_t)CT_CONFIG_MAX_BYTES + 1) == 0); /* sparse */
+    fclose(f);
+    CHECK_INT(ct_config_load(&cfg, path, &err), CT_ECONFIG);
+    CHECK_STR(err.file, path);
+    CHECK_STR(err.message, "cannot read config: the file is larger than the 16 MiB limit");
+    /* At the limit exactly it is read (and the NUL bytes then refused). */
+    f = fopen(path, "r+");
+    CHECK(ftruncate(fileno(f), (off_t)CT_CONFIG_MAX_BYTES) == 0);
+    fclose(f);
+    CHECK_INT(ct_config_load(&cfg, path, &err), CT_ECONFIG);
+    CHECK(strstr(err.message, "limit") == NULL);
+    unlink(path);
+}
+
+/* A leading ~ in every path setting is the home folder. */
+static void test_home_paths(void)
+{
+    const char *env = getenv("HOME");
+    char *saved = env ? ct_strdup(env) : NULL;
+    char home[400], want[600];
+    snprintf(home, sizeof(home), "%s/home", dir);
+    setenv("HOME", home, 1);
+    ct_config *cfg = load_ok("accounts:\n"
+                             "  - {name: a, id: '111111111111', iam: ~/iam/a.json}\n"
+                             "  - {name: b, id: '222222222222', iam: '~'}\n"
+                             "  - {name: c, id: '333333333333', iam: a~/b.json}\n"
+                             "files:\n  paths: [~/logs, /x/~/y]\n  store: ~/ct/store.db\n"
+                             "elasticsearch:\n  ca_cert: ~/ca.pem\n  client_cert: \"~/c.pem\"\n"
+                             "  client_key: ~/k.pem\n");
+    if (cfg) {
+        snprintf(want, sizeof(want), "%s/iam/a.json", home);
+        CHECK_STR(cfg->accounts[0].iam_path, want);
+        CHECK_STR(cfg->accounts[1].iam_path, home);
+        snprintf(want, sizeof(want), "%s/a~/b.json", dir); /* only a leading ~ */
+        CHECK_STR(cfg->accounts[2].iam_path, want);
+        snprintf(want, sizeof(want), "%s/logs", home);
+        CHECK_STR(cfg->log_paths[0], want);
+        CHECK_STR(cfg->log_paths[1], "/x/~/y");
+        snprintf(want, sizeof(want), "%s/ct/store.db", home);
+        CHECK_STR(cfg->store_path, want);
+        snprintf(want, sizeof(want), "%s/ca.pem", home);
+        CHECK_STR(cfg->es.ca_cert, want);
+        snprintf(want, sizeof(want), "%s/c.pem", home);
+        CHECK_STR(cfg->es.client_cert, want);
+        snprintf(want, sizeof(want), "%s/k.pem", home);
+        CHECK_STR(cfg->es.client_key, want);
+        ct_config_free(cfg);
+    }
+    /* A trailing slash in HOME is not doubled; HOME=/ gives /x. */
+    snprintf(want, sizeof(want), "%s/", home);
+    setenv("HOME", want, 1);
+    cfg = load_ok("accounts: []\nfiles: {store: ~/s.db}\n");
+    snprintf(want, sizeof(want), "%s/s.db", home);
+    CHECK_STR(cfg ? cfg->store_path : NULL, want);
+    ct_config_free(cfg);
+    setenv("HOME", "/", 1);
+    cfg = load_ok("accounts: []\nfiles: {store: ~/s.db}\n");
+    CHECK_STR(cfg ? cfg->store_path : NULL, "/s.db");
+    ct_config_free(cfg);
+
+    /* ~user is that user's home folder (from the password database). */
+    const struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name && pw->pw_dir && pw->pw_dir[0] && strlen(pw->pw_dir) > 1) {
+        char text[600];
+        snprintf(text, sizeof(text), "accounts: []\nfiles: {store: '~%s/s.db'}\n", pw->pw_name);
+        snprintf(want, sizeof(want), "%s/s.db", pw->pw_dir);
+        cfg = load_ok(text);
+        CHECK_STR(cfg ? cfg->store_path : NULL, want);
+        ct_config_free(cfg);
+    }
+    expect_error("accounts: []\nfiles: {store: ~no-such-user-ct/s.db}\n", 2, 16,
+                 "files.store starts with ~no-such-user-ct but there is no user no-such-user-ct");
+
+    unsetenv("HOME");
+    expect_error("accounts:\n  - name: a\n    id: '111111111111'\n    iam: ~/a.json\n", 4, 10,
+                 "the iam file of account 'a' starts with ~ but HOME is not set");
+    setenv("HOME", "", 1);
+    expect_error("accounts: []\nfiles:\n  paths: ['~']\n", 3, 11,
+                 "an entry of files.paths starts with ~ but HOME is not set");
+    /* Without a ~, HOME is not needed. */
+    cfg = load_ok("accounts: []\nfiles: {store: s.db}\n");
+    ct_config_free(cfg);
+
+    if (saved)
+        setenv("HOME", saved, 1);
+    else
+        unsetenv("HOME");
+    free(saved);
+}
+
+/* An empty or null path setting is a config error naming the setting and
+ * where it is, not a "cannot open" later. */
+static void test_empty_paths(void)
+{
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n    iam: ''\n", 4, 10,
+                 "the iam file of account 'demo' is empty");
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n    iam:\n", 4, 9,
+                 "the iam file of account 'demo' is empty");
+    expect_error("accounts:\n  - {name: demo, id: '111111111111', iam: ~}\n", 2, 43,
+                 "the iam file of account 'demo' is empty: YAML reads a plain '~' as null "
+                 "(quote it, '~', for the home folder)");
+    expect_error("accounts: []\nfiles:\n  store: null\n", 3, 10,
+                 "files.store is empty: YAML reads a plain 'null' as null");
+    expect_error("accounts: []\nfiles:\n  store: ''\n", 3, 10, "files.store is empty");
+    expect_error("accounts: []\nfiles:\n  paths: [a, '']\n", 3, 14,
+                 "an entry of files.paths is empty");
+    expect_error("accounts: []\nelasticsearch:\n  ca_cert: ''\n", 3, 12,
+                 "elasticsearch.ca_cert is empty");
+    expect_error("accounts: []\nelasticsearch:\n  client_cert: ~\n", 3, 16,
+                 "elasticsearch.client_cert is empty: YAML reads a plain '~' as null");
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -343,6 +561,11 @@ int main(void)
     RUN(test_es_hosts);
     RUN(test_es_secrets);
     RUN(test_es_errors);
+    RUN(test_yaml_limits);
+    RUN(test_many_accounts);
+    RUN(test_config_file_kinds);
+    RUN(test_home_paths);
+    RUN(test_empty_paths);
     char path[600];
     snprintf(path, sizeof(path), "%s/c.yaml", dir);
     unlink(path);

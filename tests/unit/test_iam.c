@@ -177,7 +177,8 @@ static void test_file_errors(void)
     expect_file_error(DATA "syntax_error.json", "JSON syntax error", 3, 42);
     expect_file_error(DATA "empty.json", "empty", 0, 0);
     expect_file_error(DATA "no-such-file.json", "No such file or directory", 0, 0);
-    expect_file_error(DATA, "Is a directory", 0, 0);
+    expect_file_error(
+        DATA, "cannot read IAM authorization details: it is a folder, not a regular file", 0, 0);
 }
 
 static void expect_error(const char *doc, const char *msg)
@@ -395,6 +396,52 @@ static void test_syntax_positions(void)
     CHECK(iam == NULL);
 }
 
+/* JSON nested past cJSON's limit is refused as such, with its position,
+ * in the file and in a policy document given as a string. */
+static void test_nesting_limit(void)
+{
+    ct_buf b = CT_BUF_INIT;
+    ct_iam *iam = NULL;
+    ct_error err;
+    for (int levels = CT_IAM_MAX_DEPTH - 1; levels <= CT_IAM_MAX_DEPTH; levels++) {
+        ct_buf_reset(&b);
+        /* A string full of brackets does not count. */
+        ct_buf_puts(&b, "{\"GroupDetailList\": [], \"x\": \"[[[[{{{{\",\n\"UserDetailList\": ");
+        for (int i = 0; i < levels; i++)
+            ct_buf_puts(&b, "[");
+        for (int i = 0; i < levels; i++)
+            ct_buf_puts(&b, "]");
+        ct_buf_puts(&b, "}");
+        CHECK_INT(ct_iam_load_buffer(&iam, b.data, b.len, "deep.json", &err), CT_EIAM);
+        if (levels < CT_IAM_MAX_DEPTH) {
+            /* 1 + 999 levels are parsed; the loader then refuses the content. */
+            CHECK_CONTAINS(err.message, "UserDetailList[0] is not an object");
+        } else {
+            CHECK_STR(err.message, "lists and objects nested deeper than 1000 levels (the limit "
+                                   "for JSON input)");
+            CHECK_STR(err.file, "deep.json");
+            CHECK_INT(err.line, 2);
+            /* The 1000th '[' is level 1001; cJSON may report one past it. */
+            CHECK(err.col == 19 + 999 || err.col == 19 + 1000);
+        }
+    }
+    ct_buf_reset(&b);
+    ct_buf_puts(&b, "{'UserDetailList':[{'UserName':'alice','Arn':'a','UserPolicyList':[{"
+                    "'PolicyName':'pol','PolicyDocument':'{\\'Statement\\': ");
+    for (int i = 0; i < CT_IAM_MAX_DEPTH; i++)
+        ct_buf_puts(&b, "[");
+    for (int i = 0; i < CT_IAM_MAX_DEPTH; i++)
+        ct_buf_puts(&b, "]");
+    ct_buf_puts(&b, "}'}]}]}");
+    for (size_t i = 0; i < b.len; i++)
+        if (b.data[i] == '\'')
+            b.data[i] = '"';
+    CHECK_INT(ct_iam_load_buffer(&iam, b.data, b.len, "deepdoc.json", &err), CT_EIAM);
+    CHECK_CONTAINS(err.message, "PolicyDocument string has lists and objects nested deeper than "
+                                "1000 levels (the limit for JSON input)");
+    ct_buf_release(&b);
+}
+
 int main(void)
 {
     RUN(test_account);
@@ -403,5 +450,6 @@ int main(void)
     RUN(test_structure_errors);
     RUN(test_accepted_variants);
     RUN(test_syntax_positions);
+    RUN(test_nesting_limit);
     TEST_MAIN_END();
 }

@@ -5,7 +5,10 @@
 #include "cloudtracker/util.h"
 #include "test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_days(void)
 {
@@ -103,6 +106,112 @@ static void test_utf8_and_safe(void)
     CHECK_INT(col, 4);
 }
 
+/* Characters that change how a line is shown without being seen are named
+ * by code point; other non-ASCII text passes unchanged. */
+static void test_safe_hidden_characters(void)
+{
+    /* U+202E RIGHT-TO-LEFT OVERRIDE: "admin\u202enimda" would print as "adminadmin". */
+    char *s = ct_safe_dup("admin\xe2\x80\xaenimda");
+    CHECK_STR(s, "admin\\u202enimda");
+    free(s);
+    /* Embeddings, isolates, marks, zero-width characters, the BOM, line and
+     * paragraph separators, the soft hyphen, a tag character (4 bytes). */
+    s = ct_safe_dup("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8f\xe2\x80\x8b\xe2\x80\x8d"
+                    "\xef\xbb\xbf\xe2\x80\xa8\xe2\x80\xa9\xc2\xad\xf3\xa0\x81\x81");
+    CHECK_STR(s,
+              "\\u202a\\u2066\\u2069\\u200f\\u200b\\u200d\\ufeff\\u2028\\u2029\\u00ad\\U000e0041");
+    free(s);
+    /* Neighbours of those ranges are ordinary text. */
+    s = ct_safe_dup("caf\xc3\xa9 \xe2\x80\x90 \xe2\x81\xb0 \xe6\x97\xa5 \xf0\x9f\x98\x80 \xc2\xae");
+    CHECK_STR(s, "caf\xc3\xa9 \xe2\x80\x90 \xe2\x81\xb0 \xe6\x97\xa5 \xf0\x9f\x98\x80 \xc2\xae");
+    free(s);
+    CHECK(ct_unicode_is_hidden(0x202E) && ct_unicode_is_hidden(0x2066) &&
+          ct_unicode_is_hidden(0xE007F) && ct_unicode_is_hidden(0x061C));
+    CHECK(!ct_unicode_is_hidden(0x2065) && !ct_unicode_is_hidden(0x2030) &&
+          !ct_unicode_is_hidden('a') && !ct_unicode_is_hidden(0xE0080));
+    CHECK_INT(ct_utf8_decode("\xe2\x80\xae", 3), 0x202E);
+    CHECK_INT(ct_utf8_decode("\xf3\xa0\x81\x81", 4), 0xE0041);
+    CHECK_INT(ct_utf8_decode("\xc3\xa9", 2), 0xE9);
+}
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* Reading a bounded regular file: content, limits, and every kind of file
+ * that is not one refused without blocking. */
+static void test_file_read_regular(void)
+{
+    char *buf = NULL;
+    size_t len = 99;
+    ct_error err;
+    FILE *f = fopen(tmp_path("ten"), "wb");
+    fputs("0123456789", f);
+    fclose(f);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("ten"), 10, CT_EIAM, "thing", &err), 0);
+    CHECK_INT(len, 10);
+    CHECK_STR(buf, "0123456789"); /* NUL-terminated */
+    free(buf);
+
+    /* One byte over: the error has the caller's code, the file and the limit. */
+    ct_error_clear(&err);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("ten"), 9, CT_EIAM, "thing", &err),
+              CT_EIAM);
+    CHECK(buf == NULL);
+    CHECK_STR(err.file, tmp_path("ten"));
+    CHECK_STR(err.message, "cannot read thing: the file is larger than the 9 bytes limit");
+
+    f = fopen(tmp_path("empty"), "wb");
+    fclose(f);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("empty"), 10, CT_EIAM, "thing", &err), 0);
+    CHECK_INT(len, 0);
+    CHECK_STR(buf, "");
+    free(buf);
+
+    /* A file larger than its limit is refused by its size, unread. */
+    f = fopen(tmp_path("sparse"), "wb");
+    CHECK(ftruncate(fileno(f), (off_t)(5 << 20) + 1) == 0);
+    fclose(f);
+    CHECK_INT(
+        ct_file_read_regular(&buf, &len, tmp_path("sparse"), 5 << 20, CT_ECONFIG, "config", &err),
+        CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: the file is larger than the 5 MiB limit");
+
+    /* A FIFO with no writer would block a plain open() forever. */
+    CHECK(mkfifo(tmp_path("fifo"), 0600) == 0);
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("fifo"), 10, CT_ECONFIG, "config", &err),
+              CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: it is a named pipe (FIFO), not a regular file");
+    CHECK_INT(ct_file_read_regular(&buf, &len, "/dev/zero", 10, CT_ECONFIG, "config", &err),
+              CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: it is a character device, not a regular file");
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmpdir, 10, CT_ECONFIG, "config", &err), CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: it is a folder, not a regular file");
+    CHECK_INT(ct_file_read_regular(&buf, &len, tmp_path("absent"), 10, CT_ECONFIG, "config", &err),
+              CT_ECONFIG);
+    CHECK_STR(err.message, "cannot read config: No such file or directory");
+    CHECK_STR(err.file, tmp_path("absent"));
+
+    char size[32];
+    ct_size_format((size_t)16 << 20, size, sizeof(size));
+    CHECK_STR(size, "16 MiB");
+    ct_size_format((size_t)1 << 30, size, sizeof(size));
+    CHECK_STR(size, "1 GiB");
+    ct_size_format(4096, size, sizeof(size));
+    CHECK_STR(size, "4 KiB");
+    ct_size_format(1000, size, sizeof(size));
+    CHECK_STR(size, "1000 bytes");
+
+    static const char *const names[] = {"ten", "empty", "sparse", "fifo"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        unlink(tmp_path(names[i]));
+}
+
 static void test_error(void)
 {
     ct_error err;
@@ -122,6 +231,15 @@ int main(void)
     RUN(test_today_override);
     RUN(test_buf_and_map);
     RUN(test_utf8_and_safe);
+    RUN(test_safe_hidden_characters);
     RUN(test_error);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/ct-util-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_file_read_regular);
+    rmdir(tmpdir);
     TEST_MAIN_END();
 }
