@@ -458,7 +458,9 @@ long ct_es_backoff_ms(ct_es_client *c, int attempt, long cap_ms)
     return (long)(d / 2 + (int64_t)(c->rng % (uint64_t)(d / 2 + 1)));
 }
 
-/* The `error.type: reason` of an ES error body, made safe to print. */
+/* The `error.type: reason` of an ES error body, as the server gave it: what
+ * prints a message makes it safe for a terminal (escaping it here too would
+ * show a backslash doubled). */
 static void error_detail(const xfer *x, char *out, size_t size)
 {
     out[0] = '\0';
@@ -486,10 +488,10 @@ static void error_detail(const xfer *x, char *out, size_t size)
     }
     if (type || reason) {
         ct_buf b = CT_BUF_INIT;
-        if (type && ct_buf_put_safe(&b, type) == 0 && reason)
+        if (type && ct_buf_puts(&b, type) == 0 && reason)
             ct_buf_puts(&b, ": ");
         if (reason)
-            ct_buf_put_safe(&b, reason);
+            ct_buf_puts(&b, reason);
         snprintf(out, size, "%.300s%s", b.data ? b.data : "", b.len > 300 ? "..." : "");
         ct_buf_release(&b);
     }
@@ -546,11 +548,8 @@ static int fail(ct_es_client *c, const xfer *x, ct_error *err)
         }
         /* libcurl's message names hosts and files, never the credentials we
          * pass through options. */
-        char *safe = ct_safe_dup(x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
-        int rc =
-            ct_error_set(err, code, "elasticsearch at %s: %s (%s)", host, cause, safe ? safe : "?");
-        free(safe);
-        return rc;
+        return ct_error_set(err, code, "elasticsearch at %s: %s (%s)", host, cause,
+                            x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
     }
     error_detail(x, detail, sizeof(detail));
     const char *sep = detail[0] ? ": " : "";
@@ -608,12 +607,12 @@ static int parse(const ct_es_client *c, const xfer *x, cJSON **out, ct_error *er
         cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(shards, "failures"), 0);
         cJSON *reason = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(f, "reason"), "reason");
-        char *safe = cJSON_IsString(reason) ? ct_safe_dup(reason->valuestring) : NULL;
+        /* The reason is kept as given: the message is escaped when printed. */
+        const char *why = cJSON_IsString(reason) ? reason->valuestring : NULL;
         int rc = ct_error_set(err, CT_EPARTIAL,
                               "elasticsearch at %s: %d shard(s) failed: results would be "
                               "partial%s%.300s",
-                              host, (int)failed->valuedouble, safe ? ": " : "", safe ? safe : "");
-        free(safe);
+                              host, (int)failed->valuedouble, why ? ": " : "", why ? why : "");
         cJSON_Delete(j);
         return rc;
     }

@@ -249,6 +249,11 @@ def run_ct(args, env_extra=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+# Control bytes a server may put in an error's reason: each must reach the
+# terminal escaped exactly once (ESC as \x1b, a backslash as \\).
+NASTY_REASON = "bad \x1b[31mred\x1b[0m \\path\r\nX-Next: 1 \x7f \u00e9"
+NASTY_PRINTED = "bad \\x1b[31mred\\x1b[0m \\\\path\\x0d\\x0aX-Next: 1 \\x7f \u00e9"
+
 RECORDS = None
 
 
@@ -603,6 +608,16 @@ class FailureTests(Base):
         # request_timeout however slow the machine is.
         self.srv.fault("stall", path="_search", seconds=3600)
         self.expect(EXIT_UNREACHABLE, needle="no answer")
+
+    def test_error_reason_escaped_once(self):
+        self.srv.fault("500", path="_search", reason=NASTY_REASON)
+        err = self.expect(EXIT_PARTIAL)
+        self.assertEqual(err, "cloudtracker: elasticsearch at %s: POST /cloudtrail-*/_search "
+                              "failed (HTTP 500): exception: %s\n" % (self.srv, NASTY_PRINTED))
+        self.srv.fault("partial_shards", path="_search", reason=NASTY_REASON)
+        err = self.expect(EXIT_PARTIAL)
+        self.assertEqual(err, "cloudtracker: elasticsearch at %s: 1 shard(s) failed: results "
+                              "would be partial: %s\n" % (self.srv, NASTY_PRINTED))
 
     def test_missing_index(self):
         config = write_config(self.tmp, "  url: %s\n  index: 'nosuch'\n" % self.srv)

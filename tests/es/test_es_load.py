@@ -106,11 +106,14 @@ class LoaderTest(unittest.TestCase):
         return backend.write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n%s"
                                     % (url, extra))
 
-    def load(self, config, paths, extra_args=(), timeout=300):
+    def load(self, config, paths, extra_args=(), timeout=300, env=None):
+        """Runs the loader; its stdout is kept in self.stdout."""
         rejects = os.path.join(self.tmp, "rejects.ndjson")
         args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
                 "--rejects", rejects] + list(extra_args) + list(paths)
-        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, **(env or {})))
+        self.stdout = p.stdout
         return p.returncode, p.stderr, rejects
 
     def make_logs(self, files=20, per_file=50):
@@ -678,6 +681,14 @@ class RefusalTests(LoaderTest):
             rc, err, _ = self.load(self.config(url), [os.path.join(self.tmp, "nope")])
             self.assertEqual(rc, 9, err)
             self.assertFalse(url.settled_requests())
+
+    def test_error_reason_escaped_once(self):
+        with running_server(flavor="es8") as url:
+            url.fault("500", path="^/$", method="GET", reason=backend.NASTY_REASON)
+            rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
+            self.assertEqual((rc, self.stdout), (EXIT_PARTIAL, ""), err)
+            self.assertEqual(err, "cloudtracker: elasticsearch at %s: GET / failed (HTTP 500): "
+                                  "exception: %s\n" % (url, backend.NASTY_PRINTED))
 
     def test_config_errors(self):
         for extra, msg in (("  index_format: 'CloudTrail-%Y'\n", "lower-case letters"),
