@@ -628,6 +628,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                                        "index_format",
                                        "insecure",
                                        "key_prefix",
+                                       "max_response_bytes",
                                        "password",
                                        "password_env",
                                        "port",
@@ -646,6 +647,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
     es->connect_timeout_ms = 10000;
     es->request_timeout_ms = 900000; /* the original's 900 s */
     es->retries = 3;
+    es->max_response_bytes = 256L << 20;
     es->bulk_bytes = 8L << 20;
     es->bulk_requests = 4;
     es->bulk_retries = 9;
@@ -744,6 +746,8 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
         (rc = opt_seconds(l, n, "request_timeout", "elasticsearch.request_timeout",
                           &es->request_timeout_ms)) ||
         (rc = opt_long(l, n, "retries", "elasticsearch.retries", 0, 10, &retries, NULL)) ||
+        (rc = opt_long(l, n, "max_response_bytes", "elasticsearch.max_response_bytes", 1L << 20,
+                       1L << 30, &es->max_response_bytes, NULL)) ||
         (rc = opt_long(l, n, "bulk_bytes", "elasticsearch.bulk_bytes", 1024, 100L << 20,
                        &es->bulk_bytes, NULL)) ||
         (rc = opt_long(l, n, "bulk_requests", "elasticsearch.bulk_requests", 1, 16,

@@ -43,6 +43,8 @@ typedef struct xfer {
     CURL *easy;
     struct curl_slist *headers;
     ct_buf body;
+    size_t limit; /* elasticsearch.max_response_bytes */
+    bool too_big; /* the body passed the limit: the transfer was stopped */
     char errbuf[CURL_ERROR_SIZE];
     CURLcode result;
     long status;
@@ -196,7 +198,14 @@ const char *ct_es_client_host(const ct_es_client *c)
 static size_t on_data(char *data, size_t size, size_t n, void *user)
 {
     xfer *x = user;
-    /* Returning less than given makes libcurl fail with CURLE_WRITE_ERROR. */
+    /* libcurl hands over the body decoded, a piece at a time, so the limit
+     * holds for what a small gzip body inflates to; stopping here ends the
+     * transfer before the rest is read. Returning less than given makes
+     * libcurl fail with CURLE_WRITE_ERROR. */
+    if (size * n > x->limit - x->body.len) {
+        x->too_big = true;
+        return 0;
+    }
     return ct_buf_append(&x->body, data, size * n) ? 0 : size * n;
 }
 
@@ -293,6 +302,8 @@ static int setup(ct_es_client *c, xfer *x, const char *base)
     curl_slist_free_all(x->headers);
     x->headers = NULL;
     ct_buf_reset(&x->body);
+    x->limit = (size_t)cfg->max_response_bytes;
+    x->too_big = false;
     x->errbuf[0] = '\0';
     x->status = 0;
     x->done = false;
@@ -504,6 +515,11 @@ static int fail(ct_es_client *c, const xfer *x, ct_error *err)
     const char *host = ct_es_client_host(c);
     const char *what = x->req->path;
     char detail[400];
+    if (x->too_big)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the answer to %s %s is larger than %ld bytes "
+                            "(elasticsearch.max_response_bytes): stopped reading it",
+                            host, x->req->method, what, c->cfg->max_response_bytes);
     if (x->result != CURLE_OK) {
         const char *cause;
         int code = CT_EUNREACHABLE;

@@ -249,6 +249,22 @@ def run_ct(args, env_extra=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+def run_ct_rusage(args, tmp, env_extra=None, timeout=120):
+    """run_ct, plus the process's peak RSS in KiB (wait4: this process only)."""
+    env = dict(os.environ, CLOUDTRACKER_TODAY=TODAY)
+    env.pop("NO_COLOR", None)
+    env.update(env_extra or {})
+    out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        p = subprocess.Popen([BIN] + args, stdout=out, stderr=err, env=env)
+    try:
+        _, status, usage = os.wait4(p.pid, 0)
+    finally:
+        p.returncode = 0  # reaped by wait4: Popen must not wait again
+    with open(out_path, encoding="utf-8") as out, open(err_path, encoding="utf-8") as err:
+        return os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss
+
+
 # Control bytes a server may put in an error's reason: each must reach the
 # terminal escaped exactly once (ESC as \x1b, a backslash as \\).
 NASTY_REASON = "bad \x1b[31mred\x1b[0m \\path\r\nX-Next: 1 \x7f \u00e9"
@@ -618,6 +634,35 @@ class FailureTests(Base):
         err = self.expect(EXIT_PARTIAL)
         self.assertEqual(err, "cloudtracker: elasticsearch at %s: 1 shard(s) failed: results "
                               "would be partial: %s\n" % (self.srv, NASTY_PRINTED))
+
+    def test_answer_too_large(self):
+        # The least limit allowed (1 MiB), so the bodies can stay small; the
+        # demo's answers are far below it.
+        config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                        "  max_response_bytes: 1048576\n" % self.srv)
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual((rc, out, err), (0, golden("demo_alice")[0], ""))
+        want = ("cloudtracker: elasticsearch at %s: the answer to POST /cloudtrail-*/_search is "
+                "larger than 1048576 bytes (elasticsearch.max_response_bytes): stopped reading "
+                "it\n" % self.srv)
+        # A gzip body of 256 KB that inflates to 256 MiB: the client must
+        # stop inflating at the limit, so it never holds the whole of it.
+        self.srv.clear_log()
+        self.srv.fault("gzip_bomb", path="_search", bytes=256 << 20)
+        rc, out, err, rss_kib = run_ct_rusage(case_args("demo_alice", config), self.tmp)
+        self.assertEqual((rc, out, err), (EXIT_PARTIAL, "", want))
+        self.assertLess(rss_kib, 128 << 10)
+        searches = [r for r in self.srv.settled_requests() if r["path"].endswith("/_search")]
+        self.assertEqual([r["fault"] for r in searches], ["gzip_bomb"])  # not sent again
+        # A plain 64 MiB body: the client stops reading at the limit, so the
+        # server cannot send the rest (the connection is gone).
+        self.srv.clear_log()
+        self.srv.fault("huge_body", path="_search", bytes=64 << 20)
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual((rc, out, err), (EXIT_PARTIAL, "", want))
+        searches = [r for r in self.srv.settled_requests() if r["path"].endswith("/_search")]
+        self.assertEqual([r["fault"] for r in searches], ["huge_body"])
+        self.assertIn("error", searches[0])
 
     def test_missing_index(self):
         config = write_config(self.tmp, "  url: %s\n  index: 'nosuch'\n" % self.srv)

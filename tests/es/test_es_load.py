@@ -682,6 +682,26 @@ class RefusalTests(LoaderTest):
             self.assertEqual(rc, 9, err)
             self.assertFalse(url.settled_requests())
 
+    def test_answers_too_large(self):
+        # elasticsearch.max_response_bytes holds for the set-up requests and
+        # for the _bulk answers (1 MiB, the least allowed: small bodies do).
+        with running_server(flavor="es8") as url:
+            config = self.config(url, "  max_response_bytes: 1048576\n")
+            for kind, path, method in (("huge_body", "^/$", "GET"),
+                                       ("gzip_bomb", "^/_bulk$", "POST")):
+                with self.subTest(kind=kind):
+                    url.clear_log()
+                    url.fault(kind, path=path, method=method, bytes=64 << 20)
+                    rc, err, _ = self.load(config, [DEMO_LOGS])
+                    self.assertEqual((rc, self.stdout), (EXIT_PARTIAL, ""), err)
+                    self.assertIn("cloudtracker: elasticsearch at %s: the answer to %s %s is "
+                                  "larger than 1048576 bytes (elasticsearch.max_response_bytes): "
+                                  "stopped reading it\n" % (url, method, path.strip("^$")), err)
+                    hit = [r for r in url.settled_requests() if r["fault"] == kind]
+                    self.assertEqual(len(hit), 1)  # not sent again
+                    if kind == "huge_body":  # the client stopped reading it
+                        self.assertIn("error", hit[0])
+
     def test_error_reason_escaped_once(self):
         with running_server(flavor="es8") as url:
             url.fault("500", path="^/$", method="GET", reason=backend.NASTY_REASON)
