@@ -85,6 +85,15 @@ int ct_es_json_string(ct_buf *b, const char *s)
     return ct_buf_puts(b, "\"") ? CT_ENOMEM : 0;
 }
 
+/* Whether s holds a byte below 0x20 or DEL. */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return true;
+    return false;
+}
+
 static char *base64(const char *s)
 {
     static const char alphabet[] =
@@ -147,6 +156,20 @@ int ct_es_client_new(ct_es_client **out, const ct_es_config *cfg, ct_error *err)
             return ct_error_set_at(err, CT_ECONFIG, "", cfg->line, 0,
                                    "elasticsearch.aws_sigv4 needs AWS_ACCESS_KEY_ID and "
                                    "AWS_SECRET_ACCESS_KEY in the environment");
+        }
+        /* The key id and the token are sent in headers, where a CR or LF
+         * would start a header of their own. */
+        const char *bad = has_control(key)              ? "AWS_ACCESS_KEY_ID"
+                          : has_control(secret)         ? "AWS_SECRET_ACCESS_KEY"
+                          : token && has_control(token) ? "AWS_SESSION_TOKEN"
+                                                        : NULL;
+        if (bad) {
+            ct_es_client_free(c);
+            return ct_error_set_at(err, CT_ECONFIG, "", cfg->line, 0,
+                                   "environment variable '%s' (elasticsearch.aws_sigv4) holds a "
+                                   "control character (a byte below 0x20, or 0x7f), which cannot "
+                                   "be sent in an HTTP header",
+                                   bad);
         }
         if (!(c->aws_key = ct_strdup(key)) || !(c->aws_secret = ct_strdup(secret)) ||
             (token && token[0] && !(c->aws_token = ct_strdup(token))))

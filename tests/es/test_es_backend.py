@@ -475,6 +475,54 @@ class TransportTests(Base):
                                                 "  api_key_env: CT_ES_KEY\n" % srv)
                 self.check_goldens(srv, config, {"CT_ES_KEY": key}, ["demo_alice"])
 
+    def test_control_characters_in_secrets(self):
+        # A CR LF in a secret would put a header of its own on the wire:
+        # refused before any request, naming where the value came from but
+        # never showing it.
+        injected = "S3CRET\r\nX-Injected: yes"
+        with running_server(flavor="es8", mapping="template", auth="bearer:S3CRET") as srv:
+            loader = Client(srv)
+            loader.headers = {"Authorization": "Bearer S3CRET"}
+            loader.load(records(), "cloudtrail", "es8")
+            base = "  url: %s\n  index: 'cloudtrail-*'\n" % srv
+            cases = [
+                ("  bearer_token_env: CT_ES_TOKEN\n", {"CT_ES_TOKEN": injected},
+                 "environment variable 'CT_ES_TOKEN' (elasticsearch.bearer_token_env)"),
+                ("  api_key_env: CT_ES_KEY\n", {"CT_ES_KEY": "id:S3CRET\x7f"},
+                 "environment variable 'CT_ES_KEY' (elasticsearch.api_key_env)"),
+                ("  username: elastic\n  password_env: CT_ES_PW\n", {"CT_ES_PW": "S3CRET\tx"},
+                 "environment variable 'CT_ES_PW' (elasticsearch.password_env)"),
+                ("  bearer_token: \"S3CRET\\r\\nX-Injected: yes\"\n", {},
+                 "elasticsearch.bearer_token"),
+                ("  username: \"S3CRET\\nX-Injected: yes\"\n  password: pw\n", {},
+                 "elasticsearch.username"),
+                ("  aws_sigv4: {region: eu-west-1, service: es}\n",
+                 {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+                  "AWS_SESSION_TOKEN": injected},
+                 "environment variable 'AWS_SESSION_TOKEN' (elasticsearch.aws_sigv4)"),
+                ("  aws_sigv4: {region: eu-west-1, service: es}\n",
+                 {"AWS_ACCESS_KEY_ID": "S3CRET\r\nX-Injected: yes",
+                  "AWS_SECRET_ACCESS_KEY": "secret"},
+                 "environment variable 'AWS_ACCESS_KEY_ID' (elasticsearch.aws_sigv4)"),
+            ]
+            for section, env, named in cases:
+                with self.subTest(named=named):
+                    srv.clear_log()
+                    config = write_config(self.tmp, base + section)
+                    rc, out, err = run_ct(case_args("demo_alice", config), env)
+                    self.assertEqual((rc, out), (EXIT_CONFIG, ""), err)
+                    self.assertEqual(err.count("\n"), 1, err)
+                    self.assertIn(named + " holds a control character", err)
+                    self.assertNotIn("Injected", err)
+                    self.assertNotIn("S3CRET", err)
+                    log = srv.settled_requests()
+                    self.assertEqual([r for r in log if "x-injected" in r["headers"]], [])
+                    self.assertEqual(log, [])
+            # The same token without the injection is accepted.
+            config = write_config(self.tmp, base + "  bearer_token_env: CT_ES_TOKEN\n")
+            rc, out, err = run_ct(case_args("demo_list_roles", config), {"CT_ES_TOKEN": "S3CRET"})
+            self.assertEqual((out, rc), golden("demo_list_roles"), err)
+
     def test_sigv4(self):
         access, secret, token = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "tok/en+="
         with running_server(flavor="os2", mapping="template",

@@ -710,6 +710,18 @@ class RefusalTests(LoaderTest):
             self.assertEqual(err, "cloudtracker: elasticsearch at %s: GET / failed (HTTP 500): "
                                   "exception: %s\n" % (url, backend.NASTY_PRINTED))
 
+    def test_control_characters_in_secrets(self):
+        with running_server(flavor="es8", auth="bearer:S3CRET") as url:
+            config = self.config(url, "  bearer_token_env: CT_ES_TOKEN\n")
+            rc, err, _ = self.load(config, [DEMO_LOGS],
+                                   env={"CT_ES_TOKEN": "S3CRET\r\nX-Injected: yes"})
+            self.assertEqual((rc, self.stdout), (EXIT_CONFIG, ""), err)
+            self.assertIn("environment variable 'CT_ES_TOKEN' (elasticsearch.bearer_token_env) "
+                          "holds a control character", err)
+            self.assertNotIn("S3CRET", err)
+            self.assertNotIn("Injected", err)
+            self.assertEqual(url.settled_requests(), [])
+
     def test_config_errors(self):
         for extra, msg in (("  index_format: 'CloudTrail-%Y'\n", "lower-case letters"),
                            ("  index_format: 'ct-%'\n", "the only tokens are"),

@@ -1,5 +1,6 @@
 /* Unit tests for what the Elasticsearch transport decides before sending
- * anything: the response size limit's setting. */
+ * anything: the response size limit's setting, and secrets refused because
+ * a control byte would break the HTTP header. */
 #include "cloudtracker/config.h"
 #include "test.h"
 
@@ -46,8 +47,56 @@ static void test_max_response_bytes(void)
     }
 }
 
+/* Parses an elasticsearch: section that must be refused for a control
+ * byte in a secret: the message names `what` and never the value. */
+static void expect_refused(const char *section, const char *what, int line)
+{
+    char text[512], want[300];
+    snprintf(text, sizeof(text), "accounts: []\nelasticsearch:\n  url: http://localhost:9200\n%s",
+             section);
+    ct_error err;
+    ct_config *cfg = parse(text, &err);
+    CHECK(cfg == NULL);
+    ct_config_free(cfg);
+    CHECK_INT(err.code, CT_ECONFIG);
+    CHECK_INT(err.line, line);
+    snprintf(want, sizeof(want),
+             "%s holds a control character (a byte below 0x20, or 0x7f), which cannot be sent "
+             "in an HTTP header",
+             what);
+    CHECK_STR(err.message, want);
+    CHECK(strstr(err.message, "S3CRET") == NULL);
+}
+
+static void test_control_bytes_in_secrets(void)
+{
+    expect_refused("  bearer_token: \"S3CRET\\r\\nX-Injected: yes\"\n",
+                   "elasticsearch.bearer_token", 4);
+    expect_refused("  api_key: \"id:S3CRET\\x7f\"\n", "elasticsearch.api_key", 4);
+    expect_refused("  username: \"S3CRET\\nX: y\"\n  password: p\n", "elasticsearch.username", 4);
+    expect_refused("  username: u\n  password: \"S3CRET\\t\"\n", "elasticsearch.password", 5);
+    setenv("CT_TEST_ES_BAD", "S3CRET\r\nX-Injected: yes", 1);
+    expect_refused("  bearer_token_env: CT_TEST_ES_BAD\n",
+                   "environment variable 'CT_TEST_ES_BAD' (elasticsearch.bearer_token_env)", 4);
+    expect_refused("  api_key_env: CT_TEST_ES_BAD\n",
+                   "environment variable 'CT_TEST_ES_BAD' (elasticsearch.api_key_env)", 4);
+    expect_refused("  username: u\n  password_env: CT_TEST_ES_BAD\n",
+                   "environment variable 'CT_TEST_ES_BAD' (elasticsearch.password_env)", 5);
+    unsetenv("CT_TEST_ES_BAD");
+    /* Printable bytes, spaces and UTF-8 are fine. */
+    ct_error err;
+    ct_config *cfg = parse("accounts: []\nelasticsearch:\n  username: \"j\xc3\xa9r\xc3\xb4me x\"\n"
+                           "  password: \"p a~ss\"\n",
+                           &err);
+    CHECK(cfg != NULL);
+    if (cfg)
+        CHECK_STR(cfg->es.password, "p a~ss");
+    ct_config_free(cfg);
+}
+
 int main(void)
 {
     RUN(test_max_response_bytes);
+    RUN(test_control_bytes_in_secrets);
     TEST_MAIN_END();
 }
