@@ -4,11 +4,14 @@
  * fail over to the next host (connection failures) and fatal. */
 #include "source/es_http.h"
 
+#include "cloudtracker/es.h"
 #include "cloudtracker/util.h"
 #include "source/es_sigv4.h"
 #include "util/sha256.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +214,51 @@ void ct_es_client_free(ct_es_client *c)
 bool ct_es_client_too_many_buckets(const ct_es_client *c)
 {
     return c->too_many_buckets;
+}
+
+bool ct_es_url_is_loopback(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *end;
+    if (*p == '[') { /* an IPv6 literal */
+        end = strchr(++p, ']');
+        if (!end)
+            return false;
+    } else {
+        end = p + strcspn(p, ":/?#");
+    }
+    char host[256];
+    size_t n = (size_t)(end - p);
+    if (n == 0 || n >= sizeof(host))
+        return false;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    if (n > 1 && host[n - 1] == '.') /* the fully qualified "localhost." */
+        host[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        host[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+    /* libcurl answers localhost and names under .localhost with the loopback
+     * addresses itself, without asking DNS. */
+    if (strcmp(host, "localhost") == 0 || (n > 10 && strcmp(host + n - 10, ".localhost") == 0))
+        return true;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
+const char *ct_es_cleartext_url(const ct_es_config *cfg)
+{
+    if (!cfg->username && !cfg->password && !cfg->api_key && !cfg->bearer_token && !cfg->aws_sigv4)
+        return NULL;
+    for (size_t i = 0; i < cfg->url_count; i++)
+        if (ct_str_starts_with(cfg->urls[i], "http://") && !ct_es_url_is_loopback(cfg->urls[i]))
+            return cfg->urls[i];
+    return NULL;
 }
 
 const char *ct_es_client_host(const ct_es_client *c)

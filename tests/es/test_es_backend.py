@@ -270,6 +270,9 @@ def run_ct_rusage(args, tmp, env_extra=None, timeout=120):
 NASTY_REASON = "bad \x1b[31mred\x1b[0m \\path\r\nX-Next: 1 \x7f \u00e9"
 NASTY_PRINTED = "bad \\x1b[31mred\\x1b[0m \\\\path\\x0d\\x0aX-Next: 1 \\x7f \u00e9"
 
+CLEARTEXT_WARNING = ("cloudtracker: warning: elasticsearch credentials are sent unencrypted to "
+                     "%s: use https:// (plain http:// is only safe to this machine)\n")
+
 RECORDS = None
 
 
@@ -711,6 +714,45 @@ class FailureTests(Base):
         searches = [r for r in self.srv.settled_requests() if r["path"].endswith("/_search")]
         self.assertEqual([r["fault"] for r in searches], ["huge_body"])
         self.assertIn("error", searches[0])
+
+    def test_cleartext_credentials_warning(self):
+        # An http:// host that is not this machine (and cannot be reached):
+        # the warning comes once, before the connection error.
+        for url in ("http://no-such-host.invalid:9200", "http://no-such-host.invalid:9200/es"):
+            config = write_config(self.tmp, "  url: %s\n  username: elastic\n"
+                                            "  password_env: CT_ES_PW\n" % url)
+            rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_PW": "pw"})
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            lines = err.splitlines(True)
+            self.assertEqual(len(lines), 2, err)
+            self.assertEqual(lines[0], CLEARTEXT_WARNING % url)
+            self.assertIn("no-such-host.invalid", lines[1])
+        # Several such hosts: still one warning, naming the first.
+        config = write_config(self.tmp, "  hosts: ['http://no-such-host.invalid:9200', "
+                                        "'http://other.invalid:9200']\n"
+                                        "  bearer_token_env: CT_ES_TOKEN\n")
+        rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_TOKEN": "t"})
+        self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+        self.assertEqual(err.count("warning"), 1, err)
+        self.assertTrue(err.startswith(CLEARTEXT_WARNING % "http://no-such-host.invalid:9200"))
+        # No warning over https, without credentials, or to this machine.
+        for section, env in (("  url: https://no-such-host.invalid:9200\n"
+                              "  api_key_env: CT_ES_KEY\n", {"CT_ES_KEY": "k"}),
+                             ("  url: http://no-such-host.invalid:9200\n", {})):
+            config = write_config(self.tmp, section)
+            rc, out, err = run_ct(case_args("demo_alice", config), env)
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            self.assertNotIn("warning", err)
+        with running_server(flavor="es8", mapping="template",
+                            auth="basic:elastic:pa55word") as srv:
+            Client(srv, basic=("elastic", "pa55word")).load(records(), "cloudtrail", "es8")
+            local = srv.replace("127.0.0.1", "localhost")
+            for url in (srv, local):
+                config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                                "  username: elastic\n  password_env: CT_ES_PW\n"
+                                                % url)
+                rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_PW": "pa55word"})
+                self.assertEqual((rc, out, err), (0, golden("demo_alice")[0], ""))
 
     def test_missing_index(self):
         config = write_config(self.tmp, "  url: %s\n  index: 'nosuch'\n" % self.srv)

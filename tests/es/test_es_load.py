@@ -722,6 +722,16 @@ class RefusalTests(LoaderTest):
             self.assertNotIn("Injected", err)
             self.assertEqual(url.settled_requests(), [])
 
+    def test_cleartext_credentials_warning(self):
+        config = self.config("http://no-such-host.invalid:9200", "  username: elastic\n"
+                                                                "  password_env: CT_ES_PW\n")
+        rc, err, _ = self.load(config, [DEMO_LOGS], env={"CT_ES_PW": "pw"})
+        self.assertEqual((rc, self.stdout), (EXIT_UNREACHABLE, ""), err)
+        lines = err.splitlines(True)
+        self.assertEqual(len(lines), 2, err)
+        self.assertEqual(lines[0], backend.CLEARTEXT_WARNING % "http://no-such-host.invalid:9200")
+        self.assertIn("no-such-host.invalid", lines[1])
+
     def test_config_errors(self):
         for extra, msg in (("  index_format: 'CloudTrail-%Y'\n", "lower-case letters"),
                            ("  index_format: 'ct-%'\n", "the only tokens are"),
