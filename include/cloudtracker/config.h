@@ -44,6 +44,7 @@ typedef struct ct_es_config {
     char *proxy;
     long connect_timeout_ms, request_timeout_ms;
     int retries; /* extra attempts after 429/503, default 3 */
+    long max_response_bytes; /* largest answer body read (decoded), default 256 MiB */
     bool aws_sigv4;
     char *aws_region;
     char *aws_service; /* "es" or "aoss" */

@@ -3,6 +3,7 @@
 #ifndef CT_CLI_H
 #define CT_CLI_H
 
+#include "cloudtracker/config.h"
 #include "cloudtracker/error.h"
 #include "cloudtracker/report.h"
 
@@ -60,6 +61,9 @@ int cli_exit_code(int status);
 void cli_report_error(const ct_error *err);
 /* Prints "cloudtracker: warning: <text>" on stderr (text made terminal-safe). */
 void cli_warn(const char *text);
+/* Warns when the elasticsearch: section sends credentials unencrypted to
+ * another machine (an http:// URL whose host is not loopback). */
+void cli_warn_cleartext(const ct_es_config *es);
 
 int cli_run_query(const cli_options *opts);
 int cli_run_ingest(const cli_options *opts);

@@ -100,6 +100,7 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
                                "--to elasticsearch needs an elasticsearch: section in the config");
     if (cfg->es.insecure)
         cli_warn("elasticsearch.insecure is set: TLS certificates are not verified");
+    cli_warn_cleartext(&cfg->es);
     const char *rejects = o->rejects ? o->rejects : "cloudtracker-rejected.ndjson";
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));

@@ -2,6 +2,7 @@
  * an exit code. The only code that calls exit() or prints usage. */
 #include "cli.h"
 
+#include "cloudtracker/es.h"
 #include "cloudtracker/util.h"
 
 #include <errno.h>
@@ -51,6 +52,19 @@ void cli_warn(const char *text)
     char *safe = ct_safe_dup(text);
     fprintf(stderr, "cloudtracker: warning: %s\n", safe ? safe : "out of memory");
     free(safe);
+}
+
+void cli_warn_cleartext(const ct_es_config *es)
+{
+    const char *url = ct_es_cleartext_url(es);
+    if (!url)
+        return;
+    char text[1200];
+    snprintf(text, sizeof(text),
+             "elasticsearch credentials are sent unencrypted to %.1000s: use https:// "
+             "(plain http:// is only safe to this machine)",
+             url);
+    cli_warn(text);
 }
 
 int main(int argc, char **argv)

@@ -166,6 +166,7 @@ static int open_es_source(query *q)
     const ct_es_config *es = &q->cfg->es;
     if (es->insecure)
         cli_warn("elasticsearch.insecure is set: TLS certificates are not verified");
+    cli_warn_cleartext(es);
     int rc = ct_es_source(&q->source, es, &q->err);
     if (rc == CT_ECONFIG && !q->err.file[0])
         snprintf(q->err.file, sizeof(q->err.file), "%s", q->cfg->path);

@@ -479,6 +479,27 @@ static int opt_seconds(loader *l, yaml_node_t *map, const char *key, const char 
     return 0;
 }
 
+/* Credentials end up in HTTP headers, where a CR or LF would start a header
+ * of their own: a value holding any control byte is refused, and freed
+ * (wiped) with *value set to NULL. `what` names where the value came from;
+ * the message never shows the value. */
+static int header_safe(loader *l, const yaml_node_t *node, const char *what, char **value)
+{
+    if (!*value)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)*value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            memset(*value, 0, strlen(*value));
+            free(*value);
+            *value = NULL;
+            return fail_at(l, node,
+                           "%s holds a control character (a byte below 0x20, or 0x7f), which "
+                           "cannot be sent in an HTTP header",
+                           what);
+        }
+    return 0;
+}
+
 /* A secret given either as `key` or as `key_env` (the name of an environment
  * variable holding it). Messages name the variable, never the value. */
 static int opt_secret(loader *l, yaml_node_t *map, const char *key, char **out)
@@ -495,7 +516,8 @@ static int opt_secret(loader *l, yaml_node_t *map, const char *key, char **out)
             return fail_at(l, direct, "elasticsearch.%s is empty", key);
         char what[80];
         snprintf(what, sizeof(what), "elasticsearch.%s", key);
-        return scalar(l, direct, what, out);
+        int rc = scalar(l, direct, what, out);
+        return rc ? rc : header_safe(l, direct, what, out);
     }
     if (!env)
         return 0;
@@ -511,10 +533,14 @@ static int opt_secret(loader *l, yaml_node_t *map, const char *key, char **out)
         free(name);
         return rc;
     }
-    free(name);
-    if (!(*out = ct_strdup(value)))
+    if (!(*out = ct_strdup(value))) {
+        free(name);
         return ct_error_set(l->err, CT_ENOMEM, "out of memory");
-    return 0;
+    }
+    char var[400];
+    snprintf(var, sizeof(var), "environment variable '%.256s' (%s)", name, what);
+    free(name);
+    return header_safe(l, env, var, out);
 }
 
 static int add_url(loader *l, char *url)
@@ -700,6 +726,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                                        "index_format",
                                        "insecure",
                                        "key_prefix",
+                                       "max_response_bytes",
                                        "password",
                                        "password_env",
                                        "port",
@@ -718,6 +745,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
     es->connect_timeout_ms = 10000;
     es->request_timeout_ms = 900000; /* the original's 900 s */
     es->retries = 3;
+    es->max_response_bytes = 256L << 20;
     es->bulk_bytes = 8L << 20;
     es->bulk_requests = 4;
     es->bulk_retries = 9;
@@ -803,6 +831,7 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
                          &es->timestamp_field)) ||
         (rc = opt_string(l, n, "schema", "elasticsearch.schema", &schema)) ||
         (rc = opt_string(l, n, "username", "elasticsearch.username", &es->username)) ||
+        (rc = header_safe(l, lookup(l, n, "username"), "elasticsearch.username", &es->username)) ||
         (rc = opt_secret(l, n, "password", &es->password)) ||
         (rc = opt_secret(l, n, "api_key", &es->api_key)) ||
         (rc = opt_secret(l, n, "bearer_token", &es->bearer_token)) ||
@@ -816,6 +845,8 @@ static int load_elasticsearch(loader *l, yaml_node_t *n)
         (rc = opt_seconds(l, n, "request_timeout", "elasticsearch.request_timeout",
                           &es->request_timeout_ms)) ||
         (rc = opt_long(l, n, "retries", "elasticsearch.retries", 0, 10, &retries, NULL)) ||
+        (rc = opt_long(l, n, "max_response_bytes", "elasticsearch.max_response_bytes", 1L << 20,
+                       1L << 30, &es->max_response_bytes, NULL)) ||
         (rc = opt_long(l, n, "bulk_bytes", "elasticsearch.bulk_bytes", 1024, 100L << 20,
                        &es->bulk_bytes, NULL)) ||
         (rc = opt_long(l, n, "bulk_requests", "elasticsearch.bulk_requests", 1, 16,

@@ -4,11 +4,14 @@
  * fail over to the next host (connection failures) and fatal. */
 #include "source/es_http.h"
 
+#include "cloudtracker/es.h"
 #include "cloudtracker/util.h"
 #include "source/es_sigv4.h"
 #include "util/sha256.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +46,8 @@ typedef struct xfer {
     CURL *easy;
     struct curl_slist *headers;
     ct_buf body;
+    size_t limit; /* elasticsearch.max_response_bytes */
+    bool too_big; /* the body passed the limit: the transfer was stopped */
     char errbuf[CURL_ERROR_SIZE];
     CURLcode result;
     long status;
@@ -81,6 +86,15 @@ int ct_es_json_string(ct_buf *b, const char *s)
             return CT_ENOMEM;
     }
     return ct_buf_puts(b, "\"") ? CT_ENOMEM : 0;
+}
+
+/* Whether s holds a byte below 0x20 or DEL. */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return true;
+    return false;
 }
 
 static char *base64(const char *s)
@@ -146,6 +160,20 @@ int ct_es_client_new(ct_es_client **out, const ct_es_config *cfg, ct_error *err)
                                    "elasticsearch.aws_sigv4 needs AWS_ACCESS_KEY_ID and "
                                    "AWS_SECRET_ACCESS_KEY in the environment");
         }
+        /* The key id and the token are sent in headers, where a CR or LF
+         * would start a header of their own. */
+        const char *bad = has_control(key)              ? "AWS_ACCESS_KEY_ID"
+                          : has_control(secret)         ? "AWS_SECRET_ACCESS_KEY"
+                          : token && has_control(token) ? "AWS_SESSION_TOKEN"
+                                                        : NULL;
+        if (bad) {
+            ct_es_client_free(c);
+            return ct_error_set_at(err, CT_ECONFIG, "", cfg->line, 0,
+                                   "environment variable '%s' (elasticsearch.aws_sigv4) holds a "
+                                   "control character (a byte below 0x20, or 0x7f), which cannot "
+                                   "be sent in an HTTP header",
+                                   bad);
+        }
         if (!(c->aws_key = ct_strdup(key)) || !(c->aws_secret = ct_strdup(secret)) ||
             (token && token[0] && !(c->aws_token = ct_strdup(token))))
             rc = CT_ENOMEM;
@@ -188,6 +216,51 @@ bool ct_es_client_too_many_buckets(const ct_es_client *c)
     return c->too_many_buckets;
 }
 
+bool ct_es_url_is_loopback(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *end;
+    if (*p == '[') { /* an IPv6 literal */
+        end = strchr(++p, ']');
+        if (!end)
+            return false;
+    } else {
+        end = p + strcspn(p, ":/?#");
+    }
+    char host[256];
+    size_t n = (size_t)(end - p);
+    if (n == 0 || n >= sizeof(host))
+        return false;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    if (n > 1 && host[n - 1] == '.') /* the fully qualified "localhost." */
+        host[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        host[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+    /* libcurl answers localhost and names under .localhost with the loopback
+     * addresses itself, without asking DNS. */
+    if (strcmp(host, "localhost") == 0 || (n > 10 && strcmp(host + n - 10, ".localhost") == 0))
+        return true;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
+const char *ct_es_cleartext_url(const ct_es_config *cfg)
+{
+    if (!cfg->username && !cfg->password && !cfg->api_key && !cfg->bearer_token && !cfg->aws_sigv4)
+        return NULL;
+    for (size_t i = 0; i < cfg->url_count; i++)
+        if (ct_str_starts_with(cfg->urls[i], "http://") && !ct_es_url_is_loopback(cfg->urls[i]))
+            return cfg->urls[i];
+    return NULL;
+}
+
 const char *ct_es_client_host(const ct_es_client *c)
 {
     return c->cfg->urls[c->current];
@@ -196,7 +269,14 @@ const char *ct_es_client_host(const ct_es_client *c)
 static size_t on_data(char *data, size_t size, size_t n, void *user)
 {
     xfer *x = user;
-    /* Returning less than given makes libcurl fail with CURLE_WRITE_ERROR. */
+    /* libcurl hands over the body decoded, a piece at a time, so the limit
+     * holds for what a small gzip body inflates to; stopping here ends the
+     * transfer before the rest is read. Returning less than given makes
+     * libcurl fail with CURLE_WRITE_ERROR. */
+    if (size * n > x->limit - x->body.len) {
+        x->too_big = true;
+        return 0;
+    }
     return ct_buf_append(&x->body, data, size * n) ? 0 : size * n;
 }
 
@@ -293,6 +373,8 @@ static int setup(ct_es_client *c, xfer *x, const char *base)
     curl_slist_free_all(x->headers);
     x->headers = NULL;
     ct_buf_reset(&x->body);
+    x->limit = (size_t)cfg->max_response_bytes;
+    x->too_big = false;
     x->errbuf[0] = '\0';
     x->status = 0;
     x->done = false;
@@ -458,7 +540,9 @@ long ct_es_backoff_ms(ct_es_client *c, int attempt, long cap_ms)
     return (long)(d / 2 + (int64_t)(c->rng % (uint64_t)(d / 2 + 1)));
 }
 
-/* The `error.type: reason` of an ES error body, made safe to print. */
+/* The `error.type: reason` of an ES error body, as the server gave it: what
+ * prints a message makes it safe for a terminal (escaping it here too would
+ * show a backslash doubled). */
 static void error_detail(const xfer *x, char *out, size_t size)
 {
     out[0] = '\0';
@@ -486,10 +570,10 @@ static void error_detail(const xfer *x, char *out, size_t size)
     }
     if (type || reason) {
         ct_buf b = CT_BUF_INIT;
-        if (type && ct_buf_put_safe(&b, type) == 0 && reason)
+        if (type && ct_buf_puts(&b, type) == 0 && reason)
             ct_buf_puts(&b, ": ");
         if (reason)
-            ct_buf_put_safe(&b, reason);
+            ct_buf_puts(&b, reason);
         snprintf(out, size, "%.300s%s", b.data ? b.data : "", b.len > 300 ? "..." : "");
         ct_buf_release(&b);
     }
@@ -502,6 +586,11 @@ static int fail(ct_es_client *c, const xfer *x, ct_error *err)
     const char *host = ct_es_client_host(c);
     const char *what = x->req->path;
     char detail[400];
+    if (x->too_big)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the answer to %s %s is larger than %ld bytes "
+                            "(elasticsearch.max_response_bytes): stopped reading it",
+                            host, x->req->method, what, c->cfg->max_response_bytes);
     if (x->result != CURLE_OK) {
         const char *cause;
         int code = CT_EUNREACHABLE;
@@ -546,11 +635,8 @@ static int fail(ct_es_client *c, const xfer *x, ct_error *err)
         }
         /* libcurl's message names hosts and files, never the credentials we
          * pass through options. */
-        char *safe = ct_safe_dup(x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
-        int rc =
-            ct_error_set(err, code, "elasticsearch at %s: %s (%s)", host, cause, safe ? safe : "?");
-        free(safe);
-        return rc;
+        return ct_error_set(err, code, "elasticsearch at %s: %s (%s)", host, cause,
+                            x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
     }
     error_detail(x, detail, sizeof(detail));
     const char *sep = detail[0] ? ": " : "";
@@ -608,12 +694,12 @@ static int parse(const ct_es_client *c, const xfer *x, cJSON **out, ct_error *er
         cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(shards, "failures"), 0);
         cJSON *reason = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(f, "reason"), "reason");
-        char *safe = cJSON_IsString(reason) ? ct_safe_dup(reason->valuestring) : NULL;
+        /* The reason is kept as given: the message is escaped when printed. */
+        const char *why = cJSON_IsString(reason) ? reason->valuestring : NULL;
         int rc = ct_error_set(err, CT_EPARTIAL,
                               "elasticsearch at %s: %d shard(s) failed: results would be "
                               "partial%s%.300s",
-                              host, (int)failed->valuedouble, safe ? ": " : "", safe ? safe : "");
-        free(safe);
+                              host, (int)failed->valuedouble, why ? ": " : "", why ? why : "");
         cJSON_Delete(j);
         return rc;
     }

@@ -189,12 +189,10 @@ static int unexpected(loader *L, const char *what, long status, const cJSON *j)
 {
     char detail[420];
     error_text(j, detail, sizeof(detail));
-    char *safe = ct_safe_dup(detail);
-    int rc = ct_error_set(L->err, status == 401 || status == 403 ? CT_EUNREACHABLE : CT_EPARTIAL,
-                          "elasticsearch at %s: %s failed (HTTP %ld): %s",
-                          ct_es_client_host(L->client), what, status, safe ? safe : "?");
-    free(safe);
-    return rc;
+    /* As the server gave it: the message is escaped once, when printed. */
+    return ct_error_set(L->err, status == 401 || status == 403 ? CT_EUNREACHABLE : CT_EPARTIAL,
+                        "elasticsearch at %s: %s failed (HTTP %ld): %s",
+                        ct_es_client_host(L->client), what, status, detail);
 }
 
 /* An answer of status 200 that should be an object of indices is not. */

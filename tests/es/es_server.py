@@ -21,7 +21,8 @@ a subprocess on a free port and always stops it.
 Control endpoints (no authentication, not logged):
     GET  /__ping            readiness probe
     POST /__fault           {"kind", "count", "seconds", "path", "method",
-                             "items", "every"}: affect the next matching requests
+                             "items", "every", "skip", "bytes", "reason"}: affect
+                            the next matching requests
     GET  /__faults          pending faults;  DELETE /__faults clears them
     GET  /__log             {"requests": [...]};  DELETE /__log clears it
     POST /__reset           clear indices, templates, faults and the log
@@ -34,6 +35,7 @@ response is sent and replayed at start-up (see es_store.Journal).
 import argparse
 import base64
 import contextlib
+import functools
 import gzip
 import http.server
 import json
@@ -184,7 +186,11 @@ class Auth:
 
 FAULT_KINDS = {"429", "500", "502", "503", "504", "stall", "truncate", "close",
                "partial_shards", "timed_out", "bulk_item_400", "bulk_item_429",
-               "bulk_item_500"}
+               "bulk_item_500", "gzip_bomb", "huge_body"}
+# The body of the gzip_bomb and huge_body faults: a JSON object padded with
+# spaces (valid JSON of any length), and how big it is by default.
+BIG_HEAD, BIG_TAIL = b'{"timed_out":false', b"}"
+BIG_BYTES = 1 << 30
 # How long GET /__log?settled, DELETE /__log and POST /__reset wait for the
 # requests being answered (a guard against a stuck client, not a pause).
 SETTLE_SECONDS = 60
@@ -212,6 +218,10 @@ class Fault:
         self.items = spec.get("items")      # bulk item positions to fail
         self.every = spec.get("every")      # or every n-th item
         self.skip = int(spec.get("skip", 0))  # let this many matching requests pass first
+        self.bytes = int(spec.get("bytes", BIG_BYTES))  # gzip_bomb, huge_body: decoded size
+        if self.bytes < len(BIG_HEAD) + len(BIG_TAIL):
+            raise ValueError("bytes must be at least %d" % (len(BIG_HEAD) + len(BIG_TAIL)))
+        self.reason = spec.get("reason")    # 429/500/503/partial_shards: the error's reason
         self.spec = dict(spec)
 
     def applies(self, method, path):
@@ -890,6 +900,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if raw_path.endswith("/_search"):
             entry["composite_sources"] = composite_source_names(wire_body)
         entry["auth"], entry["principal"] = Auth.describe(self.headers.get("Authorization"))
+        # Names only (values may be secrets): what a client put on the wire.
+        entry["headers"] = [name.lower() for name, _ in headers]
         fault = server.faults.take(method, raw_path)
         entry["fault"] = fault.kind if fault else None
         self._entry = entry
@@ -899,6 +911,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._log_entry()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault is not None and fault.kind in ("gzip_bomb", "huge_body"):
+                entry["status"] = 200
+                self._send_big(method, fault, entry)
                 return
             if fault is not None and fault.kind == "stall":
                 # Hold the request; a client with a timeout gives up first.
@@ -923,7 +939,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """(status, body, extra headers) of an ES request."""
         server = self.server
         if fault is not None and fault.kind in ("429", "500", "502", "503", "504"):
-            return self._fault_response(int(fault.kind))
+            return self._fault_response(int(fault.kind), fault.reason)
         try:
             try:
                 server.auth.check(method, raw_path, raw_query, headers, wire_body)
@@ -947,6 +963,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             req = Request(method, raw_path, raw_query, segs, params, headers, body,
                           frozenset(faults), bulk_fault)
             status, resp = route.methods[method](req, args)
+            if fault is not None and fault.kind == "partial_shards" and fault.reason is not None:
+                for failure in resp.get("_shards", {}).get("failures", []):
+                    if failure.get("node") == "injected-fault-node":
+                        failure["reason"]["reason"] = fault.reason
             if "filter_path" in params and isinstance(resp, (dict, list)) and \
                     status < 300:
                 resp = apply_filter_path(resp, params["filter_path"])
@@ -959,10 +979,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         % (type(exc).__name__, exc))
             return err.status, err.body, []
 
-    def _fault_response(self, status):
+    def _fault_response(self, status, reason=None):
         flavor = self.server.flavor
         if status == 429:
-            c = cause(flavor.rejected_type,
+            c = cause(flavor.rejected_type, reason or
                       "rejected execution of coordinating operation [coordinating_and_"
                       "primary_bytes=104857600, replica_bytes=0, all_bytes=104857600, "
                       "coordinating_operation_bytes=1024, max_coordinating_and_primary_"
@@ -977,10 +997,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return status, _Raw(html.encode(), "text/html"), []
         if status == 503:
             err = error(503, "cluster_block_exception",
-                        "blocked by: [SERVICE_UNAVAILABLE/2/no master];")
+                        reason or "blocked by: [SERVICE_UNAVAILABLE/2/no master];")
             return 503, err.body, []
-        err = error(500, "exception", "injected internal server error")
+        err = error(500, "exception", reason or "injected internal server error")
         return 500, err.body, []
+
+    def _send_big(self, method, fault, entry):
+        """The gzip_bomb and huge_body faults: a 200 whose body is fault.bytes
+        long once decoded. huge_body streams it plain; gzip_bomb sends it
+        gzipped (about a thousandth of the size) whatever the client accepts.
+        A client that stops reading makes the writes fail: the log entry
+        then gets an `error`."""
+        size = fault.bytes
+        entry["response_bytes"] = size
+        self._log_entry()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if self.server.flavor.product_header:
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+        if fault.kind == "gzip_bomb":
+            data = gzip_padded(size)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(data)
+            return
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if method == "HEAD":
+            return
+        self.wfile.write(BIG_HEAD)
+        left = size - len(BIG_HEAD) - len(BIG_TAIL)
+        chunk = b" " * (1 << 20)
+        while left > 0:
+            n = min(left, len(chunk))
+            self.wfile.write(chunk[:n])
+            left -= n
+        self.wfile.write(BIG_TAIL)
 
     def _decode_body(self, wire_body):
         encoding = (self.headers.get("Content-Encoding") or "").lower()
@@ -1062,6 +1116,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             ctype = "application/json; charset=UTF-8" if flavor.name != "es8" \
                 else "application/json"
         gzipped = False
+        entry = getattr(self, "_entry", None)
+        if entry is not None:
+            # What the client holds once it has decoded the body.
+            entry["response_bytes"] = 0 if method == "HEAD" else len(payload)
         accept = (self.headers.get("Accept-Encoding") or "").lower()
         if payload and "gzip" in accept and not truncate:
             payload = gzip.compress(payload)
@@ -1151,6 +1209,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _unsettled(self):
         return 504, {"error": "requests were still being answered after %d s: the request "
                               "log did not settle" % SETTLE_SECONDS}
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_padded(size):
+    """The gzip_bomb body: BIG_HEAD, spaces, BIG_TAIL (`size` bytes in all),
+    gzipped; 1 GiB becomes about 1 MB."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [comp.compress(BIG_HEAD)]
+    left = size - len(BIG_HEAD) - len(BIG_TAIL)
+    chunk = b" " * (1 << 20)
+    while left > 0:
+        n = min(left, len(chunk))
+        parts.append(comp.compress(chunk[:n]))
+        left -= n
+    parts.append(comp.compress(BIG_TAIL))
+    parts.append(comp.flush())
+    return b"".join(parts)
 
 
 class _Raw:

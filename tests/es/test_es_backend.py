@@ -249,6 +249,30 @@ def run_ct(args, env_extra=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+def run_ct_rusage(args, tmp, env_extra=None, timeout=120):
+    """run_ct, plus the process's peak RSS in KiB (wait4: this process only)."""
+    env = dict(os.environ, CLOUDTRACKER_TODAY=TODAY)
+    env.pop("NO_COLOR", None)
+    env.update(env_extra or {})
+    out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        p = subprocess.Popen([BIN] + args, stdout=out, stderr=err, env=env)
+    try:
+        _, status, usage = os.wait4(p.pid, 0)
+    finally:
+        p.returncode = 0  # reaped by wait4: Popen must not wait again
+    with open(out_path, encoding="utf-8") as out, open(err_path, encoding="utf-8") as err:
+        return os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss
+
+
+# Control bytes a server may put in an error's reason: each must reach the
+# terminal escaped exactly once (ESC as \x1b, a backslash as \\).
+NASTY_REASON = "bad \x1b[31mred\x1b[0m \\path\r\nX-Next: 1 \x7f \u00e9"
+NASTY_PRINTED = "bad \\x1b[31mred\\x1b[0m \\\\path\\x0d\\x0aX-Next: 1 \\x7f \u00e9"
+
+CLEARTEXT_WARNING = ("cloudtracker: warning: elasticsearch credentials are sent unencrypted to "
+                     "%s: use https:// (plain http:// is only safe to this machine)\n")
+
 RECORDS = None
 
 
@@ -454,6 +478,54 @@ class TransportTests(Base):
                                                 "  api_key_env: CT_ES_KEY\n" % srv)
                 self.check_goldens(srv, config, {"CT_ES_KEY": key}, ["demo_alice"])
 
+    def test_control_characters_in_secrets(self):
+        # A CR LF in a secret would put a header of its own on the wire:
+        # refused before any request, naming where the value came from but
+        # never showing it.
+        injected = "S3CRET\r\nX-Injected: yes"
+        with running_server(flavor="es8", mapping="template", auth="bearer:S3CRET") as srv:
+            loader = Client(srv)
+            loader.headers = {"Authorization": "Bearer S3CRET"}
+            loader.load(records(), "cloudtrail", "es8")
+            base = "  url: %s\n  index: 'cloudtrail-*'\n" % srv
+            cases = [
+                ("  bearer_token_env: CT_ES_TOKEN\n", {"CT_ES_TOKEN": injected},
+                 "environment variable 'CT_ES_TOKEN' (elasticsearch.bearer_token_env)"),
+                ("  api_key_env: CT_ES_KEY\n", {"CT_ES_KEY": "id:S3CRET\x7f"},
+                 "environment variable 'CT_ES_KEY' (elasticsearch.api_key_env)"),
+                ("  username: elastic\n  password_env: CT_ES_PW\n", {"CT_ES_PW": "S3CRET\tx"},
+                 "environment variable 'CT_ES_PW' (elasticsearch.password_env)"),
+                ("  bearer_token: \"S3CRET\\r\\nX-Injected: yes\"\n", {},
+                 "elasticsearch.bearer_token"),
+                ("  username: \"S3CRET\\nX-Injected: yes\"\n  password: pw\n", {},
+                 "elasticsearch.username"),
+                ("  aws_sigv4: {region: eu-west-1, service: es}\n",
+                 {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+                  "AWS_SESSION_TOKEN": injected},
+                 "environment variable 'AWS_SESSION_TOKEN' (elasticsearch.aws_sigv4)"),
+                ("  aws_sigv4: {region: eu-west-1, service: es}\n",
+                 {"AWS_ACCESS_KEY_ID": "S3CRET\r\nX-Injected: yes",
+                  "AWS_SECRET_ACCESS_KEY": "secret"},
+                 "environment variable 'AWS_ACCESS_KEY_ID' (elasticsearch.aws_sigv4)"),
+            ]
+            for section, env, named in cases:
+                with self.subTest(named=named):
+                    srv.clear_log()
+                    config = write_config(self.tmp, base + section)
+                    rc, out, err = run_ct(case_args("demo_alice", config), env)
+                    self.assertEqual((rc, out), (EXIT_CONFIG, ""), err)
+                    self.assertEqual(err.count("\n"), 1, err)
+                    self.assertIn(named + " holds a control character", err)
+                    self.assertNotIn("Injected", err)
+                    self.assertNotIn("S3CRET", err)
+                    log = srv.settled_requests()
+                    self.assertEqual([r for r in log if "x-injected" in r["headers"]], [])
+                    self.assertEqual(log, [])
+            # The same token without the injection is accepted.
+            config = write_config(self.tmp, base + "  bearer_token_env: CT_ES_TOKEN\n")
+            rc, out, err = run_ct(case_args("demo_list_roles", config), {"CT_ES_TOKEN": "S3CRET"})
+            self.assertEqual((out, rc), golden("demo_list_roles"), err)
+
     def test_sigv4(self):
         access, secret, token = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "tok/en+="
         with running_server(flavor="os2", mapping="template",
@@ -603,6 +675,84 @@ class FailureTests(Base):
         # request_timeout however slow the machine is.
         self.srv.fault("stall", path="_search", seconds=3600)
         self.expect(EXIT_UNREACHABLE, needle="no answer")
+
+    def test_error_reason_escaped_once(self):
+        self.srv.fault("500", path="_search", reason=NASTY_REASON)
+        err = self.expect(EXIT_PARTIAL)
+        self.assertEqual(err, "cloudtracker: elasticsearch at %s: POST /cloudtrail-*/_search "
+                              "failed (HTTP 500): exception: %s\n" % (self.srv, NASTY_PRINTED))
+        self.srv.fault("partial_shards", path="_search", reason=NASTY_REASON)
+        err = self.expect(EXIT_PARTIAL)
+        self.assertEqual(err, "cloudtracker: elasticsearch at %s: 1 shard(s) failed: results "
+                              "would be partial: %s\n" % (self.srv, NASTY_PRINTED))
+
+    def test_answer_too_large(self):
+        # The least limit allowed (1 MiB), so the bodies can stay small; the
+        # demo's answers are far below it.
+        config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                        "  max_response_bytes: 1048576\n" % self.srv)
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual((rc, out, err), (0, golden("demo_alice")[0], ""))
+        want = ("cloudtracker: elasticsearch at %s: the answer to POST /cloudtrail-*/_search is "
+                "larger than 1048576 bytes (elasticsearch.max_response_bytes): stopped reading "
+                "it\n" % self.srv)
+        # A gzip body of 256 KB that inflates to 256 MiB: the client must
+        # stop inflating at the limit, so it never holds the whole of it.
+        self.srv.clear_log()
+        self.srv.fault("gzip_bomb", path="_search", bytes=256 << 20)
+        rc, out, err, rss_kib = run_ct_rusage(case_args("demo_alice", config), self.tmp)
+        self.assertEqual((rc, out, err), (EXIT_PARTIAL, "", want))
+        self.assertLess(rss_kib, 128 << 10)
+        searches = [r for r in self.srv.settled_requests() if r["path"].endswith("/_search")]
+        self.assertEqual([r["fault"] for r in searches], ["gzip_bomb"])  # not sent again
+        # A plain 64 MiB body: the client stops reading at the limit, so the
+        # server cannot send the rest (the connection is gone).
+        self.srv.clear_log()
+        self.srv.fault("huge_body", path="_search", bytes=64 << 20)
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual((rc, out, err), (EXIT_PARTIAL, "", want))
+        searches = [r for r in self.srv.settled_requests() if r["path"].endswith("/_search")]
+        self.assertEqual([r["fault"] for r in searches], ["huge_body"])
+        self.assertIn("error", searches[0])
+
+    def test_cleartext_credentials_warning(self):
+        # An http:// host that is not this machine (and cannot be reached):
+        # the warning comes once, before the connection error.
+        for url in ("http://no-such-host.invalid:9200", "http://no-such-host.invalid:9200/es"):
+            config = write_config(self.tmp, "  url: %s\n  username: elastic\n"
+                                            "  password_env: CT_ES_PW\n" % url)
+            rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_PW": "pw"})
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            lines = err.splitlines(True)
+            self.assertEqual(len(lines), 2, err)
+            self.assertEqual(lines[0], CLEARTEXT_WARNING % url)
+            self.assertIn("no-such-host.invalid", lines[1])
+        # Several such hosts: still one warning, naming the first.
+        config = write_config(self.tmp, "  hosts: ['http://no-such-host.invalid:9200', "
+                                        "'http://other.invalid:9200']\n"
+                                        "  bearer_token_env: CT_ES_TOKEN\n")
+        rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_TOKEN": "t"})
+        self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+        self.assertEqual(err.count("warning"), 1, err)
+        self.assertTrue(err.startswith(CLEARTEXT_WARNING % "http://no-such-host.invalid:9200"))
+        # No warning over https, without credentials, or to this machine.
+        for section, env in (("  url: https://no-such-host.invalid:9200\n"
+                              "  api_key_env: CT_ES_KEY\n", {"CT_ES_KEY": "k"}),
+                             ("  url: http://no-such-host.invalid:9200\n", {})):
+            config = write_config(self.tmp, section)
+            rc, out, err = run_ct(case_args("demo_alice", config), env)
+            self.assertEqual((rc, out), (EXIT_UNREACHABLE, ""), err)
+            self.assertNotIn("warning", err)
+        with running_server(flavor="es8", mapping="template",
+                            auth="basic:elastic:pa55word") as srv:
+            Client(srv, basic=("elastic", "pa55word")).load(records(), "cloudtrail", "es8")
+            local = srv.replace("127.0.0.1", "localhost")
+            for url in (srv, local):
+                config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n"
+                                                "  username: elastic\n  password_env: CT_ES_PW\n"
+                                                % url)
+                rc, out, err = run_ct(case_args("demo_alice", config), {"CT_ES_PW": "pa55word"})
+                self.assertEqual((rc, out, err), (0, golden("demo_alice")[0], ""))
 
     def test_missing_index(self):
         config = write_config(self.tmp, "  url: %s\n  index: 'nosuch'\n" % self.srv)

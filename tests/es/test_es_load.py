@@ -106,11 +106,14 @@ class LoaderTest(unittest.TestCase):
         return backend.write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n%s"
                                     % (url, extra))
 
-    def load(self, config, paths, extra_args=(), timeout=300):
+    def load(self, config, paths, extra_args=(), timeout=300, env=None):
+        """Runs the loader; its stdout is kept in self.stdout."""
         rejects = os.path.join(self.tmp, "rejects.ndjson")
         args = [BIN, "ingest", "--to", "elasticsearch", "--config", config,
                 "--rejects", rejects] + list(extra_args) + list(paths)
-        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, **(env or {})))
+        self.stdout = p.stdout
         return p.returncode, p.stderr, rejects
 
     def make_logs(self, files=20, per_file=50, name="logs", first=0):
@@ -711,6 +714,56 @@ class RefusalTests(LoaderTest):
             rc, err, _ = self.load(self.config(url), [os.path.join(self.tmp, "nope")])
             self.assertEqual(rc, 9, err)
             self.assertFalse(url.settled_requests())
+
+    def test_answers_too_large(self):
+        # elasticsearch.max_response_bytes holds for the set-up requests and
+        # for the _bulk answers (1 MiB, the least allowed: small bodies do).
+        with running_server(flavor="es8") as url:
+            config = self.config(url, "  max_response_bytes: 1048576\n")
+            for kind, path, method in (("huge_body", "^/$", "GET"),
+                                       ("gzip_bomb", "^/_bulk$", "POST")):
+                with self.subTest(kind=kind):
+                    url.clear_log()
+                    url.fault(kind, path=path, method=method, bytes=64 << 20)
+                    rc, err, _ = self.load(config, [DEMO_LOGS])
+                    self.assertEqual((rc, self.stdout), (EXIT_PARTIAL, ""), err)
+                    self.assertIn("cloudtracker: elasticsearch at %s: the answer to %s %s is "
+                                  "larger than 1048576 bytes (elasticsearch.max_response_bytes): "
+                                  "stopped reading it\n" % (url, method, path.strip("^$")), err)
+                    hit = [r for r in url.settled_requests() if r["fault"] == kind]
+                    self.assertEqual(len(hit), 1)  # not sent again
+                    if kind == "huge_body":  # the client stopped reading it
+                        self.assertIn("error", hit[0])
+
+    def test_error_reason_escaped_once(self):
+        with running_server(flavor="es8") as url:
+            url.fault("500", path="^/$", method="GET", reason=backend.NASTY_REASON)
+            rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
+            self.assertEqual((rc, self.stdout), (EXIT_PARTIAL, ""), err)
+            self.assertEqual(err, "cloudtracker: elasticsearch at %s: GET / failed (HTTP 500): "
+                                  "exception: %s\n" % (url, backend.NASTY_PRINTED))
+
+    def test_control_characters_in_secrets(self):
+        with running_server(flavor="es8", auth="bearer:S3CRET") as url:
+            config = self.config(url, "  bearer_token_env: CT_ES_TOKEN\n")
+            rc, err, _ = self.load(config, [DEMO_LOGS],
+                                   env={"CT_ES_TOKEN": "S3CRET\r\nX-Injected: yes"})
+            self.assertEqual((rc, self.stdout), (EXIT_CONFIG, ""), err)
+            self.assertIn("environment variable 'CT_ES_TOKEN' (elasticsearch.bearer_token_env) "
+                          "holds a control character", err)
+            self.assertNotIn("S3CRET", err)
+            self.assertNotIn("Injected", err)
+            self.assertEqual(url.settled_requests(), [])
+
+    def test_cleartext_credentials_warning(self):
+        config = self.config("http://no-such-host.invalid:9200", "  username: elastic\n"
+                                                                "  password_env: CT_ES_PW\n")
+        rc, err, _ = self.load(config, [DEMO_LOGS], env={"CT_ES_PW": "pw"})
+        self.assertEqual((rc, self.stdout), (EXIT_UNREACHABLE, ""), err)
+        lines = err.splitlines(True)
+        self.assertEqual(len(lines), 2, err)
+        self.assertEqual(lines[0], backend.CLEARTEXT_WARNING % "http://no-such-host.invalid:9200")
+        self.assertIn("no-such-host.invalid", lines[1])
 
     def test_config_errors(self):
         for extra, msg in (("  index_format: 'CloudTrail-%Y'\n", "lower-case letters"),

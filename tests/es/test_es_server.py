@@ -1734,6 +1734,52 @@ class TestFaults(LocalTest):
             {"index": {"_index": "y", "_id": str(i)}}, {"n": i})]).json
         self.assertEqual([i["index"]["status"] for i in body["items"]], [500, 201, 500, 201])
 
+    def test_reason_of_injected_errors(self):
+        reason = "bad \x1b[31m \\ \r\n"
+        for kind in ("429", "500", "503"):
+            with self.subTest(kind=kind):
+                self.srv.fault(kind, reason=reason)
+                r = self.client.get("/")
+                self.assertEqual((r.status, r.json["error"]["reason"]), (int(kind), reason))
+        self.client.bulk([{"index": {"_index": "x", "_id": "1"}}, {"a": 1}])
+        self.srv.fault("partial_shards", reason=reason)
+        shards = self.client.post("/x/_search", {}).json["_shards"]
+        self.assertEqual(shards["failures"][0]["reason"]["reason"], reason)
+
+    def test_gzip_bomb_and_huge_body(self):
+        size = 5 << 20
+        self.srv.clear_log()
+        self.srv.fault("gzip_bomb", path="_search", bytes=size)
+        # Sent gzipped even to a client that did not ask for it.
+        conn, resp = self.raw("POST", "/_search", body="{}")
+        self.assertEqual((resp.status, resp.getheader("Content-Encoding")), (200, "gzip"))
+        wire = resp.read()
+        self.assertLess(len(wire), size // 100)
+        body = gzip.decompress(wire)
+        self.assertEqual(len(body), size)
+        self.assertEqual(json.loads(body), {"timed_out": False})
+        self.srv.fault("huge_body", path="_search", bytes=size)
+        conn, resp = self.raw("POST", "/_search", body="{}")
+        self.assertEqual(resp.getheader("Content-Encoding"), None)
+        self.assertEqual(int(resp.getheader("Content-Length")), size)
+        body = resp.read()
+        self.assertEqual((len(body), json.loads(body)), (size, {"timed_out": False}))
+        log = self.srv.settled_requests()
+        self.assertEqual([(e["fault"], e["status"], e["response_bytes"], "error" in e)
+                          for e in log],
+                         [("gzip_bomb", 200, size, False), ("huge_body", 200, size, False)])
+        # A client that stops reading: the server's writes fail, which the
+        # log says.
+        self.srv.clear_log()
+        self.srv.fault("huge_body", path="_search", bytes=256 << 20)
+        conn, resp = self.raw("POST", "/_search", body="{}")
+        resp.read(1000)
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        log = self.srv.settled_requests()
+        self.assertEqual(len(log), 1)
+        self.assertIn("error", log[0])
+
     def test_bad_fault_spec(self):
         req = urllib.request.Request(self.srv + "/__fault", data=b'{"kind":"nope"}',
                                      method="POST")
@@ -1754,6 +1800,9 @@ class TestRequestLogAndTransport(LocalTest):
         self.assertEqual(log[1]["query"], {"size": "0"})
         self.assertEqual(log[1]["body_bytes"], len(b'{"query": {"match_all": {}}}'))
         self.assertEqual(log[1]["auth"], "none")
+        # Header names only (values can be secrets); the answer's size.
+        self.assertIn("content-type", log[1]["headers"])
+        self.assertEqual(log[0]["response_bytes"], len(self.client.get("/").data))
 
     def test_keep_alive_reuses_one_connection(self):
         self.srv.clear_log()
