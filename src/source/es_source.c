@@ -403,8 +403,14 @@ static int run_pagers(es_source *s, pager *ps, size_t n, bucket_fn fn, void *ud,
                 cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations"), "c");
             cJSON *buckets = cJSON_GetObjectItemCaseSensitive(agg, "buckets");
             cJSON *after = cJSON_GetObjectItemCaseSensitive(agg, "after_key");
-            /* A search over no index at all answers without aggregations. */
-            if (!agg && !cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations")) {
+            /* A search over no index at all answers without aggregations,
+             * and says it searched no shard. Any other answer without them
+             * (a proxy's "{}", a filtered body) would read as "no calls"
+             * and turn every grant into a "-": it is refused. */
+            cJSON *total = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(outs[j], "_shards"), "total");
+            if (!cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations") &&
+                cJSON_IsNumber(total) && total->valuedouble == 0) {
                 p->done = true;
                 continue;
             }

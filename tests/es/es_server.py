@@ -186,7 +186,7 @@ class Auth:
 
 FAULT_KINDS = {"429", "500", "502", "503", "504", "stall", "truncate", "close",
                "partial_shards", "timed_out", "bulk_item_400", "bulk_item_429",
-               "bulk_item_500", "gzip_bomb", "huge_body"}
+               "bulk_item_500", "gzip_bomb", "huge_body", "empty_answer"}
 # The body of the gzip_bomb and huge_body faults: a JSON object padded with
 # spaces (valid JSON of any length), and how big it is by default.
 BIG_HEAD, BIG_TAIL = b'{"timed_out":false', b"}"
@@ -940,6 +940,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         server = self.server
         if fault is not None and fault.kind in ("429", "500", "502", "503", "504"):
             return self._fault_response(int(fault.kind), fault.reason)
+        if fault is not None and fault.kind == "empty_answer":
+            # What a misbehaving proxy or gateway may answer: 200 and "{}".
+            return 200, {}, []
         try:
             try:
                 server.auth.check(method, raw_path, raw_query, headers, wire_body)

@@ -686,6 +686,17 @@ class FailureTests(Base):
         self.assertEqual(err, "cloudtracker: elasticsearch at %s: 1 shard(s) failed: results "
                               "would be partial: %s\n" % (self.srv, NASTY_PRINTED))
 
+    def test_answer_without_aggregations(self):
+        # A 200 "{}" (a proxy, a gateway) is not "no calls": read so, every
+        # grant would print as unused. Only a search over no shard at all may
+        # answer without aggregations.
+        self.srv.fault("empty_answer", path="_search")
+        self.expect(EXIT_PARTIAL, needle="the search answered without its composite buckets")
+        config = write_config(self.tmp, "  url: %s\n  index: 'nothing-here-*'\n" % self.srv)
+        rc, out, err = run_ct(case_args("demo_alice", config))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("holds no events for account demo", err)
+
     def test_answer_too_large(self):
         # The least limit allowed (1 MiB), so the bodies can stay small; the
         # demo's answers are far below it.
