@@ -38,7 +38,7 @@ static const option options[] = {
     {"role", VALUE, "NAME", "analyse this role (all of its sessions)"},
     {"show-unused", FLAG, NULL, "only granted actions that were not used (\"-\", \"?\")"},
     {"show-used", FLAG, NULL, "only actions that were used (\"  \", \"+\")"},
-    {"skip-setup", FLAG, NULL, "do not read new log files into the store first"},
+    {"skip-setup", FLAG, NULL, "use the store as it is: read no new logs, write nothing"},
     {"start", VALUE, "YYYY-MM-DD",
      "first day, inclusive (default: window.start, else end - window.days + 1)"},
     {"store", VALUE, "FILE", "embedded store (overrides files.store)"},
@@ -250,17 +250,23 @@ void cli_print_help(void)
            "  0  success\n"
            "  1  internal error or out of memory\n"
            "  2  bad command line\n"
-           "  3  config file missing or malformed\n"
-           "  4  IAM authorization-details file missing or malformed\n"
+           "  3  config file missing, malformed, not a regular file or over a limit\n"
+           "  4  IAM authorization-details file missing, malformed, not a regular file or\n"
+           "     over a limit\n"
            "  5  unknown account, user or role\n"
            "  6  the store cannot be opened, read or written\n"
            "  7  a backend server cannot be reached\n"
-           "  8  a backend returned partial results (nothing printed)\n"
+           "  8  a backend returned partial, failed or oversized results (nothing printed)\n"
            "  9  log paths missing or unreadable (nothing printed)\n"
            "  10 writing the output failed\n"
-           "  11 done, but some log files or records were skipped or rejected (see stderr)\n"
+           "  11 done, but some log files or records were skipped or rejected, or an ingest\n"
+           "     is writing the store being read (see stderr)\n"
            "  An ingest stopped by SIGINT or SIGTERM first restores what it changed, then\n"
            "  ends by that signal.\n"
            "\n"
-           "Environment: NO_COLOR disables colors.\n");
+           "Limits on inputs (config 16 MiB, IAM file 1 GiB, Elasticsearch answers\n"
+           "elasticsearch.max_response_bytes, ...): README, Bad input.\n"
+           "\n"
+           "Environment: NO_COLOR disables colors; HOME is what a leading ~ means in config\n"
+           "paths.\n");
 }
