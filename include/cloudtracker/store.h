@@ -36,7 +36,7 @@ typedef struct ct_ingest_options {
     const char *const *paths; /* folders or files */
     size_t path_count;
     const char *account_id;   /* only trail-layout files of this account; NULL: all */
-    unsigned threads;         /* parsing threads; 0: one per core */
+    unsigned threads;         /* parsing threads; 0: one per core; 8 at most */
     const char *time_field;   /* see ct_trail_options (files.timestamp_field); NULL: eventTime */
     /* Optional progress callback, called from the ingesting thread. */
     void (*progress)(void *ud, const ct_ingest_summary *so_far);

@@ -19,6 +19,7 @@ struct ct_file_reader {
     struct libdeflate_decompressor *d;
     ct_gz_out raw;  /* the file's bytes */
     ct_gz_out text; /* decompressed JSON */
+    ct_gz_account acct; /* the memory of both, counted in a shared budget */
     size_t max_bytes;
     ct_trail_options opts;
 };
@@ -46,8 +47,18 @@ int ct_file_reader_new(ct_file_reader **out, size_t max_bytes, const char *time_
     }
     r->max_bytes = max_bytes ? max_bytes : CT_GZ_MAX_OUTPUT;
     r->opts.time_field = time_field;
+    r->raw.acct = &r->acct;
+    r->text.acct = &r->acct;
     *out = r;
     return 0;
+}
+
+void ct_file_reader_set_budget(ct_file_reader *r, ct_gz_budget *budget)
+{
+    /* Buffers held so far were not counted: start afresh. */
+    ct_gz_out_release(&r->raw);
+    ct_gz_out_release(&r->text);
+    r->acct.budget = budget;
 }
 
 void ct_file_reader_free(ct_file_reader *r)
@@ -132,15 +143,9 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
         goto done;
     }
     /* One byte more than the size, to notice a file that grew meanwhile. */
-    size_t want = (size_t)st.st_size + 1;
-    if (want > r->raw.cap || !r->raw.data) {
-        char *p = realloc(r->raw.data, want + 1);
-        if (!p) {
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-            goto done;
-        }
-        r->raw.data = p;
-        r->raw.cap = want;
+    if (ct_gz_out_reserve(&r->raw, (size_t)st.st_size + 1) != 0) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
     }
     for (;;) {
         if (r->raw.len == r->raw.cap) {
@@ -149,13 +154,10 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
                 goto done;
             }
             size_t cap = r->raw.cap * 2 < r->max_bytes ? r->raw.cap * 2 : r->max_bytes;
-            char *p = realloc(r->raw.data, cap + 1);
-            if (!p) {
+            if (ct_gz_out_reserve(&r->raw, cap) != 0) {
                 rc = ct_error_set(err, CT_ENOMEM, "out of memory");
                 goto done;
             }
-            r->raw.data = p;
-            r->raw.cap = cap;
         }
         ssize_t n = read(fd, r->raw.data + r->raw.len, r->raw.cap - r->raw.len);
         if (n < 0 && errno == EINTR)
@@ -183,10 +185,17 @@ static int reason_add(ct_buf *b, const char *text)
     return ct_buf_puts(b, text);
 }
 
-static void shrink(ct_gz_out *buf)
+/* Gives back what the next file should not inherit: buffers above
+ * KEEP_BUFFER, and then, while the reader holds more than its quota (and so
+ * the large-file lane), the larger buffer. */
+static void shrink(ct_file_reader *r)
 {
-    if (buf->cap > KEEP_BUFFER)
-        ct_gz_out_release(buf);
+    if (r->raw.cap > KEEP_BUFFER)
+        ct_gz_out_release(&r->raw);
+    if (r->text.cap > KEEP_BUFFER)
+        ct_gz_out_release(&r->text);
+    while (ct_gz_account_over_quota(&r->acct))
+        ct_gz_out_release(r->raw.cap > r->text.cap ? &r->raw : &r->text);
 }
 
 int ct_file_scan_path(ct_file_reader *r, const char *path, ct_trail_record_fn on_record,
@@ -316,7 +325,6 @@ fail:
     rc = ct_error_set(err, CT_ENOMEM, "out of memory");
 out:
     ct_buf_release(&reason);
-    shrink(&r->raw);
-    shrink(&r->text);
+    shrink(r);
     return rc;
 }
