@@ -543,31 +543,58 @@ static void test_symlinks(void)
     char *loop = pathf(root, "elsewhere/trail/loop");
     char *dangling = pathf(root, "logs/dangling.json");
     char *other = pathf(root, "logs/b.json");
+    char *third = pathf(root, "logs/c.json");
+    char *link_after = pathf(root, "logs/z-link.json");  /* to b.json, listed before it */
+    char *link_before = pathf(root, "logs/0-link.json"); /* to c.json, listed after it */
+    char *hard = pathf(root, "logs/hard.json");          /* a hard link of b.json */
     CHECK_INT(write_bytes(real_file, doc, strlen(doc)), 0);
     CHECK_INT(write_bytes(other, doc, strlen(doc)), 0);
+    CHECK_INT(write_bytes(third, doc, strlen(doc)), 0);
     CHECK_INT(symlink(real_file, link_file), 0);
     CHECK_INT(symlink(real_dir, link_dir), 0);
     CHECK_INT(symlink(real_dir, loop), 0);
     CHECK_INT(symlink("/nonexistent/cloudtracker-test", dangling), 0);
+    CHECK_INT(symlink(other, link_after), 0);
+    CHECK_INT(symlink(third, link_before), 0);
+    CHECK_INT(link(other, hard), 0);
 
     ct_ingest_summary sum;
     ct_error err;
     const char *paths[] = {logs};
     CHECK_INT(ingest(store, paths, 1, NULL, &sum, &err), 0);
     /* a.json is reached as link-a.json and through linked-folder (and its
-     * loop): one file in the store, 3 records; b.json another 3. */
-    CHECK_INT(store_int(store, "SELECT count(*) FROM file"), 2);
-    CHECK_INT(alice_calls(store), 6);
+     * loop), b.json directly, through z-link.json and as hard.json, c.json
+     * through 0-link.json and directly: each is found and counted once, 3
+     * records each. */
+    CHECK_INT(store_int(store, "SELECT count(*) FROM file"), 3);
+    CHECK_INT(sum.files_seen, 3);
+    CHECK_INT(sum.files_read, 3);
+    CHECK_INT(sum.records_stored, 9);
+    CHECK_INT(alice_calls(store), 9);
     CHECK_INT(sum.problems.count, 1);
     CHECK(reason_has(&sum, "dangling.json", "broken symbolic link"));
     ct_ingest_summary_release(&sum);
 
+    /* A file given as a path and found again in a folder counts once. */
+    char *store2 = pathf(root, "store2.db");
+    const char *both[] = {real_file, logs};
+    CHECK_INT(ingest(store2, both, 2, NULL, &sum, &err), 0);
+    CHECK_INT(sum.files_seen, 3);
+    CHECK_INT(sum.records_stored, 9);
+    ct_ingest_summary_release(&sum);
+    free(store2);
+
     CHECK_INT(ingest(store, paths, 1, NULL, &sum, &err), 0);
     CHECK_INT(sum.files_read, 0);
-    CHECK_INT(alice_calls(store), 6);
+    CHECK_INT(sum.files_unchanged, 3);
+    CHECK_INT(alice_calls(store), 9);
     ct_ingest_summary_release(&sum);
 
     remove_tree(root);
+    free(hard);
+    free(link_before);
+    free(link_after);
+    free(third);
     free(other);
     free(dangling);
     free(loop);
