@@ -418,7 +418,8 @@ static int new_file(struct ct_walk *w, ct_found_file *f, char *path, const struc
  * walk is over. Returns 0 or CT_ENOMEM. Symbolic links are followed to
  * their canonical targets; each folder is walked once (a link back into a
  * folder being walked, a loop, is not followed again) and each file found
- * once. */
+ * once. A FIFO, socket or device with a trail file's name is found too,
+ * for the reader to report: it is never opened. */
 int ct_walk_next(ct_walk *w, ct_found_file *f, bool *have, ct_error *err)
 {
     struct stat st;
@@ -458,8 +459,7 @@ int ct_walk_next(ct_walk *w, ct_found_file *f, bool *have, ct_error *err)
                     return rc;
                 continue;
             }
-            if (!S_ISREG(st.st_mode) || !trail_name(name) || is_skipped_file(w, &st) ||
-                filtered_out(w, path)) {
+            if (!trail_name(name) || is_skipped_file(w, &st) || filtered_out(w, path)) {
                 free(path);
                 continue;
             }

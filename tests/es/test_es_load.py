@@ -536,12 +536,15 @@ class FaultTests(LoaderTest):
             f.write('{"Records":[%s, {"eventSource":' % json.dumps(record(9)))
         with open(os.path.join(logs, "notgzip.json.gz"), "w") as f:
             f.write("plain text")
+        # Never opened (that would wait for a writer), named as skipped.
+        os.mkfifo(os.path.join(logs, "pipe.json"))
         with running_server(flavor="es8") as url:
             rc, err, rejects = self.load(self.config(url), [logs])
             self.assertEqual(rc, EXIT_INCOMPLETE, err)
             self.assertIn("broken.json: ", err)
             self.assertIn("notgzip.json.gz: not a valid gzip file", err)
-            self.assertIn("3 files: 1 loaded, 0 unchanged, 1 partly loaded, 1 skipped", err)
+            self.assertIn("pipe.json: not a regular file: a named pipe (FIFO)", err)
+            self.assertIn("4 files: 1 loaded, 0 unchanged, 1 partly loaded, 2 skipped", err)
             read, indexed, present, rejected = self.summary(err)
             self.assertEqual(read, indexed + present + rejected)
             self.assertEqual((indexed, rejected), (4, 2))
