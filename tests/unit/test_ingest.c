@@ -248,12 +248,15 @@ static void test_bad_inputs(void)
                     "\"responseElements\":{\"endpoint\":{\"id\":\"vpce-2\",\"tags\":[1,2]}}}]}");
     CHECK_INT(write_bytes(AT("endpoint.json"), b.data, b.len), 0);
 
-    /* Fields of the wrong type are absent: stored, under the empty principal. */
+    /* A field of the wrong type rejects its record, which would otherwise be
+     * charged to no one (or count a failed call as a success). */
     ct_buf_reset(&b);
     ct_buf_puts(&b, "{\"Records\":[{\"eventTime\":\"2024-01-02T12:00:00Z\",\"eventSource\":"
                     "\"sts.amazonaws.com\",\"eventName\":\"GetCallerIdentity\",\"userIdentity\":"
                     "{\"type\":\"IAMUser\",\"arn\":5,\"accessKeyId\":[\"x\"]},"
-                    "\"recipientAccountId\":{\"id\":1}}]}");
+                    "\"recipientAccountId\":{\"id\":1}},");
+    trec_json(&b, &alice);
+    ct_buf_puts(&b, "]}");
     CHECK_INT(write_bytes(AT("types.json"), b.data, b.len), 0);
 
     ct_buf_reset(&b);
@@ -300,8 +303,8 @@ static void test_bad_inputs(void)
     const char *paths[] = {logs};
     CHECK_INT(ingest(store, paths, 1, NULL, &sum, &err), 0);
     CHECK_INT(sum.files_seen, 12);
-    CHECK_INT(sum.files_read, 4);
-    CHECK_INT(sum.files_partial, 5);
+    CHECK_INT(sum.files_read, 3);
+    CHECK_INT(sum.files_partial, 6);
     CHECK_INT(sum.files_skipped, 3);
     CHECK_INT(sum.files_unchanged, 0);
     CHECK(reason_has(&sum, "/corrupt.json.gz", "gzip CRC mismatch"));
@@ -313,7 +316,10 @@ static void test_bad_inputs(void)
     CHECK(reason_has(&sum, "/badutf8.json", "invalid UTF-8"));
     CHECK(reason_has(&sum, "/empty.json", "empty file"));
     CHECK(reason_has(&sum, "/lines.jsonl", "1 record rejected"));
-    CHECK_INT(sum.problems.count, 8);
+    CHECK(reason_has(&sum, "/types.json",
+                     "1 record rejected (first at line 1, column 154: userIdentity.arn is a "
+                     "number, expected a string)"));
+    CHECK_INT(sum.problems.count, 9);
     for (size_t i = 0; i < sum.problems.count; i++) {
         const char *r = sum.problems.items[i].reason;
         for (const char *c = r; *c; c++)
@@ -334,7 +340,7 @@ static void test_bad_inputs(void)
         {"good.json.gz", 3, 0, "ok"},        {"corrupt.json.gz", 0, 1, "skipped"},
         {"notgz.json.gz", 0, 1, "skipped"},  {"cut.json", 2, 1, "partial"},
         {"nonobject.json", 1, 2, "partial"}, {"endpoint.json", 2, 0, "ok"},
-        {"types.json", 1, 0, "ok"},          {"badutf8.json", 1, 1, "partial"},
+        {"types.json", 1, 1, "partial"},     {"badutf8.json", 1, 1, "partial"},
         {"empty.json", 0, 0, "skipped"},     {"lines.jsonl", 2, 1, "partial"},
         {"array.json", 2, 0, "ok"},
     };
@@ -365,9 +371,9 @@ static void test_bad_inputs(void)
 
     /* Partial and skipped files are read again each run; the rest is not. */
     CHECK_INT(ingest(store, paths, 1, NULL, &sum, &err), 0);
-    CHECK_INT(sum.files_unchanged, 4);
+    CHECK_INT(sum.files_unchanged, 3);
     CHECK_INT(sum.files_read, 0);
-    CHECK_INT(sum.files_partial, 5);
+    CHECK_INT(sum.files_partial, 6);
     CHECK_INT(sum.files_skipped, 3);
     CHECK_INT(store_int(store, "SELECT SUM(ok + err) FROM daily_call"), stored);
     ct_ingest_summary_release(&sum);
