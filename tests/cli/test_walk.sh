@@ -8,6 +8,10 @@ set -u
 bin=$1 root=$2 scratch=$3
 rm -rf "$scratch" && mkdir -p "$scratch" || exit 1
 scratch=$(cd "$scratch" && pwd -P) # messages name canonical paths
+if ! command -v python3 >/dev/null; then
+    echo "python3 (to make a unix socket) is missing"
+    exit 1
+fi
 good=$root/tests/cli/data/broken/logs/AWSLogs/111111111111/CloudTrail/us-east-1/2018/03/05/111111111111_CloudTrail_us-east-1_20180305T1015Z_good.json.gz
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
