@@ -57,6 +57,74 @@ static const char *oracle(const cJSON *obj, const char *a, const char *b, const 
     return cJSON_IsString(obj) ? obj->valuestring : NULL;
 }
 
+/* The last value at a path, whatever its type; NULL when absent (or under
+ * something that is not an object). */
+static const cJSON *last_at(const cJSON *obj, const char *const *path, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!cJSON_IsObject(obj))
+            return NULL;
+        const cJSON *last = NULL;
+        for (const cJSON *it = obj->child; it; it = it->next)
+            if (it->string && strcmp(it->string, path[i]) == 0)
+                last = it;
+        obj = last;
+    }
+    return obj;
+}
+
+/* A delivered record has every field cloudtracker reads (outside the
+ * request and response payloads) of the type CloudTrail writes there:
+ * otherwise it must have been rejected. */
+static void check_types(const cJSON *o)
+{
+    static const char *const strings[][4] = {
+        {"eventSource"},
+        {"eventName"},
+        {"eventTime"},
+        {"eventID"},
+        {"sharedEventID"},
+        {"recipientAccountId"},
+        {"errorCode"},
+        {"eventType"},
+        {"eventCategory"},
+        {"userIdentity", "type"},
+        {"userIdentity", "arn"},
+        {"userIdentity", "accountId"},
+        {"userIdentity", "accessKeyId"},
+        {"userIdentity", "sessionContext", "sessionIssuer", "arn"},
+    };
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        int n = 0;
+        while (n < 4 && strings[i][n])
+            n++;
+        const cJSON *v = last_at(o, strings[i], n);
+        if (v && !cJSON_IsString(v))
+            abort();
+    }
+    static const char *const objects[][3] = {
+        {"userIdentity"},
+        {"userIdentity", "sessionContext"},
+        {"userIdentity", "sessionContext", "sessionIssuer"},
+    };
+    for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+        int n = 0;
+        while (n < 3 && objects[i][n])
+            n++;
+        const cJSON *v = last_at(o, objects[i], n);
+        if (v && !cJSON_IsObject(v))
+            abort();
+    }
+    static const char *const booleans[] = {"readOnly", "managementEvent"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *v = last_at(o, &booleans[i], 1);
+        if (v && !cJSON_IsBool(v) &&
+            !(cJSON_IsString(v) &&
+              (strcmp(v->valuestring, "true") == 0 || strcmp(v->valuestring, "false") == 0)))
+            abort();
+    }
+}
+
 static void same(const char *got, const char *want)
 {
     if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
@@ -65,6 +133,7 @@ static void same(const char *got, const char *want)
 
 static void compare(const ct_trail_record *r, const cJSON *o)
 {
+    check_types(o);
     same(r->event_source, oracle(o, "eventSource", NULL, NULL, NULL));
     same(r->event_name, oracle(o, "eventName", NULL, NULL, NULL));
     same(r->event_id, oracle(o, "eventID", NULL, NULL, NULL));

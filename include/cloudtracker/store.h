@@ -42,7 +42,7 @@ typedef struct ct_ingest_options {
     const char *const *paths; /* folders or files */
     size_t path_count;
     const char *account_id;   /* only trail-layout files of this account; NULL: all */
-    unsigned threads;         /* parsing threads; 0: one per core */
+    unsigned threads;         /* parsing threads; 0: one per core; 8 at most */
     const char *time_field;   /* see ct_trail_options (files.timestamp_field); NULL: eventTime */
     /* Optional progress callback, called from the ingesting thread. */
     void (*progress)(void *ud, const ct_ingest_summary *so_far);
@@ -64,8 +64,9 @@ typedef struct ct_ingest_options {
  * prefix, or not); gzip is recognised by its magic bytes. Left out quietly:
  * other names, hidden files and folders, CloudTrail-Digest and
  * CloudTrail-Insight folders, and the store's own file. Symbolic links are
- * followed to their canonical target (a link loop is walked once; a
- * dangling link is listed in problems). A file given as a path is read
+ * followed to their canonical target; each folder is walked once and each
+ * file read once, however many links (or hard links) lead to it, and a
+ * dangling link is listed in problems. A file given as a path is read
  * whatever its name. Paths are resolved (realpath), so one file has one name in the
  * store; a path inside another given path is read once.
  *

@@ -12,9 +12,13 @@
 #include <stdint.h>
 
 /* The fields of one record. Strings are NUL-terminated, unescaped, valid
- * UTF-8, and valid only during the callback; NULL when the field is absent,
- * null, or not a string (a field of unexpected type is treated as absent; so
- * is a string field under an object that turns out to be something else).
+ * UTF-8, and valid only during the callback; NULL when the field is absent.
+ * A field of another type than CloudTrail writes there rejects the record
+ * (see ct_trail_reject_fn), except inside requestParameters and
+ * responseElements, free-form payloads that may be null or of any shape:
+ * there a field of unexpected type is absent, unless the record is a
+ * successful sts AssumeRole, AssumeRoleWithSAML or AssumeRoleWithWebIdentity
+ * call, whose role, session name and issued key are needed.
  * The two booleans are read from the literals true/false or the strings
  * "true"/"false" (exports that turned them into strings).
  * event_source, event_name and event_time are always present and non-empty.
@@ -57,12 +61,17 @@ typedef int (*ct_trail_record_fn)(void *ud, const ct_trail_record *rec);
  *  - one rejected record, when records can still be told apart:
  *    "record is not an object", "invalid UTF-8 in string", "lone surrogate
  *    in \u escape", "field too long" (an extracted value over 4096 bytes),
- *    "NUL character in a field" (\u0000 in an extracted value), "missing
- *    eventSource" / "missing eventName" / "missing eventTime ..." (absent,
- *    empty or not a string; the text says how to name another time field,
- *    or that the one named is missing too), "bad eventTime" / "bad
+ *    "NUL character in a field" (\u0000 in an extracted value), a field
+ *    of unexpected type, named with the type found ("errorCode is an
+ *    object, expected a string", "userIdentity is a string, expected an
+ *    object", "readOnly is a number, expected true or false"; null counts
+ *    as a type, except for a null requestParameters or responseElements),
+ *    "missing eventSource" / "missing eventName" / "missing eventTime ..."
+ *    (absent or empty; the text says how to name another time field, or
+ *    that the one named is missing too), "bad eventTime" / "bad
  *    files.timestamp_field time". The offset is the bad byte for
- *    encoding and field problems, the record's first byte otherwise;
+ *    encoding and field problems (the value's first byte for a type), the
+ *    record's first byte otherwise;
  *  - one unusable stretch that may hide any number of records: "truncated
  *    JSON" (offset: the end) or "JSON syntax error: <detail>" (offset: the
  *    error). Inside an array of records nothing after a syntax error can be

@@ -7,6 +7,7 @@
 
 #include <libdeflate.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,20 +25,146 @@ bool ct_gz_is_gzip(const void *in, size_t n)
     return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
 }
 
-void ct_gz_out_release(ct_gz_out *out)
+/* ---- the readers' shared memory budget ---- */
+
+struct ct_gz_budget {
+    pthread_mutex_t mu;
+    pthread_cond_t lane_free;
+    size_t quota;
+    size_t held; /* by all accounts */
+    size_t peak;
+    bool lane_taken;
+    void (*wait_hook)(void *ud);
+    void *wait_ud;
+};
+
+int ct_gz_budget_new(ct_gz_budget **out, size_t quota)
 {
-    free(out->data);
-    memset(out, 0, sizeof(*out));
+    *out = NULL;
+    ct_gz_budget *b = calloc(1, sizeof(*b));
+    if (!b)
+        return CT_ENOMEM;
+    if (pthread_mutex_init(&b->mu, NULL) != 0) {
+        free(b);
+        return CT_ENOMEM;
+    }
+    if (pthread_cond_init(&b->lane_free, NULL) != 0) {
+        pthread_mutex_destroy(&b->mu);
+        free(b);
+        return CT_ENOMEM;
+    }
+    b->quota = quota;
+    *out = b;
+    return 0;
 }
 
-/* Makes room for `want` bytes plus a NUL. */
-static int reserve(ct_gz_out *out, size_t want)
+void ct_gz_budget_free(ct_gz_budget *b)
+{
+    if (!b)
+        return;
+    pthread_cond_destroy(&b->lane_free);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+size_t ct_gz_budget_peak(ct_gz_budget *b)
+{
+    pthread_mutex_lock(&b->mu);
+    size_t peak = b->peak;
+    pthread_mutex_unlock(&b->mu);
+    return peak;
+}
+
+void ct_gz_budget_set_wait_hook(ct_gz_budget *b, void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&b->mu);
+    b->wait_hook = fn;
+    b->wait_ud = ud;
+    pthread_mutex_unlock(&b->mu);
+}
+
+bool ct_gz_account_over_quota(const ct_gz_account *a)
+{
+    return a->budget && a->held > a->budget->quota;
+}
+
+/* Counts n more bytes for the account; beyond its quota it first takes
+ * the lane, waiting while another reader has it. */
+static void account_take(ct_gz_account *a, size_t n)
+{
+    ct_gz_budget *b = a->budget;
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->mu);
+    if (!a->lane && a->held + n > b->quota) {
+        if (b->lane_taken && b->wait_hook) {
+            void (*hook)(void *) = b->wait_hook;
+            void *ud = b->wait_ud;
+            pthread_mutex_unlock(&b->mu);
+            hook(ud);
+            pthread_mutex_lock(&b->mu);
+        }
+        while (b->lane_taken)
+            pthread_cond_wait(&b->lane_free, &b->mu);
+        b->lane_taken = true;
+        a->lane = true;
+    }
+    a->held += n;
+    b->held += n;
+    if (b->held > b->peak)
+        b->peak = b->held;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Gives n bytes back; the lane goes with them once the account is within
+ * its quota. */
+static void account_give(ct_gz_account *a, size_t n)
+{
+    ct_gz_budget *b = a->budget;
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->mu);
+    a->held -= n;
+    b->held -= n;
+    if (a->lane && a->held <= b->quota) {
+        a->lane = false;
+        b->lane_taken = false;
+        pthread_cond_signal(&b->lane_free);
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* ---- output buffers ---- */
+
+/* Bytes the buffer's allocation takes (room for the NUL included). */
+static size_t footprint(const ct_gz_out *out)
+{
+    return out->data ? out->cap + 1 : 0;
+}
+
+void ct_gz_out_release(ct_gz_out *out)
+{
+    ct_gz_account *acct = out->acct;
+    if (acct)
+        account_give(acct, footprint(out));
+    free(out->data);
+    memset(out, 0, sizeof(*out));
+    out->acct = acct;
+}
+
+int ct_gz_out_reserve(ct_gz_out *out, size_t want)
 {
     if (want <= out->cap && out->data)
         return 0;
+    size_t more = want + 1 - footprint(out);
+    if (out->acct)
+        account_take(out->acct, more);
     char *p = realloc(out->data, want + 1);
-    if (!p)
+    if (!p) {
+        if (out->acct)
+            account_give(out->acct, more);
         return CT_ENOMEM;
+    }
     out->data = p;
     out->cap = want;
     return 0;
@@ -60,7 +187,7 @@ static int grow(ct_gz_out *out, size_t max_out, size_t at_least)
         want = at_least < max_out ? at_least : max_out;
     if (want < MIN_ALLOC)
         want = MIN_ALLOC < max_out ? MIN_ALLOC : max_out;
-    return reserve(out, want);
+    return ct_gz_out_reserve(out, want);
 }
 
 /* First allocation: the last member's ISIZE trailer is usually the whole
@@ -204,7 +331,7 @@ int ct_gz_decompress(struct libdeflate_decompressor *d, const unsigned char *in,
                      size_t max_out, ct_gz_out *out, ct_error *err)
 {
     out->len = 0;
-    if (reserve(out, size_hint(in, n, max_out)) != 0)
+    if (ct_gz_out_reserve(out, size_hint(in, n, max_out)) != 0)
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     int rc = 0;
     size_t pos = 0;

@@ -38,6 +38,7 @@ struct pipeline {
     uint64_t committed;
     bool closing;
     const char *time_field; /* ct_ingest_options.time_field */
+    ct_gz_budget *budget;   /* the workers' buffers, together */
 };
 
 static void job_release(struct job *j)
@@ -51,7 +52,9 @@ static void *worker_main(void *arg)
 {
     struct pipeline *p = arg;
     ct_file_reader *reader = NULL;
-    int reader_rc = ct_file_reader_new(&reader, 0, p->time_field);
+    int reader_rc = ct_file_reader_new(&reader, ct_ingest_file_limit, p->time_field);
+    if (reader_rc == 0)
+        ct_file_reader_set_budget(reader, p->budget);
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (p->taken == p->submitted && !p->closing)
@@ -75,14 +78,18 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Most worker threads: the single writer keeps up with about this many,
+ * and each may hold a quota of buffers (ct_gz_budget). */
+#define MAX_THREADS 8
+
 static unsigned thread_count(unsigned requested)
 {
     if (requested > 0)
-        return requested > 64 ? 64 : requested;
+        return requested > MAX_THREADS ? MAX_THREADS : requested;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         return 1;
-    return n > 64 ? 64 : (unsigned)n;
+    return n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
 /* Folds a committed file into the summary. */
@@ -134,6 +141,8 @@ struct txn {
 #define GROUP_MS 1000
 
 size_t ct_ingest_group_files = 1024;
+size_t ct_ingest_file_limit = 0;
+ct_gz_budget *ct_ingest_budget = NULL;
 
 static int txn_begin(ct_store *store, struct txn *t, ct_error *err)
 {
@@ -247,6 +256,14 @@ static int ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_summ
     struct pipeline p;
     memset(&p, 0, sizeof(p));
     p.time_field = opts->time_field;
+    ct_gz_budget *own_budget = NULL;
+    p.budget = ct_ingest_budget;
+    if (!p.budget && ct_gz_budget_new(&own_budget, CT_GZ_READER_QUOTA) != 0) {
+        ct_walk_free(w);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    if (!p.budget)
+        p.budget = own_budget;
     unsigned nthreads = thread_count(opts->threads);
     /* Enough slots for the results workers make while the writer commits a
      * group (tens of milliseconds), so they need not stop meanwhile; the
@@ -261,6 +278,7 @@ static int ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_summ
     if (!p.jobs || !threads) {
         free(p.jobs);
         free(threads);
+        ct_gz_budget_free(own_budget);
         ct_walk_free(w);
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     }
@@ -345,6 +363,7 @@ cleanup:
     pthread_mutex_destroy(&p.mu);
     free(p.jobs);
     free(threads);
+    ct_gz_budget_free(own_budget);
     ct_walk_free(w);
     return rc;
 }

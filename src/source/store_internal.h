@@ -281,6 +281,11 @@ void ct_store_rollback(ct_store *store);
 /* Most files an ingest writes per transaction (ingest.c). Tests lower it so
  * that runs killed part-way leave some groups committed. */
 extern size_t ct_ingest_group_files;
+/* Tests set these too: the largest trail file (0: CT_GZ_MAX_OUTPUT), and a
+ * budget of their own for the workers' buffers, to read its peak (NULL:
+ * each ingest makes one with CT_GZ_READER_QUOTA per worker). */
+extern size_t ct_ingest_file_limit;
+extern ct_gz_budget *ct_ingest_budget;
 
 /* ---- a file's rows blob (store_rows.c) ---- */
 

@@ -17,7 +17,9 @@
 #define SYNTAX(detail) "JSON syntax error: " detail
 
 /* Where each extracted field is kept. Fields of one object are contiguous so
- * that a repeated or mistyped object can clear all of them at once. */
+ * that a repeated or mistyped object can clear all of them at once. The
+ * objects have a slot too (no value is kept there), so that a value of
+ * another type than an object can be noted against them. */
 enum slot {
     S_EVENT_SOURCE,
     S_EVENT_NAME,
@@ -26,14 +28,20 @@ enum slot {
     S_SHARED_EVENT_ID,
     S_RECIPIENT,
     S_ERROR_CODE,
-    S_ID_TYPE, /* userIdentity: S_ID_TYPE .. S_ISSUER_ARN */
+    S_ID, /* userIdentity (object); its fields: S_ID_TYPE .. S_ISSUER_ARN */
+    S_ID_TYPE,
     S_ID_ARN,
     S_ID_ACCOUNT,
     S_ID_KEY,
+    S_CONTEXT, /* userIdentity.sessionContext (object) */
+    S_ISSUER,  /* sessionContext.sessionIssuer (object) */
     S_ISSUER_ARN,
-    S_ROLE_ARN, /* requestParameters */
+    S_REQUEST, /* requestParameters (object) */
+    S_ROLE_ARN,
     S_ROLE_SESSION,
-    S_ISSUED_KEY,     /* responseElements */
+    S_RESPONSE,    /* responseElements (object) */
+    S_CREDENTIALS, /* responseElements.credentials (object) */
+    S_ISSUED_KEY,
     S_EVENT_TYPE,     /* eventType */
     S_EVENT_CATEGORY, /* eventCategory */
     S_READ_ONLY,      /* readOnly (a boolean, kept as "true"/"false") */
@@ -42,13 +50,72 @@ enum slot {
     SLOT_COUNT
 };
 
+/* JSON types, as a value of an unexpected one is noted (0: none noted). */
+enum { T_NONE, T_NULL, T_BOOLEAN, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_COUNT };
+
+/* Reject reasons for a field holding a value of another type than
+ * CloudTrail writes there, per slot and type found (static, as trail.h
+ * promises). */
+#define TYPE_REASONS(name, expected)                                                               \
+    {                                                                                              \
+        NULL, name " is null, expected " expected, name " is a boolean, expected " expected,       \
+            name " is a number, expected " expected, name " is a string, expected " expected,      \
+            name " is an array, expected " expected, name " is an object, expected " expected      \
+    }
+#define STRING_REASONS(name) TYPE_REASONS(name, "a string")
+#define OBJECT_REASONS(name) TYPE_REASONS(name, "an object")
+#define BOOLEAN_REASONS(name)                                                                      \
+    {                                                                                              \
+        NULL, name " is null, expected true or false", NULL,                                       \
+            name " is a number, expected true or false",                                           \
+            name " is a string other than \"true\" or \"false\"",                                  \
+            name " is an array, expected true or false",                                           \
+            name " is an object, expected true or false"                                           \
+    }
+
+static const char *const type_reasons[SLOT_COUNT][T_COUNT] = {
+    [S_EVENT_SOURCE] = STRING_REASONS("eventSource"),
+    [S_EVENT_NAME] = STRING_REASONS("eventName"),
+    [S_EVENT_TIME] = STRING_REASONS("eventTime"),
+    [S_EVENT_ID] = STRING_REASONS("eventID"),
+    [S_SHARED_EVENT_ID] = STRING_REASONS("sharedEventID"),
+    [S_RECIPIENT] = STRING_REASONS("recipientAccountId"),
+    [S_ERROR_CODE] = STRING_REASONS("errorCode"),
+    [S_ID] = OBJECT_REASONS("userIdentity"),
+    [S_ID_TYPE] = STRING_REASONS("userIdentity.type"),
+    [S_ID_ARN] = STRING_REASONS("userIdentity.arn"),
+    [S_ID_ACCOUNT] = STRING_REASONS("userIdentity.accountId"),
+    [S_ID_KEY] = STRING_REASONS("userIdentity.accessKeyId"),
+    [S_CONTEXT] = OBJECT_REASONS("userIdentity.sessionContext"),
+    [S_ISSUER] = OBJECT_REASONS("userIdentity.sessionContext.sessionIssuer"),
+    [S_ISSUER_ARN] = STRING_REASONS("userIdentity.sessionContext.sessionIssuer.arn"),
+    [S_REQUEST] = OBJECT_REASONS("requestParameters"),
+    [S_ROLE_ARN] = STRING_REASONS("requestParameters.roleArn"),
+    [S_ROLE_SESSION] = STRING_REASONS("requestParameters.roleSessionName"),
+    [S_RESPONSE] = OBJECT_REASONS("responseElements"),
+    [S_CREDENTIALS] = OBJECT_REASONS("responseElements.credentials"),
+    [S_ISSUED_KEY] = STRING_REASONS("responseElements.credentials.accessKeyId"),
+    [S_EVENT_TYPE] = STRING_REASONS("eventType"),
+    [S_EVENT_CATEGORY] = STRING_REASONS("eventCategory"),
+    [S_READ_ONLY] = BOOLEAN_REASONS("readOnly"),
+    [S_MANAGEMENT] = BOOLEAN_REASONS("managementEvent"),
+    [S_ALT_TIME] = STRING_REASONS("the files.timestamp_field time"),
+};
+
+/* Free-form payloads: their shape varies by service (CloudTrail writes null
+ * when there is none), so an unexpected type there only matters to the
+ * calls whose fields cloudtracker reads in them (see needs_payload). */
+#define PAYLOAD_SLOTS                                                                              \
+    ((1u << S_REQUEST) | (1u << S_ROLE_ARN) | (1u << S_ROLE_SESSION) | (1u << S_RESPONSE) |        \
+     (1u << S_CREDENTIALS) | (1u << S_ISSUED_KEY))
+
 #define SLOT_RECORDS (-2) /* the "Records" key of an envelope object */
 
 typedef struct node node;
 
-/* One key the scanner looks for: a string field (slot >= 0; `boolean`: the
- * literals true and false, or those words as strings) or an object whose own
- * fields are `child`, kept in slots [lo, hi). */
+/* One key the scanner looks for: a string field (`boolean`: the literals
+ * true and false, or those words as strings) or an object (`child` set)
+ * whose own fields are `child`, kept in slots [lo, hi). */
 typedef struct field {
     const char *name;
     unsigned char len;
@@ -66,20 +133,20 @@ struct node {
 /* clang-format off */
 #define STR(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, false}
 #define BOOL(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, true}
-#define OBJ(name, lo, hi, child) {name, sizeof(name) - 1, -1, lo, hi, child, false}
+#define OBJ(name, slot, lo, hi, child) {name, sizeof(name) - 1, slot, lo, hi, child, false}
 #define NODE(fields) {fields, sizeof(fields) / sizeof((fields)[0])}
 
 static const field issuer_fields[] = {STR("arn", S_ISSUER_ARN)};
 static const node issuer_node = NODE(issuer_fields);
 static const field context_fields[] = {
-    OBJ("sessionIssuer", S_ISSUER_ARN, S_ISSUER_ARN + 1, &issuer_node)};
+    OBJ("sessionIssuer", S_ISSUER, S_ISSUER_ARN, S_ISSUER_ARN + 1, &issuer_node)};
 static const node context_node = NODE(context_fields);
 static const field identity_fields[] = {
     STR("type", S_ID_TYPE),
     STR("arn", S_ID_ARN),
     STR("accountId", S_ID_ACCOUNT),
     STR("accessKeyId", S_ID_KEY),
-    OBJ("sessionContext", S_ISSUER_ARN, S_ISSUER_ARN + 1, &context_node),
+    OBJ("sessionContext", S_CONTEXT, S_ISSUER, S_ISSUER_ARN + 1, &context_node),
 };
 static const node identity_node = NODE(identity_fields);
 static const field request_fields[] = {
@@ -90,7 +157,7 @@ static const node request_node = NODE(request_fields);
 static const field credentials_fields[] = {STR("accessKeyId", S_ISSUED_KEY)};
 static const node credentials_node = NODE(credentials_fields);
 static const field response_fields[] = {
-    OBJ("credentials", S_ISSUED_KEY, S_ISSUED_KEY + 1, &credentials_node)};
+    OBJ("credentials", S_CREDENTIALS, S_ISSUED_KEY, S_ISSUED_KEY + 1, &credentials_node)};
 static const node response_node = NODE(response_fields);
 
 #define RECORD_FIELDS                                                                      \
@@ -100,9 +167,9 @@ static const node response_node = NODE(response_fields);
         STR("errorCode", S_ERROR_CODE), STR("eventType", S_EVENT_TYPE),                    \
         STR("eventCategory", S_EVENT_CATEGORY), BOOL("readOnly", S_READ_ONLY),             \
         BOOL("managementEvent", S_MANAGEMENT),                                             \
-        OBJ("userIdentity", S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),                  \
-        OBJ("requestParameters", S_ROLE_ARN, S_ROLE_SESSION + 1, &request_node),           \
-        OBJ("responseElements", S_ISSUED_KEY, S_ISSUED_KEY + 1, &response_node)
+        OBJ("userIdentity", S_ID, S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),            \
+        OBJ("requestParameters", S_REQUEST, S_ROLE_ARN, S_ROLE_SESSION + 1, &request_node), \
+        OBJ("responseElements", S_RESPONSE, S_CREDENTIALS, S_ISSUED_KEY + 1, &response_node)
 
 static const field record_fields[] = {RECORD_FIELDS};
 static const node record_node = NODE(record_fields);
@@ -134,8 +201,14 @@ typedef struct scanner {
     size_t enc_off;
     const char *field_reason;
     size_t field_off;
+    /* The same for the other time field, which only matters when used. */
+    const char *alt_reason;
+    size_t alt_off;
 
     uint32_t present; /* bit per slot: holds a string */
+    uint32_t wrong;   /* bit per slot: holds a value of an unexpected type */
+    unsigned char wrong_type[SLOT_COUNT]; /* T_*, where `wrong` says so */
+    size_t wrong_off[SLOT_COUNT];         /* and where that value starts */
     bool record_key_seen;
     size_t len[SLOT_COUNT];
     char *slots; /* SLOT_COUNT * SLOT_SIZE */
@@ -190,7 +263,9 @@ static void begin_record(scanner *sc)
 {
     sc->enc_reason = NULL;
     sc->field_reason = NULL;
+    sc->alt_reason = NULL;
     sc->present = 0;
+    sc->wrong = 0;
     sc->record_key_seen = false;
 }
 
@@ -603,49 +678,106 @@ static const unsigned char *parse_key(scanner *sc, const unsigned char *p, const
 
 static const unsigned char *parse_object(scanner *sc, const unsigned char *p, const node *n);
 
+/* The JSON type of the value at p (which skip_value then validates). */
+static int value_type(const scanner *sc, const unsigned char *p)
+{
+    if (p >= sc->end)
+        return T_NONE;
+    switch (*p) {
+    case '"':
+        return T_STRING;
+    case '{':
+        return T_OBJECT;
+    case '[':
+        return T_ARRAY;
+    case 't':
+    case 'f':
+        return T_BOOLEAN;
+    case 'n':
+        return T_NULL;
+    default:
+        return T_NUMBER;
+    }
+}
+
+/* Skips the value at p, noting that slot s holds a value of its type,
+ * which is not the one expected there. */
+static const unsigned char *skip_mistyped(scanner *sc, const unsigned char *p, unsigned s)
+{
+    const unsigned char *q = skip_value(sc, p);
+    if (q) {
+        sc->wrong |= (uint32_t)1 << s;
+        sc->wrong_type[s] = (unsigned char)value_type(sc, p);
+        sc->wrong_off[s] = (size_t)(p - sc->base);
+    }
+    return q;
+}
+
 /* Parses the value at p of a key that matched `f` (NULL: not a field). A
- * value of another type than expected leaves the field absent; a repeated
- * key overrides the earlier value. */
+ * value of another type than expected leaves the field absent and is noted
+ * (finish_record decides whether that rejects the record); a repeated key
+ * overrides the earlier value. */
 static const unsigned char *parse_value(scanner *sc, const unsigned char *p, const field *f)
 {
     if (!f)
         return skip_value(sc, p);
-    if (f->slot >= 0) {
-        unsigned s = (unsigned)f->slot;
-        sc->present &= ~((uint32_t)1 << s);
-        if (f->boolean && p < sc->end && (*p == 't' || *p == 'f')) {
-            const unsigned char *q = skip_value(sc, p);
-            if (q) {
-                /* skip_value accepted a whole literal: true or false. */
-                bool yes = *p == 't';
-                memcpy(sc->slots + (size_t)s * SLOT_SIZE, yes ? "true" : "false", yes ? 5 : 6);
-                sc->len[s] = yes ? 4 : 5;
-                sc->present |= (uint32_t)1 << s;
-            }
-            return q;
-        }
-        if (p >= sc->end || *p != '"')
+    unsigned s = (unsigned)f->slot;
+    uint32_t bit = (uint32_t)1 << s;
+    sc->present &= ~bit;
+    sc->wrong &= ~bit;
+    if (s == S_ALT_TIME)
+        sc->alt_reason = NULL;
+    if (f->child) {
+        uint32_t fields = (((uint32_t)1 << f->hi) - 1) & ~(((uint32_t)1 << f->lo) - 1);
+        sc->present &= ~fields;
+        sc->wrong &= ~fields;
+        if (p < sc->end && *p == '{')
+            return parse_object(sc, p, f->child);
+        /* CloudTrail writes a null payload (most responseElements are):
+         * simply absent, and kept off the slow path in finish_record. */
+        if ((s == S_REQUEST || s == S_RESPONSE) && p < sc->end && *p == 'n')
             return skip_value(sc, p);
-        strout o = {sc->slots + (size_t)s * SLOT_SIZE, FIELD_MAX, 0, false, false};
-        const unsigned char *q = scan_string(sc, p, &o, NULL);
-        if (!q)
-            return NULL;
-        if (o.over) {
-            bad_field(sc, p, "field too long");
-        } else if (o.nul) {
-            /* It would silently cut the C string short. */
-            bad_field(sc, p, "NUL character in a field");
-        } else {
-            o.buf[o.len] = '\0';
-            sc->len[s] = o.len;
-            sc->present |= (uint32_t)1 << s;
+        return skip_mistyped(sc, p, s);
+    }
+    if (f->boolean && p < sc->end && (*p == 't' || *p == 'f')) {
+        const unsigned char *q = skip_value(sc, p);
+        if (q) {
+            /* skip_value accepted a whole literal: true or false. */
+            bool yes = *p == 't';
+            memcpy(sc->slots + (size_t)s * SLOT_SIZE, yes ? "true" : "false", yes ? 5 : 6);
+            sc->len[s] = yes ? 4 : 5;
+            sc->present |= bit;
         }
         return q;
     }
-    sc->present &= ~((((uint32_t)1 << f->hi) - 1) & ~(((uint32_t)1 << f->lo) - 1));
-    if (p < sc->end && *p == '{')
-        return parse_object(sc, p, f->child);
-    return skip_value(sc, p);
+    if (p >= sc->end || *p != '"')
+        return skip_mistyped(sc, p, s);
+    strout o = {sc->slots + (size_t)s * SLOT_SIZE, FIELD_MAX, 0, false, false};
+    const unsigned char *q = scan_string(sc, p, &o, NULL);
+    if (!q)
+        return NULL;
+    if (o.over || o.nul) {
+        /* A NUL would silently cut the C string short. */
+        const char *why = o.over ? "field too long" : "NUL character in a field";
+        if (s == S_ALT_TIME) {
+            sc->alt_reason = why;
+            sc->alt_off = (size_t)(p - sc->base);
+        } else {
+            bad_field(sc, p, why);
+        }
+    } else if (f->boolean && !(o.len == 4 && memcmp(o.buf, "true", 4) == 0) &&
+               !(o.len == 5 && memcmp(o.buf, "false", 5) == 0)) {
+        /* Exports may have turned the literal into a string; any other
+         * string says nothing. */
+        sc->wrong |= bit;
+        sc->wrong_type[s] = T_STRING;
+        sc->wrong_off[s] = (size_t)(p - sc->base);
+    } else {
+        o.buf[o.len] = '\0';
+        sc->len[s] = o.len;
+        sc->present |= bit;
+    }
+    return q;
 }
 
 /* Parses the object at p, keeping the fields `n` lists. Recursion follows
@@ -722,8 +854,7 @@ static const char *get(const scanner *sc, unsigned s)
     return has(sc, s) ? sc->slots + (size_t)s * SLOT_SIZE : NULL;
 }
 
-/* A boolean field: 1 for true, 0 for false, -1 when absent or anything
- * else. */
+/* A boolean field: 1 for true, 0 for false, -1 when absent. */
 static int tristate(const scanner *sc, unsigned s)
 {
     const char *v = get(sc, s);
@@ -734,11 +865,58 @@ static int tristate(const scanner *sc, unsigned s)
     return -1;
 }
 
+/* Whether the record is a successful AssumeRole call, whose request and
+ * response fields link the sessions it opens to the role (the calls
+ * ingest_file.c's is_assume_role takes). */
+static bool needs_payload(const scanner *sc)
+{
+    const char *source = get(sc, S_EVENT_SOURCE), *name = get(sc, S_EVENT_NAME);
+    return source && name && !has(sc, S_ERROR_CODE) && strcmp(source, "sts.amazonaws.com") == 0 &&
+           (strcmp(name, "AssumeRole") == 0 || strcmp(name, "AssumeRoleWithSAML") == 0 ||
+            strcmp(name, "AssumeRoleWithWebIdentity") == 0);
+}
+
+/* The first (in the text) field of the current record whose unexpected
+ * type rejects it, as a reason; NULL if none. A field of another type than
+ * CloudTrail writes there is not simply left out: errorCode an object would
+ * make a failed call a successful one, userIdentity a string would charge
+ * the call to no one. Exceptions: null request and response payloads
+ * (CloudTrail writes those; parse_value does not note them), the payloads
+ * of calls that do not need them, and the other time field when eventTime
+ * is there. */
+static const char *type_problem(const scanner *sc, size_t *offset)
+{
+    uint32_t counted = sc->wrong;
+    if (!counted)
+        return NULL;
+    if ((counted & PAYLOAD_SLOTS) && !needs_payload(sc))
+        counted &= ~PAYLOAD_SLOTS;
+    if ((has(sc, S_EVENT_TIME) && sc->len[S_EVENT_TIME] > 0) ||
+        (sc->wrong & ((uint32_t)1 << S_EVENT_TIME)))
+        counted &= ~((uint32_t)1 << S_ALT_TIME);
+    const char *why = NULL;
+    for (unsigned s = 0; s < SLOT_COUNT; s++) {
+        if (!((counted >> s) & 1) || (why && sc->wrong_off[s] >= *offset))
+            continue;
+        why = type_reasons[s][sc->wrong_type[s]];
+        if (!why)
+            why = "field of an unexpected type"; /* not reached: see parse_value */
+        *offset = sc->wrong_off[s];
+    }
+    return why;
+}
+
 /* Delivers or rejects the record whose fields were just collected. */
 static int finish_record(scanner *sc, const unsigned char *start, const unsigned char *stop)
 {
     size_t off = (size_t)(start - sc->base);
     const char *why = record_problem(sc, &off);
+    size_t type_off = 0;
+    const char *type_why = type_problem(sc, &type_off);
+    if (type_why && (!why || type_off < off)) {
+        why = type_why;
+        off = type_off;
+    }
     int64_t when = 0;
     bool elsewhere = false;
     /* An empty required field is as useless as a missing one. */
@@ -754,7 +932,10 @@ static int finish_record(scanner *sc, const unsigned char *start, const unsigned
         else if (!sc->time_key)
             why = "missing eventTime (files.timestamp_field names another time field, such as "
                   "@timestamp)";
-        else if (!has(sc, S_ALT_TIME) || sc->len[S_ALT_TIME] == 0)
+        else if (sc->alt_reason && !has(sc, S_ALT_TIME)) {
+            why = sc->alt_reason;
+            off = sc->alt_off;
+        } else if (!has(sc, S_ALT_TIME) || sc->len[S_ALT_TIME] == 0)
             why = "missing eventTime and files.timestamp_field";
         else if (ct_timestamp_parse(get(sc, S_ALT_TIME), sc->len[S_ALT_TIME], &when) != 0)
             why = "bad files.timestamp_field time";

@@ -19,6 +19,7 @@ struct ct_file_reader {
     struct libdeflate_decompressor *d;
     ct_gz_out raw;  /* the file's bytes */
     ct_gz_out text; /* decompressed JSON */
+    ct_gz_account acct; /* the memory of both, counted in a shared budget */
     size_t max_bytes;
     ct_trail_options opts;
 };
@@ -46,8 +47,18 @@ int ct_file_reader_new(ct_file_reader **out, size_t max_bytes, const char *time_
     }
     r->max_bytes = max_bytes ? max_bytes : CT_GZ_MAX_OUTPUT;
     r->opts.time_field = time_field;
+    r->raw.acct = &r->acct;
+    r->text.acct = &r->acct;
     *out = r;
     return 0;
+}
+
+void ct_file_reader_set_budget(ct_file_reader *r, ct_gz_budget *budget)
+{
+    /* Buffers held so far were not counted: start afresh. */
+    ct_gz_out_release(&r->raw);
+    ct_gz_out_release(&r->text);
+    r->acct.budget = budget;
 }
 
 void ct_file_reader_free(ct_file_reader *r)
@@ -105,15 +116,39 @@ static int scan_record(void *ud, const ct_trail_record *rec)
     return 0;
 }
 
+/* What a file that is not a regular file is, for the reason given. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a named pipe (FIFO)";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISDIR(mode))
+        return "a folder";
+    return "an unknown kind of file";
+}
+
 /* Reads the whole file into r->raw; returns 0, CT_ENOMEM, or CT_EINPUT with
  * a reason (unreadable, too big). Size and mtime are those of what was read. */
 static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error *err)
 {
     r->raw.len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    /* Only regular files are opened: opening a FIFO waits for a writer,
+     * and opening a device may do something. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        res->size = (int64_t)st.st_size;
+        res->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        return ct_error_set(err, CT_EINPUT, "not a regular file: %s", file_kind(st.st_mode));
+    }
+    /* O_NONBLOCK in case a FIFO took the file's place since. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return ct_error_set(err, CT_EINPUT, "cannot open: %s", strerror(errno));
-    struct stat st;
     int rc = 0;
     if (fstat(fd, &st) != 0) {
         rc = ct_error_set(err, CT_EINPUT, "cannot read: %s", strerror(errno));
@@ -122,9 +157,14 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
     res->size = (int64_t)st.st_size;
     res->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (!S_ISREG(st.st_mode)) {
-        rc = ct_error_set(err, CT_EINPUT, "not a regular file");
+        rc = ct_error_set(err, CT_EINPUT, "not a regular file: %s", file_kind(st.st_mode));
         goto done;
     }
+    /* Back to plain blocking reads (O_NONBLOCK means nothing to most file
+     * systems, but FUSE passes it on). */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     char limit[32];
     ct_gz_format_size(r->max_bytes, limit, sizeof(limit));
     if ((uint64_t)st.st_size > r->max_bytes) {
@@ -132,15 +172,9 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
         goto done;
     }
     /* One byte more than the size, to notice a file that grew meanwhile. */
-    size_t want = (size_t)st.st_size + 1;
-    if (want > r->raw.cap || !r->raw.data) {
-        char *p = realloc(r->raw.data, want + 1);
-        if (!p) {
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-            goto done;
-        }
-        r->raw.data = p;
-        r->raw.cap = want;
+    if (ct_gz_out_reserve(&r->raw, (size_t)st.st_size + 1) != 0) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
     }
     for (;;) {
         if (r->raw.len == r->raw.cap) {
@@ -149,13 +183,10 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
                 goto done;
             }
             size_t cap = r->raw.cap * 2 < r->max_bytes ? r->raw.cap * 2 : r->max_bytes;
-            char *p = realloc(r->raw.data, cap + 1);
-            if (!p) {
+            if (ct_gz_out_reserve(&r->raw, cap) != 0) {
                 rc = ct_error_set(err, CT_ENOMEM, "out of memory");
                 goto done;
             }
-            r->raw.data = p;
-            r->raw.cap = cap;
         }
         ssize_t n = read(fd, r->raw.data + r->raw.len, r->raw.cap - r->raw.len);
         if (n < 0 && errno == EINTR)
@@ -183,10 +214,17 @@ static int reason_add(ct_buf *b, const char *text)
     return ct_buf_puts(b, text);
 }
 
-static void shrink(ct_gz_out *buf)
+/* Gives back what the next file should not inherit: buffers above
+ * KEEP_BUFFER, and then, while the reader holds more than its quota (and so
+ * the large-file lane), the larger buffer. */
+static void shrink(ct_file_reader *r)
 {
-    if (buf->cap > KEEP_BUFFER)
-        ct_gz_out_release(buf);
+    if (r->raw.cap > KEEP_BUFFER)
+        ct_gz_out_release(&r->raw);
+    if (r->text.cap > KEEP_BUFFER)
+        ct_gz_out_release(&r->text);
+    while (ct_gz_account_over_quota(&r->acct))
+        ct_gz_out_release(r->raw.cap > r->text.cap ? &r->raw : &r->text);
 }
 
 int ct_file_scan_path(ct_file_reader *r, const char *path, ct_trail_record_fn on_record,
@@ -316,7 +354,6 @@ fail:
     rc = ct_error_set(err, CT_ENOMEM, "out of memory");
 out:
     ct_buf_release(&reason);
-    shrink(&r->raw);
-    shrink(&r->text);
+    shrink(r);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "cloudtracker/error.h"
 #include "cloudtracker/trail.h"
+#include "source/gzread.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,11 @@ typedef struct ct_file_reader ct_file_reader;
  * ct_trail_options (NULL: eventTime only; borrowed, must outlive the
  * reader). Returns 0 or CT_ENOMEM. */
 int ct_file_reader_new(ct_file_reader **out, size_t max_bytes, const char *time_field);
+/* Counts the reader's buffers in `budget` (borrowed, shared with the other
+ * readers of the run, must outlive the reader), so that reading a file
+ * may wait for the budget's large-file lane (see ct_gz_budget). Without
+ * one a reader counts nothing and never waits. Call before reading. */
+void ct_file_reader_set_budget(ct_file_reader *r, ct_gz_budget *budget);
 void ct_file_reader_free(ct_file_reader *r);
 
 /* Reads the file at `path`, handing each record to on_record and each

@@ -23,13 +23,26 @@ struct dir_frame {
     char **names;
     size_t count;
     size_t next;
-    dev_t dev; /* identity of the folder, to stop at symbolic-link loops */
+    dev_t dev; /* identity of the folder (see ct_walk.dirs) */
     ino_t ino;
 };
 
 struct file_id {
     dev_t dev;
     ino_t ino;
+};
+
+/* A set of file identities: open addressing, linear probing. */
+struct id_slot {
+    dev_t dev;
+    ino_t ino;
+    bool used;
+};
+
+struct id_set {
+    struct id_slot *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t count;
 };
 
 struct ct_walk {
@@ -42,8 +55,70 @@ struct ct_walk {
     char *account; /* filter, or NULL */
     struct file_id *skip; /* files never read (the store, a reject file) */
     size_t skip_count;
+    /* Every folder walked: each is walked once, however many links lead
+     * to it (links can make a folder graph with exponentially many
+     * paths). */
+    struct id_set dirs;
+    /* Files found under another name than their own folder's listing
+     * gives them (through a link, or as a path argument) and files with
+     * hard links: any other name of theirs is left out. Ordinary files
+     * need no entry, as their folder is walked once. */
+    struct id_set files;
     ct_input_problems *problems;
 };
+
+static size_t id_hash(dev_t dev, ino_t ino)
+{
+    uint64_t h = ((uint64_t)ino ^ ((uint64_t)dev << 32 | (uint64_t)dev >> 32)) *
+                 UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h ^ (h >> 29));
+}
+
+static bool id_set_has(const struct id_set *set, dev_t dev, ino_t ino)
+{
+    if (set->count == 0)
+        return false;
+    for (size_t i = id_hash(dev, ino) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+        const struct id_slot *e = &set->slots[i];
+        if (!e->used)
+            return false;
+        if (e->dev == dev && e->ino == ino)
+            return true;
+    }
+}
+
+/* Adds dev/ino (if not there yet); 0 or CT_ENOMEM. */
+static int id_set_add(struct id_set *set, dev_t dev, ino_t ino)
+{
+    if (id_set_has(set, dev, ino))
+        return 0;
+    if ((set->count + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        struct id_slot *slots = calloc(cap, sizeof(*slots));
+        if (!slots)
+            return CT_ENOMEM;
+        for (size_t j = 0; j < set->cap; j++) {
+            const struct id_slot *e = &set->slots[j];
+            if (!e->used)
+                continue;
+            size_t i = id_hash(e->dev, e->ino) & (cap - 1);
+            while (slots[i].used)
+                i = (i + 1) & (cap - 1);
+            slots[i] = *e;
+        }
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    size_t i = id_hash(dev, ino) & (set->cap - 1);
+    while (set->slots[i].used)
+        i = (i + 1) & (set->cap - 1);
+    set->slots[i].dev = dev;
+    set->slots[i].ino = ino;
+    set->slots[i].used = true;
+    set->count++;
+    return 0;
+}
 
 static bool ends_with_ci(const char *s, const char *suffix)
 {
@@ -158,8 +233,10 @@ static void frame_release(struct dir_frame *f)
     memset(f, 0, sizeof(*f));
 }
 
-/* Lists `dir` (taking ownership of the string) onto the stack. An unreadable
- * folder is a problem of the input, listed in the summary. */
+/* Lists `dir` (taking ownership of the string) onto the stack, unless that
+ * folder was walked already (reached again through a link: a loop, or
+ * another path to it). An unreadable folder is a problem of the input,
+ * listed in the summary. */
 static int push_dir(struct ct_walk *w, char *dir, ct_error *err)
 {
     struct dir_frame f = {dir, NULL, 0, 0, 0, 0};
@@ -167,6 +244,13 @@ static int push_dir(struct ct_walk *w, char *dir, ct_error *err)
     DIR *d = opendir(dir);
     struct stat st;
     if (d && fstat(dirfd(d), &st) == 0) {
+        if (id_set_has(&w->dirs, st.st_dev, st.st_ino)) {
+            closedir(d);
+            free(dir);
+            return 0;
+        }
+        if (id_set_add(&w->dirs, st.st_dev, st.st_ino) != 0)
+            goto nomem;
         f.dev = st.st_dev;
         f.ino = st.st_ino;
     }
@@ -249,13 +333,46 @@ static int found_file(ct_found_file *f, char *path, const struct stat *st, bool 
     return 0;
 }
 
-/* True when the folder `st` is already being walked (a link loop). */
-static bool on_stack(const struct ct_walk *w, const struct stat *st)
+/* Whether the walk finds, or has found, the file `st` at `path` (canonical)
+ * in the listing of its own folder: that folder is walked, the file's name
+ * is one the walk reads, and it has been reached already (the folder was
+ * walked completely, or its listing is past the name). */
+static bool found_in_own_folder(const struct ct_walk *w, const char *path, const struct stat *st)
 {
-    for (size_t i = 0; i < w->depth; i++)
-        if (w->stack[i].dev == st->st_dev && w->stack[i].ino == st->st_ino)
-            return true;
-    return false;
+    const char *slash = strrchr(path, '/');
+    if (!slash || !trail_name(slash + 1) || is_skipped_file(w, st) || filtered_out(w, path))
+        return false;
+    char *dir = slash == path ? ct_strdup("/") : ct_strndup(path, (size_t)(slash - path));
+    struct stat dst;
+    bool walked = dir && stat(dir, &dst) == 0 && id_set_has(&w->dirs, dst.st_dev, dst.st_ino);
+    free(dir);
+    if (!walked)
+        return false;
+    for (size_t i = 0; i < w->depth; i++) {
+        const struct dir_frame *f = &w->stack[i];
+        if (f->dev != dst.st_dev || f->ino != dst.st_ino)
+            continue;
+        const char *base = slash + 1;
+        char *const *hit = bsearch(&base, f->names, f->count, sizeof(*f->names), cmp_names);
+        return hit && (size_t)(hit - f->names) < f->next;
+    }
+    return true;
+}
+
+/* Decides whether the file `st`, found at the canonical `path` (`listed`:
+ * as an entry of a folder's listing, not through a link or as a path
+ * argument), is new to the walk: each file is found once, under its first
+ * name. Returns 0 (with *dup) or CT_ENOMEM. */
+static int seen_file(struct ct_walk *w, const char *path, const struct stat *st, bool listed,
+                     bool *dup)
+{
+    *dup = id_set_has(&w->files, st->st_dev, st->st_ino) ||
+           (!listed && found_in_own_folder(w, path, st));
+    if (*dup || (listed && st->st_nlink < 2))
+        return 0;
+    /* Other names of it may come: under a link, a hard link, or in its own
+     * folder's listing, yet to come. */
+    return id_set_add(&w->files, st->st_dev, st->st_ino);
 }
 
 /* Follows the symbolic link at *path: on success *path is replaced by the
@@ -279,10 +396,30 @@ static int follow_link(struct ct_walk *w, char **path, struct stat *st, ct_error
     return 0;
 }
 
+/* Fills `f` for the file at `path` (taking ownership of the string) and
+ * sets *have, unless the walk found that file before (then *have stays
+ * false). See seen_file for `listed`. */
+static int new_file(struct ct_walk *w, ct_found_file *f, char *path, const struct stat *st,
+                    bool listed, bool *have, ct_error *err)
+{
+    bool dup;
+    if (seen_file(w, path, st, listed, &dup) != 0) {
+        free(path);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    if (dup) {
+        free(path);
+        return 0;
+    }
+    return found_file(f, path, st, have, err);
+}
+
 /* Finds the next trail file: *have is true with `f` filled, false when the
  * walk is over. Returns 0 or CT_ENOMEM. Symbolic links are followed to
- * their canonical targets; a link back into a folder being walked is a loop
- * and is not followed again. */
+ * their canonical targets; each folder is walked once (a link back into a
+ * folder being walked, a loop, is not followed again) and each file found
+ * once. A FIFO, socket or device with a trail file's name is found too,
+ * for the reader to report: it is never opened. */
 int ct_walk_next(ct_walk *w, ct_found_file *f, bool *have, ct_error *err)
 {
     struct stat st;
@@ -304,14 +441,13 @@ int ct_walk_next(ct_walk *w, ct_found_file *f, bool *have, ct_error *err)
                 free(path);
                 continue;
             }
-            if (S_ISLNK(st.st_mode)) {
+            bool listed = !S_ISLNK(st.st_mode);
+            if (!listed) {
                 int rc = follow_link(w, &path, &st, err);
                 if (rc != 0)
                     return rc;
-                if (!path || (S_ISDIR(st.st_mode) && on_stack(w, &st))) {
-                    free(path);
+                if (!path)
                     continue;
-                }
             }
             if (S_ISDIR(st.st_mode)) {
                 if (skipped_dir(name) || filtered_out(w, path)) {
@@ -323,12 +459,14 @@ int ct_walk_next(ct_walk *w, ct_found_file *f, bool *have, ct_error *err)
                     return rc;
                 continue;
             }
-            if (!S_ISREG(st.st_mode) || !trail_name(name) || is_skipped_file(w, &st) ||
-                filtered_out(w, path)) {
+            if (!trail_name(name) || is_skipped_file(w, &st) || filtered_out(w, path)) {
                 free(path);
                 continue;
             }
-            return found_file(f, path, &st, have, err);
+            int rc = new_file(w, f, path, &st, listed, have, err);
+            if (rc != 0 || *have)
+                return rc;
+            continue;
         }
         if (w->next_arg == w->nargs)
             return 0;
@@ -351,7 +489,9 @@ int ct_walk_next(ct_walk *w, ct_found_file *f, bool *have, ct_error *err)
             free(path);
             continue;
         }
-        return found_file(f, path, &st, have, err);
+        int rc = new_file(w, f, path, &st, false, have, err);
+        if (rc != 0 || *have)
+            return rc;
     }
 }
 
@@ -367,6 +507,8 @@ void ct_walk_free(ct_walk *w)
     free(w->args);
     free(w->account);
     free(w->skip);
+    free(w->dirs.slots);
+    free(w->files.slots);
     free(w);
 }
 

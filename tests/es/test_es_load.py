@@ -537,13 +537,13 @@ class FaultTests(LoaderTest):
             self.assertEqual(count(url), DEMO_RECORDS)
 
     def test_mixed_types_are_moved_aside_not_dropped(self):
+        """Values the mapping cannot take, in fields that decide nothing
+        (free-form payloads, errorMessage): indexed, moved aside."""
         logs = os.path.join(self.tmp, "logs")
         recs = [
             record(1, responseElements="an endpoint string"),
             record(2, requestParameters=["a", "list"]),
-            record(3, errorCode={"nested": True}),
-            record(4, readOnly="yes"),
-            record(5, userIdentity="not an object"),
+            record(3, errorCode="AccessDenied", errorMessage={"nested": True}),
             record(6, additionalEventData="anything goes here"),
             record(7, responseElements={"credentials": "string", "x": {"y": 1}}),
         ]
@@ -552,8 +552,8 @@ class FaultTests(LoaderTest):
             config = self.config(url)
             rc, err, _ = self.load(config, [logs])
             self.assertEqual(rc, EXIT_OK, err)
-            self.assertEqual(self.summary(err), (7, 7, 0, 0))
-            self.assertIn("6 records had values the mapping cannot index", err)
+            self.assertEqual(self.summary(err), (5, 5, 0, 0))
+            self.assertIn("4 records had values the mapping cannot index", err)
             _, doc = http(url + "/cloudtrail-2018.06/_doc/ev-000001")
             src = doc["_source"]
             self.assertNotIn("responseElements", src)
@@ -565,6 +565,46 @@ class FaultTests(LoaderTest):
             _, doc = http(url + "/cloudtrail-2018.06/_doc/ev-000006")
             self.assertEqual(doc["_source"]["additionalEventData"], "anything goes here")
 
+    def test_fields_of_the_wrong_type_go_to_the_reject_file(self):
+        """A field that decides who made a call, whether it failed or what
+        kind of event it is, of another type than CloudTrail writes: the
+        record is rejected with the field and the type, never indexed (an
+        errorCode object would make a failed call look successful)."""
+        logs = os.path.join(self.tmp, "logs")
+        recs = [
+            record(10),
+            record(11, errorCode={"nested": True}),
+            record(12, errorCode=403),
+            record(13, userIdentity="alice"),
+            record(14, userIdentity={"type": "IAMUser", "arn": 5}),
+            record(15, readOnly="yes"),
+            record(16, eventSource="sts.amazonaws.com", eventName="AssumeRole",
+                   responseElements={"credentials": "ASIA"}),
+        ]
+        path = os.path.join(logs, "types.json")
+        os.makedirs(logs)
+        with open(path, "w") as f:  # a record per line, to tell them apart
+            f.write('{"Records": [\n%s\n]}\n' % ",\n".join(json.dumps(r) for r in recs))
+        with running_server(flavor="es8") as url:
+            rc, err, rejects = self.load(self.config(url), [logs])
+            self.assertEqual(rc, EXIT_INCOMPLETE, err)
+            self.assertEqual(self.summary(err), (7, 1, 0, 6))
+            self.assertIn("types.json: 6 records rejected (first at line 3, column ", err)
+            self.assertIn(": errorCode is an object, expected a string)", err)
+            with open(rejects) as f:
+                lines = [json.loads(line) for line in f]
+            self.assertEqual([(x["line"], x["reason"]) for x in lines], [
+                (3, "errorCode is an object, expected a string"),
+                (4, "errorCode is a number, expected a string"),
+                (5, "userIdentity is a string, expected an object"),
+                (6, "userIdentity.arn is a number, expected a string"),
+                (7, 'readOnly is a string other than "true" or "false"'),
+                (8, "responseElements.credentials is a string, expected an object"),
+            ])
+            self.assertTrue(all(x["rejected_by"] == "cloudtracker"
+                                and x["file"] == os.path.realpath(path) for x in lines))
+            self.assertEqual(all_ids(url), ["ev-000010"])
+
     def test_unreadable_input_is_listed_and_rejected(self):
         logs = os.path.join(self.tmp, "logs")
         write_record_file(os.path.join(logs, "good.json.gz"), [record(i) for i in range(3)])
@@ -572,12 +612,15 @@ class FaultTests(LoaderTest):
             f.write('{"Records":[%s, {"eventSource":' % json.dumps(record(9)))
         with open(os.path.join(logs, "notgzip.json.gz"), "w") as f:
             f.write("plain text")
+        # Never opened (that would wait for a writer), named as skipped.
+        os.mkfifo(os.path.join(logs, "pipe.json"))
         with running_server(flavor="es8") as url:
             rc, err, rejects = self.load(self.config(url), [logs])
             self.assertEqual(rc, EXIT_INCOMPLETE, err)
             self.assertIn("broken.json: ", err)
             self.assertIn("notgzip.json.gz: not a valid gzip file", err)
-            self.assertIn("3 files: 1 loaded, 0 unchanged, 1 partly loaded, 1 skipped", err)
+            self.assertIn("pipe.json: not a regular file: a named pipe (FIFO)", err)
+            self.assertIn("4 files: 1 loaded, 0 unchanged, 1 partly loaded, 2 skipped", err)
             read, indexed, present, rejected = self.summary(err)
             self.assertEqual(read, indexed + present + rejected)
             self.assertEqual((indexed, rejected), (4, 2))

@@ -332,7 +332,8 @@ static void test_unexpected_types(void)
     const char *base = "\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":"
                        "\"2024-07-30T21:53:13Z\"";
     char doc[2048];
-    /* Each of these is a delivered record whose odd field is simply absent. */
+    /* Payloads of any shape, in a call that needs none of their fields: a
+     * delivered record whose odd field is simply absent. */
     const char *odd[] = {
         "\"responseElements\":\"a string\"",
         "\"responseElements\":null",
@@ -340,11 +341,8 @@ static void test_unexpected_types(void)
         "\"responseElements\":{\"credentials\":\"ASIA\"}",
         "\"responseElements\":{\"credentials\":{\"accessKeyId\":42}}",
         "\"requestParameters\":{\"roleArn\":[\"arn\"],\"roleSessionName\":true}",
-        "\"userIdentity\":[\"IAMUser\"]",
-        "\"userIdentity\":{\"type\":{\"x\":1},\"arn\":null,\"sessionContext\":\"s\"}",
-        "\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":[]}}",
-        "\"errorCode\":404",
-        "\"eventID\":false",
+        "\"requestParameters\":null",
+        "\"requestParameters\":7",
     };
     for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
         snprintf(doc, sizeof(doc), "[{%s,%s}]", odd[i], base);
@@ -354,54 +352,167 @@ static void test_unexpected_types(void)
         CHECK_INT(r.rejects, 0);
         CHECK(r.rec[0].issued_key == NULL);
         CHECK(r.rec[0].role_arn == NULL && r.rec[0].role_session_name == NULL);
-        CHECK(r.rec[0].identity_type == NULL && r.rec[0].identity_arn == NULL);
-        CHECK(r.rec[0].issuer_arn == NULL);
-        CHECK(r.rec[0].error_code == NULL && r.rec[0].event_id == NULL);
     }
 
-    /* responseElements.endpoint: a string in one record, an object in the
-     * next, and the fields around it still come through. */
-    parse(&r, "{\"Records\":[{\"responseElements\":{\"endpoint\":\"vpce-1\",\"credentials\":{"
-              "\"accessKeyId\":\"K1\"}},\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":"
-              "\"2024-07-30T21:53:13Z\"},{\"responseElements\":{\"endpoint\":{\"address\":\"h\","
-              "\"port\":5432},\"credentials\":{\"accessKeyId\":\"K2\"}},\"eventSource\":\"a\","
-              "\"eventName\":\"c\",\"eventTime\":\"2024-07-30T21:53:13Z\"}]}");
-    CHECK_INT(r.records, 2);
-    CHECK_STR(r.rec[0].issued_key, "K1");
-    CHECK_STR(r.rec[1].issued_key, "K2");
+    /* A field that decides who made the call, whether it succeeded, or what
+     * kind of event it is, holding another type than CloudTrail writes
+     * there (null included): the record is rejected, naming the field and
+     * the type, at the value. */
+    static const struct {
+        const char *field;
+        const char *why;
+        const char *at; /* the value the offset points to */
+    } typed[] = {
+        {"\"errorCode\":{\"code\":\"AccessDenied\"}", "errorCode is an object, expected a string",
+         "{\"code\""},
+        {"\"errorCode\":404", "errorCode is a number, expected a string", "404"},
+        {"\"errorCode\":[\"AccessDenied\"]", "errorCode is an array, expected a string", "["},
+        {"\"errorCode\":true", "errorCode is a boolean, expected a string", "true"},
+        {"\"errorCode\":null", "errorCode is null, expected a string", "null"},
+        {"\"userIdentity\":\"alice\"", "userIdentity is a string, expected an object", "\"alice\""},
+        {"\"userIdentity\":[\"IAMUser\"]", "userIdentity is an array, expected an object", "["},
+        {"\"userIdentity\":null", "userIdentity is null, expected an object", "null"},
+        {"\"userIdentity\":{\"arn\":5}", "userIdentity.arn is a number, expected a string", "5}"},
+        {"\"userIdentity\":{\"type\":{\"x\":1}}",
+         "userIdentity.type is an object, expected a string", "{\"x\""},
+        {"\"userIdentity\":{\"accountId\":111111111111}",
+         "userIdentity.accountId is a number, expected a string", "111111111111"},
+        {"\"userIdentity\":{\"accessKeyId\":false}",
+         "userIdentity.accessKeyId is a boolean, expected a string", "false"},
+        {"\"userIdentity\":{\"sessionContext\":\"s\"}",
+         "userIdentity.sessionContext is a string, expected an object", "\"s\""},
+        {"\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":[]}}",
+         "userIdentity.sessionContext.sessionIssuer is an array, expected an object", "[]"},
+        {"\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":{\"arn\":null}}}",
+         "userIdentity.sessionContext.sessionIssuer.arn is null, expected a string", "null"},
+        {"\"recipientAccountId\":111111111111", "recipientAccountId is a number, expected a string",
+         "111111111111"},
+        {"\"eventID\":false", "eventID is a boolean, expected a string", "false"},
+        {"\"sharedEventID\":{}", "sharedEventID is an object, expected a string", "{}"},
+        {"\"eventType\":1", "eventType is a number, expected a string", "1}"},
+        {"\"eventCategory\":[\"Data\"]", "eventCategory is an array, expected a string", "["},
+        {"\"readOnly\":\"yes\"", "readOnly is a string other than \"true\" or \"false\"",
+         "\"yes\""},
+        {"\"readOnly\":1", "readOnly is a number, expected true or false", "1}"},
+        {"\"managementEvent\":null", "managementEvent is null, expected true or false", "null"},
+        {"\"managementEvent\":[true]", "managementEvent is an array, expected true or false", "["},
+    };
+    for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+        snprintf(doc, sizeof(doc), "[{%s,%s}]", base, typed[i].field);
+        parse(&r, doc);
+        CHECK_INT(r.rc, 0);
+        CHECK_INT(r.records, 0);
+        CHECK_INT(r.rejects, 1);
+        CHECK_STR(r.rej_why[0], typed[i].why);
+        CHECK(r.rej_off[0] < strlen(doc) &&
+              strncmp(doc + r.rej_off[0], typed[i].at, strlen(typed[i].at)) == 0);
+        /* The same as a line of its own, or as the only record. */
+        snprintf(doc, sizeof(doc), "{%s,%s}\n", typed[i].field, base);
+        parse(&r, doc);
+        CHECK_INT(r.records, 0);
+        CHECK_INT(r.rejects, 1);
+        CHECK_STR(r.rej_why[0], typed[i].why);
+    }
 
-    /* A required field of the wrong type is missing. */
-    parse(&r,
-          "[{\"eventSource\":\"a\",\"eventName\":7,\"eventTime\":\"2024-07-30T21:53:13Z\"},"
-          "{\"eventSource\":[\"a\"],\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\"},"
-          "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":1722376393},"
-          "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"yesterday\"},"
-          "{\"eventSource\":\"a\",\"eventName\":\"b\"}]");
+    /* A successful AssumeRole needs its request and response fields (they
+     * link the role's sessions to it): there they must have their types. */
+    const char *assume = "\"eventSource\":\"sts.amazonaws.com\",\"eventName\":\"AssumeRole\","
+                         "\"eventTime\":\"2024-07-30T21:53:13Z\"";
+    static const struct {
+        const char *field;
+        const char *why; /* NULL: delivered */
+    } payload[] = {
+        {"\"requestParameters\":\"x\"", "requestParameters is a string, expected an object"},
+        {"\"requestParameters\":{\"roleArn\":[\"arn\"]}",
+         "requestParameters.roleArn is an array, expected a string"},
+        {"\"requestParameters\":{\"roleArn\":\"r\",\"roleSessionName\":true}",
+         "requestParameters.roleSessionName is a boolean, expected a string"},
+        {"\"responseElements\":[]", "responseElements is an array, expected an object"},
+        {"\"responseElements\":{\"credentials\":\"ASIA\"}",
+         "responseElements.credentials is a string, expected an object"},
+        {"\"responseElements\":{\"credentials\":{\"accessKeyId\":42}}",
+         "responseElements.credentials.accessKeyId is a number, expected a string"},
+        {"\"responseElements\":null", NULL},
+        {"\"requestParameters\":null", NULL},
+        /* A failed call needs none of them. */
+        {"\"errorCode\":\"AccessDenied\",\"responseElements\":\"x\"", NULL},
+    };
+    for (size_t i = 0; i < sizeof(payload) / sizeof(payload[0]); i++) {
+        snprintf(doc, sizeof(doc), "[{%s,%s}]", assume, payload[i].field);
+        parse(&r, doc);
+        CHECK_INT(r.rc, 0);
+        CHECK_INT(r.records, payload[i].why ? 0 : 1);
+        CHECK_INT(r.rejects, payload[i].why ? 1 : 0);
+        if (payload[i].why)
+            CHECK_STR(r.rej_why[0], payload[i].why);
+    }
+    snprintf(doc, sizeof(doc),
+             "[{%s,\"eventName\":\"AssumeRoleWithSAML\",\"responseElements\":{\"credentials\":7}}]",
+             assume);
+    parse(&r, doc);
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "responseElements.credentials is a number, expected an object");
+
+    /* Required fields: a value of another type says so; absent or empty
+     * ones are missing. */
+    const char *required =
+        "[{\"eventSource\":\"a\",\"eventName\":7,\"eventTime\":\"2024-07-30T21:53:13Z\"},"
+        "{\"eventSource\":[\"a\"],\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\"},"
+        "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":1722376393},"
+        "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"yesterday\"},"
+        "{\"eventSource\":\"a\",\"eventName\":\"b\"},"
+        "{\"eventSource\":\"\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\"},"
+        "{\"eventSource\":null,\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\"}]";
+    parse(&r, required);
     CHECK_INT(r.rc, 0);
     CHECK_INT(r.records, 0);
-    CHECK_INT(r.rejects, 5);
-    CHECK_STR(r.rej_why[0], "missing eventName");
-    CHECK_STR(r.rej_why[1], "missing eventSource");
-    CHECK_STR(r.rej_why[2], MISSING_TIME);
+    CHECK_INT(r.rejects, 7);
+    CHECK_STR(r.rej_why[0], "eventName is a number, expected a string");
+    CHECK_STR(r.rej_why[1], "eventSource is an array, expected a string");
+    CHECK_STR(r.rej_why[2], "eventTime is a number, expected a string");
     CHECK_STR(r.rej_why[3], "bad eventTime");
     CHECK_STR(r.rej_why[4], MISSING_TIME);
-    CHECK_INT(r.rej_off[0], 1); /* the record's first byte */
+    CHECK_STR(r.rej_why[5], "missing eventSource");
+    CHECK_STR(r.rej_why[6], "eventSource is null, expected a string");
+    CHECK_INT(r.rej_off[0], 32); /* the 7 */
+    CHECK_INT(r.rej_off[3], strstr(required, "{\"eventSource\":\"a\",\"eventName\":\"b\","
+                                             "\"eventTime\":\"yesterday") -
+                                required); /* the record */
 
-    /* A repeated key: the last value wins, also for whole objects. */
+    /* Two of them: the first in the text is named. */
+    parse(&r, "[{\"readOnly\":2,\"errorCode\":{}," REC_TAIL("b") "]");
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "readOnly is a number, expected true or false");
+    CHECK_INT(r.rej_off[0], 13);
+
+    /* A repeated key: the last value wins, also for whole objects and
+     * values of unexpected types. */
     parse(&r,
           "[{\"eventSource\":\"a\",\"eventName\":\"first\",\"eventTime\":\"2024-07-30T21:53:13Z\","
           "\"userIdentity\":{\"arn\":\"old\",\"type\":\"IAMUser\"},\"eventName\":\"last\","
-          "\"userIdentity\":{\"type\":\"Root\"},\"errorCode\":\"E\",\"errorCode\":null}]");
-    CHECK_INT(r.records, 1);
+          "\"userIdentity\":{\"type\":\"Root\"},\"errorCode\":{\"x\":1},\"errorCode\":\"E\"},"
+          "{\"userIdentity\":\"alice\",\"userIdentity\":{\"arn\":5},\"userIdentity\":{\"arn\":"
+          "\"A\"}," REC_TAIL("c") ",{\"errorCode\":\"E\",\"errorCode\":null," REC_TAIL("d") "]");
+    CHECK_INT(r.records, 2);
     CHECK_STR(r.rec[0].event_name, "last");
     CHECK_STR(r.rec[0].identity_type, "Root");
     CHECK(r.rec[0].identity_arn == NULL);
-    CHECK(r.rec[0].error_code == NULL);
+    CHECK_STR(r.rec[0].error_code, "E");
+    CHECK_STR(r.rec[1].identity_arn, "A");
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "errorCode is null, expected a string");
+
+    /* In an envelope, what the top-level object held next to Records was
+     * never a record. */
+    parse(&r, "{\"eventName\":5,\"userIdentity\":\"x\",\"Records\":[" REC("b") "]}");
+    CHECK_INT(r.records, 1);
+    CHECK_INT(r.rejects, 0);
     release(&r);
 }
 
 /* eventType, eventCategory and the two booleans; readOnly as a literal, as
- * a string, or of another type (then unknown). */
+ * a string, or absent (then unknown); of other types see
+ * test_unexpected_types. */
 static void test_kind_fields(void)
 {
     result r = {0};
@@ -411,10 +522,10 @@ static void test_kind_fields(void)
               "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
               "\"readOnly\":\"false\",\"managementEvent\":\"true\",\"eventType\":"
               "\"AwsConsoleSignIn\"},"
+              "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\"},"
               "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
-              "\"readOnly\":1,\"managementEvent\":null,\"eventCategory\":{\"x\":1}},"
-              "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
-              "\"readOnly\":\"yes\",\"managementEvent\":[true],\"readOnly\":false}]");
+              "\"readOnly\":\"yes\",\"managementEvent\":[true],\"readOnly\":false,"
+              "\"managementEvent\":\"false\"}]");
     CHECK_INT(r.rc, 0);
     CHECK_INT(r.records, 4);
     CHECK_STR(r.rec[0].event_type, "AwsApiCall");
@@ -429,7 +540,7 @@ static void test_kind_fields(void)
     CHECK_INT(r.rec[2].read_only, -1);
     CHECK_INT(r.rec[2].management_event, -1);
     CHECK_INT(r.rec[3].read_only, 0); /* the last value wins */
-    CHECK_INT(r.rec[3].management_event, -1);
+    CHECK_INT(r.rec[3].management_event, 0);
     release(&r);
 }
 
@@ -455,7 +566,16 @@ static void test_time_field(void)
     CHECK_INT(r.rejects, 3);
     CHECK_STR(r.rej_why[0], "missing eventTime and files.timestamp_field");
     CHECK_STR(r.rej_why[1], "bad files.timestamp_field time");
-    CHECK_STR(r.rej_why[2], "missing eventTime and files.timestamp_field");
+    CHECK_STR(r.rej_why[2], "the files.timestamp_field time is a number, expected a string");
+    /* The other time field matters only when it is used: a NUL or an
+     * over-long value there rejects only a record without eventTime. */
+    parse(&r, "{\"@timestamp\":\"\\u0000\",\"eventTime\":\"2018-03-06T00:00:00Z\","
+              "\"eventSource\":\"a\",\"eventName\":\"b\"}\n"
+              "{\"@timestamp\":\"\\u0000\",\"eventSource\":\"a\",\"eventName\":\"c\"}\n");
+    CHECK_INT(r.records, 1);
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "NUL character in a field");
+    CHECK_INT(r.rej_off[0], 107); /* the value */
     /* "eventTime" itself, or no name, is the default. */
     ct_trail_options plain = {"eventTime"};
     r.opts = &plain;
