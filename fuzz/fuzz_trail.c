@@ -74,8 +74,8 @@ static const cJSON *last_at(const cJSON *obj, const char *const *path, int n)
 }
 
 /* A delivered record has every field cloudtracker reads (outside the
- * request and response payloads) of the type CloudTrail writes there:
- * otherwise it must have been rejected. */
+ * request and response payloads) of the type CloudTrail writes there, or
+ * null (no value, as if absent): otherwise it must have been rejected. */
 static void check_types(const cJSON *o)
 {
     static const char *const strings[][4] = {
@@ -99,7 +99,7 @@ static void check_types(const cJSON *o)
         while (n < 4 && strings[i][n])
             n++;
         const cJSON *v = last_at(o, strings[i], n);
-        if (v && !cJSON_IsString(v))
+        if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
             abort();
     }
     static const char *const objects[][3] = {
@@ -112,13 +112,13 @@ static void check_types(const cJSON *o)
         while (n < 3 && objects[i][n])
             n++;
         const cJSON *v = last_at(o, objects[i], n);
-        if (v && !cJSON_IsObject(v))
+        if (v && !cJSON_IsObject(v) && !cJSON_IsNull(v))
             abort();
     }
     static const char *const booleans[] = {"readOnly", "managementEvent"};
     for (size_t i = 0; i < 2; i++) {
         const cJSON *v = last_at(o, &booleans[i], 1);
-        if (v && !cJSON_IsBool(v) &&
+        if (v && !cJSON_IsBool(v) && !cJSON_IsNull(v) &&
             !(cJSON_IsString(v) &&
               (strcmp(v->valuestring, "true") == 0 || strcmp(v->valuestring, "false") == 0)))
             abort();

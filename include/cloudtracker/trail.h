@@ -13,6 +13,8 @@
 
 /* The fields of one record. Strings are NUL-terminated, unescaped, valid
  * UTF-8, and valid only during the callback; NULL when the field is absent.
+ * null is no value: a field holding it is absent, as exports that flatten
+ * records into columns write null for every field a record lacks.
  * A field of another type than CloudTrail writes there rejects the record
  * (see ct_trail_reject_fn), except inside requestParameters and
  * responseElements, free-form payloads that may be null or of any shape:
@@ -64,8 +66,8 @@ typedef int (*ct_trail_record_fn)(void *ud, const ct_trail_record *rec);
  *    "NUL character in a field" (\u0000 in an extracted value), a field
  *    of unexpected type, named with the type found ("errorCode is an
  *    object, expected a string", "userIdentity is a string, expected an
- *    object", "readOnly is a number, expected true or false"; null counts
- *    as a type, except for a null requestParameters or responseElements),
+ *    object", "readOnly is a number, expected true or false"; never for
+ *    null, which is absent),
  *    "missing eventSource" / "missing eventName" / "missing eventTime ..."
  *    (absent or empty; the text says how to name another time field, or
  *    that the one named is missing too), "bad eventTime" / "bad

@@ -55,10 +55,10 @@ enum { T_NONE, T_NULL, T_BOOLEAN, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_COUNT
 
 /* Reject reasons for a field holding a value of another type than
  * CloudTrail writes there, per slot and type found (static, as trail.h
- * promises). */
+ * promises). null is never one: it reads as absent (parse_value). */
 #define TYPE_REASONS(name, expected)                                                               \
     {                                                                                              \
-        NULL, name " is null, expected " expected, name " is a boolean, expected " expected,       \
+        NULL, NULL, name " is a boolean, expected " expected,                                      \
             name " is a number, expected " expected, name " is a string, expected " expected,      \
             name " is an array, expected " expected, name " is an object, expected " expected      \
     }
@@ -66,7 +66,7 @@ enum { T_NONE, T_NULL, T_BOOLEAN, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_COUNT
 #define OBJECT_REASONS(name) TYPE_REASONS(name, "an object")
 #define BOOLEAN_REASONS(name)                                                                      \
     {                                                                                              \
-        NULL, name " is null, expected true or false", NULL,                                       \
+        NULL, NULL, NULL,                                                                          \
             name " is a number, expected true or false",                                           \
             name " is a string other than \"true\" or \"false\"",                                  \
             name " is an array, expected true or false",                                           \
@@ -731,12 +731,16 @@ static const unsigned char *parse_value(scanner *sc, const unsigned char *p, con
         uint32_t fields = (((uint32_t)1 << f->hi) - 1) & ~(((uint32_t)1 << f->lo) - 1);
         sc->present &= ~fields;
         sc->wrong &= ~fields;
+    }
+    /* null is "no value", the same as an absent key: CloudTrail writes it
+     * for payloads (most responseElements are null), and exports that flatten
+     * records into columns write it for every field a record lacks. A
+     * required field that is null is then missing, and rejected as such. */
+    if (p < sc->end && *p == 'n')
+        return skip_value(sc, p);
+    if (f->child) {
         if (p < sc->end && *p == '{')
             return parse_object(sc, p, f->child);
-        /* CloudTrail writes a null payload (most responseElements are):
-         * simply absent, and kept off the slow path in finish_record. */
-        if ((s == S_REQUEST || s == S_RESPONSE) && p < sc->end && *p == 'n')
-            return skip_value(sc, p);
         return skip_mistyped(sc, p, s);
     }
     if (f->boolean && p < sc->end && (*p == 't' || *p == 'f')) {
@@ -900,7 +904,7 @@ static const char *type_problem(const scanner *sc, size_t *offset)
             continue;
         why = type_reasons[s][sc->wrong_type[s]];
         if (!why)
-            why = "field of an unexpected type"; /* not reached: see parse_value */
+            why = "field of an unexpected type"; /* not reached: null is absent */
         *offset = sc->wrong_off[s];
     }
     return why;
