@@ -39,24 +39,6 @@ static void check_string(const char *s, bool required)
         abort();
 }
 
-/* The value at a path, taking the last of repeated keys as the scanner
- * does; NULL unless it is a string. */
-static const char *oracle(const cJSON *obj, const char *a, const char *b, const char *c,
-                          const char *d)
-{
-    const char *path[] = {a, b, c, d};
-    for (int i = 0; i < 4 && path[i]; i++) {
-        if (!cJSON_IsObject(obj))
-            return NULL;
-        const cJSON *last = NULL;
-        for (const cJSON *it = obj->child; it; it = it->next)
-            if (it->string && strcmp(it->string, path[i]) == 0)
-                last = it;
-        obj = last;
-    }
-    return cJSON_IsString(obj) ? obj->valuestring : NULL;
-}
-
 /* The last value at a path, whatever its type; NULL when absent (or under
  * something that is not an object). */
 static const cJSON *last_at(const cJSON *obj, const char *const *path, int n)
@@ -71,6 +53,19 @@ static const cJSON *last_at(const cJSON *obj, const char *const *path, int n)
         obj = last;
     }
     return obj;
+}
+
+/* The value at a path, taking the last of repeated keys as the scanner
+ * does; NULL unless it is a string. */
+static const char *oracle(const cJSON *obj, const char *a, const char *b, const char *c,
+                          const char *d)
+{
+    const char *path[] = {a, b, c, d};
+    int n = 0;
+    while (n < 4 && path[n])
+        n++;
+    const cJSON *v = last_at(obj, path, n);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* A delivered record has every field cloudtracker reads (outside the

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- ct_buf: growable byte buffer, always NUL-terminated when len > 0 ---- */
 typedef struct ct_buf {
@@ -101,5 +102,8 @@ int ct_file_read_regular(char **out, size_t *out_len, const char *path, size_t m
 /* Writes n as "16 MiB", "1 GiB", "4 KiB" when it is a whole multiple, else
  * "N bytes". */
 void ct_size_format(size_t n, char *buf, size_t size);
+/* What a file that is not a regular file is, for messages: "a folder", "a
+ * named pipe (FIFO)", "a socket", "a character device", "a block device". */
+const char *ct_file_kind(mode_t mode);
 
 #endif

@@ -5,6 +5,8 @@
 #define ZLIB_CONST
 #include "source/gzread.h"
 
+#include "cloudtracker/util.h"
+
 #include <libdeflate.h>
 #include <limits.h>
 #include <pthread.h>
@@ -214,20 +216,10 @@ static bool all_zero(const unsigned char *p, size_t n)
     return true;
 }
 
-void ct_gz_format_size(size_t bytes, char *out, size_t size)
-{
-    if (bytes >= ((size_t)1 << 30) && bytes % ((size_t)1 << 30) == 0)
-        snprintf(out, size, "%zu GiB", bytes >> 30);
-    else if (bytes >= ((size_t)1 << 20))
-        snprintf(out, size, "%zu MiB", bytes >> 20);
-    else
-        snprintf(out, size, "%zu KiB", bytes >> 10);
-}
-
 static int too_big(ct_gz_out *out, size_t max_out, ct_error *err)
 {
     char limit[32];
-    ct_gz_format_size(max_out, limit, sizeof(limit));
+    ct_size_format(max_out, limit, sizeof(limit));
     out->len = 0;
     return ct_error_set(err, CT_EINPUT, "decompressed size exceeds the %s limit", limit);
 }

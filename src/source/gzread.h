@@ -80,9 +80,6 @@ bool ct_gz_is_gzip(const void *in, size_t n);
 int ct_gz_decompress(struct libdeflate_decompressor *d, const unsigned char *in, size_t n,
                      size_t max_out, ct_gz_out *out, ct_error *err);
 
-/* Writes a byte count the way limits are told to users ("2 GiB"). */
-void ct_gz_format_size(size_t bytes, char *out, size_t size);
-
 /* Frees the buffer and gives its memory back to the account; it is then
  * empty and reusable (with the same account). */
 void ct_gz_out_release(ct_gz_out *out);

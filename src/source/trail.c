@@ -66,8 +66,7 @@ enum { T_NONE, T_NULL, T_BOOLEAN, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_COUNT
 #define OBJECT_REASONS(name) TYPE_REASONS(name, "an object")
 #define BOOLEAN_REASONS(name)                                                                      \
     {                                                                                              \
-        NULL, NULL, NULL,                                                                          \
-            name " is a number, expected true or false",                                           \
+        NULL, NULL, NULL, name " is a number, expected true or false",                             \
             name " is a string other than \"true\" or \"false\"",                                  \
             name " is an array, expected true or false",                                           \
             name " is an object, expected true or false"                                           \

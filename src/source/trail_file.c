@@ -116,22 +116,6 @@ static int scan_record(void *ud, const ct_trail_record *rec)
     return 0;
 }
 
-/* What a file that is not a regular file is, for the reason given. */
-static const char *file_kind(mode_t mode)
-{
-    if (S_ISFIFO(mode))
-        return "a named pipe (FIFO)";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    if (S_ISCHR(mode))
-        return "a character device";
-    if (S_ISBLK(mode))
-        return "a block device";
-    if (S_ISDIR(mode))
-        return "a folder";
-    return "an unknown kind of file";
-}
-
 /* Reads the whole file into r->raw; returns 0, CT_ENOMEM, or CT_EINPUT with
  * a reason (unreadable, too big). Size and mtime are those of what was read. */
 static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error *err)
@@ -143,7 +127,7 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         res->size = (int64_t)st.st_size;
         res->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        return ct_error_set(err, CT_EINPUT, "not a regular file: %s", file_kind(st.st_mode));
+        return ct_error_set(err, CT_EINPUT, "not a regular file: %s", ct_file_kind(st.st_mode));
     }
     /* O_NONBLOCK in case a FIFO took the file's place since. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -157,7 +141,7 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
     res->size = (int64_t)st.st_size;
     res->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (!S_ISREG(st.st_mode)) {
-        rc = ct_error_set(err, CT_EINPUT, "not a regular file: %s", file_kind(st.st_mode));
+        rc = ct_error_set(err, CT_EINPUT, "not a regular file: %s", ct_file_kind(st.st_mode));
         goto done;
     }
     /* Back to plain blocking reads (O_NONBLOCK means nothing to most file
@@ -166,7 +150,7 @@ static int load(ct_file_reader *r, const char *path, ct_file_scan *res, ct_error
     if (fl != -1)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     char limit[32];
-    ct_gz_format_size(r->max_bytes, limit, sizeof(limit));
+    ct_size_format(r->max_bytes, limit, sizeof(limit));
     if ((uint64_t)st.st_size > r->max_bytes) {
         rc = ct_error_set(err, CT_EINPUT, "file larger than the %s limit", limit);
         goto done;

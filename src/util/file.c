@@ -24,7 +24,7 @@ void ct_size_format(size_t n, char *buf, size_t size)
         snprintf(buf, size, "%zu bytes", n);
 }
 
-static const char *kind_of(mode_t mode)
+const char *ct_file_kind(mode_t mode)
 {
     if (S_ISDIR(mode))
         return "a folder";
@@ -36,13 +36,13 @@ static const char *kind_of(mode_t mode)
         return "a block device";
     if (S_ISSOCK(mode))
         return "a socket";
-    return "not a regular file";
+    return "an unknown kind of file";
 }
 
 static int not_regular(const char *path, mode_t mode, int code, const char *what, ct_error *err)
 {
     return ct_error_set_at(err, code, path, 0, 0, "cannot read %s: it is %s, not a regular file",
-                           what, kind_of(mode));
+                           what, ct_file_kind(mode));
 }
 
 static int too_large(const char *path, size_t max, int code, const char *what, ct_error *err)

@@ -489,7 +489,7 @@ static void test_unexpected_types(void)
     CHECK_STR(r.rej_why[4], MISSING_TIME);
     CHECK_STR(r.rej_why[5], "missing eventSource");
     CHECK_STR(r.rej_why[6], "missing eventSource"); /* null is no value */
-    CHECK_INT(r.rej_off[0], 32); /* the 7 */
+    CHECK_INT(r.rej_off[0], 32);                    /* the 7 */
     CHECK_INT(r.rej_off[3], strstr(required, "{\"eventSource\":\"a\",\"eventName\":\"b\","
                                              "\"eventTime\":\"yesterday") -
                                 required); /* the record */
