@@ -841,6 +841,26 @@ static void test_store_file_creation(void)
     ct_store_free(s);
     CHECK_INT(stat(fresh, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0600);
+    /* SQLite opens its -wal and -shm files with O_NOFOLLOW: links planted
+     * at those names never lead a write into the file they point to. */
+    char *victim = pathf(root, "victim.txt");
+    write_bytes(victim, "precious\n", 9);
+    char *planted = pathf(root, "planted.db");
+    for (int i = 0; i < 2; i++) {
+        char *side = pathf(root, i ? "planted.db-shm" : "planted.db-wal");
+        CHECK_INT(symlink(victim, side), 0);
+        free(side);
+    }
+    if (ct_store_open(&s, planted, true, &err) == 0)
+        ct_store_free(s);
+    FILE *vf = fopen(victim, "rb");
+    char got[32] = {0};
+    CHECK(vf && fread(got, 1, sizeof(got) - 1, vf) == 9);
+    if (vf)
+        fclose(vf);
+    CHECK_STR(got, "precious\n");
+    free(victim);
+    free(planted);
     /* Reading only never creates. */
     char *none = pathf(root, "none.db");
     CHECK_INT(ct_store_open(&s, none, false, &err), CT_ESTORE);
