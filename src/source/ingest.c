@@ -374,6 +374,6 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
     /* The mark tells readers (--skip-setup) that the store is half-written. */
     int mark = ct_store_ingest_mark(store);
     int rc = ingest(store, opts, summary, err);
-    ct_store_ingest_unmark(mark);
+    ct_store_ingest_unmark(store, mark);
     return rc;
 }

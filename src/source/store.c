@@ -435,7 +435,8 @@ fail:
  * ends or dies (SIGKILL included), and it conflicts across descriptors of
  * one process too. It lies on a file of its own because closing any
  * descriptor of the store file would drop SQLite's own locks on it. The
- * file stays (removing it could race with a reader); it holds nothing. */
+ * last ingest to end removes the file; one killed leaves it, empty and
+ * harmless, for the next to reuse. */
 static char *mark_path(const ct_store *store)
 {
     ct_buf b = CT_BUF_INIT;
@@ -459,19 +460,35 @@ static bool lock_whole(int fd, int cmd, short type, short *found)
 int ct_store_ingest_mark(ct_store *store)
 {
     char *path = mark_path(store);
-    int fd = path ? open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-    free(path);
-    if (fd >= 0 && !lock_whole(fd, F_OFD_SETLK, F_RDLCK, NULL)) {
-        close(fd);
-        fd = -1;
+    int fd = -1;
+    /* The file locked must still be the one at the path: an ingest ending
+     * meanwhile may have removed it (and holds it locked while it does). */
+    for (int tries = 0; path && fd < 0 && tries < 3; tries++) {
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        struct stat held, named;
+        if (fd >= 0 &&
+            !(lock_whole(fd, F_OFD_SETLK, F_RDLCK, NULL) && fstat(fd, &held) == 0 &&
+              stat(path, &named) == 0 && held.st_dev == named.st_dev &&
+              held.st_ino == named.st_ino)) {
+            close(fd);
+            fd = -1;
+        }
     }
+    free(path);
     return fd;
 }
 
-void ct_store_ingest_unmark(int mark)
+void ct_store_ingest_unmark(ct_store *store, int mark)
 {
-    if (mark >= 0)
-        close(mark);
+    if (mark < 0)
+        return;
+    /* The lock becomes exclusive only when no other ingest holds it: then
+     * the file goes, and no reader or ingest can take it meanwhile. */
+    char *path = mark_path(store);
+    if (path && lock_whole(mark, F_OFD_SETLK, F_WRLCK, NULL))
+        unlink(path);
+    free(path);
+    close(mark);
 }
 
 bool ct_store_ingest_running(const ct_store *store)

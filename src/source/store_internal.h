@@ -215,11 +215,12 @@ enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_DATA, DELTA_
  * processes can see (a lock the kernel drops when the process ends, however
  * it ends). ct_store_ingest_mark returns the mark (a file descriptor; -1
  * when none can be made there, which only costs readers the warning), and
- * ct_store_ingest_unmark drops it. ct_store_ingest_running says whether
+ * ct_store_ingest_unmark drops it (removing the file when no other ingest
+ * holds it). ct_store_ingest_running says whether
  * some other open of the mark holds it: an ingest in this or another
  * process is writing the store now. */
 int ct_store_ingest_mark(ct_store *store);
-void ct_store_ingest_unmark(int mark);
+void ct_store_ingest_unmark(ct_store *store, int mark);
 bool ct_store_ingest_running(const ct_store *store);
 
 struct ct_store {
