@@ -162,6 +162,17 @@ int ct_buf_put_safe(ct_buf *b, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), i = 0;
     while (i < n) {
+        /* Printable ASCII other than the backslash goes as it is, a run at
+         * a time (names are mostly that). */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7F && p[run] != '\\')
+            run++;
+        if (run > i) {
+            if (ct_buf_append(b, p + i, run - i) != 0)
+                return CT_ENOMEM;
+            i = run;
+            continue;
+        }
         unsigned char c = p[i];
         size_t k = utf8_seq(p + i, n - i);
         /* C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F. */
