@@ -586,7 +586,10 @@ static int add_host(loader *l, yaml_node_t *n, const char *what, const char *sch
         return add_url(l, raw);
     }
     ct_buf b = CT_BUF_INIT;
-    bool has_port = strchr(raw, ':') != NULL && raw[0] != '[';
+    /* An IPv6 literal is bracketed ("[::1]", "[::1]:9200"): its port, if
+     * any, follows the bracket. */
+    const char *after = raw[0] == '[' ? strchr(raw, ']') : raw;
+    bool has_port = after && strchr(after, ':') != NULL;
     rc = ct_buf_printf(&b, "%s://%s%s", scheme, raw, has_port ? "" : ":9200");
     free(raw);
     if (rc) {

@@ -215,6 +215,14 @@ static void test_es_hosts(void)
         CHECK_STR(cfg->es.urls[0], "http://es.local:9200");
         ct_config_free(cfg);
     }
+    /* IPv6 literals: the port follows the bracket. */
+    cfg = load_ok(ACCTS "elasticsearch:\n  hosts: ['[::1]:9201', '[::1]']\n");
+    if (cfg) {
+        CHECK_INT(cfg->es.url_count, 2);
+        CHECK_STR(cfg->es.urls[0], "http://[::1]:9201");
+        CHECK_STR(cfg->es.urls[1], "http://[::1]:9200");
+        ct_config_free(cfg);
+    }
     cfg = load_ok(ACCTS "elasticsearch:\n  url: https://search.example:9243/\n");
     if (cfg) {
         CHECK_STR(cfg->es.urls[0], "https://search.example:9243");
