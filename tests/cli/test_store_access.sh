@@ -8,11 +8,17 @@
 set -u
 bin=$1 root=$2 scratch=$3
 rm -rf "$scratch" && mkdir -p "$scratch" || exit 1
-chmod 755 "$scratch"
-cleanup() { chmod -R u+w "$scratch" 2>/dev/null; }
+# The reader below may be another user, who may not reach the build or
+# source folders (a checkout under /root): what it needs (the binary, the
+# config and IAM files, the stores) lies in a folder of its own under /tmp.
+pub=$(mktemp -d "${TMPDIR:-/tmp}/ct-store-access.XXXXXX") || exit 1
+cleanup() { chmod -R u+w "$pub" 2>/dev/null; rm -rf "$pub"; }
 trap cleanup EXIT
+chmod 755 "$pub"
+mkdir -p "$pub/demo" && cp -r "$root/demo/iam" "$pub/demo/" && cp "$root/config.yaml.example" "$pub/config.yaml" &&
+    cp "$bin" "$pub/cloudtracker" && chmod -R a+rX "$pub" || exit 1
 config=$root/config.yaml.example
-query=(--config "$config" --account demo --user alice --skip-setup)
+query=(--config "$pub/config.yaml" --account demo --user alice --skip-setup)
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -29,7 +35,7 @@ as_reader() {
 
 # 1. A store shipped into a folder the reader may not write is queried as
 # it is, and nothing is written there.
-orig=$scratch/orig ro=$scratch/ro
+orig=$scratch/orig ro=$pub/ro
 mkdir -p "$orig" "$ro" && chmod 755 "$ro"
 if ! (cd "$scratch" && "$bin" ingest --config "$config" --store "$orig/store.db" >/dev/null 2>&1); then
     bad "ingest into $orig/store.db failed"
@@ -38,7 +44,7 @@ fi
 cp "$orig/store.db" "$ro/store.db"
 chmod 644 "$ro/store.db" && chmod 555 "$ro"
 before=$(ls -A "$ro")
-out=$(cd "$scratch" && as_reader "$bin" "${query[@]}" --store "$ro/store.db" 2>&1)
+out=$(cd "$pub" && as_reader "$pub/cloudtracker" "${query[@]}" --store "$ro/store.db" 2>&1)
 rc=$?
 if [ $rc = 0 ] && [ "$out" = "$(cat "$scratch/want.out")" ] && [ -s "$scratch/want.out" ]; then
     ok
@@ -54,7 +60,7 @@ fi
 
 # 2. The same with commits still in the write-ahead log: they cannot be
 # read without writing, so the store is refused (exit 6), not read in part.
-wal=$scratch/wal
+wal=$pub/wal
 mkdir -p "$wal" && chmod 755 "$wal"
 cp "$orig/store.db" "$scratch/w.db" && chmod 644 "$scratch/w.db"
 python3 - "$scratch/w.db" "$wal" <<'PY'
@@ -70,7 +76,7 @@ shutil.copy(db + "-wal", dest + "/store.db-wal")
 c.close()
 PY
 chmod 644 "$wal"/* && chmod 555 "$wal"
-out=$(cd "$scratch" && as_reader "$bin" "${query[@]}" --store "$wal/store.db" 2>&1)
+out=$(cd "$pub" && as_reader "$pub/cloudtracker" "${query[@]}" --store "$wal/store.db" 2>&1)
 rc=$?
 if [ $rc = 6 ] && [[ "$out" == *"write-ahead log"*"holds changes"* ]] && [[ "$out" != *"cloudwatch"* ]]; then
     ok
