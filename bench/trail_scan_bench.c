@@ -4,7 +4,7 @@
 
 /* Not part of the build. From the source folder:
  *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/trail_scan_bench.c \
- *      src/source/trail.c src/util/date.c src/util/error.c -o /tmp/trail_bench
+ *      src/trail/trail.c src/util/date.c src/util/error.c -o /tmp/trail_bench
  *   /tmp/trail_bench [FILE...] */
 #include "cloudtracker/trail.h"
 

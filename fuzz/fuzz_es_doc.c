@@ -2,7 +2,7 @@
  * gives anything but one line of valid JSON conforming to the generated
  * mapping, when the moves are miscounted, when a refused input changes the
  * buffer, or when putting the moved values back loses data. */
-#include "../src/source/es_doc.h"
+#include "../src/es/es_doc.h"
 #include "../tests/unit/es_doc_check.h"
 #include "cloudtracker/error.h"
 

@@ -96,7 +96,7 @@ fails = 0
 def run(extra):
     return subprocess.run([binary] + args + ["--store", store] + extra, cwd=scratch,
                           capture_output=True, text=True)
-# What an ingest holds (src/source/store.c): a shared open-file-description
+# What an ingest holds (src/store/store.c): a shared open-file-description
 # lock on the whole "<store>-ingest.lock".
 fd = os.open(store + "-ingest.lock", os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0))

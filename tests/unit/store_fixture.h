@@ -7,7 +7,7 @@
 
 #include "cloudtracker/date.h"
 #include "cloudtracker/util.h"
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <ftw.h>

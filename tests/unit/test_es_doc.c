@@ -3,7 +3,7 @@
  * round trip of moved values, malformed input, and the 310 real records of
  * tests/data/stratus-red-team (nothing moved, bytes kept). */
 #include "es_doc_check.h"
-#include "source/es_doc.h"
+#include "es/es_doc.h"
 #include "test.h"
 
 #include "cloudtracker/error.h"

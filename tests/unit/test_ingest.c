@@ -3,7 +3,7 @@
  * runs killed at random points that must end exactly like a clean run. */
 #define _XOPEN_SOURCE 700
 #include "cloudtracker/store.h"
-#include "source/gzread.h"
+#include "trail/gzread.h"
 #include "store_fixture.h"
 #include "test.h"
 

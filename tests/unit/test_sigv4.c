@@ -1,7 +1,7 @@
 /* Unit tests for SHA-256 (FIPS 180-4 examples), HMAC-SHA256 (RFC 4231) and
  * the SigV4 signer (the worked example of AWS's documentation, and the
  * canonical forms Amazon OpenSearch expects for patterns and comma lists). */
-#include "source/es_sigv4.h"
+#include "es/es_sigv4.h"
 #include "test.h"
 #include "util/sha256.h"
 

@@ -4,7 +4,7 @@
 #define _XOPEN_SOURCE 700
 #include "cloudtracker/source.h"
 #include "cloudtracker/store.h"
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 #include "store_fixture.h"
 #include "test.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for src/source/trail.c: document shapes, field extraction,
+/* Unit tests for src/trail/trail.c: document shapes, field extraction,
  * escapes and UTF-8, rejection accounting, truncation at every offset, and
  * the Stratus Red Team detonation logs. */
 #include "cloudtracker/date.h"

@@ -2,7 +2,7 @@
  * Workers build a file's aggregate with them; the writer uses the same
  * pools as its string -> id caches and the same rows for pending roll-up
  * changes. Tuned for the ingest's hot loop: few mallocs, no rehashing. */
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

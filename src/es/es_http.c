@@ -2,11 +2,11 @@
  * through run_batch(): one round sends all pending requests in parallel on
  * the client's multi handle; then failures are sorted into retry (429/503),
  * fail over to the next host (connection failures) and fatal. */
-#include "source/es_http.h"
+#include "es/es_http.h"
 
 #include "cloudtracker/es.h"
 #include "cloudtracker/util.h"
-#include "source/es_sigv4.h"
+#include "es/es_sigv4.h"
 #include "util/sha256.h"
 
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 /* The store as an event source: the queries the analysis asks (calls per
  * principal, calls inside role sessions, activity, account coverage, data
  * events, input problems), each one SQL statement over the daily roll-ups. */
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

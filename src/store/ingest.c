@@ -1,8 +1,8 @@
 /* The ingest: finds trail files under the given paths, has worker threads
  * read and aggregate them, and writes each file's result from the calling
  * thread, in discovery order, whole files per transaction. */
-#include "source/store_internal.h"
-#include "source/walk.h"
+#include "store/store_internal.h"
+#include "trail/walk.h"
 
 #include <errno.h>
 #include <pthread.h>

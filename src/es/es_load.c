@@ -11,10 +11,10 @@
 #include "cloudtracker/date.h"
 #include "cloudtracker/outfile.h"
 #include "cloudtracker/util.h"
-#include "source/es_doc.h"
-#include "source/es_http.h"
-#include "source/trail_file.h"
-#include "source/walk.h"
+#include "es/es_doc.h"
+#include "es/es_http.h"
+#include "trail/trail_file.h"
+#include "trail/walk.h"
 #include "util/sha256.h"
 
 #include <cjson/cJSON.h>

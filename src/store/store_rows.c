@@ -3,7 +3,7 @@
  * changed file's old contributions can be taken out again. One compact blob
  * per file costs the writer one row where a table of aggregates cost about a
  * hundred. */
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 /* Layout: a varint row count, then every call row as CT_FILE_CALL_COLS
  * values; a varint row count, then every account row as

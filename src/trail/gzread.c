@@ -3,7 +3,7 @@
  * re-reads the failing member to tell truncation from corruption and to
  * salvage the readable prefix of a cut file. */
 #define ZLIB_CONST
-#include "source/gzread.h"
+#include "trail/gzread.h"
 
 #include "cloudtracker/util.h"
 

@@ -2,8 +2,8 @@
  * src/source): shared by the embedded store's ingest and the Elasticsearch
  * loader, so both read exactly the same files. What is read and what is
  * left out is described at ct_store_ingest (store.h). */
-#ifndef CT_SOURCE_WALK_H
-#define CT_SOURCE_WALK_H
+#ifndef CT_TRAIL_WALK_H
+#define CT_TRAIL_WALK_H
 
 #include "cloudtracker/error.h"
 #include "cloudtracker/source.h"

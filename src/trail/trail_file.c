@@ -1,9 +1,9 @@
 /* Reading one trail file: the whole file in memory, gzip recognised by its
  * magic bytes, then the trail scanner (see trail_file.h). */
-#include "source/trail_file.h"
+#include "trail/trail_file.h"
 
 #include "cloudtracker/util.h"
-#include "source/gzread.h"
+#include "trail/gzread.h"
 
 #include <errno.h>
 #include <fcntl.h>

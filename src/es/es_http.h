@@ -1,10 +1,10 @@
 /* HTTP transport of the Elasticsearch backend: libcurl (easy handles driven
  * by one multi handle), host failover, authentication (Basic, ApiKey,
  * Bearer, SigV4), TLS, timeouts, bounded retries of 429/503 with jittered
- * backoff, JSON parsing and error classification. Internal to src/source/es_*:
+ * backoff, JSON parsing and error classification. Internal to src/es/:
  * cJSON types never leave these modules. */
-#ifndef CT_SOURCE_ES_HTTP_H
-#define CT_SOURCE_ES_HTTP_H
+#ifndef CT_ES_HTTP_H
+#define CT_ES_HTTP_H
 
 #include "cloudtracker/config.h"
 #include "cloudtracker/error.h"

@@ -3,7 +3,7 @@
  * canonical names. */
 /* realpath() is an XSI function. */
 #define _XOPEN_SOURCE 700
-#include "source/walk.h"
+#include "trail/walk.h"
 
 #include "cloudtracker/util.h"
 

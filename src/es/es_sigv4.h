@@ -2,8 +2,8 @@
  * OpenSearch Serverless (aoss). Our own signer because libcurl 7.88's
  * CURLOPT_AWS_SIGV4 signs the path and query verbatim, which AWS rejects for
  * index patterns ('*'), comma lists and unsorted query strings. */
-#ifndef CT_SOURCE_ES_SIGV4_H
-#define CT_SOURCE_ES_SIGV4_H
+#ifndef CT_ES_SIGV4_H
+#define CT_ES_SIGV4_H
 
 #include "cloudtracker/util.h"
 

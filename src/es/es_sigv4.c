@@ -1,6 +1,6 @@
 /* AWS SigV4 request signing (header form), as the AWS General Reference
  * describes it: canonical request, string to sign, HMAC key chain. */
-#include "source/es_sigv4.h"
+#include "es/es_sigv4.h"
 
 #include "cloudtracker/error.h"
 #include "util/sha256.h"

@@ -1,9 +1,9 @@
 /* The CloudTrail mapping as one table, the index templates generated from it,
  * and the byte-level rewrite that makes a record fit it (see es_doc.h). */
-#include "source/es_doc.h"
+#include "es/es_doc.h"
 
 #include "cloudtracker/error.h"
-#include "source/es_http.h"
+#include "es/es_http.h"
 #include "util/json_plain.h"
 
 #include <cjson/cJSON.h>

@@ -4,7 +4,7 @@
  * per day, with per-file bookkeeping so each trail file's contributions can
  * be replaced atomically. Schema, statements, opening checks and the file
  * lookup. */
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,14 +2,14 @@
  * ingest_file.c, store_agg.c, store_write.c, store_rows.c): the store
  * handle, a file's aggregated contributions as a worker builds them, and
  * what the writer does with them. */
-#ifndef CT_SOURCE_STORE_INTERNAL_H
-#define CT_SOURCE_STORE_INTERNAL_H
+#ifndef CT_STORE_INTERNAL_H
+#define CT_STORE_INTERNAL_H
 
 #include "cloudtracker/error.h"
 #include "cloudtracker/source.h"
 #include "cloudtracker/store.h"
 #include "cloudtracker/util.h"
-#include "source/trail_file.h"
+#include "trail/trail_file.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>

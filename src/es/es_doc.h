@@ -2,8 +2,8 @@
  * template the bulk loader installs, and the per-record rewrite that makes
  * every record fit that mapping without losing any of its data. One static
  * table of mapped paths (es_doc.c) drives both, so they cannot disagree. */
-#ifndef CT_SOURCE_ES_DOC_H
-#define CT_SOURCE_ES_DOC_H
+#ifndef CT_ES_DOC_H
+#define CT_ES_DOC_H
 
 #include "cloudtracker/util.h"
 

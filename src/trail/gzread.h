@@ -1,8 +1,8 @@
 /* Whole-file gzip decompression for trail files (internal to src/source):
  * libdeflate for speed, zlib streaming to salvage what a damaged file still
  * holds. */
-#ifndef CT_SOURCE_GZREAD_H
-#define CT_SOURCE_GZREAD_H
+#ifndef CT_TRAIL_GZREAD_H
+#define CT_TRAIL_GZREAD_H
 
 #include "cloudtracker/error.h"
 

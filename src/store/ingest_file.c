@@ -3,7 +3,7 @@
  * single writer only has small results to commit. */
 #include "cloudtracker/date.h"
 #include "cloudtracker/trail.h"
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

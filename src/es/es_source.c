@@ -6,7 +6,7 @@
 #include "cloudtracker/es.h"
 
 #include "cloudtracker/util.h"
-#include "source/es_http.h"
+#include "es/es_http.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * to the roll-ups are merged in memory and applied in key order just before
  * it commits, with multi-row statements: the roll-ups are what the B-tree
  * work of an ingest is spent on. */
-#include "source/store_internal.h"
+#include "store/store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,12 +2,12 @@
  * and run the trail scanner over it, sorting whatever goes wrong into a
  * status and a reason. Shared by the embedded store's ingest, which
  * aggregates the records, and the Elasticsearch loader, which sends them. */
-#ifndef CT_SOURCE_TRAIL_FILE_H
-#define CT_SOURCE_TRAIL_FILE_H
+#ifndef CT_TRAIL_TRAIL_FILE_H
+#define CT_TRAIL_TRAIL_FILE_H
 
 #include "cloudtracker/error.h"
 #include "cloudtracker/trail.h"
-#include "source/gzread.h"
+#include "trail/gzread.h"
 
 #include <stddef.h>
 #include <stdint.h>
