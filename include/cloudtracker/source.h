@@ -107,6 +107,91 @@ typedef struct ct_input_problems {
 int ct_input_problems_add(ct_input_problems *list, const char *path, const char *reason);
 void ct_input_problems_release(ct_input_problems *list);
 
+/* ---- bulk answers: many principals or sessions in one question ---- */
+
+/* The calls of one principal, as principal_calls answers them. */
+typedef struct ct_principal_calls {
+    char *principal_arn;
+    ct_calls calls; /* sorted as ct_calls_sort sorts */
+} ct_principal_calls;
+
+/* The calls of every principal of an account; owns its strings. */
+typedef struct ct_account_calls {
+    ct_principal_calls *items; /* sorted by principal_arn (bytewise) once finished */
+    size_t count;
+    size_t cap;
+    struct ct_strmap *index; /* "arn\tsource\tname\tkind" while filling; NULL when finished */
+} ct_account_calls;
+
+/* Adds calls of a principal, summed with those of the same principal,
+ * eventSource, eventName and kind added before (counts added, days
+ * widened): a backend may find one group in several pieces. Returns 0 or
+ * CT_ENOMEM. */
+int ct_account_calls_add(ct_account_calls *list, const char *principal_arn,
+                         const char *event_source, const char *event_name, ct_event_kind kind,
+                         uint64_t count, uint64_t error_count, int64_t first_day,
+                         int64_t last_day);
+/* Sorts principals and their calls (the order every backend returns) and
+ * drops the index. */
+void ct_account_calls_finish(ct_account_calls *list);
+/* The calls of `principal_arn`, or NULL (after finishing: binary search). */
+const ct_calls *ct_account_calls_find(const ct_account_calls *list, const char *principal_arn);
+void ct_account_calls_release(ct_account_calls *list);
+
+/* One session of a role: the temporary access key (ASIA...) its calls
+ * carry as userIdentity.accessKeyId, and what the logs say about who opened
+ * it. */
+typedef struct ct_role_session {
+    char *access_key;
+    ct_calls calls; /* the session's calls inside the window (sorted) */
+    /* The event that opened the session: a successful AssumeRole,
+     * AssumeRoleWithSAML or AssumeRoleWithWebIdentity for the role whose
+     * responseElements.credentials.accessKeyId is the key. When the logs
+     * hold several copies (a cross-account hop is logged in both accounts;
+     * only the caller's copy names the caller), the one naming a caller
+     * wins, then the earliest, then the smallest eventID. */
+    bool opened_known;       /* false: the logs hold no such event */
+    char *opened_by;         /* the ARN the opening call is charged to, as principal_calls
+                              * charges calls (an IAM user; a role for a role chain); "" when
+                              * the caller has none (SAML and web identity, the role
+                              * account's copy of a cross-account call) */
+    char *session_name;      /* requestParameters.roleSessionName ("" when absent) */
+    int64_t opened_at;       /* its eventTime, seconds since the epoch */
+    char *opened_in_account; /* its recipientAccountId ("" when absent) */
+    char *event_id;          /* its eventID ("" when absent) */
+    char *shared_event_id;   /* its sharedEventID ("" when absent) */
+} ct_role_session;
+
+/* The sessions of a role; owns its strings. */
+typedef struct ct_role_sessions {
+    ct_role_session *items; /* sorted by access_key (bytewise) once finished */
+    size_t count;
+    size_t cap;
+    struct ct_strmap *index; /* access key, then "key\tsource\tname\tkind": while filling */
+} ct_role_sessions;
+
+/* Adds calls made with a session's key, summed like ct_account_calls_add.
+ * Returns 0 or CT_ENOMEM. */
+int ct_role_sessions_add_call(ct_role_sessions *list, const char *access_key,
+                              const char *event_source, const char *event_name,
+                              ct_event_kind kind, uint64_t count, uint64_t error_count,
+                              int64_t first_day, int64_t last_day);
+/* Records an event that opened the session with `access_key`, keeping the
+ * preferred one when there are several (see ct_role_session). NULL strings
+ * are kept as "". Returns 0 or CT_ENOMEM. */
+int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
+                                 const char *opened_by, const char *session_name,
+                                 int64_t opened_at, const char *account_id, const char *event_id,
+                                 const char *shared_event_id);
+/* Keeps the sessions of the window (those with a call in it, or opened in
+ * it), sorts them and their calls, and drops the index. */
+void ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window);
+void ct_role_sessions_release(ct_role_sessions *list);
+
+/* A role session lasts 12 hours at most, so an event that opened a session
+ * up to this long before the window can still have calls inside it. */
+#define CT_SESSION_REACH (12 * 3600)
+
 typedef struct ct_source ct_source;
 
 /* A backend is a struct of function pointers (libgit2's odb_backend shape).
@@ -150,6 +235,26 @@ struct ct_source {
      * window; 0 means the logs say nothing about it. */
     int (*account_event_count)(ct_source *src, const char *account_id, const ct_window *window,
                                uint64_t *count, ct_error *err);
+
+    /* Bulk question: the calls of every principal of an account in the
+     * window, that is what principal_calls answers for each ARN whose
+     * account field (arn:PARTITION:SERVICE::ACCOUNT:...) is `account_id`
+     * (IAM users, roles with their sessions, the root user, federated
+     * users), for every such ARN the logs hold a call of. Answered with a
+     * bounded number of queries (pages of one aggregation, one pass over
+     * the roll-ups), never one per principal. `out` is empty on entry and
+     * finished (ct_account_calls_finish) on success. */
+    int (*account_calls)(ct_source *src, const char *account_id, const ct_window *window,
+                         ct_account_calls *out, ct_error *err);
+
+    /* Bulk question: the sessions of role `role_arn` in the window (see
+     * ct_role_sessions_finish), each with its calls in the window and the
+     * event that opened it when the logs hold one (looked for up to
+     * CT_SESSION_REACH before the window). A bounded number of queries
+     * whatever the number of sessions. `out` is empty on entry and
+     * finished on success. */
+    int (*role_sessions)(ct_source *src, const char *role_arn, const ct_window *window,
+                         ct_role_sessions *out, ct_error *err);
 
     /* Inputs known to be skipped or partly read (appended to `problems`). */
     int (*input_problems)(ct_source *src, ct_input_problems *problems, ct_error *err);

@@ -3,6 +3,7 @@
 #include "cloudtracker/source.h"
 #include "cloudtracker/util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,4 +191,260 @@ void ct_source_free(ct_source *src)
 {
     if (src && src->free)
         src->free(src);
+}
+
+/* ---- bulk answers ---- */
+
+/* The key a group of calls is summed under: fields joined by tabs (no
+ * CloudTrail ARN, key, eventSource or eventName holds one that reaches
+ * here unescaped, and a clash would only sum two groups that are written
+ * alike). Returns 0 or CT_ENOMEM. */
+static int group_key(ct_buf *b, const char *owner, const char *event_source,
+                     const char *event_name, ct_event_kind kind)
+{
+    ct_buf_reset(b);
+    return ct_buf_printf(b, "%s\t%s\t%s\t%d", owner, event_source, event_name, (int)kind);
+}
+
+/* Adds to the call of `calls` that `index` maps `key` to, or appends one. */
+static int sum_call(ct_strmap *index, const char *key, ct_calls *calls, const char *event_source,
+                    const char *event_name, ct_event_kind kind, uint64_t count,
+                    uint64_t error_count, int64_t first_day, int64_t last_day)
+{
+    void *v = NULL;
+    if (ct_strmap_get(index, key, &v)) {
+        ct_call *c = &calls->items[(size_t)(uintptr_t)v - 1];
+        c->count += count;
+        c->error_count += error_count;
+        c->first_day = first_day < c->first_day ? first_day : c->first_day;
+        c->last_day = last_day > c->last_day ? last_day : c->last_day;
+        return 0;
+    }
+    if (ct_calls_add(calls, event_source, event_name, kind, count, error_count, first_day,
+                     last_day) != 0)
+        return CT_ENOMEM;
+    return ct_strmap_put(index, key, (void *)(uintptr_t)calls->count) != 0 ? CT_ENOMEM : 0;
+}
+
+int ct_account_calls_add(ct_account_calls *list, const char *principal_arn,
+                         const char *event_source, const char *event_name, ct_event_kind kind,
+                         uint64_t count, uint64_t error_count, int64_t first_day,
+                         int64_t last_day)
+{
+    if (!list->index && !(list->index = ct_strmap_new()))
+        return CT_ENOMEM;
+    void *v = NULL;
+    ct_principal_calls *p;
+    if (ct_strmap_get(list->index, principal_arn, &v)) {
+        p = &list->items[(size_t)(uintptr_t)v - 1];
+    } else {
+        if (list->count == list->cap) {
+            size_t cap = list->cap ? list->cap * 2 : 16;
+            ct_principal_calls *items = realloc(list->items, cap * sizeof(*items));
+            if (!items)
+                return CT_ENOMEM;
+            list->items = items;
+            list->cap = cap;
+        }
+        p = &list->items[list->count];
+        memset(p, 0, sizeof(*p));
+        if (!(p->principal_arn = ct_strdup(principal_arn)))
+            return CT_ENOMEM;
+        list->count++;
+        if (ct_strmap_put(list->index, principal_arn, (void *)(uintptr_t)list->count) != 0)
+            return CT_ENOMEM;
+    }
+    ct_buf key = CT_BUF_INIT;
+    int rc = group_key(&key, principal_arn, event_source, event_name, kind) != 0
+                 ? CT_ENOMEM
+                 : sum_call(list->index, key.data, &p->calls, event_source, event_name, kind,
+                            count, error_count, first_day, last_day);
+    ct_buf_release(&key);
+    return rc;
+}
+
+static int compare_principal_calls(const void *pa, const void *pb)
+{
+    const ct_principal_calls *a = pa, *b = pb;
+    return strcmp(a->principal_arn, b->principal_arn);
+}
+
+void ct_account_calls_finish(ct_account_calls *list)
+{
+    ct_strmap_free(list->index);
+    list->index = NULL;
+    for (size_t i = 0; i < list->count; i++)
+        ct_calls_sort(&list->items[i].calls, 0);
+    if (list->count > 1)
+        qsort(list->items, list->count, sizeof(*list->items), compare_principal_calls);
+}
+
+const ct_calls *ct_account_calls_find(const ct_account_calls *list, const char *principal_arn)
+{
+    if (list->index) {
+        void *v = NULL;
+        return ct_strmap_get(list->index, principal_arn, &v)
+                   ? &list->items[(size_t)(uintptr_t)v - 1].calls
+                   : NULL;
+    }
+    ct_principal_calls probe = {(char *)principal_arn, {0}};
+    const ct_principal_calls *p =
+        list->count ? bsearch(&probe, list->items, list->count, sizeof(*list->items),
+                              compare_principal_calls)
+                    : NULL;
+    return p ? &p->calls : NULL;
+}
+
+void ct_account_calls_release(ct_account_calls *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].principal_arn);
+        ct_calls_release(&list->items[i].calls);
+    }
+    free(list->items);
+    ct_strmap_free(list->index);
+    memset(list, 0, sizeof(*list));
+}
+
+static void role_session_release(ct_role_session *s)
+{
+    free(s->access_key);
+    ct_calls_release(&s->calls);
+    free(s->opened_by);
+    free(s->session_name);
+    free(s->opened_in_account);
+    free(s->event_id);
+    free(s->shared_event_id);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The session with `access_key`, made empty when new; NULL when out of
+ * memory. */
+static ct_role_session *session_of(ct_role_sessions *list, const char *access_key)
+{
+    if (!list->index && !(list->index = ct_strmap_new()))
+        return NULL;
+    void *v = NULL;
+    if (ct_strmap_get(list->index, access_key, &v))
+        return &list->items[(size_t)(uintptr_t)v - 1];
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        ct_role_session *items = realloc(list->items, cap * sizeof(*items));
+        if (!items)
+            return NULL;
+        list->items = items;
+        list->cap = cap;
+    }
+    ct_role_session *s = &list->items[list->count];
+    memset(s, 0, sizeof(*s));
+    if (!(s->access_key = ct_strdup(access_key)))
+        return NULL;
+    list->count++;
+    if (ct_strmap_put(list->index, access_key, (void *)(uintptr_t)list->count) != 0)
+        return NULL;
+    return s;
+}
+
+int ct_role_sessions_add_call(ct_role_sessions *list, const char *access_key,
+                              const char *event_source, const char *event_name,
+                              ct_event_kind kind, uint64_t count, uint64_t error_count,
+                              int64_t first_day, int64_t last_day)
+{
+    ct_role_session *s = session_of(list, access_key);
+    if (!s)
+        return CT_ENOMEM;
+    ct_buf key = CT_BUF_INIT;
+    int rc = group_key(&key, access_key, event_source, event_name, kind) != 0
+                 ? CT_ENOMEM
+                 : sum_call(list->index, key.data, &s->calls, event_source, event_name, kind,
+                            count, error_count, first_day, last_day);
+    ct_buf_release(&key);
+    return rc;
+}
+
+/* Whether an opening event (by, at, id) is preferred to the one kept. */
+static bool opening_preferred(const ct_role_session *kept, const char *by, int64_t at,
+                              const char *id)
+{
+    if (!kept->opened_known)
+        return true;
+    if (!by[0] != !kept->opened_by[0])
+        return by[0] != 0;
+    if (at != kept->opened_at)
+        return at < kept->opened_at;
+    return strcmp(id, kept->event_id) < 0;
+}
+
+int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
+                                 const char *opened_by, const char *session_name,
+                                 int64_t opened_at, const char *account_id, const char *event_id,
+                                 const char *shared_event_id)
+{
+    ct_role_session *s = session_of(list, access_key);
+    if (!s)
+        return CT_ENOMEM;
+    opened_by = opened_by ? opened_by : "";
+    event_id = event_id ? event_id : "";
+    if (!opening_preferred(s, opened_by, opened_at, event_id))
+        return 0;
+    char *by = ct_strdup(opened_by), *name = ct_strdup(session_name ? session_name : ""),
+         *account = ct_strdup(account_id ? account_id : ""), *id = ct_strdup(event_id),
+         *shared = ct_strdup(shared_event_id ? shared_event_id : "");
+    if (!by || !name || !account || !id || !shared) {
+        free(by);
+        free(name);
+        free(account);
+        free(id);
+        free(shared);
+        return CT_ENOMEM;
+    }
+    free(s->opened_by);
+    free(s->session_name);
+    free(s->opened_in_account);
+    free(s->event_id);
+    free(s->shared_event_id);
+    s->opened_known = true;
+    s->opened_by = by;
+    s->session_name = name;
+    s->opened_at = opened_at;
+    s->opened_in_account = account;
+    s->event_id = id;
+    s->shared_event_id = shared;
+    return 0;
+}
+
+static int compare_sessions(const void *pa, const void *pb)
+{
+    const ct_role_session *a = pa, *b = pb;
+    return strcmp(a->access_key, b->access_key);
+}
+
+void ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window)
+{
+    ct_strmap_free(list->index);
+    list->index = NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        ct_role_session *s = &list->items[i];
+        bool opened_inside = s->opened_known &&
+                             ct_window_contains(window, ct_day_of_seconds(s->opened_at));
+        if (s->calls.count == 0 && !opened_inside) {
+            role_session_release(s);
+            continue;
+        }
+        ct_calls_sort(&s->calls, 0);
+        list->items[kept++] = *s;
+    }
+    list->count = kept;
+    if (list->count > 1)
+        qsort(list->items, list->count, sizeof(*list->items), compare_sessions);
+}
+
+void ct_role_sessions_release(ct_role_sessions *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        role_session_release(&list->items[i]);
+    free(list->items);
+    ct_strmap_free(list->index);
+    memset(list, 0, sizeof(*list));
 }

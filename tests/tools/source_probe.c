@@ -1,0 +1,144 @@
+/* ct_source_probe: asks one question of the event source a config names
+ * and prints the answer as tab-separated lines, so tests can compare the
+ * backends' answers (the embedded store's and Elasticsearch's) byte for
+ * byte, and the bulk questions with the one-principal ones.
+ *
+ *   ct_source_probe CONFIG START END QUESTION ARGS...
+ *     principal-calls ARN
+ *     role-session-calls CALLER_ARN ROLE_ARN
+ *     account-calls ACCOUNT_ID
+ *     role-sessions ROLE_ARN
+ *
+ * The store is opened read-only (as with --skip-setup). Lines:
+ *   call <owner> <eventSource> <eventName> <eventType> <ok> <errors> <first> <last>
+ *   session <key> <opened_known> <opened_by> <session name> <opened at> <account>
+ *           <eventID> <sharedEventID>
+ * where <owner> is "-" for a one-principal question, the principal for
+ * account-calls and the session's key for role-sessions. Exit 0, or 1 with
+ * the error on stderr. */
+#include "cloudtracker/config.h"
+#include "cloudtracker/date.h"
+#include "cloudtracker/es.h"
+#include "cloudtracker/store.h"
+#include "cloudtracker/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_field(const char *s)
+{
+    char *safe = ct_safe_dup(s ? s : "");
+    fputs(safe ? safe : "?", stdout);
+    free(safe);
+}
+
+static void print_calls(const char *owner, const ct_calls *calls)
+{
+    for (size_t i = 0; i < calls->count; i++) {
+        const ct_call *c = &calls->items[i];
+        char first[11], last[11];
+        ct_date_format_day(c->first_day, first);
+        ct_date_format_day(c->last_day, last);
+        fputs("call\t", stdout);
+        print_field(owner);
+        putchar('\t');
+        print_field(c->event_source);
+        putchar('\t');
+        print_field(c->event_name);
+        printf("\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\n", ct_event_kind_name(c->kind), c->count,
+               c->error_count, first, last);
+    }
+}
+
+static void print_sessions(const ct_role_sessions *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const ct_role_session *s = &list->items[i];
+        fputs("session\t", stdout);
+        print_field(s->access_key);
+        printf("\t%d\t", s->opened_known ? 1 : 0);
+        print_field(s->opened_by);
+        putchar('\t');
+        print_field(s->session_name);
+        printf("\t%" PRId64 "\t", s->opened_known ? s->opened_at : 0);
+        print_field(s->opened_in_account);
+        putchar('\t');
+        print_field(s->event_id);
+        putchar('\t');
+        print_field(s->shared_event_id);
+        putchar('\n');
+        print_calls(s->access_key, &s->calls);
+    }
+}
+
+static int open_source(const ct_config *cfg, ct_source **out, ct_error *err)
+{
+    if (cfg->has_elasticsearch)
+        return ct_es_source(out, &cfg->es, err);
+    ct_store *store = NULL;
+    int rc = ct_store_open(&store, cfg->store_path, false, err);
+    return rc ? rc : ct_store_source(out, store, NULL, err);
+}
+
+static int ask(ct_source *src, const ct_window *w, int argc, char **argv, ct_error *err)
+{
+    const char *q = argv[0];
+    int rc;
+    if (strcmp(q, "principal-calls") == 0 && argc == 2) {
+        ct_calls calls = {0};
+        if ((rc = src->principal_calls(src, argv[1], w, &calls, err)) == 0)
+            print_calls("-", &calls);
+        ct_calls_release(&calls);
+    } else if (strcmp(q, "role-session-calls") == 0 && argc == 3) {
+        ct_calls calls = {0};
+        if ((rc = src->role_session_calls(src, argv[1], argv[2], w, &calls, err)) == 0)
+            print_calls("-", &calls);
+        ct_calls_release(&calls);
+    } else if (strcmp(q, "account-calls") == 0 && argc == 2) {
+        ct_account_calls list = {0};
+        if ((rc = src->account_calls(src, argv[1], w, &list, err)) == 0)
+            for (size_t i = 0; i < list.count; i++)
+                print_calls(list.items[i].principal_arn, &list.items[i].calls);
+        ct_account_calls_release(&list);
+    } else if (strcmp(q, "role-sessions") == 0 && argc == 2) {
+        ct_role_sessions list = {0};
+        if ((rc = src->role_sessions(src, argv[1], w, &list, err)) == 0)
+            print_sessions(&list);
+        ct_role_sessions_release(&list);
+    } else {
+        rc = ct_error_set(err, CT_EUSAGE, "unknown question or wrong number of arguments");
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fputs("usage: ct_source_probe CONFIG START END QUESTION ARGS...\n", stderr);
+        return 1;
+    }
+    ct_error err;
+    ct_error_clear(&err);
+    ct_config *cfg = NULL;
+    ct_source *src = NULL;
+    ct_window w;
+    int rc = 0;
+    if (ct_date_parse_day(argv[2], &w.first_day) || ct_date_parse_day(argv[3], &w.last_day))
+        rc = ct_error_set(&err, CT_EUSAGE, "dates are YYYY-MM-DD");
+    if (rc == 0)
+        rc = ct_config_load(&cfg, argv[1], &err);
+    if (rc == 0)
+        rc = open_source(cfg, &src, &err);
+    if (rc == 0)
+        rc = ask(src, &w, argc - 4, argv + 4, &err);
+    if (rc) {
+        char line[2048];
+        ct_error_format(&err, line, sizeof(line));
+        fprintf(stderr, "ct_source_probe: %s\n", line);
+    }
+    ct_source_free(src);
+    ct_config_free(cfg);
+    return rc ? 1 : 0;
+}
