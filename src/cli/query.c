@@ -1,8 +1,10 @@
 /* The query command: --list, --user and --role (with --destrole and
- * --destaccount). Loads config, IAM data and catalog, refreshes the event
- * source, asks it, and hands the diff to the report module. */
+ * --destaccount). Turns the options and the config into inputs (window,
+ * accounts, IAM data, catalog, event source), calls src/analysis/, prints
+ * its notes as warnings, and hands its answer to src/report/. */
 #include "cli.h"
 
+#include "cloudtracker/analysis.h"
 #include "cloudtracker/config.h"
 #include "cloudtracker/date.h"
 #include "cloudtracker/es.h"
@@ -11,7 +13,6 @@
 #include "cloudtracker/store.h"
 #include "cloudtracker/util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,31 +29,16 @@ typedef struct query {
     ct_iam *dest_iam; /* NULL when the destination is --account itself */
     ct_catalog *catalog;
     ct_source *source;
-    ct_window window;
-    char **warnings;
-    size_t warning_count;
-    bool incomplete; /* the answer rests on skipped or partly read files */
+    ct_analysis analysis;
+    size_t notes_shown; /* notes of the analysis already printed on stderr */
 } query;
 
-static int warn(query *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Prints a warning on stderr and keeps it for the JSON document. */
-static int warn(query *q, const char *fmt, ...)
+/* Prints the notes the analysis added since the last call as warnings
+ * (the JSON document carries them all). */
+static void show_notes(query *q)
 {
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    char **w = realloc(q->warnings, (q->warning_count + 1) * sizeof(*w));
-    if (!w)
-        return ct_error_set(&q->err, CT_ENOMEM, "out of memory");
-    q->warnings = w;
-    if (!(w[q->warning_count] = ct_strdup(text)))
-        return ct_error_set(&q->err, CT_ENOMEM, "out of memory");
-    q->warning_count++;
-    cli_warn(text);
-    return 0;
+    for (; q->notes_shown < q->analysis.notes.count; q->notes_shown++)
+        cli_warn(q->analysis.notes.items[q->notes_shown]);
 }
 
 static int check_usage(query *q)
@@ -118,8 +104,8 @@ static int compute_window(query *q)
         ct_date_format_day(end, b);
         return ct_error_set(&q->err, CT_EUSAGE, "the window starts (%s) after it ends (%s)", a, b);
     }
-    q->window.first_day = start;
-    q->window.last_day = end;
+    q->analysis.window.first_day = start;
+    q->analysis.window.last_day = end;
     return 0;
 }
 
@@ -146,17 +132,6 @@ static int load_iam(query *q, const ct_account *a, const char *override, ct_iam 
                                "account %s has no iam file: set accounts[].iam or pass --iam",
                                a->name);
     return ct_iam_load_file(out, path, &q->err);
-}
-
-static int find_principal(query *q, const ct_iam *iam, const ct_account *a, ct_principal_kind kind,
-                          const char *name, const ct_principal **out)
-{
-    *out = ct_iam_find(iam, kind, name);
-    if (*out)
-        return 0;
-    ct_error_set(&q->err, CT_ENOTFOUND, "account %s has no %s named '%s'", a->name,
-                 kind == CT_PRINCIPAL_USER ? "user" : "role", name);
-    return CT_ENOTFOUND;
 }
 
 /* With an elasticsearch: section, queries go to the cluster; there is
@@ -197,49 +172,7 @@ static int open_source(query *q)
     refresh.paths = paths;
     refresh.path_count = o->skip_setup ? 0 : path_count;
     refresh.time_field = q->cfg->time_field;
-    rc = ct_store_source(&q->source, store, &refresh, &q->err);
-    if (rc)
-        return rc;
-    /* Problems met now (unreadable folders, dangling links) and files
-     * skipped now or on earlier runs (recorded in the store) make any answer
-     * partial: say so once per path (the verdicts still print, and the exit
-     * code says it). */
-    ct_input_problems problems = {0};
-    if (!o->skip_setup)
-        rc = q->source->refresh(q->source, &problems, &q->err);
-    if (rc == 0)
-        rc = q->source->input_problems(q->source, &problems, &q->err);
-    for (size_t i = 0; rc == 0 && i < problems.count; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(problems.items[j].path, problems.items[i].path) == 0;
-        if (!seen)
-            rc = warn(q, "%s: %s (the answer may miss its events)", problems.items[i].path,
-                      problems.items[i].reason);
-    }
-    if (problems.count)
-        q->incomplete = true;
-    ct_input_problems_release(&problems);
-    return rc;
-}
-
-static int check_account_has_events(query *q, const ct_account *a)
-{
-    uint64_t n = 0;
-    int rc = q->source->account_event_count(q->source, a->id, &q->window, &n, &q->err);
-    if (rc || n)
-        return rc;
-    char from[11], to[11];
-    ct_date_format_day(q->window.first_day, from);
-    ct_date_format_day(q->window.last_day, to);
-    char what[600];
-    snprintf(what, sizeof(what), "%s (%s)", a->name, a->id);
-    char range[64];
-    snprintf(range, sizeof(range), "%s and %s", from, to);
-    return warn(q,
-                "%s holds no events for account %s between %s: every grant would look "
-                "unused",
-                strcmp(q->source->name, "store") == 0 ? "the store" : "Elasticsearch", what, range);
+    return ct_store_source(&q->source, store, &refresh, &q->err);
 }
 
 static ct_render_options render_options(const cli_options *o)
@@ -261,113 +194,64 @@ static ct_report_subject subject_of(const query *q)
     ct_report_subject s = {0};
     s.account_name = q->account->name;
     s.account_id = q->account->id;
-    s.window = q->window;
-    s.warnings = (const char *const *)q->warnings;
-    s.warning_count = q->warning_count;
+    s.window = q->analysis.window;
+    s.warnings = (const char *const *)q->analysis.notes.items;
+    s.warning_count = q->analysis.notes.count;
     return s;
+}
+
+static ct_account_view view_of(const ct_account *a, const ct_iam *iam)
+{
+    ct_account_view v = {a->name, a->id, iam};
+    return v;
 }
 
 static int run_list(query *q)
 {
     ct_principal_kind kind =
         strcmp(q->opts->list, "users") == 0 ? CT_PRINCIPAL_USER : CT_PRINCIPAL_ROLE;
-    size_t n = ct_iam_count(q->iam, kind);
-    const ct_principal **principals = calloc(n ? n : 1, sizeof(*principals));
-    const char **arns = calloc(n ? n : 1, sizeof(*arns));
-    bool *active = calloc(n ? n : 1, sizeof(*active));
-    int rc = 0;
-    if (!principals || !arns || !active) {
-        rc = ct_error_set(&q->err, CT_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        principals[i] = ct_iam_get(q->iam, kind, i);
-        arns[i] = principals[i]->arn;
-    }
-    if ((rc = q->source->active_principals(q->source, arns, n, &q->window, active, &q->err)))
-        goto done;
-    bool any_active = false;
-    for (size_t i = 0; i < n; i++)
-        any_active = any_active || active[i];
-    /* Only a list with nobody active can mean "no logs at all". */
-    if (!any_active && (rc = check_account_has_events(q, q->account)))
-        goto done;
+    ct_account_view account = view_of(q->account, q->iam);
+    ct_activity activity;
+    int rc = ct_analyze_activity(&q->analysis, &account, kind, &activity, &q->err);
+    show_notes(q);
+    if (rc)
+        return rc;
     ct_render_options r = render_options(q->opts);
     ct_report_subject s = subject_of(q);
-    rc = ct_report_print_list(stdout, &r, &s, kind, principals, active, n);
+    rc = ct_report_print_list(stdout, &r, &s, kind, activity.principals, activity.active,
+                              activity.count);
     if (rc)
         ct_error_set(&q->err, rc, "writing the output failed");
-done:
-    free(principals);
-    free(arns);
-    free(active);
+    ct_activity_release(&activity);
     return rc;
-}
-
-/* The data events of the account whose logs a diff reads (ct_diff_data_fn). */
-struct data_query {
-    query *q;
-    const ct_account *account;
-};
-
-static int fetch_data_events(void *ud, ct_data_events *out, ct_error *err)
-{
-    struct data_query *d = ud;
-    return d->q->source->data_events(d->q->source, d->account->id, &d->q->window, out, err);
 }
 
 static int run_diff(query *q)
 {
     const cli_options *o = q->opts;
-    const ct_principal *principal, *dest_role = NULL;
-    int rc = find_principal(q, q->iam, q->account, o->user ? CT_PRINCIPAL_USER : CT_PRINCIPAL_ROLE,
-                            o->user ? o->user : o->role, &principal);
+    ct_account_view account = view_of(q->account, q->iam);
+    ct_account_view dest = view_of(q->dest_account, q->dest_iam ? q->dest_iam : q->iam);
+    ct_principal_question question = {0};
+    question.account = &account;
+    question.kind = o->user ? CT_PRINCIPAL_USER : CT_PRINCIPAL_ROLE;
+    question.name = o->user ? o->user : o->role;
+    question.dest_role = o->destrole;
+    question.dest_account = &dest;
+    ct_principal_answer answer;
+    int rc = ct_analyze_principal(&q->analysis, &question, &answer, &q->err);
+    show_notes(q);
     if (rc)
         return rc;
-    const ct_iam *dest_iam = q->dest_iam ? q->dest_iam : q->iam;
-    if (o->destrole && (rc = find_principal(q, dest_iam, q->dest_account, CT_PRINCIPAL_ROLE,
-                                            o->destrole, &dest_role)))
-        return rc;
-
-    ct_calls calls = {0};
-    ct_diff diff = {0};
-    const ct_policy_set *policies =
-        dest_role ? ct_iam_policies(dest_iam, dest_role) : ct_iam_policies(q->iam, principal);
-    if (dest_role)
-        rc = q->source->role_session_calls(q->source, principal->arn, dest_role->arn, &q->window,
-                                           &calls, &q->err);
-    else
-        rc = q->source->principal_calls(q->source, principal->arn, &q->window, &calls, &q->err);
-    /* An answer with calls proves the logs cover the account; only an empty
-     * one needs the (one more request) check. */
-    if (rc == 0 && calls.count == 0)
-        rc = check_account_has_events(q, dest_role ? q->dest_account : q->account);
-    /* Data-event actions are judged against the data events the account's
-     * logs hold: asked for (one more query) only when the diff has some. */
-    struct data_query dq = {q, dest_role ? q->dest_account : q->account};
-    if (rc == 0)
-        rc = ct_diff_build(&diff, q->catalog, policies, &calls, fetch_data_events, &dq, &q->err);
-    if (rc == 0 && diff.unmapped_calls) {
-        char count[32];
-        snprintf(count, sizeof(count), "%llu", (unsigned long long)diff.unmapped_calls);
-        rc = warn(q, "%s %s left out (e.g. %s)", count,
-                  diff.unmapped_calls == 1 ? "call names no IAM action and was"
-                                           : "calls name no IAM action and were",
-                  diff.unmapped_example);
-    }
-    if (rc == 0) {
-        ct_render_options r = render_options(o);
-        ct_report_subject s = subject_of(q);
-        s.principal = principal;
-        s.dest_role = dest_role;
-        s.dest_account_name = q->dest_account->name;
-        s.dest_account_id = q->dest_account->id;
-        rc = ct_report_print(stdout, &r, &s, &diff);
-        if (rc)
-            ct_error_set(&q->err, rc, "writing the output failed");
-    }
-    ct_diff_release(&diff);
-    ct_calls_release(&calls);
+    ct_render_options r = render_options(o);
+    ct_report_subject s = subject_of(q);
+    s.principal = answer.principal;
+    s.dest_role = answer.dest_role;
+    s.dest_account_name = q->dest_account->name;
+    s.dest_account_id = q->dest_account->id;
+    rc = ct_report_print(stdout, &r, &s, &answer.diff);
+    if (rc)
+        ct_error_set(&q->err, rc, "writing the output failed");
+    ct_principal_answer_release(&answer);
     return rc;
 }
 
@@ -388,6 +272,14 @@ static int run(query *q)
         return rc;
     if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = open_source(q)))
         return rc;
+    q->analysis.source = q->source;
+    q->analysis.catalog = q->catalog;
+    /* Problems with the inputs make any answer partial: the verdicts still
+     * print, and the exit code says it. */
+    rc = ct_analysis_prepare(&q->analysis, !o->skip_setup, &q->err);
+    show_notes(q);
+    if (rc)
+        return rc;
     return o->list ? run_list(q) : run_diff(q);
 }
 
@@ -399,14 +291,12 @@ int cli_run_query(const cli_options *opts)
     int rc = run(&q);
     if (rc)
         cli_report_error(&q.err);
-    int code = rc ? cli_exit_code(rc) : q.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+    int code = rc ? cli_exit_code(rc) : q.analysis.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
     ct_source_free(q.source);
     ct_catalog_free(q.catalog);
     ct_iam_free(q.dest_iam);
     ct_iam_free(q.iam);
     ct_config_free(q.cfg);
-    for (size_t i = 0; i < q.warning_count; i++)
-        free(q.warnings[i]);
-    free(q.warnings);
+    ct_analysis_release(&q.analysis);
     return code;
 }

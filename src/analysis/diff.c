@@ -1,7 +1,7 @@
 /* The diff between what a principal was granted and what its calls needed:
  * one entry per action, with a verdict (used, unused, unknown, not granted)
  * and whether CloudTrail could have shown the action's use at all. */
-#include "cloudtracker/report.h"
+#include "cloudtracker/analysis.h"
 #include "cloudtracker/util.h"
 
 #include <stdlib.h>
@@ -274,11 +274,6 @@ bool ct_data_rule_logged(const ct_diff *diff, const ct_data_event_rule *rule)
     return true;
 }
 
-/* Whether the logs can show calls of an action whose tables say `v`, its
- * host actions left aside: management events always; data events when the
- * logs hold data events of each of its resource types and of its kind (of
- * both kinds when its calls are of either), and each call needing it names
- * it by its eventName (not only by its request). */
 /* What a build needs besides the diff: where the data events come from,
  * asked for at most once, when the first data-event action needs them. */
 typedef struct build {
@@ -318,8 +313,8 @@ static int class_visible(build *b, const ct_visibility *v, bool *visible)
         return rc;
     *visible = true;
     for (size_t i = 0; i < v->data_rule_count && *visible; i++)
-        *visible = ct_data_rule_logged(b->d, v->data_rules[i]) &&
-                   ct_data_rule_exact(v->data_rules[i]);
+        *visible =
+            ct_data_rule_logged(b->d, v->data_rules[i]) && ct_data_rule_exact(v->data_rules[i]);
     return 0;
 }
 
@@ -402,8 +397,7 @@ static ct_verdict granted_verdict(const ct_diff_entry *e)
 }
 
 int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
-                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud,
-                  ct_error *err)
+                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud, ct_error *err)
 {
     memset(out, 0, sizeof(*out));
     build b = {out, data_events, data_ud, false, err};

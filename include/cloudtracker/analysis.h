@@ -1,0 +1,208 @@
+/* The analyses: what cloudtracker concludes from an account's grants (its
+ * IAM data) and its principals' calls (an event source). Every verdict is
+ * decided here (src/analysis/) or below; results are data, which
+ * src/report/ renders and src/cli/ prints. Nothing here reads a file,
+ * writes to a stream or knows which backend answers.
+ *
+ * The use cases share one context, ct_analysis: the event source, the IAM
+ * catalog, the window, and the notes (warnings) the analyses collect on
+ * the way, in the order found, for the caller to show. */
+#ifndef CLOUDTRACKER_ANALYSIS_H
+#define CLOUDTRACKER_ANALYSIS_H
+
+#include "cloudtracker/actions.h"
+#include "cloudtracker/date.h"
+#include "cloudtracker/error.h"
+#include "cloudtracker/iam.h"
+#include "cloudtracker/source.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the diff of one principal: grants against the actions its calls needed ---- */
+
+typedef enum ct_verdict {
+    CT_VERDICT_USED,        /* "  " granted and called */
+    CT_VERDICT_UNUSED,      /* "- " granted, never called: remove it */
+    CT_VERDICT_UNKNOWN,     /* "? " granted, CloudTrail cannot show it */
+    CT_VERDICT_NOT_GRANTED, /* "+ " called, not granted (any more) */
+    CT_VERDICT_ATTEMPTED    /* JSON only: only failed calls, not granted */
+} ct_verdict;
+
+/* Data events of one resource type and readOnly kind found in the
+ * account's logs in the window: evidence that its trail logs them (for some
+ * resources at least: selectors may name only some buckets or tables). */
+typedef struct ct_data_seen {
+    char *resource_type; /* "AWS::S3::Object" */
+    int read_only;       /* 1 or 0 */
+    uint64_t events;
+    int64_t first_day;
+    int64_t last_day;
+    char *example; /* "eventSource eventName" of one such event */
+} ct_data_seen;
+
+typedef struct ct_diff_entry {
+    char *action; /* lowercase service:action */
+    ct_verdict verdict;
+    uint64_t count;       /* calls without errorCode */
+    uint64_t error_count; /* calls with errorCode */
+    int64_t first_day;    /* of any call; meaningful when count + error_count > 0 */
+    int64_t last_day;
+    /* Whether CloudTrail could have shown a call of the action in this
+     * account and window: its class (management events), or data events
+     * of its resource types and kind found in the logs, and nothing that
+     * hides it (below). */
+    bool visible;
+    ct_visibility visibility; /* what the tables say (borrowed) */
+    /* What hides a call although the class is visible: an action it is
+     * also checked inside of, used or itself invisible (borrowed from the
+     * tables), or an event of the principal's that needs it depending on
+     * its request ("eventSource eventName", owned). NULL when none. */
+    const char *hidden_by_action;
+    char *hidden_by_event;
+    bool benign; /* hidden by --ignore-benign */
+    ct_access_level level;
+    ct_decision decision; /* why granted or not (borrowed strings) */
+} ct_diff_entry;
+
+typedef struct ct_diff {
+    ct_diff_entry *entries; /* sorted by action */
+    size_t count;
+    size_t cap;
+    /* Calls whose eventSource/eventName cannot be an IAM action (empty,
+     * over-long, odd characters): left out of the verdicts, counted here so
+     * the caller can warn. */
+    uint64_t unmapped_calls;
+    char *unmapped_example; /* "eventSource eventName" of one of them, or NULL */
+    /* Events that are no call of an IAM action (sign-in, service events,
+     * console actions and events of not-actions.tsv): activity, not use. */
+    uint64_t non_action_events;
+    /* The data events of the account, by resource type and kind, and as
+     * the backend gave them (eventSource, eventName, readOnly). */
+    ct_data_seen *seen;
+    size_t seen_count;
+    ct_data_events observed;
+} ct_diff;
+
+/* Fills *out (empty) with the data events of the account whose logs the
+ * calls come from (ct_source.data_events); returns 0 or an error code with
+ * `err` set. */
+typedef int (*ct_diff_data_fn)(void *ud, ct_data_events *out, ct_error *err);
+
+/* Builds the diff: every granted catalog action, plus every action the
+ * calls needed (mapped with ct_event_map; sign-in and service events, and
+ * events that name no IAM action, use none). The account's data events,
+ * which decide whether data-event actions are visible, come from
+ * `data_events(data_ud, ...)`, called at most once and only when an action
+ * of that class is in the diff (NULL: none known). `policies` and `catalog`
+ * must outlive the diff (decisions borrow their strings). Errors:
+ * CT_ENOMEM, CT_EINTERNAL when the tables cannot load, or what
+ * `data_events` returned (nothing is built then). */
+int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
+                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud, ct_error *err);
+void ct_diff_release(ct_diff *diff);
+
+/* Whether the logs hold data events that show the rule's calls would be
+ * logged: for each of its APIs, data events of that very API (eventSource
+ * and eventName), or of the rule's resource type and kind (both kinds when
+ * the API's kind is unknown). */
+bool ct_data_rule_logged(const ct_diff *diff, const ct_data_event_rule *rule);
+/* Whether every call needing the rule's action names it: each of its APIs
+ * maps (ct_event_map) to the action. An action needed by an API only
+ * depending on the request (s3:GetObjectVersion by GetObject with a
+ * versionId, the PartiQL actions by ExecuteStatement) cannot be judged
+ * unused from eventNames, whatever the trail logs. */
+bool ct_data_rule_exact(const ct_data_event_rule *rule);
+
+/* The data events of a resource type and kind the diff found in the logs,
+ * or NULL. */
+const ct_data_seen *ct_diff_data_seen(const ct_diff *diff, const char *resource_type,
+                                      int read_only);
+
+/* ---- the use cases ---- */
+
+/* Warnings met while analysing (logs that say nothing about an account,
+ * calls that name no IAM action, inputs skipped): they do not stop the
+ * analysis, and the caller shows them with its result. */
+typedef struct ct_notes {
+    char **items;
+    size_t count;
+    size_t cap;
+} ct_notes;
+
+/* Appends a note (printf-style). Returns 0 or CT_ENOMEM. */
+int ct_notes_add(ct_notes *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ct_notes_release(ct_notes *notes);
+
+/* What every analysis reads. The caller fills source, catalog and window
+ * (all borrowed), and releases the context with ct_analysis_release. */
+typedef struct ct_analysis {
+    ct_source *source;
+    const ct_catalog *catalog;
+    ct_window window;
+    ct_notes notes;  /* appended to by every call below */
+    bool incomplete; /* the answers rest on inputs known to be skipped or partly read */
+} ct_analysis;
+
+void ct_analysis_release(ct_analysis *a);
+
+/* An account as the analyses see it: its name and 12-digit id, and its IAM
+ * data (borrowed). */
+typedef struct ct_account_view {
+    const char *name;
+    const char *id;
+    const ct_iam *iam;
+} ct_account_view;
+
+/* Makes the event source ready: with `refresh`, brings it up to date (the
+ * store reads new trail files); then notes every input known to be
+ * skipped or partly read (once per path) and marks the analysis
+ * incomplete, since any answer may miss their events. Returns 0 or the
+ * source's error. */
+int ct_analysis_prepare(ct_analysis *a, bool refresh, ct_error *err);
+
+/* The question of --user/--role, with --destrole/--destaccount. */
+typedef struct ct_principal_question {
+    const ct_account_view *account; /* where the principal is */
+    ct_principal_kind kind;
+    const char *name; /* user or role name (exact, else without regard to case) */
+    /* With dest_role: the calls the principal made inside the sessions of
+     * that role (in dest_account) that it opened, against the role's grants. */
+    const char *dest_role;
+    const ct_account_view *dest_account; /* NULL: account */
+} ct_principal_question;
+
+typedef struct ct_principal_answer {
+    const ct_principal *principal; /* borrowed from the account's IAM data */
+    const ct_principal *dest_role; /* likewise from dest_account's; NULL without */
+    ct_diff diff;
+} ct_principal_answer;
+
+/* Answers the question: finds the principal (and role), asks the source
+ * for its calls, notes when the logs hold no event of the account whose
+ * logs were read (every grant would look unused) and when calls name no
+ * IAM action, and builds the diff. Errors: CT_ENOTFOUND (no such user or
+ * role, named in the message), the source's errors, CT_ENOMEM; `out` is
+ * then empty. The answer borrows from the IAM data and the catalog;
+ * release it with ct_principal_answer_release. */
+int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_principal_answer *out,
+                         ct_error *err);
+void ct_principal_answer_release(ct_principal_answer *answer);
+
+/* The question of --list: every principal of a kind in the account, and
+ * whether it made any call (failed ones too) in the window. */
+typedef struct ct_activity {
+    const ct_principal **principals; /* in the IAM data's order, borrowed */
+    bool *active;
+    size_t count;
+} ct_activity;
+
+/* Answers --list with one question to the source for all principals, and
+ * notes when nobody was active and the logs hold no event of the account.
+ * Errors as above. Release with ct_activity_release. */
+int ct_analyze_activity(ct_analysis *a, const ct_account_view *account, ct_principal_kind kind,
+                        ct_activity *out, ct_error *err);
+void ct_activity_release(ct_activity *activity);
+
+#endif

@@ -1,0 +1,210 @@
+/* The analyses the command line offers, as library calls: the diff of one
+ * principal (--user/--role, with --destrole/--destaccount) and the activity
+ * of every user or role (--list). Each asks the event source, decides, and
+ * returns data with its notes; rendering and printing are the caller's.
+ * The coming analyses (people behind roles, the access review, generated
+ * policies) belong beside these, built on the bulk questions of source.h. */
+#include "cloudtracker/analysis.h"
+#include "cloudtracker/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ct_notes_add(ct_notes *notes, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (notes->count == notes->cap) {
+        size_t cap = notes->cap ? notes->cap * 2 : 4;
+        char **items = realloc(notes->items, cap * sizeof(*items));
+        if (!items)
+            return CT_ENOMEM;
+        notes->items = items;
+        notes->cap = cap;
+    }
+    if (!(notes->items[notes->count] = ct_strdup(text)))
+        return CT_ENOMEM;
+    notes->count++;
+    return 0;
+}
+
+void ct_notes_release(ct_notes *notes)
+{
+    for (size_t i = 0; i < notes->count; i++)
+        free(notes->items[i]);
+    free(notes->items);
+    memset(notes, 0, sizeof(*notes));
+}
+
+void ct_analysis_release(ct_analysis *a)
+{
+    ct_notes_release(&a->notes);
+}
+
+static int out_of_memory(ct_error *err)
+{
+    return ct_error_set(err, CT_ENOMEM, "out of memory");
+}
+
+int ct_analysis_prepare(ct_analysis *a, bool refresh, ct_error *err)
+{
+    ct_input_problems problems = {0};
+    int rc = refresh ? a->source->refresh(a->source, &problems, err) : 0;
+    if (rc == 0)
+        rc = a->source->input_problems(a->source, &problems, err);
+    /* A file named by several problems (skipped now and on an earlier
+     * run) is noted once. */
+    for (size_t i = 0; rc == 0 && i < problems.count; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(problems.items[j].path, problems.items[i].path) == 0;
+        if (!seen && ct_notes_add(&a->notes, "%s: %s (the answer may miss its events)",
+                                  problems.items[i].path, problems.items[i].reason) != 0)
+            rc = out_of_memory(err);
+    }
+    if (problems.count)
+        a->incomplete = true;
+    ct_input_problems_release(&problems);
+    return rc;
+}
+
+/* Notes when the logs hold no event at all for the account in the window:
+ * every grant would then look unused, for want of logs rather than of use. */
+static int note_if_no_events(ct_analysis *a, const ct_account_view *account, ct_error *err)
+{
+    uint64_t n = 0;
+    int rc = a->source->account_event_count(a->source, account->id, &a->window, &n, err);
+    if (rc || n)
+        return rc;
+    char from[11], to[11];
+    ct_date_format_day(a->window.first_day, from);
+    ct_date_format_day(a->window.last_day, to);
+    char what[600];
+    snprintf(what, sizeof(what), "%s (%s)", account->name, account->id);
+    if (ct_notes_add(&a->notes,
+                     "%s holds no events for account %s between %s and %s: every grant would "
+                     "look unused",
+                     strcmp(a->source->name, "store") == 0 ? "the store" : "Elasticsearch", what,
+                     from, to) != 0)
+        return out_of_memory(err);
+    return 0;
+}
+
+static int find_principal(const ct_account_view *account, ct_principal_kind kind, const char *name,
+                          const ct_principal **out, ct_error *err)
+{
+    *out = ct_iam_find(account->iam, kind, name);
+    if (*out)
+        return 0;
+    return ct_error_set(err, CT_ENOTFOUND, "account %s has no %s named '%s'", account->name,
+                        kind == CT_PRINCIPAL_USER ? "user" : "role", name);
+}
+
+/* The data events of the account whose logs a diff reads (ct_diff_data_fn). */
+struct data_query {
+    ct_analysis *a;
+    const ct_account_view *account;
+};
+
+static int fetch_data_events(void *ud, ct_data_events *out, ct_error *err)
+{
+    struct data_query *d = ud;
+    return d->a->source->data_events(d->a->source, d->account->id, &d->a->window, out, err);
+}
+
+int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_principal_answer *out,
+                         ct_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const ct_account_view *dest = q->dest_account ? q->dest_account : q->account;
+    int rc = find_principal(q->account, q->kind, q->name, &out->principal, err);
+    if (rc == 0 && q->dest_role)
+        rc = find_principal(dest, CT_PRINCIPAL_ROLE, q->dest_role, &out->dest_role, err);
+    if (rc)
+        return rc;
+
+    /* With a role to follow, the calls are those of its sessions, judged
+     * against its grants, in the logs of its account. */
+    const ct_account_view *logs = out->dest_role ? dest : q->account;
+    const ct_policy_set *policies = out->dest_role
+                                        ? ct_iam_policies(dest->iam, out->dest_role)
+                                        : ct_iam_policies(q->account->iam, out->principal);
+    ct_calls calls = {0};
+    if (out->dest_role)
+        rc = a->source->role_session_calls(a->source, out->principal->arn, out->dest_role->arn,
+                                           &a->window, &calls, err);
+    else
+        rc = a->source->principal_calls(a->source, out->principal->arn, &a->window, &calls, err);
+    /* An answer with calls proves the logs cover the account; only an empty
+     * one needs the (one more request) check. */
+    if (rc == 0 && calls.count == 0)
+        rc = note_if_no_events(a, logs, err);
+    /* Data-event actions are judged against the data events the account's
+     * logs hold: asked for (one more query) only when the diff has some. */
+    struct data_query dq = {a, logs};
+    if (rc == 0)
+        rc = ct_diff_build(&out->diff, a->catalog, policies, &calls, fetch_data_events, &dq, err);
+    if (rc == 0 && out->diff.unmapped_calls) {
+        uint64_t n = out->diff.unmapped_calls;
+        if (ct_notes_add(&a->notes, "%llu %s left out (e.g. %s)", (unsigned long long)n,
+                         n == 1 ? "call names no IAM action and was"
+                                : "calls name no IAM action and were",
+                         out->diff.unmapped_example) != 0)
+            rc = out_of_memory(err);
+    }
+    ct_calls_release(&calls);
+    if (rc)
+        ct_principal_answer_release(out);
+    return rc;
+}
+
+void ct_principal_answer_release(ct_principal_answer *answer)
+{
+    ct_diff_release(&answer->diff);
+    memset(answer, 0, sizeof(*answer));
+}
+
+int ct_analyze_activity(ct_analysis *a, const ct_account_view *account, ct_principal_kind kind,
+                        ct_activity *out, ct_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n = ct_iam_count(account->iam, kind);
+    const char **arns = calloc(n ? n : 1, sizeof(*arns));
+    out->principals = calloc(n ? n : 1, sizeof(*out->principals));
+    out->active = calloc(n ? n : 1, sizeof(*out->active));
+    int rc = 0;
+    if (!arns || !out->principals || !out->active) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+    out->count = n;
+    for (size_t i = 0; i < n; i++) {
+        out->principals[i] = ct_iam_get(account->iam, kind, i);
+        arns[i] = out->principals[i]->arn;
+    }
+    if ((rc = a->source->active_principals(a->source, arns, n, &a->window, out->active, err)))
+        goto done;
+    bool any_active = false;
+    for (size_t i = 0; i < n; i++)
+        any_active = any_active || out->active[i];
+    /* Only a list with nobody active can mean "no logs at all". */
+    if (!any_active)
+        rc = note_if_no_events(a, account, err);
+done:
+    free(arns);
+    if (rc)
+        ct_activity_release(out);
+    return rc;
+}
+
+void ct_activity_release(ct_activity *activity)
+{
+    free(activity->principals);
+    free(activity->active);
+    memset(activity, 0, sizeof(*activity));
+}
