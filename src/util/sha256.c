@@ -1,5 +1,5 @@
 /* SHA-256 and HMAC-SHA256, straight from FIPS 180-4 section 6.2 and RFC 2104;
- * checked against their published test vectors in tests/unit/test_sha256.c. */
+ * checked against their published test vectors in tests/unit/es/test_sigv4.c. */
 #include "util/sha256.h"
 
 #include <string.h>
