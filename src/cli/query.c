@@ -200,6 +200,14 @@ static ct_report_subject subject_of(const query *q)
     return s;
 }
 
+/* A report's status: a failed write is the output error. */
+static int output_status(query *q, int rc)
+{
+    if (rc)
+        ct_error_set(&q->err, rc, "writing the output failed");
+    return rc;
+}
+
 static ct_account_view view_of(const ct_account *a, const ct_iam *iam)
 {
     ct_account_view v = {a->name, a->id, iam};
@@ -218,10 +226,8 @@ static int run_list(query *q)
         return rc;
     ct_render_options r = render_options(q->opts);
     ct_report_subject s = subject_of(q);
-    rc = ct_report_print_list(stdout, &r, &s, kind, activity.principals, activity.active,
-                              activity.count);
-    if (rc)
-        ct_error_set(&q->err, rc, "writing the output failed");
+    rc = output_status(q, ct_report_print_list(stdout, &r, &s, kind, activity.principals,
+                                               activity.active, activity.count));
     ct_activity_release(&activity);
     return rc;
 }
@@ -248,9 +254,7 @@ static int run_diff(query *q)
     s.dest_role = answer.dest_role;
     s.dest_account_name = q->dest_account->name;
     s.dest_account_id = q->dest_account->id;
-    rc = ct_report_print(stdout, &r, &s, &answer.diff);
-    if (rc)
-        ct_error_set(&q->err, rc, "writing the output failed");
+    rc = output_status(q, ct_report_print(stdout, &r, &s, &answer.diff));
     ct_principal_answer_release(&answer);
     return rc;
 }

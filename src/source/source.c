@@ -306,15 +306,26 @@ void ct_account_calls_release(ct_account_calls *list)
     memset(list, 0, sizeof(*list));
 }
 
+/* The strings that describe a session's opening event, in one array so
+ * they are copied and freed alike. */
+#define OPENING_FIELDS 5
+static void opening_fields(ct_role_session *s, char **fields[OPENING_FIELDS])
+{
+    fields[0] = &s->opened_by;
+    fields[1] = &s->session_name;
+    fields[2] = &s->opened_in_account;
+    fields[3] = &s->event_id;
+    fields[4] = &s->shared_event_id;
+}
+
 static void role_session_release(ct_role_session *s)
 {
+    char **fields[OPENING_FIELDS];
+    opening_fields(s, fields);
+    for (int i = 0; i < OPENING_FIELDS; i++)
+        free(*fields[i]);
     free(s->access_key);
     ct_calls_release(&s->calls);
-    free(s->opened_by);
-    free(s->session_name);
-    free(s->opened_in_account);
-    free(s->event_id);
-    free(s->shared_event_id);
     memset(s, 0, sizeof(*s));
 }
 
@@ -387,29 +398,24 @@ int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
     event_id = event_id ? event_id : "";
     if (!opening_preferred(s, opened_by, opened_at, event_id))
         return 0;
-    char *by = ct_strdup(opened_by), *name = ct_strdup(session_name ? session_name : ""),
-         *account = ct_strdup(account_id ? account_id : ""), *id = ct_strdup(event_id),
-         *shared = ct_strdup(shared_event_id ? shared_event_id : "");
-    if (!by || !name || !account || !id || !shared) {
-        free(by);
-        free(name);
-        free(account);
-        free(id);
-        free(shared);
-        return CT_ENOMEM;
+    const char *given[OPENING_FIELDS] = {opened_by, session_name, account_id, event_id,
+                                         shared_event_id};
+    char *copies[OPENING_FIELDS];
+    for (int i = 0; i < OPENING_FIELDS; i++) {
+        if (!(copies[i] = ct_strdup(given[i] ? given[i] : ""))) {
+            while (i-- > 0)
+                free(copies[i]);
+            return CT_ENOMEM;
+        }
     }
-    free(s->opened_by);
-    free(s->session_name);
-    free(s->opened_in_account);
-    free(s->event_id);
-    free(s->shared_event_id);
+    char **fields[OPENING_FIELDS];
+    opening_fields(s, fields);
+    for (int i = 0; i < OPENING_FIELDS; i++) {
+        free(*fields[i]);
+        *fields[i] = copies[i];
+    }
     s->opened_known = true;
-    s->opened_by = by;
-    s->session_name = name;
     s->opened_at = opened_at;
-    s->opened_in_account = account;
-    s->event_id = id;
-    s->shared_event_id = shared;
     return 0;
 }
 
