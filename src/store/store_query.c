@@ -118,12 +118,108 @@ static int sums_add(struct sums *s, int64_t id, int64_t day, uint64_t ok, uint64
     return 0;
 }
 
+/* The sum of action `id`, or NULL. */
+static struct action_sum *sums_find(const struct sums *s, int64_t id)
+{
+    for (size_t j = s->nslots ? slot_of(id, s->nslots) : 0; s->nslots && s->slots[j];
+         j = (j + 1) & (s->nslots - 1))
+        if (s->items[s->slots[j] - 1].action_id == id)
+            return &s->items[s->slots[j] - 1];
+    return NULL;
+}
+
+static void sums_release(struct sums *s)
+{
+    free(s->items);
+    free(s->slots);
+    memset(s, 0, sizeof(*s));
+}
+
+struct action_name {
+    char *source;
+    char *name;
+    ct_event_kind kind;
+};
+
+/* The actions one question has named: each is looked up once, however many
+ * principals or sessions called it. */
+struct action_names {
+    struct sums ids; /* action id -> its position in items (ids.items' order) */
+    struct action_name *items;
+    size_t cap;
+};
+
+static void action_names_release(struct action_names *names)
+{
+    for (size_t i = 0; i < names->ids.count; i++) {
+        free(names->items[i].source);
+        free(names->items[i].name);
+    }
+    free(names->items);
+    sums_release(&names->ids);
+    memset(names, 0, sizeof(*names));
+}
+
+/* Sets *out to the name of action `id` (borrowed from `names`), reading it
+ * from the store the first time. Returns 0, CT_ENOMEM, or CT_ESTORE (also
+ * for an action row that is missing or damaged). */
+static int name_action(ct_store *store, struct action_names *names, int64_t id,
+                       const struct action_name **out, ct_error *err)
+{
+    const struct action_sum *known = sums_find(&names->ids, id);
+    if (known) {
+        *out = &names->items[known - names->ids.items];
+        return 0;
+    }
+    if (names->ids.count == names->cap) {
+        size_t cap = names->cap ? names->cap * 2 : 64;
+        struct action_name *items = realloc(names->items, cap * sizeof(*items));
+        if (!items)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        names->items = items;
+        names->cap = cap;
+    }
+    sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
+    if (!q)
+        return CT_ESTORE;
+    sqlite3_bind_int64(q, 1, id);
+    int r = sqlite3_step(q);
+    const char *source = (const char *)sqlite3_column_text(q, 0);
+    const char *name = (const char *)sqlite3_column_text(q, 1);
+    int64_t kind = sqlite3_column_int64(q, 2);
+    int rc = 0;
+    struct action_name *a = &names->items[names->ids.count];
+    if (r != SQLITE_ROW || !source || !name || kind < 0 || kind >= CT_EVENT_KINDS) {
+        rc = r == SQLITE_ROW || r == SQLITE_DONE
+                 ? ct_error_set(err, CT_ESTORE, "store %s: damaged action row", store->path)
+                 : ct_store_fail(store, err, "querying calls");
+    } else {
+        a->source = ct_strdup(source);
+        a->name = ct_strdup(name);
+        a->kind = (ct_event_kind)kind;
+        /* The new item's position is the one its name takes. */
+        if (!a->source || !a->name || sums_add(&names->ids, id, 0, 0, 0) != 0) {
+            free(a->source);
+            free(a->name);
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_reset(q);
+    if (rc == 0)
+        *out = a;
+    return rc;
+}
+
+/* Takes the calls of one action. Returns 0 or CT_ENOMEM. */
+typedef int (*call_sink)(void *ud, const struct action_name *action, const struct action_sum *sum);
+
 /* Steps a statement whose rows are (action_id, day, ok, err), sums them per
- * action and appends one call per action, sorted by source and name. */
-static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
+ * action here (faster than GROUP BY's temporary B-tree) and hands each sum,
+ * named, to `sink`. */
+static int sum_calls(ct_store *store, sqlite3_stmt *st, call_sink sink, void *ud, ct_error *err)
 {
     struct sums sums = {0};
-    size_t keep = out->count;
+    struct action_names names = {0};
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (sums_add(&sums, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
@@ -137,32 +233,32 @@ static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_er
         rc = ct_store_fail(store, err, "querying calls");
     sqlite3_reset(st);
     for (size_t i = 0; rc == 0 && i < sums.count; i++) {
-        const struct action_sum *a = &sums.items[i];
-        sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
-        if (!q) {
-            rc = CT_ESTORE;
-            break;
-        }
-        sqlite3_bind_int64(q, 1, a->action_id);
-        r = sqlite3_step(q);
-        const char *source = (const char *)sqlite3_column_text(q, 0);
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        int64_t kind = sqlite3_column_int64(q, 2);
-        if (r != SQLITE_ROW || !source || !name || kind < 0 || kind >= CT_EVENT_KINDS)
-            rc = r == SQLITE_ROW || r == SQLITE_DONE
-                     ? ct_error_set(err, CT_ESTORE, "store %s: damaged action row", store->path)
-                     : ct_store_fail(store, err, "querying calls");
-        else if (ct_calls_add(out, source, name, (ct_event_kind)kind, a->ok, a->err, a->first,
-                              a->last) != 0)
+        const struct action_name *a = NULL;
+        rc = name_action(store, &names, sums.items[i].action_id, &a, err);
+        if (rc == 0 && sink(ud, a, &sums.items[i]) != 0)
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-        sqlite3_reset(q);
     }
+    sums_release(&sums);
+    action_names_release(&names);
+    return rc;
+}
+
+static int add_call(void *ud, const struct action_name *a, const struct action_sum *s)
+{
+    return ct_calls_add(ud, a->source, a->name, a->kind, s->ok, s->err, s->first, s->last);
+}
+
+/* Steps a statement whose rows are (action_id, day, ok, err) and appends
+ * one call per action, sorted by source and name; appends nothing on
+ * error. */
+static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
+{
+    size_t keep = out->count;
+    int rc = sum_calls(store, st, add_call, out, err);
     if (rc == 0)
         ct_calls_sort(out, keep);
-    if (rc != 0)
+    else
         ct_calls_truncate(out, keep);
-    free(sums.items);
-    free(sums.slots);
     return rc;
 }
 
@@ -179,9 +275,13 @@ static int principal_calls(ct_source *src, const char *principal_arn, const ct_w
     return collect_calls(store, st, out, err);
 }
 
-/* A session opened up to 12 hours (the longest a role session lasts)
- * before the window can still make calls inside it. */
-#define SESSION_REACH (12 * 3600)
+/* The first and last second of the window, the first reaching back
+ * CT_SESSION_REACH: a session opened that early can still call inside. */
+static void session_times(const ct_window *window, int64_t *from, int64_t *to)
+{
+    *from = window->first_day * 86400 - CT_SESSION_REACH;
+    *to = window->last_day * 86400 + 86399;
+}
 
 static int role_session_calls(ct_source *src, const char *caller_arn, const char *role_arn,
                               const ct_window *window, ct_calls *out, ct_error *err)
@@ -190,10 +290,12 @@ static int role_session_calls(ct_source *src, const char *caller_arn, const char
     sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_CALLS, err);
     if (!st)
         return CT_ESTORE;
+    int64_t from, to;
+    session_times(window, &from, &to);
     sqlite3_bind_text(st, 1, caller_arn, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, role_arn, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, window->first_day * 86400 - SESSION_REACH);
-    sqlite3_bind_int64(st, 4, window->last_day * 86400 + 86399);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
     sqlite3_bind_int64(st, 5, window->first_day);
     sqlite3_bind_int64(st, 6, window->last_day);
     return collect_calls(store, st, out, err);
@@ -240,7 +342,7 @@ static int account_event_count(ct_source *src, const char *account_id, const ct_
 }
 
 /* The account's data events: its daily_data rows summed per (action,
- * access) here, as collect_calls does, then named. */
+ * access) here, as sum_calls does, then named. */
 static int data_events(ct_source *src, const char *account_id, const ct_window *window,
                        ct_data_events *out, ct_error *err)
 {
@@ -252,6 +354,7 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     sqlite3_bind_int64(st, 2, window->first_day);
     sqlite3_bind_int64(st, 3, window->last_day);
     struct sums sums = {0};
+    struct action_names names = {0};
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t access = sqlite3_column_int64(st, 1);
@@ -272,26 +375,15 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     for (size_t i = 0; rc == 0 && i < sums.count; i++) {
         const struct action_sum *a = &sums.items[i];
         int64_t access = a->action_id % 4;
-        sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
-        if (!q) {
-            rc = CT_ESTORE;
-            break;
-        }
-        sqlite3_bind_int64(q, 1, a->action_id / 4);
-        r = sqlite3_step(q);
-        const char *source = (const char *)sqlite3_column_text(q, 0);
-        const char *name = (const char *)sqlite3_column_text(q, 1);
         int read_only = access == CT_DATA_READ ? 1 : access == CT_DATA_WRITE ? 0 : -1;
-        if (r != SQLITE_ROW || !source || !name)
-            rc = r == SQLITE_ROW || r == SQLITE_DONE
-                     ? ct_error_set(err, CT_ESTORE, "store %s: damaged data-event row", store->path)
-                     : ct_store_fail(store, err, "querying data events");
-        else if (ct_data_events_add(out, source, name, read_only, a->ok, a->first, a->last) != 0)
+        const struct action_name *n = NULL;
+        rc = name_action(store, &names, a->action_id / 4, &n, err);
+        if (rc == 0 &&
+            ct_data_events_add(out, n->source, n->name, read_only, a->ok, a->first, a->last) != 0)
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-        sqlite3_reset(q);
     }
-    free(sums.items);
-    free(sums.slots);
+    sums_release(&sums);
+    action_names_release(&names);
     if (rc == 0)
         ct_data_events_sort(out);
     else
