@@ -1,6 +1,8 @@
 /* The store as an event source: the queries the analysis asks (calls per
  * principal, calls inside role sessions, activity, account coverage, data
- * events, input problems), each one SQL statement over the daily roll-ups. */
+ * events, input problems, and the bulk questions: every principal of an
+ * account, a role's sessions), each a fixed number of SQL statements over
+ * the daily roll-ups. */
 #include "store/store_internal.h"
 
 #include <stdlib.h>
@@ -128,6 +130,18 @@ static struct action_sum *sums_find(const struct sums *s, int64_t id)
     return NULL;
 }
 
+/* Empties the table, keeping its memory for the next group. */
+static void sums_clear(struct sums *s)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        size_t j = slot_of(s->items[i].action_id, s->nslots);
+        while (s->slots[j] != i + 1)
+            j = (j + 1) & (s->nslots - 1);
+        s->slots[j] = 0;
+    }
+    s->count = 0;
+}
+
 static void sums_release(struct sums *s)
 {
     free(s->items);
@@ -210,21 +224,58 @@ static int name_action(ct_store *store, struct action_names *names, int64_t id,
     return rc;
 }
 
-/* Takes the calls of one action. Returns 0 or CT_ENOMEM. */
-typedef int (*call_sink)(void *ud, const struct action_name *action, const struct action_sum *sum);
+/* Takes the calls of one group (a principal or a session key; NULL when
+ * the question has no groups) to one action. Returns 0 or CT_ENOMEM. */
+typedef int (*call_sink)(void *ud, const char *group, const struct action_name *action,
+                         const struct action_sum *sum);
 
-/* Steps a statement whose rows are (action_id, day, ok, err), sums them per
- * action here (faster than GROUP BY's temporary B-tree) and hands each sum,
- * named, to `sink`. */
-static int sum_calls(ct_store *store, sqlite3_stmt *st, call_sink sink, void *ud, ct_error *err)
+/* Hands each action summed in `sums` to `sink`, named, and empties the
+ * sums. */
+static int flush_sums(ct_store *store, struct sums *sums, struct action_names *names,
+                      const char *group, call_sink sink, void *ud, ct_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sums->count; i++) {
+        const struct action_name *a = NULL;
+        rc = name_action(store, names, sums->items[i].action_id, &a, err);
+        if (rc == 0 && sink(ud, group, a, &sums->items[i]) != 0)
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    sums_clear(sums);
+    return rc;
+}
+
+/* Steps a statement whose rows are (action_id, day, ok, err), or with
+ * `grouped` (group id, group name, action_id, day, ok, err), sums them per
+ * group and action here (faster than GROUP BY's temporary B-tree) and hands
+ * each sum to `sink`. A group's rows are expected together: each further
+ * run of them is handed over again, which the sinks of grouped questions
+ * add up. */
+static int sum_calls(ct_store *store, sqlite3_stmt *st, bool grouped, call_sink sink, void *ud,
+                     ct_error *err)
 {
     struct sums sums = {0};
     struct action_names names = {0};
+    char *group = NULL;
+    int64_t group_id = 0;
+    int c = grouped ? 2 : 0;
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sums_add(&sums, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                     (uint64_t)sqlite3_column_int64(st, 2),
-                     (uint64_t)sqlite3_column_int64(st, 3)) != 0) {
+        if (grouped && (!group || sqlite3_column_int64(st, 0) != group_id)) {
+            if ((rc = flush_sums(store, &sums, &names, group, sink, ud, err)) != 0)
+                break;
+            free(group);
+            /* The group's name column is NOT NULL: NULL means no memory. */
+            const char *g = (const char *)sqlite3_column_text(st, 1);
+            if (!g || !(group = ct_strdup(g))) {
+                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+                break;
+            }
+            group_id = sqlite3_column_int64(st, 0);
+        }
+        if (sums_add(&sums, sqlite3_column_int64(st, c), sqlite3_column_int64(st, c + 1),
+                     (uint64_t)sqlite3_column_int64(st, c + 2),
+                     (uint64_t)sqlite3_column_int64(st, c + 3)) != 0) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             break;
         }
@@ -232,19 +283,18 @@ static int sum_calls(ct_store *store, sqlite3_stmt *st, call_sink sink, void *ud
     if (rc == 0 && r != SQLITE_DONE)
         rc = ct_store_fail(store, err, "querying calls");
     sqlite3_reset(st);
-    for (size_t i = 0; rc == 0 && i < sums.count; i++) {
-        const struct action_name *a = NULL;
-        rc = name_action(store, &names, sums.items[i].action_id, &a, err);
-        if (rc == 0 && sink(ud, a, &sums.items[i]) != 0)
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-    }
+    if (rc == 0)
+        rc = flush_sums(store, &sums, &names, group, sink, ud, err);
+    free(group);
     sums_release(&sums);
     action_names_release(&names);
     return rc;
 }
 
-static int add_call(void *ud, const struct action_name *a, const struct action_sum *s)
+static int add_call(void *ud, const char *group, const struct action_name *a,
+                    const struct action_sum *s)
 {
+    (void)group;
     return ct_calls_add(ud, a->source, a->name, a->kind, s->ok, s->err, s->first, s->last);
 }
 
@@ -254,7 +304,7 @@ static int add_call(void *ud, const struct action_name *a, const struct action_s
 static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
 {
     size_t keep = out->count;
-    int rc = sum_calls(store, st, add_call, out, err);
+    int rc = sum_calls(store, st, false, add_call, out, err);
     if (rc == 0)
         ct_calls_sort(out, keep);
     else
@@ -391,6 +441,100 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     return rc;
 }
 
+static int add_account_call(void *ud, const char *principal, const struct action_name *a,
+                            const struct action_sum *s)
+{
+    return ct_account_calls_add(ud, principal, a->source, a->name, a->kind, s->ok, s->err, s->first,
+                                s->last);
+}
+
+/* Every principal of the account in one statement: the SQL function
+ * ct_arn_account (store.c) picks the principals, and each one's days are
+ * read through daily_call's key. */
+static int account_calls(ct_source *src, const char *account_id, const ct_window *window,
+                         ct_account_calls *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ACCOUNT_CALLS, err);
+    int rc = st ? 0 : CT_ESTORE;
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, window->first_day);
+        sqlite3_bind_int64(st, 3, window->last_day);
+        rc = sum_calls(store, st, true, add_account_call, out, err);
+    }
+    if (rc == 0)
+        ct_account_calls_finish(out);
+    else
+        ct_account_calls_release(out);
+    return rc;
+}
+
+static int add_session_call(void *ud, const char *key, const struct action_name *a,
+                            const struct action_sum *s)
+{
+    return ct_role_sessions_add_call(ud, key, a->source, a->name, a->kind, s->ok, s->err, s->first,
+                                     s->last);
+}
+
+/* Adds the events that opened sessions of the role, from CT_SESSION_REACH
+ * before the window to its end. */
+static int add_openings(ct_store *store, const char *role_arn, const ct_window *window,
+                        ct_role_sessions *out, ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ROLE_OPENINGS, err);
+    if (!st)
+        return CT_ESTORE;
+    int64_t from, to;
+    session_times(window, &from, &to);
+    sqlite3_bind_text(st, 1, role_arn, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text[6];
+        static const int cols[6] = {0, 1, 2, 4, 5, 6};
+        for (int i = 0; i < 6; i++)
+            text[i] = (const char *)sqlite3_column_text(st, cols[i]);
+        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
+        bool got = text[0] && text[1] && text[2] && text[3] && text[4] && text[5];
+        if (!got || ct_role_sessions_add_opening(out, text[0], text[1], text[2],
+                                                 sqlite3_column_int64(st, 3), text[3], text[4],
+                                                 text[5]) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying role sessions");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The role's calls per session key (one pass over session_call), then
+ * the events that opened its sessions; ct_role_sessions_finish keeps those
+ * of the window. */
+static int role_sessions(ct_source *src, const char *role_arn, const ct_window *window,
+                         ct_role_sessions *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ROLE_SESSION_CALLS, err);
+    int rc = st ? 0 : CT_ESTORE;
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, role_arn, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, window->first_day);
+        sqlite3_bind_int64(st, 3, window->last_day);
+        rc = sum_calls(store, st, true, add_session_call, out, err);
+    }
+    if (rc == 0)
+        rc = add_openings(store, role_arn, window, out, err);
+    if (rc == 0)
+        ct_role_sessions_finish(out, window);
+    else
+        ct_role_sessions_release(out);
+    return rc;
+}
+
 /* Appends the files recorded as partial or skipped, and the store itself
  * when an ingest is writing it and this source did not bring it up to date:
  * the snapshot read then may lack files that ingest has not reached. Checked
@@ -477,6 +621,8 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     s->base.active_principals = active_principals;
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
+    s->base.account_calls = account_calls;
+    s->base.role_sessions = role_sessions;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     if (path_count > 0) {
