@@ -150,7 +150,8 @@ typedef struct ct_role_session {
      * hold several copies (a cross-account hop is logged in both accounts;
      * only the caller's copy names the caller), the one naming a caller
      * wins, then the earliest, then the smallest eventID. */
-    bool opened_known;       /* false: the logs hold no such event */
+    bool opened_known;       /* false: the logs hold no such event, and the strings
+                              * below are NULL */
     char *opened_by;         /* the ARN the opening call is charged to, as principal_calls
                               * charges calls (an IAM user; a role for a role chain); "" when
                               * the caller has none (SAML and web identity, the role
