@@ -832,35 +832,38 @@ static int active_principals(ct_source *src, const char *const *arns, size_t n,
 
 /* ---- bulk questions ---- */
 
-/* Whether the account field of `arn` (the fifth ':'-separated one:
- * arn:PARTITION:SERVICE:REGION:ACCOUNT:...) is `account_id`. */
+/* Whether the account field of `arn` (arn:PARTITION:SERVICE:REGION:ACCOUNT:
+ * resource) is `account_id`: the store's rule (ct_arn_account), where only
+ * the first five colons delimit fields, since an IAM path may hold more. */
 static bool arn_in_account(const char *arn, const char *account_id)
 {
-    const char *p = arn;
-    for (int i = 0; i < 4; i++) {
+    if (strncmp(arn, "arn:", 4) != 0)
+        return false;
+    const char *p = arn + 4;
+    for (int i = 0; i < 3; i++) { /* partition, service, region */
         if (!(p = strchr(p, ':')))
             return false;
         p++;
     }
-    size_t n = strcspn(p, ":");
-    return n == strlen(account_id) && memcmp(p, account_id, n) == 0;
+    size_t n = strlen(account_id);
+    return strncmp(p, account_id, n) == 0 && strchr(p, ':') == p + n;
 }
 
-/* {"regexp":{F:"[^:]*:[^:]*:[^:]*:[^:]*:ACCOUNT(:.*)?"}}: the values
+/* {"regexp":{F:"arn:[^:]*:[^:]*:[^:]*:ACCOUNT:.*"}}: the values
  * arn_in_account accepts, in the Lucene syntax of ES 6.x-8.x and OpenSearch
  * (anchored at both ends). ASCII other than letters and digits is escaped,
  * so an odd account id cannot add an operator. */
 static int put_account_regexp(es_source *s, ct_buf *b, enum field f, const char *account_id)
 {
     ct_buf rx = CT_BUF_INIT;
-    int rc = ct_buf_puts(&rx, "[^:]*:[^:]*:[^:]*:[^:]*:");
+    int rc = ct_buf_puts(&rx, "arn:[^:]*:[^:]*:[^:]*:");
     for (const char *c = account_id; rc == 0 && *c; c++) {
         unsigned char u = (unsigned char)*c;
         bool plain =
             u >= 0x80 || (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z');
         rc = (!plain && ct_buf_puts(&rx, "\\")) || ct_buf_append(&rx, c, 1) ? CT_ENOMEM : 0;
     }
-    if (rc || ct_buf_puts(&rx, "(:.*)?") || ct_buf_puts(b, "{\"regexp\":{") ||
+    if (rc || ct_buf_puts(&rx, ":.*") || ct_buf_puts(b, "{\"regexp\":{") ||
         ct_es_json_string(b, s->fields[f]) || ct_buf_puts(b, ":") ||
         ct_es_json_string(b, rx.data) || ct_buf_puts(b, "}}"))
         rc = CT_ENOMEM;
