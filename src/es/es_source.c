@@ -310,6 +310,15 @@ static int put_term(es_source *s, ct_buf *b, enum field f, const char *value)
     return 0;
 }
 
+/* {"exists":{"field":F}} */
+static int put_exists(es_source *s, ct_buf *b, enum field f)
+{
+    if (ct_buf_puts(b, "{\"exists\":{\"field\":") || ct_es_json_string(b, s->fields[f]) ||
+        ct_buf_puts(b, "}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
 static int put_terms(es_source *s, ct_buf *b, enum field f, const char *const *values, size_t n)
 {
     if (ct_buf_puts(b, "{\"terms\":{") || ct_es_json_string(b, s->fields[f]) ||
@@ -678,15 +687,6 @@ static int on_key_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     if (!(k->items[k->count] = ct_strdup(v)))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     k->count++;
-    return 0;
-}
-
-/* {"exists":{"field":F}} */
-static int put_exists(es_source *s, ct_buf *b, enum field f)
-{
-    if (ct_buf_puts(b, "{\"exists\":{\"field\":") || ct_es_json_string(b, s->fields[f]) ||
-        ct_buf_puts(b, "}}"))
-        return CT_ENOMEM;
     return 0;
 }
 
@@ -1114,9 +1114,8 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_term(s, &q, F_ACCOUNT, account_id) ||
         ct_buf_puts(&q, ",") || put_window(s, &q, window) ||
         ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
-        put_term(s, &q, F_CATEGORY, "Data") ||
-        ct_buf_puts(&q, ",{\"bool\":{\"must_not\":[{\"exists\":{\"field\":") ||
-        ct_es_json_string(&q, s->fields[F_CATEGORY]) || ct_buf_puts(&q, "}}],\"filter\":[") ||
+        put_term(s, &q, F_CATEGORY, "Data") || ct_buf_puts(&q, ",{\"bool\":{\"must_not\":[") ||
+        put_exists(s, &q, F_CATEGORY) || ct_buf_puts(&q, "],\"filter\":[") ||
         /* "false" as a string matches a boolean field and a keyword one. */
         put_term(s, &q, F_MANAGEMENT, "false") || ct_buf_puts(&q, "]}}]}}]}}") ||
         ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "src", F_SOURCE, false) ||
