@@ -133,6 +133,30 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_Q_DATA_EVENTS] = "SELECT action_id, access, day, events FROM daily_data"
                          " WHERE account_id = (SELECT id FROM account WHERE account = ?1)"
                          " AND day BETWEEN ?2 AND ?3",
+    /* Every principal of an account (ct_arn_account, below): the
+     * principals are read first (CROSS JOIN keeps that order), then each
+     * matching one's days through daily_call's key. Raw rows, summed in
+     * store_query.c; a principal's rows come together. */
+    [ST_Q_ACCOUNT_CALLS] = "SELECT p.id, p.arn, d.action_id, d.day, d.ok, d.err"
+                           " FROM principal p CROSS JOIN daily_call d"
+                           " WHERE ct_arn_account(p.arn) = ?1 AND d.principal_id = p.id"
+                           " AND d.day BETWEEN ?2 AND ?3",
+    /* A role's calls per session key. session_call is keyed by key first
+     * and has no index by role, so this reads it whole (one sequential
+     * pass; an index on (principal_id, day) would make it the role's rows
+     * only, at a cost to every ingest). A key's rows come together. */
+    [ST_Q_ROLE_SESSION_CALLS] = "SELECT d.key_id, k.key, d.action_id, d.day, d.ok, d.err"
+                                " FROM session_call d CROSS JOIN access_key k"
+                                " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?1)"
+                                " AND d.day BETWEEN ?2 AND ?3 AND k.id = d.key_id",
+    /* The AssumeRole* events that opened the role's sessions. assume_role
+     * is indexed by (caller, role, time): one look per principal that
+     * could be the caller finds them without reading every event. */
+    [ST_Q_ROLE_OPENINGS] =
+        "SELECT k.key, c.arn, s.session_name, s.time, a.account, s.event_id, s.shared_event_id"
+        " FROM principal c CROSS JOIN assume_role s CROSS JOIN access_key k CROSS JOIN account a"
+        " WHERE s.caller_id = c.id AND s.role_id = (SELECT id FROM principal WHERE arn = ?1)"
+        " AND s.time BETWEEN ?2 AND ?3 AND k.id = s.issued_key_id AND a.id = s.account_id",
     [ST_Q_PROBLEMS] = "SELECT path, COALESCE(reason, '') FROM file WHERE status <> 'ok'"
                       " ORDER BY path",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -304,6 +328,26 @@ static bool readonly_place_error(int code)
     return (code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_READONLY;
 }
 
+/* SQL function ct_arn_account(arn): the account field of an ARN
+ * (arn:PARTITION:SERVICE:REGION:ACCOUNT:resource), or NULL when the text is
+ * not one ("" included). Only the first five colons delimit fields: an IAM
+ * path may hold more. */
+static void arn_account(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *p = (const char *)sqlite3_value_text(argv[0]);
+    if (!p || strncmp(p, "arn:", 4) != 0)
+        return;
+    p += 4;
+    for (int field = 0; field < 3 && p; field++) { /* partition, service, region */
+        p = strchr(p, ':');
+        p = p ? p + 1 : NULL;
+    }
+    const char *end = p ? strchr(p, ':') : NULL;
+    if (end)
+        sqlite3_result_text(ctx, p, (int)(end - p), SQLITE_TRANSIENT);
+}
+
 /* Opens the SQLite connection; read-only connections take the URI form. */
 static int connect(ct_store *store, const char *uri_or_path, int flags)
 {
@@ -314,6 +358,10 @@ static int connect(ct_store *store, const char *uri_or_path, int flags)
         /* A store is data from disk: refuse SQL that could damage the file. */
         sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(store->db, "ct_arn_account", 1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                        arn_account, NULL, NULL, NULL);
     return rc;
 }
 

@@ -1,6 +1,8 @@
 /* The store as an event source: the queries the analysis asks (calls per
  * principal, calls inside role sessions, activity, account coverage, data
- * events, input problems), each one SQL statement over the daily roll-ups. */
+ * events, input problems, and the bulk questions: every principal of an
+ * account, a role's sessions), each a fixed number of SQL statements over
+ * the daily roll-ups. */
 #include "store/store_internal.h"
 
 #include <stdlib.h>
@@ -118,17 +120,162 @@ static int sums_add(struct sums *s, int64_t id, int64_t day, uint64_t ok, uint64
     return 0;
 }
 
-/* Steps a statement whose rows are (action_id, day, ok, err), sums them per
- * action and appends one call per action, sorted by source and name. */
-static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
+/* The sum of action `id`, or NULL. */
+static struct action_sum *sums_find(const struct sums *s, int64_t id)
+{
+    for (size_t j = s->nslots ? slot_of(id, s->nslots) : 0; s->nslots && s->slots[j];
+         j = (j + 1) & (s->nslots - 1))
+        if (s->items[s->slots[j] - 1].action_id == id)
+            return &s->items[s->slots[j] - 1];
+    return NULL;
+}
+
+/* Empties the table, keeping its memory for the next group. */
+static void sums_clear(struct sums *s)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        size_t j = slot_of(s->items[i].action_id, s->nslots);
+        while (s->slots[j] != i + 1)
+            j = (j + 1) & (s->nslots - 1);
+        s->slots[j] = 0;
+    }
+    s->count = 0;
+}
+
+static void sums_release(struct sums *s)
+{
+    free(s->items);
+    free(s->slots);
+    memset(s, 0, sizeof(*s));
+}
+
+struct action_name {
+    char *source;
+    char *name;
+    ct_event_kind kind;
+};
+
+/* The actions one question has named: each is looked up once, however many
+ * principals or sessions called it. */
+struct action_names {
+    struct sums ids; /* action id -> its position in items (ids.items' order) */
+    struct action_name *items;
+    size_t cap;
+};
+
+static void action_names_release(struct action_names *names)
+{
+    for (size_t i = 0; i < names->ids.count; i++) {
+        free(names->items[i].source);
+        free(names->items[i].name);
+    }
+    free(names->items);
+    sums_release(&names->ids);
+    memset(names, 0, sizeof(*names));
+}
+
+/* Sets *out to the name of action `id` (borrowed from `names`), reading it
+ * from the store the first time. Returns 0, CT_ENOMEM, or CT_ESTORE (also
+ * for an action row that is missing or damaged). */
+static int name_action(ct_store *store, struct action_names *names, int64_t id,
+                       const struct action_name **out, ct_error *err)
+{
+    const struct action_sum *known = sums_find(&names->ids, id);
+    if (known) {
+        *out = &names->items[known - names->ids.items];
+        return 0;
+    }
+    if (names->ids.count == names->cap) {
+        size_t cap = names->cap ? names->cap * 2 : 64;
+        struct action_name *items = realloc(names->items, cap * sizeof(*items));
+        if (!items)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        names->items = items;
+        names->cap = cap;
+    }
+    sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
+    if (!q)
+        return CT_ESTORE;
+    sqlite3_bind_int64(q, 1, id);
+    int r = sqlite3_step(q);
+    const char *source = (const char *)sqlite3_column_text(q, 0);
+    const char *name = (const char *)sqlite3_column_text(q, 1);
+    int64_t kind = sqlite3_column_int64(q, 2);
+    int rc = 0;
+    struct action_name *a = &names->items[names->ids.count];
+    if (r != SQLITE_ROW || !source || !name || kind < 0 || kind >= CT_EVENT_KINDS) {
+        rc = r == SQLITE_ROW || r == SQLITE_DONE
+                 ? ct_error_set(err, CT_ESTORE, "store %s: damaged action row", store->path)
+                 : ct_store_fail(store, err, "querying calls");
+    } else {
+        a->source = ct_strdup(source);
+        a->name = ct_strdup(name);
+        a->kind = (ct_event_kind)kind;
+        /* The new item's position is the one its name takes. */
+        if (!a->source || !a->name || sums_add(&names->ids, id, 0, 0, 0) != 0) {
+            free(a->source);
+            free(a->name);
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_reset(q);
+    if (rc == 0)
+        *out = a;
+    return rc;
+}
+
+/* Takes the calls of one group (a principal or a session key; NULL when
+ * the question has no groups) to one action. Returns 0 or CT_ENOMEM. */
+typedef int (*call_sink)(void *ud, const char *group, const struct action_name *action,
+                         const struct action_sum *sum);
+
+/* Hands each action summed in `sums` to `sink`, named, and empties the
+ * sums. */
+static int flush_sums(ct_store *store, struct sums *sums, struct action_names *names,
+                      const char *group, call_sink sink, void *ud, ct_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sums->count; i++) {
+        const struct action_name *a = NULL;
+        rc = name_action(store, names, sums->items[i].action_id, &a, err);
+        if (rc == 0 && sink(ud, group, a, &sums->items[i]) != 0)
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    sums_clear(sums);
+    return rc;
+}
+
+/* Steps a statement whose rows are (action_id, day, ok, err), or with
+ * `grouped` (group id, group name, action_id, day, ok, err), sums them per
+ * group and action here (faster than GROUP BY's temporary B-tree) and hands
+ * each sum to `sink`. A group's rows are expected together: each further
+ * run of them is handed over again, which the sinks of grouped questions
+ * add up. */
+static int sum_calls(ct_store *store, sqlite3_stmt *st, bool grouped, call_sink sink, void *ud,
+                     ct_error *err)
 {
     struct sums sums = {0};
-    size_t keep = out->count;
+    struct action_names names = {0};
+    char *group = NULL;
+    int64_t group_id = 0;
+    int c = grouped ? 2 : 0;
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sums_add(&sums, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                     (uint64_t)sqlite3_column_int64(st, 2),
-                     (uint64_t)sqlite3_column_int64(st, 3)) != 0) {
+        if (grouped && (!group || sqlite3_column_int64(st, 0) != group_id)) {
+            if ((rc = flush_sums(store, &sums, &names, group, sink, ud, err)) != 0)
+                break;
+            free(group);
+            /* The group's name column is NOT NULL: NULL means no memory. */
+            const char *g = (const char *)sqlite3_column_text(st, 1);
+            if (!g || !(group = ct_strdup(g))) {
+                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+                break;
+            }
+            group_id = sqlite3_column_int64(st, 0);
+        }
+        if (sums_add(&sums, sqlite3_column_int64(st, c), sqlite3_column_int64(st, c + 1),
+                     (uint64_t)sqlite3_column_int64(st, c + 2),
+                     (uint64_t)sqlite3_column_int64(st, c + 3)) != 0) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             break;
         }
@@ -136,33 +283,32 @@ static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_er
     if (rc == 0 && r != SQLITE_DONE)
         rc = ct_store_fail(store, err, "querying calls");
     sqlite3_reset(st);
-    for (size_t i = 0; rc == 0 && i < sums.count; i++) {
-        const struct action_sum *a = &sums.items[i];
-        sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
-        if (!q) {
-            rc = CT_ESTORE;
-            break;
-        }
-        sqlite3_bind_int64(q, 1, a->action_id);
-        r = sqlite3_step(q);
-        const char *source = (const char *)sqlite3_column_text(q, 0);
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        int64_t kind = sqlite3_column_int64(q, 2);
-        if (r != SQLITE_ROW || !source || !name || kind < 0 || kind >= CT_EVENT_KINDS)
-            rc = r == SQLITE_ROW || r == SQLITE_DONE
-                     ? ct_error_set(err, CT_ESTORE, "store %s: damaged action row", store->path)
-                     : ct_store_fail(store, err, "querying calls");
-        else if (ct_calls_add(out, source, name, (ct_event_kind)kind, a->ok, a->err, a->first,
-                              a->last) != 0)
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-        sqlite3_reset(q);
-    }
+    if (rc == 0)
+        rc = flush_sums(store, &sums, &names, group, sink, ud, err);
+    free(group);
+    sums_release(&sums);
+    action_names_release(&names);
+    return rc;
+}
+
+static int add_call(void *ud, const char *group, const struct action_name *a,
+                    const struct action_sum *s)
+{
+    (void)group;
+    return ct_calls_add(ud, a->source, a->name, a->kind, s->ok, s->err, s->first, s->last);
+}
+
+/* Steps a statement whose rows are (action_id, day, ok, err) and appends
+ * one call per action, sorted by source and name; appends nothing on
+ * error. */
+static int collect_calls(ct_store *store, sqlite3_stmt *st, ct_calls *out, ct_error *err)
+{
+    size_t keep = out->count;
+    int rc = sum_calls(store, st, false, add_call, out, err);
     if (rc == 0)
         ct_calls_sort(out, keep);
-    if (rc != 0)
+    else
         ct_calls_truncate(out, keep);
-    free(sums.items);
-    free(sums.slots);
     return rc;
 }
 
@@ -179,9 +325,13 @@ static int principal_calls(ct_source *src, const char *principal_arn, const ct_w
     return collect_calls(store, st, out, err);
 }
 
-/* A session opened up to 12 hours (the longest a role session lasts)
- * before the window can still make calls inside it. */
-#define SESSION_REACH (12 * 3600)
+/* The first and last second of the window, the first reaching back
+ * CT_SESSION_REACH: a session opened that early can still call inside. */
+static void session_times(const ct_window *window, int64_t *from, int64_t *to)
+{
+    *from = window->first_day * 86400 - CT_SESSION_REACH;
+    *to = window->last_day * 86400 + 86399;
+}
 
 static int role_session_calls(ct_source *src, const char *caller_arn, const char *role_arn,
                               const ct_window *window, ct_calls *out, ct_error *err)
@@ -190,10 +340,12 @@ static int role_session_calls(ct_source *src, const char *caller_arn, const char
     sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_CALLS, err);
     if (!st)
         return CT_ESTORE;
+    int64_t from, to;
+    session_times(window, &from, &to);
     sqlite3_bind_text(st, 1, caller_arn, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, role_arn, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, window->first_day * 86400 - SESSION_REACH);
-    sqlite3_bind_int64(st, 4, window->last_day * 86400 + 86399);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
     sqlite3_bind_int64(st, 5, window->first_day);
     sqlite3_bind_int64(st, 6, window->last_day);
     return collect_calls(store, st, out, err);
@@ -240,7 +392,7 @@ static int account_event_count(ct_source *src, const char *account_id, const ct_
 }
 
 /* The account's data events: its daily_data rows summed per (action,
- * access) here, as collect_calls does, then named. */
+ * access) here, as sum_calls does, then named. */
 static int data_events(ct_source *src, const char *account_id, const ct_window *window,
                        ct_data_events *out, ct_error *err)
 {
@@ -252,6 +404,7 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     sqlite3_bind_int64(st, 2, window->first_day);
     sqlite3_bind_int64(st, 3, window->last_day);
     struct sums sums = {0};
+    struct action_names names = {0};
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t access = sqlite3_column_int64(st, 1);
@@ -272,30 +425,113 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     for (size_t i = 0; rc == 0 && i < sums.count; i++) {
         const struct action_sum *a = &sums.items[i];
         int64_t access = a->action_id % 4;
-        sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
-        if (!q) {
-            rc = CT_ESTORE;
-            break;
-        }
-        sqlite3_bind_int64(q, 1, a->action_id / 4);
-        r = sqlite3_step(q);
-        const char *source = (const char *)sqlite3_column_text(q, 0);
-        const char *name = (const char *)sqlite3_column_text(q, 1);
         int read_only = access == CT_DATA_READ ? 1 : access == CT_DATA_WRITE ? 0 : -1;
-        if (r != SQLITE_ROW || !source || !name)
-            rc = r == SQLITE_ROW || r == SQLITE_DONE
-                     ? ct_error_set(err, CT_ESTORE, "store %s: damaged data-event row", store->path)
-                     : ct_store_fail(store, err, "querying data events");
-        else if (ct_data_events_add(out, source, name, read_only, a->ok, a->first, a->last) != 0)
+        const struct action_name *n = NULL;
+        rc = name_action(store, &names, a->action_id / 4, &n, err);
+        if (rc == 0 &&
+            ct_data_events_add(out, n->source, n->name, read_only, a->ok, a->first, a->last) != 0)
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-        sqlite3_reset(q);
     }
-    free(sums.items);
-    free(sums.slots);
+    sums_release(&sums);
+    action_names_release(&names);
     if (rc == 0)
         ct_data_events_sort(out);
     else
         ct_data_events_release(out);
+    return rc;
+}
+
+static int add_account_call(void *ud, const char *principal, const struct action_name *a,
+                            const struct action_sum *s)
+{
+    return ct_account_calls_add(ud, principal, a->source, a->name, a->kind, s->ok, s->err, s->first,
+                                s->last);
+}
+
+/* Every principal of the account in one statement: the SQL function
+ * ct_arn_account (store.c) picks the principals, and each one's days are
+ * read through daily_call's key. */
+static int account_calls(ct_source *src, const char *account_id, const ct_window *window,
+                         ct_account_calls *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ACCOUNT_CALLS, err);
+    int rc = st ? 0 : CT_ESTORE;
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, window->first_day);
+        sqlite3_bind_int64(st, 3, window->last_day);
+        rc = sum_calls(store, st, true, add_account_call, out, err);
+    }
+    if (rc == 0)
+        ct_account_calls_finish(out);
+    else
+        ct_account_calls_release(out);
+    return rc;
+}
+
+static int add_session_call(void *ud, const char *key, const struct action_name *a,
+                            const struct action_sum *s)
+{
+    return ct_role_sessions_add_call(ud, key, a->source, a->name, a->kind, s->ok, s->err, s->first,
+                                     s->last);
+}
+
+/* Adds the events that opened sessions of the role, from CT_SESSION_REACH
+ * before the window to its end. */
+static int add_openings(ct_store *store, const char *role_arn, const ct_window *window,
+                        ct_role_sessions *out, ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ROLE_OPENINGS, err);
+    if (!st)
+        return CT_ESTORE;
+    int64_t from, to;
+    session_times(window, &from, &to);
+    sqlite3_bind_text(st, 1, role_arn, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text[6];
+        static const int cols[6] = {0, 1, 2, 4, 5, 6};
+        for (int i = 0; i < 6; i++)
+            text[i] = (const char *)sqlite3_column_text(st, cols[i]);
+        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
+        bool got = text[0] && text[1] && text[2] && text[3] && text[4] && text[5];
+        if (!got || ct_role_sessions_add_opening(out, text[0], text[1], text[2],
+                                                 sqlite3_column_int64(st, 3), text[3], text[4],
+                                                 text[5]) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying role sessions");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The role's calls per session key (one pass over session_call), then
+ * the events that opened its sessions; ct_role_sessions_finish keeps those
+ * of the window. */
+static int role_sessions(ct_source *src, const char *role_arn, const ct_window *window,
+                         ct_role_sessions *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ROLE_SESSION_CALLS, err);
+    int rc = st ? 0 : CT_ESTORE;
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, role_arn, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, window->first_day);
+        sqlite3_bind_int64(st, 3, window->last_day);
+        rc = sum_calls(store, st, true, add_session_call, out, err);
+    }
+    if (rc == 0)
+        rc = add_openings(store, role_arn, window, out, err);
+    if (rc == 0)
+        ct_role_sessions_finish(out, window);
+    else
+        ct_role_sessions_release(out);
     return rc;
 }
 
@@ -385,6 +621,8 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     s->base.active_principals = active_principals;
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
+    s->base.account_calls = account_calls;
+    s->base.role_sessions = role_sessions;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     if (path_count > 0) {
