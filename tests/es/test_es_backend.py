@@ -987,6 +987,20 @@ def session_records():
     ]
 
 
+# The store's fixture for the same questions (tests/data/bulk/README.md):
+# February 2024, other partitions, an IAM path holding another account id.
+BULK = os.path.join(ROOT, "tests", "data", "bulk")
+
+
+def bulk_records():
+    records = []
+    for path in sorted(glob.glob(os.path.join(BULK, "AWSLogs", "**", "*.json"),
+                                 recursive=True)):
+        with open(path) as f:
+            records.extend(json.load(f)["Records"])
+    return records
+
+
 def write_trail(folder, records):
     """The records as trail files (one per account and day) under folder."""
     by_file = {}
@@ -1031,7 +1045,8 @@ def build_store(test, folder, paths):
     return config
 
 
-# (window, question...) asked of the demo and session_records() together.
+# (window, question...) asked of the demo, session_records() and
+# bulk_records() together.
 BULK_QUESTIONS = [
     ("2018-01-01", "2018-12-31", "account-calls", ACCT_A),
     ("2018-01-01", "2018-12-31", "account-calls", ACCT_B),
@@ -1049,6 +1064,13 @@ BULK_QUESTIONS = [
     ("2018-06-01", "2018-06-30", "role-sessions", AUDIT),
     ("2018-06-01", "2018-06-30", "role-sessions", SAML),
     ("2018-06-01", "2018-06-30", "role-sessions", arn(ACCT_A, "role/nothing")),
+    ("2024-02-10", "2024-02-12", "account-calls", ACCT_A),
+    ("2024-02-10", "2024-02-12", "account-calls", ACCT_B),
+    ("2024-02-01", "2024-02-29", "account-calls", "444444444444"),
+    ("2024-02-01", "2024-02-29", "account-calls", "555555555555"),
+    ("2024-02-10", "2024-02-12", "role-sessions", arn(ACCT_A, "role/ops")),
+    ("2024-02-01", "2024-02-29", "role-sessions", arn(ACCT_A, "role/ops")),
+    ("2024-02-10", "2024-02-12", "role-sessions", arn(ACCT_A, "role/chain")),
 ]
 
 
@@ -1075,8 +1097,8 @@ class BulkQuestionTests(Base):
         if cls.store_answers is None:
             fixture = os.path.join(cls.store_tmp, "fixture")
             write_trail(fixture, session_records())
-            config = build_store(self, cls.store_tmp, [os.path.join(ROOT, "demo", "logs"),
-                                                       fixture])
+            config = build_store(self, cls.store_tmp,
+                                 [os.path.join(ROOT, "demo", "logs"), fixture, BULK])
             cls.store_answers = []
             for q in BULK_QUESTIONS:
                 rc, out, err = probe(config, *q)
@@ -1109,7 +1131,7 @@ class BulkQuestionTests(Base):
 
     def run_flavor(self, flavor, mapping, schema="cloudtrail"):
         with running_server(flavor=flavor, mapping=mapping) as srv:
-            Client(srv).load(records() + session_records(), schema, flavor)
+            Client(srv).load(records() + session_records() + bulk_records(), schema, flavor)
             index = ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*"
             config = write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
                                         "  url: %s\n  index: '%s'\n" % (srv, index))
