@@ -22,9 +22,6 @@
 /* Access keys per terms query in --destrole's second phase: far below
  * index.max_terms_count (65,536). */
 #define KEY_BATCH 10000
-/* A role session can last 12 hours, so an AssumeRole that long before the
- * window can still make calls inside it (as the store counts it). */
-#define SESSION_REACH (12 * 3600)
 
 /* The CloudTrail fields the queries use. */
 enum field {
@@ -42,6 +39,9 @@ enum field {
     F_CATEGORY,   /* eventCategory */
     F_READ_ONLY,  /* readOnly (boolean) */
     F_MANAGEMENT, /* managementEvent (boolean; a keyword in the ECS schema) */
+    F_SESSION,    /* requestParameters.roleSessionName */
+    F_EVENT_ID,   /* eventID */
+    F_SHARED_ID,  /* sharedEventID */
     F_COUNT
 };
 
@@ -60,13 +60,21 @@ static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
     "eventCategory",
     "readOnly",
     "managementEvent",
+    "requestParameters.roleSessionName",
+    "eventID",
+    "sharedEventID",
 };
 
 /* Fields dynamic mapping makes booleans (JSON true/false), which have no
  * .keyword sub-field. */
 static const bool BOOLEAN_FIELD[F_COUNT] = {[F_READ_ONLY] = true, [F_MANAGEMENT] = true};
 
-/* Elastic's AWS integration (elastic/integrations, aws cloudtrail pipeline). */
+/* Elastic's AWS integration (elastic/integrations, ingest pipeline
+ * packages/aws/data_stream/cloudtrail/elasticsearch/ingest_pipeline/default.yml):
+ * it renames json.eventID to event.id and json.sharedEventId to
+ * aws.cloudtrail.shared_event_id (sic: CloudTrail writes sharedEventID, so
+ * its documents may lack it, and the answer then has ""), and keeps
+ * requestParameters and responseElements whole under aws.cloudtrail.flattened. */
 static const char *const ECS_NAMES[F_COUNT] = {
     "event.provider",
     "event.action",
@@ -82,6 +90,9 @@ static const char *const ECS_NAMES[F_COUNT] = {
     "aws.cloudtrail.event_category",
     "aws.cloudtrail.read_only",
     "aws.cloudtrail.management_event",
+    "aws.cloudtrail.flattened.request_parameters.roleSessionName",
+    "event.id",
+    "aws.cloudtrail.shared_event_id",
 };
 
 typedef struct es_source {
@@ -299,6 +310,15 @@ static int put_term(es_source *s, ct_buf *b, enum field f, const char *value)
     return 0;
 }
 
+/* {"exists":{"field":F}} */
+static int put_exists(es_source *s, ct_buf *b, enum field f)
+{
+    if (ct_buf_puts(b, "{\"exists\":{\"field\":") || ct_es_json_string(b, s->fields[f]) ||
+        ct_buf_puts(b, "}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
 static int put_terms(es_source *s, ct_buf *b, enum field f, const char *const *values, size_t n)
 {
     if (ct_buf_puts(b, "{\"terms\":{") || ct_es_json_string(b, s->fields[f]) ||
@@ -335,18 +355,21 @@ static int put_composite_source(es_source *s, ct_buf *b, const char *name, enum 
 
 /* ---- composite paging ---- */
 
+typedef int (*bucket_fn)(void *ud, cJSON *key, cJSON *bucket, ct_error *err);
+
 /* One composite aggregation to page through: `query` is the query clause,
- * `sources` the sources array, `sub` the sub-aggregations (or NULL). */
+ * `sources` the sources array, `sub` the sub-aggregations (or NULL); `fn`
+ * gets each bucket with `ud`. */
 typedef struct pager {
     const char *query;
     const char *sources;
     const char *sub;
+    bucket_fn fn;
+    void *ud;
     char *after; /* JSON of the last after_key; NULL on the first page */
     bool done;
     ct_buf body;
 } pager;
-
-typedef int (*bucket_fn)(void *ud, cJSON *key, cJSON *bucket, ct_error *err);
 
 static int build_body(es_source *s, pager *p)
 {
@@ -364,9 +387,10 @@ static int build_body(es_source *s, pager *p)
 }
 
 /* Pages through n composite aggregations, all in flight at once (curl
- * multi), calling fn for every bucket. A page shorter than the page size is the
- * last one, which saves the empty page a naive loop would fetch. */
-static int run_pagers(es_source *s, pager *ps, size_t n, bucket_fn fn, void *ud, ct_error *err)
+ * multi), calling each pager's fn for every bucket of its aggregation. A
+ * page shorter than the page size is the last one, which saves the empty
+ * page a naive loop would fetch. */
+static int run_pagers(es_source *s, pager *ps, size_t n, ct_error *err)
 {
     ct_buf path = CT_BUF_INIT;
     ct_es_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
@@ -433,7 +457,7 @@ static int run_pagers(es_source *s, pager *ps, size_t n, bucket_fn fn, void *ud,
                                       ct_es_client_host(s->client));
                     break;
                 }
-                if ((rc = fn(ud, key, bucket, err)))
+                if ((rc = p->fn(p->ud, key, bucket, err)))
                     break;
             }
             if (rc)
@@ -494,39 +518,94 @@ static int64_t day_of_metric(cJSON *bucket, const char *name, bool *ok)
     return (int64_t)floor(v->valuedouble / 86400000.0);
 }
 
-static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+/* What one bucket of a calls aggregation (call_sources, call_metrics) says. */
+typedef struct bucket_call {
+    const char *src, *name;
+    ct_event_kind kind;
+    uint64_t ok, errors;
+    int64_t first_day, last_day;
+} bucket_call;
+
+static int call_of_bucket(cJSON *key, cJSON *bucket, bucket_call *c, ct_error *err)
 {
-    call_sum *cs = ud;
-    const char *src = key_string(key, "src"), *name = key_string(key, "name");
+    c->src = key_string(key, "src");
+    c->name = key_string(key, "name");
     /* eventType: a missing bucket (null) is an API call, as in the store. */
-    ct_event_kind kind = ct_event_kind_of(key_string(key, "type"));
+    c->kind = ct_event_kind_of(key_string(key, "type"));
     cJSON *docs = cJSON_GetObjectItemCaseSensitive(bucket, "doc_count");
     cJSON *errors = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(bucket, "errors"), "value");
-    bool ok = src && name && cJSON_IsNumber(docs) && cJSON_IsNumber(errors);
-    int64_t first = day_of_metric(bucket, "first", &ok), last = day_of_metric(bucket, "last", &ok);
+    bool ok = c->src && c->name && cJSON_IsNumber(docs) && cJSON_IsNumber(errors);
+    c->first_day = day_of_metric(bucket, "first", &ok);
+    c->last_day = day_of_metric(bucket, "last", &ok);
     if (!ok)
         return ct_error_set(err, CT_EPARTIAL,
                             "elasticsearch: a calls bucket lacks its key, doc_count or metrics");
     uint64_t total = (uint64_t)docs->valuedouble, nerr = (uint64_t)errors->valuedouble;
-    if (nerr > total)
-        nerr = total;
+    c->errors = nerr > total ? total : nerr;
+    c->ok = total - c->errors;
+    return 0;
+}
+
+static int on_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    call_sum *cs = ud;
+    bucket_call b;
+    int rc = call_of_bucket(key, bucket, &b, err);
+    if (rc)
+        return rc;
     ct_buf_reset(&cs->key);
-    if (ct_buf_printf(&cs->key, "%s\t%s\t%d", src, name, (int)kind))
+    if (ct_buf_printf(&cs->key, "%s\t%s\t%d", b.src, b.name, (int)b.kind))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     void *v = NULL;
     if (ct_strmap_get(cs->index, cs->key.data, &v)) {
         ct_call *c = &cs->out->items[(size_t)(uintptr_t)v - 1];
-        c->count += total - nerr;
-        c->error_count += nerr;
-        c->first_day = first < c->first_day ? first : c->first_day;
-        c->last_day = last > c->last_day ? last : c->last_day;
+        c->count += b.ok;
+        c->error_count += b.errors;
+        c->first_day = b.first_day < c->first_day ? b.first_day : c->first_day;
+        c->last_day = b.last_day > c->last_day ? b.last_day : c->last_day;
         return 0;
     }
-    if (ct_calls_add(cs->out, src, name, kind, total - nerr, nerr, first, last) ||
+    if (ct_calls_add(cs->out, b.src, b.name, b.kind, b.ok, b.errors, b.first_day, b.last_day) ||
         ct_strmap_put(cs->index, cs->key.data, (void *)(uintptr_t)cs->out->count))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
+}
+
+/* Appends the composite sources of a calls aggregation (eventSource,
+ * eventName, eventType) to a sources array being written. */
+static int put_call_sources(es_source *s, ct_buf *b)
+{
+    if (put_composite_source(s, b, "src", F_SOURCE, false) || ct_buf_puts(b, ",") ||
+        put_composite_source(s, b, "name", F_NAME, false) || ct_buf_puts(b, ",") ||
+        put_composite_source(s, b, "type", F_EVENT_TYPE, true))
+        return CT_ENOMEM;
+    return 0;
+}
+
+/* The sub-aggregations of a calls bucket: first and last time, errors. */
+static int put_call_metrics(es_source *s, ct_buf *b)
+{
+    if (ct_buf_puts(b, "{\"first\":{\"min\":{\"field\":") || ct_es_json_string(b, s->time_field) ||
+        ct_buf_puts(b, "}},\"last\":{\"max\":{\"field\":") || ct_es_json_string(b, s->time_field) ||
+        ct_buf_puts(b, "}},\"errors\":{\"value_count\":{\"field\":") ||
+        ct_es_json_string(b, s->fields[F_ERROR]) || ct_buf_puts(b, "}}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+/* Whether a record with this userIdentity type and ARN is a role session
+ * (the store's rule; without a type, the ARN tells). */
+static bool is_role_session(const char *arn, const char *type)
+{
+    return type ? strcmp(type, "AssumedRole") == 0 : (arn && strstr(arn, ":assumed-role/"));
+}
+
+/* Whom the store charges a record's call to: a role session's to its role
+ * (sessionIssuer.arn), anything else's to userIdentity.arn. NULL: nobody. */
+static const char *charged_to(const char *arn, const char *issuer, const char *type)
+{
+    return is_role_session(arn, type) && issuer ? issuer : arn;
 }
 
 /* Runs call aggregations over n queries (in parallel) and appends the summed
@@ -537,24 +616,17 @@ static int collect_calls(es_source *s, char **queries, size_t n, ct_calls *out, 
     call_sum cs = {out, out->count, ct_strmap_new(), CT_BUF_INIT};
     pager *ps = calloc(n ? n : 1, sizeof(*ps));
     int rc = 0;
-    if (!cs.index || !ps || ct_buf_puts(&sources, "[") ||
-        put_composite_source(s, &sources, "src", F_SOURCE, false) || ct_buf_puts(&sources, ",") ||
-        put_composite_source(s, &sources, "name", F_NAME, false) || ct_buf_puts(&sources, ",") ||
-        put_composite_source(s, &sources, "type", F_EVENT_TYPE, true) ||
-        ct_buf_puts(&sources, "]") || ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
-        ct_es_json_string(&sub, s->time_field) ||
-        ct_buf_puts(&sub, "}},\"last\":{\"max\":{\"field\":") ||
-        ct_es_json_string(&sub, s->time_field) ||
-        ct_buf_puts(&sub, "}},\"errors\":{\"value_count\":{\"field\":") ||
-        ct_es_json_string(&sub, s->fields[F_ERROR]) || ct_buf_puts(&sub, "}}}"))
+    if (!cs.index || !ps || ct_buf_puts(&sources, "[") || put_call_sources(s, &sources) ||
+        ct_buf_puts(&sources, "]") || put_call_metrics(s, &sub))
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        ps[i].query = queries[i];
-        ps[i].sources = sources.data;
-        ps[i].sub = sub.data;
-    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        ps[i] = (pager){.query = queries[i],
+                        .sources = sources.data,
+                        .sub = sub.data,
+                        .fn = on_call_bucket,
+                        .ud = &cs};
     if (rc == 0)
-        rc = run_pagers(s, ps, n, on_call_bucket, &cs, err);
+        rc = run_pagers(s, ps, n, err);
     if (rc == 0)
         ct_calls_sort(out, cs.keep);
     if (rc)
@@ -618,6 +690,23 @@ static int on_key_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     return 0;
 }
 
+/* The filter clauses (comma-separated) of the events that may have opened a
+ * session of `role_arn` reaching into the window: AssumeRole,
+ * AssumeRoleWithSAML or AssumeRoleWithWebIdentity for the role, from
+ * CT_SESSION_REACH before the window to its end. The caller adds that they
+ * have no errorCode (a must_not put_exists). */
+static int put_opening_filters(es_source *s, ct_buf *b, const char *role_arn, const ct_window *w)
+{
+    static const char *const assume_names[] = {"AssumeRole", "AssumeRoleWithSAML",
+                                               "AssumeRoleWithWebIdentity"};
+    if (put_term(s, b, F_SOURCE, "sts.amazonaws.com") || ct_buf_puts(b, ",") ||
+        put_terms(s, b, F_NAME, assume_names, 3) || ct_buf_puts(b, ",") ||
+        put_term(s, b, F_ROLE_ARN, role_arn) || ct_buf_puts(b, ",") ||
+        put_range(s, b, w->first_day * 86400 - CT_SESSION_REACH, (w->last_day + 1) * 86400))
+        return CT_ENOMEM;
+    return 0;
+}
+
 /* Two phases, whatever the number of sessions: the keys the caller's
  * AssumeRole calls issued for the role (one composite aggregation), then the
  * role's calls made with those keys (one aggregation per KEY_BATCH keys, all
@@ -625,8 +714,6 @@ static int on_key_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
 static int role_session_calls(ct_source *src, const char *caller_arn, const char *role_arn,
                               const ct_window *window, ct_calls *out, ct_error *err)
 {
-    static const char *const assume_names[] = {"AssumeRole", "AssumeRoleWithSAML",
-                                               "AssumeRoleWithWebIdentity"};
     es_source *s = (es_source *)src;
     int rc = ensure_ready(s, err);
     if (rc)
@@ -636,21 +723,15 @@ static int role_session_calls(ct_source *src, const char *caller_arn, const char
     char **queries = NULL;
     size_t batches = 0;
     if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") ||
-        put_term(s, &q, F_SOURCE, "sts.amazonaws.com") || ct_buf_puts(&q, ",") ||
-        put_terms(s, &q, F_NAME, assume_names, 3) || ct_buf_puts(&q, ",") ||
-        put_principal(s, &q, caller_arn) || ct_buf_puts(&q, ",") ||
-        put_term(s, &q, F_ROLE_ARN, role_arn) || ct_buf_puts(&q, ",") ||
-        put_range(s, &q, window->first_day * 86400 - SESSION_REACH,
-                  (window->last_day + 1) * 86400) ||
-        ct_buf_puts(&q, "],\"must_not\":[{\"exists\":{\"field\":") ||
-        ct_es_json_string(&q, s->fields[F_ERROR]) || ct_buf_puts(&q, "}}]}}") ||
-        ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "key", F_ISSUED, false) ||
-        ct_buf_puts(&sources, "]")) {
+        put_opening_filters(s, &q, role_arn, window) || ct_buf_puts(&q, ",") ||
+        put_principal(s, &q, caller_arn) || ct_buf_puts(&q, "],\"must_not\":[") ||
+        put_exists(s, &q, F_ERROR) || ct_buf_puts(&q, "]}}") || ct_buf_puts(&sources, "[") ||
+        put_composite_source(s, &sources, "key", F_ISSUED, false) || ct_buf_puts(&sources, "]")) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         goto done;
     }
-    pager phase_a = {q.data, sources.data, NULL, NULL, false, CT_BUF_INIT};
-    rc = run_pagers(s, &phase_a, 1, on_key_bucket, &keys, err);
+    pager phase_a = {q.data, sources.data, NULL, on_key_bucket, &keys, NULL, false, CT_BUF_INIT};
+    rc = run_pagers(s, &phase_a, 1, err);
     pagers_release(&phase_a, 1);
     if (rc || keys.count == 0)
         goto done;
@@ -699,12 +780,8 @@ static int on_activity_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err
     (void)bucket;
     (void)err;
     activity *a = ud;
-    const char *arn = key_string(key, "arn"), *issuer = key_string(key, "issuer"),
-               *type = key_string(key, "type");
-    /* The store's rule: a role session's calls belong to the role. */
-    bool session =
-        type ? strcmp(type, "AssumedRole") == 0 : (arn && strstr(arn, ":assumed-role/") != NULL);
-    const char *who = session && issuer ? issuer : arn;
+    const char *who =
+        charged_to(key_string(key, "arn"), key_string(key, "issuer"), key_string(key, "type"));
     void *v;
     if (who && ct_strmap_get(a->wanted, who, &v))
         a->active[(size_t)(uintptr_t)v - 1] = true;
@@ -740,8 +817,8 @@ static int active_principals(ct_source *src, const char *const *arns, size_t n,
         ct_buf_puts(&sources, "]")) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
-        pager p = {q.data, sources.data, NULL, NULL, false, CT_BUF_INIT};
-        rc = run_pagers(s, &p, 1, on_activity_bucket, &a, err);
+        pager p = {q.data, sources.data, NULL, on_activity_bucket, &a, NULL, false, CT_BUF_INIT};
+        rc = run_pagers(s, &p, 1, err);
         pagers_release(&p, 1);
     }
     if (rc)
@@ -750,6 +827,246 @@ static int active_principals(ct_source *src, const char *const *arns, size_t n,
     ct_strmap_free(a.wanted);
     ct_buf_release(&q);
     ct_buf_release(&sources);
+    return rc;
+}
+
+/* ---- bulk questions ---- */
+
+/* Whether the account field of `arn` (arn:PARTITION:SERVICE:REGION:ACCOUNT:
+ * resource) is `account_id`: the store's rule (ct_arn_account), where only
+ * the first five colons delimit fields, since an IAM path may hold more. */
+static bool arn_in_account(const char *arn, const char *account_id)
+{
+    if (strncmp(arn, "arn:", 4) != 0)
+        return false;
+    const char *p = arn + 4;
+    for (int i = 0; i < 3; i++) { /* partition, service, region */
+        if (!(p = strchr(p, ':')))
+            return false;
+        p++;
+    }
+    size_t n = strlen(account_id);
+    return strncmp(p, account_id, n) == 0 && strchr(p, ':') == p + n;
+}
+
+/* {"regexp":{F:"arn:[^:]*:[^:]*:[^:]*:ACCOUNT:.*"}}: the values
+ * arn_in_account accepts, in the Lucene syntax of ES 6.x-8.x and OpenSearch
+ * (anchored at both ends). ASCII other than letters and digits is escaped,
+ * so an odd account id cannot add an operator. */
+static int put_account_regexp(es_source *s, ct_buf *b, enum field f, const char *account_id)
+{
+    ct_buf rx = CT_BUF_INIT;
+    int rc = ct_buf_puts(&rx, "arn:[^:]*:[^:]*:[^:]*:");
+    for (const char *c = account_id; rc == 0 && *c; c++) {
+        unsigned char u = (unsigned char)*c;
+        bool plain =
+            u >= 0x80 || (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z');
+        rc = (!plain && ct_buf_puts(&rx, "\\")) || ct_buf_append(&rx, c, 1) ? CT_ENOMEM : 0;
+    }
+    if (rc || ct_buf_puts(&rx, ":.*") || ct_buf_puts(b, "{\"regexp\":{") ||
+        ct_es_json_string(b, s->fields[f]) || ct_buf_puts(b, ":") ||
+        ct_es_json_string(b, rx.data) || ct_buf_puts(b, "}}"))
+        rc = CT_ENOMEM;
+    ct_buf_release(&rx);
+    return rc;
+}
+
+typedef struct account_sum {
+    const char *account_id;
+    ct_account_calls *out;
+} account_sum;
+
+/* A calls bucket keyed also by (arn, issuer, itype): the calls are the
+ * account's when whom they are charged to is. */
+static int on_account_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    account_sum *a = ud;
+    bucket_call c;
+    int rc = call_of_bucket(key, bucket, &c, err);
+    if (rc)
+        return rc;
+    const char *who =
+        charged_to(key_string(key, "arn"), key_string(key, "issuer"), key_string(key, "itype"));
+    if (!who || !arn_in_account(who, a->account_id))
+        return 0;
+    if (ct_account_calls_add(a->out, who, c.src, c.name, c.kind, c.ok, c.errors, c.first_day,
+                             c.last_day))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Two calls aggregations in flight together, sorted out in C by the store's
+ * rule (charged_to, arn_in_account); regexps on the ARN fields keep other
+ * accounts' calls on the server. Role sessions (the bulk of most accounts)
+ * are keyed by their role only, not by each session's ARN; the rest by
+ * (arn, issuer, itype), which also covers a session whose record has no
+ * userIdentity.type. */
+static int account_calls(ct_source *src, const char *account_id, const ct_window *window,
+                         ct_account_calls *out, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    account_sum sum = {account_id, out};
+    ct_buf q_roles = CT_BUF_INIT, q_rest = CT_BUF_INIT, src_roles = CT_BUF_INIT,
+           src_rest = CT_BUF_INIT, sub = CT_BUF_INIT;
+    if (ct_buf_puts(&q_roles, "{\"bool\":{\"filter\":[") || put_window(s, &q_roles, window) ||
+        ct_buf_puts(&q_roles, ",") || put_term(s, &q_roles, F_TYPE, "AssumedRole") ||
+        ct_buf_puts(&q_roles, ",") || put_account_regexp(s, &q_roles, F_ISSUER, account_id) ||
+        ct_buf_puts(&q_roles, "]}}") || ct_buf_puts(&q_rest, "{\"bool\":{\"filter\":[") ||
+        put_window(s, &q_rest, window) ||
+        ct_buf_puts(&q_rest, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_account_regexp(s, &q_rest, F_ARN, account_id) || ct_buf_puts(&q_rest, ",") ||
+        put_account_regexp(s, &q_rest, F_ISSUER, account_id) ||
+        ct_buf_puts(&q_rest, "]}}],\"must_not\":[{\"bool\":{\"filter\":[") ||
+        put_term(s, &q_rest, F_TYPE, "AssumedRole") || ct_buf_puts(&q_rest, ",") ||
+        put_exists(s, &q_rest, F_ISSUER) || ct_buf_puts(&q_rest, "]}}]}}") ||
+        ct_buf_puts(&src_roles, "[") ||
+        put_composite_source(s, &src_roles, "issuer", F_ISSUER, false) ||
+        ct_buf_puts(&src_roles, ",") ||
+        put_composite_source(s, &src_roles, "itype", F_TYPE, false) ||
+        ct_buf_puts(&src_roles, ",") || put_call_sources(s, &src_roles) ||
+        ct_buf_puts(&src_roles, "]") || ct_buf_puts(&src_rest, "[") ||
+        put_composite_source(s, &src_rest, "arn", F_ARN, true) || ct_buf_puts(&src_rest, ",") ||
+        put_composite_source(s, &src_rest, "issuer", F_ISSUER, true) ||
+        ct_buf_puts(&src_rest, ",") || put_composite_source(s, &src_rest, "itype", F_TYPE, true) ||
+        ct_buf_puts(&src_rest, ",") || put_call_sources(s, &src_rest) ||
+        ct_buf_puts(&src_rest, "]") || put_call_metrics(s, &sub)) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    } else {
+        pager ps[2] = {
+            {q_roles.data, src_roles.data, sub.data, on_account_bucket, &sum, NULL, false,
+             CT_BUF_INIT},
+            {q_rest.data, src_rest.data, sub.data, on_account_bucket, &sum, NULL, false,
+             CT_BUF_INIT},
+        };
+        rc = run_pagers(s, ps, 2, err);
+        pagers_release(ps, 2);
+    }
+    if (rc == 0)
+        ct_account_calls_finish(out);
+    else
+        ct_account_calls_release(out);
+    ct_buf_release(&q_roles);
+    ct_buf_release(&q_rest);
+    ct_buf_release(&src_roles);
+    ct_buf_release(&src_rest);
+    ct_buf_release(&sub);
+    return rc;
+}
+
+/* A calls bucket keyed also by (key, arn, itype): the calls of the session
+ * with that access key, when the record is a role session's. */
+static int on_session_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    ct_role_sessions *out = ud;
+    bucket_call c;
+    int rc = call_of_bucket(key, bucket, &c, err);
+    if (rc)
+        return rc;
+    const char *access_key = key_string(key, "key");
+    if (!access_key)
+        return ct_error_set(err, CT_EPARTIAL, "elasticsearch: a session bucket has no key");
+    /* The store keeps only the calls of a role session with a key. */
+    if (!access_key[0] || !is_role_session(key_string(key, "arn"), key_string(key, "itype")))
+        return 0;
+    if (ct_role_sessions_add_call(out, access_key, c.src, c.name, c.kind, c.ok, c.errors,
+                                  c.first_day, c.last_day))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* One opening event (its bucket is keyed by its eventID and every field
+ * kept, with its time as the "at" minimum). */
+static int on_opening_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    ct_role_sessions *out = ud;
+    const char *access_key = key_string(key, "key");
+    cJSON *at =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bucket, "at"), "value");
+    if (!access_key || !cJSON_IsNumber(at))
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch: an AssumeRole bucket lacks its key or time");
+    if (!access_key[0])
+        return 0;
+    const char *by =
+        charged_to(key_string(key, "arn"), key_string(key, "issuer"), key_string(key, "itype"));
+    /* Dates come back as epoch milliseconds. */
+    int64_t seconds = (int64_t)floor(at->valuedouble / 1000.0);
+    if (ct_role_sessions_add_opening(out, access_key, by, key_string(key, "sname"), seconds,
+                                     key_string(key, "account"), key_string(key, "id"),
+                                     key_string(key, "shared")))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Two aggregations in flight together: the role's session calls in the
+ * window by access key, and the events that opened the role's sessions
+ * (one bucket each: a session has one, logged once per account it
+ * touches). */
+static int role_sessions(ct_source *src, const char *role_arn, const ct_window *window,
+                         ct_role_sessions *out, ct_error *err)
+{
+    static const struct {
+        const char *name;
+        enum field f;
+    } opening_keys[] = {{"id", F_EVENT_ID},     {"arn", F_ARN},       {"issuer", F_ISSUER},
+                        {"itype", F_TYPE},      {"sname", F_SESSION}, {"account", F_ACCOUNT},
+                        {"shared", F_SHARED_ID}};
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    ct_buf q_calls = CT_BUF_INIT, q_open = CT_BUF_INIT, src_calls = CT_BUF_INIT,
+           src_open = CT_BUF_INIT, sub_calls = CT_BUF_INIT, sub_open = CT_BUF_INIT;
+    /* Sessions by the store's rule: type AssumedRole, or no type and a
+     * session ARN (checked per bucket). */
+    if (ct_buf_puts(&q_calls, "{\"bool\":{\"filter\":[") || put_window(s, &q_calls, window) ||
+        ct_buf_puts(&q_calls, ",") || put_term(s, &q_calls, F_ISSUER, role_arn) ||
+        ct_buf_puts(&q_calls, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_term(s, &q_calls, F_TYPE, "AssumedRole") ||
+        ct_buf_puts(&q_calls, ",{\"bool\":{\"must_not\":[") || put_exists(s, &q_calls, F_TYPE) ||
+        ct_buf_puts(&q_calls, "]}}]}}]}}") || ct_buf_puts(&src_calls, "[") ||
+        put_composite_source(s, &src_calls, "key", F_KEY, false) || ct_buf_puts(&src_calls, ",") ||
+        put_composite_source(s, &src_calls, "arn", F_ARN, true) || ct_buf_puts(&src_calls, ",") ||
+        put_composite_source(s, &src_calls, "itype", F_TYPE, true) ||
+        ct_buf_puts(&src_calls, ",") || put_call_sources(s, &src_calls) ||
+        ct_buf_puts(&src_calls, "]") || put_call_metrics(s, &sub_calls) ||
+        ct_buf_puts(&q_open, "{\"bool\":{\"filter\":[") ||
+        put_opening_filters(s, &q_open, role_arn, window) ||
+        ct_buf_puts(&q_open, "],\"must_not\":[") || put_exists(s, &q_open, F_ERROR) ||
+        ct_buf_puts(&q_open, "]}}") || ct_buf_puts(&src_open, "[") ||
+        put_composite_source(s, &src_open, "key", F_ISSUED, false) ||
+        ct_buf_puts(&sub_open, "{\"at\":{\"min\":{\"field\":") ||
+        ct_es_json_string(&sub_open, s->time_field) || ct_buf_puts(&sub_open, "}}}"))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < sizeof(opening_keys) / sizeof(opening_keys[0]); i++)
+        if (ct_buf_puts(&src_open, ",") ||
+            put_composite_source(s, &src_open, opening_keys[i].name, opening_keys[i].f, true))
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc == 0 && ct_buf_puts(&src_open, "]"))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc == 0) {
+        pager ps[2] = {
+            {q_calls.data, src_calls.data, sub_calls.data, on_session_call_bucket, out, NULL, false,
+             CT_BUF_INIT},
+            {q_open.data, src_open.data, sub_open.data, on_opening_bucket, out, NULL, false,
+             CT_BUF_INIT},
+        };
+        rc = run_pagers(s, ps, 2, err);
+        pagers_release(ps, 2);
+    }
+    if (rc == 0)
+        ct_role_sessions_finish(out, window);
+    else
+        ct_role_sessions_release(out);
+    ct_buf_release(&q_calls);
+    ct_buf_release(&q_open);
+    ct_buf_release(&src_calls);
+    ct_buf_release(&src_open);
+    ct_buf_release(&sub_calls);
+    ct_buf_release(&sub_open);
     return rc;
 }
 
@@ -797,9 +1114,8 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_term(s, &q, F_ACCOUNT, account_id) ||
         ct_buf_puts(&q, ",") || put_window(s, &q, window) ||
         ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
-        put_term(s, &q, F_CATEGORY, "Data") ||
-        ct_buf_puts(&q, ",{\"bool\":{\"must_not\":[{\"exists\":{\"field\":") ||
-        ct_es_json_string(&q, s->fields[F_CATEGORY]) || ct_buf_puts(&q, "}}],\"filter\":[") ||
+        put_term(s, &q, F_CATEGORY, "Data") || ct_buf_puts(&q, ",{\"bool\":{\"must_not\":[") ||
+        put_exists(s, &q, F_CATEGORY) || ct_buf_puts(&q, "],\"filter\":[") ||
         /* "false" as a string matches a boolean field and a keyword one. */
         put_term(s, &q, F_MANAGEMENT, "false") || ct_buf_puts(&q, "]}}]}}]}}") ||
         ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "src", F_SOURCE, false) ||
@@ -811,8 +1127,8 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
         ct_es_json_string(&sub, s->time_field) || ct_buf_puts(&sub, "}}}")) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
-        pager p = {q.data, sources.data, sub.data, NULL, false, CT_BUF_INIT};
-        rc = run_pagers(s, &p, 1, on_data_bucket, out, err);
+        pager p = {q.data, sources.data, sub.data, on_data_bucket, out, NULL, false, CT_BUF_INIT};
+        rc = run_pagers(s, &p, 1, err);
         pagers_release(&p, 1);
     }
     if (rc == 0)
@@ -899,6 +1215,8 @@ int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
     s->base.active_principals = active_principals;
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
+    s->base.account_calls = account_calls;
+    s->base.role_sessions = role_sessions;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     int rc = ct_es_client_new(&s->client, cfg, err);

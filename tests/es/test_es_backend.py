@@ -31,6 +31,8 @@ from es_server import running_server  # noqa: E402
 from test_es_server import IndependentSigner  # noqa: E402
 
 BIN = os.environ.get("CLOUDTRACKER_BIN", "")
+# ct_source_probe, built next to the binary (<build>/tests/ct_source_probe).
+PROBE = os.path.join(os.path.dirname(BIN), "tests", "ct_source_probe")
 TODAY = "2026-11-27"
 
 # Exit codes (src/cli/cli.h).
@@ -839,6 +841,402 @@ class SessionBudgetTests(Base):
 
 
 
+# ---- the bulk questions (account_calls, role_sessions), asked of both backends ----
+
+PROBE_NAME = "ct_source_probe"
+ACCT_A, ACCT_B = "111111111111", "222222222222"
+
+
+def arn(account, kind):
+    return "arn:aws:iam::%s:%s" % (account, kind)
+
+
+def event(when, source, name, identity, account, event_id, **extra):
+    rec = {"eventVersion": "1.08", "eventTime": when, "eventSource": source, "eventName": name,
+           "awsRegion": "us-east-1", "eventID": event_id, "eventType": "AwsApiCall",
+           "recipientAccountId": account, "userIdentity": identity}
+    rec.update(extra)
+    return rec
+
+
+def user(account, name):
+    return {"type": "IAMUser", "arn": arn(account, "user/" + name), "accountId": account,
+            "accessKeyId": "AKIA" + name.upper()}
+
+
+def session(role_arn, name, key, typed=True):
+    account = role_arn.split(":")[4]
+    ui = {"type": "AssumedRole",
+          "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (account, role_arn.rsplit("/", 1)[1],
+                                                        name),
+          "accountId": account, "accessKeyId": key,
+          "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role_arn,
+                                               "accountId": account}}}
+    if not typed:
+        del ui["type"]
+    return ui
+
+
+def opening(when, caller, account, event_id, role_arn, name, key, api="AssumeRole", **extra):
+    return event(when, "sts.amazonaws.com", api, caller, account, event_id,
+                 requestParameters={"roleArn": role_arn, "roleSessionName": name},
+                 responseElements={"credentials": {"accessKeyId": key},
+                                   "assumedRoleUser": {"arn": "x"}}, **extra)
+
+
+ADMIN, DEPLOY = arn(ACCT_A, "role/admin"), arn(ACCT_A, "role/deploy")
+AUDIT, SAML = arn(ACCT_B, "role/audit"), arn(ACCT_A, "role/saml-users")
+
+
+def session_records():
+    """June 2018 in accounts A and B: a role chain, a cross-account hop
+    logged in both accounts, failed AssumeRoles, sessions opened before the
+    window (within and beyond CT_SESSION_REACH), SAML and web identity, a
+    session whose opening is not in the logs, a record without
+    userIdentity.type, the root user, a federated user, an IAM path with
+    ':', and principals of accounts whose ids look like A's."""
+    alice, bob = user(ACCT_A, "alice"), user(ACCT_A, "bob")
+    s1 = session(ADMIN, "alice-1", "ASIAALICEADMIN000001")
+    return [
+        event("2018-05-30T10:00:00Z", "iam.amazonaws.com", "ListUsers", alice, ACCT_A, "f-01"),
+        event("2018-06-01T09:00:00Z", "sts.amazonaws.com", "GetCallerIdentity", alice, ACCT_A,
+              "f-02"),
+        # Opened within 12 h of the window, with a call inside it.
+        opening("2018-05-31T20:00:00Z", alice, ACCT_A, "f-03", ADMIN, "late",
+                "ASIAALICEADMIN000000"),
+        event("2018-06-01T02:00:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(ADMIN, "late", "ASIAALICEADMIN000000"), ACCT_A, "f-04"),
+        # Opened within reach but no call in the window: not a session of it.
+        opening("2018-05-31T22:00:00Z", alice, ACCT_A, "f-05", ADMIN, "idle",
+                "ASIAALICEADMIN000008"),
+        # Opened beyond reach: its call is in, its opening is not known.
+        opening("2018-05-31T06:00:00Z", alice, ACCT_A, "f-06", ADMIN, "old",
+                "ASIAALICEADMINOLD001"),
+        event("2018-06-01T00:30:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(ADMIN, "old", "ASIAALICEADMINOLD001"), ACCT_A, "f-07"),
+        opening("2018-06-02T10:00:00Z", alice, ACCT_A, "f-08", ADMIN, "alice-1",
+                "ASIAALICEADMIN000001"),
+        event("2018-06-02T10:05:00Z", "s3.amazonaws.com", "ListBuckets", s1, ACCT_A, "f-09"),
+        event("2018-06-02T10:10:00Z", "ec2.amazonaws.com", "DescribeInstances", s1, ACCT_A,
+              "f-10", errorCode="Client.UnauthorizedOperation"),
+        # The same session's call in a record without userIdentity.type.
+        event("2018-06-02T10:20:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(ADMIN, "alice-1", "ASIAALICEADMIN000001", typed=False), ACCT_A, "f-11"),
+        # A role chain: admin's session opens one of deploy.
+        opening("2018-06-02T10:30:00Z", s1, ACCT_A, "f-12", DEPLOY, "chain",
+                "ASIAADMINDEPLOY00001"),
+        event("2018-06-02T10:35:00Z", "cloudformation.amazonaws.com", "CreateStack",
+              session(DEPLOY, "chain", "ASIAADMINDEPLOY00001"), ACCT_A, "f-13"),
+        # A cross-account hop, logged in both accounts at the same time: the
+        # caller's copy (A) wins over B's, whose eventID is smaller.
+        opening("2018-06-04T08:00:00Z", alice, ACCT_A, "ff-a", AUDIT, "audit",
+                "ASIAALICEAUDIT000001", sharedEventID="shared-1"),
+        opening("2018-06-04T08:00:00Z", {"type": "AWSAccount", "principalId": "AIDAALICE",
+                                         "accountId": ACCT_A},
+                ACCT_B, "00-b", AUDIT, "audit", "ASIAALICEAUDIT000001",
+                sharedEventID="shared-1"),
+        event("2018-06-04T08:05:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(AUDIT, "audit", "ASIAALICEAUDIT000001"), ACCT_B, "f-14"),
+        # Failed AssumeRoles open nothing, even one that names a key.
+        event("2018-06-05T12:00:00Z", "sts.amazonaws.com", "AssumeRole", bob, ACCT_A, "f-15",
+              errorCode="AccessDenied", requestParameters={"roleArn": ADMIN,
+                                                           "roleSessionName": "bob"}),
+        opening("2018-06-05T12:01:00Z", bob, ACCT_A, "f-16", ADMIN, "bob",
+                "ASIABOBFAILED0000001", errorCode="AccessDenied"),
+        # Opened in the window without calls: a session all the same.
+        opening("2018-06-06T09:00:00Z", alice, ACCT_A, "f-17", ADMIN, "quiet",
+                "ASIAALICEADMIN000006"),
+        # SAML and web identity: no ARN to charge the opening to.
+        opening("2018-06-07T09:00:00Z", {"type": "SAMLUser", "principalId": "x:frank",
+                                         "userName": "frank"},
+                ACCT_A, "f-18", SAML, "frank@example.com", "ASIASAMLFRANK0000001",
+                api="AssumeRoleWithSAML"),
+        event("2018-06-07T09:05:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(SAML, "frank@example.com", "ASIASAMLFRANK0000001"), ACCT_A, "f-19"),
+        opening("2018-06-12T09:00:00Z", {"type": "WebIdentityUser", "principalId": "w:1",
+                                         "userName": "1"},
+                ACCT_A, "f-20", DEPLOY, "web", "ASIAWEBDEPLOY0000001",
+                api="AssumeRoleWithWebIdentity"),
+        # A session whose opening is not in the logs.
+        event("2018-06-08T09:00:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(ADMIN, "unknown", "ASIAUNKNOWNOPEN00001"), ACCT_A, "f-21"),
+        event("2018-06-09T09:00:00Z", "iam.amazonaws.com", "ListUsers",
+              {"type": "Root", "arn": arn(ACCT_A, "root"), "accountId": ACCT_A}, ACCT_A, "f-22"),
+        event("2018-06-09T09:01:00Z", "signin.amazonaws.com", "ConsoleLogin",
+              {"type": "Root", "arn": arn(ACCT_A, "root"), "accountId": ACCT_A}, ACCT_A, "f-23",
+              eventType="AwsConsoleSignIn"),
+        event("2018-06-10T09:00:00Z", "s3.amazonaws.com", "ListBuckets",
+              {"type": "FederatedUser", "arn": "arn:aws:sts::%s:federated-user/dave" % ACCT_A,
+               "accountId": ACCT_A,
+               "sessionContext": {"sessionIssuer": {"type": "IAMUser",
+                                                    "arn": arn(ACCT_A, "user/alice")}}},
+              ACCT_A, "f-24"),
+        event("2018-06-10T09:01:00Z", "iam.amazonaws.com", "GetUser",
+              dict(user(ACCT_A, "carol"), arn=arn(ACCT_A, "user/ops:team/carol")), ACCT_A,
+              "f-25"),
+        event("2018-06-10T09:02:00Z", "s3.amazonaws.com", "ListBuckets", user(ACCT_B, "erin"),
+              ACCT_B, "f-26"),
+        event("2018-06-10T09:03:00Z", "s3.amazonaws.com", "ListBuckets",
+              user("111111111112", "zed"), ACCT_A, "f-27"),
+        event("2018-06-10T09:04:00Z", "s3.amazonaws.com", "ListBuckets",
+              user("11111111111", "short"), ACCT_A, "f-28"),
+        event("2018-06-11T09:00:00Z", "kms.amazonaws.com", "Decrypt",
+              {"type": "AWSService", "invokedBy": "s3.amazonaws.com"}, ACCT_A, "f-29",
+              eventType="AwsServiceEvent"),
+        event("2018-07-02T09:00:00Z", "iam.amazonaws.com", "ListUsers", alice, ACCT_A, "f-30"),
+    ]
+
+
+# The store's fixture for the same questions (tests/data/bulk/README.md):
+# February 2024, other partitions, an IAM path holding another account id.
+BULK = os.path.join(ROOT, "tests", "data", "bulk")
+
+
+def bulk_records():
+    records = []
+    for path in sorted(glob.glob(os.path.join(BULK, "AWSLogs", "**", "*.json"),
+                                 recursive=True)):
+        with open(path) as f:
+            records.extend(json.load(f)["Records"])
+    return records
+
+
+def write_trail(folder, records):
+    """The records as trail files (one per account and day) under folder."""
+    by_file = {}
+    for rec in records:
+        day = rec["eventTime"][:10].replace("-", "/")
+        by_file.setdefault((rec["recipientAccountId"], day), []).append(rec)
+    for (account, day), recs in by_file.items():
+        d = os.path.join(folder, "AWSLogs", account, "CloudTrail", "us-east-1", day)
+        os.makedirs(d, exist_ok=True)
+        name = "%s_CloudTrail_us-east-1_%sT0000Z_fixture.json.gz" % (account,
+                                                                     day.replace("/", ""))
+        with gzip.open(os.path.join(d, name), "wt", encoding="utf-8") as f:
+            json.dump({"Records": recs}, f)
+
+
+def write_probe_config(folder, name, paths, store, es_section=None):
+    text = (
+        "accounts:\n"
+        "  - name: demo\n    id: \"%s\"\n    iam: %s/demo/iam/demo.json\n"
+        "  - name: backup\n    id: \"%s\"\n    iam: %s/demo/iam/backup.json\n"
+        "files:\n  paths: [%s]\n  store: %s\n"
+        % (ACCT_A, ROOT, ACCT_B, ROOT, ", ".join(paths), store))
+    if es_section:
+        text += "elasticsearch:\n" + es_section
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def probe(config, start, end, *question):
+    p = subprocess.run([PROBE, config, start, end] + list(question), capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def build_store(test, folder, paths):
+    """An embedded store of `paths` and the config naming it (no elasticsearch:)."""
+    config = write_probe_config(folder, "store.yaml", paths, os.path.join(folder, "store.db"))
+    rc, out, err = run_ct(["ingest", "--config", config])
+    test.assertEqual(rc, 0, err)
+    return config
+
+
+# (window, question...) asked of the demo, session_records() and
+# bulk_records() together.
+BULK_QUESTIONS = [
+    ("2018-01-01", "2018-12-31", "account-calls", ACCT_A),
+    ("2018-01-01", "2018-12-31", "account-calls", ACCT_B),
+    ("2018-03-01", "2018-05-15", "account-calls", ACCT_A),
+    ("2018-06-01", "2018-06-30", "account-calls", ACCT_A),
+    ("2018-06-01", "2018-06-30", "account-calls", ACCT_B),
+    ("2018-06-01", "2018-06-30", "account-calls", "111111111112"),
+    ("2018-06-01", "2018-06-30", "account-calls", "11111111111"),
+    ("2018-01-01", "2018-12-31", "account-calls", "999999999999"),
+    ("2018-01-01", "2018-12-31", "role-sessions", ADMIN),
+    ("2018-03-01", "2018-05-15", "role-sessions", arn(ACCT_B, "role/admin")),
+    ("2018-06-01", "2018-06-30", "role-sessions", ADMIN),
+    ("2018-06-02", "2018-06-02", "role-sessions", ADMIN),
+    ("2018-06-01", "2018-06-30", "role-sessions", DEPLOY),
+    ("2018-06-01", "2018-06-30", "role-sessions", AUDIT),
+    ("2018-06-01", "2018-06-30", "role-sessions", SAML),
+    ("2018-06-01", "2018-06-30", "role-sessions", arn(ACCT_A, "role/nothing")),
+    ("2024-02-10", "2024-02-12", "account-calls", ACCT_A),
+    ("2024-02-10", "2024-02-12", "account-calls", ACCT_B),
+    ("2024-02-01", "2024-02-29", "account-calls", "444444444444"),
+    ("2024-02-01", "2024-02-29", "account-calls", "555555555555"),
+    ("2024-02-10", "2024-02-12", "role-sessions", arn(ACCT_A, "role/ops")),
+    ("2024-02-01", "2024-02-29", "role-sessions", arn(ACCT_A, "role/ops")),
+    ("2024-02-10", "2024-02-12", "role-sessions", arn(ACCT_A, "role/chain")),
+]
+
+
+class BulkQuestionTests(Base):
+    """account_calls and role_sessions answered by Elasticsearch exactly as
+    by the embedded store (ct_source_probe's lines), in every flavor and
+    schema, within a bounded number of searches, and nothing but an error
+    when the cluster fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.store_tmp = tempfile.mkdtemp(prefix="ct-es-bulk-")
+        cls.store_answers = None
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.store_tmp, True)
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(PROBE, os.X_OK):
+            self.skipTest("no %s next to the cloudtracker binary" % PROBE)
+        cls = type(self)
+        if cls.store_answers is None:
+            fixture = os.path.join(cls.store_tmp, "fixture")
+            write_trail(fixture, session_records())
+            config = build_store(self, cls.store_tmp,
+                                 [os.path.join(ROOT, "demo", "logs"), fixture, BULK])
+            cls.store_answers = []
+            for q in BULK_QUESTIONS:
+                rc, out, err = probe(config, *q)
+                self.assertEqual((rc, err), (0, ""), q)
+                cls.store_answers.append(out)
+            self.check_store_answers(dict(zip(BULK_QUESTIONS, cls.store_answers)))
+
+    def check_store_answers(self, answers):
+        """What the fixture is there for shows in the answers (so the
+        comparison is not between two empty lists)."""
+        june = answers[("2018-06-01", "2018-06-30", "role-sessions", ADMIN)]
+        keys = [line.split("\t")[1] for line in june.splitlines() if line.startswith("session")]
+        self.assertEqual(keys, ["ASIAALICEADMIN000000", "ASIAALICEADMIN000001",
+                                "ASIAALICEADMIN000006", "ASIAALICEADMINOLD001",
+                                "ASIAUNKNOWNOPEN00001"], june)
+        self.assertIn("session\tASIAALICEAUDIT000001\t1\t%s\taudit\t1528099200\t%s\tff-a\t"
+                      "shared-1\n" % (arn(ACCT_A, "user/alice"), ACCT_A),
+                      answers[("2018-06-01", "2018-06-30", "role-sessions", AUDIT)])
+        self.assertIn("session\tASIAADMINDEPLOY00001\t1\t%s\tchain\t" % ADMIN,
+                      answers[("2018-06-01", "2018-06-30", "role-sessions", DEPLOY)])
+        june_a = answers[("2018-06-01", "2018-06-30", "account-calls", ACCT_A)]
+        for who in ("root", "user/ops:team/carol", "role/admin", "role/deploy", "user/alice"):
+            self.assertIn("call\t%s\t" % arn(ACCT_A, who), june_a)
+        self.assertIn("call\t%s\ts3.amazonaws.com\tListBuckets\tAwsApiCall\t5\t0\t"
+                      "2018-06-01\t2018-06-08\n" % ADMIN, june_a)
+        self.assertNotIn("zed", june_a)
+        self.assertEqual(answers[("2018-06-01", "2018-06-30", "account-calls", "11111111111")],
+                         "call\tarn:aws:iam::11111111111:user/short\ts3.amazonaws.com\t"
+                         "ListBuckets\tAwsApiCall\t1\t0\t2018-06-10\t2018-06-10\n")
+
+    def run_flavor(self, flavor, mapping, schema="cloudtrail"):
+        with running_server(flavor=flavor, mapping=mapping) as srv:
+            Client(srv).load(records() + session_records() + bulk_records(), schema, flavor)
+            index = ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*"
+            config = write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
+                                        "  url: %s\n  index: '%s'\n" % (srv, index))
+            for q, want in zip(BULK_QUESTIONS, self.store_answers):
+                with self.subTest(question=q):
+                    srv.clear_log()
+                    rc, out, err = probe(config, *q)
+                    self.assertEqual((rc, err), (0, ""))
+                    self.assertEqual(out, want)
+                    # Two aggregations in flight, one page each, after
+                    # version and schema detection.
+                    log = srv.settled_requests()
+                    searches = [r for r in log if r["path"].endswith("/_search")]
+                    self.assertEqual(len(searches), 2, log)
+                    self.assertEqual(len(log), 4, log)
+
+    def test_es7_dynamic(self):
+        self.run_flavor("es7", "dynamic")
+
+    def test_es7_template(self):
+        self.run_flavor("es7", "template")
+
+    def test_es8_dynamic(self):
+        self.run_flavor("es8", "dynamic")
+
+    def test_es8_template(self):
+        self.run_flavor("es8", "template")
+
+    def test_os2_dynamic(self):
+        self.run_flavor("os2", "dynamic")
+
+    def test_os2_template(self):
+        self.run_flavor("os2", "template")
+
+    def test_es6_dynamic(self):
+        self.run_flavor("es6", "dynamic")
+
+    def test_es6_template(self):
+        self.run_flavor("es6", "template")
+
+    def test_es8_ecs(self):
+        self.run_flavor("es8", "dynamic", "ecs")
+
+    def test_os2_ecs(self):
+        self.run_flavor("os2", "dynamic", "ecs")
+
+
+class BulkBudgetTests(Base):
+    """Many principals and sessions: the searches grow with the pages of
+    the aggregations, never with the principals or sessions; a failed page
+    leaves no answer."""
+
+    N = 2500      # users of account A, and sessions of role admin
+    PAGE = 1000   # search.max_buckets: composite pages shrink to this
+
+    def many_records(self):
+        alice = user(ACCT_A, "alice")
+        recs = []
+        for i in range(self.N):
+            recs.append(event("2018-06-01T10:00:00Z", "s3.amazonaws.com", "ListBuckets",
+                              user(ACCT_A, "u%05d" % i), ACCT_A, "u%05d" % i))
+            key = "ASIA%016d" % i
+            recs.append(opening("2018-06-02T10:00:00Z", alice, ACCT_A, "o%05d" % i, ADMIN,
+                                "s%d" % i, key))
+            recs.append(event("2018-06-02T11:00:00Z", "s3.amazonaws.com", "ListBuckets",
+                              session(ADMIN, "s%d" % i, key), ACCT_A, "c%05d" % i))
+        return recs
+
+    def test_many_principals_and_sessions(self):
+        recs = self.many_records()
+        fixture = os.path.join(self.tmp, "fixture")
+        write_trail(fixture, recs)
+        store = build_store(self, self.tmp, [fixture])
+        pages = -(-(self.N + 1) // self.PAGE)  # the users and alice's AssumeRole
+        with running_server(flavor="es8", mapping="template", max_buckets=self.PAGE) as srv:
+            Client(srv).load(recs, "cloudtrail", "es8")
+            config = write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
+                                        "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+            # Searches: two refused at 10,000 buckets a page, then pages of
+            # 1,000: account-calls pages its sessions (one bucket: the role)
+            # alongside the users; role-sessions pages the sessions' calls
+            # and their openings side by side.
+            for question, want in ((("account-calls", ACCT_A), 2 + 1 + pages),
+                                   (("role-sessions", ADMIN), 2 + 2 * -(-self.N // self.PAGE))):
+                with self.subTest(question=question):
+                    srv.clear_log()
+                    rc, out, err = probe(config, "2018-06-01", "2018-06-30", *question)
+                    self.assertEqual((rc, err), (0, ""))
+                    self.assertEqual((0, out, ""), probe(store, "2018-06-01", "2018-06-30",
+                                                         *question))
+                    self.assertGreaterEqual(out.count("\n"), self.N)
+                    searches = [r for r in srv.settled_requests()
+                                if r["path"].endswith("/_search")]
+                    self.assertEqual(len(searches), want, [r["status"] for r in searches])
+                    # A page after the first ones fails: an error, no lines.
+                    for fault, needle in (("partial_shards", "shard"),
+                                          ("empty_answer", "without its composite buckets")):
+                        srv.control("DELETE", "/__faults")
+                        srv.fault(fault, path="_search", skip=4)
+                        rc, out, err = probe(config, "2018-06-01", "2018-06-30", *question)
+                        self.assertEqual((rc, out), (1, ""), err)
+                        self.assertIn(needle, err)
+                        self.assertEqual(err.count("\n"), 1, err)
+
+
 REAL_URL = os.environ.get("CLOUDTRACKER_TEST_ES_URL")
 
 
@@ -929,4 +1327,5 @@ def real_cluster():
 if __name__ == "__main__":
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         BIN = os.path.abspath(sys.argv.pop(1))
+        PROBE = os.path.join(os.path.dirname(BIN), "tests", PROBE_NAME)
     unittest.main()

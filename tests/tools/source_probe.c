@@ -15,7 +15,8 @@
  *           <eventID> <sharedEventID>
  * where <owner> is "-" for a one-principal question, the principal for
  * account-calls and the session's key for role-sessions. Exit 0, or 1 with
- * the error on stderr. */
+ * the error on stderr (and "left behind\t<n>" on stdout if the backend
+ * left n items in its output, which it must not). */
 #include "cloudtracker/config.h"
 #include "cloudtracker/date.h"
 #include "cloudtracker/es.h"
@@ -73,6 +74,14 @@ static void print_sessions(const ct_role_sessions *list)
     }
 }
 
+/* A backend must leave its output empty on error: what it left is printed,
+ * so a test that expects no output sees it. */
+static void print_leftover(int rc, size_t count)
+{
+    if (rc && count)
+        printf("left behind\t%zu\n", count);
+}
+
 static int open_source(const ct_config *cfg, ct_source **out, ct_error *err)
 {
     if (cfg->has_elasticsearch)
@@ -90,22 +99,26 @@ static int ask(ct_source *src, const ct_window *w, int argc, char **argv, ct_err
         ct_calls calls = {0};
         if ((rc = src->principal_calls(src, argv[1], w, &calls, err)) == 0)
             print_calls("-", &calls);
+        print_leftover(rc, calls.count);
         ct_calls_release(&calls);
     } else if (strcmp(q, "role-session-calls") == 0 && argc == 3) {
         ct_calls calls = {0};
         if ((rc = src->role_session_calls(src, argv[1], argv[2], w, &calls, err)) == 0)
             print_calls("-", &calls);
+        print_leftover(rc, calls.count);
         ct_calls_release(&calls);
     } else if (strcmp(q, "account-calls") == 0 && argc == 2) {
         ct_account_calls list = {0};
         if ((rc = src->account_calls(src, argv[1], w, &list, err)) == 0)
             for (size_t i = 0; i < list.count; i++)
                 print_calls(list.items[i].principal_arn, &list.items[i].calls);
+        print_leftover(rc, list.count);
         ct_account_calls_release(&list);
     } else if (strcmp(q, "role-sessions") == 0 && argc == 2) {
         ct_role_sessions list = {0};
         if ((rc = src->role_sessions(src, argv[1], w, &list, err)) == 0)
             print_sessions(&list);
+        print_leftover(rc, list.count);
         ct_role_sessions_release(&list);
     } else {
         rc = ct_error_set(err, CT_EUSAGE, "unknown question or wrong number of arguments");
