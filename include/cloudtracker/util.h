@@ -36,6 +36,16 @@ void ct_buf_release(ct_buf *b);
  * returns NULL unless out of memory. */
 char *ct_buf_detach(ct_buf *b);
 
+/* Makes room for one more item in an array of *cap items of `size` bytes
+ * each, `count` of them used: returns `items` when there is room, else the
+ * array grown to twice its capacity (`initial` items the first time), with
+ * *cap updated. NULL when out of memory or the size would overflow; the
+ * array and *cap are then unchanged. Usage:
+ *     T *items = ct_array_grow(list->items, &list->cap, list->count, sizeof(*items), 16);
+ *     if (!items) return CT_ENOMEM;
+ *     list->items = items; */
+void *ct_array_grow(void *items, size_t *cap, size_t count, size_t size, size_t initial);
+
 /* ---- ct_strmap: open-addressing hash map, string key -> void* value ----
  * Keys are copied and owned by the map; values are borrowed. */
 typedef struct ct_strmap ct_strmap;

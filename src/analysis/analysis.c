@@ -19,14 +19,10 @@ int ct_notes_add(ct_notes *notes, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    if (notes->count == notes->cap) {
-        size_t cap = notes->cap ? notes->cap * 2 : 4;
-        char **items = realloc(notes->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        notes->items = items;
-        notes->cap = cap;
-    }
+    char **items = ct_array_grow(notes->items, &notes->cap, notes->count, sizeof(*items), 4);
+    if (!items)
+        return CT_ENOMEM;
+    notes->items = items;
     if (!(notes->items[notes->count] = ct_strdup(text)))
         return CT_ENOMEM;
     notes->count++;

@@ -9,17 +9,12 @@
 
 static ct_diff_entry *add_entry(ct_diff *d, const char *action)
 {
-    if (d->count == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        ct_diff_entry *e = realloc(d->entries, cap * sizeof(*e));
-        if (!e)
-            return NULL;
-        d->entries = e;
-        d->cap = cap;
-    }
-    ct_diff_entry *e = &d->entries[d->count];
-    memset(e, 0, sizeof(*e));
-    e->action = ct_strdup(action);
+    ct_diff_entry *entries = ct_array_grow(d->entries, &d->cap, d->count, sizeof(*entries), 256);
+    if (!entries)
+        return NULL;
+    d->entries = entries;
+    ct_diff_entry *e = &entries[d->count];
+    *e = (ct_diff_entry){.action = ct_strdup(action)};
     if (!e->action)
         return NULL;
     d->count++;

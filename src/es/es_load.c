@@ -913,14 +913,10 @@ static void bulk_done(loader *L, bulk *b)
 
 static int bulk_add_item(loader *L, bulk *b, lfile *f, size_t off)
 {
-    if (b->count == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        item *items = realloc(b->items, cap * sizeof(*items));
-        if (!items)
-            return nomem(L);
-        b->items = items;
-        b->cap = cap;
-    }
+    item *items = ct_array_grow(b->items, &b->cap, b->count, sizeof(*items), 1024);
+    if (!items)
+        return nomem(L);
+    b->items = items;
     b->items[b->count++] = (item){f, off, b->body.len - off};
     if (f)
         f->pending++;

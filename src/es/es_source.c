@@ -676,14 +676,10 @@ static int on_key_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
         return ct_error_set(err, CT_EPARTIAL, "elasticsearch: an access-key bucket has no key");
     if (!v[0])
         return 0;
-    if (k->count == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        char **items = realloc(k->items, cap * sizeof(*items));
-        if (!items)
-            return ct_error_set(err, CT_ENOMEM, "out of memory");
-        k->items = items;
-        k->cap = cap;
-    }
+    char **items = ct_array_grow(k->items, &k->cap, k->count, sizeof(*items), 64);
+    if (!items)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    k->items = items;
     if (!(k->items[k->count] = ct_strdup(v)))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     k->count++;

@@ -114,14 +114,10 @@ static int polvec_add(loader *ld, polvec *pv, ct_policy *p)
     for (size_t i = 0; i < pv->n; i++)
         if (pv->v[i] == p)
             return 0; /* attached twice (directly and via a group): count once */
-    if (pv->n == pv->cap) {
-        size_t cap = pv->cap ? pv->cap * 2 : 8;
-        ct_policy **v = realloc(pv->v, cap * sizeof(*v));
-        if (!v)
-            return oom(ld);
-        pv->v = v;
-        pv->cap = cap;
-    }
+    ct_policy **v = ct_array_grow(pv->v, &pv->cap, pv->n, sizeof(*v), 8);
+    if (!v)
+        return oom(ld);
+    pv->v = v;
     pv->v[pv->n++] = p;
     return 0;
 }

@@ -34,14 +34,10 @@ int ct_calls_add(ct_calls *calls, const char *event_source, const char *event_na
                  ct_event_kind kind, uint64_t count, uint64_t error_count, int64_t first_day,
                  int64_t last_day)
 {
-    if (calls->count == calls->cap) {
-        size_t cap = calls->cap ? calls->cap * 2 : 16;
-        ct_call *items = realloc(calls->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        calls->items = items;
-        calls->cap = cap;
-    }
+    ct_call *items = ct_array_grow(calls->items, &calls->cap, calls->count, sizeof(*items), 16);
+    if (!items)
+        return CT_ENOMEM;
+    calls->items = items;
     ct_call *c = &calls->items[calls->count];
     c->event_source = ct_strdup(event_source);
     c->event_name = ct_strdup(event_name);
@@ -106,14 +102,10 @@ int ct_data_events_add(ct_data_events *list, const char *event_source, const cha
             return 0;
         }
     }
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 16;
-        ct_data_event *items = realloc(list->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        list->items = items;
-        list->cap = cap;
-    }
+    ct_data_event *items = ct_array_grow(list->items, &list->cap, list->count, sizeof(*items), 16);
+    if (!items)
+        return CT_ENOMEM;
+    list->items = items;
     ct_data_event *e = &list->items[list->count];
     e->event_source = ct_strdup(event_source);
     e->event_name = ct_strdup(event_name);
@@ -157,14 +149,11 @@ void ct_data_events_sort(ct_data_events *list)
 
 int ct_input_problems_add(ct_input_problems *list, const char *path, const char *reason)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 8;
-        ct_input_problem *items = realloc(list->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        list->items = items;
-        list->cap = cap;
-    }
+    ct_input_problem *items =
+        ct_array_grow(list->items, &list->cap, list->count, sizeof(*items), 8);
+    if (!items)
+        return CT_ENOMEM;
+    list->items = items;
     ct_input_problem *p = &list->items[list->count];
     p->path = ct_strdup(path);
     p->reason = ct_strdup(reason);
@@ -238,14 +227,11 @@ int ct_account_calls_add(ct_account_calls *list, const char *principal_arn,
     if (ct_strmap_get(list->index, principal_arn, &v)) {
         p = &list->items[(size_t)(uintptr_t)v - 1];
     } else {
-        if (list->count == list->cap) {
-            size_t cap = list->cap ? list->cap * 2 : 16;
-            ct_principal_calls *items = realloc(list->items, cap * sizeof(*items));
-            if (!items)
-                return CT_ENOMEM;
-            list->items = items;
-            list->cap = cap;
-        }
+        ct_principal_calls *items =
+            ct_array_grow(list->items, &list->cap, list->count, sizeof(*items), 16);
+        if (!items)
+            return CT_ENOMEM;
+        list->items = items;
         p = &list->items[list->count];
         memset(p, 0, sizeof(*p));
         if (!(p->principal_arn = ct_strdup(principal_arn)))
@@ -338,14 +324,11 @@ static ct_role_session *session_of(ct_role_sessions *list, const char *access_ke
     void *v = NULL;
     if (ct_strmap_get(list->index, access_key, &v))
         return &list->items[(size_t)(uintptr_t)v - 1];
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 16;
-        ct_role_session *items = realloc(list->items, cap * sizeof(*items));
-        if (!items)
-            return NULL;
-        list->items = items;
-        list->cap = cap;
-    }
+    ct_role_session *items =
+        ct_array_grow(list->items, &list->cap, list->count, sizeof(*items), 16);
+    if (!items)
+        return NULL;
+    list->items = items;
     ct_role_session *s = &list->items[list->count];
     memset(s, 0, sizeof(*s));
     if (!(s->access_key = ct_strdup(access_key)))

@@ -54,14 +54,11 @@ static int intern(ct_strpool *pool, const char *s, uint32_t *index)
 static int add_assume(ct_file_agg *agg, const ct_trail_record *rec, uint32_t caller,
                       uint32_t account)
 {
-    if (agg->assume_count == agg->assume_cap) {
-        size_t cap = agg->assume_cap ? agg->assume_cap * 2 : 8;
-        ct_assume *items = realloc(agg->assumes, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        agg->assumes = items;
-        agg->assume_cap = cap;
-    }
+    ct_assume *items =
+        ct_array_grow(agg->assumes, &agg->assume_cap, agg->assume_count, sizeof(*items), 8);
+    if (!items)
+        return CT_ENOMEM;
+    agg->assumes = items;
     ct_assume *a = &agg->assumes[agg->assume_count];
     a->caller = caller;
     a->account = account;

@@ -149,14 +149,10 @@ int ct_strpool_intern(ct_strpool *pool, const char *s, size_t len, uint64_t hash
         *index = pool->slots[i] - 1;
         return 0;
     }
-    if (pool->count == pool->cap) {
-        size_t cap = pool->cap ? pool->cap * 2 : 16;
-        ct_pool_item *items = realloc(pool->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        pool->items = items;
-        pool->cap = cap;
-    }
+    ct_pool_item *items = ct_array_grow(pool->items, &pool->cap, pool->count, sizeof(*items), 16);
+    if (!items)
+        return CT_ENOMEM;
+    pool->items = items;
     char *copy = ct_text_strndup(&pool->arena, s, len);
     if (!copy)
         return CT_ENOMEM;

@@ -107,14 +107,10 @@ static int sums_add(struct sums *s, int64_t id, int64_t day, uint64_t ok, uint64
         }
         j = (j + 1) & (s->nslots - 1);
     }
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 128;
-        struct action_sum *items = realloc(s->items, cap * sizeof(*items));
-        if (!items)
-            return CT_ENOMEM;
-        s->items = items;
-        s->cap = cap;
-    }
+    struct action_sum *items = ct_array_grow(s->items, &s->cap, s->count, sizeof(*items), 128);
+    if (!items)
+        return CT_ENOMEM;
+    s->items = items;
     s->items[s->count] = (struct action_sum){id, ok, err, day, day};
     s->slots[j] = (uint32_t)(++s->count);
     return 0;
@@ -185,14 +181,11 @@ static int name_action(ct_store *store, struct action_names *names, int64_t id,
         *out = &names->items[known - names->ids.items];
         return 0;
     }
-    if (names->ids.count == names->cap) {
-        size_t cap = names->cap ? names->cap * 2 : 64;
-        struct action_name *items = realloc(names->items, cap * sizeof(*items));
-        if (!items)
-            return ct_error_set(err, CT_ENOMEM, "out of memory");
-        names->items = items;
-        names->cap = cap;
-    }
+    struct action_name *items =
+        ct_array_grow(names->items, &names->cap, names->ids.count, sizeof(*items), 64);
+    if (!items)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    names->items = items;
     sqlite3_stmt *q = ct_store_stmt(store, ST_Q_ACTION, err);
     if (!q)
         return CT_ESTORE;

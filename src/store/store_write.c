@@ -156,14 +156,10 @@ static void cache_put(struct ct_id_cache *c, const ct_pool_item *item, int64_t i
 {
     if (c->pool.count >= CACHE_LIMIT)
         clear_cache(c);
-    if (c->pool.count == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        int64_t *ids = realloc(c->ids, cap * sizeof(*ids));
-        if (!ids)
-            return;
-        c->ids = ids;
-        c->cap = cap;
-    }
+    int64_t *ids = ct_array_grow(c->ids, &c->cap, c->pool.count, sizeof(*ids), 256);
+    if (!ids)
+        return;
+    c->ids = ids;
     uint32_t ix;
     if (ct_strpool_intern(&c->pool, item->s, item->len, item->hash, &ix) == 0)
         c->ids[ix] = id;

@@ -292,14 +292,10 @@ static int push_dir(struct ct_walk *w, char *dir, ct_error *err)
     d = NULL;
     if (f.count > 1)
         qsort(f.names, f.count, sizeof(*f.names), cmp_names);
-    if (w->depth == w->cap) {
-        size_t ncap = w->cap ? w->cap * 2 : 16;
-        struct dir_frame *stack = realloc(w->stack, ncap * sizeof(*stack));
-        if (!stack)
-            goto nomem;
-        w->stack = stack;
-        w->cap = ncap;
-    }
+    struct dir_frame *stack = ct_array_grow(w->stack, &w->cap, w->depth, sizeof(*stack), 16);
+    if (!stack)
+        goto nomem;
+    w->stack = stack;
     w->stack[w->depth++] = f;
     return 0;
 nomem:

@@ -82,3 +82,16 @@ char *ct_buf_detach(ct_buf *b)
     b->len = b->cap = 0;
     return p;
 }
+
+void *ct_array_grow(void *items, size_t *cap, size_t count, size_t size, size_t initial)
+{
+    if (count < *cap)
+        return items;
+    size_t n = *cap ? *cap * 2 : (initial ? initial : 1);
+    if (n <= *cap || n > SIZE_MAX / size)
+        return NULL;
+    void *grown = realloc(items, n * size);
+    if (grown)
+        *cap = n;
+    return grown;
+}

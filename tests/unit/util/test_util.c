@@ -224,6 +224,31 @@ static void test_error(void)
     CHECK_STR(err.message, "loading x: bad id");
 }
 
+/* ct_array_grow: room when there is room, doubling when full, and no
+ * change when the size would overflow. */
+static void test_array_grow(void)
+{
+    int *items = NULL;
+    size_t cap = 0, count = 0;
+    for (int i = 0; i < 100; i++) {
+        int *grown = ct_array_grow(items, &cap, count, sizeof(*grown), 4);
+        CHECK(grown != NULL);
+        if (!grown)
+            break;
+        items = grown;
+        items[count++] = i;
+        CHECK(cap >= count);
+    }
+    CHECK_INT((int)cap, 128); /* 4, 8, ..., 128 */
+    CHECK_INT(items[99], 99);
+    CHECK(ct_array_grow(items, &cap, 50, sizeof(*items), 4) == items); /* room left */
+    size_t huge = SIZE_MAX / 8 + 1;
+    size_t before = huge;
+    CHECK(ct_array_grow(items, &huge, huge, 8, 4) == NULL);
+    CHECK(huge == before);
+    free(items);
+}
+
 int main(void)
 {
     RUN(test_days);
@@ -233,6 +258,7 @@ int main(void)
     RUN(test_utf8_and_safe);
     RUN(test_safe_hidden_characters);
     RUN(test_error);
+    RUN(test_array_grow);
     const char *tmp = getenv("TMPDIR");
     snprintf(tmpdir, sizeof(tmpdir), "%s/ct-util-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmpdir)) {
