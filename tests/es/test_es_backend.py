@@ -358,19 +358,9 @@ class VisibilityTests(Base):
                 self.check_goldens(srv, config, cases=VIS_CASES)
 
 
-class GoldenTests(Base):
-    """Every demo golden case, per flavor and schema."""
-
-    def run_flavor(self, flavor, mapping, schema=None, forced=False):
-        with running_server(flavor=flavor, mapping=mapping) as srv:
-            Client(srv).load(records(), schema or "cloudtrail", flavor)
-            section = "  url: %s\n  index: '%s'\n" % (
-                srv, ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*")
-            if forced:
-                section += "  schema: %s\n" % (schema or ("keyword" if mapping == "template"
-                                                          else "dynamic"))
-            config = write_config(self.tmp, section)
-            self.check_goldens(srv, config)
+class EveryFlavor:
+    """The flavors and field schemas a backend answer must agree in: each
+    test is run_flavor(flavor, mapping[, schema]) of the class using it."""
 
     def test_es7_dynamic(self):
         self.run_flavor("es7", "dynamic")
@@ -401,6 +391,22 @@ class GoldenTests(Base):
 
     def test_os2_ecs(self):
         self.run_flavor("os2", "dynamic", "ecs")
+
+
+class GoldenTests(EveryFlavor, Base):
+    """Every demo golden case, per flavor and schema."""
+
+    def run_flavor(self, flavor, mapping, schema=None, forced=False):
+        with running_server(flavor=flavor, mapping=mapping) as srv:
+            Client(srv).load(records(), schema or "cloudtrail", flavor)
+            section = "  url: %s\n  index: '%s'\n" % (
+                srv, ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*")
+            if forced:
+                section += "  schema: %s\n" % (schema or ("keyword" if mapping == "template"
+                                                          else "dynamic"))
+            config = write_config(self.tmp, section)
+            self.check_goldens(srv, config)
+
 
     def test_small_max_buckets_pages(self):
         # search.max_buckets 10: pages shrink from 10,000 to 10 after three
@@ -1074,7 +1080,7 @@ BULK_QUESTIONS = [
 ]
 
 
-class BulkQuestionTests(Base):
+class BulkQuestionTests(EveryFlavor, Base):
     """account_calls and role_sessions answered by Elasticsearch exactly as
     by the embedded store (ct_source_probe's lines), in every flavor and
     schema, within a bounded number of searches, and nothing but an error
@@ -1148,35 +1154,6 @@ class BulkQuestionTests(Base):
                     self.assertEqual(len(searches), 2, log)
                     self.assertEqual(len(log), 4, log)
 
-    def test_es7_dynamic(self):
-        self.run_flavor("es7", "dynamic")
-
-    def test_es7_template(self):
-        self.run_flavor("es7", "template")
-
-    def test_es8_dynamic(self):
-        self.run_flavor("es8", "dynamic")
-
-    def test_es8_template(self):
-        self.run_flavor("es8", "template")
-
-    def test_os2_dynamic(self):
-        self.run_flavor("os2", "dynamic")
-
-    def test_os2_template(self):
-        self.run_flavor("os2", "template")
-
-    def test_es6_dynamic(self):
-        self.run_flavor("es6", "dynamic")
-
-    def test_es6_template(self):
-        self.run_flavor("es6", "template")
-
-    def test_es8_ecs(self):
-        self.run_flavor("es8", "dynamic", "ecs")
-
-    def test_os2_ecs(self):
-        self.run_flavor("os2", "dynamic", "ecs")
 
 
 class BulkBudgetTests(Base):
