@@ -138,32 +138,67 @@ void ct_account_calls_finish(ct_account_calls *list);
 const ct_calls *ct_account_calls_find(const ct_account_calls *list, const char *principal_arn);
 void ct_account_calls_release(ct_account_calls *list);
 
+/* The event that opened a role session: a successful AssumeRole,
+ * AssumeRoleWithSAML or AssumeRoleWithWebIdentity whose
+ * responseElements.credentials.accessKeyId is the session's key. Strings
+ * are "" when the event lacks the field. Sources of each field's meaning:
+ * docs/people.md. */
+typedef struct ct_session_opening {
+    char *event_name;      /* AssumeRole, AssumeRoleWithSAML or AssumeRoleWithWebIdentity */
+    char *role_arn;        /* requestParameters.roleArn */
+    char *caller;          /* the ARN the call is charged to, as principal_calls charges
+                            * calls: an IAM user's; the role's for a caller in a role session */
+    char *caller_type;     /* userIdentity.type (IAMUser, AssumedRole, SAMLUser,
+                            * WebIdentityUser, AWSAccount for the role account's copy, ...) */
+    char *caller_key;      /* userIdentity.accessKeyId: for a caller in a role session, that
+                            * session's key, which links a role chain */
+    char *caller_name;     /* userIdentity.userName (SAML: the subject; web identity: the
+                            * provider's id of the user) */
+    char *provider;        /* userIdentity.identityProvider */
+    char *subject;         /* responseElements.subject (SAML), else
+                            * responseElements.subjectFromWebIdentityToken */
+    char *issuer;          /* responseElements.issuer (SAML), else responseElements.provider */
+    char *source_identity; /* responseElements.sourceIdentity, else
+                            * requestParameters.sourceIdentity */
+    char *session_name;    /* requestParameters.roleSessionName */
+    int64_t at;            /* eventTime, seconds since the epoch */
+    char *account;         /* recipientAccountId */
+    char *event_id;        /* eventID */
+    char *shared_event_id; /* sharedEventID */
+} ct_session_opening;
+
+/* What a session's own events say of who runs it (from its events in the
+ * window and the CT_CHAIN_REACH before it). A value that differs between
+ * events is the smallest (bytewise) non-empty one, so both backends agree.
+ * Strings are "" when no event had the field. */
+typedef struct ct_session_evidence {
+    char *session_name;    /* the last part of userIdentity.arn
+                            * (arn:...:sts::ACCOUNT:assumed-role/ROLE/SESSION) */
+    char *source_identity; /* userIdentity.sessionContext.sourceIdentity */
+    char *on_behalf_of;    /* userIdentity.onBehalfOf.userId (an Identity Center user id) */
+    char *identity_store;  /* userIdentity.onBehalfOf.identityStoreArn */
+} ct_session_evidence;
+
 /* One session of a role: the temporary access key (ASIA...) its calls
- * carry as userIdentity.accessKeyId, and what the logs say about who opened
- * it. */
+ * carry as userIdentity.accessKeyId. */
 typedef struct ct_role_session {
     char *access_key;
-    ct_calls calls; /* the session's calls inside the window (sorted) */
-    /* The event that opened the session: a successful AssumeRole,
-     * AssumeRoleWithSAML or AssumeRoleWithWebIdentity for the role whose
-     * responseElements.credentials.accessKeyId is the key. When the logs
-     * hold several copies (a cross-account hop is logged in both accounts;
-     * only the caller's copy names the caller), the one naming a caller
-     * wins, then the earliest, then the smallest eventID. */
-    bool opened_known;       /* false: the logs hold no such event, and the strings
-                              * below are NULL */
-    char *opened_by;         /* the ARN the opening call is charged to, as principal_calls
-                              * charges calls (an IAM user; a role for a role chain); "" when
-                              * the caller has none (SAML and web identity, the role
-                              * account's copy of a cross-account call) */
-    char *session_name;      /* requestParameters.roleSessionName ("" when absent) */
-    int64_t opened_at;       /* its eventTime, seconds since the epoch */
-    char *opened_in_account; /* its recipientAccountId ("" when absent) */
-    char *event_id;          /* its eventID ("" when absent) */
-    char *shared_event_id;   /* its sharedEventID ("" when absent) */
+    char *role_arn;    /* the sessionIssuer.arn of its calls, else its opening's roleArn */
+    bool active;       /* it made a call in the window, or was opened in it */
+    ct_calls calls;    /* its calls in the window: filled by session_calls only */
+    bool evidence_known;       /* some event of the session was read */
+    int64_t last_evidence_day; /* the last day of those events */
+    ct_session_evidence evidence;
+    /* When the logs hold several copies of the opening event (a
+     * cross-account hop is logged in both accounts, and only the caller's
+     * copy names the caller), the one naming a caller (caller or
+     * caller_name not empty) wins, then the earliest, then the smallest
+     * eventID. */
+    bool opened_known; /* false: the logs hold no opening event, and `opening` is empty */
+    ct_session_opening opening;
 } ct_role_session;
 
-/* The sessions of a role; owns its strings. */
+/* Role sessions; owns its strings. */
 typedef struct ct_role_sessions {
     ct_role_session *items; /* sorted by access_key (bytewise) once finished */
     size_t count;
@@ -177,21 +212,37 @@ int ct_role_sessions_add_call(ct_role_sessions *list, const char *access_key,
                               const char *event_source, const char *event_name,
                               ct_event_kind kind, uint64_t count, uint64_t error_count,
                               int64_t first_day, int64_t last_day);
+/* Adds what one or more events of the session with `access_key` (a session
+ * of role `role_arn`, on `day` at the latest) say of it; NULL strings are
+ * "". Values are merged as ct_session_evidence says; `last_day` (the last
+ * day of those events) makes the session active when it lies in the window
+ * given to ct_role_sessions_finish. Returns 0 or CT_ENOMEM. */
+int ct_role_sessions_add_evidence(ct_role_sessions *list, const char *access_key,
+                                  const char *role_arn, int64_t last_day,
+                                  const ct_session_evidence *evidence);
 /* Records an event that opened the session with `access_key`, keeping the
- * preferred one when there are several (see ct_role_session). NULL strings
- * are kept as "". Returns 0 or CT_ENOMEM. */
+ * preferred one when there are several (see ct_role_session); the strings
+ * are copied (NULL as ""). Returns 0 or CT_ENOMEM. */
 int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
-                                 const char *opened_by, const char *session_name,
-                                 int64_t opened_at, const char *account_id, const char *event_id,
-                                 const char *shared_event_id);
-/* Keeps the sessions of the window (those with a call in it, or opened in
- * it), sorts them and their calls, and drops the index. */
-void ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window);
+                                 const ct_session_opening *opening);
+/* Sets each session's role_arn and `active` flag for the window, sorts the
+ * sessions and their calls, and drops the index. Returns 0 or CT_ENOMEM. */
+int ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window);
+/* The session with `access_key`, or NULL (after finishing: binary search). */
+const ct_role_session *ct_role_sessions_find(const ct_role_sessions *list,
+                                             const char *access_key);
 void ct_role_sessions_release(ct_role_sessions *list);
 
 /* A role session lasts 12 hours at most, so an event that opened a session
  * up to this long before the window can still have calls inside it. */
 #define CT_SESSION_REACH (12 * 3600)
+/* How far before the window the sessions question looks for the openings
+ * of the sessions that opened others (role chains): the first session lasts
+ * 12 hours at most and each chained one 1 hour at most ("role chaining
+ * limits your ... role session to a maximum of one hour", IAM User Guide,
+ * id_roles_terms-and-concepts), so 24 hours cover chains of 12 hops, the
+ * depth the analysis follows. */
+#define CT_CHAIN_REACH (24 * 3600)
 
 typedef struct ct_source ct_source;
 
@@ -248,14 +299,24 @@ struct ct_source {
     int (*account_calls)(ct_source *src, const char *account_id, const ct_window *window,
                          ct_account_calls *out, ct_error *err);
 
-    /* Bulk question: the sessions of role `role_arn` in the window (see
-     * ct_role_sessions_finish), each with its calls in the window and the
-     * event that opened it when the logs hold one (looked for up to
-     * CT_SESSION_REACH before the window). A bounded number of queries
-     * whatever the number of sessions. `out` is empty on entry and
-     * finished on success. */
-    int (*role_sessions)(ct_source *src, const char *role_arn, const ct_window *window,
-                         ct_role_sessions *out, ct_error *err);
+    /* Bulk question: every role session the window needs, over every role
+     * and account the logs hold: the sessions that made a call in the
+     * window (with the evidence of their events there), and the sessions
+     * whose opening events lie in [window start - CT_CHAIN_REACH, window
+     * end] (a chain's earlier sessions may have opened before the window),
+     * with the evidence of their events from CT_CHAIN_REACH before the
+     * window on. No calls. A bounded number of queries whatever the number
+     * of sessions (Elasticsearch: pages of composite aggregations). `out` is
+     * empty on entry and finished on success. */
+    int (*sessions)(ct_source *src, const ct_window *window, ct_role_sessions *out,
+                    ct_error *err);
+
+    /* The calls made with each of n session keys inside the window: one
+     * session per key that made a call, with only access_key and calls set.
+     * A bounded number of queries (Elasticsearch: one per 10,000 keys, and
+     * pages). `out` is empty on entry and finished on success. */
+    int (*session_calls)(ct_source *src, const char *const *keys, size_t n,
+                         const ct_window *window, ct_role_sessions *out, ct_error *err);
 
     /* Inputs known to be skipped or partly read (appended to `problems`). */
     int (*input_problems)(ct_source *src, ct_input_problems *problems, ct_error *err);

@@ -952,120 +952,6 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
     return rc;
 }
 
-/* A calls bucket keyed also by (key, arn, itype): the calls of the session
- * with that access key, when the record is a role session's. */
-static int on_session_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
-{
-    ct_role_sessions *out = ud;
-    bucket_call c;
-    int rc = call_of_bucket(key, bucket, &c, err);
-    if (rc)
-        return rc;
-    const char *access_key = key_string(key, "key");
-    if (!access_key)
-        return ct_error_set(err, CT_EPARTIAL, "elasticsearch: a session bucket has no key");
-    /* The store keeps only the calls of a role session with a key. */
-    if (!access_key[0] || !is_role_session(key_string(key, "arn"), key_string(key, "itype")))
-        return 0;
-    if (ct_role_sessions_add_call(out, access_key, c.src, c.name, c.kind, c.ok, c.errors,
-                                  c.first_day, c.last_day))
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* One opening event (its bucket is keyed by its eventID and every field
- * kept, with its time as the "at" minimum). */
-static int on_opening_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
-{
-    ct_role_sessions *out = ud;
-    const char *access_key = key_string(key, "key");
-    cJSON *at =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bucket, "at"), "value");
-    if (!access_key || !cJSON_IsNumber(at))
-        return ct_error_set(err, CT_EPARTIAL,
-                            "elasticsearch: an AssumeRole bucket lacks its key or time");
-    if (!access_key[0])
-        return 0;
-    const char *by =
-        charged_to(key_string(key, "arn"), key_string(key, "issuer"), key_string(key, "itype"));
-    /* Dates come back as epoch milliseconds. */
-    int64_t seconds = (int64_t)floor(at->valuedouble / 1000.0);
-    if (ct_role_sessions_add_opening(out, access_key, by, key_string(key, "sname"), seconds,
-                                     key_string(key, "account"), key_string(key, "id"),
-                                     key_string(key, "shared")))
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* Two aggregations in flight together: the role's session calls in the
- * window by access key, and the events that opened the role's sessions
- * (one bucket each: a session has one, logged once per account it
- * touches). */
-static int role_sessions(ct_source *src, const char *role_arn, const ct_window *window,
-                         ct_role_sessions *out, ct_error *err)
-{
-    static const struct {
-        const char *name;
-        enum field f;
-    } opening_keys[] = {{"id", F_EVENT_ID},     {"arn", F_ARN},       {"issuer", F_ISSUER},
-                        {"itype", F_TYPE},      {"sname", F_SESSION}, {"account", F_ACCOUNT},
-                        {"shared", F_SHARED_ID}};
-    es_source *s = (es_source *)src;
-    int rc = ensure_ready(s, err);
-    if (rc)
-        return rc;
-    ct_buf q_calls = CT_BUF_INIT, q_open = CT_BUF_INIT, src_calls = CT_BUF_INIT,
-           src_open = CT_BUF_INIT, sub_calls = CT_BUF_INIT, sub_open = CT_BUF_INIT;
-    /* Sessions by the store's rule: type AssumedRole, or no type and a
-     * session ARN (checked per bucket). */
-    if (ct_buf_puts(&q_calls, "{\"bool\":{\"filter\":[") || put_window(s, &q_calls, window) ||
-        ct_buf_puts(&q_calls, ",") || put_term(s, &q_calls, F_ISSUER, role_arn) ||
-        ct_buf_puts(&q_calls, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
-        put_term(s, &q_calls, F_TYPE, "AssumedRole") ||
-        ct_buf_puts(&q_calls, ",{\"bool\":{\"must_not\":[") || put_exists(s, &q_calls, F_TYPE) ||
-        ct_buf_puts(&q_calls, "]}}]}}]}}") || ct_buf_puts(&src_calls, "[") ||
-        put_composite_source(s, &src_calls, "key", F_KEY, false) || ct_buf_puts(&src_calls, ",") ||
-        put_composite_source(s, &src_calls, "arn", F_ARN, true) || ct_buf_puts(&src_calls, ",") ||
-        put_composite_source(s, &src_calls, "itype", F_TYPE, true) ||
-        ct_buf_puts(&src_calls, ",") || put_call_sources(s, &src_calls) ||
-        ct_buf_puts(&src_calls, "]") || put_call_metrics(s, &sub_calls) ||
-        ct_buf_puts(&q_open, "{\"bool\":{\"filter\":[") ||
-        put_opening_filters(s, &q_open, role_arn, window) ||
-        ct_buf_puts(&q_open, "],\"must_not\":[") || put_exists(s, &q_open, F_ERROR) ||
-        ct_buf_puts(&q_open, "]}}") || ct_buf_puts(&src_open, "[") ||
-        put_composite_source(s, &src_open, "key", F_ISSUED, false) ||
-        ct_buf_puts(&sub_open, "{\"at\":{\"min\":{\"field\":") ||
-        ct_es_json_string(&sub_open, s->time_field) || ct_buf_puts(&sub_open, "}}}"))
-        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < sizeof(opening_keys) / sizeof(opening_keys[0]); i++)
-        if (ct_buf_puts(&src_open, ",") ||
-            put_composite_source(s, &src_open, opening_keys[i].name, opening_keys[i].f, true))
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-    if (rc == 0 && ct_buf_puts(&src_open, "]"))
-        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-    if (rc == 0) {
-        pager ps[2] = {
-            {q_calls.data, src_calls.data, sub_calls.data, on_session_call_bucket, out, NULL, false,
-             CT_BUF_INIT},
-            {q_open.data, src_open.data, sub_open.data, on_opening_bucket, out, NULL, false,
-             CT_BUF_INIT},
-        };
-        rc = run_pagers(s, ps, 2, err);
-        pagers_release(ps, 2);
-    }
-    if (rc == 0)
-        ct_role_sessions_finish(out, window);
-    else
-        ct_role_sessions_release(out);
-    ct_buf_release(&q_calls);
-    ct_buf_release(&q_open);
-    ct_buf_release(&src_calls);
-    ct_buf_release(&src_open);
-    ct_buf_release(&sub_calls);
-    ct_buf_release(&sub_open);
-    return rc;
-}
-
 /* readOnly as a composite key: true/false (booleans), 1/0 or "true"/"false"
  * (engines and schemas differ), null when the record has none. */
 static int read_only_of(cJSON *v)
@@ -1212,7 +1098,6 @@ int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
     s->base.account_calls = account_calls;
-    s->base.role_sessions = role_sessions;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     int rc = ct_es_client_new(&s->client, cfg, err);

@@ -292,25 +292,63 @@ void ct_account_calls_release(ct_account_calls *list)
     memset(list, 0, sizeof(*list));
 }
 
-/* The strings that describe a session's opening event, in one array so
- * they are copied and freed alike. */
-#define OPENING_FIELDS 5
-static void opening_fields(ct_role_session *s, char **fields[OPENING_FIELDS])
+/* The strings of a session's opening event and evidence, in arrays so
+ * they are copied, compared and freed alike. */
+#define OPENING_STRINGS 14
+static void opening_strings(ct_session_opening *o, char **fields[OPENING_STRINGS])
 {
-    fields[0] = &s->opened_by;
-    fields[1] = &s->session_name;
-    fields[2] = &s->opened_in_account;
-    fields[3] = &s->event_id;
-    fields[4] = &s->shared_event_id;
+    char **all[OPENING_STRINGS] = {
+        &o->event_name,   &o->role_arn, &o->caller,          &o->caller_type,  &o->caller_key,
+        &o->caller_name,  &o->provider, &o->subject,         &o->issuer,       &o->source_identity,
+        &o->session_name, &o->account,  &o->event_id,        &o->shared_event_id};
+    memcpy(fields, all, sizeof(all));
+}
+
+#define EVIDENCE_STRINGS 4
+static void evidence_strings(ct_session_evidence *e, char **fields[EVIDENCE_STRINGS])
+{
+    fields[0] = &e->session_name;
+    fields[1] = &e->source_identity;
+    fields[2] = &e->on_behalf_of;
+    fields[3] = &e->identity_store;
+}
+
+static void free_strings(char **fields[], int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(*fields[i]);
+        *fields[i] = NULL;
+    }
+}
+
+/* Copies n strings (NULL as "") into *fields[i], freeing what was there,
+ * or changes nothing and returns CT_ENOMEM. */
+static int set_strings(char **fields[], const char *const *given, int n)
+{
+    char *copies[OPENING_STRINGS];
+    for (int i = 0; i < n; i++) {
+        if (!(copies[i] = ct_strdup(given[i] ? given[i] : ""))) {
+            while (i-- > 0)
+                free(copies[i]);
+            return CT_ENOMEM;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        free(*fields[i]);
+        *fields[i] = copies[i];
+    }
+    return 0;
 }
 
 static void role_session_release(ct_role_session *s)
 {
-    char **fields[OPENING_FIELDS];
-    opening_fields(s, fields);
-    for (int i = 0; i < OPENING_FIELDS; i++)
-        free(*fields[i]);
+    char **fields[OPENING_STRINGS];
+    opening_strings(&s->opening, fields);
+    free_strings(fields, OPENING_STRINGS);
+    evidence_strings(&s->evidence, fields);
+    free_strings(fields, EVIDENCE_STRINGS);
     free(s->access_key);
+    free(s->role_arn);
     ct_calls_release(&s->calls);
     memset(s, 0, sizeof(*s));
 }
@@ -356,49 +394,71 @@ int ct_role_sessions_add_call(ct_role_sessions *list, const char *access_key,
     return rc;
 }
 
-/* Whether an opening event (by, at, id) is preferred to the one kept. */
-static bool opening_preferred(const ct_role_session *kept, const char *by, int64_t at,
-                              const char *id)
-{
-    if (!kept->opened_known)
-        return true;
-    if (!by[0] != !kept->opened_by[0])
-        return by[0] != 0;
-    if (at != kept->opened_at)
-        return at < kept->opened_at;
-    return strcmp(id, kept->event_id) < 0;
-}
-
-int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
-                                 const char *opened_by, const char *session_name,
-                                 int64_t opened_at, const char *account_id, const char *event_id,
-                                 const char *shared_event_id)
+int ct_role_sessions_add_evidence(ct_role_sessions *list, const char *access_key,
+                                  const char *role_arn, int64_t last_day,
+                                  const ct_session_evidence *evidence)
 {
     ct_role_session *s = session_of(list, access_key);
     if (!s)
         return CT_ENOMEM;
-    opened_by = opened_by ? opened_by : "";
-    event_id = event_id ? event_id : "";
-    if (!opening_preferred(s, opened_by, opened_at, event_id))
+    if (role_arn && role_arn[0] && !s->role_arn && !(s->role_arn = ct_strdup(role_arn)))
+        return CT_ENOMEM;
+    char **fields[EVIDENCE_STRINGS];
+    evidence_strings(&s->evidence, fields);
+    const char *given[EVIDENCE_STRINGS] = {evidence->session_name, evidence->source_identity,
+                                           evidence->on_behalf_of, evidence->identity_store};
+    const char *merged[EVIDENCE_STRINGS];
+    for (int i = 0; i < EVIDENCE_STRINGS; i++) {
+        const char *kept = *fields[i], *v = given[i] ? given[i] : "";
+        /* The smallest non-empty value wins. */
+        merged[i] = !kept || !kept[0] || (v[0] && strcmp(v, kept) < 0) ? v : kept;
+    }
+    if (set_strings(fields, merged, EVIDENCE_STRINGS) != 0)
+        return CT_ENOMEM;
+    if (!s->evidence_known || last_day > s->last_evidence_day)
+        s->last_evidence_day = last_day;
+    s->evidence_known = true;
+    return 0;
+}
+
+/* Whether an opening names who made the call (the role account's copy of
+ * a cross-account AssumeRole does not). */
+static bool names_caller(const ct_session_opening *o)
+{
+    return (o->caller && o->caller[0]) || (o->caller_name && o->caller_name[0]);
+}
+
+/* Whether opening `o` is preferred to the one kept (see ct_role_session). */
+static bool opening_preferred(const ct_role_session *kept, const ct_session_opening *o)
+{
+    if (!kept->opened_known)
+        return true;
+    if (names_caller(o) != names_caller(&kept->opening))
+        return names_caller(o);
+    if (o->at != kept->opening.at)
+        return o->at < kept->opening.at;
+    return strcmp(o->event_id ? o->event_id : "", kept->opening.event_id) < 0;
+}
+
+int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
+                                 const ct_session_opening *opening)
+{
+    ct_role_session *s = session_of(list, access_key);
+    if (!s)
+        return CT_ENOMEM;
+    if (!opening_preferred(s, opening))
         return 0;
-    const char *given[OPENING_FIELDS] = {opened_by, session_name, account_id, event_id,
-                                         shared_event_id};
-    char *copies[OPENING_FIELDS];
-    for (int i = 0; i < OPENING_FIELDS; i++) {
-        if (!(copies[i] = ct_strdup(given[i] ? given[i] : ""))) {
-            while (i-- > 0)
-                free(copies[i]);
-            return CT_ENOMEM;
-        }
-    }
-    char **fields[OPENING_FIELDS];
-    opening_fields(s, fields);
-    for (int i = 0; i < OPENING_FIELDS; i++) {
-        free(*fields[i]);
-        *fields[i] = copies[i];
-    }
+    ct_session_opening given = *opening;
+    char **from[OPENING_STRINGS], **to[OPENING_STRINGS];
+    opening_strings(&given, from);
+    opening_strings(&s->opening, to);
+    const char *values[OPENING_STRINGS];
+    for (int i = 0; i < OPENING_STRINGS; i++)
+        values[i] = *from[i];
+    if (set_strings(to, values, OPENING_STRINGS) != 0)
+        return CT_ENOMEM;
+    s->opening.at = opening->at;
     s->opened_known = true;
-    s->opened_at = opened_at;
     return 0;
 }
 
@@ -408,25 +468,43 @@ static int compare_sessions(const void *pa, const void *pb)
     return strcmp(a->access_key, b->access_key);
 }
 
-void ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window)
+int ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window)
 {
     ct_strmap_free(list->index);
     list->index = NULL;
-    size_t kept = 0;
     for (size_t i = 0; i < list->count; i++) {
         ct_role_session *s = &list->items[i];
-        bool opened_inside = s->opened_known &&
-                             ct_window_contains(window, ct_day_of_seconds(s->opened_at));
-        if (s->calls.count == 0 && !opened_inside) {
-            role_session_release(s);
-            continue;
-        }
+        /* The role from the session's calls, else from its opening. */
+        if (!s->role_arn && s->opened_known && s->opening.role_arn[0] &&
+            !(s->role_arn = ct_strdup(s->opening.role_arn)))
+            return CT_ENOMEM;
+        bool called = s->evidence_known && s->last_evidence_day >= window->first_day;
+        for (size_t c = 0; c < s->calls.count && !called; c++)
+            called = s->calls.items[c].last_day >= window->first_day;
+        s->active = called || (s->opened_known &&
+                               ct_window_contains(window, ct_day_of_seconds(s->opening.at)));
         ct_calls_sort(&s->calls, 0);
-        list->items[kept++] = *s;
     }
-    list->count = kept;
     if (list->count > 1)
         qsort(list->items, list->count, sizeof(*list->items), compare_sessions);
+    return 0;
+}
+
+const ct_role_session *ct_role_sessions_find(const ct_role_sessions *list,
+                                             const char *access_key)
+{
+    if (list->index) {
+        void *v = NULL;
+        return ct_strmap_get(list->index, access_key, &v)
+                   ? &list->items[(size_t)(uintptr_t)v - 1]
+                   : NULL;
+    }
+    ct_role_session probe;
+    memset(&probe, 0, sizeof(probe));
+    probe.access_key = (char *)access_key;
+    return list->count ? bsearch(&probe, list->items, list->count, sizeof(*list->items),
+                                 compare_sessions)
+                       : NULL;
 }
 
 void ct_role_sessions_release(ct_role_sessions *list)

@@ -463,71 +463,6 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
     return rc;
 }
 
-static int add_session_call(void *ud, const char *key, const struct action_name *a,
-                            const struct action_sum *s)
-{
-    return ct_role_sessions_add_call(ud, key, a->source, a->name, a->kind, s->ok, s->err, s->first,
-                                     s->last);
-}
-
-/* Adds the events that opened sessions of the role, from CT_SESSION_REACH
- * before the window to its end. */
-static int add_openings(ct_store *store, const char *role_arn, const ct_window *window,
-                        ct_role_sessions *out, ct_error *err)
-{
-    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ROLE_OPENINGS, err);
-    if (!st)
-        return CT_ESTORE;
-    int64_t from, to;
-    session_times(window, &from, &to);
-    sqlite3_bind_text(st, 1, role_arn, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
-    int rc = 0, r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text[6];
-        static const int cols[6] = {0, 1, 2, 4, 5, 6};
-        for (int i = 0; i < 6; i++)
-            text[i] = (const char *)sqlite3_column_text(st, cols[i]);
-        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
-        bool got = text[0] && text[1] && text[2] && text[3] && text[4] && text[5];
-        if (!got || ct_role_sessions_add_opening(out, text[0], text[1], text[2],
-                                                 sqlite3_column_int64(st, 3), text[3], text[4],
-                                                 text[5]) != 0) {
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-            break;
-        }
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = ct_store_fail(store, err, "querying role sessions");
-    sqlite3_reset(st);
-    return rc;
-}
-
-/* The role's calls per session key (one pass over session_call), then
- * the events that opened its sessions; ct_role_sessions_finish keeps those
- * of the window. */
-static int role_sessions(ct_source *src, const char *role_arn, const ct_window *window,
-                         ct_role_sessions *out, ct_error *err)
-{
-    ct_store *store = store_of(src);
-    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ROLE_SESSION_CALLS, err);
-    int rc = st ? 0 : CT_ESTORE;
-    if (rc == 0) {
-        sqlite3_bind_text(st, 1, role_arn, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, window->first_day);
-        sqlite3_bind_int64(st, 3, window->last_day);
-        rc = sum_calls(store, st, true, add_session_call, out, err);
-    }
-    if (rc == 0)
-        rc = add_openings(store, role_arn, window, out, err);
-    if (rc == 0)
-        ct_role_sessions_finish(out, window);
-    else
-        ct_role_sessions_release(out);
-    return rc;
-}
-
 /* Appends the files recorded as partial or skipped, and the store itself
  * when an ingest is writing it and this source did not bring it up to date:
  * the snapshot read then may lack files that ingest has not reached. Checked
@@ -615,7 +550,6 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
     s->base.account_calls = account_calls;
-    s->base.role_sessions = role_sessions;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     if (path_count > 0) {

@@ -7,14 +7,19 @@
  *     principal-calls ARN
  *     role-session-calls CALLER_ARN ROLE_ARN
  *     account-calls ACCOUNT_ID
- *     role-sessions ROLE_ARN
+ *     sessions
+ *     session-calls KEY...
  *
  * The store is opened read-only (as with --skip-setup). Lines:
  *   call <owner> <eventSource> <eventName> <eventType> <ok> <errors> <first> <last>
- *   session <key> <opened_known> <opened_by> <session name> <opened at> <account>
- *           <eventID> <sharedEventID>
+ *   session <key> <role> <session name> <source identity> <onBehalfOf userId>
+ *           <identity store> active|inactive <last day of its events, or ->
+ *   opened <eventName> <roleArn> <caller> <caller type> <caller key> <caller name>
+ *          <provider> <subject> <issuer> <source identity> <session name> <account>
+ *          <eventID> <sharedEventID> <time in seconds>
  * where <owner> is "-" for a one-principal question, the principal for
- * account-calls and the session's key for role-sessions. Exit 0, or 1 with
+ * account-calls and the session's key for a session's calls; an "opened"
+ * line follows its session's line when the opening is known. Exit 0, or 1 with
  * the error on stderr (and "left behind\t<n>" on stdout if the backend
  * left n items in its output, which it must not). */
 #include "cloudtracker/config.h"
@@ -53,33 +58,53 @@ static void print_calls(const char *owner, const ct_calls *calls)
     }
 }
 
-static void print_sessions(const ct_role_sessions *list)
-{
-    for (size_t i = 0; i < list->count; i++) {
-        const ct_role_session *s = &list->items[i];
-        fputs("session\t", stdout);
-        print_field(s->access_key);
-        printf("\t%d\t", s->opened_known ? 1 : 0);
-        print_field(s->opened_by);
-        putchar('\t');
-        print_field(s->session_name);
-        printf("\t%" PRId64 "\t", s->opened_known ? s->opened_at : 0);
-        print_field(s->opened_in_account);
-        putchar('\t');
-        print_field(s->event_id);
-        putchar('\t');
-        print_field(s->shared_event_id);
-        putchar('\n');
-        print_calls(s->access_key, &s->calls);
-    }
-}
-
 /* A backend must leave its output empty on error: what it left is printed,
  * so a test that expects no output sees it. */
 static void print_leftover(int rc, size_t count)
 {
     if (rc && count)
         printf("left behind\t%zu\n", count);
+}
+
+/* One line per session: its key, role, active flag, evidence, then its
+ * opening (all fields, or "-" when none is known); its calls follow. */
+static void print_sessions(const ct_role_sessions *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const ct_role_session *s = &list->items[i];
+        const ct_session_evidence *e = &s->evidence;
+        const ct_session_opening *o = &s->opening;
+        const char *fields[] = {s->access_key,    s->role_arn,        e->session_name,
+                                e->source_identity, e->on_behalf_of, e->identity_store};
+        fputs("session", stdout);
+        for (size_t f = 0; f < sizeof(fields) / sizeof(*fields); f++) {
+            putchar('\t');
+            print_field(fields[f]);
+        }
+        printf("\t%s", s->active ? "active" : "inactive");
+        if (s->evidence_known) {
+            char day[11];
+            ct_date_format_day(s->last_evidence_day, day);
+            printf("\t%s", day);
+        } else {
+            fputs("\t-", stdout);
+        }
+        putchar('\n');
+        if (s->opened_known) {
+            const char *opening[] = {o->event_name,  o->role_arn,        o->caller,
+                                     o->caller_type, o->caller_key,      o->caller_name,
+                                     o->provider,    o->subject,         o->issuer,
+                                     o->source_identity, o->session_name, o->account,
+                                     o->event_id,    o->shared_event_id};
+            fputs("opened", stdout);
+            for (size_t f = 0; f < sizeof(opening) / sizeof(*opening); f++) {
+                putchar('\t');
+                print_field(opening[f]);
+            }
+            printf("\t%" PRId64 "\n", o->at);
+        }
+        print_calls(s->access_key, &s->calls);
+    }
 }
 
 static int open_source(const ct_config *cfg, ct_source **out, ct_error *err)
@@ -114,9 +139,18 @@ static int ask(ct_source *src, const ct_window *w, int argc, char **argv, ct_err
                 print_calls(list.items[i].principal_arn, &list.items[i].calls);
         print_leftover(rc, list.count);
         ct_account_calls_release(&list);
-    } else if (strcmp(q, "role-sessions") == 0 && argc == 2) {
+    } else if (strcmp(q, "sessions") == 0 && argc == 1) {
         ct_role_sessions list = {0};
-        if ((rc = src->role_sessions(src, argv[1], w, &list, err)) == 0)
+        rc = src->sessions(src, w, &list, err);
+        if (rc == 0)
+            print_sessions(&list);
+        print_leftover(rc, list.count);
+        ct_role_sessions_release(&list);
+    } else if (strcmp(q, "session-calls") == 0 && argc >= 2) {
+        ct_role_sessions list = {0};
+        rc = src->session_calls(src, (const char *const *)argv + 1, (size_t)argc - 1, w, &list,
+                                err);
+        if (rc == 0)
             print_sessions(&list);
         print_leftover(rc, list.count);
         ct_role_sessions_release(&list);

@@ -1,7 +1,6 @@
 /* Unit tests for the store's bulk questions: account_calls (every principal
  * of an account) checked against principal_calls on every fixture, the ARN
- * account rule, role_sessions on the scenarios of tests/data/bulk, empty
- * answers on errors, the number of statements and the query plans. */
+ * account rule, empty answers on errors, the number of statements and the query plans. */
 #define _XOPEN_SOURCE 700
 #include "cloudtracker/source.h"
 #include "cloudtracker/store.h"
@@ -10,11 +9,6 @@
 #include "test.h"
 
 #define A1 "111111111111"
-static const char *const ALICE = "arn:aws:iam::" A1 ":user/alice";
-static const char *const BOB = "arn:aws:iam::" A1 ":user/bob";
-static const char *const CAROL = "arn:aws:iam::222222222222:user/carol";
-static const char *const OPS = "arn:aws:iam::" A1 ":role/ops";
-static const char *const CHAIN = "arn:aws:iam::" A1 ":role/chain";
 
 /* A store in `root` holding the trail files under `logs`; *store is the
  * handle the returned source owns (for tracing its statements). */
@@ -295,204 +289,6 @@ static void test_arn_account(void)
     free(root);
 }
 
-/* ---- role_sessions ---- */
-
-static const ct_role_session *find_session(const ct_role_sessions *list, const char *key)
-{
-    for (size_t i = 0; i < list->count; i++)
-        if (strcmp(list->items[i].access_key, key) == 0)
-            return &list->items[i];
-    return NULL;
-}
-
-static const ct_call *find_call(const ct_calls *calls, const char *source, const char *name)
-{
-    for (size_t i = 0; i < calls->count; i++)
-        if (strcmp(calls->items[i].event_source, source) == 0 &&
-            strcmp(calls->items[i].event_name, name) == 0)
-            return &calls->items[i];
-    return NULL;
-}
-
-/* Checks one session's opening: NULL `by` for an opening the logs lack. */
-static void check_opening(const ct_role_session *s, const char *by, const char *name,
-                          const char *time, const char *account, const char *event_id,
-                          const char *shared)
-{
-    CHECK(s != NULL);
-    if (!s)
-        return;
-    CHECK(s->opened_known == (by != NULL));
-    if (!by)
-        return;
-    int64_t at = 0;
-    CHECK_INT(ct_timestamp_parse(time, strlen(time), &at), 0);
-    CHECK_STR(s->opened_by, by);
-    CHECK_STR(s->session_name, name);
-    CHECK_INT(s->opened_at, at);
-    CHECK_STR(s->opened_in_account, account);
-    if (event_id)
-        CHECK_STR(s->event_id, event_id);
-    CHECK_STR(s->shared_event_id, shared);
-}
-
-/* The calls of the sessions `caller` opened, summed as role_session_calls
- * sums them. */
-static void sessions_of_caller(const ct_role_sessions *list, const char *caller, ct_calls *out)
-{
-    ct_account_calls sum = {0};
-    for (size_t i = 0; i < list->count; i++) {
-        const ct_role_session *s = &list->items[i];
-        if (!s->opened_known || strcmp(s->opened_by, caller) != 0)
-            continue;
-        for (size_t k = 0; k < s->calls.count; k++) {
-            const ct_call *c = &s->calls.items[k];
-            ct_account_calls_add(&sum, caller, c->event_source, c->event_name, c->kind, c->count,
-                                 c->error_count, c->first_day, c->last_day);
-        }
-    }
-    ct_account_calls_finish(&sum);
-    for (size_t k = 0; sum.count && k < sum.items[0].calls.count; k++) {
-        const ct_call *c = &sum.items[0].calls.items[k];
-        ct_calls_add(out, c->event_source, c->event_name, c->kind, c->count, c->error_count,
-                     c->first_day, c->last_day);
-    }
-    ct_account_calls_release(&sum);
-}
-
-static void test_role_sessions(void)
-{
-    char *root = scratch_dir("bulk-sessions");
-    char *logs = bulk_logs();
-    ct_source *src = fixture_source(root, logs, NULL);
-    ct_error err;
-    ct_window w = {day_of("2024-02-10"), day_of("2024-02-12")};
-    ct_role_sessions list = {0};
-    CHECK_INT(src->role_sessions(src, OPS, &w, &list, &err), 0);
-    CHECK(list.index == NULL);
-    static const char *const keys[] = {"ASIAOPSALICE00000001", "ASIAOPSALICE00000003",
-                                       "ASIAOPSBOB0000000002", "ASIAOPSCAROL00000005",
-                                       "ASIAOPSNOOPENING0007", "ASIAOPSSAML000000006"};
-    CHECK_INT(list.count, sizeof(keys) / sizeof(keys[0]));
-    for (size_t i = 0; i < list.count && i < sizeof(keys) / sizeof(keys[0]); i++)
-        CHECK_STR(list.items[i].access_key, keys[i]);
-
-    /* Opened inside the window, with calls over two days summed. */
-    const ct_role_session *s = find_session(&list, "ASIAOPSALICE00000001");
-    check_opening(s, ALICE, "alice", "2024-02-10T09:00:00Z", A1, NULL, "");
-    if (s) {
-        CHECK_INT(s->calls.count, 3);
-        const ct_call *c = find_call(&s->calls, "ec2.amazonaws.com", "DescribeInstances");
-        CHECK(c && c->count == 3 && c->error_count == 0 && c->first_day == day_of("2024-02-10") &&
-              c->last_day == day_of("2024-02-11"));
-        c = find_call(&s->calls, "iam.amazonaws.com", "CreateUser");
-        CHECK(c && c->count == 0 && c->error_count == 1);
-        /* The AssumeRole into the chained role is one of its calls. */
-        c = find_call(&s->calls, "sts.amazonaws.com", "AssumeRole");
-        CHECK(c && c->count == 1);
-    }
-    /* Opened inside the window, no call made with it. */
-    s = find_session(&list, "ASIAOPSBOB0000000002");
-    check_opening(s, BOB, "bob", "2024-02-11T10:00:00Z", A1, NULL, "");
-    CHECK(s && s->calls.count == 0);
-    /* Opened 4 h before the window: kept for its calls, its opener known. */
-    s = find_session(&list, "ASIAOPSALICE00000003");
-    check_opening(s, ALICE, "alice-night", "2024-02-09T20:00:00Z", A1, NULL, "");
-    CHECK(s && s->calls.count == 1 && find_call(&s->calls, "s3.amazonaws.com", "ListBuckets"));
-    /* Opened 6 h before the window, no call inside it: dropped. The failed
-     * AssumeRole opened nothing, and the session after the window is out. */
-    CHECK(find_session(&list, "ASIAOPSBOB0000000004") == NULL);
-    CHECK(find_session(&list, "ASIAOPSALICE00000008") == NULL);
-    for (size_t i = 0; i < list.count; i++)
-        CHECK(!list.items[i].opened_known || strcmp(list.items[i].session_name, "bob-again") != 0);
-    /* Cross-account: the caller's copy (account 222222222222) wins over
-     * the role account's copy, which names no caller and whose eventID
-     * sorts first. */
-    s = find_session(&list, "ASIAOPSCAROL00000005");
-    check_opening(s, CAROL, "carol", "2024-02-11T12:00:00Z", "222222222222",
-                  "6d4e0f81-2a3b-4c5d-8e6f-708192a3b4c5", "5c1f2e3d-8a9b-4c7d-9e0f-1a2b3c4d5e6f");
-    CHECK(s && s->calls.count == 1 &&
-          find_call(&s->calls, "cloudtrail.amazonaws.com", "LookupEvents"));
-    /* SAML: no caller ARN, no roleSessionName. */
-    s = find_session(&list, "ASIAOPSSAML000000006");
-    check_opening(s, "", "", "2024-02-12T08:00:00Z", A1, NULL, "");
-    CHECK(s && s->calls.count == 1);
-    /* Calls with a key whose opening the logs lack. */
-    s = find_session(&list, "ASIAOPSNOOPENING0007");
-    check_opening(s, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (s) {
-        CHECK_INT(s->calls.count, 1);
-        CHECK(s->calls.count && s->calls.items[0].count == 2);
-    }
-
-    /* The sessions each caller opened hold what role_session_calls gives. */
-    const char *callers[] = {ALICE, BOB, CAROL};
-    for (size_t i = 0; i < sizeof(callers) / sizeof(callers[0]); i++) {
-        ct_calls want = {0}, got = {0};
-        sessions_of_caller(&list, callers[i], &want);
-        CHECK_INT(src->role_session_calls(src, callers[i], OPS, &w, &got, &err), 0);
-        CHECK(calls_equal(&want, &got));
-        ct_calls_release(&want);
-        ct_calls_release(&got);
-    }
-    /* And all the sessions' calls are the role's calls in the window. */
-    ct_calls role = {0};
-    CHECK_INT(src->principal_calls(src, OPS, &w, &role, &err), 0);
-    ct_account_calls sum = {0};
-    for (size_t i = 0; i < list.count; i++)
-        for (size_t k = 0; k < list.items[i].calls.count; k++) {
-            const ct_call *c = &list.items[i].calls.items[k];
-            ct_account_calls_add(&sum, OPS, c->event_source, c->event_name, c->kind, c->count,
-                                 c->error_count, c->first_day, c->last_day);
-        }
-    ct_account_calls_finish(&sum);
-    CHECK(sum.count == 1 && calls_equal(&sum.items[0].calls, &role));
-    ct_account_calls_release(&sum);
-    ct_calls_release(&role);
-    ct_role_sessions_release(&list);
-
-    /* A role chain: the chained session was opened by the first role. */
-    CHECK_INT(src->role_sessions(src, CHAIN, &w, &list, &err), 0);
-    CHECK_INT(list.count, 1);
-    s = find_session(&list, "ASIACHAINOPS00000001");
-    check_opening(s, OPS, "alice-chain", "2024-02-10T10:00:00Z", A1, NULL, "");
-    CHECK(s && s->calls.count == 1 && find_call(&s->calls, "sqs.amazonaws.com", "ListQueues"));
-    ct_calls want = {0}, got = {0};
-    sessions_of_caller(&list, OPS, &want);
-    CHECK_INT(src->role_session_calls(src, OPS, CHAIN, &w, &got, &err), 0);
-    CHECK(want.count == 1 && calls_equal(&want, &got));
-    ct_calls_release(&want);
-    ct_calls_release(&got);
-    ct_role_sessions_release(&list);
-
-    /* Feb 13: only the session opened that day; the SAML session opened
-     * 16 h before is out of reach. A day before everything: nothing. */
-    ct_window feb13 = {day_of("2024-02-13"), day_of("2024-02-13")};
-    CHECK_INT(src->role_sessions(src, OPS, &feb13, &list, &err), 0);
-    CHECK_INT(list.count, 1);
-    check_opening(find_session(&list, "ASIAOPSALICE00000008"), ALICE, "alice-late",
-                  "2024-02-13T09:00:00Z", A1, NULL, "");
-    ct_role_sessions_release(&list);
-    ct_window feb09 = {day_of("2024-02-09"), day_of("2024-02-09")};
-    CHECK_INT(src->role_sessions(src, OPS, &feb09, &list, &err), 0);
-    /* Both opened that day; one called that day too. */
-    CHECK_INT(list.count, 2);
-    CHECK(find_session(&list, "ASIAOPSALICE00000003") != NULL);
-    CHECK(find_session(&list, "ASIAOPSBOB0000000004") != NULL);
-    ct_role_sessions_release(&list);
-    ct_window before = {day_of("2024-01-01"), day_of("2024-01-31")};
-    CHECK_INT(src->role_sessions(src, OPS, &before, &list, &err), 0);
-    CHECK_INT(list.count, 0);
-    CHECK_INT(src->role_sessions(src, "arn:aws:iam::" A1 ":role/none", &w, &list, &err), 0);
-    CHECK_INT(list.count, 0);
-    ct_source_free(src);
-    remove_tree(root);
-    free(logs);
-    free(root);
-}
-
-/* ---- errors leave the answer empty ---- */
-
 /* Runs SQL on the store file through a connection of the test's own. */
 static void damage(const char *db_path, const char *sql)
 {
@@ -521,24 +317,10 @@ static void test_errors_leave_nothing(void)
     CHECK_INT(src->account_calls(src, A1, &w, &accounts, &err), CT_ESTORE);
     CHECK(strstr(err.message, "damaged action row") != NULL);
     CHECK(accounts.count == 0 && accounts.items == NULL && accounts.index == NULL);
-    ct_role_sessions sessions = {0};
-    CHECK_INT(src->role_sessions(src, OPS, &w, &sessions, &err), CT_ESTORE);
-    CHECK(sessions.count == 0 && sessions.items == NULL && sessions.index == NULL);
     /* Other principals and roles are unharmed. */
     CHECK_INT(src->account_calls(src, "222222222222", &w, &accounts, &err), 0);
     CHECK_INT(accounts.count, 2);
     ct_account_calls_release(&accounts);
-    CHECK_INT(src->role_sessions(src, CHAIN, &w, &sessions, &err), 0);
-    CHECK_INT(sessions.count, 1);
-    ct_role_sessions_release(&sessions);
-    ct_source_free(src);
-    /* The openings fail after the sessions' calls were read. */
-    damage(db_path, "DROP TABLE assume_role");
-    CHECK_INT(ct_store_open(&s, db_path, false, &err), 0);
-    CHECK_INT(ct_store_source(&src, s, NULL, &err), 0);
-    CHECK_INT(src->role_sessions(src, CHAIN, &w, &sessions, &err), CT_ESTORE);
-    CHECK(strstr(err.message, "assume_role") != NULL);
-    CHECK(sessions.count == 0 && sessions.items == NULL && sessions.index == NULL);
     ct_source_free(src);
     remove_tree(root);
     free(db_path);
@@ -626,13 +408,6 @@ static void test_statement_count(void)
         /* One pass, then each of the 3 actions named once. */
         CHECK_INT(statements, 1 + 3);
         ct_account_calls_release(&accounts);
-        statements = 0;
-        ct_role_sessions sessions = {0};
-        CHECK_INT(
-            src->role_sessions(src, "arn:aws:iam::999999999999:role/many", &w, &sessions, &err), 0);
-        CHECK_INT(sessions.count, n);
-        CHECK_INT(statements, 2 + 2);
-        ct_role_sessions_release(&sessions);
         sqlite3_trace_v2(store->db, 0, NULL, NULL);
         ct_source_free(src);
         remove_tree(root);
@@ -711,7 +486,6 @@ int main(void)
 {
     RUN(test_arn_account);
     RUN(test_account_calls_consistent);
-    RUN(test_role_sessions);
     RUN(test_errors_leave_nothing);
     RUN(test_statement_count);
     RUN(test_query_plans);
