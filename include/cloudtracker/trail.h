@@ -42,6 +42,18 @@ typedef struct ct_trail_record {
     const char *role_arn;             /* requestParameters.roleArn */
     const char *role_session_name;    /* requestParameters.roleSessionName */
     const char *issued_key;           /* responseElements.credentials.accessKeyId */
+    /* Who is behind a role session (docs/people.md): */
+    const char *identity_user_name;   /* userIdentity.userName */
+    const char *identity_provider;    /* userIdentity.identityProvider */
+    const char *source_identity;      /* userIdentity.sessionContext.sourceIdentity */
+    const char *on_behalf_of;         /* userIdentity.onBehalfOf.userId */
+    const char *identity_store;       /* userIdentity.onBehalfOf.identityStoreArn */
+    const char *request_source_identity;  /* requestParameters.sourceIdentity */
+    const char *response_source_identity; /* responseElements.sourceIdentity */
+    const char *response_subject;     /* responseElements.subject (AssumeRoleWithSAML) */
+    const char *response_web_subject; /* responseElements.subjectFromWebIdentityToken */
+    const char *response_issuer;      /* responseElements.issuer (AssumeRoleWithSAML) */
+    const char *response_provider;    /* responseElements.provider (AssumeRoleWithWebIdentity) */
     const char *event_type;           /* eventType (AwsApiCall, AwsConsoleSignIn, ...) */
     const char *event_category;       /* eventCategory (Management, Data, Insight) */
     int read_only;                    /* readOnly: 1 true, 0 false, -1 absent or neither */
