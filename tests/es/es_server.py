@@ -74,12 +74,14 @@ COMMON_PARAMS = {"pretty", "human", "error_trace", "filter_path", "source",
 
 
 def composite_source_names(wire_body):
-    """The names of a search's composite sources (for the request log: tests
-    tell the kinds of searches apart by them), or [] when there is none."""
+    """The names of a search's composite sources, those of each top-level
+    composite aggregation in turn (for the request log: tests tell the kinds
+    of searches apart by them), or [] when there is none."""
     try:
         body = json.loads(wire_body or b"{}")
-        sources = body["aggs"]["c"]["composite"]["sources"]
-        return [name for source in sources for name in source]
+        aggs = body.get("aggs") or body.get("aggregations") or {}
+        return [name for agg in aggs.values() if isinstance(agg, dict) and "composite" in agg
+                for source in agg["composite"]["sources"] for name in source]
     except (ValueError, KeyError, TypeError, AttributeError):
         return []
 

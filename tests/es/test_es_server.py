@@ -429,6 +429,33 @@ class CommonTests:
                           for i in range(25))
         self.assertEqual(seen, expected)
 
+    def test_sibling_composites_page_on_their_own(self):
+        # Two composite aggregations in one search (what cloudtracker's
+        # sessions question sends), each with its own size and after key.
+        index = self.idx()
+        self._pairs(index)
+
+        def search(c, c1):
+            aggs = {}
+            if c is not None:
+                aggs["c"] = {"composite": dict(c, sources=[
+                    {"src": {"terms": {"field": "eventSource.keyword"}}}])}
+            if c1 is not None:
+                aggs["c1"] = {"composite": dict(c1, sources=[
+                    {"name": {"terms": {"field": "eventName.keyword"}}}])}
+            return self.search(index, {"size": 0, "aggs": aggs})["aggregations"]
+
+        first = search({"size": 3}, {"size": 10})
+        self.assertEqual([b["key"]["src"] for b in first["c"]["buckets"]],
+                         ["svc0.amazonaws.com", "svc1.amazonaws.com", "svc2.amazonaws.com"])
+        self.assertEqual([b["key"]["name"] for b in first["c1"]["buckets"]],
+                         ["Action0", "Action1", "Action2", "Action3", "Action4", "BobOnly",
+                          "Denied", "Old"])
+        rest = search({"size": 3, "after": first["c"]["after_key"]}, None)
+        self.assertEqual(list(rest), ["c"])
+        self.assertEqual([b["key"]["src"] for b in rest["c"]["buckets"]],
+                         ["svc3.amazonaws.com", "svc4.amazonaws.com"])
+
     def test_composite_size_above_max_buckets_is_refused(self):
         if self.es6:
             self.skipTest("search.max_buckets is unlimited by default in ES 6")
@@ -1800,6 +1827,13 @@ class TestRequestLogAndTransport(LocalTest):
         self.assertEqual(log[1]["query"], {"size": "0"})
         self.assertEqual(log[1]["body_bytes"], len(b'{"query": {"match_all": {}}}'))
         self.assertEqual(log[1]["auth"], "none")
+        # The composite sources of each composite aggregation, in order.
+        self.client.post("/_search", {"size": 0, "aggs": {
+            "c": {"composite": {"sources": [{"a": {"terms": {"field": "x"}}}]}},
+            "t": {"terms": {"field": "x"}},
+            "c1": {"composite": {"sources": [{"b": {"terms": {"field": "y"}}},
+                                             {"c": {"terms": {"field": "z"}}}]}}}})
+        self.assertEqual(self.srv.settled_requests()[-1]["composite_sources"], ["a", "b", "c"])
         # Header names only (values can be secrets); the answer's size.
         self.assertIn("content-type", log[1]["headers"])
         self.assertEqual(log[0]["response_bytes"], len(self.client.get("/").data))
