@@ -42,8 +42,23 @@ enum field {
     F_SESSION,    /* requestParameters.roleSessionName */
     F_EVENT_ID,   /* eventID */
     F_SHARED_ID,  /* sharedEventID */
+    /* Who is behind a role session (the sessions question): */
+    F_USER_NAME,        /* userIdentity.userName */
+    F_PROVIDER,         /* userIdentity.identityProvider */
+    F_SOURCE_IDENTITY,  /* userIdentity.sessionContext.sourceIdentity */
+    F_ON_BEHALF_OF,     /* userIdentity.onBehalfOf.userId */
+    F_IDENTITY_STORE,   /* userIdentity.onBehalfOf.identityStoreArn */
+    F_REQ_SOURCE_ID,    /* requestParameters.sourceIdentity */
+    F_RESP_SOURCE_ID,   /* responseElements.sourceIdentity */
+    F_RESP_SUBJECT,     /* responseElements.subject (AssumeRoleWithSAML) */
+    F_RESP_WEB_SUBJECT, /* responseElements.subjectFromWebIdentityToken */
+    F_RESP_ISSUER,      /* responseElements.issuer (AssumeRoleWithSAML) */
+    F_RESP_PROVIDER,    /* responseElements.provider (AssumeRoleWithWebIdentity) */
     F_COUNT
 };
+/* The fields above that only the sessions question reads: an index whose
+ * explicit mapping lacks one of them cannot answer it (old_mapping). */
+#define F_ATTRIBUTION_FIRST F_USER_NAME
 
 static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
     "eventSource",
@@ -63,6 +78,17 @@ static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
     "requestParameters.roleSessionName",
     "eventID",
     "sharedEventID",
+    "userIdentity.userName",
+    "userIdentity.identityProvider",
+    "userIdentity.sessionContext.sourceIdentity",
+    "userIdentity.onBehalfOf.userId",
+    "userIdentity.onBehalfOf.identityStoreArn",
+    "requestParameters.sourceIdentity",
+    "responseElements.sourceIdentity",
+    "responseElements.subject",
+    "responseElements.subjectFromWebIdentityToken",
+    "responseElements.issuer",
+    "responseElements.provider",
 };
 
 /* Fields dynamic mapping makes booleans (JSON true/false), which have no
@@ -70,11 +96,19 @@ static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
 static const bool BOOLEAN_FIELD[F_COUNT] = {[F_READ_ONLY] = true, [F_MANAGEMENT] = true};
 
 /* Elastic's AWS integration (elastic/integrations, ingest pipeline
- * packages/aws/data_stream/cloudtrail/elasticsearch/ingest_pipeline/default.yml):
- * it renames json.eventID to event.id and json.sharedEventId to
- * aws.cloudtrail.shared_event_id (sic: CloudTrail writes sharedEventID, so
- * its documents may lack it, and the answer then has ""), and keeps
- * requestParameters and responseElements whole under aws.cloudtrail.flattened. */
+ * packages/aws/data_stream/cloudtrail/elasticsearch/ingest_pipeline/default.yml,
+ * as of commit bf3be6b): it renames json.eventID to event.id and
+ * json.sharedEventId to aws.cloudtrail.shared_event_id (sic: CloudTrail
+ * writes sharedEventID, so its documents may lack it, and the answer then has
+ * ""), and keeps requestParameters and responseElements whole under
+ * aws.cloudtrail.flattened (when their text is under 32,766 characters).
+ * It renames userIdentity.userName to user.name, then
+ * sessionContext.sessionIssuer.userName to user.name when that is still
+ * free: a record with a session issuer has the role's name there (see
+ * on_opening_bucket). It keeps no copy of userIdentity.identityProvider
+ * (only in the list related.entity), sessionContext.sourceIdentity or
+ * onBehalfOf (the "json" object holding them is removed at its end): NULL
+ * here, those are "" in answers from ECS indices. */
 static const char *const ECS_NAMES[F_COUNT] = {
     "event.provider",
     "event.action",
@@ -93,6 +127,17 @@ static const char *const ECS_NAMES[F_COUNT] = {
     "aws.cloudtrail.flattened.request_parameters.roleSessionName",
     "event.id",
     "aws.cloudtrail.shared_event_id",
+    "user.name",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    "aws.cloudtrail.flattened.request_parameters.sourceIdentity",
+    "aws.cloudtrail.flattened.response_elements.sourceIdentity",
+    "aws.cloudtrail.flattened.response_elements.subject",
+    "aws.cloudtrail.flattened.response_elements.subjectFromWebIdentityToken",
+    "aws.cloudtrail.flattened.response_elements.issuer",
+    "aws.cloudtrail.flattened.response_elements.provider",
 };
 
 typedef struct es_source {
@@ -103,8 +148,11 @@ typedef struct es_source {
     bool total_hits_flag; /* the engine takes track_total_hits (not ES 6) */
     ct_es_schema schema;
     int page_size;
-    char *fields[F_COUNT];
+    char *fields[F_COUNT]; /* NULL: the schema keeps no such field */
     char *time_field;
+    bool mappings_read; /* the attribution fields' mappings were looked at */
+    char *old_indices;  /* indices that cannot answer `sessions` ("a, b and 3 more") */
+    char *old_missing;  /* the attribution fields the first of them lacks */
 } es_source;
 
 /* ---- detection ---- */
@@ -178,18 +226,79 @@ static const char *leaf_type(cJSON *fields, const char *full)
     return cJSON_IsString(type) ? type->valuestring : NULL;
 }
 
-/* One _mapping/field request tells which schema the indices use. */
-static int detect_schema(es_source *s, ct_es_schema *out, ct_error *err)
+#define MISSING_FIELDS_NAMED 3
+
+/* Appends the names of the fields index mapping `fields` lacks among those
+ * only the sessions question reads ("a, b, c and 6 more", prefixed). */
+static int put_missing_attribution(ct_buf *out, cJSON *fields, const char *prefix)
+{
+    ct_buf full = CT_BUF_INIT;
+    int rc = 0, missing = 0;
+    for (int f = F_ATTRIBUTION_FIRST; rc == 0 && f < F_COUNT; f++) {
+        ct_buf_reset(&full);
+        if (ct_buf_printf(&full, "%s%s", prefix, CLOUDTRAIL_NAMES[f]))
+            rc = CT_ENOMEM;
+        else if (!cJSON_GetObjectItemCaseSensitive(fields, full.data) &&
+                 missing++ < MISSING_FIELDS_NAMED &&
+                 ((out->len && ct_buf_puts(out, ", ")) || ct_buf_puts(out, full.data)))
+            rc = CT_ENOMEM;
+    }
+    if (rc == 0 && missing > MISSING_FIELDS_NAMED &&
+        ct_buf_printf(out, " and %d more", missing - MISSING_FIELDS_NAMED))
+        rc = CT_ENOMEM;
+    ct_buf_release(&full);
+    return rc;
+}
+
+/* The indices whose explicit mapping (the keyword schema) lacks fields the
+ * sessions question reads, gathered while reading the field mappings: an
+ * older cloudtracker mapping (mapping_version 1) or template. Under dynamic
+ * mapping a field only shows once a document had it, so there no field
+ * means no value. */
+typedef struct old_mapping {
+    ct_buf indices, missing;
+    size_t count;
+} old_mapping;
+
+#define OLD_INDICES_NAMED 5
+
+static int note_old_mapping(old_mapping *o, const char *index, cJSON *fields, const char *prefix)
+{
+    ct_buf missing = CT_BUF_INIT;
+    int rc = put_missing_attribution(&missing, fields, prefix);
+    if (rc == 0 && missing.len) {
+        if (o->count == 0) {
+            ct_buf_release(&o->missing);
+            o->missing = missing;
+            missing = (ct_buf)CT_BUF_INIT;
+        }
+        if (o->count < OLD_INDICES_NAMED &&
+            ((o->count && ct_buf_puts(&o->indices, ", ")) || ct_buf_puts(&o->indices, index)))
+            rc = CT_ENOMEM;
+        o->count++;
+    }
+    ct_buf_release(&missing);
+    return rc;
+}
+
+/* One _mapping/field request tells which schema the indices use (when
+ * `detected` is not NULL) and which indices of the keyword schema lack the
+ * fields the sessions question reads (s->old_indices). */
+static int read_mappings(es_source *s, ct_es_schema *detected, ct_error *err)
 {
     const ct_es_config *cfg = s->cfg;
     const char *prefix = cfg->key_prefix ? cfg->key_prefix : "";
     ct_buf path = CT_BUF_INIT, name = CT_BUF_INIT, kw = CT_BUF_INIT;
+    old_mapping old = {CT_BUF_INIT, CT_BUF_INIT, 0};
     int rc = 0;
     if (ct_buf_printf(&name, "%seventName", prefix) ||
         ct_buf_printf(&kw, "%seventName.keyword", prefix) ||
         ct_buf_printf(&path, "/%s/_mapping/field/%s,%s,%s", cfg->index, name.data, kw.data,
                       ECS_NAMES[F_NAME]))
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    for (int f = F_ATTRIBUTION_FIRST; rc == 0 && f < F_COUNT; f++)
+        if (ct_buf_printf(&path, ",%s%s", prefix, CLOUDTRAIL_NAMES[f]))
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     cJSON *root = NULL;
     ct_es_request req = {"GET", path.data, NULL, NULL, 0, NULL, false};
     if (rc == 0)
@@ -204,37 +313,53 @@ static int detect_schema(es_source *s, ct_es_schema *out, ct_error *err)
         const char *t_name = leaf_type(fields, name.data);
         const char *t_kw = leaf_type(fields, kw.data);
         const char *t_ecs = leaf_type(fields, ECS_NAMES[F_NAME]);
-        if (t_kw && strcmp(t_kw, "keyword") == 0)
+        if (t_kw && strcmp(t_kw, "keyword") == 0) {
             seen[CT_ES_SCHEMA_DYNAMIC]++;
-        else if (t_name && strcmp(t_name, "keyword") == 0)
+        } else if (t_name && strcmp(t_name, "keyword") == 0) {
             seen[CT_ES_SCHEMA_KEYWORD]++;
-        else if (t_ecs)
+            if (note_old_mapping(&old, index->string, fields, prefix)) {
+                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+                break;
+            }
+        } else if (t_ecs) {
             seen[CT_ES_SCHEMA_ECS]++;
-        else if (t_name && !text_index)
+        } else if (t_name && !text_index) {
             text_index = index->string;
+        }
     }
     int kinds =
         !!seen[CT_ES_SCHEMA_DYNAMIC] + !!seen[CT_ES_SCHEMA_KEYWORD] + !!seen[CT_ES_SCHEMA_ECS];
-    if (rc == 0 && kinds > 1)
+    if (rc == 0 && detected && kinds > 1)
         rc = ct_error_set(err, CT_ECONFIG,
                           "elasticsearch at %s: the indices of '%s' map CloudTrail fields in "
                           "different ways; narrow elasticsearch.index or set elasticsearch.schema",
                           ct_es_client_host(s->client), cfg->index);
-    else if (rc == 0 && kinds == 0 && text_index)
+    else if (rc == 0 && detected && kinds == 0 && text_index)
         rc = ct_error_set(err, CT_ECONFIG,
                           "elasticsearch at %s: index %s maps %s as text without a keyword "
                           "sub-field, which cannot be aggregated",
                           ct_es_client_host(s->client), text_index, name.data);
-    if (rc == 0)
+    if (rc == 0 && detected)
         /* No index yet (a pattern matching nothing): any schema answers
          * "no events"; keyword is the recommended template. */
-        *out = seen[CT_ES_SCHEMA_DYNAMIC] ? CT_ES_SCHEMA_DYNAMIC
-               : seen[CT_ES_SCHEMA_ECS]   ? CT_ES_SCHEMA_ECS
-                                          : CT_ES_SCHEMA_KEYWORD;
+        *detected = seen[CT_ES_SCHEMA_DYNAMIC] ? CT_ES_SCHEMA_DYNAMIC
+                    : seen[CT_ES_SCHEMA_ECS]   ? CT_ES_SCHEMA_ECS
+                                               : CT_ES_SCHEMA_KEYWORD;
+    if (rc == 0 && old.count > OLD_INDICES_NAMED &&
+        ct_buf_printf(&old.indices, " and %zu more", old.count - OLD_INDICES_NAMED))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc == 0 && old.count &&
+        (!(s->old_indices = ct_buf_detach(&old.indices)) ||
+         !(s->old_missing = ct_buf_detach(&old.missing))))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc == 0)
+        s->mappings_read = true;
     cJSON_Delete(root);
     ct_buf_release(&path);
     ct_buf_release(&name);
     ct_buf_release(&kw);
+    ct_buf_release(&old.indices);
+    ct_buf_release(&old.missing);
     return rc;
 }
 
@@ -243,6 +368,8 @@ static int set_fields(es_source *s, ct_error *err)
     const ct_es_config *cfg = s->cfg;
     const char *prefix = cfg->key_prefix ? cfg->key_prefix : "";
     for (int f = 0; f < F_COUNT; f++) {
+        if (s->schema == CT_ES_SCHEMA_ECS && !ECS_NAMES[f])
+            continue;
         ct_buf b = CT_BUF_INIT;
         int rc = s->schema == CT_ES_SCHEMA_ECS ? ct_buf_puts(&b, ECS_NAMES[f])
                  : s->schema == CT_ES_SCHEMA_DYNAMIC && !BOOLEAN_FIELD[f]
@@ -268,7 +395,7 @@ static int ensure_ready(es_source *s, ct_error *err)
     int rc = detect_engine(s, err);
     s->schema = s->cfg->schema;
     if (rc == 0 && s->schema == CT_ES_SCHEMA_AUTO)
-        rc = detect_schema(s, &s->schema, err);
+        rc = read_mappings(s, &s->schema, err);
     if (rc == 0)
         rc = set_fields(s, err);
     if (rc == 0)
@@ -353,6 +480,29 @@ static int put_composite_source(es_source *s, ct_buf *b, const char *name, enum 
     return 0;
 }
 
+/* One source of a composite aggregation: its name in bucket keys, its
+ * field, and whether documents without the field get a (null) bucket. */
+typedef struct source_spec {
+    const char *name;
+    enum field f;
+    bool missing;
+} source_spec;
+
+/* Appends the sources of n specs, comma-separated, to a sources array
+ * being written, leaving out the fields the schema does not keep (their key
+ * is then absent, read as ""). The first spec's field must be kept. */
+static int put_sources(es_source *s, ct_buf *b, const source_spec *specs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!s->fields[specs[i].f])
+            continue;
+        if ((i && ct_buf_puts(b, ",")) ||
+            put_composite_source(s, b, specs[i].name, specs[i].f, specs[i].missing))
+            return CT_ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- composite paging ---- */
 
 typedef int (*bucket_fn)(void *ud, cJSON *key, cJSON *bucket, ct_error *err);
@@ -366,30 +516,101 @@ typedef struct pager {
     const char *sub;
     bucket_fn fn;
     void *ud;
+    /* Asked in the same search as the pager before it, whose query it
+     * shares: a search may hold several composite aggregations, each paged
+     * with its own after key (one cannot sit under a filter aggregation, so
+     * they cannot have queries of their own). */
+    bool with_previous;
     char *after; /* JSON of the last after_key; NULL on the first page */
     bool done;
-    ct_buf body;
+    int size;     /* its page size in this round's search; 0: not asked */
+    char name[8]; /* its aggregation's name in the search: "c", "c1", ... */
+    ct_buf body;  /* the search's body, in the first pager of a search */
 } pager;
 
-static int build_body(es_source *s, pager *p)
+/* Writes the body of the search of pagers ps[0..n) (ps[1..n) being
+ * with_previous), asking each one not done for its next page; the page
+ * size is shared among them, so that a search never asks for more buckets
+ * than the page size (search.max_buckets counts those of the whole
+ * answer). *asked is false when every one is done. */
+static int build_body(es_source *s, pager *ps, size_t n, bool *asked)
 {
-    ct_buf *b = &p->body;
+    int active = 0;
+    for (size_t i = 0; i < n; i++)
+        active += !ps[i].done;
+    *asked = active > 0;
+    if (!active)
+        return 0;
+    int size = s->page_size / active > 0 ? s->page_size / active : 1;
+    ct_buf *b = &ps[0].body;
     ct_buf_reset(b);
-    if (ct_buf_printf(b,
-                      "{\"size\":0,%s\"query\":%s,\"aggs\":{\"c\":{\"composite\":{\"size\":%d,"
-                      "\"sources\":%s",
-                      s->total_hits_flag ? "\"track_total_hits\":false," : "", p->query,
-                      s->page_size, p->sources) ||
-        (p->after && ct_buf_printf(b, ",\"after\":%s", p->after)) || ct_buf_puts(b, "}") ||
-        (p->sub && ct_buf_printf(b, ",\"aggs\":%s", p->sub)) || ct_buf_puts(b, "}}}"))
+    if (ct_buf_printf(b, "{\"size\":0,%s\"query\":%s,\"aggs\":{",
+                      s->total_hits_flag ? "\"track_total_hits\":false," : "", ps[0].query))
         return CT_ENOMEM;
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        pager *p = &ps[i];
+        p->size = p->done ? 0 : size;
+        if (p->done)
+            continue;
+        if (ct_buf_printf(b, "%s\"%s\":{\"composite\":{\"size\":%d,\"sources\":%s",
+                          first ? "" : ",", p->name, size, p->sources) ||
+            (p->after && ct_buf_printf(b, ",\"after\":%s", p->after)) || ct_buf_puts(b, "}") ||
+            (p->sub && ct_buf_printf(b, ",\"aggs\":%s", p->sub)) || ct_buf_puts(b, "}"))
+            return CT_ENOMEM;
+        first = false;
+    }
+    return ct_buf_puts(b, "}}") ? CT_ENOMEM : 0;
+}
+
+/* Hands the buckets of pager p's aggregation in answer `out` to its fn and
+ * moves it to its next page, or marks it done. */
+static int take_page(es_source *s, pager *p, cJSON *out, ct_error *err)
+{
+    cJSON *agg = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(out, "aggregations"), p->name);
+    cJSON *buckets = cJSON_GetObjectItemCaseSensitive(agg, "buckets");
+    cJSON *after = cJSON_GetObjectItemCaseSensitive(agg, "after_key");
+    if (!cJSON_IsArray(buckets))
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the search answered without its "
+                            "composite buckets",
+                            ct_es_client_host(s->client));
+    int count = 0, rc = 0;
+    cJSON *bucket;
+    cJSON_ArrayForEach(bucket, buckets)
+    {
+        count++;
+        cJSON *key = cJSON_GetObjectItemCaseSensitive(bucket, "key");
+        if (!cJSON_IsObject(key))
+            return ct_error_set(err, CT_EPARTIAL,
+                                "elasticsearch at %s: a composite bucket has no key",
+                                ct_es_client_host(s->client));
+        if ((rc = p->fn(p->ud, key, bucket, err)))
+            return rc;
+    }
+    free(p->after);
+    p->after = NULL;
+    if (count < p->size || !cJSON_IsObject(after))
+        p->done = true;
+    else if (!(p->after = cJSON_PrintUnformatted(after)))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
 }
 
+/* The end of the search that starts at ps[i]: the first pager after it not
+ * asked with_previous. */
+static size_t search_end(const pager *ps, size_t n, size_t i)
+{
+    while (++i < n && ps[i].with_previous)
+        ;
+    return i;
+}
+
 /* Pages through n composite aggregations, all in flight at once (curl
- * multi), calling each pager's fn for every bucket of its aggregation. A
- * page shorter than the page size is the last one, which saves the empty
- * page a naive loop would fetch. */
+ * multi; with_previous ones in one search), calling each pager's fn for
+ * every bucket of its aggregation. A page shorter than the page size is
+ * the last one, which saves the empty page a naive loop would fetch. */
 static int run_pagers(es_source *s, pager *ps, size_t n, ct_error *err)
 {
     ct_buf path = CT_BUF_INIT;
@@ -399,16 +620,24 @@ static int run_pagers(es_source *s, pager *ps, size_t n, ct_error *err)
     int rc = 0;
     if (!reqs || !outs || !which || ct_buf_printf(&path, "/%s/_search", s->cfg->index))
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    for (size_t i = 0, k = 0; i < n; i++) {
+        k = i && ps[i].with_previous ? k + 1 : 0;
+        snprintf(ps[i].name, sizeof(ps[i].name), k ? "c%zu" : "c", k);
+    }
     while (rc == 0) {
         size_t m = 0;
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            if (ps[i].done)
-                continue;
-            if (build_body(s, &ps[i])) {
+        for (size_t i = 0; rc == 0 && i < n; i = search_end(ps, n, i)) {
+            bool asked = false;
+            if (build_body(s, ps + i, search_end(ps, n, i) - i, &asked)) {
                 rc = ct_error_set(err, CT_ENOMEM, "out of memory");
                 break;
             }
-            reqs[m] = (ct_es_request){"POST", path.data, NULL, ps[i].body.data, ps[i].body.len, NULL, false};
+            if (!asked)
+                continue;
+            reqs[m] = (ct_es_request){.method = "POST",
+                                      .path = path.data,
+                                      .body = ps[i].body.data,
+                                      .body_len = ps[i].body.len};
             which[m++] = i;
         }
         if (rc || m == 0)
@@ -422,52 +651,22 @@ static int run_pagers(es_source *s, pager *ps, size_t n, ct_error *err)
             continue;
         }
         for (size_t j = 0; rc == 0 && j < m; j++) {
-            pager *p = &ps[which[j]];
-            cJSON *agg = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations"), "c");
-            cJSON *buckets = cJSON_GetObjectItemCaseSensitive(agg, "buckets");
-            cJSON *after = cJSON_GetObjectItemCaseSensitive(agg, "after_key");
+            size_t end = search_end(ps, n, which[j]);
             /* A search over no index at all answers without aggregations,
              * and says it searched no shard. Any other answer without them
              * (a proxy's "{}", a filtered body) would read as "no calls"
-             * and turn every grant into a "-": it is refused. */
+             * and turn every grant into a "-": it is refused (take_page). */
             cJSON *total = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(outs[j], "_shards"), "total");
-            if (!cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations") &&
-                cJSON_IsNumber(total) && total->valuedouble == 0) {
-                p->done = true;
-                continue;
-            }
-            if (!cJSON_IsArray(buckets)) {
-                rc = ct_error_set(err, CT_EPARTIAL,
-                                  "elasticsearch at %s: the search answered without its "
-                                  "composite buckets",
-                                  ct_es_client_host(s->client));
-                break;
-            }
-            int count = 0;
-            cJSON *bucket;
-            cJSON_ArrayForEach(bucket, buckets)
-            {
-                count++;
-                cJSON *key = cJSON_GetObjectItemCaseSensitive(bucket, "key");
-                if (!cJSON_IsObject(key)) {
-                    rc = ct_error_set(err, CT_EPARTIAL,
-                                      "elasticsearch at %s: a composite bucket has no key",
-                                      ct_es_client_host(s->client));
-                    break;
-                }
-                if ((rc = p->fn(p->ud, key, bucket, err)))
-                    break;
-            }
-            if (rc)
-                break;
-            free(p->after);
-            p->after = NULL;
-            if (count < s->page_size || !cJSON_IsObject(after)) {
-                p->done = true;
-            } else if (!(p->after = cJSON_PrintUnformatted(after))) {
-                rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            bool no_index = !cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations") &&
+                            cJSON_IsNumber(total) && total->valuedouble == 0;
+            for (size_t i = which[j]; rc == 0 && i < end; i++) {
+                if (ps[i].size == 0)
+                    continue;
+                if (no_index)
+                    ps[i].done = true;
+                else
+                    rc = take_page(s, &ps[i], outs[j], err);
             }
         }
         for (size_t j = 0; j < m; j++) {
@@ -703,6 +902,36 @@ static int put_opening_filters(es_source *s, ct_buf *b, const char *role_arn, co
     return 0;
 }
 
+/* The queries of the calls made with n access keys, KEY_BATCH keys per
+ * query: {"bool":{"filter":[terms of the keys, `filters`]}} (`filters`: a
+ * comma-separated list of clauses). *queries (*batches of them) belongs to
+ * the caller (free_queries). Returns 0 or CT_ENOMEM. */
+static int key_batch_queries(es_source *s, const char *const *keys, size_t n, const char *filters,
+                             char ***queries, size_t *batches)
+{
+    *batches = (n + KEY_BATCH - 1) / KEY_BATCH;
+    if (!(*queries = calloc(*batches ? *batches : 1, sizeof(**queries))))
+        return CT_ENOMEM;
+    for (size_t i = 0; i < *batches; i++) {
+        size_t from = i * KEY_BATCH, count = n - from < KEY_BATCH ? n - from : KEY_BATCH;
+        ct_buf b = CT_BUF_INIT;
+        if (ct_buf_puts(&b, "{\"bool\":{\"filter\":[") ||
+            put_terms(s, &b, F_KEY, keys + from, count) || ct_buf_printf(&b, ",%s]}}", filters) ||
+            !((*queries)[i] = ct_buf_detach(&b))) {
+            ct_buf_release(&b);
+            return CT_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static void free_queries(char **queries, size_t n)
+{
+    for (size_t i = 0; queries && i < n; i++)
+        free(queries[i]);
+    free(queries);
+}
+
 /* Two phases, whatever the number of sessions: the keys the caller's
  * AssumeRole calls issued for the role (one composite aggregation), then the
  * role's calls made with those keys (one aggregation per KEY_BATCH keys, all
@@ -714,7 +943,7 @@ static int role_session_calls(ct_source *src, const char *caller_arn, const char
     int rc = ensure_ready(s, err);
     if (rc)
         return rc;
-    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT;
+    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT, filters = CT_BUF_INIT;
     key_list keys = {0};
     char **queries = NULL;
     size_t batches = 0;
@@ -726,41 +955,28 @@ static int role_session_calls(ct_source *src, const char *caller_arn, const char
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         goto done;
     }
-    pager phase_a = {q.data, sources.data, NULL, on_key_bucket, &keys, NULL, false, CT_BUF_INIT};
+    pager phase_a = {.query = q.data, .sources = sources.data, .fn = on_key_bucket, .ud = &keys};
     rc = run_pagers(s, &phase_a, 1, err);
     pagers_release(&phase_a, 1);
     if (rc || keys.count == 0)
         goto done;
-    batches = (keys.count + KEY_BATCH - 1) / KEY_BATCH;
-    if (!(queries = calloc(batches, sizeof(*queries)))) {
+    if (put_term(s, &filters, F_ISSUER, role_arn) || ct_buf_puts(&filters, ",") ||
+        put_term(s, &filters, F_TYPE, "AssumedRole") || ct_buf_puts(&filters, ",") ||
+        put_window(s, &filters, window) ||
+        key_batch_queries(s, (const char *const *)keys.items, keys.count, filters.data, &queries,
+                          &batches)) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < batches; i++) {
-        size_t from = i * KEY_BATCH,
-               n = keys.count - from < KEY_BATCH ? keys.count - from : KEY_BATCH;
-        ct_buf b = CT_BUF_INIT;
-        if (ct_buf_puts(&b, "{\"bool\":{\"filter\":[") ||
-            put_terms(s, &b, F_KEY, (const char *const *)keys.items + from, n) ||
-            ct_buf_puts(&b, ",") || put_term(s, &b, F_ISSUER, role_arn) || ct_buf_puts(&b, ",") ||
-            put_term(s, &b, F_TYPE, "AssumedRole") || ct_buf_puts(&b, ",") ||
-            put_window(s, &b, window) || ct_buf_puts(&b, "]}}") ||
-            !(queries[i] = ct_buf_detach(&b))) {
-            ct_buf_release(&b);
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-            goto done;
-        }
-    }
     rc = collect_calls(s, queries, batches, out, err);
 done:
-    for (size_t i = 0; queries && i < batches; i++)
-        free(queries[i]);
-    free(queries);
+    free_queries(queries, batches);
     for (size_t i = 0; i < keys.count; i++)
         free(keys.items[i]);
     free(keys.items);
     ct_buf_release(&q);
     ct_buf_release(&sources);
+    ct_buf_release(&filters);
     return rc;
 }
 
@@ -813,7 +1029,7 @@ static int active_principals(ct_source *src, const char *const *arns, size_t n,
         ct_buf_puts(&sources, "]")) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
-        pager p = {q.data, sources.data, NULL, on_activity_bucket, &a, NULL, false, CT_BUF_INIT};
+        pager p = {.query = q.data, .sources = sources.data, .fn = on_activity_bucket, .ud = &a};
         rc = run_pagers(s, &p, 1, err);
         pagers_release(&p, 1);
     }
@@ -932,10 +1148,16 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
         pager ps[2] = {
-            {q_roles.data, src_roles.data, sub.data, on_account_bucket, &sum, NULL, false,
-             CT_BUF_INIT},
-            {q_rest.data, src_rest.data, sub.data, on_account_bucket, &sum, NULL, false,
-             CT_BUF_INIT},
+            {.query = q_roles.data,
+             .sources = src_roles.data,
+             .sub = sub.data,
+             .fn = on_account_bucket,
+             .ud = &sum},
+            {.query = q_rest.data,
+             .sources = src_rest.data,
+             .sub = sub.data,
+             .fn = on_account_bucket,
+             .ud = &sum},
         };
         rc = run_pagers(s, ps, 2, err);
         pagers_release(ps, 2);
@@ -948,6 +1170,329 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
     ct_buf_release(&q_rest);
     ct_buf_release(&src_roles);
     ct_buf_release(&src_rest);
+    ct_buf_release(&sub);
+    return rc;
+}
+
+/* ---- role sessions: who is behind them ---- */
+
+static const char *or_empty(const char *v)
+{
+    return v ? v : "";
+}
+
+/* "a, else b": the first of the two that is not empty. */
+static const char *first_of(const char *a, const char *b)
+{
+    return a && a[0] ? a : or_empty(b);
+}
+
+/* The session name a role session's ARN ends with
+ * (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION). */
+static const char *session_name_of(const char *arn)
+{
+    const char *slash = arn ? strrchr(arn, '/') : NULL;
+    return slash ? slash + 1 : "";
+}
+
+/* The filter clause of the records of a role session, as is_role_session
+ * tells them (which the caller checks on the ARN, for records without a
+ * type). */
+static int put_role_session_filter(es_source *s, ct_buf *b)
+{
+    if (ct_buf_puts(b, "{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_term(s, b, F_TYPE, "AssumedRole") || ct_buf_puts(b, ",{\"bool\":{\"must_not\":[") ||
+        put_exists(s, b, F_TYPE) || ct_buf_puts(b, "]}}]}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+/* Fails when the indices cannot tell who is behind role sessions: an
+ * explicit mapping without the fields attribution reads (the index
+ * template of cloudtracker's mapping_version 1, or an older template of
+ * one's own) answers "" for them, and so would name fewer people. */
+static int check_attribution_fields(es_source *s, ct_error *err)
+{
+    if (s->schema != CT_ES_SCHEMA_KEYWORD)
+        return 0;
+    if (!s->mappings_read) {
+        /* elasticsearch.schema skipped detection: one request all the same. */
+        int rc = read_mappings(s, NULL, err);
+        if (rc)
+            return rc;
+    }
+    if (!s->old_indices)
+        return 0;
+    bool several = strchr(s->old_indices, ',') || strstr(s->old_indices, " more");
+    return ct_error_set(
+        err, CT_ECONFIG,
+        "elasticsearch at %s: %s %s %s loaded with an older mapping, which lacks fields that tell "
+        "who is behind a role session (%s): answering from %s would name fewer people. Load %s "
+        "logs again with `cloudtracker ingest --to elasticsearch` and a new "
+        "elasticsearch.index_format (e.g. 'cloudtrail-v2-%%Y.%%m'), then delete the old %s; "
+        "indices cloudtracker did not load need these fields mapped as keyword, and a reindex",
+        ct_es_client_host(s->client), several ? "indices" : "index", s->old_indices,
+        several ? "were" : "was", s->old_missing, several ? "them" : "it",
+        several ? "their" : "its", several ? "indices" : "index");
+}
+
+/* A bucket of the sessions search's evidence aggregation: records with an
+ * access key, keyed by it, the session's role (issuer) and the evidence
+ * fields. Records of users that the openings' clause brings in are left
+ * out by the store's rule (is_role_session). */
+static int on_evidence_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    ct_role_sessions *out = ud;
+    const char *access_key = key_string(key, "key"), *arn = key_string(key, "arn");
+    bool ok = access_key != NULL;
+    int64_t last = day_of_metric(bucket, "last", &ok);
+    if (!ok)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch: a role-session bucket lacks its key or time");
+    if (!access_key[0] || !is_role_session(arn, key_string(key, "itype")))
+        return 0;
+    ct_session_evidence e = {(char *)session_name_of(arn), (char *)key_string(key, "sid"),
+                             (char *)key_string(key, "obo"), (char *)key_string(key, "store")};
+    if (ct_role_sessions_add_evidence(out, access_key, key_string(key, "issuer"), last, &e))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+typedef struct openings {
+    es_source *s;
+    ct_role_sessions *out;
+} openings;
+
+/* Whether the fields of an event make it one that opened a role session,
+ * by the store's rule: a successful AssumeRole, AssumeRoleWithSAML or
+ * AssumeRoleWithWebIdentity of STS naming the role and issuing a key. */
+static bool opened_session(const char *source, const char *name, const char *error,
+                           const char *role_arn, const char *issued_key)
+{
+    return !error && source && strcmp(source, "sts.amazonaws.com") == 0 && name &&
+           (strcmp(name, "AssumeRole") == 0 || strcmp(name, "AssumeRoleWithSAML") == 0 ||
+            strcmp(name, "AssumeRoleWithWebIdentity") == 0) &&
+           role_arn && issued_key && issued_key[0];
+}
+
+/* A bucket of the sessions search's openings aggregation: one event (keyed
+ * by the key it issued, its eventID and every field an opening keeps, with
+ * its time as the "at" minimum). Role-session records with an issued key
+ * that the evidence clause brings in are left out by opened_session. */
+static int on_opening_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    openings *o = ud;
+    const char *access_key = key_string(key, "key");
+    cJSON *at =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bucket, "at"), "value");
+    if (!access_key || !cJSON_IsNumber(at))
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch: an AssumeRole bucket lacks its key or time");
+    const char *name = key_string(key, "name"), *role = key_string(key, "role");
+    if (!opened_session(key_string(key, "src"), name, key_string(key, "err"), role, access_key))
+        return 0;
+    const char *arn = key_string(key, "arn"), *issuer = key_string(key, "issuer"),
+               *type = key_string(key, "itype"), *user_name = key_string(key, "uname");
+    /* ECS's user.name holds the session issuer's name when the record has
+     * one and no userName of its own (see ECS_NAMES): no user of a role
+     * session has one. */
+    if (o->s->schema == CT_ES_SCHEMA_ECS && issuer)
+        user_name = NULL;
+    ct_session_opening op = {
+        .event_name = (char *)name,
+        .role_arn = (char *)role,
+        .caller = (char *)charged_to(arn, issuer, type),
+        .caller_type = (char *)type,
+        .caller_key = (char *)key_string(key, "ckey"),
+        .caller_name = (char *)user_name,
+        .provider = (char *)key_string(key, "prov"),
+        .subject = (char *)first_of(key_string(key, "subj"), key_string(key, "wsubj")),
+        .issuer = (char *)first_of(key_string(key, "iss"), key_string(key, "rprov")),
+        .source_identity = (char *)first_of(key_string(key, "rsid"), key_string(key, "qsid")),
+        .session_name = (char *)key_string(key, "sname"),
+        /* Dates come back as epoch milliseconds. */
+        .at = (int64_t)floor(at->valuedouble / 1000.0),
+        .account = (char *)key_string(key, "account"),
+        .event_id = (char *)key_string(key, "id"),
+        .shared_event_id = (char *)key_string(key, "shared"),
+    };
+    if (ct_role_sessions_add_opening(o->out, access_key, &op))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The evidence of role sessions is read per day (the store keeps days) from
+ * CT_CHAIN_REACH before the window, and the openings from that second on:
+ * the same records while the reach is whole days, which lets one query
+ * serve both aggregations. */
+_Static_assert(CT_CHAIN_REACH % 86400 == 0, "CT_CHAIN_REACH is whole days");
+
+/* One search per round of pages, whatever the number of sessions: two
+ * composite aggregations over the records from CT_CHAIN_REACH before the
+ * window to its end that are a role session's (with a key) or that opened
+ * one, paged together (run_pagers, with_previous). The evidence one keys
+ * records by (key, role, ARN, type, sourceIdentity, onBehalfOf) with their
+ * last time; the openings one keys events by the key they issued, their
+ * eventID and every field an opening keeps, one bucket each. A composite
+ * cannot sit under a filter aggregation, so each aggregation also sees the
+ * other's records and its bucket callback leaves them out by the store's
+ * rules (the fields they need are keyed). */
+static int sessions(ct_source *src, const ct_window *window, ct_role_sessions *out, ct_error *err)
+{
+    static const char *const assume_names[] = {"AssumeRole", "AssumeRoleWithSAML",
+                                               "AssumeRoleWithWebIdentity"};
+    static const source_spec evidence_sources[] = {{"key", F_KEY, false},
+                                                   {"issuer", F_ISSUER, true},
+                                                   {"arn", F_ARN, true},
+                                                   {"itype", F_TYPE, true},
+                                                   {"sid", F_SOURCE_IDENTITY, true},
+                                                   {"obo", F_ON_BEHALF_OF, true},
+                                                   {"store", F_IDENTITY_STORE, true}};
+    static const source_spec opening_sources[] = {{"key", F_ISSUED, false},
+                                                  {"id", F_EVENT_ID, true},
+                                                  {"src", F_SOURCE, true},
+                                                  {"name", F_NAME, true},
+                                                  {"err", F_ERROR, true},
+                                                  {"role", F_ROLE_ARN, true},
+                                                  {"arn", F_ARN, true},
+                                                  {"issuer", F_ISSUER, true},
+                                                  {"itype", F_TYPE, true},
+                                                  {"ckey", F_KEY, true},
+                                                  {"uname", F_USER_NAME, true},
+                                                  {"prov", F_PROVIDER, true},
+                                                  {"subj", F_RESP_SUBJECT, true},
+                                                  {"wsubj", F_RESP_WEB_SUBJECT, true},
+                                                  {"iss", F_RESP_ISSUER, true},
+                                                  {"rprov", F_RESP_PROVIDER, true},
+                                                  {"rsid", F_RESP_SOURCE_ID, true},
+                                                  {"qsid", F_REQ_SOURCE_ID, true},
+                                                  {"sname", F_SESSION, true},
+                                                  {"account", F_ACCOUNT, true},
+                                                  {"shared", F_SHARED_ID, true}};
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc == 0)
+        rc = check_attribution_fields(s, err);
+    if (rc)
+        return rc;
+    openings o = {s, out};
+    ct_buf q = CT_BUF_INIT, src_e = CT_BUF_INIT, src_o = CT_BUF_INIT, sub_e = CT_BUF_INIT,
+           sub_o = CT_BUF_INIT;
+    if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") ||
+        put_range(s, &q, window->first_day * 86400 - CT_CHAIN_REACH,
+                  (window->last_day + 1) * 86400) ||
+        ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[{\"bool\":{"
+                        "\"filter\":[") ||
+        put_exists(s, &q, F_KEY) || ct_buf_puts(&q, ",") || put_role_session_filter(s, &q) ||
+        ct_buf_puts(&q, "]}},{\"bool\":{\"filter\":[") ||
+        put_term(s, &q, F_SOURCE, "sts.amazonaws.com") || ct_buf_puts(&q, ",") ||
+        put_terms(s, &q, F_NAME, assume_names, 3) || ct_buf_puts(&q, ",") ||
+        put_exists(s, &q, F_ISSUED) || ct_buf_puts(&q, ",") || put_exists(s, &q, F_ROLE_ARN) ||
+        ct_buf_puts(&q, "],\"must_not\":[") || put_exists(s, &q, F_ERROR) ||
+        ct_buf_puts(&q, "]}}]}}]}}") || ct_buf_puts(&src_e, "[") ||
+        put_sources(s, &src_e, evidence_sources,
+                    sizeof(evidence_sources) / sizeof(*evidence_sources)) ||
+        ct_buf_puts(&src_e, "]") || ct_buf_puts(&src_o, "[") ||
+        put_sources(s, &src_o, opening_sources,
+                    sizeof(opening_sources) / sizeof(*opening_sources)) ||
+        ct_buf_puts(&src_o, "]") || ct_buf_puts(&sub_e, "{\"last\":{\"max\":{\"field\":") ||
+        ct_es_json_string(&sub_e, s->time_field) || ct_buf_puts(&sub_e, "}}}") ||
+        ct_buf_puts(&sub_o, "{\"at\":{\"min\":{\"field\":") ||
+        ct_es_json_string(&sub_o, s->time_field) || ct_buf_puts(&sub_o, "}}}")) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    } else {
+        pager ps[2] = {
+            {.query = q.data,
+             .sources = src_e.data,
+             .sub = sub_e.data,
+             .fn = on_evidence_bucket,
+             .ud = out},
+            {.query = q.data,
+             .sources = src_o.data,
+             .sub = sub_o.data,
+             .fn = on_opening_bucket,
+             .ud = &o,
+             .with_previous = true},
+        };
+        rc = run_pagers(s, ps, 2, err);
+        pagers_release(ps, 2);
+    }
+    if (rc == 0 && ct_role_sessions_finish(out, window))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc)
+        ct_role_sessions_release(out);
+    ct_buf_release(&q);
+    ct_buf_release(&src_e);
+    ct_buf_release(&src_o);
+    ct_buf_release(&sub_e);
+    ct_buf_release(&sub_o);
+    return rc;
+}
+
+/* A calls bucket keyed also by (key, arn, itype): the calls of the session
+ * with that access key, when the records are a role session's. */
+static int on_session_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    ct_role_sessions *out = ud;
+    bucket_call c;
+    int rc = call_of_bucket(key, bucket, &c, err);
+    if (rc)
+        return rc;
+    const char *access_key = key_string(key, "key");
+    if (!access_key)
+        return ct_error_set(err, CT_EPARTIAL, "elasticsearch: a session bucket has no key");
+    if (!access_key[0] || !is_role_session(key_string(key, "arn"), key_string(key, "itype")))
+        return 0;
+    if (ct_role_sessions_add_call(out, access_key, c.src, c.name, c.kind, c.ok, c.errors,
+                                  c.first_day, c.last_day))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* One search per KEY_BATCH keys (plus pages), all in flight together: the
+ * window's role-session records with those keys, per (key, ARN, type) and
+ * call. */
+static int session_calls(ct_source *src, const char *const *keys, size_t n, const ct_window *window,
+                         ct_role_sessions *out, ct_error *err)
+{
+    static const source_spec session_sources[] = {
+        {"key", F_KEY, false}, {"arn", F_ARN, true}, {"itype", F_TYPE, true}};
+    es_source *s = (es_source *)src;
+    int rc = n ? ensure_ready(s, err) : 0;
+    if (rc)
+        return rc;
+    ct_buf filters = CT_BUF_INIT, sources = CT_BUF_INIT, sub = CT_BUF_INIT;
+    char **queries = NULL;
+    size_t batches = 0;
+    pager *ps = NULL;
+    if (n && (put_window(s, &filters, window) || ct_buf_puts(&filters, ",") ||
+              put_role_session_filter(s, &filters) ||
+              key_batch_queries(s, keys, n, filters.data, &queries, &batches) ||
+              ct_buf_puts(&sources, "[") ||
+              put_sources(s, &sources, session_sources,
+                          sizeof(session_sources) / sizeof(*session_sources)) ||
+              ct_buf_puts(&sources, ",") || put_call_sources(s, &sources) ||
+              ct_buf_puts(&sources, "]") || put_call_metrics(s, &sub) ||
+              !(ps = calloc(batches, sizeof(*ps)))))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < batches; i++)
+        ps[i] = (pager){.query = queries[i],
+                        .sources = sources.data,
+                        .sub = sub.data,
+                        .fn = on_session_call_bucket,
+                        .ud = out};
+    if (rc == 0)
+        rc = run_pagers(s, ps, batches, err);
+    if (ps)
+        pagers_release(ps, batches);
+    if (rc == 0 && ct_role_sessions_finish(out, window))
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc)
+        ct_role_sessions_release(out);
+    free(ps);
+    free_queries(queries, batches);
+    ct_buf_release(&filters);
+    ct_buf_release(&sources);
     ct_buf_release(&sub);
     return rc;
 }
@@ -1009,7 +1554,11 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
         ct_es_json_string(&sub, s->time_field) || ct_buf_puts(&sub, "}}}")) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
-        pager p = {q.data, sources.data, sub.data, on_data_bucket, out, NULL, false, CT_BUF_INIT};
+        pager p = {.query = q.data,
+                   .sources = sources.data,
+                   .sub = sub.data,
+                   .fn = on_data_bucket,
+                   .ud = out};
         rc = run_pagers(s, &p, 1, err);
         pagers_release(&p, 1);
     }
@@ -1079,6 +1628,8 @@ static void source_free(ct_source *src)
     for (int f = 0; f < F_COUNT; f++)
         free(s->fields[f]);
     free(s->time_field);
+    free(s->old_indices);
+    free(s->old_missing);
     free(s);
 }
 
@@ -1098,6 +1649,8 @@ int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
     s->base.account_calls = account_calls;
+    s->base.sessions = sessions;
+    s->base.session_calls = session_calls;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     int rc = ct_es_client_new(&s->client, cfg, err);
