@@ -282,11 +282,53 @@ typedef struct ct_people {
  * The same name (case-insensitively) from several kinds of evidence is one
  * person. With `users`, every Identity Center user is a person too, active
  * or not. Errors: the source's, CT_ENOMEM; `out` is then empty. */
-int ct_analyze_people(ct_analysis *a, const ct_identity_store *users, ct_people *out,
-                      ct_error *err);
+int ct_analyze_people(ct_analysis *a, const ct_identity_store *const *users, size_t user_lists,
+                      ct_people *out, ct_error *err);
 void ct_people_release(ct_people *people);
 /* The people whose name is `name` (case-insensitively): the index, or
  * SIZE_MAX when there is none. */
 size_t ct_people_find(const ct_people *people, const char *name);
+/* The account (of `accounts`) a role ARN lies in, or NULL. */
+const ct_account_view *ct_account_of_arn(const ct_account_view *accounts, size_t n,
+                                         const char *arn);
+
+/* The question of --person: the diff of each role (in its account) the
+ * person used in the window against the person's calls in their sessions
+ * of it. */
+typedef struct ct_person_question {
+    const char *name; /* case-insensitive; else the one name containing it */
+    const ct_account_view *accounts; /* every account of the config, with its IAM data */
+    size_t account_count;
+    const ct_account_view *only_account; /* --account: its roles only; NULL: every account */
+    const char *dest_role;               /* --destrole: this role only (by name); NULL: all */
+    const ct_account_view *dest_account; /* --destaccount: the role's account */
+    const ct_identity_store *const *users; /* Identity Center user lists (may be none) */
+    size_t user_lists;
+} ct_person_question;
+
+typedef struct ct_person_role_diff {
+    const ct_account_view *account; /* the role's account */
+    const ct_principal *role;       /* from that account's IAM data */
+    const ct_person_role *use;      /* how the person used it (borrowed from the answer's people) */
+    ct_diff diff;
+} ct_person_role_diff;
+
+typedef struct ct_person_answer {
+    ct_people people;            /* everyone attributed, for the sessions' evidence */
+    const ct_person *person;     /* the one asked for (in people) */
+    ct_person_role_diff *roles;  /* sorted by account name, then role name */
+    size_t role_count;
+} ct_person_answer;
+
+/* Answers --person: the sessions question, the attribution, then one
+ * session_calls question for all of the person's active sessions, and a
+ * diff per role. Roles the config or the IAM files cannot judge (an
+ * account not in the config, a role no longer in its IAM file) are noted,
+ * not diffed. Errors: CT_ENOTFOUND when no person has the name, or several
+ * contain it (the message lists the candidates), the source's, CT_ENOMEM;
+ * `out` is then empty. */
+int ct_analyze_person(ct_analysis *a, const ct_person_question *q, ct_person_answer *out,
+                      ct_error *err);
+void ct_person_answer_release(ct_person_answer *answer);
 
 #endif

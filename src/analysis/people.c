@@ -42,7 +42,8 @@ typedef struct pending {
 
 typedef struct attributor {
     const ct_role_sessions *sessions;
-    const ct_identity_store *users;
+    const ct_identity_store *const *users;
+    size_t user_lists;
     ct_session_person *out;
     pending *names;
     ct_error *err;
@@ -166,7 +167,9 @@ static int attribute(attributor *t, size_t i)
     if (s->evidence_known && set(e->on_behalf_of)) {
         /* Rule 1: the Identity Center user, by name when the user list or
          * (for Identity Center sessions) the session name gives one. */
-        const ct_identity_user *u = ct_identity_store_find_id(t->users, e->on_behalf_of);
+        const ct_identity_user *u = NULL;
+        for (size_t k = 0; !u && k < t->user_lists; k++)
+            u = ct_identity_store_find_id(t->users[k], e->on_behalf_of);
         const char *name = u ? u->user_name : named ? session_name : e->on_behalf_of;
         rc = settle(t, i, name, CT_EVIDENCE_IDENTITY_CENTER, "onBehalfOf user %s of %s",
                     e->on_behalf_of,
@@ -266,19 +269,21 @@ static int compare_roles(const void *pa, const void *pb)
 
 /* Groups the attributed names into people: those of active sessions, and
  * every Identity Center user of `users`. */
-static int group_people(ct_people *p, const pending *names, const ct_identity_store *users,
-                        ct_error *err)
+static int group_people(ct_people *p, const pending *names,
+                        const ct_identity_store *const *users, size_t user_lists, ct_error *err)
 {
     ct_strmap *index = ct_strmap_new();
     size_t cap = 0;
     int rc = index ? 0 : CT_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < ct_identity_store_count(users); i++) {
-        const ct_identity_user *u = ct_identity_store_get(users, i);
-        size_t at = person_of(p, &cap, index, u->user_name);
-        if (at == SIZE_MAX)
-            rc = CT_ENOMEM;
-        else
-            p->items[at].user = u;
+    for (size_t k = 0; k < user_lists; k++) {
+        for (size_t i = 0; rc == 0 && i < ct_identity_store_count(users[k]); i++) {
+            const ct_identity_user *u = ct_identity_store_get(users[k], i);
+            size_t at = person_of(p, &cap, index, u->user_name);
+            if (at == SIZE_MAX)
+                rc = CT_ENOMEM;
+            else if (!p->items[at].user)
+                p->items[at].user = u;
+        }
     }
     for (size_t i = 0; rc == 0 && i < p->sessions.count; i++) {
         const ct_role_session *s = &p->sessions.items[i];
@@ -339,7 +344,8 @@ static int group_people(ct_people *p, const pending *names, const ct_identity_st
     return 0;
 }
 
-int ct_analyze_people(ct_analysis *a, const ct_identity_store *users, ct_people *out, ct_error *err)
+int ct_analyze_people(ct_analysis *a, const ct_identity_store *const *users, size_t user_lists,
+                      ct_people *out, ct_error *err)
 {
     memset(out, 0, sizeof(*out));
     int rc = a->source->sessions(a->source, &a->window, &out->sessions, err);
@@ -357,11 +363,11 @@ int ct_analyze_people(ct_analysis *a, const ct_identity_store *users, ct_people 
         out->attributed[i].session = &out->sessions.items[i];
         out->attributed[i].person = SIZE_MAX;
     }
-    attributor t = {&out->sessions, users, out->attributed, names, err};
+    attributor t = {&out->sessions, users, user_lists, out->attributed, names, err};
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = attribute(&t, i);
     if (rc == 0)
-        rc = group_people(out, names, users, err);
+        rc = group_people(out, names, users, user_lists, err);
     for (size_t i = 0; i < n; i++)
         free(names[i].name);
     free(names);

@@ -88,7 +88,7 @@ static void analyze(fake_source *f, const ct_identity_store *users, ct_people *o
     a.source = &f->base;
     a.window = WINDOW;
     ct_error err;
-    int rc = ct_analyze_people(&a, users, out, &err);
+    int rc = ct_analyze_people(&a, &users, users ? 1 : 0, out, &err);
     if (rc)
         fprintf(stderr, "people: %s\n", err.message);
     CHECK_INT(rc, 0);
@@ -333,7 +333,7 @@ static void test_inactive_and_failure(void)
     a.source = &f.base;
     a.window = WINDOW;
     ct_error err;
-    CHECK_INT(ct_analyze_people(&a, NULL, &p, &err), CT_EPARTIAL);
+    CHECK_INT(ct_analyze_people(&a, NULL, 0, &p, &err), CT_EPARTIAL);
     CHECK(p.count == 0 && p.sessions.count == 0 && p.attributed == NULL);
     ct_role_sessions_release(&f.script);
 }
