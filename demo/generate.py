@@ -115,6 +115,75 @@ def ci_deploy(boundary):
     return r
 
 
+# IAM Identity Center: each permission set is a role under this path in
+# every account it is assigned to, trusted through a SAML provider named
+# AWSSSO_<id>_DO_NOT_DELETE with sts:AssumeRoleWithSAML (shared reference
+# "people-and-access-reviews.md" 3.3, sources S63-S65).
+SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
+SSO_READONLY = "AWSReservedSSO_ReadOnly_0a1b2c3d4e5f6a7b"
+SSO_POWER = "AWSReservedSSO_PowerUser_7b6a5f4e3d2c1b0a"
+SSO_PROVIDER = f"arn:aws:iam::{DEMO}:saml-provider/AWSSSO_5f6a7b8c9d0e1f2a_DO_NOT_DELETE"
+OKTA_PROVIDER = f"arn:aws:iam::{DEMO}:saml-provider/Okta"
+IDC_STORE = "d-9067a1b2c3"
+
+
+def saml_trust(provider):
+    return policy_doc({"Effect": "Allow", "Principal": {"Federated": provider},
+                       "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                       "Condition": {"StringEquals": {
+                           "SAML:aud": "https://signin.aws.amazon.com/saml"}}})
+
+
+def people_roles():
+    """Roles people reach without IAM users: two Identity Center permission
+    sets, a role federated from another SAML provider, an application role
+    acting on behalf of Identity Center users, and a chain ops -> deploy."""
+    def saml_role(name, rid, path, provider, statements):
+        r = role(DEMO, name, rid, "2018-01-10T00:00:00Z",
+                 inline=[("permissions", policy_doc(*statements))])
+        r["Path"] = path
+        r["Arn"] = f"arn:aws:iam::{DEMO}:role{path}{name}"
+        r["AssumeRolePolicyDocument"] = saml_trust(provider)
+        return r
+
+    app = role(DEMO, "reports-app", "AROADEMOREPORTSAPP01", "2018-01-10T00:00:00Z",
+               inline=[("reports", policy_doc(allow(["s3:GetObject", "s3:ListBucket",
+                                                      "athena:StartQueryExecution"])))])
+    return [
+        saml_role(SSO_READONLY, "AROADEMOSSOREADONLY1", SSO_PATH, SSO_PROVIDER,
+                  [allow(["ec2:Describe*", "s3:ListAllMyBuckets", "s3:GetBucketAcl",
+                          "cloudwatch:GetDashboard"])]),
+        saml_role(SSO_POWER, "AROADEMOSSOPOWERUSR1", SSO_PATH, SSO_PROVIDER,
+                  [allow(["ec2:*", "lambda:*", "s3:*"])]),
+        saml_role("okta-engineers", "AROADEMOOKTAENGINEER", "/", OKTA_PROVIDER,
+                  [allow(["cloudwatch:GetDashboard", "cloudwatch:ListDashboards",
+                          "logs:FilterLogEvents"])]),
+        app,
+        role(DEMO, "ops", "AROADEMOOPS000000001", "2018-01-10T00:00:00Z",
+             inline=[("ops", policy_doc(allow(["sts:AssumeRole", "sts:SetSourceIdentity"],
+                                              f"arn:aws:iam::{DEMO}:role/deploy"),
+                                        allow(["ec2:DescribeInstances"])))]),
+        role(DEMO, "deploy", "AROADEMODEPLOY000001", "2018-01-10T00:00:00Z",
+             inline=[("deploy", policy_doc(allow(["lambda:UpdateFunctionCode",
+                                                  "lambda:GetFunction", "lambda:DeleteFunction"])))]),
+    ]
+
+
+def identity_store():
+    """The Identity Center users, as `aws identitystore list-users` prints
+    them: ivy has an account but used nothing."""
+    def u(name, uid, display):
+        return {"UserName": name, "UserId": uid, "DisplayName": display,
+                "Name": {"GivenName": display.split()[0], "FamilyName": display.split()[1]},
+                "Emails": [{"Value": name, "Type": "work", "Primary": True}],
+                "IdentityStoreId": IDC_STORE}
+    return {"Users": [
+        u("erin@example.com", "9067a1b2c3-erin-0001", "Erin Example"),
+        u("frank@example.com", "9067a1b2c3-frank-002", "Frank Example"),
+        u("ivy@example.com", "9067a1b2c3-ivy-00003", "Ivy Example"),
+    ]}
+
+
 def demo_iam():
     audit = {
         "PolicyName": "DemoSecurityAudit",
@@ -159,6 +228,11 @@ def demo_iam():
             user("charlie", "AIDADEMOCHARLIE00001", "2017-11-01T01:01:01Z", ["auditors"],
                  [("assume-backup-admin", assume(f"arn:aws:iam::{BACKUP}:role/admin"))]),
             user("dave", "AIDADEMODAVE00000001", "2017-12-01T01:01:01Z", ["auditors"]),
+            # People behind roles (README: People behind roles).
+            user("henry", "AIDADEMOHENRY0000001", "2018-01-15T01:01:01Z", [],
+                 [("assume-ops", assume(f"arn:aws:iam::{DEMO}:role/ops"))]),
+            user("ci-runner", "AIDADEMOCIRUNNER0001", "2018-01-15T01:01:01Z", [],
+                 [("assume-ci-deploy", assume(f"arn:aws:iam::{DEMO}:role/ci-deploy"))]),
         ],
         "GroupDetailList": [{
             "Path": "/",
@@ -174,6 +248,7 @@ def demo_iam():
             role(DEMO, "admin", "AROADEMOADMIN0000001", "2017-08-01T00:00:00Z",
                  managed=[ADMIN_ACCESS]),
             ci_deploy(boundary),
+            *people_roles(),
         ],
         "Policies": [audit, ADMIN_ACCESS, boundary],
     }
@@ -265,6 +340,147 @@ def assume_role(account, time, identity, role_arn, session_name, key, shared=Non
                   shared=shared)
 
 
+def sso_session(role_path_name, role_name, session_name, key, created, source_identity=None,
+                on_behalf_of=None):
+    """userIdentity of a call in a role session whose role has a path."""
+    ident = session(DEMO, role_name, session_name, key, created)
+    ident["sessionContext"]["sessionIssuer"]["arn"] = f"arn:aws:iam::{DEMO}:role{role_path_name}"
+    if source_identity:
+        ident["sessionContext"]["sourceIdentity"] = source_identity
+    if on_behalf_of:
+        ident["onBehalfOf"] = {
+            "userId": on_behalf_of,
+            "identityStoreArn": f"arn:aws:identitystore::{DEMO}:identitystore/{IDC_STORE}"}
+    return ident
+
+
+def assume_role_with_saml(time, provider, role_arn, subject, issuer, key):
+    """AssumeRoleWithSAML as CloudTrail logs it (shared reference 3.5, S61,
+    S78): the caller is a SAMLUser named by the subject."""
+    qualifier = "aSb3NM8cDpVUfzXThQWhGbRhvwA="
+    role_name = role_arn.rsplit("/", 1)[1]
+    return record(
+        DEMO, time, "sts.amazonaws.com", "AssumeRoleWithSAML",
+        {"type": "SAMLUser", "principalId": f"{qualifier}:{subject}", "userName": subject,
+         "identityProvider": qualifier},
+        {"sAMLAssertionID": "_" + key.lower(), "roleSessionName": subject,
+         "principalArn": provider, "roleArn": role_arn, "durationSeconds": 3600},
+        {"credentials": {"accessKeyId": key, "sessionToken": "FQoDYXdzEXAMPLE",
+                         "expiration": "Jun 4, 2018 2:00:00 PM"},
+         "assumedRoleUser": {"assumedRoleId": f"AROADEMO:{subject}",
+                             "arn": f"arn:aws:sts::{DEMO}:assumed-role/{role_name}/{subject}"},
+         "packedPolicySize": 1, "subject": subject, "subjectType": "persistent",
+         "issuer": issuer, "audience": "https://signin.aws.amazon.com/saml",
+         "nameQualifier": qualifier})
+
+
+def write_people_logs(root):
+    """People behind roles, in June 2018: Identity Center users in two
+    permission sets, a SAML user of another provider, an application acting
+    on behalf of an Identity Center user, a role chain carrying a source
+    identity, and CI sessions with made-up names."""
+    sso = "https://portal.sso.us-east-1.amazonaws.com/saml/assertion/MDEyMzQ1Njc4OTAx"
+    okta = "http://www.okta.com/exk1demo0000000"
+    readonly = f"arn:aws:iam::{DEMO}:role{SSO_PATH}{SSO_READONLY}"
+    power = f"arn:aws:iam::{DEMO}:role{SSO_PATH}{SSO_POWER}"
+    okta_role = f"arn:aws:iam::{DEMO}:role/okta-engineers"
+    ro_path, pw_path = SSO_PATH + SSO_READONLY, SSO_PATH + SSO_POWER
+
+    def call(time, source, name, identity, request=None, read_only=False):
+        return record(DEMO, time, source, name, identity, request, None, read_only=read_only)
+
+    erin_ro = sso_session(ro_path, SSO_READONLY, "erin@example.com", "ASIADEMOERINRO000001",
+                          "2018-06-04T13:00:00Z")
+    frank_ro = sso_session(ro_path, SSO_READONLY, "frank@example.com", "ASIADEMOFRANKRO00001",
+                           "2018-06-05T09:00:00Z")
+    frank_pw = sso_session(pw_path, SSO_POWER, "frank@example.com", "ASIADEMOFRANKPW00001",
+                           "2018-06-06T09:00:00Z")
+    trail_file(root, DEMO, "2018-06-04T13:05:00Z", [
+        assume_role_with_saml("2018-06-04T13:00:00Z", SSO_PROVIDER, readonly, "erin@example.com",
+                              sso, "ASIADEMOERINRO000001"),
+        call("2018-06-04T13:01:00Z", "s3.amazonaws.com", "ListBuckets", erin_ro, read_only=True),
+        call("2018-06-04T13:02:00Z", "ec2.amazonaws.com", "DescribeInstances", erin_ro,
+             read_only=True),
+    ])
+    trail_file(root, DEMO, "2018-06-05T09:05:00Z", [
+        assume_role_with_saml("2018-06-05T09:00:00Z", SSO_PROVIDER, readonly,
+                              "frank@example.com", sso, "ASIADEMOFRANKRO00001"),
+        call("2018-06-05T09:01:00Z", "ec2.amazonaws.com", "DescribeInstances", frank_ro,
+             read_only=True),
+    ])
+    trail_file(root, DEMO, "2018-06-06T09:05:00Z", [
+        assume_role_with_saml("2018-06-06T09:00:00Z", SSO_PROVIDER, power, "frank@example.com",
+                              sso, "ASIADEMOFRANKPW00001"),
+        call("2018-06-06T09:01:00Z", "ec2.amazonaws.com", "RunInstances", frank_pw,
+             {"instanceType": "t2.micro"}),
+        call("2018-06-06T09:03:00Z", "lambda.amazonaws.com", "ListFunctions20150331", frank_pw,
+             read_only=True),
+    ])
+    # grace comes through another SAML provider (not Identity Center).
+    grace = session(DEMO, "okta-engineers", "grace@example.com", "ASIADEMOGRACEOKTA001",
+                    "2018-06-07T08:00:00Z")
+    trail_file(root, DEMO, "2018-06-07T08:05:00Z", [
+        assume_role_with_saml("2018-06-07T08:00:00Z", OKTA_PROVIDER, okta_role,
+                              "grace@example.com", okta, "ASIADEMOGRACEOKTA001"),
+        call("2018-06-07T08:01:00Z", "monitoring.amazonaws.com", "GetDashboard", grace,
+             {"dashboardName": "prod"}, read_only=True),
+    ])
+    # An application's session acting on behalf of erin (identity-enhanced
+    # session: userIdentity.onBehalfOf, shared reference 3.4, S75); its
+    # session name says nothing about her. (Data events such as S3 GetObject
+    # are left out of the demo: they would change what every role's
+    # s3:getobject verdict rests on.)
+    app = sso_session("/reports-app", "reports-app", "reports-7f3a", "ASIADEMOREPORTSAPP01",
+                      "2018-06-08T10:00:00Z", on_behalf_of="9067a1b2c3-erin-0001")
+    trail_file(root, DEMO, "2018-06-08T10:05:00Z", [
+        call("2018-06-08T10:01:00Z", "athena.amazonaws.com", "StartQueryExecution", app,
+             {"queryString": "SELECT * FROM q2", "workGroup": "reports"}),
+    ])
+    # henry assumes ops with a source identity, then deploy from that
+    # session: the chain and the source identity both lead back to him
+    # (shared reference 3.7, S61, S81).
+    henry = iam_user("henry", "AKIADEMOHENRY0000001")
+    ops = f"arn:aws:iam::{DEMO}:role/ops"
+    deploy = f"arn:aws:iam::{DEMO}:role/deploy"
+    hop1 = assume_role(DEMO, "2018-06-11T15:00:00Z", henry, ops, "henry", "ASIADEMOHENRYOPS0001")
+    hop1["requestParameters"]["sourceIdentity"] = "henry"
+    hop1["responseElements"]["sourceIdentity"] = "henry"
+    in_ops = session(DEMO, "ops", "henry", "ASIADEMOHENRYOPS0001", "2018-06-11T15:00:00Z")
+    in_ops["sessionContext"]["sourceIdentity"] = "henry"
+    hop2 = assume_role(DEMO, "2018-06-11T15:02:00Z", in_ops, deploy, "botocore-session-1528729320",
+                       "ASIADEMOHENRYDEPLOY1")
+    hop2["responseElements"]["sourceIdentity"] = "henry"
+    in_deploy = session(DEMO, "deploy", "botocore-session-1528729320", "ASIADEMOHENRYDEPLOY1",
+                        "2018-06-11T15:02:00Z")
+    in_deploy["sessionContext"]["sourceIdentity"] = "henry"
+    trail_file(root, DEMO, "2018-06-11T15:05:00Z", [
+        hop1,
+        call("2018-06-11T15:01:00Z", "ec2.amazonaws.com", "DescribeInstances", in_ops,
+             read_only=True),
+        hop2,
+        call("2018-06-11T15:03:00Z", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
+             in_deploy, {"functionName": "billing"}),
+    ])
+    # CI: ci-runner opens ci-deploy sessions that botocore names; one
+    # session's AssumeRole is not in these logs (the names say nothing).
+    runner = iam_user("ci-runner", "AKIADEMOCIRUNNER0001")
+    ci = f"arn:aws:iam::{DEMO}:role/ci-deploy"
+    ci1 = session(DEMO, "ci-deploy", "botocore-session-1528966800", "ASIADEMOCIDEPLOY0001",
+                  "2018-06-14T09:00:00Z")
+    ci2 = session(DEMO, "ci-deploy", "botocore-session-1529053200", "ASIADEMOCIDEPLOY0002",
+                  "2018-06-15T09:00:00Z")
+    trail_file(root, DEMO, "2018-06-14T09:05:00Z", [
+        assume_role(DEMO, "2018-06-14T09:00:00Z", runner, ci, "botocore-session-1528966800",
+                    "ASIADEMOCIDEPLOY0001"),
+        call("2018-06-14T09:01:00Z", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
+             ci1, {"functionName": "build-118"}),
+    ])
+    trail_file(root, DEMO, "2018-06-15T09:05:00Z", [
+        call("2018-06-15T09:01:00Z", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
+             ci2, {"functionName": "build-119"}),
+    ])
+
+
 def trail_file(root, account, time, records):
     y, m, d = time[0:4], time[5:7], time[8:10]
     stamp = time[0:4] + time[5:7] + time[8:10] + "T" + time[11:13] + time[14:16] + "Z"
@@ -330,6 +546,7 @@ def write_logs(root):
                session(BACKUP, "admin", "charlie", "ASIABACKUPCHARLIE001", "2018-05-02T14:00:00Z"),
                {"bucketName": "backup-charlie"}, None),
     ])
+    write_people_logs(root)
     # A digest file, as CloudTrail writes them beside the logs: not events.
     digest = os.path.join(root, "AWSLogs", DEMO, "CloudTrail-Digest", "us-east-1", "2018", "03", "06")
     os.makedirs(digest, exist_ok=True)
@@ -344,7 +561,8 @@ def main():
     logs = os.path.join(HERE, "logs")
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(iam_dir, exist_ok=True)
-    for name, doc in (("demo.json", demo_iam()), ("backup.json", backup_iam())):
+    for name, doc in (("demo.json", demo_iam()), ("backup.json", backup_iam()),
+                      ("identity-store.json", identity_store())):
         with open(os.path.join(iam_dir, name), "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")

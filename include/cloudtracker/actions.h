@@ -148,4 +148,9 @@ typedef struct ct_event_actions {
  * the tables cannot be loaded (ct_catalog_load_builtin reports that first). */
 int ct_event_map(const char *event_source, const char *event_name, ct_event_actions *out);
 
+/* Whether a role session name is one an SDK makes up when the caller gives
+ * none (data/cloudtrail/generic-session-names.tsv: "botocore-session-"
+ * and digits, ...): it names a program, not a person. */
+bool ct_session_name_is_generic(const char *name);
+
 #endif

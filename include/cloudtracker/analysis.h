@@ -205,4 +205,130 @@ int ct_analyze_activity(ct_analysis *a, const ct_account_view *account, ct_princ
                         ct_activity *out, ct_error *err);
 void ct_activity_release(ct_activity *activity);
 
+/* ---- people behind roles (docs/people.md) ---- */
+
+/* What a session's person rests on, from the most to the least certain. */
+typedef enum ct_person_evidence {
+    CT_EVIDENCE_NONE = 0,        /* nothing names a person (a service, a generic name) */
+    CT_EVIDENCE_IDENTITY_CENTER, /* userIdentity.onBehalfOf.userId */
+    CT_EVIDENCE_SOURCE_IDENTITY, /* sourceIdentity of the session or its opening */
+    CT_EVIDENCE_IAM_USER,        /* opened by an IAM user (AssumeRole) */
+    CT_EVIDENCE_SAML,            /* AssumeRoleWithSAML: the SAML subject */
+    CT_EVIDENCE_WEB_IDENTITY,    /* AssumeRoleWithWebIdentity: the provider's subject */
+    CT_EVIDENCE_SESSION_NAME     /* only the session name, which the client chose */
+} ct_person_evidence;
+
+/* The name of an evidence kind in output ("identity-center", "source-identity",
+ * "iam-user", "saml", "web-identity", "session-name", "none"). */
+const char *ct_person_evidence_name(ct_person_evidence evidence);
+/* Whether evidence of this kind is high confidence (all but the session name). */
+bool ct_person_evidence_is_high(ct_person_evidence evidence);
+
+/* How far the analysis follows a role chain back to its first session. */
+#define CT_CHAIN_MAX_DEPTH 12
+
+/* Who opened one session, and on what evidence. */
+typedef struct ct_session_person {
+    const ct_role_session *session; /* borrowed from ct_people.sessions */
+    size_t person;                  /* index into ct_people.items, or SIZE_MAX: nobody */
+    ct_person_evidence evidence;
+    char *detail; /* what the evidence says, for people to check ("AssumeRole by
+                   * arn:aws:iam::111111111111:user/alice"); owned */
+    /* For a session opened from another session (a role chain): that
+     * session, and how many hops back the evidence was found (0: the
+     * session itself). */
+    const ct_role_session *opened_from;
+    unsigned depth;
+} ct_session_person;
+
+/* A role (in its account) a person used, and how. */
+typedef struct ct_person_role {
+    const char *role_arn; /* borrowed from a session */
+    size_t sessions;      /* active sessions of the role attributed to the person */
+    bool high;            /* some of them on high-confidence evidence */
+} ct_person_role;
+
+typedef struct ct_person {
+    char *name;  /* as the evidence spells it (the first, bytewise, of the spellings
+                  * that differ only in case) */
+    bool high;   /* some session rests on high-confidence evidence */
+    bool active; /* some active session (see ct_role_session) */
+    const ct_identity_user *user; /* the Identity Center user of that name, or NULL */
+    ct_person_role *roles;        /* sorted by role ARN */
+    size_t role_count;
+} ct_person;
+
+/* Everyone behind the role sessions of the window. */
+typedef struct ct_people {
+    ct_role_sessions sessions;     /* every session the source gave (owned) */
+    ct_session_person *attributed; /* one per session, same order */
+    ct_person *items;              /* sorted by name, case-insensitively, then bytewise */
+    size_t count;
+} ct_people;
+
+/* Attributes every role session of the window (ct_source.sessions, one
+ * question) to a person, by the first rule that names one:
+ *  1. the session's onBehalfOf user id: the Identity Center user (named by
+ *     `users` when given, else by the session's name when it has one, else
+ *     by the id);
+ *  2. the sourceIdentity of the session or of its opening event;
+ *  3. its opening event: AssumeRole by an IAM user (the user's name),
+ *     AssumeRoleWithSAML (the subject), AssumeRoleWithWebIdentity (the
+ *     subject), or AssumeRole from another role session (a chain: that
+ *     session's person, followed back CT_CHAIN_MAX_DEPTH hops at most and
+ *     never through a session twice);
+ *  4. the session name, low confidence, unless it is a name clients make up
+ *     (data/people/generic-session-names.tsv), which names nobody.
+ * The same name (case-insensitively) from several kinds of evidence is one
+ * person. With `users`, every Identity Center user is a person too, active
+ * or not. Errors: the source's, CT_ENOMEM; `out` is then empty. */
+int ct_analyze_people(ct_analysis *a, const ct_identity_store *const *users, size_t user_lists,
+                      ct_people *out, ct_error *err);
+void ct_people_release(ct_people *people);
+/* The people whose name is `name` (case-insensitively): the index, or
+ * SIZE_MAX when there is none. */
+size_t ct_people_find(const ct_people *people, const char *name);
+/* The account (of `accounts`) a role ARN lies in, or NULL. */
+const ct_account_view *ct_account_of_arn(const ct_account_view *accounts, size_t n,
+                                         const char *arn);
+
+/* The question of --person: the diff of each role (in its account) the
+ * person used in the window against the person's calls in their sessions
+ * of it. */
+typedef struct ct_person_question {
+    const char *name; /* case-insensitive; else the one name containing it */
+    const ct_account_view *accounts; /* every account of the config, with its IAM data */
+    size_t account_count;
+    const ct_account_view *only_account; /* --account: its roles only; NULL: every account */
+    const char *dest_role;               /* --destrole: this role only (by name); NULL: all */
+    const ct_account_view *dest_account; /* --destaccount: the role's account */
+    const ct_identity_store *const *users; /* Identity Center user lists (may be none) */
+    size_t user_lists;
+} ct_person_question;
+
+typedef struct ct_person_role_diff {
+    const ct_account_view *account; /* the role's account */
+    const ct_principal *role;       /* from that account's IAM data */
+    const ct_person_role *use;      /* how the person used it (borrowed from the answer's people) */
+    ct_diff diff;
+} ct_person_role_diff;
+
+typedef struct ct_person_answer {
+    ct_people people;            /* everyone attributed, for the sessions' evidence */
+    const ct_person *person;     /* the one asked for (in people) */
+    ct_person_role_diff *roles;  /* sorted by account name, then role name */
+    size_t role_count;
+} ct_person_answer;
+
+/* Answers --person: the sessions question, the attribution, then one
+ * session_calls question for all of the person's active sessions, and a
+ * diff per role. Roles the config or the IAM files cannot judge (an
+ * account not in the config, a role no longer in its IAM file) are noted,
+ * not diffed. Errors: CT_ENOTFOUND when no person has the name, or several
+ * contain it (the message lists the candidates), the source's, CT_ENOMEM;
+ * `out` is then empty. */
+int ct_analyze_person(ct_analysis *a, const ct_person_question *q, ct_person_answer *out,
+                      ct_error *err);
+void ct_person_answer_release(ct_person_answer *answer);
+
 #endif

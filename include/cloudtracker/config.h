@@ -14,6 +14,7 @@ typedef struct ct_account {
     char *name;     /* e.g. "demo" */
     char *id;       /* 12 digits */
     char *iam_path; /* authorization-details JSON, resolved; NULL if not given */
+    char *identity_store_path; /* `aws identitystore list-users` JSON, resolved; NULL if not given */
 } ct_account;
 
 /* Which field names the CloudTrail records carry in the index. */

@@ -148,4 +148,38 @@ size_t ct_grants_count(const ct_grants *g);
 /* NULL is harmless. */
 void ct_grants_free(ct_grants *g);
 
+/* ---- Identity Center users ----
+ * The JSON of `aws identitystore list-users --identity-store-id d-...`
+ * (API ListUsers: {"Users":[{"UserName","UserId","IdentityStoreId",
+ * "DisplayName",...}], "NextToken"?}): who the Identity Center users are,
+ * so the user id CloudTrail logs (userIdentity.onBehalfOf.userId) has a
+ * name, and the people who used nothing are listed too. */
+typedef struct ct_identity_user {
+    const char *user_id;      /* UserId */
+    const char *user_name;    /* UserName */
+    const char *display_name; /* DisplayName, "" if absent */
+    const char *store_id;     /* IdentityStoreId, "" if absent */
+} ct_identity_user;
+
+typedef struct ct_identity_store ct_identity_store;
+
+/* Loads the file (ct_file_read_regular's checks, CT_IAM_MAX_BYTES) or a
+ * buffer labelled `name`. Refused with CT_EIAM naming the file: not JSON (as
+ * for IAM files), no "Users" list, a user without a string UserId or
+ * UserName, two users with one UserId or one UserName (case-insensitively,
+ * as Identity Center compares them), and a "NextToken" (one page of a
+ * paginated answer: the AWS CLI's own pagination gives the whole list).
+ * Other error: CT_ENOMEM. *out belongs to the caller. */
+int ct_identity_store_load_file(ct_identity_store **out, const char *path, ct_error *err);
+int ct_identity_store_load_buffer(ct_identity_store **out, const char *json, size_t len,
+                                  const char *name, ct_error *err);
+/* NULL is harmless. */
+void ct_identity_store_free(ct_identity_store *store);
+/* The users, sorted by UserName (byte order); NULL past the end. */
+size_t ct_identity_store_count(const ct_identity_store *store);
+const ct_identity_user *ct_identity_store_get(const ct_identity_store *store, size_t i);
+/* The user with this UserId, or NULL. */
+const ct_identity_user *ct_identity_store_find_id(const ct_identity_store *store,
+                                                  const char *user_id);
+
 #endif

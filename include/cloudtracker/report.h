@@ -26,7 +26,7 @@ typedef struct ct_render_options {
 
 /* What the report is about. */
 typedef struct ct_report_subject {
-    const char *account_name;
+    const char *account_name; /* --account; NULL for people across every account */
     const char *account_id;
     const ct_principal *principal;
     const ct_principal *dest_role; /* --destrole, or NULL */
@@ -49,5 +49,20 @@ int ct_report_print(FILE *out, const ct_render_options *opts, const ct_report_su
 int ct_report_print_list(FILE *out, const ct_render_options *opts, const ct_report_subject *subject,
                          ct_principal_kind kind, const ct_principal *const *principals,
                          const bool *active, size_t n);
+
+/* Writes --list people: every person (see ct_people), "- " before those
+ * with no active session; each with the roles (and accounts, named from
+ * `accounts`) they used, and "(low confidence)" when only session names
+ * name them. With `only` (--account), only roles of that account count. */
+int ct_report_print_people(FILE *out, const ct_render_options *opts,
+                           const ct_report_subject *subject, const ct_people *people,
+                           const ct_account_view *accounts, size_t account_count,
+                           const ct_account_view *only);
+
+/* Writes --person: a header naming the person and the evidence, then one
+ * block per role in the original's diff format. */
+int ct_report_print_person(FILE *out, const ct_render_options *opts,
+                           const ct_report_subject *subject, const ct_person_answer *answer,
+                           const ct_account_view *accounts, size_t account_count);
 
 #endif

@@ -30,6 +30,8 @@ extern const unsigned char ct_data_permission_only[];
 extern const size_t ct_data_permission_only_len;
 extern const unsigned char ct_data_data_events[];
 extern const size_t ct_data_data_events_len;
+extern const unsigned char ct_data_generic_session_names[];
+extern const size_t ct_data_generic_session_names_len;
 
 /* Parses the CloudTrail tables once per process (pthread_once) and says
  * whether they loaded. Returns 0, CT_ENOMEM, or CT_EINTERNAL when an embedded

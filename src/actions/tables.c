@@ -24,6 +24,13 @@ static struct {
         size_t len;
     } * not_patterns;
     size_t n_not_patterns;
+    /* generic-session-names.tsv: a prefix, and whether digits must follow */
+    struct generic_name {
+        char *prefix;
+        size_t len;
+        bool digits;
+    } * generic_names;
+    size_t n_generic_names, cap_generic_names;
 } T;
 
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -315,6 +322,28 @@ static int request_dependent_row(struct ct_table_row *r)
     return 0;
 }
 
+/* A session name an SDK makes up: its prefix and what follows it. */
+static int generic_name_row(struct ct_table_row *r)
+{
+    bool digits = strcmp(r->field[1], "digits") == 0;
+    if (!digits && strcmp(r->field[1], "any") != 0)
+        return ct_tables_fail(r, CT_EINTERNAL, "what follows is \"digits\" or \"any\"");
+    if (!r->field[0][0] || !r->field[2][0])
+        return ct_tables_fail(r, CT_EINTERNAL, "a row needs a prefix and a source");
+    struct generic_name *names =
+        ct_array_grow(T.generic_names, &T.cap_generic_names, T.n_generic_names, sizeof(*names), 4);
+    if (!names)
+        return ct_tables_oom();
+    T.generic_names = names;
+    struct generic_name *g = &names[T.n_generic_names];
+    if (!(g->prefix = ct_strdup(r->field[0])))
+        return ct_tables_oom();
+    g->len = strlen(g->prefix);
+    g->digits = digits;
+    T.n_generic_names++;
+    return 0;
+}
+
 static void load_tables(void)
 {
     T.prefixes = ct_strmap_new();
@@ -337,7 +366,10 @@ static void load_tables(void)
         ct_tables_each_row("data/cloudtrail/request-dependent.tsv", ct_data_request_dependent,
                            ct_data_request_dependent_len, 4, request_dependent_row) ||
         ct_tables_each_row("data/cloudtrail/not-actions.tsv", ct_data_not_actions,
-                           ct_data_not_actions_len, 4, not_action_row))
+                           ct_data_not_actions_len, 4, not_action_row) ||
+        ct_tables_each_row("data/cloudtrail/generic-session-names.tsv",
+                           ct_data_generic_session_names, ct_data_generic_session_names_len, 3,
+                           generic_name_row))
         return;
     ct_visibility_tables_load();
 }
@@ -372,6 +404,24 @@ bool ct_actions_not_action_pattern(const char *event_source, const char *event_n
     for (size_t i = 0; i < T.n_not_patterns; i++) {
         const struct name_pattern *p = &T.not_patterns[i];
         if (strcmp(p->source, event_source) == 0 && strncmp(p->prefix, event_name, p->len) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool ct_session_name_is_generic(const char *name)
+{
+    if (!name || ct_actions_tables_load(NULL) != 0)
+        return false;
+    for (size_t i = 0; i < T.n_generic_names; i++) {
+        const struct generic_name *g = &T.generic_names[i];
+        if (strncmp(name, g->prefix, g->len) != 0)
+            continue;
+        const char *rest = name + g->len;
+        if (!g->digits)
+            return true;
+        size_t n = strspn(rest, "0123456789");
+        if (n > 0 && rest[n] == '\0')
             return true;
     }
     return false;

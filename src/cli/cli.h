@@ -32,9 +32,10 @@ typedef struct cli_options {
     const char *config_path;
     bool config_given;
     const char *account;
-    const char *list; /* "users" or "roles" */
+    const char *list; /* "users", "roles" or "people" */
     const char *user;
     const char *role;
+    const char *person;
     const char *destrole;
     const char *destaccount;
     bool show_used, show_unused, ignore_benign, ignore_unknown, no_color, skip_setup;

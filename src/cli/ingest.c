@@ -235,7 +235,8 @@ int cli_run_ingest(const cli_options *o)
     memset(&summary, 0, sizeof(summary));
     int rc = 0, code = EXIT_OK;
 
-    if (o->list || o->user || o->role || o->destrole || o->destaccount || o->show_used ||
+    if (o->list || o->user || o->role || o->person || o->destrole || o->destaccount ||
+        o->show_used ||
         o->show_unused || o->start || o->end || o->iam || o->skip_setup) {
         rc = ct_error_set(&err, CT_EUSAGE,
                           "ingest takes --config, --account, --store, --logs, --to, --rejects "

@@ -30,9 +30,12 @@ static const option options[] = {
     {"iam", VALUE, "FILE", "authorization details of --account (overrides the config)"},
     {"ignore-benign", FLAG, NULL, "hide List*/Describe* actions and List-level actions"},
     {"ignore-unknown", FLAG, NULL, "hide actions CloudTrail cannot show (\"?\")"},
-    {"list", VALUE, "users|roles", "list users or roles; \"- \" marks those with no calls"},
+    {"list", VALUE, "users|roles|people",
+     "list users, roles or people; \"- \" marks those with no activity"},
     {"logs", MULTI, "DIR", "CloudTrail folder (repeatable; overrides files.paths)"},
     {"no-color", FLAG, NULL, "no colors (also: NO_COLOR set, or output not a terminal)"},
+    {"person", VALUE, "NAME",
+     "analyse this person in every role they used (people behind roles)"},
     {"rejects", VALUE, "FILE", "ingest --to elasticsearch: where rejected records go (NDJSON)"},
     {"role", VALUE, "NAME", "analyse this role (all of its sessions)"},
     {"show-unused", FLAG, NULL, "only granted actions that were not used (\"-\", \"?\")"},
@@ -91,6 +94,8 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
         slot = &o->list;
     else if (!strcmp(n, "rejects"))
         slot = &o->rejects;
+    else if (!strcmp(n, "person"))
+        slot = &o->person;
     else if (!strcmp(n, "role"))
         slot = &o->role;
     else if (!strcmp(n, "start"))
@@ -220,11 +225,15 @@ void cli_print_help(void)
         "               [--ignore-benign] [--ignore-unknown] [--no-color]\n"
         "               [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--config FILE] [--iam FILE]\n"
         "               [--logs DIR]... [--store FILE] [--skip-setup] [--format text|json]\n"
+        "  cloudtracker [--account NAME|ID] (--list people | --person NAME [--destrole NAME]\n"
+        "               [--destaccount NAME|ID]) [options as above]\n"
         "  cloudtracker ingest [--config FILE] [--account NAME|ID] [--store FILE] [PATH...]\n"
         "  cloudtracker ingest --to elasticsearch [--config FILE] [--account NAME|ID]\n"
         "               [--rejects FILE] [PATH...]\n"
         "\n"
         "Compares what an IAM user or role was granted with what CloudTrail shows it used.\n"
+        "--list people and --person name the people behind role sessions (Identity Center,\n"
+        "SAML, web identity, source identity, role chains; README: People behind roles).\n"
         "Each action line starts with:\n"
         "  \"  \" used    \"- \" granted, not used    \"? \" granted, CloudTrail cannot show it\n"
         "  \"+ \" used, not granted\n"
@@ -252,7 +261,7 @@ void cli_print_help(void)
            "  3  config file missing, malformed, not a regular file or over a limit\n"
            "  4  IAM authorization-details file missing, malformed, not a regular file or\n"
            "     over a limit\n"
-           "  5  unknown account, user or role\n"
+           "  5  unknown account, user, role or person (candidates on stderr)\n"
            "  6  the store cannot be opened, read or written\n"
            "  7  a backend server cannot be reached\n"
            "  8  a backend returned partial, failed or oversized results (nothing printed)\n"

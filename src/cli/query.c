@@ -31,6 +31,12 @@ typedef struct query {
     ct_source *source;
     ct_analysis analysis;
     size_t notes_shown; /* notes of the analysis already printed on stderr */
+    /* --list people and --person: every account of the config with its IAM
+     * data (when --person needs it), and the Identity Center user lists. */
+    ct_account_view *views;
+    ct_iam **iams;
+    ct_identity_store **user_lists;
+    size_t user_list_count;
 } query;
 
 /* Prints the notes the analysis added since the last call as warnings
@@ -41,23 +47,37 @@ static void show_notes(query *q)
         cli_warn(q->analysis.notes.items[q->notes_shown]);
 }
 
+/* --list people and --person span every account of the config (--account
+ * narrows them); the other questions are about one account. */
+static bool about_people(const cli_options *o)
+{
+    return o->person || (o->list && strcmp(o->list, "people") == 0);
+}
+
 static int check_usage(query *q)
 {
     const cli_options *o = q->opts;
     ct_error *err = &q->err;
-    int modes = !!o->list + !!o->user + !!o->role;
-    if (!o->account)
-        return ct_error_set(err, CT_EUSAGE, "--account is required (see --help)");
+    int modes = !!o->list + !!o->user + !!o->role + !!o->person;
     if (modes != 1)
-        return ct_error_set(err, CT_EUSAGE, "give exactly one of --list, --user or --role");
-    if (o->list && strcmp(o->list, "users") != 0 && strcmp(o->list, "roles") != 0)
-        return ct_error_set(err, CT_EUSAGE, "--list takes users or roles");
+        return ct_error_set(err, CT_EUSAGE,
+                            "give exactly one of --list, --user, --role or --person");
+    if (!o->account && !about_people(o))
+        return ct_error_set(err, CT_EUSAGE, "--account is required (see --help)");
+    if (o->list && strcmp(o->list, "users") != 0 && strcmp(o->list, "roles") != 0 &&
+        strcmp(o->list, "people") != 0)
+        return ct_error_set(err, CT_EUSAGE, "--list takes users, roles or people");
     if (o->list && o->destrole)
-        return ct_error_set(err, CT_EUSAGE, "--destrole goes with --user or --role, not --list");
+        return ct_error_set(err, CT_EUSAGE,
+                            "--destrole goes with --user, --role or --person, not --list");
     if (o->destaccount && !o->destrole)
         return ct_error_set(err, CT_EUSAGE, "--destaccount goes with --destrole");
     if (o->show_used && o->show_unused)
         return ct_error_set(err, CT_EUSAGE, "--show-used and --show-unused exclude each other");
+    if (o->iam && about_people(o))
+        return ct_error_set(err, CT_EUSAGE,
+                            "--iam goes with --user or --role: people span the accounts of the "
+                            "config, each with its iam file");
     if (o->path_count)
         return ct_error_set(err, CT_EUSAGE, "paths are only taken by `cloudtracker ingest`");
     if (o->to || o->rejects)
@@ -192,8 +212,8 @@ static ct_render_options render_options(const cli_options *o)
 static ct_report_subject subject_of(const query *q)
 {
     ct_report_subject s = {0};
-    s.account_name = q->account->name;
-    s.account_id = q->account->id;
+    s.account_name = q->account ? q->account->name : NULL;
+    s.account_id = q->account ? q->account->id : NULL;
     s.window = q->analysis.window;
     s.warnings = (const char *const *)q->analysis.notes.items;
     s.warning_count = q->analysis.notes.count;
@@ -259,21 +279,107 @@ static int run_diff(query *q)
     return rc;
 }
 
+/* Every account of the config as the analyses see it; with `with_iam`,
+ * each with its IAM data (an account without an iam file has none). And
+ * the Identity Center user lists of the accounts in scope (--account's, or
+ * all), each file read once. */
+static int load_people_inputs(query *q, bool with_iam)
+{
+    const ct_config *c = q->cfg;
+    size_t n = c->account_count;
+    q->views = calloc(n ? n : 1, sizeof(*q->views));
+    q->iams = calloc(n ? n : 1, sizeof(*q->iams));
+    q->user_lists = calloc(n ? n : 1, sizeof(*q->user_lists));
+    if (!q->views || !q->iams || !q->user_lists)
+        return ct_error_set(&q->err, CT_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const ct_account *a = &c->accounts[i];
+        if (with_iam && a->iam_path)
+            rc = ct_iam_load_file(&q->iams[i], a->iam_path, &q->err);
+        q->views[i] = (ct_account_view){a->name, a->id, q->iams[i]};
+        bool in_scope = !q->account || q->account == a;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = c->accounts[j].identity_store_path && a->identity_store_path &&
+                   (!q->account || q->account == &c->accounts[j]) &&
+                   strcmp(c->accounts[j].identity_store_path, a->identity_store_path) == 0;
+        if (rc == 0 && in_scope && a->identity_store_path && !seen)
+            rc = ct_identity_store_load_file(&q->user_lists[q->user_list_count++],
+                                             a->identity_store_path, &q->err);
+    }
+    return rc;
+}
+
+static const ct_account_view *view_of_account(const query *q, const ct_account *a)
+{
+    return a ? &q->views[a - q->cfg->accounts] : NULL;
+}
+
+static int run_people(query *q)
+{
+    ct_people people;
+    int rc = ct_analyze_people(&q->analysis, (const ct_identity_store *const *)q->user_lists,
+                               q->user_list_count, &people, &q->err);
+    show_notes(q);
+    if (rc)
+        return rc;
+    ct_render_options r = render_options(q->opts);
+    ct_report_subject s = subject_of(q);
+    rc = output_status(q, ct_report_print_people(stdout, &r, &s, &people, q->views,
+                                                 q->cfg->account_count,
+                                                 view_of_account(q, q->account)));
+    ct_people_release(&people);
+    return rc;
+}
+
+static int run_person(query *q)
+{
+    const cli_options *o = q->opts;
+    ct_person_question question = {0};
+    question.name = o->person;
+    question.accounts = q->views;
+    question.account_count = q->cfg->account_count;
+    question.only_account = view_of_account(q, q->account);
+    question.dest_role = o->destrole;
+    question.dest_account = o->destaccount ? view_of_account(q, q->dest_account) : NULL;
+    question.users = (const ct_identity_store *const *)q->user_lists;
+    question.user_lists = q->user_list_count;
+    ct_person_answer answer;
+    int rc = ct_analyze_person(&q->analysis, &question, &answer, &q->err);
+    show_notes(q);
+    if (rc)
+        return rc;
+    ct_render_options r = render_options(o);
+    ct_report_subject s = subject_of(q);
+    rc = output_status(q, ct_report_print_person(stdout, &r, &s, &answer, q->views,
+                                                 q->cfg->account_count));
+    ct_person_answer_release(&answer);
+    return rc;
+}
+
 static int run(query *q)
 {
     const cli_options *o = q->opts;
     int rc;
     if ((rc = check_usage(q)) || (rc = ct_config_load(&q->cfg, o->config_path, &q->err)))
         return rc;
-    if ((rc = compute_window(q)) || (rc = find_account(q, o->account, &q->account)))
+    if ((rc = compute_window(q)) ||
+        (o->account && (rc = find_account(q, o->account, &q->account))))
         return rc;
     q->dest_account = q->account;
     if (o->destaccount && (rc = find_account(q, o->destaccount, &q->dest_account)))
         return rc;
-    if ((rc = load_iam(q, q->account, o->iam, &q->iam)))
-        return rc;
-    if (q->dest_account != q->account && (rc = load_iam(q, q->dest_account, NULL, &q->dest_iam)))
-        return rc;
+    if (about_people(o)) {
+        if ((rc = load_people_inputs(q, o->person != NULL)))
+            return rc;
+    } else {
+        if ((rc = load_iam(q, q->account, o->iam, &q->iam)))
+            return rc;
+        if (q->dest_account != q->account &&
+            (rc = load_iam(q, q->dest_account, NULL, &q->dest_iam)))
+            return rc;
+    }
     if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = open_source(q)))
         return rc;
     q->analysis.source = q->source;
@@ -284,6 +390,10 @@ static int run(query *q)
     show_notes(q);
     if (rc)
         return rc;
+    if (o->person)
+        return run_person(q);
+    if (about_people(o))
+        return run_people(q);
     return o->list ? run_list(q) : run_diff(q);
 }
 
@@ -300,6 +410,13 @@ int cli_run_query(const cli_options *opts)
     ct_catalog_free(q.catalog);
     ct_iam_free(q.dest_iam);
     ct_iam_free(q.iam);
+    for (size_t i = 0; q.cfg && i < q.cfg->account_count; i++)
+        ct_iam_free(q.iams ? q.iams[i] : NULL);
+    for (size_t i = 0; i < q.user_list_count; i++)
+        ct_identity_store_free(q.user_lists[i]);
+    free(q.iams);
+    free(q.views);
+    free(q.user_lists);
     ct_config_free(q.cfg);
     ct_analysis_release(&q.analysis);
     return code;

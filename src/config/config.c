@@ -194,7 +194,7 @@ static int resolved(loader *l, const yaml_node_t *n, const char *what, char *raw
 
 static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
 {
-    static const char *const keys[] = {"name", "id", "iam", NULL};
+    static const char *const keys[] = {"name", "id", "iam", "identity_store", NULL};
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(l, n, "each entry of accounts must be a mapping with name and id");
     int rc = check_keys(l, n, "an account", keys);
@@ -219,6 +219,14 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
         snprintf(what, sizeof(what), "the iam file of account '%s'", acct->name);
         if ((rc = scalar(l, iam, "iam", &raw)) ||
             (rc = resolved(l, iam, what, raw, &acct->iam_path)))
+            return rc;
+    }
+    yaml_node_t *users = lookup(l, n, "identity_store");
+    if (users) {
+        char *raw, what[200];
+        snprintf(what, sizeof(what), "the identity_store file of account '%s'", acct->name);
+        if ((rc = scalar(l, users, "identity_store", &raw)) ||
+            (rc = resolved(l, users, what, raw, &acct->identity_store_path)))
             return rc;
     }
     return 0;
@@ -1133,6 +1141,7 @@ void ct_config_free(ct_config *cfg)
         free(cfg->accounts[i].name);
         free(cfg->accounts[i].id);
         free(cfg->accounts[i].iam_path);
+        free(cfg->accounts[i].identity_store_path);
     }
     free(cfg->accounts);
     for (size_t i = 0; i < cfg->log_path_count; i++)

@@ -557,18 +557,15 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Parses text, which is NUL-terminated after its len bytes (cJSON reads C
- * strings, so no parser path can read past them). */
-static int load_text(ct_iam **out, const char *text, size_t len, const char *name, ct_error *err)
+int ct_iam_parse_json(cJSON **root, const char *text, size_t len, const char *name,
+                      const char *expected, ct_error *err)
 {
-    *out = NULL;
+    *root = NULL;
     size_t start = 0;
     while (start < len && is_space(text[start]))
         start++;
     if (start == len)
-        return ct_error_set_at(err, CT_EIAM, name, 0, 0,
-                               "file is empty: expected the output of "
-                               "`aws iam get-account-authorization-details`");
+        return ct_error_set_at(err, CT_EIAM, name, 0, 0, "file is empty: expected %s", expected);
     /* A NUL would end the text early for cJSON. */
     const char *nul = memchr(text, '\0', len);
     if (nul) {
@@ -576,36 +573,48 @@ static int load_text(ct_iam **out, const char *text, size_t len, const char *nam
         ct_text_position(text, len, (size_t)(nul - text), &line, &col);
         return ct_error_set_at(err, CT_EIAM, name, line, col, "NUL byte in JSON text");
     }
-
-    ct_iam *iam = calloc(1, sizeof(*iam));
-    if (!iam)
-        return ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
-    loader ld = {iam, name, err, ct_strmap_new(), ct_strmap_new(), ct_strmap_new()};
-    cJSON *root = NULL;
-    int rc = 0;
-    if (!ld.policies || !ld.groups || !ld.names) {
-        rc = oom(&ld);
-        goto done;
-    }
     const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    cJSON *parsed = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     size_t offset = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-    if (root) {
+    if (parsed) {
         while (offset < len && is_space(text[offset]))
             offset++;
     }
-    if (!root || offset < len) {
+    if (!parsed || offset < len) {
         int line, col;
         ct_text_position(text, len, offset, &line, &col);
-        if (!root && ct_json_too_deep(text, len, offset))
-            rc = ct_error_set_at(err, CT_EIAM, name, line, col,
-                                 "lists and objects nested deeper than %d levels (the limit "
-                                 "for JSON input)",
-                                 CT_IAM_MAX_DEPTH);
-        else
-            rc = ct_error_set_at(err, CT_EIAM, name, line, col, "%s",
-                                 root ? "unexpected text after the JSON document"
+        cJSON_Delete(parsed);
+        if (!parsed && ct_json_too_deep(text, len, offset))
+            return ct_error_set_at(err, CT_EIAM, name, line, col,
+                                   "lists and objects nested deeper than %d levels (the limit "
+                                   "for JSON input)",
+                                   CT_IAM_MAX_DEPTH);
+        return ct_error_set_at(err, CT_EIAM, name, line, col, "%s",
+                               parsed ? "unexpected text after the JSON document"
                                       : "JSON syntax error");
+    }
+    *root = parsed;
+    return 0;
+}
+
+/* Parses text, which is NUL-terminated after its len bytes (cJSON reads C
+ * strings, so no parser path can read past them). */
+static int load_text(ct_iam **out, const char *text, size_t len, const char *name, ct_error *err)
+{
+    *out = NULL;
+    cJSON *root = NULL;
+    int rc = ct_iam_parse_json(&root, text, len, name,
+                               "the output of `aws iam get-account-authorization-details`", err);
+    if (rc)
+        return rc;
+    ct_iam *iam = calloc(1, sizeof(*iam));
+    if (!iam) {
+        cJSON_Delete(root);
+        return ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
+    }
+    loader ld = {iam, name, err, ct_strmap_new(), ct_strmap_new(), ct_strmap_new()};
+    if (!ld.policies || !ld.groups || !ld.names) {
+        rc = oom(&ld);
         goto done;
     }
     rc = load_root(&ld, root);

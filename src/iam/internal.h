@@ -78,6 +78,13 @@ int ct_policy_compile(ct_policy **out, ct_arena *a, const cJSON *document, const
  * nesting limit: arrays and objects opened deeper than CT_IAM_MAX_DEPTH
  * by then (strings skipped). */
 bool ct_json_too_deep(const char *text, size_t len, size_t offset);
+/* Parses a whole JSON input file's text (NUL-terminated after len bytes)
+ * into *root (the caller's, cJSON_Delete), or fails with CT_EIAM naming
+ * `name`: empty ("file is empty: expected <expected>"), a NUL byte, a
+ * syntax error or trailing text (with line:col), nesting deeper than
+ * CT_IAM_MAX_DEPTH. */
+int ct_iam_parse_json(cJSON **root, const char *text, size_t len, const char *name,
+                      const char *expected, ct_error *err);
 
 /* ct_wildcard_match on a pattern of plen bytes and a text of tlen bytes
  * (_n) or a NUL-terminated text (_pn). */

@@ -2,14 +2,11 @@
  * optional colors) and the JSON document described in docs/json-format.md. */
 #include "cloudtracker/report.h"
 #include "cloudtracker/util.h"
+#include "report/internal.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#define COLOR_RED "\033[31m"
-#define COLOR_YELLOW "\033[33m"
-#define COLOR_MAGENTA "\033[35m"
-#define COLOR_RESET "\033[0m"
 
 bool ct_render_keeps(const ct_render_options *o, const ct_diff_entry *e)
 {
@@ -26,7 +23,7 @@ bool ct_render_keeps(const ct_render_options *o, const ct_diff_entry *e)
 
 /* ---- text ---- */
 
-static void put_safe(FILE *out, const char *s)
+void ct_render_put_safe(FILE *out, const char *s)
 {
     ct_buf b = CT_BUF_INIT;
     fputs(ct_buf_put_safe(&b, s ? s : "") == 0 ? b.data : "?", out);
@@ -38,23 +35,23 @@ static void text_headers(FILE *out, const ct_report_subject *s)
     const ct_principal *p = s->principal;
     if (p->kind == CT_PRINCIPAL_USER) {
         fputs("Getting info on ", out);
-        put_safe(out, p->name);
+        ct_render_put_safe(out, p->name);
         fputs(", user created ", out);
-        put_safe(out, p->create_date);
+        ct_render_put_safe(out, p->create_date);
         fputc('\n', out);
     } else {
         fputs("Getting info for role ", out);
-        put_safe(out, p->name);
+        ct_render_put_safe(out, p->name);
         fputc('\n', out);
     }
     if (s->dest_role) {
         fputs("Getting info for AssumeRole into ", out);
-        put_safe(out, s->dest_role->name);
+        ct_render_put_safe(out, s->dest_role->name);
         fputc('\n', out);
     }
 }
 
-static void text_line(FILE *out, const ct_render_options *o, const ct_diff_entry *e)
+void ct_render_text_line(FILE *out, const ct_render_options *o, const ct_diff_entry *e)
 {
     const char *mark = "  ", *color = NULL;
     switch (e->verdict) {
@@ -78,7 +75,7 @@ static void text_line(FILE *out, const ct_render_options *o, const ct_diff_entry
     if (o->color && color)
         fputs(color, out);
     fputs(mark, out);
-    put_safe(out, e->action);
+    ct_render_put_safe(out, e->action);
     if (o->color && color)
         fputs(COLOR_RESET, out);
     fputc('\n', out);
@@ -91,7 +88,7 @@ static void text_line(FILE *out, const ct_render_options *o, const ct_diff_entry
  * ct_unicode_is_hidden (bidirectional overrides, zero-width characters...),
  * and replaces invalid UTF-8 with U+FFFD, so the document is valid and safe
  * to print, and a reader decoding it still gets the names unchanged. */
-static void json_str(FILE *out, const char *s)
+void ct_render_json_str(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t n = strlen((const char *)p);
@@ -137,7 +134,7 @@ static void json_day(FILE *out, int64_t day)
 {
     char buf[11];
     ct_date_format_day(day, buf);
-    json_str(out, buf);
+    ct_render_json_str(out, buf);
 }
 
 static const char *verdict_name(ct_verdict v)
@@ -175,36 +172,42 @@ static const char *level_name(ct_access_level l)
     }
 }
 
-static void json_principal(FILE *out, const ct_principal *p)
+void ct_render_json_principal(FILE *out, const ct_principal *p)
 {
     fputs("{\"type\": ", out);
-    json_str(out, p->kind == CT_PRINCIPAL_USER ? "user" : "role");
+    ct_render_json_str(out, p->kind == CT_PRINCIPAL_USER ? "user" : "role");
     fputs(", \"name\": ", out);
-    json_str(out, p->name);
+    ct_render_json_str(out, p->name);
     fputs(", \"arn\": ", out);
-    json_str(out, p->arn);
+    ct_render_json_str(out, p->arn);
     fputs(", \"created\": ", out);
     if (p->create_date && p->create_date[0])
-        json_str(out, p->create_date);
+        ct_render_json_str(out, p->create_date);
     else
         fputs("null", out);
     fputc('}', out);
 }
 
-static void json_head(FILE *out, const ct_report_subject *s)
+void ct_render_json_head(FILE *out, const ct_report_subject *s)
 {
-    fputs("{\n  \"format_version\": 1,\n  \"account\": {\"name\": ", out);
-    json_str(out, s->account_name);
-    fputs(", \"id\": ", out);
-    json_str(out, s->account_id);
-    fputs("},\n  \"window\": {\"start\": ", out);
+    fputs("{\n  \"format_version\": 1,\n  \"account\": ", out);
+    if (s->account_name) {
+        fputs("{\"name\": ", out);
+        ct_render_json_str(out, s->account_name);
+        fputs(", \"id\": ", out);
+        ct_render_json_str(out, s->account_id);
+        fputs("}", out);
+    } else {
+        fputs("null", out);
+    }
+    fputs(",\n  \"window\": {\"start\": ", out);
     json_day(out, s->window.first_day);
     fputs(", \"end\": ", out);
     json_day(out, s->window.last_day);
     fputs("},\n  \"warnings\": [", out);
     for (size_t i = 0; i < s->warning_count; i++) {
         fputs(i ? ", " : "", out);
-        json_str(out, s->warnings[i]);
+        ct_render_json_str(out, s->warnings[i]);
     }
     fputs("],\n", out);
 }
@@ -215,7 +218,7 @@ static void json_reason(FILE *out, const ct_diff_entry *e)
     fputs(", \"not_granted_because\": ", out);
     if (d->denied) {
         fputs("{\"reason\": \"explicit_deny\", \"policy\": ", out);
-        json_str(out, d->denied_by);
+        ct_render_json_str(out, d->denied_by);
         fputc('}', out);
     } else if (d->allowed && d->outside_boundary) {
         fputs("{\"reason\": \"permissions_boundary\", \"policy\": null}", out);
@@ -227,7 +230,7 @@ static void json_reason(FILE *out, const ct_diff_entry *e)
 static void json_opt_str(FILE *out, const char *s)
 {
     if (s)
-        json_str(out, s);
+        ct_render_json_str(out, s);
     else
         fputs("null", out);
 }
@@ -318,9 +321,9 @@ static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry 
     ct_buf reason = CT_BUF_INIT;
     visibility_reason(&reason, diff, e);
     fputs(", \"visibility\": {\"class\": ", out);
-    json_str(out, ct_visibility_class_name(v->cls));
+    ct_render_json_str(out, ct_visibility_class_name(v->cls));
     fputs(", \"reason\": ", out);
-    json_str(out, reason.data ? reason.data : "?");
+    ct_render_json_str(out, reason.data ? reason.data : "?");
     ct_buf_release(&reason);
     fputs(", \"sources\": ", out);
     json_opt_str(out,
@@ -338,11 +341,11 @@ static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry 
             fputs(first ? "" : ", ", out);
             first = false;
             fputs("{\"resource_type\": ", out);
-            json_str(out, r->resource_type);
+            ct_render_json_str(out, r->resource_type);
             fputs(", \"event_source\": ", out);
-            json_str(out, r->event_source);
+            ct_render_json_str(out, r->event_source);
             fprintf(out, ", \"read_only\": %s, \"apis\": ", ro ? "true" : "false");
-            json_str(out, r->apis);
+            ct_render_json_str(out, r->apis);
             fprintf(out, ", \"named_by_event\": %s, \"logged\": %s, \"events\": %llu",
                     ct_data_rule_exact(r) ? "true" : "false", seen ? "true" : "false",
                     (unsigned long long)(seen ? seen->events : 0));
@@ -353,7 +356,7 @@ static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry 
             fputs(", \"example\": ", out);
             json_opt_str(out, seen ? seen->example : NULL);
             fputs(", \"sources\": ", out);
-            json_str(out, r->evidence.source);
+            ct_render_json_str(out, r->evidence.source);
             fputs(", \"checked\": ", out);
             json_checked(out, r->evidence.checked);
             fputc('}', out);
@@ -362,15 +365,15 @@ static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry 
     fputs("], \"hidden_by\": ", out);
     if (e->hidden_by_action) {
         fputs("{\"checked_inside\": ", out);
-        json_str(out, e->hidden_by_action);
+        ct_render_json_str(out, e->hidden_by_action);
         fputs(", \"sources\": ", out);
-        json_str(out, v->inside_evidence.source);
+        ct_render_json_str(out, v->inside_evidence.source);
         fputs(", \"checked\": ", out);
         json_checked(out, v->inside_evidence.checked);
         fputc('}', out);
     } else if (e->hidden_by_event) {
         fputs("{\"request_dependent\": ", out);
-        json_str(out, e->hidden_by_event);
+        ct_render_json_str(out, e->hidden_by_event);
         fputs(", \"sources\": \"request-dependent.tsv\", \"checked\": null}", out);
     } else {
         fputs("null", out);
@@ -381,9 +384,9 @@ static void json_visibility(FILE *out, const ct_diff *diff, const ct_diff_entry 
 static void json_entry(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
 {
     fputs("    {\"action\": ", out);
-    json_str(out, e->action);
+    ct_render_json_str(out, e->action);
     fputs(", \"status\": ", out);
-    json_str(out, verdict_name(e->verdict));
+    ct_render_json_str(out, verdict_name(e->verdict));
     fprintf(out, ", \"calls\": %llu, \"failed_calls\": %llu", (unsigned long long)e->count,
             (unsigned long long)e->error_count);
     fputs(", \"first_seen\": ", out);
@@ -393,7 +396,7 @@ static void json_entry(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
     fputs(", \"access_level\": ", out);
     const char *level = level_name(e->level);
     if (level)
-        json_str(out, level);
+        ct_render_json_str(out, level);
     else
         fputs("null", out);
     fprintf(out, ", \"cloudtrail_visible\": %s", e->visible ? "true" : "false");
@@ -402,21 +405,44 @@ static void json_entry(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
         json_reason(out, e);
     } else {
         fputs(", \"granted_by\": ", out);
-        json_str(out, e->decision.allowed_by);
+        ct_render_json_str(out, e->decision.allowed_by);
     }
     fputs(", \"limited_denies\": [", out);
     for (size_t i = 0; i < e->decision.note_count; i++) {
         const ct_deny_note *n = &e->decision.notes[i];
         fputs(i ? ", " : "", out);
         fputs("{\"policy\": ", out);
-        json_str(out, n->policy);
+        ct_render_json_str(out, n->policy);
         fputs(", \"sid\": ", out);
-        json_str(out, n->sid);
+        ct_render_json_str(out, n->sid);
         fputs(", \"limited_by\": ", out);
-        json_str(out, n->limit);
+        ct_render_json_str(out, n->limit);
         fputc('}', out);
     }
     fputs("]}", out);
+}
+
+void ct_render_json_diff(FILE *out, const ct_render_options *o, const ct_diff *diff)
+{
+    size_t counts[5] = {0};
+    for (size_t i = 0; i < diff->count; i++)
+        if (ct_render_keeps(o, &diff->entries[i]))
+            counts[diff->entries[i].verdict]++;
+    fprintf(out,
+            "  \"summary\": {\"used\": %zu, \"unused\": %zu, \"unknown\": %zu, "
+            "\"used_not_granted\": %zu, \"attempted_not_granted\": %zu},\n",
+            counts[CT_VERDICT_USED], counts[CT_VERDICT_UNUSED], counts[CT_VERDICT_UNKNOWN],
+            counts[CT_VERDICT_NOT_GRANTED], counts[CT_VERDICT_ATTEMPTED]);
+    fputs("  \"actions\": [", out);
+    bool first = true;
+    for (size_t i = 0; i < diff->count; i++) {
+        if (!ct_render_keeps(o, &diff->entries[i]))
+            continue;
+        fputs(first ? "\n" : ",\n", out);
+        first = false;
+        json_entry(out, diff, &diff->entries[i]);
+    }
+    fputs(first ? "]" : "\n  ]", out);
 }
 
 int ct_report_print(FILE *out, const ct_render_options *o, const ct_report_subject *s,
@@ -426,42 +452,26 @@ int ct_report_print(FILE *out, const ct_render_options *o, const ct_report_subje
         text_headers(out, s);
         for (size_t i = 0; i < diff->count; i++)
             if (ct_render_keeps(o, &diff->entries[i]))
-                text_line(out, o, &diff->entries[i]);
+                ct_render_text_line(out, o, &diff->entries[i]);
     } else {
-        json_head(out, s);
+        ct_render_json_head(out, s);
         fputs("  \"principal\": ", out);
-        json_principal(out, s->principal);
+        ct_render_json_principal(out, s->principal);
         fputs(",\n  \"assumed_role\": ", out);
         if (s->dest_role) {
             fputs("{\"role\": ", out);
-            json_principal(out, s->dest_role);
+            ct_render_json_principal(out, s->dest_role);
             fputs(", \"account\": {\"name\": ", out);
-            json_str(out, s->dest_account_name);
+            ct_render_json_str(out, s->dest_account_name);
             fputs(", \"id\": ", out);
-            json_str(out, s->dest_account_id);
+            ct_render_json_str(out, s->dest_account_id);
             fputs("}}", out);
         } else {
             fputs("null", out);
         }
-        size_t counts[5] = {0};
-        for (size_t i = 0; i < diff->count; i++)
-            if (ct_render_keeps(o, &diff->entries[i]))
-                counts[diff->entries[i].verdict]++;
-        fprintf(out,
-                ",\n  \"summary\": {\"used\": %zu, \"unused\": %zu, \"unknown\": %zu, "
-                "\"used_not_granted\": %zu, \"attempted_not_granted\": %zu},\n",
-                counts[CT_VERDICT_USED], counts[CT_VERDICT_UNUSED], counts[CT_VERDICT_UNKNOWN],
-                counts[CT_VERDICT_NOT_GRANTED], counts[CT_VERDICT_ATTEMPTED]);
-        fputs("  \"actions\": [", out);
-        bool first = true;
-        for (size_t i = 0; i < diff->count; i++) {
-            if (!ct_render_keeps(o, &diff->entries[i]))
-                continue;
-            fputs(first ? "\n" : ",\n", out);
-            first = false;
-            json_entry(out, diff, &diff->entries[i]);
-        }
-        fputs(first ? "]\n}\n" : "\n  ]\n}\n", out);
+        fputs(",\n", out);
+        ct_render_json_diff(out, o, diff);
+        fputs("\n}\n", out);
     }
     return ferror(out) ? CT_EIO : 0;
 }
@@ -475,22 +485,22 @@ int ct_report_print_list(FILE *out, const ct_render_options *o, const ct_report_
             if (o->color && !active[i])
                 fputs(COLOR_RED, out);
             fputs(active[i] ? "  " : "- ", out);
-            put_safe(out, principals[i]->name);
+            ct_render_put_safe(out, principals[i]->name);
             if (o->color && !active[i])
                 fputs(COLOR_RESET, out);
             fputc('\n', out);
         }
     } else {
-        json_head(out, s);
+        ct_render_json_head(out, s);
         fputs("  \"list\": ", out);
-        json_str(out, kind == CT_PRINCIPAL_USER ? "users" : "roles");
+        ct_render_json_str(out, kind == CT_PRINCIPAL_USER ? "users" : "roles");
         fputs(",\n  \"principals\": [", out);
         for (size_t i = 0; i < n; i++) {
             fputs(i ? ",\n    " : "\n    ", out);
             fputs("{\"name\": ", out);
-            json_str(out, principals[i]->name);
+            ct_render_json_str(out, principals[i]->name);
             fputs(", \"arn\": ", out);
-            json_str(out, principals[i]->arn);
+            ct_render_json_str(out, principals[i]->arn);
             fprintf(out, ", \"active\": %s}", active[i] ? "true" : "false");
         }
         fputs(n ? "\n  ]\n}\n" : "]\n}\n", out);

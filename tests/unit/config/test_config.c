@@ -54,6 +54,29 @@ static void test_original_format(void)
     ct_config_free(cfg);
 }
 
+/* accounts[].identity_store: a path resolved like iam, optional, never
+ * empty. */
+static void test_identity_store(void)
+{
+    ct_config *cfg = NULL;
+    ct_error err;
+    CHECK_INT(load("accounts:\n  - name: demo\n    id: '111111111111'\n"
+                   "    identity_store: idc/users.json\n  - name: b\n    id: '222222222222'\n",
+                   &cfg, &err),
+              0);
+    char want[600];
+    snprintf(want, sizeof(want), "%s/idc/users.json", dir);
+    CHECK_STR(cfg->accounts[0].identity_store_path, want);
+    CHECK(cfg->accounts[1].identity_store_path == NULL);
+    ct_config_free(cfg);
+    cfg = NULL;
+    CHECK_INT(load("accounts:\n  - name: demo\n    id: '111111111111'\n    identity_store: ''\n",
+                   &cfg, &err),
+              CT_ECONFIG);
+    CHECK(strstr(err.message, "the identity_store file of account 'demo' is empty") != NULL);
+    CHECK(cfg == NULL);
+}
+
 static void test_files_and_window(void)
 {
     ct_config *cfg = NULL;
@@ -562,6 +585,7 @@ int main(void)
         return 1;
     }
     RUN(test_original_format);
+    RUN(test_identity_store);
     RUN(test_files_and_window);
     RUN(test_errors);
     RUN(test_resolve);

@@ -1,0 +1,30 @@
+/* Private to src/report: the pieces of the text and JSON renderers that
+ * the renderers of principals (render.c) and of people (people.c) share. */
+#ifndef CT_REPORT_INTERNAL_H
+#define CT_REPORT_INTERNAL_H
+
+#include "cloudtracker/report.h"
+
+#include <stdio.h>
+
+#define COLOR_RED "\033[31m"
+#define COLOR_YELLOW "\033[33m"
+#define COLOR_MAGENTA "\033[35m"
+#define COLOR_RESET "\033[0m"
+
+/* Text made terminal-safe (ct_buf_put_safe). */
+void ct_render_put_safe(FILE *out, const char *s);
+/* One action line of the original's diff format ("  ", "- ", "? ", "+ "). */
+void ct_render_text_line(FILE *out, const ct_render_options *o, const ct_diff_entry *e);
+/* A JSON string (escaped, invalid UTF-8 replaced). */
+void ct_render_json_str(FILE *out, const char *s);
+/* The opening of every JSON document: format_version, account, window,
+ * warnings. */
+void ct_render_json_head(FILE *out, const ct_report_subject *s);
+/* {"type", "name", "arn", "created"} of a user or role. */
+void ct_render_json_principal(FILE *out, const ct_principal *p);
+/* The "summary" and "actions" members of a diff (after the filters),
+ * without a trailing comma or newline. */
+void ct_render_json_diff(FILE *out, const ct_render_options *o, const ct_diff *diff);
+
+#endif
