@@ -88,6 +88,11 @@ static void check_types(const cJSON *o)
         {"userIdentity", "accountId"},
         {"userIdentity", "accessKeyId"},
         {"userIdentity", "sessionContext", "sessionIssuer", "arn"},
+        {"userIdentity", "userName"},
+        {"userIdentity", "identityProvider"},
+        {"userIdentity", "sessionContext", "sourceIdentity"},
+        {"userIdentity", "onBehalfOf", "userId"},
+        {"userIdentity", "onBehalfOf", "identityStoreArn"},
     };
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         int n = 0;
@@ -101,6 +106,7 @@ static void check_types(const cJSON *o)
         {"userIdentity"},
         {"userIdentity", "sessionContext"},
         {"userIdentity", "sessionContext", "sessionIssuer"},
+        {"userIdentity", "onBehalfOf"},
     };
     for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
         int n = 0;
@@ -143,6 +149,18 @@ static void compare(const ct_trail_record *r, const cJSON *o)
     same(r->role_arn, oracle(o, "requestParameters", "roleArn", NULL, NULL));
     same(r->role_session_name, oracle(o, "requestParameters", "roleSessionName", NULL, NULL));
     same(r->issued_key, oracle(o, "responseElements", "credentials", "accessKeyId", NULL));
+    same(r->identity_user_name, oracle(o, "userIdentity", "userName", NULL, NULL));
+    same(r->identity_provider, oracle(o, "userIdentity", "identityProvider", NULL, NULL));
+    same(r->source_identity, oracle(o, "userIdentity", "sessionContext", "sourceIdentity", NULL));
+    same(r->on_behalf_of, oracle(o, "userIdentity", "onBehalfOf", "userId", NULL));
+    same(r->identity_store, oracle(o, "userIdentity", "onBehalfOf", "identityStoreArn", NULL));
+    same(r->request_source_identity, oracle(o, "requestParameters", "sourceIdentity", NULL, NULL));
+    same(r->response_source_identity, oracle(o, "responseElements", "sourceIdentity", NULL, NULL));
+    same(r->response_subject, oracle(o, "responseElements", "subject", NULL, NULL));
+    same(r->response_web_subject,
+         oracle(o, "responseElements", "subjectFromWebIdentityToken", NULL, NULL));
+    same(r->response_issuer, oracle(o, "responseElements", "issuer", NULL, NULL));
+    same(r->response_provider, oracle(o, "responseElements", "provider", NULL, NULL));
     same(r->event_type, oracle(o, "eventType", NULL, NULL, NULL));
     same(r->event_category, oracle(o, "eventCategory", NULL, NULL, NULL));
     /* The booleans: the last readOnly as a literal or a "true"/"false" string. */
@@ -174,6 +192,14 @@ static int on_record(void *ud, const ct_trail_record *r)
         r->event_type,    r->event_category};
     for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
         check_string(optional[i], false);
+    const char *people[] = {r->identity_user_name,       r->identity_provider,
+                            r->source_identity,          r->on_behalf_of,
+                            r->identity_store,           r->request_source_identity,
+                            r->response_source_identity, r->response_subject,
+                            r->response_web_subject,     r->response_issuer,
+                            r->response_provider};
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
+        check_string(people[i], false);
     /* While cJSON and the scanner agree, element i gave callback i. */
     if (st->array) {
         if (!st->next)

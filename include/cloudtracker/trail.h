@@ -20,7 +20,8 @@
  * responseElements, free-form payloads that may be null or of any shape:
  * there a field of unexpected type is absent, unless the record is a
  * successful sts AssumeRole, AssumeRoleWithSAML or AssumeRoleWithWebIdentity
- * call, whose role, session name and issued key are needed.
+ * call, whose role, session name, issued key and the fields that name who
+ * opened the session (sourceIdentity, subject, issuer, provider) are needed.
  * The two booleans are read from the literals true/false or the strings
  * "true"/"false" (exports that turned them into strings).
  * event_source, event_name and event_time are always present and non-empty.

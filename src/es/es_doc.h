@@ -13,8 +13,13 @@
 
 /* Written in the mappings' "_meta":{"cloudtracker":{"mapping_version":N}} so
  * the loader recognises indices it made (and, later, older layouts). Bump it
- * whenever the table in es_doc.c changes in a way that matters to queries. */
-#define CT_ES_MAPPING_VERSION 1
+ * whenever the table in es_doc.c changes in a way that matters to queries.
+ * 2: the fields that name who is behind a role session are keywords
+ * (userIdentity.identityProvider and .onBehalfOf, the request's and
+ * response's sourceIdentity, the response's subject, issuer,
+ * subjectFromWebIdentityToken, provider and assumedRoleUser.assumedRoleId);
+ * in an index of version 1 they are in _source only. */
+#define CT_ES_MAPPING_VERSION 2
 
 /* Root member holding the values moved aside by ct_es_doc_prepare; it is
  * mapped "enabled":false, so Elasticsearch keeps it in _source unparsed. */
@@ -59,7 +64,7 @@ bool ct_es_mappings_are_ours(const char *json, size_t len);
  *   and its exact value is appended at the end of the root object in
  *   "cloudtrackerMoved":{"<path>":<value>,...}. <path> joins the keys from
  *   the root with '.', each written exactly as in the record (escapes
- *   included). Refused: at an object-mapped path (userIdentity,
+ *   included). Refused: at an object-mapped path (userIdentity, onBehalfOf,
  *   sessionContext, sessionIssuer, requestParameters, responseElements,
  *   credentials, assumedRoleUser) anything but an object or null; at a
  *   keyword/text path an object, or an array holding one at any depth; at a

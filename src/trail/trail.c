@@ -33,15 +33,27 @@ enum slot {
     S_ID_ARN,
     S_ID_ACCOUNT,
     S_ID_KEY,
+    S_ID_USER_NAME,
+    S_ID_PROVIDER,
+    S_ON_BEHALF, /* userIdentity.onBehalfOf (object) */
+    S_ON_BEHALF_USER,
+    S_ID_STORE,
     S_CONTEXT, /* userIdentity.sessionContext (object) */
-    S_ISSUER,  /* sessionContext.sessionIssuer (object) */
+    S_SOURCE_IDENTITY,
+    S_ISSUER, /* sessionContext.sessionIssuer (object) */
     S_ISSUER_ARN,
     S_REQUEST, /* requestParameters (object) */
     S_ROLE_ARN,
     S_ROLE_SESSION,
-    S_RESPONSE,    /* responseElements (object) */
+    S_REQUEST_SOURCE_IDENTITY,
+    S_RESPONSE,    /* responseElements (object); its fields: S_CREDENTIALS .. S_PROVIDER */
     S_CREDENTIALS, /* responseElements.credentials (object) */
     S_ISSUED_KEY,
+    S_RESPONSE_SOURCE_IDENTITY,
+    S_SUBJECT,
+    S_WEB_SUBJECT,
+    S_RESPONSE_ISSUER,
+    S_PROVIDER,
     S_EVENT_TYPE,     /* eventType */
     S_EVENT_CATEGORY, /* eventCategory */
     S_READ_ONLY,      /* readOnly (a boolean, kept as "true"/"false") */
@@ -49,6 +61,9 @@ enum slot {
     S_ALT_TIME,       /* the key ct_trail_options.time_field names */
     SLOT_COUNT
 };
+_Static_assert(SLOT_COUNT <= 64, "the per-slot bit sets are 64 bits wide");
+
+#define SLOT_BIT(s) ((uint64_t)1 << (s))
 
 /* JSON types, as a value of an unexpected one is noted (0: none noted). */
 enum { T_NONE, T_NULL, T_BOOLEAN, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_COUNT };
@@ -85,15 +100,27 @@ static const char *const type_reasons[SLOT_COUNT][T_COUNT] = {
     [S_ID_ARN] = STRING_REASONS("userIdentity.arn"),
     [S_ID_ACCOUNT] = STRING_REASONS("userIdentity.accountId"),
     [S_ID_KEY] = STRING_REASONS("userIdentity.accessKeyId"),
+    [S_ID_USER_NAME] = STRING_REASONS("userIdentity.userName"),
+    [S_ID_PROVIDER] = STRING_REASONS("userIdentity.identityProvider"),
+    [S_ON_BEHALF] = OBJECT_REASONS("userIdentity.onBehalfOf"),
+    [S_ON_BEHALF_USER] = STRING_REASONS("userIdentity.onBehalfOf.userId"),
+    [S_ID_STORE] = STRING_REASONS("userIdentity.onBehalfOf.identityStoreArn"),
     [S_CONTEXT] = OBJECT_REASONS("userIdentity.sessionContext"),
+    [S_SOURCE_IDENTITY] = STRING_REASONS("userIdentity.sessionContext.sourceIdentity"),
     [S_ISSUER] = OBJECT_REASONS("userIdentity.sessionContext.sessionIssuer"),
     [S_ISSUER_ARN] = STRING_REASONS("userIdentity.sessionContext.sessionIssuer.arn"),
     [S_REQUEST] = OBJECT_REASONS("requestParameters"),
     [S_ROLE_ARN] = STRING_REASONS("requestParameters.roleArn"),
     [S_ROLE_SESSION] = STRING_REASONS("requestParameters.roleSessionName"),
+    [S_REQUEST_SOURCE_IDENTITY] = STRING_REASONS("requestParameters.sourceIdentity"),
     [S_RESPONSE] = OBJECT_REASONS("responseElements"),
     [S_CREDENTIALS] = OBJECT_REASONS("responseElements.credentials"),
     [S_ISSUED_KEY] = STRING_REASONS("responseElements.credentials.accessKeyId"),
+    [S_RESPONSE_SOURCE_IDENTITY] = STRING_REASONS("responseElements.sourceIdentity"),
+    [S_SUBJECT] = STRING_REASONS("responseElements.subject"),
+    [S_WEB_SUBJECT] = STRING_REASONS("responseElements.subjectFromWebIdentityToken"),
+    [S_RESPONSE_ISSUER] = STRING_REASONS("responseElements.issuer"),
+    [S_PROVIDER] = STRING_REASONS("responseElements.provider"),
     [S_EVENT_TYPE] = STRING_REASONS("eventType"),
     [S_EVENT_CATEGORY] = STRING_REASONS("eventCategory"),
     [S_READ_ONLY] = BOOLEAN_REASONS("readOnly"),
@@ -103,10 +130,9 @@ static const char *const type_reasons[SLOT_COUNT][T_COUNT] = {
 
 /* Free-form payloads: their shape varies by service (CloudTrail writes null
  * when there is none), so an unexpected type there only matters to the
- * calls whose fields cloudtracker reads in them (see needs_payload). */
-#define PAYLOAD_SLOTS                                                                              \
-    ((1u << S_REQUEST) | (1u << S_ROLE_ARN) | (1u << S_ROLE_SESSION) | (1u << S_RESPONSE) |        \
-     (1u << S_CREDENTIALS) | (1u << S_ISSUED_KEY))
+ * calls whose fields cloudtracker reads in them (see needs_payload): every
+ * slot from requestParameters to the end of responseElements. */
+#define PAYLOAD_SLOTS (SLOT_BIT(S_PROVIDER + 1) - SLOT_BIT(S_REQUEST))
 
 #define SLOT_RECORDS (-2) /* the "Records" key of an envelope object */
 
@@ -138,25 +164,42 @@ struct node {
 static const field issuer_fields[] = {STR("arn", S_ISSUER_ARN)};
 static const node issuer_node = NODE(issuer_fields);
 static const field context_fields[] = {
-    OBJ("sessionIssuer", S_ISSUER, S_ISSUER_ARN, S_ISSUER_ARN + 1, &issuer_node)};
+    OBJ("sessionIssuer", S_ISSUER, S_ISSUER_ARN, S_ISSUER_ARN + 1, &issuer_node),
+    STR("sourceIdentity", S_SOURCE_IDENTITY),
+};
 static const node context_node = NODE(context_fields);
+static const field on_behalf_fields[] = {
+    STR("userId", S_ON_BEHALF_USER),
+    STR("identityStoreArn", S_ID_STORE),
+};
+static const node on_behalf_node = NODE(on_behalf_fields);
 static const field identity_fields[] = {
     STR("type", S_ID_TYPE),
     STR("arn", S_ID_ARN),
     STR("accountId", S_ID_ACCOUNT),
     STR("accessKeyId", S_ID_KEY),
-    OBJ("sessionContext", S_CONTEXT, S_ISSUER, S_ISSUER_ARN + 1, &context_node),
+    OBJ("sessionContext", S_CONTEXT, S_SOURCE_IDENTITY, S_ISSUER_ARN + 1, &context_node),
+    STR("userName", S_ID_USER_NAME),
+    STR("identityProvider", S_ID_PROVIDER),
+    OBJ("onBehalfOf", S_ON_BEHALF, S_ON_BEHALF_USER, S_ID_STORE + 1, &on_behalf_node),
 };
 static const node identity_node = NODE(identity_fields);
 static const field request_fields[] = {
     STR("roleArn", S_ROLE_ARN),
     STR("roleSessionName", S_ROLE_SESSION),
+    STR("sourceIdentity", S_REQUEST_SOURCE_IDENTITY),
 };
 static const node request_node = NODE(request_fields);
 static const field credentials_fields[] = {STR("accessKeyId", S_ISSUED_KEY)};
 static const node credentials_node = NODE(credentials_fields);
 static const field response_fields[] = {
-    OBJ("credentials", S_CREDENTIALS, S_ISSUED_KEY, S_ISSUED_KEY + 1, &credentials_node)};
+    OBJ("credentials", S_CREDENTIALS, S_ISSUED_KEY, S_ISSUED_KEY + 1, &credentials_node),
+    STR("sourceIdentity", S_RESPONSE_SOURCE_IDENTITY),
+    STR("subject", S_SUBJECT),
+    STR("subjectFromWebIdentityToken", S_WEB_SUBJECT),
+    STR("issuer", S_RESPONSE_ISSUER),
+    STR("provider", S_PROVIDER),
+};
 static const node response_node = NODE(response_fields);
 
 #define RECORD_FIELDS                                                                      \
@@ -167,8 +210,9 @@ static const node response_node = NODE(response_fields);
         STR("eventCategory", S_EVENT_CATEGORY), BOOL("readOnly", S_READ_ONLY),             \
         BOOL("managementEvent", S_MANAGEMENT),                                             \
         OBJ("userIdentity", S_ID, S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),            \
-        OBJ("requestParameters", S_REQUEST, S_ROLE_ARN, S_ROLE_SESSION + 1, &request_node), \
-        OBJ("responseElements", S_RESPONSE, S_CREDENTIALS, S_ISSUED_KEY + 1, &response_node)
+        OBJ("requestParameters", S_REQUEST, S_ROLE_ARN, S_REQUEST_SOURCE_IDENTITY + 1,     \
+            &request_node),                                                                \
+        OBJ("responseElements", S_RESPONSE, S_CREDENTIALS, S_PROVIDER + 1, &response_node)
 
 static const field record_fields[] = {RECORD_FIELDS};
 static const node record_node = NODE(record_fields);
@@ -204,8 +248,8 @@ typedef struct scanner {
     const char *alt_reason;
     size_t alt_off;
 
-    uint32_t present; /* bit per slot: holds a string */
-    uint32_t wrong;   /* bit per slot: holds a value of an unexpected type */
+    uint64_t present;                     /* bit per slot: holds a string */
+    uint64_t wrong;                       /* bit per slot: holds a value of an unexpected type */
     unsigned char wrong_type[SLOT_COUNT]; /* T_*, where `wrong` says so */
     size_t wrong_off[SLOT_COUNT];         /* and where that value starts */
     bool record_key_seen;
@@ -705,7 +749,7 @@ static const unsigned char *skip_mistyped(scanner *sc, const unsigned char *p, u
 {
     const unsigned char *q = skip_value(sc, p);
     if (q) {
-        sc->wrong |= (uint32_t)1 << s;
+        sc->wrong |= SLOT_BIT(s);
         sc->wrong_type[s] = (unsigned char)value_type(sc, p);
         sc->wrong_off[s] = (size_t)(p - sc->base);
     }
@@ -721,13 +765,13 @@ static const unsigned char *parse_value(scanner *sc, const unsigned char *p, con
     if (!f)
         return skip_value(sc, p);
     unsigned s = (unsigned)f->slot;
-    uint32_t bit = (uint32_t)1 << s;
+    uint64_t bit = SLOT_BIT(s);
     sc->present &= ~bit;
     sc->wrong &= ~bit;
     if (s == S_ALT_TIME)
         sc->alt_reason = NULL;
     if (f->child) {
-        uint32_t fields = (((uint32_t)1 << f->hi) - 1) & ~(((uint32_t)1 << f->lo) - 1);
+        uint64_t fields = SLOT_BIT(f->hi) - SLOT_BIT(f->lo);
         sc->present &= ~fields;
         sc->wrong &= ~fields;
     }
@@ -869,8 +913,10 @@ static int tristate(const scanner *sc, unsigned s)
 }
 
 /* Whether the record is a successful AssumeRole call, whose request and
- * response fields link the sessions it opens to the role (the calls
- * ingest_file.c's is_assume_role takes). */
+ * response fields link the sessions it opens to the role and name who
+ * opened them (the calls ingest_file.c's is_assume_role takes): a value of
+ * the wrong type there would otherwise, left out, pin the session on a
+ * weaker witness (the session name) without a word. */
 static bool needs_payload(const scanner *sc)
 {
     const char *source = get(sc, S_EVENT_SOURCE), *name = get(sc, S_EVENT_NAME);
@@ -889,14 +935,14 @@ static bool needs_payload(const scanner *sc)
  * is there. */
 static const char *type_problem(const scanner *sc, size_t *offset)
 {
-    uint32_t counted = sc->wrong;
+    uint64_t counted = sc->wrong;
     if (!counted)
         return NULL;
     if ((counted & PAYLOAD_SLOTS) && !needs_payload(sc))
         counted &= ~PAYLOAD_SLOTS;
     if ((has(sc, S_EVENT_TIME) && sc->len[S_EVENT_TIME] > 0) ||
-        (sc->wrong & ((uint32_t)1 << S_EVENT_TIME)))
-        counted &= ~((uint32_t)1 << S_ALT_TIME);
+        (sc->wrong & SLOT_BIT(S_EVENT_TIME)))
+        counted &= ~SLOT_BIT(S_ALT_TIME);
     const char *why = NULL;
     for (unsigned s = 0; s < SLOT_COUNT; s++) {
         if (!((counted >> s) & 1) || (why && sc->wrong_off[s] >= *offset))
@@ -966,6 +1012,17 @@ static int finish_record(scanner *sc, const unsigned char *start, const unsigned
         .role_arn = get(sc, S_ROLE_ARN),
         .role_session_name = get(sc, S_ROLE_SESSION),
         .issued_key = get(sc, S_ISSUED_KEY),
+        .identity_user_name = get(sc, S_ID_USER_NAME),
+        .identity_provider = get(sc, S_ID_PROVIDER),
+        .source_identity = get(sc, S_SOURCE_IDENTITY),
+        .on_behalf_of = get(sc, S_ON_BEHALF_USER),
+        .identity_store = get(sc, S_ID_STORE),
+        .request_source_identity = get(sc, S_REQUEST_SOURCE_IDENTITY),
+        .response_source_identity = get(sc, S_RESPONSE_SOURCE_IDENTITY),
+        .response_subject = get(sc, S_SUBJECT),
+        .response_web_subject = get(sc, S_WEB_SUBJECT),
+        .response_issuer = get(sc, S_RESPONSE_ISSUER),
+        .response_provider = get(sc, S_PROVIDER),
         .event_type = get(sc, S_EVENT_TYPE),
         .event_category = get(sc, S_EVENT_CATEGORY),
         .read_only = tristate(sc, S_READ_ONLY),

@@ -193,6 +193,95 @@ class DemoTests(LoaderTest):
             # No index is left marked as being loaded: one document per file.
             self.assertEqual(count(url, "cloudtracker-state"), DEMO_FILES)
 
+    def test_people_fields_are_aggregatable_keywords(self):
+        """The fields that name who is behind a role session, and the keys
+        that join a session to the event that opened it, are keywords in
+        every flavor's template and index (mapping_version 2), and the
+        records keep them: a terms aggregation on each finds its value."""
+        saml = record(1, eventSource="sts.amazonaws.com", eventName="AssumeRoleWithSAML",
+                      eventID="ev-saml", sharedEventID="sh-1",
+                      userIdentity={"type": "SAMLUser", "principalId": "Q0V=:alice@example.com",
+                                    "userName": "alice@example.com", "identityProvider": "Q0V="},
+                      requestParameters={"roleArn": "arn:aws:iam::111111111111:role/S",
+                                         "roleSessionName": "alice@example.com",
+                                         "sourceIdentity": "alice-req", "durationSeconds": 3600},
+                      responseElements={"credentials": {"accessKeyId": "ASIASAML"},
+                                        "subject": "alice@example.com", "subjectType": "persistent",
+                                        "issuer": "http://www.okta.com/exk1",
+                                        "sourceIdentity": "alice-resp",
+                                        "assumedRoleUser": {
+                                            "assumedRoleId": "AROAS:alice@example.com",
+                                            "arn": "arn:aws:sts::111111111111:assumed-role/S/a"}})
+        web = record(2, eventSource="sts.amazonaws.com", eventName="AssumeRoleWithWebIdentity",
+                     eventID="ev-web",
+                     userIdentity={"type": "WebIdentityUser", "userName": "1234",
+                                   "identityProvider": "accounts.google.com"},
+                     responseElements={"credentials": {"accessKeyId": "ASIAWEB"},
+                                       "subjectFromWebIdentityToken": "1234",
+                                       "provider": "accounts.google.com"})
+        idc = record(3, eventSource="signin.amazonaws.com", eventName="UserAuthentication",
+                     eventID="ev-idc",
+                     userIdentity={"type": "IdentityCenterUser", "accountId": "111111111111",
+                                   "onBehalfOf": {"userId": "544894e8",
+                                                  "identityStoreArn": "arn:aws:identitystore::"
+                                                  "111111111111:identitystore/d-1"}})
+        chained = record(4, eventSource="sts.amazonaws.com", eventName="AssumeRole",
+                         eventID="ev-chain",
+                         userIdentity={"type": "AssumedRole", "principalId": "AROAS:alice",
+                                       "accessKeyId": "ASIASAML",
+                                       "sessionContext": {"sourceIdentity": "alice-chain"}})
+        logs = os.path.join(self.tmp, "people")
+        write_record_file(os.path.join(logs, "people.json.gz"), [saml, web, idc, chained])
+        want = {
+            "eventID": ["ev-chain", "ev-idc", "ev-saml", "ev-web"],
+            "sharedEventID": ["sh-1"],
+            "userIdentity.principalId": ["AROAS:alice", "Q0V=:alice@example.com"],
+            "userIdentity.userName": ["1234", "alice@example.com"],
+            "userIdentity.identityProvider": ["Q0V=", "accounts.google.com"],
+            "userIdentity.onBehalfOf.userId": ["544894e8"],
+            "userIdentity.onBehalfOf.identityStoreArn": [
+                "arn:aws:identitystore::111111111111:identitystore/d-1"],
+            "userIdentity.sessionContext.sourceIdentity": ["alice-chain"],
+            "requestParameters.roleSessionName": ["alice@example.com"],
+            "requestParameters.sourceIdentity": ["alice-req"],
+            "responseElements.sourceIdentity": ["alice-resp"],
+            "responseElements.subject": ["alice@example.com"],
+            "responseElements.subjectFromWebIdentityToken": ["1234"],
+            "responseElements.issuer": ["http://www.okta.com/exk1"],
+            "responseElements.provider": ["accounts.google.com"],
+            "responseElements.assumedRoleUser.assumedRoleId": ["AROAS:alice@example.com"],
+            "responseElements.assumedRoleUser.arn": ["arn:aws:sts::111111111111:assumed-role/S/a"],
+        }
+        for flavor in ("es6", "es7", "es8", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as url:
+                rc, err, _ = self.load(self.config(url), [logs])
+                self.assertEqual(rc, EXIT_OK, err)
+                self.assertEqual(self.summary(err), (4, 4, 0, 0))
+                if flavor == "es6":
+                    _, tpl = http(url + "/_template/cloudtracker-cloudtrail")
+                    tpl_map = tpl["cloudtracker-cloudtrail"]["mappings"]["_doc"]
+                else:
+                    _, tpl = http(url + "/_index_template/cloudtracker-cloudtrail")
+                    tpl_map = tpl["index_templates"][0]["index_template"]["template"]["mappings"]
+                _, idx = http(url + "/cloudtrail-2018.06/_mapping")
+                idx_map = idx["cloudtrail-2018.06"]["mappings"]
+                if flavor == "es6":
+                    idx_map = idx_map["_doc"]
+                for mapping in (tpl_map, idx_map):
+                    self.assertEqual(mapping["_meta"]["cloudtracker"]["mapping_version"], 2)
+                    for path in want:
+                        props = mapping
+                        for part in path.split("."):
+                            props = props["properties"][part]
+                        self.assertEqual(props["type"], "keyword", path)
+                http(url + "/cloudtrail-*/_refresh", "POST")
+                for path, values in want.items():
+                    status, res = http(url + "/cloudtrail-*/_search", "POST", {
+                        "size": 0, "aggs": {"v": {"terms": {"field": path, "size": 10}}}})
+                    self.assertEqual(status, 200, res)
+                    keys = sorted(b["key"] for b in res["aggregations"]["v"]["buckets"])
+                    self.assertEqual(keys, values, path)
+
     def test_query_index_that_misses_the_loaded_indices_is_pointed_out(self):
         with running_server(flavor="es8") as url:
             config = backend.write_config(self.tmp, "  url: %s\n  index: 'ct-old-*'\n" % url)

@@ -192,6 +192,41 @@ static void check_mappings(const cJSON *m)
               "keyword");
     CHECK_STR(get_str(p, "responseElements/properties/assumedRoleUser/properties/arn/type"),
               "keyword");
+    /* Who is behind a role session, and the keys that join a session to the
+     * event that opened it: aggregatable keywords (doc_values and index
+     * left at their defaults). */
+    static const char *const people[] = {
+        "eventID",
+        "sharedEventID",
+        "userIdentity/properties/principalId",
+        "userIdentity/properties/userName",
+        "userIdentity/properties/identityProvider",
+        "userIdentity/properties/onBehalfOf/properties/userId",
+        "userIdentity/properties/onBehalfOf/properties/identityStoreArn",
+        "userIdentity/properties/sessionContext/properties/sourceIdentity",
+        "requestParameters/properties/roleSessionName",
+        "requestParameters/properties/sourceIdentity",
+        "responseElements/properties/sourceIdentity",
+        "responseElements/properties/subject",
+        "responseElements/properties/subjectFromWebIdentityToken",
+        "responseElements/properties/issuer",
+        "responseElements/properties/provider",
+        "responseElements/properties/assumedRoleUser/properties/assumedRoleId",
+        "responseElements/properties/assumedRoleUser/properties/arn",
+    };
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+        const cJSON *f = get(p, people[i]);
+        CHECK_STR(get_str(f, "type"), "keyword");
+        CHECK_INT(cJSON_GetNumberValue(get(f, "ignore_above")), 8191);
+        CHECK_INT(cJSON_GetArraySize(f), 2);
+    }
+    CHECK(get(p, "userIdentity/properties/onBehalfOf/type") == NULL); /* a plain object */
+    CHECK_INT(cJSON_GetArraySize(get(p, "userIdentity/properties/onBehalfOf/properties")), 2);
+    CHECK_INT(cJSON_GetArraySize(get(p, "userIdentity/properties")), 10);
+    CHECK_INT(cJSON_GetArraySize(get(p, "requestParameters/properties")), 3);
+    CHECK_INT(cJSON_GetArraySize(get(p, "responseElements/properties")), 7);
+    CHECK_INT(cJSON_GetArraySize(get(p, "responseElements/properties/assumedRoleUser/properties")),
+              2);
     static const char *const off[] = {"additionalEventData", "serviceEventDetails", "resources",
                                       "tlsDetails", CT_ES_MOVED_KEY};
     for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
@@ -343,6 +378,72 @@ static void test_object_paths(void)
            "\"responseElements.credentials\":"
            "\"hidden\",\"responseElements.assumedRoleUser.arn\":[1,[{}]]}}",
            2);
+}
+
+/* The fields that name who is behind a role session: strings kept as they
+ * are, in the record shapes CloudTrail writes; what a keyword cannot take
+ * (objects: other services' payloads use these names too) moved aside. */
+static void test_people_paths(void)
+{
+    const char *saml =
+        "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"SAMLUser\",\"principalId\":"
+        "\"Q0VvXJ4o=:alice@example.com\",\"userName\":\"alice@example.com\","
+        "\"identityProvider\":\"Q0VvXJ4o=\"},\"eventTime\":\"2024-07-30T21:53:13Z\","
+        "\"eventSource\":\"sts.amazonaws.com\",\"eventName\":\"AssumeRoleWithSAML\","
+        "\"requestParameters\":{\"roleSessionName\":\"alice@example.com\",\"roleArn\":"
+        "\"arn:aws:iam::444455556666:role/SAMLRole\",\"durationSeconds\":3600,"
+        "\"sourceIdentity\":\"alice\",\"principalTags\":{\"CostCenter\":\"1234\"}},"
+        "\"responseElements\":{\"subjectType\":\"persistent\",\"issuer\":"
+        "\"http://www.okta.com/exk1\",\"credentials\":{\"accessKeyId\":\"ASIASAML\"},"
+        "\"nameQualifier\":\"Q0VvXJ4o=\",\"subject\":\"alice@example.com\","
+        "\"sourceIdentity\":\"alice\",\"assumedRoleUser\":{\"assumedRoleId\":"
+        "\"AROASAML:alice@example.com\",\"arn\":\"arn:aws:sts::444455556666:assumed-role/"
+        "SAMLRole/alice@example.com\"},\"packedPolicySize\":1},\"eventID\":\"e-1\"}";
+    expect(saml, saml, 0);
+    const char *web =
+        "{\"userIdentity\":{\"type\":\"WebIdentityUser\",\"userName\":\"1234\","
+        "\"identityProvider\":\"accounts.google.com\"},\"responseElements\":{"
+        "\"credentials\":{\"accessKeyId\":\"ASIAWEB\"},\"subjectFromWebIdentityToken\":"
+        "\"1234\",\"provider\":\"accounts.google.com\",\"audience\":\"app\"}}";
+    expect(web, web, 0);
+    const char *idc = "{\"userIdentity\":{\"type\":\"IdentityCenterUser\",\"accountId\":"
+                      "\"333333333333\",\"onBehalfOf\":{\"userId\":\"544894e8\","
+                      "\"identityStoreArn\":\"arn:aws:identitystore::333333333333:"
+                      "identitystore/d-1\",\"subjectType\":\"user\"},\"credentialId\":\"c\"},"
+                      "\"eventName\":\"UserAuthentication\"}";
+    expect(idc, idc, 0);
+    const char *chained =
+        "{\"userIdentity\":{\"type\":\"AssumedRole\",\"accessKeyId\":\"ASIAS1\","
+        "\"sessionContext\":{\"sessionIssuer\":{\"arn\":\"r\"},\"sourceIdentity\":"
+        "\"alice\"}},\"responseElements\":{\"credentials\":{\"accessKeyId\":\"ASIAS2\"},"
+        "\"sourceIdentity\":\"alice\"},\"onBehalfOf\":{\"x\":{}}}";
+    expect(chained, chained, 0); /* a root onBehalfOf is not mapped */
+
+    expect("{\"eventSource\":\"acm.amazonaws.com\",\"responseElements\":{\"subject\":{"
+           "\"commonName\":\"x\"},\"issuer\":{\"o\":\"y\"},\"provider\":[\"p\"],"
+           "\"serial\":\"1\"}}",
+           "{\"eventSource\":\"acm.amazonaws.com\",\"responseElements\":{\"provider\":[\"p\"],"
+           "\"serial\":\"1\"},\"cloudtrackerMoved\":{\"responseElements.subject\":{"
+           "\"commonName\":\"x\"},\"responseElements.issuer\":{\"o\":\"y\"}}}",
+           2);
+    expect("{\"userIdentity\":{\"onBehalfOf\":\"u-1\",\"identityProvider\":{\"a\":1}}}",
+           "{\"userIdentity\":{},\"cloudtrackerMoved\":{\"userIdentity.onBehalfOf\":\"u-1\","
+           "\"userIdentity.identityProvider\":{\"a\":1}}}",
+           2);
+    expect("{\"userIdentity\":{\"onBehalfOf\":{\"userId\":{\"id\":1},\"identityStoreArn\":"
+           "\"s\"}},\"requestParameters\":{\"sourceIdentity\":[{\"a\":1}]},"
+           "\"responseElements\":{\"subjectFromWebIdentityToken\":{},\"sourceIdentity\":{},"
+           "\"assumedRoleUser\":{\"assumedRoleId\":{}}}}",
+           "{\"userIdentity\":{\"onBehalfOf\":{\"identityStoreArn\":\"s\"}},"
+           "\"requestParameters\":{},\"responseElements\":{\"assumedRoleUser\":{}},"
+           "\"cloudtrackerMoved\":{\"userIdentity.onBehalfOf.userId\":{\"id\":1},"
+           "\"requestParameters.sourceIdentity\":[{\"a\":1}],"
+           "\"responseElements.subjectFromWebIdentityToken\":{},"
+           "\"responseElements.sourceIdentity\":{},"
+           "\"responseElements.assumedRoleUser.assumedRoleId\":{}}}",
+           5);
+    expect("{\"userIdentity\":{\"onBehalfOf\":null,\"identityProvider\":null}}",
+           "{\"userIdentity\":{\"onBehalfOf\":null,\"identityProvider\":null}}", 0);
 }
 
 static void test_leaf_paths(void)
@@ -785,6 +886,7 @@ int main(void)
     RUN(test_big_integer_moved_verbatim);
     RUN(test_object_paths);
     RUN(test_leaf_paths);
+    RUN(test_people_paths);
     RUN(test_event_time);
     RUN(test_added_event_time);
     RUN(test_existing_moved_member);

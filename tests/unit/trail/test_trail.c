@@ -64,6 +64,17 @@ static int on_record(void *ud, const ct_trail_record *r)
         c->role_arn = copy(r->role_arn, bad);
         c->role_session_name = copy(r->role_session_name, bad);
         c->issued_key = copy(r->issued_key, bad);
+        c->identity_user_name = copy(r->identity_user_name, bad);
+        c->identity_provider = copy(r->identity_provider, bad);
+        c->source_identity = copy(r->source_identity, bad);
+        c->on_behalf_of = copy(r->on_behalf_of, bad);
+        c->identity_store = copy(r->identity_store, bad);
+        c->request_source_identity = copy(r->request_source_identity, bad);
+        c->response_source_identity = copy(r->response_source_identity, bad);
+        c->response_subject = copy(r->response_subject, bad);
+        c->response_web_subject = copy(r->response_web_subject, bad);
+        c->response_issuer = copy(r->response_issuer, bad);
+        c->response_provider = copy(r->response_provider, bad);
         c->event_type = copy(r->event_type, bad);
         c->event_category = copy(r->event_category, bad);
         c->read_only = r->read_only;
@@ -98,6 +109,14 @@ static void release(result *res)
                              c->event_type,        c->event_category};
         for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
             free((char *)all[k]);
+        const char *people[] = {c->identity_user_name,       c->identity_provider,
+                                c->source_identity,          c->on_behalf_of,
+                                c->identity_store,           c->request_source_identity,
+                                c->response_source_identity, c->response_subject,
+                                c->response_web_subject,     c->response_issuer,
+                                c->response_provider};
+        for (size_t k = 0; k < sizeof(people) / sizeof(people[0]); k++)
+            free((char *)people[k]);
     }
     memset(res, 0, sizeof(*res));
 }
@@ -326,6 +345,183 @@ static void test_fields(void)
     release(&r);
 }
 
+/* The fields that say who is behind a role session, in the shapes
+ * CloudTrail writes them (docs: /work/shared/reference/people-and-access-
+ * reviews.md, sections 3.2-3.7; ids invented). */
+static void test_people_fields(void)
+{
+    static result r;
+    /* An IAM user assumes a role and sets a source identity (3.2). */
+    parse(&r, "{\"Records\":[{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\","
+              "\"principalId\":\"AIDAALICE\",\"arn\":\"arn:aws:iam::111111111111:user/alice\","
+              "\"accountId\":\"111111111111\",\"accessKeyId\":\"AKIAALICE\",\"userName\":"
+              "\"alice\"},\"eventTime\":\"2024-07-30T21:53:13Z\",\"eventSource\":"
+              "\"sts.amazonaws.com\",\"eventName\":\"AssumeRole\",\"requestParameters\":{"
+              "\"roleArn\":\"arn:aws:iam::222222222222:role/Admin\",\"roleSessionName\":\"alice\","
+              "\"sourceIdentity\":\"alice\",\"durationSeconds\":3600},\"responseElements\":{"
+              "\"credentials\":{\"accessKeyId\":\"ASIAS1\",\"sessionToken\":\"t\",\"expiration\":"
+              "\"Jul 30, 2024, 10:53:13 PM\"},\"assumedRoleUser\":{\"assumedRoleId\":"
+              "\"AROAADMIN:alice\",\"arn\":\"arn:aws:sts::222222222222:assumed-role/Admin/alice\"},"
+              "\"sourceIdentity\":\"alice\"},\"sharedEventID\":\"s-1\"}]}");
+    CHECK_INT(r.records, 1);
+    CHECK_INT(r.rejects, 0);
+    ct_trail_record *c = &r.rec[0];
+    CHECK_STR(c->identity_user_name, "alice");
+    CHECK(c->identity_provider == NULL);
+    CHECK(c->source_identity == NULL);
+    CHECK_STR(c->request_source_identity, "alice");
+    CHECK_STR(c->response_source_identity, "alice");
+    CHECK_STR(c->issued_key, "ASIAS1");
+    CHECK(c->response_subject == NULL && c->response_issuer == NULL);
+    CHECK(c->response_web_subject == NULL && c->response_provider == NULL);
+    CHECK(c->on_behalf_of == NULL && c->identity_store == NULL);
+
+    /* SAML federation outside Identity Center (3.5). */
+    parse(&r, "{\"Records\":[{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"SAMLUser\","
+              "\"principalId\":\"Q0VvXJ4o=:alice@example.com\",\"userName\":\"alice@example.com\","
+              "\"identityProvider\":\"Q0VvXJ4o=\"},\"eventTime\":\"2024-07-30T21:53:13Z\","
+              "\"eventSource\":\"sts.amazonaws.com\",\"eventName\":\"AssumeRoleWithSAML\","
+              "\"requestParameters\":{\"sAMLAssertionID\":\"_c0046c\",\"roleSessionName\":"
+              "\"alice@example.com\",\"roleArn\":\"arn:aws:iam::444455556666:role/SAMLRole\","
+              "\"principalArn\":\"arn:aws:iam::444455556666:saml-provider/Okta\","
+              "\"durationSeconds\":3600,\"sourceIdentity\":\"alice\",\"principalTags\":{"
+              "\"CostCenter\":\"1234\"},\"transitiveTagKeys\":[\"CostCenter\"]},"
+              "\"responseElements\":{\"subjectType\":\"persistent\",\"issuer\":"
+              "\"http://www.okta.com/exk1\",\"credentials\":{\"accessKeyId\":\"ASIASAML\","
+              "\"expiration\":\"Jul 30, 2024, 10:53:13 PM\"},\"nameQualifier\":\"Q0VvXJ4o=\","
+              "\"audience\":\"https://signin.aws.amazon.com/saml\",\"subject\":"
+              "\"alice@example.com\",\"sourceIdentity\":\"alice\",\"assumedRoleUser\":{"
+              "\"assumedRoleId\":\"AROASAML:alice@example.com\",\"arn\":\"arn:aws:sts::"
+              "444455556666:assumed-role/SAMLRole/alice@example.com\"},\"packedPolicySize\":1}}]}");
+    CHECK_INT(r.records, 1);
+    CHECK_INT(r.rejects, 0);
+    c = &r.rec[0];
+    CHECK_STR(c->identity_type, "SAMLUser");
+    CHECK_STR(c->identity_user_name, "alice@example.com");
+    CHECK_STR(c->identity_provider, "Q0VvXJ4o=");
+    CHECK_STR(c->request_source_identity, "alice");
+    CHECK_STR(c->response_source_identity, "alice");
+    CHECK_STR(c->response_subject, "alice@example.com");
+    CHECK_STR(c->response_issuer, "http://www.okta.com/exk1");
+    CHECK_STR(c->issued_key, "ASIASAML");
+    CHECK_STR(c->role_session_name, "alice@example.com");
+    CHECK(c->response_web_subject == NULL && c->response_provider == NULL);
+
+    /* Web identity (3.6). */
+    parse(&r, "[{\"userIdentity\":{\"type\":\"WebIdentityUser\",\"principalId\":"
+              "\"accounts.google.com:app.apps.googleusercontent.com:1234\",\"userName\":\"1234\","
+              "\"identityProvider\":\"accounts.google.com\"},\"eventTime\":"
+              "\"2024-07-30T21:53:13Z\",\"eventSource\":\"sts.amazonaws.com\",\"eventName\":"
+              "\"AssumeRoleWithWebIdentity\",\"requestParameters\":{\"roleArn\":"
+              "\"arn:aws:iam::444455556666:role/WebRole\",\"roleSessionName\":\"app1\","
+              "\"durationSeconds\":3600},\"responseElements\":{\"credentials\":{\"accessKeyId\":"
+              "\"ASIAWEB\"},\"subjectFromWebIdentityToken\":\"1234\",\"assumedRoleUser\":{"
+              "\"assumedRoleId\":\"AROAWEB:app1\",\"arn\":\"arn:aws:sts::444455556666:"
+              "assumed-role/WebRole/app1\"},\"provider\":\"accounts.google.com\",\"audience\":"
+              "\"app.apps.googleusercontent.com\"}}]");
+    CHECK_INT(r.records, 1);
+    CHECK_INT(r.rejects, 0);
+    c = &r.rec[0];
+    CHECK_STR(c->identity_user_name, "1234");
+    CHECK_STR(c->identity_provider, "accounts.google.com");
+    CHECK_STR(c->response_web_subject, "1234");
+    CHECK_STR(c->response_provider, "accounts.google.com");
+    CHECK_STR(c->issued_key, "ASIAWEB");
+    CHECK(c->response_subject == NULL && c->response_issuer == NULL);
+    CHECK(c->request_source_identity == NULL && c->response_source_identity == NULL);
+
+    /* An Identity Center user's sign-in (3.3), and an identity-enhanced
+     * session with the newer onBehalfOf keys, which are not read (3.4). */
+    parse(&r, "{\"userIdentity\":{\"type\":\"IdentityCenterUser\",\"accountId\":"
+              "\"333333333333\",\"onBehalfOf\":{\"userId\":\"544894e8-0000-0000-0000-"
+              "3ba6510dfac1\",\"identityStoreArn\":\"arn:aws:identitystore::333333333333:"
+              "identitystore/d-1234567890\"},\"credentialId\":\"c-1\"},\"eventTime\":"
+              "\"2024-07-30T21:53:13Z\",\"eventSource\":\"signin.amazonaws.com\",\"eventName\":"
+              "\"UserAuthentication\",\"requestParameters\":null,\"responseElements\":null}\n"
+              "{\"userIdentity\":{\"type\":\"AssumedRole\",\"arn\":\"arn:aws:sts::111111111111:"
+              "assumed-role/AppRole/Session\",\"accessKeyId\":\"ASIAAPP\",\"sessionContext\":{"
+              "\"sessionIssuer\":{\"arn\":\"arn:aws:iam::111111111111:role/AppRole\"}},"
+              "\"onBehalfOf\":{\"userId\":\"11111111-2222\",\"identityStoreArn\":"
+              "\"arn:aws:identitystore::111111111111:identitystore/d-1\","
+              "\"identityCenterInstanceArn\":\"arn:aws:sso:::instance/ssoins-1\",\"subject\":"
+              "\"x\",\"subjectType\":\"user\",\"issuer\":\"https://identitycenter\"}},"
+              "\"eventTime\":\"2024-07-30T21:53:13Z\",\"eventSource\":\"s3.amazonaws.com\","
+              "\"eventName\":\"GetObject\"}\n");
+    CHECK_INT(r.records, 2);
+    CHECK_INT(r.rejects, 0);
+    CHECK_STR(r.rec[0].identity_type, "IdentityCenterUser");
+    CHECK_STR(r.rec[0].on_behalf_of, "544894e8-0000-0000-0000-3ba6510dfac1");
+    CHECK_STR(r.rec[0].identity_store,
+              "arn:aws:identitystore::333333333333:identitystore/d-1234567890");
+    CHECK(r.rec[0].identity_user_name == NULL);
+    CHECK_STR(r.rec[1].on_behalf_of, "11111111-2222");
+    CHECK_STR(r.rec[1].identity_store, "arn:aws:identitystore::111111111111:identitystore/d-1");
+    CHECK_STR(r.rec[1].issuer_arn, "arn:aws:iam::111111111111:role/AppRole");
+    CHECK(r.rec[1].response_subject == NULL && r.rec[1].response_issuer == NULL);
+
+    /* A chained AssumeRole: the caller's session carries its source
+     * identity on (3.7). */
+    parse(&r, "[{\"userIdentity\":{\"type\":\"AssumedRole\",\"principalId\":\"AROAADMIN:alice\","
+              "\"arn\":\"arn:aws:sts::222222222222:assumed-role/Admin/alice\",\"accountId\":"
+              "\"222222222222\",\"accessKeyId\":\"ASIAS1\",\"sessionContext\":{\"sessionIssuer\":"
+              "{\"type\":\"Role\",\"arn\":\"arn:aws:iam::222222222222:role/Admin\"},"
+              "\"attributes\":{\"creationDate\":\"2024-07-30T21:00:00Z\",\"mfaAuthenticated\":"
+              "\"false\"},\"sourceIdentity\":\"alice\"}},\"eventTime\":\"2024-07-30T21:53:13Z\","
+              "\"eventSource\":\"sts.amazonaws.com\",\"eventName\":\"AssumeRole\","
+              "\"requestParameters\":{\"roleArn\":\"arn:aws:iam::333333333333:role/Ops\","
+              "\"roleSessionName\":\"gntd-1\",\"incomingTransitiveTags\":{\"Team\":\"a\"}},"
+              "\"responseElements\":{\"credentials\":{\"accessKeyId\":\"ASIAS2\"},"
+              "\"assumedRoleUser\":{\"assumedRoleId\":\"AROAOPS:gntd-1\",\"arn\":"
+              "\"arn:aws:sts::333333333333:assumed-role/Ops/gntd-1\"},\"sourceIdentity\":"
+              "\"alice\"}}]");
+    CHECK_INT(r.records, 1);
+    CHECK_INT(r.rejects, 0);
+    c = &r.rec[0];
+    CHECK_STR(c->source_identity, "alice");
+    CHECK_STR(c->issuer_arn, "arn:aws:iam::222222222222:role/Admin");
+    CHECK_STR(c->access_key_id, "ASIAS1");
+    CHECK_STR(c->issued_key, "ASIAS2");
+    CHECK_STR(c->response_source_identity, "alice");
+    CHECK(c->request_source_identity == NULL);
+
+    /* Repeated keys: the last wins, and a repeated object starts over. */
+    parse(&r, "[{\"userIdentity\":{\"onBehalfOf\":{\"userId\":\"u1\",\"identityStoreArn\":"
+              "\"s1\"},\"onBehalfOf\":{\"userId\":\"u2\"},\"userName\":\"a\",\"userName\":\"b\","
+              "\"sessionContext\":{\"sourceIdentity\":\"old\"},\"sessionContext\":{"
+              "\"sessionIssuer\":{\"arn\":\"i\"}}},\"responseElements\":{\"subject\":\"s\","
+              "\"subject\":null,\"provider\":\"p1\",\"provider\":\"p2\"}," REC_TAIL("x") "]");
+    CHECK_INT(r.records, 1);
+    c = &r.rec[0];
+    CHECK_STR(c->on_behalf_of, "u2");
+    CHECK(c->identity_store == NULL);
+    CHECK_STR(c->identity_user_name, "b");
+    CHECK(c->source_identity == NULL);
+    CHECK_STR(c->issuer_arn, "i");
+    CHECK(c->response_subject == NULL);
+    CHECK_STR(c->response_provider, "p2");
+
+    /* The field limit holds for them too. */
+    static char doc[8192];
+    char longer[4098];
+    memset(longer, 'a', 4097);
+    longer[4097] = '\0';
+    snprintf(doc, sizeof(doc),
+             "[{\"userIdentity\":{\"onBehalfOf\":{\"userId\":\"%s\"}}," REC_TAIL("x") "]", longer);
+    parse(&r, doc);
+    CHECK_INT(r.records, 0);
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "field too long");
+    longer[4096] = '\0';
+    snprintf(
+        doc, sizeof(doc),
+        "[{\"userIdentity\":{\"sessionContext\":{\"sourceIdentity\":\"%s\"}}," REC_TAIL("x") "]",
+        longer);
+    parse(&r, doc);
+    CHECK_INT(r.records, 1);
+    CHECK(r.records == 1 && strlen(r.rec[0].source_identity) == 4096);
+    release(&r);
+}
+
 static void test_unexpected_types(void)
 {
     static result r;
@@ -343,6 +539,9 @@ static void test_unexpected_types(void)
         "\"requestParameters\":{\"roleArn\":[\"arn\"],\"roleSessionName\":true}",
         "\"requestParameters\":null",
         "\"requestParameters\":7",
+        "\"requestParameters\":{\"sourceIdentity\":{\"name\":\"alice\"}}",
+        "\"responseElements\":{\"subject\":{\"commonName\":\"x\"},\"issuer\":{\"o\":\"y\"},"
+        "\"provider\":7,\"subjectFromWebIdentityToken\":[],\"sourceIdentity\":false}",
     };
     for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
         snprintf(doc, sizeof(doc), "[{%s,%s}]", odd[i], base);
@@ -352,6 +551,10 @@ static void test_unexpected_types(void)
         CHECK_INT(r.rejects, 0);
         CHECK(r.rec[0].issued_key == NULL);
         CHECK(r.rec[0].role_arn == NULL && r.rec[0].role_session_name == NULL);
+        CHECK(r.rec[0].request_source_identity == NULL &&
+              r.rec[0].response_source_identity == NULL);
+        CHECK(r.rec[0].response_subject == NULL && r.rec[0].response_issuer == NULL);
+        CHECK(r.rec[0].response_provider == NULL && r.rec[0].response_web_subject == NULL);
     }
 
     /* A field that decides who made the call, whether it succeeded, or what
@@ -381,6 +584,18 @@ static void test_unexpected_types(void)
          "userIdentity.sessionContext is a string, expected an object", "\"s\""},
         {"\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":[]}}",
          "userIdentity.sessionContext.sessionIssuer is an array, expected an object", "[]"},
+        {"\"userIdentity\":{\"userName\":{\"n\":\"alice\"}}",
+         "userIdentity.userName is an object, expected a string", "{\"n\""},
+        {"\"userIdentity\":{\"identityProvider\":[\"x\"]}",
+         "userIdentity.identityProvider is an array, expected a string", "["},
+        {"\"userIdentity\":{\"onBehalfOf\":\"u-1\"}",
+         "userIdentity.onBehalfOf is a string, expected an object", "\"u-1\""},
+        {"\"userIdentity\":{\"onBehalfOf\":{\"userId\":7}}",
+         "userIdentity.onBehalfOf.userId is a number, expected a string", "7}"},
+        {"\"userIdentity\":{\"onBehalfOf\":{\"userId\":\"u\",\"identityStoreArn\":true}}",
+         "userIdentity.onBehalfOf.identityStoreArn is a boolean, expected a string", "true"},
+        {"\"userIdentity\":{\"sessionContext\":{\"sourceIdentity\":[\"alice\"]}}",
+         "userIdentity.sessionContext.sourceIdentity is an array, expected a string", "["},
         {"\"recipientAccountId\":111111111111", "recipientAccountId is a number, expected a string",
          "111111111111"},
         {"\"eventID\":false", "eventID is a boolean, expected a string", "false"},
@@ -418,6 +633,9 @@ static void test_unexpected_types(void)
         "\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":{\"arn\":null}}}",
         "\"managementEvent\":null,\"readOnly\":null,\"eventType\":null",
         "\"recipientAccountId\":null,\"sharedEventID\":null,\"eventID\":null",
+        "\"userIdentity\":{\"userName\":null,\"identityProvider\":null,\"onBehalfOf\":null}",
+        "\"userIdentity\":{\"onBehalfOf\":{\"userId\":null,\"identityStoreArn\":null},"
+        "\"sessionContext\":{\"sourceIdentity\":null}}",
     };
     for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
         snprintf(doc, sizeof(doc), "[{%s,%s}]", base, nulls[i]);
@@ -425,8 +643,12 @@ static void test_unexpected_types(void)
         CHECK_INT(r.rc, 0);
         CHECK_INT(r.records, 1);
         CHECK_INT(r.rejects, 0);
-        if (r.records)
+        if (r.records) {
             CHECK(r.rec[0].error_code == NULL);
+            CHECK(r.rec[0].identity_user_name == NULL && r.rec[0].identity_provider == NULL);
+            CHECK(r.rec[0].on_behalf_of == NULL && r.rec[0].identity_store == NULL);
+            CHECK(r.rec[0].source_identity == NULL);
+        }
     }
 
     /* A successful AssumeRole needs its request and response fields (they
@@ -447,6 +669,23 @@ static void test_unexpected_types(void)
          "responseElements.credentials is a string, expected an object"},
         {"\"responseElements\":{\"credentials\":{\"accessKeyId\":42}}",
          "responseElements.credentials.accessKeyId is a number, expected a string"},
+        /* The fields that name who opened the session (see needs_payload). */
+        {"\"requestParameters\":{\"sourceIdentity\":7}",
+         "requestParameters.sourceIdentity is a number, expected a string"},
+        {"\"responseElements\":{\"sourceIdentity\":{}}",
+         "responseElements.sourceIdentity is an object, expected a string"},
+        {"\"responseElements\":{\"subject\":[\"alice\"]}",
+         "responseElements.subject is an array, expected a string"},
+        {"\"responseElements\":{\"subjectFromWebIdentityToken\":1234}",
+         "responseElements.subjectFromWebIdentityToken is a number, expected a string"},
+        {"\"responseElements\":{\"issuer\":true}",
+         "responseElements.issuer is a boolean, expected a string"},
+        {"\"responseElements\":{\"provider\":{\"name\":\"x\"}}",
+         "responseElements.provider is an object, expected a string"},
+        {"\"responseElements\":{\"subject\":null,\"issuer\":null,\"provider\":null,"
+         "\"subjectFromWebIdentityToken\":null,\"sourceIdentity\":null},"
+         "\"requestParameters\":{\"sourceIdentity\":null}",
+         NULL},
         {"\"responseElements\":null", NULL},
         {"\"requestParameters\":null", NULL},
         /* A failed call needs none of them. */
@@ -467,6 +706,20 @@ static void test_unexpected_types(void)
     parse(&r, doc);
     CHECK_INT(r.rejects, 1);
     CHECK_STR(r.rej_why[0], "responseElements.credentials is a number, expected an object");
+    snprintf(doc, sizeof(doc),
+             "[{%s,\"eventName\":\"AssumeRoleWithSAML\",\"responseElements\":{\"issuer\":"
+             "[\"https://idp\"]}}]",
+             assume);
+    parse(&r, doc);
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "responseElements.issuer is an array, expected a string");
+    snprintf(doc, sizeof(doc),
+             "[{%s,\"eventName\":\"AssumeRoleWithWebIdentity\",\"responseElements\":{"
+             "\"provider\":5}}]",
+             assume);
+    parse(&r, doc);
+    CHECK_INT(r.rejects, 1);
+    CHECK_STR(r.rej_why[0], "responseElements.provider is a number, expected a string");
 
     /* Required fields: a value of another type says so; absent or empty
      * ones are missing. */
@@ -1302,6 +1555,7 @@ int main(void)
     RUN(test_array_and_lines);
     RUN(test_not_cloudtrail);
     RUN(test_fields);
+    RUN(test_people_fields);
     RUN(test_unexpected_types);
     RUN(test_kind_fields);
     RUN(test_time_field);
