@@ -42,6 +42,11 @@ typedef struct ct_es_load_summary {
      * cloudtracker did not make. */
     char index_taken[256];
     char index_pattern[256]; /* the pattern of index_format's indices ("cloudtrail-*.*") */
+    /* Indices loaded into that an older cloudtracker made (an older
+     * mapping_version): their mapping lacks fields the queries need
+     * (docs/elasticsearch-load.md). How many, and one of them. */
+    uint64_t indices_old_mapping;
+    char old_mapping_index[256];
     ct_input_problems problems; /* one entry per partial or skipped file */
 } ct_es_load_summary;
 

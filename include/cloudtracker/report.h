@@ -35,6 +35,8 @@ typedef struct ct_report_subject {
     ct_window window;
     const char *const *warnings; /* also printed on stderr by the caller */
     size_t warning_count;
+    /* --role in JSON: who used the role (its sessions' people), or NULL. */
+    const ct_people *role_users;
 } ct_report_subject;
 
 /* True when an entry passes the --show-* / --ignore-* filters. */

@@ -113,6 +113,78 @@ static int fetch_data_events(void *ud, ct_data_events *out, ct_error *err)
     return d->a->source->data_events(d->a->source, d->account->id, &d->a->window, out, err);
 }
 
+/* Whether session s of the role was opened, through a chain of role
+ * sessions, by `caller`: some AssumeRole on the way back from s's opener
+ * (not s's own opening, which role_session_calls counts) was made by it. */
+static bool chained_from(const ct_role_sessions *sessions, const ct_role_session *s,
+                         const char *caller)
+{
+    const ct_role_session *cur = s;
+    for (unsigned depth = 0; depth < CT_CHAIN_MAX_DEPTH && cur->opened_known &&
+                             strcmp(cur->opening.caller_type, "AssumedRole") == 0;
+         depth++) {
+        const ct_role_session *parent = ct_role_sessions_find(sessions, cur->opening.caller_key);
+        if (!parent || parent == cur)
+            return false;
+        if (parent->opened_known && strcmp(parent->opening.caller, caller) == 0)
+            return true;
+        cur = parent;
+    }
+    return false;
+}
+
+/* The calls `caller` made in sessions of `role`: those it opened itself
+ * (role_session_calls), and those opened from its sessions of other roles
+ * (a role chain: one sessions question, then the calls of those sessions). */
+static int role_calls_through_chains(ct_analysis *a, const char *caller, const char *role,
+                                     ct_calls *out, ct_error *err)
+{
+    ct_calls direct = {0};
+    ct_role_sessions sessions = {0}, chained = {0};
+    ct_account_calls sum = {0};
+    const char **keys = NULL;
+    size_t n = 0;
+    int rc = a->source->role_session_calls(a->source, caller, role, &a->window, &direct, err);
+    if (rc == 0)
+        rc = a->source->sessions(a->source, &a->window, &sessions, err);
+    if (rc == 0 && !(keys = calloc(sessions.count ? sessions.count : 1, sizeof(*keys))))
+        rc = out_of_memory(err);
+    for (size_t i = 0; rc == 0 && i < sessions.count; i++) {
+        const ct_role_session *s = &sessions.items[i];
+        if (s->role_arn && strcmp(s->role_arn, role) == 0 && chained_from(&sessions, s, caller))
+            keys[n++] = s->access_key;
+    }
+    if (rc == 0 && n)
+        rc = a->source->session_calls(a->source, keys, n, &a->window, &chained, err);
+    /* One list: the direct calls and the chained ones, summed. */
+    for (size_t i = 0; rc == 0 && i < direct.count; i++) {
+        const ct_call *c = &direct.items[i];
+        if (ct_account_calls_add(&sum, role, c->event_source, c->event_name, c->kind, c->count,
+                                 c->error_count, c->first_day, c->last_day) != 0)
+            rc = out_of_memory(err);
+    }
+    for (size_t k = 0; rc == 0 && k < chained.count; k++) {
+        for (size_t i = 0; rc == 0 && i < chained.items[k].calls.count; i++) {
+            const ct_call *c = &chained.items[k].calls.items[i];
+            if (ct_account_calls_add(&sum, role, c->event_source, c->event_name, c->kind,
+                                     c->count, c->error_count, c->first_day, c->last_day) != 0)
+                rc = out_of_memory(err);
+        }
+    }
+    if (rc == 0 && sum.count) {
+        ct_account_calls_finish(&sum);
+        /* The summed list is the answer: moved, not copied. */
+        *out = sum.items[0].calls;
+        memset(&sum.items[0].calls, 0, sizeof(sum.items[0].calls));
+    }
+    ct_account_calls_release(&sum);
+    ct_role_sessions_release(&chained);
+    ct_role_sessions_release(&sessions);
+    ct_calls_release(&direct);
+    free(keys);
+    return rc;
+}
+
 int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_principal_answer *out,
                          ct_error *err)
 {
@@ -132,8 +204,7 @@ int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_prin
                                         : ct_iam_policies(q->account->iam, out->principal);
     ct_calls calls = {0};
     if (out->dest_role)
-        rc = a->source->role_session_calls(a->source, out->principal->arn, out->dest_role->arn,
-                                           &a->window, &calls, err);
+        rc = role_calls_through_chains(a, out->principal->arn, out->dest_role->arn, &calls, err);
     else
         rc = a->source->principal_calls(a->source, out->principal->arn, &a->window, &calls, err);
     /* An answer with calls proves the logs cover the account; only an empty

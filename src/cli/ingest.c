@@ -202,6 +202,17 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
                  cfg->es.index, s.unseen_index, s.index_pattern);
         cli_warn(text);
     }
+    if (s.indices_old_mapping) {
+        char text[800]; /* cli_warn escapes it */
+        snprintf(text, sizeof(text),
+                 "%" PRIu64 " %s loaded into (%s%s) %s made by an older cloudtracker (an "
+                 "older mapping_version): records there cannot answer --list people or "
+                 "--person; docs/elasticsearch-load.md says how to reload them",
+                 s.indices_old_mapping, s.indices_old_mapping == 1 ? "index" : "indices",
+                 s.old_mapping_index, s.indices_old_mapping > 1 ? ", ..." : "",
+                 s.indices_old_mapping == 1 ? "was" : "were");
+        cli_warn(text);
+    }
     if (s.files_unrecorded) {
         char text[200];
         snprintf(text, sizeof(text),

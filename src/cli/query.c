@@ -265,17 +265,27 @@ static int run_diff(query *q)
     question.dest_account = &dest;
     ct_principal_answer answer;
     int rc = ct_analyze_principal(&q->analysis, &question, &answer, &q->err);
+    /* A role's JSON says who used it (one more question: its sessions). */
+    ct_people users = {0};
+    bool with_users = rc == 0 && o->role && !o->destrole && o->format == CT_FORMAT_JSON;
+    if (with_users)
+        rc = ct_analyze_people(&q->analysis, (const ct_identity_store *const *)q->user_lists,
+                               q->user_list_count, &users, &q->err);
     show_notes(q);
-    if (rc)
+    if (rc) {
+        ct_principal_answer_release(&answer);
         return rc;
+    }
     ct_render_options r = render_options(o);
     ct_report_subject s = subject_of(q);
+    s.role_users = with_users ? &users : NULL;
     s.principal = answer.principal;
     s.dest_role = answer.dest_role;
     s.dest_account_name = q->dest_account->name;
     s.dest_account_id = q->dest_account->id;
     rc = output_status(q, ct_report_print(stdout, &r, &s, &answer.diff));
     ct_principal_answer_release(&answer);
+    ct_people_release(&users);
     return rc;
 }
 
@@ -374,6 +384,10 @@ static int run(query *q)
         if ((rc = load_people_inputs(q, o->person != NULL)))
             return rc;
     } else {
+        /* A role's JSON names who used it: the user lists help. */
+        if (o->role && !o->destrole && o->format == CT_FORMAT_JSON &&
+            (rc = load_people_inputs(q, false)))
+            return rc;
         if ((rc = load_iam(q, q->account, o->iam, &q->iam)))
             return rc;
         if (q->dest_account != q->account &&

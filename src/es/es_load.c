@@ -93,6 +93,7 @@ typedef struct loader {
     char *pattern; /* index_format with tokens made '*' */
     const char *alias; /* elasticsearch.index, when the loaded indices go behind it */
     ct_strmap *foreign; /* indices of the pattern cloudtracker did not make */
+    ct_strmap *old_mapping; /* indices of ours with an older mapping_version, counted once */
     ct_strmap *indices; /* name -> prepared */
     prepared **order;   /* the same, in the order prepared */
     size_t order_count;
@@ -648,10 +649,20 @@ static int get_index(loader *L, const char *name, long *status, cJSON **j, const
     const cJSON *idx = *j ? (*j)->child : NULL;
     const cJSON *mappings = cJSON_GetObjectItemCaseSensitive(idx, "mappings");
     char *text = mappings ? cJSON_PrintUnformatted(mappings) : NULL;
-    bool ours = text && ct_es_mappings_are_ours(text, strlen(text));
+    int version = text ? ct_es_mappings_version(text, strlen(text)) : 0;
     free(text);
-    if (!ours)
+    if (version <= 0)
         return not_ours(L, name);
+    /* Ours, from an older cloudtracker: loading goes on (its records are
+     * still answers for the older questions), and the CLI says what the
+     * index cannot answer. */
+    void *seen;
+    if (version < CT_ES_MAPPING_VERSION && !ct_strmap_get(L->old_mapping, name, &seen)) {
+        if (ct_strmap_put(L->old_mapping, name, NULL) != 0)
+            return nomem(L);
+        if (L->sum->indices_old_mapping++ == 0)
+            snprintf(L->sum->old_mapping_index, sizeof(L->sum->old_mapping_index), "%s", name);
+    }
     *settings = cJSON_GetObjectItemCaseSensitive(idx, "settings");
     return 0;
 }
@@ -1554,6 +1565,7 @@ static void loader_release(loader *L)
     }
     ct_strmap_free(L->indices);
     ct_strmap_free(L->foreign);
+    ct_strmap_free(L->old_mapping);
     ct_file_reader_free(L->reader);
     ct_es_client_free(L->client);
     free(L->pattern);
@@ -1617,7 +1629,8 @@ int ct_es_load(const ct_es_config *cfg, const ct_es_load_options *opts,
     lookup *lk = calloc(1, sizeof(*lk));
     int rc = 0;
     if (!lk || !(L.pattern = pattern_of(cfg->index_format)) || !(L.indices = ct_strmap_new()) ||
-        !(L.foreign = ct_strmap_new()) || ct_file_reader_new(&L.reader, 0, opts->time_field) != 0) {
+        !(L.foreign = ct_strmap_new()) || !(L.old_mapping = ct_strmap_new()) ||
+        ct_file_reader_new(&L.reader, 0, opts->time_field) != 0) {
         rc = nomem(&L);
         goto out;
     }

@@ -27,4 +27,8 @@ void ct_render_json_principal(FILE *out, const ct_principal *p);
  * without a trailing comma or newline. */
 void ct_render_json_diff(FILE *out, const ct_render_options *o, const ct_diff *diff);
 
+/* {"people": [...], "sessions": [...]}: who used role `role_arn` in the
+ * window, from the attributed sessions of `people` (people.c). */
+void ct_render_json_role_users(FILE *out, const ct_people *people, const char *role_arn);
+
 #endif

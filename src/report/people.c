@@ -169,6 +169,78 @@ int ct_report_print_people(FILE *out, const ct_render_options *o, const ct_repor
     return ferror(out) ? CT_EIO : 0;
 }
 
+/* One session's attribution: key, person, evidence, confidence, detail,
+ * the session it was opened from, when it was opened. */
+static void json_session(FILE *out, const ct_people *p, const ct_session_person *sp)
+{
+    const ct_role_session *s = sp->session;
+    fputs("{\"access_key\": ", out);
+    ct_render_json_str(out, s->access_key);
+    fputs(", \"person\": ", out);
+    if (sp->person != SIZE_MAX)
+        ct_render_json_str(out, p->items[sp->person].name);
+    else
+        fputs("null", out);
+    fputs(", \"evidence\": ", out);
+    ct_render_json_str(out, ct_person_evidence_name(sp->evidence));
+    fputs(", \"confidence\": ", out);
+    if (sp->person != SIZE_MAX)
+        ct_render_json_str(out, confidence(ct_person_evidence_is_high(sp->evidence)));
+    else
+        fputs("null", out);
+    fputs(", \"detail\": ", out);
+    ct_render_json_str(out, sp->detail);
+    fputs(", \"opened_from\": ", out);
+    if (sp->opened_from)
+        ct_render_json_str(out, sp->opened_from->access_key);
+    else
+        fputs("null", out);
+    fputs(", \"opened_at\": ", out);
+    if (s->opened_known) {
+        char day[11];
+        int64_t at = s->opening.at, d = ct_day_of_seconds(at), rest = at - d * 86400;
+        ct_date_format_day(d, day);
+        fprintf(out, "\"%sT%02d:%02d:%02dZ\"", day, (int)(rest / 3600), (int)(rest / 60 % 60),
+                (int)(rest % 60));
+    } else {
+        fputs("null", out);
+    }
+    fputc('}', out);
+}
+
+void ct_render_json_role_users(FILE *out, const ct_people *p, const char *role_arn)
+{
+    fputs("{\"people\": [", out);
+    bool first = true;
+    for (size_t k = 0; k < p->count; k++) {
+        const ct_person *person = &p->items[k];
+        for (size_t r = 0; r < person->role_count; r++) {
+            const ct_person_role *role = &person->roles[r];
+            if (strcmp(role->role_arn, role_arn) != 0)
+                continue;
+            fputs(first ? "\n    " : ",\n    ", out);
+            first = false;
+            fputs("{\"name\": ", out);
+            ct_render_json_str(out, person->name);
+            fputs(", \"confidence\": ", out);
+            ct_render_json_str(out, confidence(role->high));
+            fprintf(out, ", \"sessions\": %zu}", role->sessions);
+        }
+    }
+    fputs(first ? "], \"sessions\": [" : "\n  ], \"sessions\": [", out);
+    first = true;
+    for (size_t i = 0; i < p->sessions.count; i++) {
+        const ct_session_person *sp = &p->attributed[i];
+        if (!sp->session->active || !sp->session->role_arn ||
+            strcmp(sp->session->role_arn, role_arn) != 0)
+            continue;
+        fputs(first ? "\n    " : ",\n    ", out);
+        first = false;
+        json_session(out, p, sp);
+    }
+    fputs(first ? "]}" : "\n  ]}", out);
+}
+
 /* The person's sessions of one role, with their evidence (JSON). */
 static void json_sessions(FILE *out, const ct_person_answer *a, const ct_person_role_diff *rd)
 {
@@ -184,30 +256,7 @@ static void json_sessions(FILE *out, const ct_person_answer *a, const ct_person_
             continue;
         fputs(first ? "\n      " : ",\n      ", out);
         first = false;
-        fputs("{\"access_key\": ", out);
-        ct_render_json_str(out, s->access_key);
-        fputs(", \"evidence\": ", out);
-        ct_render_json_str(out, ct_person_evidence_name(sp->evidence));
-        fputs(", \"confidence\": ", out);
-        ct_render_json_str(out, confidence(ct_person_evidence_is_high(sp->evidence)));
-        fputs(", \"detail\": ", out);
-        ct_render_json_str(out, sp->detail);
-        fputs(", \"opened_from\": ", out);
-        if (sp->opened_from)
-            ct_render_json_str(out, sp->opened_from->access_key);
-        else
-            fputs("null", out);
-        fputs(", \"opened_at\": ", out);
-        if (s->opened_known) {
-            char day[11];
-            int64_t at = s->opening.at, d = ct_day_of_seconds(at), rest = at - d * 86400;
-            ct_date_format_day(d, day);
-            fprintf(out, "\"%sT%02d:%02d:%02dZ\"", day, (int)(rest / 3600),
-                    (int)(rest / 60 % 60), (int)(rest % 60));
-        } else {
-            fputs("null", out);
-        }
-        fputc('}', out);
+        json_session(out, p, sp);
     }
     fputs(first ? "]" : "\n    ]", out);
 }

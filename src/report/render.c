@@ -469,6 +469,10 @@ int ct_report_print(FILE *out, const ct_render_options *o, const ct_report_subje
         } else {
             fputs("null", out);
         }
+        if (s->role_users) {
+            fputs(",\n  \"used_by\": ", out);
+            ct_render_json_role_users(out, s->role_users, s->principal->arn);
+        }
         fputs(",\n", out);
         ct_render_json_diff(out, o, diff);
         fputs("\n}\n", out);

@@ -25,6 +25,7 @@ typedef struct fake_source {
     const char *active_arn;  /* the one principal active_principals marks */
     int fail;                /* a CT_E* code every question returns, or 0 */
     ct_input_problems problems;
+    ct_role_sessions sessions; /* the answer to sessions (calls: to session_calls) */
     /* what was asked */
     int refreshed, principal_asked, session_asked, count_asked, active_asked;
     char asked_arn[256], asked_role[256], counted_account[32];
@@ -119,6 +120,37 @@ static int fake_problems(ct_source *src, ct_input_problems *problems, ct_error *
     return 0;
 }
 
+static int fake_sessions(ct_source *src, const ct_window *w, ct_role_sessions *out, ct_error *err)
+{
+    fake_source *f = (fake_source *)src;
+    (void)err;
+    for (size_t i = 0; i < f->sessions.count; i++) {
+        const ct_role_session *s = &f->sessions.items[i];
+        if (s->evidence_known)
+            ct_role_sessions_add_evidence(out, s->access_key, s->role_arn, s->last_evidence_day,
+                                          &s->evidence);
+        if (s->opened_known)
+            ct_role_sessions_add_opening(out, s->access_key, &s->opening);
+    }
+    return ct_role_sessions_finish(out, w);
+}
+
+static int fake_calls_of_keys(ct_source *src, const char *const *keys, size_t n,
+                              const ct_window *w, ct_role_sessions *out, ct_error *err)
+{
+    fake_source *f = (fake_source *)src;
+    (void)err;
+    for (size_t k = 0; k < n; k++) {
+        const ct_role_session *s = ct_role_sessions_find(&f->sessions, keys[k]);
+        for (size_t i = 0; s && i < s->calls.count; i++) {
+            const ct_call *c = &s->calls.items[i];
+            ct_role_sessions_add_call(out, keys[k], c->event_source, c->event_name, c->kind,
+                                      c->count, c->error_count, c->first_day, c->last_day);
+        }
+    }
+    return ct_role_sessions_finish(out, w);
+}
+
 static void fake_init(fake_source *f, const char *name)
 {
     memset(f, 0, sizeof(*f));
@@ -130,11 +162,14 @@ static void fake_init(fake_source *f, const char *name)
     f->base.data_events = fake_data_events;
     f->base.account_event_count = fake_count;
     f->base.input_problems = fake_problems;
+    f->base.sessions = fake_sessions;
+    f->base.session_calls = fake_calls_of_keys;
     f->account_events = 100;
 }
 
 static void fake_release(fake_source *f)
 {
+    ct_role_sessions_release(&f->sessions);
     ct_calls_release(&f->calls);
     ct_input_problems_release(&f->problems);
 }
@@ -227,6 +262,60 @@ static void test_destrole(void)
     CHECK_STR(ans.dest_role->arn, ADMIN);
     /* Judged against the role's grants (admin may create users). */
     CHECK_INT(verdict_of(&ans.diff, "iam:createuser"), CT_VERDICT_USED);
+    ct_principal_answer_release(&ans);
+    ct_analysis_release(&a);
+    fake_release(&f);
+}
+
+/* A role chain: alice opens a session of ci-deploy, and from it one of
+ * admin: the calls of that admin session count for alice --destrole admin,
+ * besides those of the sessions she opened herself. */
+static void test_destrole_chain(void)
+{
+    fake_source f;
+    fake_init(&f, "store");
+    ct_calls_add(&f.calls, "iam.amazonaws.com", "CreateUser", CT_EVENT_API, 1, 0, 17596, 17596);
+    ct_session_evidence ev = {"alice", NULL, NULL, NULL};
+    ct_session_opening hop1, hop2;
+    memset(&hop1, 0, sizeof(hop1));
+    hop1.event_name = "AssumeRole";
+    hop1.role_arn = "arn:aws:iam::111111111111:role/ci-deploy";
+    hop1.caller = ALICE;
+    hop1.caller_type = "IAMUser";
+    hop1.caller_key = "AKIAALICE";
+    hop1.at = 17596 * 86400;
+    hop2 = hop1;
+    hop2.role_arn = ADMIN;
+    hop2.caller = "arn:aws:iam::111111111111:role/ci-deploy";
+    hop2.caller_type = "AssumedRole";
+    hop2.caller_key = "ASIAHOP1";
+    hop2.at += 60;
+    ct_role_sessions_add_evidence(&f.sessions, "ASIAHOP1", hop1.role_arn, 17596, &ev);
+    ct_role_sessions_add_opening(&f.sessions, "ASIAHOP1", &hop1);
+    ct_role_sessions_add_evidence(&f.sessions, "ASIAHOP2", ADMIN, 17596, &ev);
+    ct_role_sessions_add_opening(&f.sessions, "ASIAHOP2", &hop2);
+    ct_role_sessions_add_call(&f.sessions, "ASIAHOP2", "iam.amazonaws.com", "CreateUser",
+                              CT_EVENT_API, 2, 0, 17596, 17597);
+    ct_role_sessions_add_call(&f.sessions, "ASIAHOP2", "s3.amazonaws.com", "CreateBucket",
+                              CT_EVENT_API, 1, 0, 17597, 17597);
+    ct_analysis a;
+    analysis_init(&a, &f.base);
+    ct_account_view account = demo_view();
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL};
+    ct_principal_answer ans;
+    ct_error err;
+    CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
+    const ct_diff_entry *create = entry(&ans.diff, "iam:createuser");
+    CHECK(create && create->verdict == CT_VERDICT_USED && create->count == 3 &&
+          create->last_day == 17597);
+    CHECK_INT(verdict_of(&ans.diff, "s3:createbucket"), CT_VERDICT_USED);
+    ct_principal_answer_release(&ans);
+    /* bob opened neither session: only his own sessions count. */
+    ct_principal_question qb = {&account, CT_PRINCIPAL_USER, "bob", "admin", NULL};
+    CHECK_INT(ct_analyze_principal(&a, &qb, &ans, &err), 0);
+    create = entry(&ans.diff, "iam:createuser");
+    CHECK(create && create->count == 1);
+    CHECK_INT(verdict_of(&ans.diff, "s3:createbucket"), CT_VERDICT_UNUSED);
     ct_principal_answer_release(&ans);
     ct_analysis_release(&a);
     fake_release(&f);
@@ -342,7 +431,8 @@ static void test_activity(void)
     ct_error err;
     CHECK_INT(ct_analyze_activity(&a, &account, CT_PRINCIPAL_USER, &act, &err), 0);
     CHECK_INT(f.active_asked, 1); /* one question for every user */
-    CHECK_INT((int)act.count, 4);
+    CHECK_INT((int)act.count, (int)ct_iam_count(demo_iam, CT_PRINCIPAL_USER));
+    CHECK((int)act.count >= 4);
     for (size_t i = 0; i < act.count; i++)
         CHECK(act.active[i] == (strcmp(act.principals[i]->name, "bob") == 0));
     CHECK_INT(f.count_asked, 0); /* someone was active */
@@ -352,7 +442,7 @@ static void test_activity(void)
     f.active_arn = NULL;
     f.account_events = 0;
     CHECK_INT(ct_analyze_activity(&a, &account, CT_PRINCIPAL_ROLE, &act, &err), 0);
-    CHECK_INT((int)act.count, 2);
+    CHECK_INT((int)act.count, (int)ct_iam_count(demo_iam, CT_PRINCIPAL_ROLE));
     CHECK_INT(f.count_asked, 1);
     CHECK_INT((int)a.notes.count, 1);
     ct_activity_release(&act);
@@ -438,6 +528,7 @@ static void test_demo_store(void)
     CHECK_INT(ct_analyze_activity(&a, &account, CT_PRINCIPAL_USER, &act, &err), 0);
     for (size_t i = 0; i < act.count; i++)
         CHECK(act.active[i] == (strcmp(act.principals[i]->name, "dave") != 0));
+    CHECK((int)act.count >= 4);
     ct_activity_release(&act);
     CHECK_INT((int)a.notes.count, 0);
     ct_analysis_release(&a);
@@ -461,6 +552,7 @@ int main(void)
     }
     RUN(test_principal_diff);
     RUN(test_destrole);
+    RUN(test_destrole_chain);
     RUN(test_not_found);
     RUN(test_no_events_note);
     RUN(test_unmapped_note);
