@@ -1224,16 +1224,19 @@ static int check_attribution_fields(es_source *s, ct_error *err)
     if (!s->old_indices)
         return 0;
     bool several = strchr(s->old_indices, ',') || strstr(s->old_indices, " more");
+    const char *them = several ? "them" : "it";
+    /* The reload is docs/elasticsearch-load.md's: the state index says which
+     * files were loaded, so it goes too. */
     return ct_error_set(
         err, CT_ECONFIG,
         "elasticsearch at %s: %s %s %s loaded with an older mapping, which lacks fields that tell "
-        "who is behind a role session (%s): answering from %s would name fewer people. Load %s "
-        "logs again with `cloudtracker ingest --to elasticsearch` and a new "
-        "elasticsearch.index_format (e.g. 'cloudtrail-v2-%%Y.%%m'), then delete the old %s; "
-        "indices cloudtracker did not load need these fields mapped as keyword, and a reindex",
+        "who is behind a role session (%s): answering from %s would name fewer people. To reload "
+        "%s, delete %s and the state index (%s), then run `cloudtracker ingest --to "
+        "elasticsearch` again (docs/elasticsearch-load.md); indices cloudtracker did not load "
+        "need these fields mapped as keyword, and a reindex",
         ct_es_client_host(s->client), several ? "indices" : "index", s->old_indices,
-        several ? "were" : "was", s->old_missing, several ? "them" : "it",
-        several ? "their" : "its", several ? "indices" : "index");
+        several ? "were" : "was", s->old_missing, them, them, them,
+        s->cfg->state_index ? s->cfg->state_index : "cloudtracker-state");
 }
 
 /* A bucket of the sessions search's evidence aggregation: records with an
