@@ -1187,20 +1187,32 @@ static const char *first_of(const char *a, const char *b)
     return a && a[0] ? a : or_empty(b);
 }
 
-/* The session name a role session's ARN ends with
- * (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION). */
+/* The session name of a role session's ARN
+ * (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION), or "": the
+ * store's rule. */
 static const char *session_name_of(const char *arn)
 {
-    const char *slash = arn ? strrchr(arn, '/') : NULL;
-    return slash ? slash + 1 : "";
+    static const char marker[] = ":assumed-role/";
+    const char *p = arn ? strstr(arn, marker) : NULL;
+    p = p ? strchr(p + sizeof(marker) - 1, '/') : NULL;
+    return p ? p + 1 : "";
 }
 
-/* The filter clause of the records of a role session, as is_role_session
- * tells them (which the caller checks on the ARN, for records without a
- * type). */
-static int put_role_session_filter(es_source *s, ct_buf *b)
+/* Whether records with these keys are a role session's that the store
+ * keeps by key: is_role_session, with a session issuer and a key. */
+static bool keyed_session(const char *access_key, const char *arn, const char *type,
+                          const char *issuer)
 {
-    if (ct_buf_puts(b, "{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+    return access_key[0] && issuer && is_role_session(arn, type);
+}
+
+/* The filter clauses (comma-separated) of the records of role sessions as
+ * keyed_session tells them, which the caller checks on the ARN for records
+ * without a type. */
+static int put_role_session_filters(es_source *s, ct_buf *b)
+{
+    if (put_exists(s, b, F_KEY) || ct_buf_puts(b, ",") || put_exists(s, b, F_ISSUER) ||
+        ct_buf_puts(b, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
         put_term(s, b, F_TYPE, "AssumedRole") || ct_buf_puts(b, ",{\"bool\":{\"must_not\":[") ||
         put_exists(s, b, F_TYPE) || ct_buf_puts(b, "]}}]}}"))
         return CT_ENOMEM;
@@ -1242,7 +1254,7 @@ static int check_attribution_fields(es_source *s, ct_error *err)
 /* A bucket of the sessions search's evidence aggregation: records with an
  * access key, keyed by it, the session's role (issuer) and the evidence
  * fields. Records of users that the openings' clause brings in are left
- * out by the store's rule (is_role_session). */
+ * out by the store's rule (keyed_session). */
 static int on_evidence_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
 {
     ct_role_sessions *out = ud;
@@ -1252,11 +1264,12 @@ static int on_evidence_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err
     if (!ok)
         return ct_error_set(err, CT_EPARTIAL,
                             "elasticsearch: a role-session bucket lacks its key or time");
-    if (!access_key[0] || !is_role_session(arn, key_string(key, "itype")))
+    const char *issuer = key_string(key, "issuer");
+    if (!keyed_session(access_key, arn, key_string(key, "itype"), issuer))
         return 0;
     ct_session_evidence e = {(char *)session_name_of(arn), (char *)key_string(key, "sid"),
                              (char *)key_string(key, "obo"), (char *)key_string(key, "store")};
-    if (ct_role_sessions_add_evidence(out, access_key, key_string(key, "issuer"), last, &e))
+    if (ct_role_sessions_add_evidence(out, access_key, issuer, last, &e))
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     return 0;
 }
@@ -1386,8 +1399,7 @@ static int sessions(ct_source *src, const ct_window *window, ct_role_sessions *o
                   (window->last_day + 1) * 86400) ||
         ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[{\"bool\":{"
                         "\"filter\":[") ||
-        put_exists(s, &q, F_KEY) || ct_buf_puts(&q, ",") || put_role_session_filter(s, &q) ||
-        ct_buf_puts(&q, "]}},{\"bool\":{\"filter\":[") ||
+        put_role_session_filters(s, &q) || ct_buf_puts(&q, "]}},{\"bool\":{\"filter\":[") ||
         put_term(s, &q, F_SOURCE, "sts.amazonaws.com") || ct_buf_puts(&q, ",") ||
         put_terms(s, &q, F_NAME, assume_names, 3) || ct_buf_puts(&q, ",") ||
         put_exists(s, &q, F_ISSUED) || ct_buf_puts(&q, ",") || put_exists(s, &q, F_ROLE_ARN) ||
@@ -1432,8 +1444,9 @@ static int sessions(ct_source *src, const ct_window *window, ct_role_sessions *o
     return rc;
 }
 
-/* A calls bucket keyed also by (key, arn, itype): the calls of the session
- * with that access key, when the records are a role session's. */
+/* A calls bucket keyed also by (key, arn, itype, issuer): the calls of the
+ * session with that access key, when the records are a role session's
+ * (keyed_session). */
 static int on_session_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
 {
     ct_role_sessions *out = ud;
@@ -1444,7 +1457,8 @@ static int on_session_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error 
     const char *access_key = key_string(key, "key");
     if (!access_key)
         return ct_error_set(err, CT_EPARTIAL, "elasticsearch: a session bucket has no key");
-    if (!access_key[0] || !is_role_session(key_string(key, "arn"), key_string(key, "itype")))
+    if (!keyed_session(access_key, key_string(key, "arn"), key_string(key, "itype"),
+                       key_string(key, "issuer")))
         return 0;
     if (ct_role_sessions_add_call(out, access_key, c.src, c.name, c.kind, c.ok, c.errors,
                                   c.first_day, c.last_day))
@@ -1453,13 +1467,15 @@ static int on_session_call_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error 
 }
 
 /* One search per KEY_BATCH keys (plus pages), all in flight together: the
- * window's role-session records with those keys, per (key, ARN, type) and
- * call. */
+ * window's role-session records with those keys, per (key, ARN, type,
+ * issuer) and call. */
 static int session_calls(ct_source *src, const char *const *keys, size_t n, const ct_window *window,
                          ct_role_sessions *out, ct_error *err)
 {
-    static const source_spec session_sources[] = {
-        {"key", F_KEY, false}, {"arn", F_ARN, true}, {"itype", F_TYPE, true}};
+    static const source_spec session_sources[] = {{"key", F_KEY, false},
+                                                  {"arn", F_ARN, true},
+                                                  {"itype", F_TYPE, true},
+                                                  {"issuer", F_ISSUER, true}};
     es_source *s = (es_source *)src;
     int rc = n ? ensure_ready(s, err) : 0;
     if (rc)
@@ -1469,7 +1485,7 @@ static int session_calls(ct_source *src, const char *const *keys, size_t n, cons
     size_t batches = 0;
     pager *ps = NULL;
     if (n && (put_window(s, &filters, window) || ct_buf_puts(&filters, ",") ||
-              put_role_session_filter(s, &filters) ||
+              put_role_session_filters(s, &filters) ||
               key_batch_queries(s, keys, n, filters.data, &queries, &batches) ||
               ct_buf_puts(&sources, "[") ||
               put_sources(s, &sources, session_sources,
