@@ -594,7 +594,7 @@ static void test_query_plans(void)
     enum store_stmt queries[] = {ST_Q_PRINCIPAL_CALLS, ST_Q_SESSION_CALLS, ST_Q_ACTIVE,
                                  ST_Q_ACCOUNT_EVENTS,  ST_Q_PROBLEMS,      ST_FILE_LOOKUP,
                                  ST_OLD_ROWS,          ST_DEL_ASSUME,      ST_GET_ACTION,
-                                 ST_Q_DATA_EVENTS};
+                                 ST_Q_DATA_EVENTS,     ST_DEL_EVIDENCE};
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         ct_buf sql = CT_BUF_INIT;
         ct_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", ct_store_sql(queries[q]));
