@@ -279,10 +279,13 @@ static int query_int(ct_store *store, const char *sql, int64_t *out, ct_error *e
     return rc;
 }
 
-/* Checks what the file is and creates the schema in an empty one. */
-static int check_schema(ct_store *store, bool create, ct_error *err)
+/* Checks what the file is and creates the schema in an empty one. A store
+ * of an older schema is no error here: *older is then its version (0
+ * otherwise), for the caller to refuse or rebuild it. */
+static int check_schema(ct_store *store, bool create, int *older, ct_error *err)
 {
     int64_t app_id, version, objects;
+    *older = 0;
     int rc = query_int(store, "PRAGMA application_id", &app_id, err);
     if (rc == 0)
         rc = query_int(store, "PRAGMA user_version", &version, err);
@@ -299,13 +302,11 @@ static int check_schema(ct_store *store, bool create, ct_error *err)
         if (version < 1)
             return ct_error_set(err, CT_ESTORE, "store %s: not a cloudtracker store (no schema)",
                                 store->path);
-        /* The store only caches what the logs say, so rebuilding it loses
-         * nothing; a migration would cost more code than it saves. */
+        /* The store only caches what the logs say, so it is rebuilt from
+         * them rather than migrated: a migration would cost more code than
+         * it saves, and could not fill in what older schemas left out. */
         if (version < CT_STORE_VERSION)
-            return ct_error_set(err, CT_ESTORE,
-                                "store %s: made by an older cloudtracker (schema version %lld, "
-                                "this one uses %d): delete it and run ingest again",
-                                store->path, (long long)version, CT_STORE_VERSION);
+            *older = (int)version;
         return 0;
     }
     if (app_id != 0 || version != 0 || objects != 0)
@@ -449,44 +450,24 @@ done:
     return rc;
 }
 
-int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err)
+int ct_store_connect_writable(ct_store *store, int *older, ct_error *err)
 {
-    *out = NULL;
-    struct stat st;
-    if (!writable && stat(path, &st) != 0)
-        return ct_error_set(err, CT_ESTORE, "store %s: %s", path, strerror(errno));
-    if (writable) {
-        int rc = make_parents(path, err);
-        if (rc == 0)
-            rc = create_file(path, err);
-        if (rc != 0)
-            return rc;
-    }
-    ct_store *store = calloc(1, sizeof(*store));
-    if (!store || !(store->path = ct_strdup(path))) {
-        free(store);
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
-    }
-    int flags = SQLITE_OPEN_NOMUTEX | (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
-    int rc = 0;
-    int orc = connect(store, path, flags);
-    if (!store->db) {
-        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    /* SQLite reports a read-only WAL store it cannot map at the first read,
-     * which check_schema makes. */
-    if (orc == SQLITE_OK)
-        rc = check_schema(store, writable, err);
-    else
-        rc = ct_store_fail(store, err, "cannot open");
-    if (rc != 0 && !writable && readonly_place_error(sqlite3_extended_errcode(store->db))) {
-        ct_error_clear(err);
-        if ((rc = open_immutable(store, err)) == 0)
-            rc = check_schema(store, false, err);
-    }
+    *older = 0;
+    int rc = make_parents(store->path, err);
+    if (rc == 0)
+        rc = create_file(store->path, err);
     if (rc != 0)
-        goto fail;
+        return rc;
+    int orc = connect(store, store->path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE);
+    if (!store->db)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (orc != SQLITE_OK)
+        return ct_store_fail(store, err, "cannot open");
+    return check_schema(store, true, older, err);
+}
+
+int ct_store_setup(ct_store *store, bool writable, ct_error *err)
+{
     /* Files are written in transactions of whole files: WAL with
      * synchronous=NORMAL makes commits cheap and still atomic (a crash can
      * lose the last commits, never half of one). The page cache is small
@@ -496,22 +477,68 @@ int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err
      * the OS's cache, which costs less than we could measure. Checkpoints
      * come every 16 MiB of WAL rather than 4, rewriting hot pages less
      * often. A reader only needs the cache size. */
-    rc = exec(store,
-              writable ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                         " PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4096"
-                       : "PRAGMA cache_size=-4096",
-              "setting up", err);
-    if (rc != 0)
-        goto fail;
-    if (stat(path, &st) == 0) {
+    int rc = exec(store,
+                  writable ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             " PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4096"
+                           : "PRAGMA cache_size=-4096",
+                  "setting up", err);
+    struct stat st;
+    if (rc == 0 && stat(store->path, &st) == 0) {
         store->dev = st.st_dev;
         store->ino = st.st_ino;
     }
+    return rc;
+}
+
+/* Opens the store read-only; *older as check_schema. */
+static int connect_readonly(ct_store *store, int *older, ct_error *err)
+{
+    int orc = connect(store, store->path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY);
+    if (!store->db)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    /* SQLite reports a read-only WAL store it cannot map at the first read,
+     * which check_schema makes. */
+    int rc = orc == SQLITE_OK ? check_schema(store, false, older, err)
+                              : ct_store_fail(store, err, "cannot open");
+    if (rc != 0 && readonly_place_error(sqlite3_extended_errcode(store->db))) {
+        ct_error_clear(err);
+        if ((rc = open_immutable(store, err)) == 0)
+            rc = check_schema(store, false, older, err);
+    }
+    return rc;
+}
+
+int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (!writable && stat(path, &st) != 0)
+        return ct_error_set(err, CT_ESTORE, "store %s: %s", path, strerror(errno));
+    ct_store *store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = ct_strdup(path))) {
+        free(store);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    int older = 0;
+    int rc = writable ? ct_store_connect_writable(store, &older, err)
+                      : connect_readonly(store, &older, err);
+    /* Rebuilding writes a new store: a read-only open cannot. */
+    if (rc == 0 && older && !writable)
+        rc = ct_error_set(err, CT_ESTORE,
+                          "store %s: made by an older cloudtracker (schema version %d, this one "
+                          "uses %d); it is rebuilt from the trail files by `cloudtracker ingest`, "
+                          "or by a query without --skip-setup",
+                          path, older, CT_STORE_VERSION);
+    else if (rc == 0 && older)
+        rc = ct_store_rebuild_begin(store, older, err);
+    if (rc == 0)
+        rc = ct_store_setup(store, writable, err);
+    if (rc != 0) {
+        ct_store_free(store);
+        return rc;
+    }
     *out = store;
     return 0;
-fail:
-    ct_store_free(store);
-    return rc;
 }
 
 /* ---- the ingest mark ----
@@ -577,6 +604,11 @@ void ct_store_ingest_unmark(ct_store *store, int mark)
     close(mark);
 }
 
+bool ct_store_ingest_alone(int mark)
+{
+    return mark < 0 || lock_whole(mark, F_OFD_SETLK, F_WRLCK, NULL);
+}
+
 bool ct_store_ingest_running(const ct_store *store)
 {
     char *path = mark_path(store);
@@ -599,6 +631,7 @@ void ct_store_free(ct_store *store)
     ct_store_writer_release(store);
     sqlite3_close_v2(store->db);
     free(store->path);
+    free(store->target);
     free(store);
 }
 

@@ -22,7 +22,8 @@
  * as one blob per file (file_rows); version 3 tells events apart by kind
  * (eventType) and keeps data events per account (daily_data); version 4
  * keeps what tells who is behind a role session (session_evidence, and the
- * caller's identity in assume_role). */
+ * caller's identity in assume_role). A store of an older version is rebuilt
+ * (store_rebuild.c). */
 #define CT_STORE_VERSION 4
 #define CT_STORE_APP_ID 0x43547374
 
@@ -256,10 +257,18 @@ enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_DATA, DELTA_
 int ct_store_ingest_mark(ct_store *store);
 void ct_store_ingest_unmark(ct_store *store, int mark);
 bool ct_store_ingest_running(const ct_store *store);
+/* Whether the ingest holding `mark` is the only one: then the mark becomes
+ * exclusive (no other ingest can take it until it is dropped). True
+ * without a mark (-1). */
+bool ct_store_ingest_alone(int mark);
 
 struct ct_store {
     sqlite3 *db;
-    char *path;
+    char *path; /* the file db is: while rebuilding, the new store beside `target` */
+    /* While a store of an older schema is rebuilt (store_rebuild.c): its
+     * path and schema version; NULL and 0 otherwise. */
+    char *target;
+    int rebuild_from;
     dev_t dev; /* the store file itself, so a walk can skip it */
     ino_t ino;
     sqlite3_stmt *stmt[ST_COUNT];
@@ -282,6 +291,35 @@ struct ct_store {
     size_t vals_cap;
     ct_buf blob;
 };
+
+/* Opens store->path for writing, creating it (and its folders) when
+ * missing, and checks its schema, creating it in an empty file. *older is
+ * the schema version of a store of an older one (0 otherwise). Returns 0 or
+ * CT_ESTORE/CT_ENOMEM; store->db may be set on failure. */
+int ct_store_connect_writable(ct_store *store, int *older, ct_error *err);
+/* Tunes the open connection for writing or reading and records the file's
+ * identity (dev, ino). Returns 0 or CT_ESTORE. */
+int ct_store_setup(ct_store *store, bool writable, ct_error *err);
+
+/* ---- rebuilding a store of an older schema (store_rebuild.c) ---- */
+
+/* For ct_store_open: store->db is the store of schema version `older`
+ * at store->path, open for writing. Closes it, and opens (or resumes) the
+ * new store beside it instead: store->target becomes the old store's path.
+ * Returns 0, CT_ESTORE or CT_ENOMEM. */
+int ct_store_rebuild_begin(ct_store *store, int older, ct_error *err);
+/* For ct_store_ingest, after an ingest into a rebuilding store succeeded
+ * (*mark is its ingest mark): replaces the old store with the new one
+ * when no other ingest is writing the new one, and points `store` at it
+ * (the mark is then dropped: *mark becomes -1).
+ * *again is set when another process had already replaced the old store:
+ * `store` then points at that store, which still lacks this ingest's
+ * files. Returns 0, CT_ESTORE or CT_ENOMEM; the old store is kept on
+ * failure. */
+int ct_store_rebuild_finish(ct_store *store, int *mark, bool *again, ct_error *err);
+/* Adds to a failed ingest's message that the old store is kept and how to
+ * rebuild it. */
+void ct_store_rebuild_explain(const ct_store *store, ct_error *err);
 
 /* The SQL text of statement `which` (tests check its query plan). */
 const char *ct_store_sql(enum store_stmt which);

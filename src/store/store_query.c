@@ -695,6 +695,15 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     const char *const *paths = ingest ? ingest->paths : NULL;
     size_t path_count = ingest ? ingest->path_count : 0;
     *out = NULL;
+    /* A store being rebuilt holds only what the refresh reads. */
+    if (ct_store_rebuilding(store) && path_count == 0) {
+        int rc = ct_error_set(err, CT_ESTORE,
+                              "store %s: made by an older cloudtracker (schema version %d), it is "
+                              "rebuilt from the trail files, and none are given (files.paths)",
+                              store->target, store->rebuild_from);
+        ct_store_free(store);
+        return rc;
+    }
     struct store_source *s = calloc(1, sizeof(*s));
     if (!s)
         goto nomem;

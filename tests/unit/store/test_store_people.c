@@ -1,7 +1,8 @@
 /* Unit tests for what the store keeps to tell who is behind role sessions:
  * the sessions and session_calls questions on tests/data/people (every kind
  * of opening and evidence, the window's reach), answers left empty on
- * errors, and a changed file's rows replaced. */
+ * errors, a changed file's rows replaced, and the rebuild of a store made
+ * by an older cloudtracker (tests/data/store/schema-v3.sql). */
 #define _XOPEN_SOURCE 700
 #include "cloudtracker/source.h"
 #include "cloudtracker/store.h"
@@ -519,6 +520,250 @@ static void test_file_replaced(void)
     free(root);
 }
 
+/* ---- rebuilding a store made by an older cloudtracker ---- */
+
+/* Makes the store at `db` as cloudtracker 3 left it: its schema, and a
+ * recorded file for each trail file under `logs` (and a skipped one that
+ * is gone, which holds nothing). */
+static void make_v3_store(const char *db, const char *logs)
+{
+    size_t n = 0;
+    char *schema = test_slurp(CT_TEST_DATA "/store/schema-v3.sql", &n);
+    sqlite3 *h = NULL;
+    CHECK_INT(sqlite3_open(db, &h), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(h, schema, NULL, NULL, NULL), SQLITE_OK);
+    ct_store *s = NULL;
+    ct_error err;
+    /* Which files there are: an ingest into a scratch store says. */
+    char *scratch = pathf(logs, "../files.db");
+    CHECK_INT(ingest_into(scratch, logs, NULL, &err), 0);
+    CHECK_INT(ct_store_open(&s, scratch, false, &err), 0);
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(s->db, "SELECT path FROM file", -1, &st, NULL), SQLITE_OK);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        char *sql = sqlite3_mprintf("INSERT INTO file(path, size, mtime_ns, status,"
+                                    " records_stored, records_rejected, json_bytes, read_at)"
+                                    " VALUES (%Q, 1, 1, 'ok', 1, 0, 1, 1)",
+                                    sqlite3_column_text(st, 0));
+        CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_free(sql);
+    }
+    sqlite3_finalize(st);
+    ct_store_free(s);
+    remove(scratch);
+    free(scratch);
+    CHECK_INT(sqlite3_exec(h,
+                           "INSERT INTO file(path, size, mtime_ns, status, reason, records_stored,"
+                           " records_rejected, json_bytes, read_at) VALUES ('/gone/x.json', 0, 1,"
+                           " 'skipped', 'cannot open', 0, 0, 0, 1)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(h);
+    free(schema);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* The file at `path` with `suffix` appended exists. */
+static bool exists_with(const char *path, const char *suffix)
+{
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_printf(&b, "%s%s", path, suffix);
+    bool there = exists(b.data);
+    ct_buf_release(&b);
+    return there;
+}
+
+static void test_rebuild(void)
+{
+    char *root = scratch_dir("people-rebuild");
+    char *logs = people_copy(root);
+    char *db = pathf(root, "ct.db");
+    char *side = pathf(root, "ct.db.rebuild");
+    char *fresh = pathf(root, "fresh.db");
+    make_v3_store(db, logs);
+    CHECK_INT(store_int(db, "PRAGMA user_version"), 3);
+    long long files = store_int(db, "SELECT count(*) FROM file WHERE status = 'ok'");
+    CHECK_INT(files, 9);
+    ct_store *s = NULL;
+    ct_error err;
+    ct_ingest_summary sum;
+
+    /* Read-only (--skip-setup): refused, saying how to rebuild; nothing
+     * written. */
+    CHECK_INT(ct_store_open(&s, db, false, &err), CT_ESTORE);
+    CHECK(strstr(err.message, db) && strstr(err.message, "older cloudtracker") &&
+          strstr(err.message, "schema version 3") && strstr(err.message, "`cloudtracker ingest`") &&
+          strstr(err.message, "--skip-setup"));
+    CHECK(s == NULL && !exists(side));
+
+    /* Writable: the old store stays as it is, the new one beside it. */
+    CHECK_INT(ct_store_open(&s, db, true, &err), 0);
+    CHECK_INT(ct_store_rebuilding(s), 3);
+    CHECK(exists(side));
+    CHECK_INT(store_int(db, "PRAGMA user_version"), 3);
+    /* A source must rebuild it before answering: without paths it cannot. */
+    ct_source *src = NULL;
+    CHECK_INT(ct_store_source(&src, s, NULL, &err), CT_ESTORE);
+    CHECK(src == NULL && strstr(err.message, "none are given") != NULL);
+
+    /* The logs gone: the ingest fails, and says the old store is kept. */
+    char *gone = pathf(root, "gone");
+    CHECK_INT(ingest_into(db, gone, NULL, &err), CT_EINPUT);
+    CHECK(strstr(err.message, "is kept as it is") && strstr(err.message, "cloudtracker ingest"));
+    CHECK_INT(store_int(db, "PRAGMA user_version"), 3);
+
+    /* Only part of the files: the rest would be lost, so the old store is
+     * kept, and the message names one of the missing files. */
+    char *part = pathf(logs, "AWSLogs/111111111111");
+    CHECK_INT(ingest_into(db, part, &sum, &err), CT_ESTORE);
+    ct_ingest_summary_release(&sum);
+    CHECK(strstr(err.message, "3 files it holds were not read again") &&
+          strstr(err.message, "/AWSLogs/222222222222/") &&
+          strstr(err.message, "old store is kept"));
+    CHECK_INT(store_int(db, "PRAGMA user_version"), 3);
+    CHECK_INT(store_int(side, "SELECT count(*) FROM file"), 6);
+
+    /* Another ingest writing the new store meanwhile (its mark held):
+     * this one reads the rest (resuming the files already in the new
+     * store) and leaves the replacement to the other. */
+    ct_store *other = NULL;
+    CHECK_INT(ct_store_open(&other, side, true, &err), 0);
+    int mark = ct_store_ingest_mark(other);
+    CHECK(mark >= 0);
+    CHECK_INT(ct_store_open(&s, db, true, &err), 0);
+    const char *paths[] = {logs};
+    ct_ingest_options opts = {.paths = paths, .path_count = 1, .threads = 2};
+    CHECK_INT(ct_store_ingest(s, &opts, &sum, &err), 0);
+    CHECK_INT(sum.files_unchanged, 6);
+    CHECK_INT(sum.files_read, 3);
+    ct_ingest_summary_release(&sum);
+    CHECK_INT(ct_store_rebuilding(s), 3);
+    CHECK_INT(store_int(db, "PRAGMA user_version"), 3);
+    ct_store_ingest_unmark(other, mark);
+    ct_store_free(other);
+
+    /* Alone now: the new store replaces the old one, and its file goes. */
+    CHECK_INT(ct_store_ingest(s, &opts, &sum, &err), 0);
+    CHECK_INT(sum.files_unchanged, 9);
+    ct_ingest_summary_release(&sum);
+    CHECK_INT(ct_store_rebuilding(s), 0);
+    CHECK_STR(s->path, db);
+    CHECK(!exists(side) && !exists_with(side, "-wal") && !exists_with(side, "-shm") &&
+          !exists_with(side, "-ingest.lock"));
+    CHECK_INT(store_int(db, "PRAGMA user_version"), CT_STORE_VERSION);
+    /* The store in hand works on, as a writer and as a source. */
+    CHECK_INT(ct_store_ingest(s, &opts, &sum, &err), 0);
+    CHECK_INT(sum.files_unchanged, 9);
+    ct_ingest_summary_release(&sum);
+    CHECK_INT(ct_store_source(&src, s, NULL, &err), 0);
+    check_people_sessions(src);
+    ct_source_free(src);
+    /* It is the store a fresh ingest makes. */
+    CHECK_INT(ingest_into(fresh, logs, NULL, &err), 0);
+    bool c1 = false, c2 = false;
+    char *got = store_dump(db, &c1), *want = store_dump(fresh, &c2);
+    CHECK(c1 && c2);
+    CHECK_STR(got, want);
+    free(got);
+    free(want);
+    /* Reopened, it is simply a store. */
+    CHECK_INT(ct_store_open(&s, db, false, &err), 0);
+    ct_store_free(s);
+    remove_tree(root);
+    free(part);
+    free(gone);
+    free(fresh);
+    free(side);
+    free(db);
+    free(logs);
+    free(root);
+}
+
+/* Two processes rebuild one store: the one that ends last finds it
+ * replaced, and adds its files to that store. A new store of an older
+ * schema left beside is started afresh. The query's refresh rebuilds. */
+static void test_rebuild_races(void)
+{
+    char *root = scratch_dir("people-races");
+    char *logs = people_copy(root);
+    char *db = pathf(root, "ct.db");
+    char *side = pathf(root, "ct.db.rebuild");
+    make_v3_store(db, logs);
+    ct_store *a = NULL, *b = NULL;
+    ct_error err;
+    ct_ingest_summary sum;
+    CHECK_INT(ct_store_open(&a, db, true, &err), 0);
+    CHECK_INT(ct_store_open(&b, db, true, &err), 0);
+    const char *paths[] = {logs};
+    ct_ingest_options opts = {.paths = paths, .path_count = 1, .threads = 2};
+    CHECK_INT(ct_store_ingest(b, &opts, &sum, &err), 0);
+    CHECK_INT(sum.files_read, 9);
+    ct_ingest_summary_release(&sum);
+    CHECK_INT(ct_store_rebuilding(b), 0);
+    CHECK_INT(store_int(db, "PRAGMA user_version"), CT_STORE_VERSION);
+    /* Meanwhile the rebuilt store gets a file the new store of `a` (an
+     * orphan now) lacks: it must not be lost when `a` ends. */
+    char *more = pathf(root, "more");
+    char *extra = pathf(more, "x.json");
+    trec r = {.time = "2024-03-11T12:00:00Z",
+              .source = "s3.amazonaws.com",
+              .name = "ListBuckets",
+              .type = "IAMUser",
+              .arn = "arn:aws:iam::111111111111:user/extra",
+              .account = A1};
+    char *doc = trail_doc(&r, 1);
+    write_bytes(extra, doc, strlen(doc));
+    free(doc);
+    CHECK_INT(ingest_into(db, more, NULL, &err), 0);
+    CHECK_INT(store_int(db, "SELECT count(*) FROM file"), 10);
+    CHECK_INT(ct_store_ingest(a, &opts, &sum, &err), 0);
+    CHECK_INT(sum.files_unchanged, 9);
+    ct_ingest_summary_release(&sum);
+    CHECK_INT(store_int(db, "SELECT count(*) FROM file"), 10);
+    free(extra);
+    free(more);
+    CHECK_INT(ct_store_rebuilding(a), 0);
+    CHECK_STR(a->path, db);
+    CHECK(!exists(side));
+    ct_store_free(a);
+    ct_store_free(b);
+    bool consistent = false;
+    free(store_dump(db, &consistent));
+    CHECK(consistent);
+
+    /* A v3 store, and a v3 store where the new one goes. */
+    remove_tree(root);
+    mkdir(root, 0700);
+    free(people_copy(root));
+    make_v3_store(db, logs);
+    make_v3_store(side, logs);
+    CHECK_INT(ct_store_open(&a, db, true, &err), 0);
+    CHECK_INT(store_int(side, "PRAGMA user_version"), CT_STORE_VERSION);
+    CHECK_INT(store_int(side, "SELECT count(*) FROM file"), 0);
+    /* The query's way: a source that refreshes from the paths. */
+    ct_source *src = NULL;
+    CHECK_INT(ct_store_source(&src, a, &opts, &err), 0);
+    ct_input_problems problems = {0};
+    CHECK_INT(src->refresh(src, &problems, &err), 0);
+    CHECK_INT(problems.count, 0);
+    check_people_sessions(src);
+    ct_input_problems_release(&problems);
+    ct_source_free(src);
+    CHECK(!exists(side));
+    CHECK_INT(store_int(db, "PRAGMA user_version"), CT_STORE_VERSION);
+    remove_tree(root);
+    free(side);
+    free(db);
+    free(logs);
+    free(root);
+}
+
 int main(void)
 {
     RUN(test_sessions);
@@ -526,5 +771,7 @@ int main(void)
     RUN(test_session_calls);
     RUN(test_errors_leave_nothing);
     RUN(test_file_replaced);
+    RUN(test_rebuild);
+    RUN(test_rebuild_races);
     TEST_MAIN_END();
 }
