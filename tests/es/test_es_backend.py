@@ -11,6 +11,7 @@ binary's path in CLOUDTRACKER_BIN or as the first argument after `--`:
     python3 test_es_backend.py /path/to/cloudtracker [-v]
 """
 
+import copy
 import glob
 import gzip
 import json
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +30,7 @@ GOLDEN = os.path.join(ROOT, "tests", "cli", "golden")
 sys.path.insert(0, HERE)
 
 from es_server import running_server  # noqa: E402
+from es_store import CLOUDTRAIL_TEMPLATE_MAPPINGS  # noqa: E402
 from test_es_server import IndependentSigner  # noqa: E402
 
 BIN = os.environ.get("CLOUDTRACKER_BIN", "")
@@ -103,7 +106,10 @@ def keyword_doc(rec):
 
 
 def ecs_doc(rec):
-    """A record as Elastic's AWS integration stores it (ECS names)."""
+    """A record as Elastic's AWS integration stores it (ECS names): its
+    pipeline renames userIdentity.userName to user.name, then the session
+    issuer's userName when user.name is still free, and keeps no
+    identityProvider, sessionContext.sourceIdentity or onBehalfOf."""
     ui = rec.get("userIdentity") or {}
     issuer = ((ui.get("sessionContext") or {}).get("sessionIssuer") or {})
     ct = {
@@ -135,6 +141,7 @@ def ecs_doc(rec):
     return prune({"@timestamp": rec["eventTime"],
                   "event": {"provider": rec["eventSource"], "action": rec["eventName"],
                             "id": rec.get("eventID")},
+                  "user": {"name": ui.get("userName") or issuer.get("userName")},
                   "aws": {"cloudtrail": ct}})
 
 
@@ -147,6 +154,7 @@ def ecs_mapping(flavor):
     return {"mappings": {"properties": {
         "@timestamp": {"type": "date"},
         "event": {"properties": {"provider": kw, "action": kw, "id": kw}},
+        "user": {"properties": {"name": kw}},
         "aws": {"properties": {"cloudtrail": {"properties": {
             "error_code": kw, "recipient_account_id": kw, "shared_event_id": kw,
             "event_type": kw, "event_category": kw, "read_only": {"type": "boolean"},
@@ -183,7 +191,23 @@ class Client:
                                     context=getattr(self.url, "ssl_context", None)) as resp:
             return json.loads(resp.read() or b"null")
 
-    def load(self, records, schema, flavor, prefix="cloudtrail"):
+    def has_reference_template(self, flavor):
+        path = "/_template/cloudtrail" if flavor == "es6" else "/_index_template/cloudtrail"
+        try:
+            self.call("GET", path)
+            return True
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return False
+            raise
+
+    def load(self, records, schema, flavor, prefix="cloudtrail", people=True):
+        """Indexes records as `schema` lays them out. On a server of
+        --mapping template (the reference's template), under a template
+        with the fields the sessions question reads too, as a cluster set
+        up for this version of cloudtracker has (unless not `people`)."""
+        if people and schema != "ecs" and self.has_reference_template(flavor):
+            install_people_template(self, flavor)
         if schema == "ecs":
             self.call("PUT", "/" + ECS_INDEX, json.dumps(ecs_mapping(flavor)))
         lines = []
@@ -203,6 +227,47 @@ class Client:
         failed = [i for i in resp["items"] if i["create"]["status"] >= 300]
         if failed:
             raise AssertionError("bulk load failed: %s" % failed[:3])
+
+
+# The fields the sessions question reads that the reference's recommended
+# template (the server's --mapping template) and cloudtracker's
+# mapping_version 1 lack.
+PEOPLE_FIELDS = {
+    "userIdentity": {"identityProvider": None, "onBehalfOf": {"userId": None,
+                                                              "identityStoreArn": None}},
+    "requestParameters": {"sourceIdentity": None},
+    "responseElements": {"sourceIdentity": None, "subject": None,
+                         "subjectFromWebIdentityToken": None, "issuer": None,
+                         "provider": None},
+}
+
+
+def people_mappings():
+    """The server's template mappings with PEOPLE_FIELDS as keywords: a
+    template of one's own made ready for the sessions question."""
+    mappings = copy.deepcopy(CLOUDTRAIL_TEMPLATE_MAPPINGS)
+
+    def add(props, fields):
+        for name, sub in fields.items():
+            if sub is None:
+                props[name] = {"type": "keyword"}
+            else:
+                add(props.setdefault(name, {"properties": {}})["properties"], sub)
+    add(mappings["properties"], PEOPLE_FIELDS)
+    return mappings
+
+
+def install_people_template(client, flavor):
+    """Puts people_mappings() in a template for cloudtrail-* that wins over
+    the server's own (a composable one does not merge with it)."""
+    if flavor == "es6":
+        client.call("PUT", "/_template/cloudtrail-people", json.dumps({
+            "index_patterns": ["cloudtrail-*"], "order": 1,
+            "mappings": {"_doc": people_mappings()}}))
+    else:
+        client.call("PUT", "/_index_template/cloudtrail-people", json.dumps({
+            "index_patterns": ["cloudtrail-*"], "priority": 200,
+            "template": {"mappings": people_mappings()}}))
 
 
 def write_config(folder, es_section):
@@ -316,9 +381,13 @@ class Base(unittest.TestCase):
         with open(os.path.join(GOLDEN, name + ".args")) as f:
             args = f.read().split("\n")
         # The demo's answers fit in one composite page each: --user/--role
-        # is one search, --destrole two (keys, then one batch of calls),
-        # --list one.
-        want = 2 if "--destrole" in args else 1
+        # is one search, --list one (--list people: the sessions question,
+        # both its aggregations in one search), --person two (the sessions,
+        # then one batch of their calls), --destrole three (the keys the
+        # principal's AssumeRoles issued, one batch of their calls, and the
+        # sessions question for role chains; the calls of chained sessions
+        # would be a fourth, and the demo's principals open none).
+        want = 3 if "--destrole" in args else 2 if "--person" in args else 1
         self.assertLessEqual(len(searches), want, [r["path"] for r in log])
         self.assertEqual(len(log), len(detect) + len(counts) + len(searches) + len(data), log)
 
@@ -840,10 +909,13 @@ class SessionBudgetTests(Base):
             searches = [r for r in log if r["path"].endswith("/_search")
                         and "ro" not in r["composite_sources"]]
             # Phase A: 2 composite pages (12,000 keys); phase B: 2 batches;
-            # and one search for the account's data events (admin is granted
-            # data-event actions).
-            self.assertEqual(len(searches), 2 + 2, [r["path"] for r in log])
-            self.assertLessEqual(len(log), 2 + 1 + 2 + 2 + 1)
+            # the sessions question (for role chains): 2 searches (5,000
+            # openings beside the 13 buckets of session records, then the
+            # other 7,000 openings in a page of 10,000 alone); and one search
+            # for the account's data events (admin is granted data-event
+            # actions).
+            self.assertEqual(len(searches), 2 + 2 + 2, [r["path"] for r in log])
+            self.assertLessEqual(len(log), 2 + 2 + 2 + 2 + 1)
 
 
 
@@ -870,24 +942,44 @@ def user(account, name):
             "accessKeyId": "AKIA" + name.upper()}
 
 
-def session(role_arn, name, key, typed=True):
+IDENTITY_STORE = "arn:aws:identitystore::111111111111:identitystore/d-1234567890"
+
+
+def session(role_arn, name, key, typed=True, source_identity=None, on_behalf_of=None):
     account = role_arn.split(":")[4]
     ui = {"type": "AssumedRole",
           "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (account, role_arn.rsplit("/", 1)[1],
                                                         name),
           "accountId": account, "accessKeyId": key,
           "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role_arn,
+                                               "userName": role_arn.rsplit("/", 1)[1],
                                                "accountId": account}}}
     if not typed:
         del ui["type"]
+    if source_identity:
+        ui["sessionContext"]["sourceIdentity"] = source_identity
+    if on_behalf_of:
+        ui["onBehalfOf"] = {"userId": on_behalf_of, "identityStoreArn": IDENTITY_STORE}
     return ui
 
 
-def opening(when, caller, account, event_id, role_arn, name, key, api="AssumeRole", **extra):
+def opening(when, caller, account, event_id, role_arn, name, key, api="AssumeRole",
+            request=None, response=None, **extra):
+    """An STS event that opened a session of role_arn named `name` with key
+    `key`; request and response add members to its requestParameters and
+    responseElements."""
+    role_account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[1]
     return event(when, "sts.amazonaws.com", api, caller, account, event_id,
-                 requestParameters={"roleArn": role_arn, "roleSessionName": name},
-                 responseElements={"credentials": {"accessKeyId": key},
-                                   "assumedRoleUser": {"arn": "x"}}, **extra)
+                 requestParameters=dict({"roleArn": role_arn, "roleSessionName": name,
+                                         "durationSeconds": 3600}, **(request or {})),
+                 responseElements=dict({
+                     "credentials": {"accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2Vj",
+                                     "expiration": "Jun 30, 2018 11:00:00 PM"},
+                     "assumedRoleUser": {
+                         "assumedRoleId": "AROAEXAMPLE:" + name,
+                         "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (role_account,
+                                                                       role_name, name)}},
+                     **(response or {})), **extra)
 
 
 ADMIN, DEPLOY = arn(ACCT_A, "role/admin"), arn(ACCT_A, "role/deploy")
@@ -990,6 +1082,134 @@ def session_records():
               {"type": "AWSService", "invokedBy": "s3.amazonaws.com"}, ACCT_A, "f-29",
               eventType="AwsServiceEvent"),
         event("2018-07-02T09:00:00Z", "iam.amazonaws.com", "ListUsers", alice, ACCT_A, "f-30"),
+    ] + people_records()
+
+
+# Roles of the people records (reference people-and-access-reviews.md §3).
+SSO_ADMIN = arn(ACCT_A, "role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+                        "AWSReservedSSO_AdministratorAccess_a08e3792465d3f04")
+GITHUB, DEV = arn(ACCT_A, "role/github-deploy"), arn(ACCT_A, "role/dev")
+PROD, APP = arn(ACCT_B, "role/prod"), arn(ACCT_A, "role/app-qbusiness")
+GITHUB_OIDC = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+GITHUB_SUBJECT = "repo:example/app:ref:refs/heads/main"
+
+
+def people_records():
+    """Who is behind role sessions, in the shapes CloudTrail logs them
+    (reference §3): Identity Center (AssumeRoleWithSAML of an AWSReservedSSO
+    role), web identity (GitHub Actions), an IAM user setting a source
+    identity, then chaining into another account (logged in both), an
+    identity-enhanced session (onBehalfOf, not on every event), a chain
+    opened before the window, openings and calls on both sides of the
+    window's reach (CT_CHAIN_REACH before 2018-06-01), and a failed chained
+    AssumeRole whose record names a key."""
+    bob = user(ACCT_A, "bob")
+    alice = user(ACCT_A, "alice")
+    sso = session(SSO_ADMIN, "alice@example.com", "ASIASSOALICE00000001")
+    dev = session(DEV, "bob", "ASIABOBDEV0000000001", source_identity="bob@example.com")
+    prod = session(PROD, "gntd-1a2b3c", "ASIABOBPROD000000001",
+                   source_identity="bob@example.com")
+    qualifier = "pWXdz1Cz7fPt0D+1eAcZz3mrGiU="
+    return [
+        # Identity Center: the member account's AssumeRoleWithSAML, then the
+        # session's calls (named after the user).
+        opening("2018-06-13T08:00:00Z",
+                {"type": "SAMLUser", "principalId": qualifier + ":alice@example.com",
+                 "userName": "alice@example.com", "identityProvider": qualifier},
+                ACCT_A, "p-01", SSO_ADMIN, "alice@example.com", "ASIASSOALICE00000001",
+                api="AssumeRoleWithSAML",
+                request={"principalArn": arn(ACCT_A, "saml-provider/"
+                                                     "AWSSSO_5f2a8e1c_DO_NOT_DELETE")},
+                response={"subject": "alice@example.com", "subjectType": "persistent",
+                          "issuer": "https://portal.sso.eu-west-1.amazonaws.com/saml/"
+                                    "assertion/MTExMTExMTExMTExX2lucy0xMjM0",
+                          "audience": "https://signin.aws.amazon.com/saml",
+                          "nameQualifier": qualifier}),
+        event("2018-06-13T08:05:00Z", "ec2.amazonaws.com", "DescribeInstances", sso, ACCT_A,
+              "p-02"),
+        event("2018-06-13T08:06:00Z", "iam.amazonaws.com", "ListRoles", sso, ACCT_A, "p-03"),
+        # The Identity Center side: a portal event of the user, no key.
+        event("2018-06-13T07:59:00Z", "sso.amazonaws.com", "Federate",
+              {"type": "IdentityCenterUser", "accountId": ACCT_A,
+               "onBehalfOf": {"userId": "544894e8-80c1-70f1-3ba6-1c28b6510dfa",
+                              "identityStoreArn": IDENTITY_STORE},
+               "credentialId": "AAAAAGZGa2V5"}, ACCT_A, "p-04", eventType="AwsServiceEvent"),
+        # Web identity: GitHub Actions.
+        opening("2018-06-14T09:00:00Z",
+                {"type": "WebIdentityUser",
+                 "principalId": GITHUB_OIDC + ":sts.amazonaws.com:" + GITHUB_SUBJECT,
+                 "userName": GITHUB_SUBJECT, "identityProvider": GITHUB_OIDC},
+                ACCT_A, "p-05", GITHUB, "GitHubActions", "ASIAWEBGITHUB0000001",
+                api="AssumeRoleWithWebIdentity",
+                response={"subjectFromWebIdentityToken": GITHUB_SUBJECT,
+                          "provider": GITHUB_OIDC, "audience": "sts.amazonaws.com"}),
+        event("2018-06-14T09:02:00Z", "cloudformation.amazonaws.com", "UpdateStack",
+              session(GITHUB, "GitHubActions", "ASIAWEBGITHUB0000001"), ACCT_A, "p-06"),
+        # An IAM user sets a source identity; it stays on the session's
+        # calls and on the sessions it opens (role chaining to account B,
+        # logged in both accounts).
+        opening("2018-06-15T10:00:00Z", bob, ACCT_A, "p-07", DEV, "bob",
+                "ASIABOBDEV0000000001", request={"sourceIdentity": "bob@example.com"},
+                response={"sourceIdentity": "bob@example.com"}),
+        event("2018-06-15T10:05:00Z", "s3.amazonaws.com", "GetObject", dev, ACCT_A, "p-08",
+              eventCategory="Data", readOnly=True),
+        opening("2018-06-15T10:10:00Z", dev, ACCT_A, "p-09", PROD, "gntd-1a2b3c",
+                "ASIABOBPROD000000001", response={"sourceIdentity": "bob@example.com"},
+                sharedEventID="shared-2"),
+        opening("2018-06-15T10:10:00Z",
+                {"type": "AWSAccount", "principalId": "AROAEXAMPLE:bob", "accountId": ACCT_A},
+                ACCT_B, "p-10", PROD, "gntd-1a2b3c", "ASIABOBPROD000000001",
+                response={"sourceIdentity": "bob@example.com"}, sharedEventID="shared-2"),
+        event("2018-06-15T10:15:00Z", "rds.amazonaws.com", "DescribeDBInstances", prod, ACCT_B,
+              "p-11"),
+        # A chained AssumeRole that failed: its record names a key, but it
+        # opened nothing (it is evidence of the session that called it).
+        opening("2018-06-15T10:20:00Z", dev, ACCT_A, "p-12", DEPLOY, "gntd-ffff",
+                "ASIABOBFAILED0000002", errorCode="AccessDenied"),
+        # An identity-enhanced session: an AWS application opens it, its
+        # calls carry the Identity Center user (not every service logs it).
+        opening("2018-06-16T11:00:00Z",
+                {"type": "AWSService", "invokedBy": "qbusiness.amazonaws.com"}, ACCT_A, "p-13",
+                APP, "qbusiness-chat", "ASIAAPPQBIZ000000001",
+                request={"providedContexts": [{"providerArn": "arn:aws:iam::aws:contextProvider"
+                                                              "/IdentityCenter",
+                                               "contextAssertion": "eyJhbGciOiJ"}]}),
+        event("2018-06-16T11:01:00Z", "s3.amazonaws.com", "ListBuckets",
+              session(APP, "qbusiness-chat", "ASIAAPPQBIZ000000001",
+                      on_behalf_of="544894e8-80c1-70f1-3ba6-1c28b6510dfa"), ACCT_A, "p-14"),
+        event("2018-06-16T11:02:00Z", "kms.amazonaws.com", "Decrypt",
+              session(APP, "qbusiness-chat", "ASIAAPPQBIZ000000001"), ACCT_A, "p-15"),
+        # Values that differ between a session's events: the smallest wins.
+        event("2018-06-16T11:03:00Z", "s3.amazonaws.com", "GetObject",
+              session(APP, "qbusiness-chat", "ASIAAPPQBIZ000000001",
+                      on_behalf_of="144894e8-80c1-70f1-3ba6-1c28b6510dfa"), ACCT_A, "p-16"),
+        # A chain opened before the window: hop 1 on its last evening, hop
+        # 2 (by hop 1's session) inside it.
+        opening("2018-05-31T23:00:00Z", alice, ACCT_A, "p-17", DEV, "alice",
+                "ASIAALICEDEVHOP00001"),
+        event("2018-05-31T23:10:00Z", "sts.amazonaws.com", "GetCallerIdentity",
+              session(DEV, "alice", "ASIAALICEDEVHOP00001"), ACCT_A, "p-18"),
+        opening("2018-06-01T00:05:00Z", session(DEV, "alice", "ASIAALICEDEVHOP00001"), ACCT_A,
+                "p-19", DEPLOY, "hop-2", "ASIADEVDEPLOYHOP0001"),
+        event("2018-06-01T00:10:00Z", "cloudformation.amazonaws.com", "DescribeStacks",
+              session(DEPLOY, "hop-2", "ASIADEVDEPLOYHOP0001"), ACCT_A, "p-20"),
+        # The reach of the June window starts at 2018-05-31T00:00:00Z. (A
+        # source identity in the request only: the response's is read
+        # first, then the request's.)
+        opening("2018-05-31T00:00:00Z", bob, ACCT_A, "p-21", DEV, "edge-in",
+                "ASIABOBDEVEDGE000001", request={"sourceIdentity": "bob@example.com"}),
+        opening("2018-05-30T23:59:59Z", bob, ACCT_A, "p-22", DEV, "edge-out",
+                "ASIABOBDEVEDGE000000"),
+        event("2018-05-31T00:00:00Z", "sts.amazonaws.com", "GetCallerIdentity",
+              session(DEV, "edge-old", "ASIABOBDEVEDGE000002"), ACCT_A, "p-23"),
+        event("2018-05-30T23:59:59Z", "sts.amazonaws.com", "GetCallerIdentity",
+              session(DEV, "edge-older", "ASIABOBDEVEDGE000003"), ACCT_A, "p-24"),
+        # A role session's record without its session issuer: no session the
+        # logs can tie to a role, in neither backend.
+        event("2018-06-20T09:00:00Z", "s3.amazonaws.com", "ListBuckets",
+              {"type": "AssumedRole", "accessKeyId": "ASIANOISSUER00000001",
+               "arn": "arn:aws:sts::%s:assumed-role/dev/no-issuer" % ACCT_A,
+               "accountId": ACCT_A}, ACCT_A, "p-25"),
     ]
 
 
@@ -1001,6 +1221,20 @@ BULK = os.path.join(ROOT, "tests", "data", "bulk")
 def bulk_records():
     records = []
     for path in sorted(glob.glob(os.path.join(BULK, "AWSLogs", "**", "*.json"),
+                                 recursive=True)):
+        with open(path) as f:
+            records.extend(json.load(f)["Records"])
+    return records
+
+
+# The store's fixture for the sessions questions (tests/data/people/README.md):
+# March 2024, Identity Center, SAML, web identity, chains, the reach.
+PEOPLE = os.path.join(ROOT, "tests", "data", "people")
+
+
+def people_data_records():
+    records = []
+    for path in sorted(glob.glob(os.path.join(PEOPLE, "AWSLogs", "**", "*.json"),
                                  recursive=True)):
         with open(path) as f:
             records.extend(json.load(f)["Records"])
@@ -1051,8 +1285,17 @@ def build_store(test, folder, paths):
     return config
 
 
-# (window, question...) asked of the demo, session_records() and
-# bulk_records() together.
+# Keys of sessions of every kind, a key of no session, and an IAM user's.
+JUNE_SESSION_CALLS = ("2018-06-01", "2018-06-30", "session-calls", "ASIAALICEADMIN000001",
+                      "ASIAADMINDEPLOY00001", "ASIABOBDEV0000000001", "ASIABOBPROD000000001",
+                      "ASIASSOALICE00000001", "ASIAAPPQBIZ000000001", "ASIANOSUCHKEY0000000",
+                      "AKIAALICE", "ASIANOISSUER00000001")
+# A record without userIdentity.type; a session without calls.
+JUNE_2_SESSION_CALLS = ("2018-06-02", "2018-06-02", "session-calls", "ASIAALICEADMIN000001",
+                        "ASIAALICEADMIN000006")
+
+# (window, question...) asked of the demo, session_records(), bulk_records()
+# and people_data_records() together.
 BULK_QUESTIONS = [
     ("2018-01-01", "2018-12-31", "account-calls", ACCT_A),
     ("2018-01-01", "2018-12-31", "account-calls", ACCT_B),
@@ -1066,7 +1309,50 @@ BULK_QUESTIONS = [
     ("2024-02-10", "2024-02-12", "account-calls", ACCT_B),
     ("2024-02-01", "2024-02-29", "account-calls", "444444444444"),
     ("2024-02-01", "2024-02-29", "account-calls", "555555555555"),
+    ("2018-06-01", "2018-06-30", "sessions"),
+    ("2018-06-01", "2018-06-01", "sessions"),
+    ("2018-06-15", "2018-06-15", "sessions"),
+    ("2018-03-01", "2018-05-15", "sessions"),
+    ("2018-01-01", "2018-12-31", "sessions"),
+    ("2018-07-01", "2018-07-31", "sessions"),
+    ("2024-02-10", "2024-02-12", "sessions"),
+    ("2024-02-01", "2024-02-29", "sessions"),
+    JUNE_SESSION_CALLS,
+    JUNE_2_SESSION_CALLS,
+    ("2018-05-31", "2018-06-01", "session-calls", "ASIAALICEDEVHOP00001",
+     "ASIABOBDEVEDGE000002", "ASIABOBDEVEDGE000003", "ASIAALICEADMINOLD001"),
+    ("2018-03-01", "2018-05-15", "session-calls", "ASIABACKUPCHARLIE001",
+     "ASIADEMOALICEADMIN01", "ASIADEMOBOBADMIN0001"),
+    ("2024-03-10", "2024-03-12", "sessions"),
+    ("2024-03-11", "2024-03-11", "sessions"),
+    ("2024-03-01", "2024-03-31", "sessions"),
+    ("2024-03-10", "2024-03-12", "session-calls", "ASIAPEOPLEALICE00001",
+     "ASIAPEOPLEOPS0000002", "ASIAPEOPLEBOBAUDIT03", "ASIAPEOPLESAMLERIN04",
+     "ASIAPEOPLEWEBAPP0005", "ASIAPEOPLESSOJANE006", "ASIAPEOPLEAPPROLE007",
+     "ASIAPEOPLECAROLDEV08", "ASIAPEOPLEDEPLOY0009", "ASIAPEOPLEFRANKNT010",
+     "ASIAPEOPLEGRACE00011", "ASIAPEOPLEHEIDI00012", "ASIAPEOPLEIVAN000013",
+     "ASIAPEOPLELATE000014", "ASIAPEOPLENOOPEN0015"),
+    ("2024-02-01", "2024-02-29", "session-calls", "ASIACHAINOPS00000001",
+     "ASIAOPSALICE00000001", "ASIAOPSALICE00000003", "ASIAOPSALICE00000008",
+     "ASIAOPSBOB0000000002", "ASIAOPSBOB0000000004", "ASIAOPSCAROL00000005",
+     "ASIAOPSNOOPENING0007", "ASIAOPSSAML000000006"),
 ]
+
+
+# What Elastic's AWS integration keeps none of (see ecs_doc): the columns
+# of the probe's lines that answers from ECS indices have empty.
+ECS_DROPPED = {"session": (4, 5, 6),  # source identity, onBehalfOf userId, identity store
+               "opened": (7,)}         # the caller's identityProvider
+
+
+def ecs_answer(store_answer):
+    lines = []
+    for line in store_answer.splitlines(True):
+        fields = line.rstrip("\n").split("\t")
+        for i in ECS_DROPPED.get(fields[0], ()):
+            fields[i] = ""
+        lines.append("\t".join(fields) + "\n")
+    return "".join(lines)
 
 
 class BulkQuestionTests(EveryFlavor, Base):
@@ -1093,7 +1379,7 @@ class BulkQuestionTests(EveryFlavor, Base):
             fixture = os.path.join(cls.store_tmp, "fixture")
             write_trail(fixture, session_records())
             config = build_store(self, cls.store_tmp,
-                                 [os.path.join(ROOT, "demo", "logs"), fixture, BULK])
+                                 [os.path.join(ROOT, "demo", "logs"), fixture, BULK, PEOPLE])
             cls.store_answers = []
             for q in BULK_QUESTIONS:
                 rc, out, err = probe(config, *q)
@@ -1113,10 +1399,60 @@ class BulkQuestionTests(EveryFlavor, Base):
         self.assertEqual(answers[("2018-06-01", "2018-06-30", "account-calls", "11111111111")],
                          "call\tarn:aws:iam::11111111111:user/short\ts3.amazonaws.com\t"
                          "ListBuckets\tAwsApiCall\t1\t0\t2018-06-10\t2018-06-10\n")
+        june = answers[("2018-06-01", "2018-06-30", "sessions")]
+        for line in (
+                # Identity Center: the SAML subject and issuer; the caller's
+                # userName and identityProvider.
+                "session\tASIASSOALICE00000001\t%s\talice@example.com\t\t\t\tactive\t"
+                "2018-06-13\n" % SSO_ADMIN,
+                "opened\tAssumeRoleWithSAML\t%s\t\tSAMLUser\t\talice@example.com\t"
+                "pWXdz1Cz7fPt0D+1eAcZz3mrGiU=\talice@example.com\thttps://portal.sso."
+                "eu-west-1.amazonaws.com/saml/assertion/MTExMTExMTExMTExX2lucy0xMjM0\t\t"
+                "alice@example.com\t%s\tp-01\t\t1528876800\n" % (SSO_ADMIN, ACCT_A),
+                # Web identity: the token's subject and the provider.
+                "opened\tAssumeRoleWithWebIdentity\t%s\t\tWebIdentityUser\t\t%s\t%s\t%s\t"
+                "%s\t\tGitHubActions\t%s\tp-05\t\t1528966800\n"
+                % (GITHUB, GITHUB_SUBJECT, GITHUB_OIDC, GITHUB_SUBJECT, GITHUB_OIDC, ACCT_A),
+                # A source identity on the calls, and on the chained hop
+                # (whose caller's copy, in account A, names the caller).
+                "session\tASIABOBDEV0000000001\t%s\tbob\tbob@example.com\t\t\tactive\t"
+                "2018-06-15\n" % DEV,
+                "opened\tAssumeRole\t%s\t%s\tAssumedRole\tASIABOBDEV0000000001\t\t\t\t\t"
+                "bob@example.com\tgntd-1a2b3c\t%s\tp-09\tshared-2\t1529057400\n"
+                % (PROD, DEV, ACCT_A),
+                # onBehalfOf: the smallest of the two values.
+                "session\tASIAAPPQBIZ000000001\t%s\tqbusiness-chat\t\t"
+                "144894e8-80c1-70f1-3ba6-1c28b6510dfa\t%s\tactive\t2018-06-16\n"
+                % (APP, IDENTITY_STORE),
+                # The reach: opened at its first second, no call; a call on
+                # its first second.
+                "session\tASIABOBDEVEDGE000001\t%s\t\t\t\t\tinactive\t-\n" % DEV,
+                "opened\tAssumeRole\t%s\t%s\tIAMUser\tAKIABOB\t\t\t\t\tbob@example.com\t"
+                "edge-in\t%s\tp-21\t\t1527724800\n" % (DEV, arn(ACCT_A, "user/bob"), ACCT_A),
+                "session\tASIABOBDEVEDGE000002\t%s\tedge-old\t\t\t\tinactive\t"
+                "2018-05-31\n" % DEV):
+            self.assertIn(line, june)
+        for key in ("ASIABOBDEVEDGE000000", "ASIABOBDEVEDGE000003", "ASIABOBFAILED0000002",
+                    "AKIA", "ASIANOISSUER00000001"):
+            self.assertNotIn("session\t" + key, june)
+        march = answers[("2024-03-10", "2024-03-12", "sessions")]
+        self.assertIn("session\tASIAPEOPLEAPPROLE007\tarn:aws:iam::111111111111:role/AppRole\t"
+                      "qbusiness-session\t\t544894e8-80c1-4b2d-9e7a-3ba6510dfac1\t", march)
+        self.assertIn("session\tASIAPEOPLEIVAN000013\t", march)
+        self.assertNotIn("ASIAPEOPLEHEIDI00012", march)
+        self.assertNotIn("ASIAPEOPLELATE000014", march)
+        calls = answers[JUNE_SESSION_CALLS]
+        self.assertIn("call\tASIABOBDEV0000000001\tsts.amazonaws.com\tAssumeRole\tAwsApiCall\t1"
+                      "\t1\t2018-06-15\t2018-06-15\n", calls)
+        self.assertNotIn("AKIAALICE", calls)
+        self.assertNotIn("ASIANOISSUER00000001", calls)
+        self.assertIn("call\tASIAALICEADMIN000001\ts3.amazonaws.com\tListBuckets\tAwsApiCall\t"
+                      "2\t0\t2018-06-02\t2018-06-02\n", answers[JUNE_2_SESSION_CALLS])
 
     def run_flavor(self, flavor, mapping, schema="cloudtrail"):
         with running_server(flavor=flavor, mapping=mapping) as srv:
-            Client(srv).load(records() + session_records() + bulk_records(), schema, flavor)
+            Client(srv).load(records() + session_records() + bulk_records() +
+                             people_data_records(), schema, flavor)
             index = ECS_INDEX.rsplit("-", 1)[0] + "-*" if schema == "ecs" else "cloudtrail-*"
             config = write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
                                         "  url: %s\n  index: '%s'\n" % (srv, index))
@@ -1125,14 +1461,160 @@ class BulkQuestionTests(EveryFlavor, Base):
                     srv.clear_log()
                     rc, out, err = probe(config, *q)
                     self.assertEqual((rc, err), (0, ""))
-                    self.assertEqual(out, want)
-                    # Two aggregations in flight, one page each, after
-                    # version and schema detection.
+                    self.assertEqual(out, ecs_answer(want) if schema == "ecs" else want)
+                    # After version and schema detection, one page each:
+                    # account-calls has two aggregations in flight, sessions
+                    # two in one search, session-calls one search per 10,000
+                    # keys.
                     log = srv.settled_requests()
                     searches = [r for r in log if r["path"].endswith("/_search")]
-                    self.assertEqual(len(searches), 2, log)
-                    self.assertEqual(len(log), 4, log)
+                    want_searches = 2 if q[2] == "account-calls" else 1
+                    self.assertEqual(len(searches), want_searches, log)
+                    self.assertEqual(len(log), 2 + want_searches, log)
 
+    def test_loaded_by_cloudtracker(self):
+        # The same trail files through `ingest --to elasticsearch` (its
+        # mapping and alias), for es6's legacy template and a composable one.
+        for flavor in ("es6", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as srv:
+                config = write_probe_config(
+                    self.tmp, "es.yaml", [os.path.join(ROOT, "demo", "logs"),
+                                          os.path.join(self.store_tmp, "fixture"), BULK,
+                                          PEOPLE],
+                    os.path.join(self.tmp, "no.db"), "  url: %s\n" % srv)
+                rc, out, err = run_ct(["ingest", "--to", "elasticsearch", "--config", config,
+                                       "--rejects", os.path.join(self.tmp, "rejects.ndjson")])
+                self.assertEqual(rc, 0, err)
+                for q, want in zip(BULK_QUESTIONS, self.store_answers):
+                    with self.subTest(question=q):
+                        self.assertEqual(probe(config, *q), (0, want, ""))
+
+
+
+def request_kinds(srv):
+    """The requests a server answered: "/", or the endpoint after the index."""
+    return [r["path"] if r["path"] == "/" else r["path"].split("/")[2]
+            for r in srv.settled_requests()]
+
+
+class OldMappingTests(Base):
+    """Indices whose explicit mapping lacks the fields the sessions question
+    reads (cloudtracker's mapping_version 1, the reference's template) make
+    it fail with a message naming them and how to reload them, rather than
+    answer with those fields empty; the other questions still answer."""
+
+    OLD_MESSAGE = (
+        "ct_source_probe: elasticsearch at %s: %s loaded with an older mapping, which lacks "
+        "fields that tell who is behind a role session (userIdentity.identityProvider, "
+        "userIdentity.onBehalfOf.userId, userIdentity.onBehalfOf.identityStoreArn and 6 "
+        "more): answering from %s would name fewer people. To reload %s, delete %s and the "
+        "state index (cloudtracker-state), then run `cloudtracker ingest --to elasticsearch` "
+        "again (docs/elasticsearch-load.md); indices cloudtracker did not load need these "
+        "fields mapped as keyword, and a reindex\n")
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(PROBE, os.X_OK):
+            self.skipTest("no %s next to the cloudtracker binary" % PROBE)
+
+    def message(self, srv, indices):
+        several = len(indices) > 1
+        named = ", ".join(indices[:5]) + (" and %d more" % (len(indices) - 5)
+                                          if len(indices) > 5 else "")
+        them = "them" if several else "it"
+        return self.OLD_MESSAGE % (srv, ("indices %s were" if several else "index %s was")
+                                   % named, them, them, them)
+
+    def create(self, srv, flavor, index, mappings):
+        body = {"mappings": {"_doc": mappings} if flavor == "es6" else mappings}
+        Client(srv).call("PUT", "/" + index, json.dumps(body))
+
+    def config(self, srv, extra=""):
+        return write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
+                                  "  url: %s\n  index: 'cloudtrail-*'\n%s" % (srv, extra))
+
+    def test_mapping_version_1(self):
+        old = dict(CLOUDTRAIL_TEMPLATE_MAPPINGS,
+                   _meta={"cloudtracker": {"mapping_version": 1}})
+        new = dict(people_mappings(), _meta={"cloudtracker": {"mapping_version": 2}})
+        for flavor in ("es6", "es8", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as srv:
+                self.create(srv, flavor, "cloudtrail-2018.05", new)
+                self.create(srv, flavor, "cloudtrail-2018.06", old)
+                self.create(srv, flavor, "cloudtrail-2018.07", new)
+                Client(srv).load(session_records(), "cloudtrail", flavor)
+                config = self.config(srv)
+                srv.clear_log()
+                rc, out, err = probe(config, "2018-06-01", "2018-06-30", "sessions")
+                self.assertEqual((rc, out, err),
+                                 (1, "", self.message(srv, ["cloudtrail-2018.06"])))
+                # Found by schema detection: no search was made.
+                self.assertEqual(request_kinds(srv), ["/", "_mapping"])
+                # The questions that need none of those fields answer.
+                for q in (("account-calls", ACCT_A), JUNE_SESSION_CALLS[2:]):
+                    rc, out, err = probe(config, "2018-06-01", "2018-06-30", *q)
+                    self.assertEqual((rc, err), (0, ""))
+                    self.assertIn("call\t", out)
+
+    def test_reloading_as_told(self):
+        # An index an older cloudtracker made, loaded into by this one (the
+        # loader warns); then the message's advice: delete it and the state
+        # index, ingest again.
+        with running_server(flavor="es8") as srv:
+            self.create(srv, "es8", "cloudtrail-2018.06",
+                        dict(CLOUDTRAIL_TEMPLATE_MAPPINGS,
+                             _meta={"cloudtracker": {"mapping_version": 1}}))
+            config = write_probe_config(self.tmp, "es.yaml", [os.path.join(ROOT, "demo", "logs")],
+                                        os.path.join(self.tmp, "no.db"), "  url: %s\n" % srv)
+            ingest = ["ingest", "--to", "elasticsearch", "--config", config]
+            rc, out, err = run_ct(ingest)
+            self.assertEqual(rc, 0, err)
+            rc, out, err = probe(config, "2018-06-01", "2018-06-30", "sessions")
+            self.assertEqual((rc, out), (1, ""), err)
+            self.assertIn("index cloudtrail-2018.06 was loaded with an older mapping", err)
+            for index in ("cloudtrail-2018.06", "cloudtracker-state"):
+                Client(srv).call("DELETE", "/" + index)
+            rc, out, err = run_ct(ingest)
+            self.assertEqual(rc, 0, err)
+            rc, out, err = probe(config, "2018-06-01", "2018-06-30", "sessions")
+            self.assertEqual((rc, err), (0, ""))
+            self.assertIn("session\tASIADEMOHENRYOPS0001\t", out)
+
+    def test_template_without_the_fields(self):
+        # The reference's recommended template (the server's): no _meta.
+        with running_server(flavor="es7", mapping="template") as srv:
+            Client(srv).load(session_records(), "cloudtrail", "es7", people=False)
+            rc, out, err = probe(self.config(srv), "2018-06-01", "2018-06-30", "sessions")
+            self.assertEqual((rc, out, err), (1, "", self.message(
+                srv, ["cloudtrail-2018.05", "cloudtrail-2018.06", "cloudtrail-2018.07"])))
+
+    def test_many_indices_are_counted(self):
+        with running_server(flavor="es8", mapping="template") as srv:
+            recs = [event("2018-%02d-01T00:00:00Z" % m, "s3.amazonaws.com", "ListBuckets",
+                          user(ACCT_A, "alice"), ACCT_A, "m-%d" % m) for m in range(1, 8)]
+            Client(srv).load(recs, "cloudtrail", "es8", people=False)
+            rc, out, err = probe(self.config(srv), "2018-06-01", "2018-06-30", "sessions")
+            self.assertEqual((rc, out, err), (1, "", self.message(
+                srv, ["cloudtrail-2018.%02d" % m for m in range(1, 8)])))
+
+    def test_forced_schema_looks_at_the_mappings_once(self):
+        # elasticsearch.schema skips detection: sessions asks for the
+        # mappings itself, before its search.
+        for old in (True, False):
+            with self.subTest(old=old), running_server(flavor="es8", mapping="template") as srv:
+                Client(srv).load(session_records(), "cloudtrail", "es8", people=not old)
+                config = self.config(srv, "  schema: keyword\n")
+                srv.clear_log()
+                rc, out, err = probe(config, "2018-06-01", "2018-06-30", "sessions")
+                paths = request_kinds(srv)
+                if old:
+                    self.assertEqual((rc, out), (1, ""), err)
+                    self.assertIn("were loaded with an older mapping", err)
+                    self.assertEqual(paths, ["/", "_mapping"])
+                else:
+                    self.assertEqual((rc, err), (0, ""))
+                    self.assertIn("session\tASIABOBPROD000000001\t", out)
+                    self.assertEqual(paths, ["/", "_mapping", "_search"])
 
 
 class BulkBudgetTests(Base):
@@ -1166,12 +1648,20 @@ class BulkBudgetTests(Base):
             Client(srv).load(recs, "cloudtrail", "es8")
             config = write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
                                         "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
-            # Searches: two refused at 10,000 buckets a page, then pages of
-            # 1,000: account-calls pages its sessions (one bucket: the role)
-            # alongside the users; role-sessions pages the sessions' calls
-            # and their openings side by side.
-            for question, want in ((("account-calls", ACCT_A), 2 + 1 + pages),):
-                with self.subTest(question=question):
+            # 2,500 unknown keys more make two batches of session keys.
+            keys = ["ASIA%016d" % i for i in range(self.N + 10000)]
+            # Searches: those refused at 10,000 buckets a page, then pages
+            # of 1,000. account-calls (two searches refused) pages its
+            # sessions (one bucket: the role) alongside the users. sessions
+            # (one refused) has two aggregations in each search, 500
+            # buckets each: the sessions' records and alice's (2,501
+            # buckets), the openings (2,500), the last page being the first
+            # with less than 500. session-calls (two batches refused) pages
+            # 2,500 sessions' calls in one batch, the other has none.
+            for question, want in ((("account-calls", ACCT_A), 2 + 1 + pages),
+                                   (("sessions",), 1 + (self.N + 1) // (self.PAGE // 2) + 1),
+                                   (["session-calls"] + keys, 2 + self.N // self.PAGE + 1 + 1)):
+                with self.subTest(question=question[0]):
                     srv.clear_log()
                     rc, out, err = probe(config, "2018-06-01", "2018-06-30", *question)
                     self.assertEqual((rc, err), (0, ""))
