@@ -19,9 +19,25 @@ typedef struct ct_store ct_store;
  * SQLite cannot keep its shared-memory file (a read-only filesystem, a
  * folder the user cannot write) is read as an immutable file, unless its
  * write-ahead log holds changes (then CT_ESTORE says so rather than miss
- * them). Errors: CT_ESTORE naming the path (unreadable, not a store, newer
- * or older schema, corrupt). *out belongs to the caller. */
+ * them).
+ *
+ * A store made by an older cloudtracker (an older schema) is rebuilt from
+ * the trail files, which it only caches: a writable open leaves it as it
+ * is and opens a new store beside it ("<path>.rebuild", resumed if an
+ * earlier rebuild was interrupted), which the next ct_store_ingest fills
+ * and then copies over the old one (see there); ct_store_rebuilding says
+ * so meanwhile. A read-only open of such a store fails (CT_ESTORE, saying
+ * how to rebuild it).
+ *
+ * Errors: CT_ESTORE naming the path (unreadable, not a store, newer
+ * schema, or older when read-only, corrupt). *out belongs to the
+ * caller. */
 int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err);
+/* The schema version of the store of an older cloudtracker that `store`
+ * (opened writable) is rebuilding, until an ingest has replaced it; 0 when
+ * there is none. Callers tell the user once: the rebuild reads every trail
+ * file again. */
+int ct_store_rebuilding(const ct_store *store);
 void ct_store_free(ct_store *store);
 
 typedef struct ct_ingest_summary {
@@ -80,6 +96,14 @@ typedef struct ct_ingest_options {
  * again every run, so their problem is reported afresh. Rows of files that
  * have since vanished from disk stay in the store.
  *
+ * Rebuilding (ct_store_rebuilding): the ingest reads into the new store
+ * (every file, the first time), and when it succeeds copies the new store
+ * over the old one in one transaction, provided every file the old store
+ * holds rows of was read again; otherwise it fails with CT_ESTORE saying
+ * which files are missing, and the old store is kept as it is (as on any
+ * failure: the message then says so). When another ingest is writing the
+ * new store too, the last one to end replaces the old store.
+ *
  * Counting: files_seen = files_unchanged + files_read + files_partial +
  * files_skipped. Every record of a file read is either stored or rejected; a
  * stretch of input that may hide records (a syntax error, a truncated tail,
@@ -103,7 +127,8 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
  * store (even when this fails: the store is then freed). Its refresh()
  * ingests refresh->paths (copied, with refresh->time_field) when `refresh`
  * is not NULL and has paths, with every core and no account filter (the
- * other options are ignored); input_problems() lists the files recorded as
+ * other options are ignored; a store being rebuilt, see ct_store_open,
+ * needs paths: CT_ESTORE without); input_problems() lists the files recorded as
  * partial or skipped, by path, and the store's own path when another
  * ingest is writing it and this source did not refresh it. The questions
  * read one snapshot of the store, taken when the source is made (without

@@ -374,6 +374,17 @@ int ct_store_ingest(ct_store *store, const ct_ingest_options *opts, ct_ingest_su
     /* The mark tells readers (--skip-setup) that the store is half-written. */
     int mark = ct_store_ingest_mark(store);
     int rc = ingest(store, opts, summary, err);
+    bool again = false;
+    if (rc == 0 && store->target)
+        rc = ct_store_rebuild_finish(store, &mark, &again, err);
+    else if (rc != 0)
+        ct_store_rebuild_explain(store, err);
     ct_store_ingest_unmark(store, mark);
+    /* Another process rebuilt the store meanwhile: this one's files go
+     * into that store (the files it holds are not read again). */
+    if (rc == 0 && again) {
+        ct_ingest_summary_release(summary);
+        rc = ct_store_ingest(store, opts, summary, err);
+    }
     return rc;
 }

@@ -19,7 +19,8 @@ void ct_file_result_release(ct_file_result *res)
 /* What aggregating one file's records needs. */
 struct agg_ctx {
     ct_file_result *res;
-    ct_buf action; /* the action key of the record at hand */
+    ct_buf action;   /* the action key of the record at hand */
+    ct_buf evidence; /* its session evidence, joined */
     const char *path_account;
 };
 
@@ -51,6 +52,19 @@ static int intern(ct_strpool *pool, const char *s, uint32_t *index)
     return ct_strpool_intern(pool, s, len, ct_strpool_hash(s, len), index);
 }
 
+/* A copy of s (NULL: "") in the aggregate's text arena, or NULL. */
+static const char *keep_text(ct_file_agg *agg, const char *s)
+{
+    s = s ? s : "";
+    return ct_text_strndup(&agg->text, s, strlen(s));
+}
+
+/* `a` when it is a non-empty value, else `b`. */
+static const char *either(const char *a, const char *b)
+{
+    return a && a[0] ? a : b;
+}
+
 static int add_assume(ct_file_agg *agg, const ct_trail_record *rec, uint32_t caller,
                       uint32_t account)
 {
@@ -63,17 +77,52 @@ static int add_assume(ct_file_agg *agg, const ct_trail_record *rec, uint32_t cal
     a->caller = caller;
     a->account = account;
     a->time = rec->event_time;
-    const char *session = rec->role_session_name ? rec->role_session_name : "";
-    const char *shared = rec->shared_event_id ? rec->shared_event_id : "";
-    const char *id = rec->event_id ? rec->event_id : "";
+    /* As ct_session_opening defines them. */
+    const char *subject = either(rec->response_subject, rec->response_web_subject);
+    const char *issuer = either(rec->response_issuer, rec->response_provider);
+    const char *source = either(rec->response_source_identity, rec->request_source_identity);
     if (intern(&agg->principals, rec->role_arn, &a->role) != 0 ||
         intern(&agg->keys, rec->issued_key, &a->key) != 0 ||
-        !(a->session_name = ct_text_strndup(&agg->text, session, strlen(session))) ||
-        !(a->shared_event_id = ct_text_strndup(&agg->text, shared, strlen(shared))) ||
-        !(a->event_id = ct_text_strndup(&agg->text, id, strlen(id))))
+        intern(&agg->keys, rec->access_key_id ? rec->access_key_id : "", &a->caller_key) != 0 ||
+        !(a->event_name = keep_text(agg, rec->event_name)) ||
+        !(a->caller_type = keep_text(agg, rec->identity_type)) ||
+        !(a->caller_name = keep_text(agg, rec->identity_user_name)) ||
+        !(a->provider = keep_text(agg, rec->identity_provider)) ||
+        !(a->subject = keep_text(agg, subject)) || !(a->issuer = keep_text(agg, issuer)) ||
+        !(a->source_identity = keep_text(agg, source)) ||
+        !(a->session_name = keep_text(agg, rec->role_session_name)) ||
+        !(a->shared_event_id = keep_text(agg, rec->shared_event_id)) ||
+        !(a->event_id = keep_text(agg, rec->event_id)))
         return CT_ENOMEM;
     agg->assume_count++;
     return 0;
+}
+
+/* The session name of a role session's ARN
+ * (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION), or "". */
+static const char *session_name_of(const char *arn)
+{
+    static const char marker[] = ":assumed-role/";
+    const char *p = arn ? strstr(arn, marker) : NULL;
+    p = p ? strchr(p + sizeof(marker) - 1, '/') : NULL;
+    return p ? p + 1 : "";
+}
+
+/* Records what a role session's event says of who runs it. */
+static int add_evidence(struct agg_ctx *c, const ct_trail_record *rec, uint32_t key, uint32_t role,
+                        int64_t day)
+{
+    ct_file_agg *agg = &c->res->agg;
+    const char *values[CT_EVIDENCE_VALUES] = {session_name_of(rec->identity_arn),
+                                              rec->source_identity, rec->on_behalf_of,
+                                              rec->identity_store};
+    uint32_t v;
+    if (ct_evidence_join(&c->evidence, values) != 0 ||
+        ct_strpool_intern(&agg->evidence_values, c->evidence.data, c->evidence.len,
+                          ct_strpool_hash(c->evidence.data, c->evidence.len), &v) != 0)
+        return CT_ENOMEM;
+    int64_t k[CT_AGG_KEYS] = {key, role, day, v, 0};
+    return ct_agg_rows_add(&agg->evidence, k, 1, 0, NULL);
 }
 
 static int on_record(void *ud, const ct_trail_record *rec)
@@ -103,6 +152,9 @@ static int on_record(void *ud, const ct_trail_record *rec)
     int64_t ck[CT_AGG_KEYS] = {principal, key, action, day, session};
     if (ct_agg_rows_add(&agg->calls, ck, ok ? 1 : 0, ok ? 0 : 1, NULL) != 0)
         return CT_ENOMEM;
+    /* A role session's events, failed calls too, say who runs it. */
+    if (session && add_evidence(c, rec, key, principal, day) != 0)
+        return CT_ENOMEM;
     /* Data events are also kept per account, action and readOnly: they
      * show which data events the account's trail records. */
     bool data = ct_is_data_event(rec->event_category, rec->management_event);
@@ -121,10 +173,11 @@ static int on_record(void *ud, const ct_trail_record *rec)
 int ct_file_read(ct_file_reader *r, const char *path, const char *path_account, ct_file_result *res,
                  ct_error *err)
 {
-    struct agg_ctx ctx = {res, CT_BUF_INIT, path_account};
+    struct agg_ctx ctx = {res, CT_BUF_INIT, CT_BUF_INIT, path_account};
     ct_file_scan scan;
     int rc = ct_file_scan_path(r, path, on_record, NULL, &ctx, &scan, err);
     ct_buf_release(&ctx.action);
+    ct_buf_release(&ctx.evidence);
     if (rc == 0) {
         res->size = scan.size;
         res->mtime_ns = scan.mtime_ns;

@@ -19,15 +19,19 @@
  * roll-ups (store_rows.c): its calls per (principal, key, action, day,
  * session) and its events per (account, day, and for data events action
  * and readOnly). It is replaced with the file, as are the file's
- * assume_role rows. The queries read roll-ups, which the writer
- * (store_write.c) keeps equal to the sums of the file blobs: daily_call per
- * (principal, day, action), session_call per (session key, role, day,
- * action) for calls made in role sessions, daily_account per (account,
- * day), daily_data per (account, day, action, access) for data events. An
- * action is an (eventSource, eventName, kind) triple, kind being the
- * eventType class (ct_event_kind). access_key holds the keys the queries
- * follow, those of role sessions and those AssumeRole issued (other calls
- * are kept under the key ""). Dictionary rows are never deleted. */
+ * assume_role and session_evidence rows. The queries read roll-ups, which
+ * the writer (store_write.c) keeps equal to the sums of the file blobs:
+ * daily_call per (principal, day, action), session_call per (session key,
+ * role, day, action) for calls made in role sessions, daily_account per
+ * (account, day), daily_data per (account, day, action, access) for data
+ * events. An action is an (eventSource, eventName, kind) triple, kind being
+ * the eventType class (ct_event_kind). access_key holds the keys the
+ * queries follow, those of role sessions, those AssumeRole issued and those
+ * its callers used (other calls are kept under the key ""). assume_role
+ * holds every successful AssumeRole* event that issued a key, with what
+ * ct_session_opening tells of its caller; session_evidence what the events
+ * of a role session say of who runs it, one row per file, session, day and
+ * distinct values. Dictionary rows are never deleted. */
 static const char *const SCHEMA[] = {
     /* tables and indexes */
     "CREATE TABLE file(\n"
@@ -63,12 +67,25 @@ static const char *const SCHEMA[] = {
     "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
     "  access INTEGER NOT NULL, events INTEGER NOT NULL,\n"
     "  PRIMARY KEY (account_id, day, action_id, access)) WITHOUT ROWID;\n"
+    /* assume_role and session_evidence are keyed by time and day (what
+     * the questions read by) and have no index by file: a file's rows lie
+     * in the days of its call rows, which its rows blob tells when it is
+     * replaced. One B-tree fewer per row keeps the writer fast. */
     "CREATE TABLE assume_role(\n"
-    "  file_id INTEGER NOT NULL, caller_id INTEGER NOT NULL, role_id INTEGER NOT NULL,\n"
-    "  time INTEGER NOT NULL, issued_key_id INTEGER NOT NULL, session_name TEXT NOT NULL,\n"
-    "  shared_event_id TEXT NOT NULL, event_id TEXT NOT NULL, account_id INTEGER NOT NULL);\n"
+    "  time INTEGER NOT NULL, issued_key_id INTEGER NOT NULL, file_id INTEGER NOT NULL,\n"
+    "  event_id TEXT NOT NULL, caller_id INTEGER NOT NULL, role_id INTEGER NOT NULL,\n"
+    "  session_name TEXT NOT NULL, shared_event_id TEXT NOT NULL, account_id INTEGER NOT NULL,\n"
+    "  event_name TEXT NOT NULL, caller_type TEXT NOT NULL, caller_key_id INTEGER NOT NULL,\n"
+    "  caller_name TEXT NOT NULL, provider TEXT NOT NULL, subject TEXT NOT NULL,\n"
+    "  issuer TEXT NOT NULL, source_identity TEXT NOT NULL,\n"
+    "  PRIMARY KEY (time, issued_key_id, file_id, event_id)) WITHOUT ROWID;\n"
     "CREATE INDEX assume_role_by_pair ON assume_role(caller_id, role_id, time, issued_key_id);\n"
-    "CREATE INDEX assume_role_by_file ON assume_role(file_id);\n",
+    "CREATE TABLE session_evidence(\n"
+    "  day INTEGER NOT NULL, key_id INTEGER NOT NULL, file_id INTEGER NOT NULL,\n"
+    "  role_id INTEGER NOT NULL, session_name TEXT NOT NULL, source_identity TEXT NOT NULL,\n"
+    "  on_behalf_of TEXT NOT NULL, identity_store TEXT NOT NULL,\n"
+    "  PRIMARY KEY (day, key_id, file_id, role_id, session_name, source_identity, on_behalf_of,\n"
+    "    identity_store)) WITHOUT ROWID;\n",
 };
 
 static const char *const STMT_SQL[ST_COUNT] = {
@@ -84,7 +101,10 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_OLD_ROWS] = "SELECT data FROM file_rows WHERE file_id = ?1",
     [ST_PUT_ROWS] = "INSERT INTO file_rows(file_id, data) VALUES (?1, ?2)"
                     " ON CONFLICT(file_id) DO UPDATE SET data = excluded.data",
-    [ST_DEL_ASSUME] = "DELETE FROM assume_role WHERE file_id = ?1",
+    /* A file's rows, in the days [?2, ?3] its call rows span. */
+    [ST_DEL_ASSUME] = "DELETE FROM assume_role WHERE time BETWEEN ?2 * 86400 AND ?3 * 86400 + 86399"
+                      " AND file_id = ?1",
+    [ST_DEL_EVIDENCE] = "DELETE FROM session_evidence WHERE day BETWEEN ?2 AND ?3 AND file_id = ?1",
     [ST_ZAP_DAILY] = "DELETE FROM daily_call WHERE principal_id = ?1 AND day = ?2"
                      " AND action_id = ?3 AND ok = 0 AND err = 0",
     [ST_ZAP_SESSION] = "DELETE FROM session_call WHERE key_id = ?1 AND principal_id = ?2"
@@ -93,9 +113,16 @@ static const char *const STMT_SQL[ST_COUNT] = {
                        " AND events = 0",
     [ST_ZAP_DATA] = "DELETE FROM daily_data WHERE account_id = ?1 AND day = ?2"
                     " AND action_id = ?3 AND access = ?4 AND events = 0",
-    [ST_INS_ASSUME] = "INSERT INTO assume_role(file_id, caller_id, role_id, time, issued_key_id,"
-                      " session_name, shared_event_id, event_id, account_id)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    /* A file holding one event twice keeps it once. */
+    [ST_INS_ASSUME] =
+        "INSERT OR IGNORE INTO assume_role(file_id, caller_id, role_id, time, issued_key_id,"
+        " session_name, shared_event_id, event_id, account_id, event_name,"
+        " caller_type, caller_key_id, caller_name, provider, subject, issuer,"
+        " source_identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, ?14, ?15, ?16, ?17)",
+    [ST_INS_EVIDENCE] = "INSERT INTO session_evidence(file_id, key_id, role_id, day,"
+                        " session_name, source_identity, on_behalf_of, identity_store)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_GET_PRINCIPAL] = "SELECT id FROM principal WHERE arn = ?1",
     [ST_ADD_PRINCIPAL] = "INSERT INTO principal(arn) VALUES (?1)",
     [ST_GET_KEY] = "SELECT id FROM access_key WHERE key = ?1",
@@ -141,22 +168,33 @@ static const char *const STMT_SQL[ST_COUNT] = {
                            " FROM principal p CROSS JOIN daily_call d"
                            " WHERE ct_arn_account(p.arn) = ?1 AND d.principal_id = p.id"
                            " AND d.day BETWEEN ?2 AND ?3",
-    /* A role's calls per session key. session_call is keyed by key first
-     * and has no index by role, so this reads it whole (one sequential
-     * pass; an index on (principal_id, day) would make it the role's rows
-     * only, at a cost to every ingest). A key's rows come together. */
-    [ST_Q_ROLE_SESSION_CALLS] = "SELECT d.key_id, k.key, d.action_id, d.day, d.ok, d.err"
-                                " FROM session_call d CROSS JOIN access_key k"
-                                " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?1)"
-                                " AND d.day BETWEEN ?2 AND ?3 AND k.id = d.key_id",
-    /* The AssumeRole* events that opened the role's sessions. assume_role
-     * is indexed by (caller, role, time): one look per principal that
-     * could be the caller finds them without reading every event. */
-    [ST_Q_ROLE_OPENINGS] =
-        "SELECT k.key, c.arn, s.session_name, s.time, a.account, s.event_id, s.shared_event_id"
-        " FROM principal c CROSS JOIN assume_role s CROSS JOIN access_key k CROSS JOIN account a"
-        " WHERE s.caller_id = c.id AND s.role_id = (SELECT id FROM principal WHERE arn = ?1)"
-        " AND s.time BETWEEN ?2 AND ?3 AND k.id = s.issued_key_id AND a.id = s.account_id",
+    /* What the events of role sessions say (by day, session_evidence's
+     * key), each row's key and role by their ids. Raw rows:
+     * ct_role_sessions_add_evidence merges a session's rows. */
+    [ST_Q_SESSION_EVIDENCE] =
+        "SELECT k.key, r.arn, e.day, e.session_name, e.source_identity, e.on_behalf_of,"
+        " e.identity_store FROM session_evidence e CROSS JOIN access_key k CROSS JOIN principal r"
+        " WHERE e.day BETWEEN ?1 AND ?2 AND k.id = e.key_id AND r.id = e.role_id",
+    /* The AssumeRole* events of a time range (by assume_role's key), of
+     * every role and account, with their ids named. */
+    [ST_Q_SESSION_OPENINGS] =
+        "SELECT k.key, s.event_name, r.arn, c.arn, s.caller_type, ck.key, s.caller_name,"
+        " s.provider, s.subject, s.issuer, s.source_identity, s.session_name, s.time,"
+        " a.account, s.event_id, s.shared_event_id"
+        " FROM assume_role s CROSS JOIN access_key k CROSS JOIN principal r"
+        " CROSS JOIN principal c CROSS JOIN access_key ck CROSS JOIN account a"
+        " WHERE s.time BETWEEN ?1 AND ?2 AND k.id = s.issued_key_id AND r.id = s.role_id"
+        " AND c.id = s.caller_id AND ck.id = s.caller_key_id AND a.id = s.account_id",
+    /* The calls of given session keys (a JSON array: one statement however
+     * many, and json_each needs nothing written, so a read-only or
+     * immutable connection answers it too), each key's rows through
+     * session_call's key, which starts with key_id. DISTINCT: a key given
+     * twice is summed once. Raw rows, summed in store_query.c; a key's rows
+     * come together. */
+    [ST_Q_KEY_CALLS] = "SELECT d.key_id, k.key, d.action_id, d.day, d.ok, d.err"
+                       " FROM (SELECT DISTINCT value AS key FROM json_each(?1)) j"
+                       " CROSS JOIN access_key k CROSS JOIN session_call d"
+                       " WHERE k.key = j.key AND d.key_id = k.id AND d.day BETWEEN ?2 AND ?3",
     [ST_Q_PROBLEMS] = "SELECT path, COALESCE(reason, '') FROM file WHERE status <> 'ok'"
                       " ORDER BY path",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -241,10 +279,13 @@ static int query_int(ct_store *store, const char *sql, int64_t *out, ct_error *e
     return rc;
 }
 
-/* Checks what the file is and creates the schema in an empty one. */
-static int check_schema(ct_store *store, bool create, ct_error *err)
+/* Checks what the file is and creates the schema in an empty one. A store
+ * of an older schema is no error here: *older is then its version (0
+ * otherwise), for the caller to refuse or rebuild it. */
+static int check_schema(ct_store *store, bool create, int *older, ct_error *err)
 {
     int64_t app_id, version, objects;
+    *older = 0;
     int rc = query_int(store, "PRAGMA application_id", &app_id, err);
     if (rc == 0)
         rc = query_int(store, "PRAGMA user_version", &version, err);
@@ -261,13 +302,11 @@ static int check_schema(ct_store *store, bool create, ct_error *err)
         if (version < 1)
             return ct_error_set(err, CT_ESTORE, "store %s: not a cloudtracker store (no schema)",
                                 store->path);
-        /* The store only caches what the logs say, so rebuilding it loses
-         * nothing; a migration would cost more code than it saves. */
+        /* The store only caches what the logs say, so it is rebuilt from
+         * them rather than migrated: a migration would cost more code than
+         * it saves, and could not fill in what older schemas left out. */
         if (version < CT_STORE_VERSION)
-            return ct_error_set(err, CT_ESTORE,
-                                "store %s: made by an older cloudtracker (schema version %lld, "
-                                "this one uses %d): delete it and run ingest again",
-                                store->path, (long long)version, CT_STORE_VERSION);
+            *older = (int)version;
         return 0;
     }
     if (app_id != 0 || version != 0 || objects != 0)
@@ -411,44 +450,24 @@ done:
     return rc;
 }
 
-int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err)
+int ct_store_connect_writable(ct_store *store, int *older, ct_error *err)
 {
-    *out = NULL;
-    struct stat st;
-    if (!writable && stat(path, &st) != 0)
-        return ct_error_set(err, CT_ESTORE, "store %s: %s", path, strerror(errno));
-    if (writable) {
-        int rc = make_parents(path, err);
-        if (rc == 0)
-            rc = create_file(path, err);
-        if (rc != 0)
-            return rc;
-    }
-    ct_store *store = calloc(1, sizeof(*store));
-    if (!store || !(store->path = ct_strdup(path))) {
-        free(store);
-        return ct_error_set(err, CT_ENOMEM, "out of memory");
-    }
-    int flags = SQLITE_OPEN_NOMUTEX | (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
-    int rc = 0;
-    int orc = connect(store, path, flags);
-    if (!store->db) {
-        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    /* SQLite reports a read-only WAL store it cannot map at the first read,
-     * which check_schema makes. */
-    if (orc == SQLITE_OK)
-        rc = check_schema(store, writable, err);
-    else
-        rc = ct_store_fail(store, err, "cannot open");
-    if (rc != 0 && !writable && readonly_place_error(sqlite3_extended_errcode(store->db))) {
-        ct_error_clear(err);
-        if ((rc = open_immutable(store, err)) == 0)
-            rc = check_schema(store, false, err);
-    }
+    *older = 0;
+    int rc = make_parents(store->path, err);
+    if (rc == 0)
+        rc = create_file(store->path, err);
     if (rc != 0)
-        goto fail;
+        return rc;
+    int orc = connect(store, store->path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE);
+    if (!store->db)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (orc != SQLITE_OK)
+        return ct_store_fail(store, err, "cannot open");
+    return check_schema(store, true, older, err);
+}
+
+int ct_store_setup(ct_store *store, bool writable, ct_error *err)
+{
     /* Files are written in transactions of whole files: WAL with
      * synchronous=NORMAL makes commits cheap and still atomic (a crash can
      * lose the last commits, never half of one). The page cache is small
@@ -458,22 +477,68 @@ int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err
      * the OS's cache, which costs less than we could measure. Checkpoints
      * come every 16 MiB of WAL rather than 4, rewriting hot pages less
      * often. A reader only needs the cache size. */
-    rc = exec(store,
-              writable ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                         " PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4096"
-                       : "PRAGMA cache_size=-4096",
-              "setting up", err);
-    if (rc != 0)
-        goto fail;
-    if (stat(path, &st) == 0) {
+    int rc = exec(store,
+                  writable ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             " PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4096"
+                           : "PRAGMA cache_size=-4096",
+                  "setting up", err);
+    struct stat st;
+    if (rc == 0 && stat(store->path, &st) == 0) {
         store->dev = st.st_dev;
         store->ino = st.st_ino;
     }
+    return rc;
+}
+
+/* Opens the store read-only; *older as check_schema. */
+static int connect_readonly(ct_store *store, int *older, ct_error *err)
+{
+    int orc = connect(store, store->path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY);
+    if (!store->db)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    /* SQLite reports a read-only WAL store it cannot map at the first read,
+     * which check_schema makes. */
+    int rc = orc == SQLITE_OK ? check_schema(store, false, older, err)
+                              : ct_store_fail(store, err, "cannot open");
+    if (rc != 0 && readonly_place_error(sqlite3_extended_errcode(store->db))) {
+        ct_error_clear(err);
+        if ((rc = open_immutable(store, err)) == 0)
+            rc = check_schema(store, false, older, err);
+    }
+    return rc;
+}
+
+int ct_store_open(ct_store **out, const char *path, bool writable, ct_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (!writable && stat(path, &st) != 0)
+        return ct_error_set(err, CT_ESTORE, "store %s: %s", path, strerror(errno));
+    ct_store *store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = ct_strdup(path))) {
+        free(store);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    int older = 0;
+    int rc = writable ? ct_store_connect_writable(store, &older, err)
+                      : connect_readonly(store, &older, err);
+    /* Rebuilding writes a new store: a read-only open cannot. */
+    if (rc == 0 && older && !writable)
+        rc = ct_error_set(err, CT_ESTORE,
+                          "store %s: made by an older cloudtracker (schema version %d, this one "
+                          "uses %d); it is rebuilt from the trail files by `cloudtracker ingest`, "
+                          "or by a query without --skip-setup",
+                          path, older, CT_STORE_VERSION);
+    else if (rc == 0 && older)
+        rc = ct_store_rebuild_begin(store, older, err);
+    if (rc == 0)
+        rc = ct_store_setup(store, writable, err);
+    if (rc != 0) {
+        ct_store_free(store);
+        return rc;
+    }
     *out = store;
     return 0;
-fail:
-    ct_store_free(store);
-    return rc;
 }
 
 /* ---- the ingest mark ----
@@ -539,6 +604,11 @@ void ct_store_ingest_unmark(ct_store *store, int mark)
     close(mark);
 }
 
+bool ct_store_ingest_alone(int mark)
+{
+    return mark < 0 || lock_whole(mark, F_OFD_SETLK, F_WRLCK, NULL);
+}
+
 bool ct_store_ingest_running(const ct_store *store)
 {
     char *path = mark_path(store);
@@ -561,6 +631,7 @@ void ct_store_free(ct_store *store)
     ct_store_writer_release(store);
     sqlite3_close_v2(store->db);
     free(store->path);
+    free(store->target);
     free(store);
 }
 

@@ -223,6 +223,44 @@ bool ct_action_key_split(const char *key, size_t len, ct_event_kind *kind, const
     return true;
 }
 
+/* ---- session evidence values ---- */
+
+int ct_evidence_join(ct_buf *out, const char *const values[CT_EVIDENCE_VALUES])
+{
+    /* Once per event of a role session: one reservation, then copies. */
+    size_t lens[CT_EVIDENCE_VALUES], total = 0;
+    for (int i = 0; i < CT_EVIDENCE_VALUES; i++)
+        total += (lens[i] = values[i] ? strlen(values[i]) : 0) + 1;
+    ct_buf_reset(out);
+    if (ct_buf_reserve(out, total) != 0)
+        return CT_ENOMEM;
+    char *p = out->data;
+    for (int i = 0; i < CT_EVIDENCE_VALUES; i++) {
+        /* Values hold no NUL (the scanner rejects it), so it parts them. */
+        if (lens[i])
+            memcpy(p, values[i], lens[i]);
+        p[lens[i]] = '\0';
+        p += lens[i] + 1;
+    }
+    out->len = total;
+    return 0;
+}
+
+bool ct_evidence_split(const char *joined, size_t len, const char *values[CT_EVIDENCE_VALUES],
+                       size_t lens[CT_EVIDENCE_VALUES])
+{
+    const char *p = joined, *end = joined + len;
+    for (int i = 0; i < CT_EVIDENCE_VALUES; i++) {
+        const char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+        if (!nul)
+            return false;
+        values[i] = p;
+        lens[i] = (size_t)(nul - p);
+        p = nul + 1;
+    }
+    return p == end;
+}
+
 /* ---- keyed rows ---- */
 
 static uint64_t hash_key(const int64_t k[CT_AGG_KEYS])
@@ -367,12 +405,15 @@ void ct_file_agg_seal(ct_file_agg *agg)
 {
     ct_agg_rows_sort(&agg->calls);
     ct_agg_rows_sort(&agg->account_days);
+    ct_agg_rows_sort(&agg->evidence);
     rows_shrink(&agg->calls);
     rows_shrink(&agg->account_days);
+    rows_shrink(&agg->evidence);
     ct_strpool_seal(&agg->principals);
     ct_strpool_seal(&agg->keys);
     ct_strpool_seal(&agg->accounts);
     ct_strpool_seal(&agg->actions);
+    ct_strpool_seal(&agg->evidence_values);
 }
 
 void ct_file_agg_release(ct_file_agg *agg)
@@ -383,6 +424,8 @@ void ct_file_agg_release(ct_file_agg *agg)
     ct_strpool_release(&agg->actions);
     ct_agg_rows_release(&agg->calls);
     ct_agg_rows_release(&agg->account_days);
+    ct_agg_rows_release(&agg->evidence);
+    ct_strpool_release(&agg->evidence_values);
     free(agg->assumes);
     ct_text_release(&agg->text);
     memset(agg, 0, sizeof(*agg));

@@ -20,8 +20,11 @@
  * marks an SQLite file as a cloudtracker store ("CTst"). Version 1 kept a
  * file's rows in tables (file_call, file_account_day); version 2 keeps them
  * as one blob per file (file_rows); version 3 tells events apart by kind
- * (eventType) and keeps data events per account (daily_data). */
-#define CT_STORE_VERSION 3
+ * (eventType) and keeps data events per account (daily_data); version 4
+ * keeps what tells who is behind a role session (session_evidence, and the
+ * caller's identity in assume_role). A store of an older version is rebuilt
+ * (store_rebuild.c). */
+#define CT_STORE_VERSION 4
 #define CT_STORE_APP_ID 0x43547374
 
 /* Prepared statements, made on first use. */
@@ -31,11 +34,13 @@ enum store_stmt {
     ST_OLD_ROWS,
     ST_PUT_ROWS,
     ST_DEL_ASSUME,
+    ST_DEL_EVIDENCE,
     ST_ZAP_DAILY,
     ST_ZAP_SESSION,
     ST_ZAP_ACCOUNT,
     ST_ZAP_DATA,
     ST_INS_ASSUME,
+    ST_INS_EVIDENCE,
     ST_GET_PRINCIPAL,
     ST_ADD_PRINCIPAL,
     ST_GET_KEY,
@@ -51,8 +56,9 @@ enum store_stmt {
     ST_Q_ACCOUNT_EVENTS,
     ST_Q_DATA_EVENTS,
     ST_Q_ACCOUNT_CALLS,
-    ST_Q_ROLE_SESSION_CALLS,
-    ST_Q_ROLE_OPENINGS,
+    ST_Q_SESSION_EVIDENCE,
+    ST_Q_SESSION_OPENINGS,
+    ST_Q_KEY_CALLS,
     ST_Q_PROBLEMS,
     ST_BEGIN,
     ST_COMMIT,
@@ -123,17 +129,32 @@ typedef struct ct_agg_rows {
     size_t nslots;   /* power of two */
 } ct_agg_rows;
 
-/* One successful AssumeRole* call. Indexes refer to the pools. */
+/* One successful AssumeRole* call: what ct_session_opening holds. Indexes
+ * refer to the pools; strings are in the aggregate's text arena ("" when
+ * the record lacks the field). */
 typedef struct ct_assume {
-    uint32_t caller;  /* principals */
-    uint32_t role;    /* principals */
-    uint32_t key;     /* keys: the issued access key */
-    uint32_t account; /* accounts */
+    uint32_t caller;     /* principals */
+    uint32_t role;       /* principals */
+    uint32_t key;        /* keys: the issued access key */
+    uint32_t caller_key; /* keys: userIdentity.accessKeyId */
+    uint32_t account;    /* accounts */
     int64_t time;
-    const char *session_name; /* in the aggregate's text arena */
+    const char *event_name;
+    const char *caller_type;
+    const char *caller_name;
+    const char *provider;
+    const char *subject;
+    const char *issuer;
+    const char *source_identity;
+    const char *session_name;
     const char *shared_event_id;
     const char *event_id;
 } ct_assume;
+
+/* The values of a session's evidence, joined into one pool string by
+ * ct_evidence_join: session name, sourceIdentity, onBehalfOf.userId,
+ * onBehalfOf.identityStoreArn. */
+#define CT_EVIDENCE_VALUES 4
 
 /* Everything one file contributes to the store. */
 typedef struct ct_file_agg {
@@ -149,11 +170,22 @@ typedef struct ct_file_agg {
                                * sorted likewise. For a data event (ct_is_data_event), data
                                * action is its action's index + 1 and data access a
                                * CT_DATA_* value; both are 0 for other events */
+    ct_agg_rows evidence;     /* k = {key, role (principals), day, values, 0}: the role
+                               * sessions' events; a = events */
+    ct_strpool evidence_values; /* joined evidence values (ct_evidence_join) */
     ct_assume *assumes;
     size_t assume_count;
     size_t assume_cap;
     ct_text_arena text; /* the assumes' strings */
 } ct_file_agg;
+
+/* Writes the CT_EVIDENCE_VALUES values (NULL as "") into `out`, emptied
+ * first, each followed by a NUL byte. Returns 0 or CT_ENOMEM. */
+int ct_evidence_join(ct_buf *out, const char *const values[CT_EVIDENCE_VALUES]);
+/* Splits a string made by ct_evidence_join: values[i] points into it,
+ * lens[i] is its length. False when it is not one. */
+bool ct_evidence_split(const char *joined, size_t len, const char *values[CT_EVIDENCE_VALUES],
+                       size_t lens[CT_EVIDENCE_VALUES]);
 
 /* Writes the key an action is interned under into `out` (emptied first):
  * the kind as one digit, "LEN:" (the length of source in decimal), then
@@ -225,10 +257,18 @@ enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_DATA, DELTA_
 int ct_store_ingest_mark(ct_store *store);
 void ct_store_ingest_unmark(ct_store *store, int mark);
 bool ct_store_ingest_running(const ct_store *store);
+/* Whether the ingest holding `mark` is the only one: then the mark becomes
+ * exclusive (no other ingest can take it until it is dropped). True
+ * without a mark (-1). */
+bool ct_store_ingest_alone(int mark);
 
 struct ct_store {
     sqlite3 *db;
-    char *path;
+    char *path; /* the file db is: while rebuilding, the new store beside `target` */
+    /* While a store of an older schema is rebuilt (store_rebuild.c): its
+     * path and schema version; NULL and 0 otherwise. */
+    char *target;
+    int rebuild_from;
     dev_t dev; /* the store file itself, so a walk can skip it */
     ino_t ino;
     sqlite3_stmt *stmt[ST_COUNT];
@@ -251,6 +291,35 @@ struct ct_store {
     size_t vals_cap;
     ct_buf blob;
 };
+
+/* Opens store->path for writing, creating it (and its folders) when
+ * missing, and checks its schema, creating it in an empty file. *older is
+ * the schema version of a store of an older one (0 otherwise). Returns 0 or
+ * CT_ESTORE/CT_ENOMEM; store->db may be set on failure. */
+int ct_store_connect_writable(ct_store *store, int *older, ct_error *err);
+/* Tunes the open connection for writing or reading and records the file's
+ * identity (dev, ino). Returns 0 or CT_ESTORE. */
+int ct_store_setup(ct_store *store, bool writable, ct_error *err);
+
+/* ---- rebuilding a store of an older schema (store_rebuild.c) ---- */
+
+/* For ct_store_open: store->db is the store of schema version `older`
+ * at store->path, open for writing. Closes it, and opens (or resumes) the
+ * new store beside it instead: store->target becomes the old store's path.
+ * Returns 0, CT_ESTORE or CT_ENOMEM. */
+int ct_store_rebuild_begin(ct_store *store, int older, ct_error *err);
+/* For ct_store_ingest, after an ingest into a rebuilding store succeeded
+ * (*mark is its ingest mark): replaces the old store with the new one
+ * when no other ingest is writing the new one, and points `store` at it
+ * (the mark is then dropped: *mark becomes -1).
+ * *again is set when another process had already replaced the old store:
+ * `store` then points at that store, which still lacks this ingest's
+ * files. Returns 0, CT_ESTORE or CT_ENOMEM; the old store is kept on
+ * failure. */
+int ct_store_rebuild_finish(ct_store *store, int *mark, bool *again, ct_error *err);
+/* Adds to a failed ingest's message that the old store is kept and how to
+ * rebuild it. */
+void ct_store_rebuild_explain(const ct_store *store, ct_error *err);
 
 /* The SQL text of statement `which` (tests check its query plan). */
 const char *ct_store_sql(enum store_stmt which);

@@ -1,8 +1,9 @@
 /* The store as an event source: the queries the analysis asks (calls per
  * principal, calls inside role sessions, activity, account coverage, data
  * events, input problems, and the bulk questions: every principal of an
- * account, a role's sessions), each a fixed number of SQL statements over
- * the daily roll-ups. */
+ * account, every role session with its evidence and opening, the calls of
+ * given sessions), each a fixed number of SQL statements over the daily
+ * roll-ups and the per-file rows. */
 #include "store/store_internal.h"
 
 #include <stdlib.h>
@@ -463,6 +464,162 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
     return rc;
 }
 
+/* ---- role sessions ---- */
+
+/* Adds the session evidence of the days [from, to]: one call per row (a
+ * file, session, day and values), which ct_role_sessions_add_evidence
+ * merges per session. */
+static int add_evidence_rows(ct_store *store, int64_t from, int64_t to, ct_role_sessions *out,
+                             ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_EVIDENCE, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text[6];
+        static const int cols[6] = {0, 1, 3, 4, 5, 6};
+        bool got = true;
+        for (int i = 0; i < 6; i++)
+            got = (text[i] = (const char *)sqlite3_column_text(st, cols[i])) != NULL && got;
+        ct_session_evidence e = {(char *)text[2], (char *)text[3], (char *)text[4],
+                                 (char *)text[5]};
+        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
+        if (!got || ct_role_sessions_add_evidence(out, text[0], text[1],
+                                                  sqlite3_column_int64(st, 2), &e) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying role sessions");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Adds the AssumeRole* events of the seconds [from, to], of every role. */
+static int add_opening_rows(ct_store *store, int64_t from, int64_t to, ct_role_sessions *out,
+                            ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_OPENINGS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        /* Columns: key, then the opening's strings in ST_Q_SESSION_OPENINGS's
+         * order, the time being column 12. */
+        char *text[16] = {NULL};
+        bool got = true;
+        for (int i = 0; i < 16; i++)
+            if (i != 12)
+                got = (text[i] = (char *)sqlite3_column_text(st, i)) != NULL && got;
+        ct_session_opening o = {.event_name = text[1],
+                                .role_arn = text[2],
+                                .caller = text[3],
+                                .caller_type = text[4],
+                                .caller_key = text[5],
+                                .caller_name = text[6],
+                                .provider = text[7],
+                                .subject = text[8],
+                                .issuer = text[9],
+                                .source_identity = text[10],
+                                .session_name = text[11],
+                                .at = sqlite3_column_int64(st, 12),
+                                .account = text[13],
+                                .event_id = text[14],
+                                .shared_event_id = text[15]};
+        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
+        if (!got || ct_role_sessions_add_opening(out, text[0], &o) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying role sessions");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Every role session of the window: two statements whatever the number of
+ * sessions, evidence by day and openings by time. The evidence is kept per
+ * day, so "from CT_CHAIN_REACH before the window on" is counted in whole
+ * days: the days from the one holding that instant (exact while the reach
+ * is a whole number of days, as its 24 hours are). */
+static int sessions(ct_source *src, const ct_window *window, ct_role_sessions *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    int64_t from = window->first_day * 86400 - CT_CHAIN_REACH;
+    int64_t to = window->last_day * 86400 + 86399;
+    int rc = add_evidence_rows(store, ct_day_of_seconds(from), window->last_day, out, err);
+    if (rc == 0)
+        rc = add_opening_rows(store, from, to, out, err);
+    if (rc == 0 && ct_role_sessions_finish(out, window) != 0)
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc != 0)
+        ct_role_sessions_release(out);
+    return rc;
+}
+
+static int add_session_call(void *ud, const char *key, const struct action_name *a,
+                            const struct action_sum *s)
+{
+    return ct_role_sessions_add_call(ud, key, a->source, a->name, a->kind, s->ok, s->err, s->first,
+                                     s->last);
+}
+
+/* Writes the strings as a JSON array into `out` (emptied first). Returns 0
+ * or CT_ENOMEM. */
+static int json_array(ct_buf *out, const char *const *strings, size_t n)
+{
+    ct_buf_reset(out);
+    int rc = ct_buf_puts(out, "[");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = ct_buf_puts(out, i ? ",\"" : "\"");
+        for (const unsigned char *p = (const unsigned char *)strings[i]; rc == 0 && *p; p++)
+            if (*p == '"' || *p == '\\')
+                rc = ct_buf_printf(out, "\\%c", *p);
+            else if (*p < 0x20)
+                rc = ct_buf_printf(out, "\\u%04x", *p);
+            else
+                rc = ct_buf_append(out, p, 1);
+        if (rc == 0)
+            rc = ct_buf_puts(out, "\"");
+    }
+    if (rc == 0)
+        rc = ct_buf_puts(out, "]");
+    return rc ? CT_ENOMEM : 0;
+}
+
+/* The calls of the given session keys: one statement, the keys bound as
+ * one JSON array. */
+static int session_calls(ct_source *src, const char *const *keys, size_t n, const ct_window *window,
+                         ct_role_sessions *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    ct_buf list = CT_BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    int rc = json_array(&list, keys, n) != 0 ? ct_error_set(err, CT_ENOMEM, "out of memory") : 0;
+    if (rc == 0 && !(st = ct_store_stmt(store, ST_Q_KEY_CALLS, err)))
+        rc = CT_ESTORE;
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, list.data, (int)list.len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, window->first_day);
+        sqlite3_bind_int64(st, 3, window->last_day);
+        rc = sum_calls(store, st, true, add_session_call, out, err);
+        sqlite3_clear_bindings(st);
+    }
+    if (rc == 0 && ct_role_sessions_finish(out, window) != 0)
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    if (rc != 0)
+        ct_role_sessions_release(out);
+    ct_buf_release(&list);
+    return rc;
+}
+
 /* Appends the files recorded as partial or skipped, and the store itself
  * when an ingest is writing it and this source did not bring it up to date:
  * the snapshot read then may lack files that ingest has not reached. Checked
@@ -538,6 +695,15 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     const char *const *paths = ingest ? ingest->paths : NULL;
     size_t path_count = ingest ? ingest->path_count : 0;
     *out = NULL;
+    /* A store being rebuilt holds only what the refresh reads. */
+    if (ct_store_rebuilding(store) && path_count == 0) {
+        int rc = ct_error_set(err, CT_ESTORE,
+                              "store %s: made by an older cloudtracker (schema version %d), it is "
+                              "rebuilt from the trail files, and none are given (files.paths)",
+                              store->target, store->rebuild_from);
+        ct_store_free(store);
+        return rc;
+    }
     struct store_source *s = calloc(1, sizeof(*s));
     if (!s)
         goto nomem;
@@ -550,6 +716,8 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     s->base.data_events = data_events;
     s->base.account_event_count = account_event_count;
     s->base.account_calls = account_calls;
+    s->base.sessions = sessions;
+    s->base.session_calls = session_calls;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     if (path_count > 0) {

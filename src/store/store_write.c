@@ -5,6 +5,7 @@
  * work of an ingest is spent on. */
 #include "store/store_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,11 +272,15 @@ static int delta_account(ct_store *store, const int64_t *v, int sign, ct_error *
 struct take_out {
     ct_store *store;
     ct_error *err;
+    int64_t first_day; /* the days of the call rows (first > last: none) */
+    int64_t last_day;
 };
 
 static int take_out_call(void *ud, const int64_t *v)
 {
     struct take_out *t = ud;
+    t->first_day = v[3] < t->first_day ? v[3] : t->first_day;
+    t->last_day = v[3] > t->last_day ? v[3] : t->last_day;
     return delta_call(t->store, v[0], v[1], v[2], v[3], v[4] != 0, v[5], v[6], -1, t->err);
 }
 
@@ -286,7 +291,8 @@ static int take_out_account(void *ud, const int64_t *v)
 }
 
 /* Takes the file's current rows blob (if any) out of the roll-ups (pending
- * changes) and deletes its role assumptions. */
+ * changes) and deletes its role assumptions and session evidence, which
+ * lie in the days of its call rows (every record has one). */
 static int remove_old_rows(ct_store *store, const char *path, int64_t file_id, ct_error *err)
 {
     sqlite3_stmt *st = ct_store_stmt(store, ST_OLD_ROWS, err);
@@ -294,10 +300,10 @@ static int remove_old_rows(ct_store *store, const char *path, int64_t file_id, c
         return CT_ESTORE;
     sqlite3_bind_int64(st, 1, file_id);
     int rc = 0, r = sqlite3_step(st);
+    struct take_out t = {store, err, INT64_MAX, INT64_MIN};
     if (r == SQLITE_ROW) {
         const void *data = sqlite3_column_blob(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        struct take_out t = {store, err};
         rc = ct_file_rows_decode(data, len, take_out_call, take_out_account, &t);
         if (rc == CT_ESTORE)
             rc = ct_error_set(err, CT_ESTORE, "store %s: damaged rows of %s", store->path, path);
@@ -305,12 +311,17 @@ static int remove_old_rows(ct_store *store, const char *path, int64_t file_id, c
         rc = ct_store_fail(store, err, "reading a file's rows");
     }
     sqlite3_reset(st);
-    if (rc != 0)
-        return rc;
-    if (!(st = ct_store_stmt(store, ST_DEL_ASSUME, err)))
-        return CT_ESTORE;
-    sqlite3_bind_int64(st, 1, file_id);
-    return step_done(store, st, "replacing a file's rows", err);
+    static const enum store_stmt dels[] = {ST_DEL_ASSUME, ST_DEL_EVIDENCE};
+    for (size_t i = 0; rc == 0 && t.first_day <= t.last_day && i < sizeof(dels) / sizeof(dels[0]);
+         i++) {
+        if (!(st = ct_store_stmt(store, dels[i], err)))
+            return CT_ESTORE;
+        sqlite3_bind_int64(st, 1, file_id);
+        sqlite3_bind_int64(st, 2, t.first_day);
+        sqlite3_bind_int64(st, 3, t.last_day);
+        rc = step_done(store, st, "replacing a file's rows", err);
+    }
+    return rc;
 }
 
 static const char *status_name(enum ct_file_status s)
@@ -413,11 +424,35 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
         sqlite3_bind_int64(st, 3, principal_ids[a->role]);
         sqlite3_bind_int64(st, 4, a->time);
         sqlite3_bind_int64(st, 5, key_ids[a->key]);
-        sqlite3_bind_text(st, 6, a->session_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, a->shared_event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, a->event_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 9, account_ids[a->account]);
+        sqlite3_bind_int64(st, 12, key_ids[a->caller_key]);
+        const struct {
+            int column;
+            const char *text;
+        } texts[] = {{6, a->session_name},    {7, a->shared_event_id}, {8, a->event_id},
+                     {10, a->event_name},     {11, a->caller_type},    {13, a->caller_name},
+                     {14, a->provider},       {15, a->subject},        {16, a->issuer},
+                     {17, a->source_identity}};
+        for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++)
+            sqlite3_bind_text(st, texts[t].column, texts[t].text, -1, SQLITE_STATIC);
         rc = step_done(store, st, "storing role assumptions", err);
+    }
+    for (size_t i = 0; rc == 0 && i < agg->evidence.count; i++) {
+        const ct_agg_row *e = &agg->evidence.rows[i];
+        const ct_pool_item *joined = &agg->evidence_values.items[e->k[3]];
+        const char *values[CT_EVIDENCE_VALUES];
+        size_t lens[CT_EVIDENCE_VALUES];
+        if (!ct_evidence_split(joined->s, joined->len, values, lens))
+            return ct_error_set(err, CT_EINTERNAL, "%s: bad session evidence", res->path);
+        if (!(st = ct_store_stmt(store, ST_INS_EVIDENCE, err)))
+            return CT_ESTORE;
+        sqlite3_bind_int64(st, 1, file_id);
+        sqlite3_bind_int64(st, 2, key_ids[e->k[0]]);
+        sqlite3_bind_int64(st, 3, principal_ids[e->k[1]]);
+        sqlite3_bind_int64(st, 4, e->k[2]);
+        for (int v = 0; v < CT_EVIDENCE_VALUES; v++)
+            sqlite3_bind_text(st, 5 + v, values[v], (int)lens[v], SQLITE_STATIC);
+        rc = step_done(store, st, "storing session evidence", err);
     }
     return rc;
 }

@@ -252,7 +252,7 @@ static inline bool decode_file_rows(sqlite3 *db)
 
 /* Everything a store says about activity, one line per row in a fixed
  * order, for comparing stores: the roll-ups, the role assumptions, the
- * files and each file's rows. Also checks that every file's rows blob
+ * session evidence, the files and each file's rows. Also checks that every file's rows blob
  * decodes and that the roll-ups equal the sums of the files' rows
  * (*consistent). */
 static inline char *store_dump(const char *store_path, bool *consistent)
@@ -278,9 +278,15 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " JOIN account c ON c.id = d.account_id JOIN action a ON a.id = d.action_id"
         " ORDER BY 1, 2, 3, 4, 5",
         "SELECT c.arn, r.arn, s.time, k.key, s.session_name, s.shared_event_id, s.event_id,"
-        " a.account, f.path FROM assume_role s JOIN principal c ON c.id = s.caller_id"
-        " JOIN principal r ON r.id = s.role_id JOIN access_key k ON k.id = s.issued_key_id"
+        " a.account, f.path, s.event_name, s.caller_type, ck.key, s.caller_name, s.provider,"
+        " s.subject, s.issuer, s.source_identity FROM assume_role s"
+        " JOIN principal c ON c.id = s.caller_id JOIN principal r ON r.id = s.role_id"
+        " JOIN access_key k ON k.id = s.issued_key_id JOIN access_key ck ON ck.id = s.caller_key_id"
         " JOIN account a ON a.id = s.account_id JOIN file f ON f.id = s.file_id ORDER BY 9, 3, 7",
+        "SELECT f.path, k.key, r.arn, e.day, e.session_name, e.source_identity, e.on_behalf_of,"
+        " e.identity_store FROM session_evidence e JOIN file f ON f.id = e.file_id"
+        " JOIN access_key k ON k.id = e.key_id JOIN principal r ON r.id = e.role_id"
+        " ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
         "SELECT path, size, status, reason, records_stored, records_rejected FROM file"
         " ORDER BY path",
         "SELECT f.path, p.arn, k.key, a.source, a.name, c.day, c.session, c.ok, c.err"

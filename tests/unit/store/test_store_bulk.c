@@ -1,6 +1,8 @@
 /* Unit tests for the store's bulk questions: account_calls (every principal
  * of an account) checked against principal_calls on every fixture, the ARN
- * account rule, empty answers on errors, the number of statements and the query plans. */
+ * account rule, empty answers on errors, and the number of statements and
+ * the query plans of account_calls, sessions and session_calls
+ * (test_store_people.c has the sessions questions' answers). */
 #define _XOPEN_SOURCE 700
 #include "cloudtracker/source.h"
 #include "cloudtracker/store.h"
@@ -339,8 +341,8 @@ static int count_statement(unsigned type, void *ud, void *p, void *x)
     return 0;
 }
 
-/* n users of account 999999999999 each call the same two actions, and n
- * sessions of one role too. */
+/* n users of account 999999999999 each call the same two actions, and
+ * open n sessions of one role, which call them too. */
 static char *many_principals(const char *root, int n)
 {
     char *logs = pathf(root, "logs");
@@ -408,6 +410,29 @@ static void test_statement_count(void)
         /* One pass, then each of the 3 actions named once. */
         CHECK_INT(statements, 1 + 3);
         ct_account_calls_release(&accounts);
+        /* Every session: evidence, then openings. */
+        statements = 0;
+        ct_role_sessions sessions = {0};
+        CHECK_INT(src->sessions(src, &w, &sessions, &err), 0);
+        CHECK_INT(sessions.count, n);
+        CHECK_INT(statements, 2);
+        for (size_t i = 0; i < sessions.count; i++)
+            CHECK(sessions.items[i].opened_known && sessions.items[i].evidence_known &&
+                  sessions.items[i].active);
+        /* Their calls: one statement, then each of the 2 actions named. */
+        const char **keys = calloc(sessions.count, sizeof(*keys));
+        for (size_t i = 0; i < sessions.count; i++)
+            keys[i] = sessions.items[i].access_key;
+        statements = 0;
+        ct_role_sessions calls = {0};
+        CHECK_INT(src->session_calls(src, keys, sessions.count, &w, &calls, &err), 0);
+        CHECK_INT(calls.count, n);
+        CHECK_INT(statements, 1 + 2);
+        for (size_t i = 0; i < calls.count; i++)
+            CHECK(calls.items[i].calls.count == 2 && !calls.items[i].opened_known);
+        ct_role_sessions_release(&calls);
+        free(keys);
+        ct_role_sessions_release(&sessions);
         sqlite3_trace_v2(store->db, 0, NULL, NULL);
         ct_source_free(src);
         remove_tree(root);
@@ -442,20 +467,31 @@ static void check_plans(ct_store *s)
     CHECK(strstr(plan, "SEARCH d USING PRIMARY KEY (principal_id=? AND day>? AND day<?)") != NULL);
     CHECK(strstr(plan, "SCAN d") == NULL);
     free(plan);
-    /* session_call has no index by role: one pass over it (see store.c),
-     * each matching row's key by its id. */
-    plan = plan_of(s, ST_Q_ROLE_SESSION_CALLS);
-    CHECK(strstr(plan, "SCAN d\n") != NULL);
+    /* Session evidence by day, openings by time, each row's names by id. */
+    plan = plan_of(s, ST_Q_SESSION_EVIDENCE);
+    CHECK(strstr(plan, "SEARCH e USING PRIMARY KEY (day>? AND day<?)") != NULL);
     CHECK(strstr(plan, "SEARCH k USING INTEGER PRIMARY KEY (rowid=?)") != NULL);
-    CHECK(strstr(plan, "SEARCH principal USING COVERING INDEX") != NULL);
+    CHECK(strstr(plan, "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)") != NULL);
+    CHECK(strstr(plan, "SCAN") == NULL);
     free(plan);
-    /* Openings: one look into assume_role's index per principal. */
-    plan = plan_of(s, ST_Q_ROLE_OPENINGS);
-    CHECK(strstr(plan, "SEARCH s USING INDEX assume_role_by_pair (caller_id=? AND role_id=? AND "
-                       "time>? AND time<?)") != NULL);
-    CHECK(strstr(plan, "SCAN s") == NULL);
-    CHECK(strstr(plan, "SEARCH k USING INTEGER PRIMARY KEY (rowid=?)") != NULL);
-    CHECK(strstr(plan, "SEARCH a USING INTEGER PRIMARY KEY (rowid=?)") != NULL);
+    plan = plan_of(s, ST_Q_SESSION_OPENINGS);
+    CHECK(strstr(plan, "SEARCH s USING PRIMARY KEY (time>? AND time<?)") != NULL);
+    static const char *const named[] = {"k", "r", "c", "ck", "a"};
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "SEARCH %s USING INTEGER PRIMARY KEY (rowid=?)", named[i]);
+        CHECK(strstr(plan, want) != NULL);
+    }
+    CHECK(strstr(plan, "SCAN") == NULL);
+    free(plan);
+    /* Session calls: the keys given (the only scan), each key's id by the
+     * key index, its rows by session_call's key. */
+    plan = plan_of(s, ST_Q_KEY_CALLS);
+    CHECK(strstr(plan, "SCAN json_each VIRTUAL TABLE") != NULL);
+    CHECK(strstr(plan, "SEARCH k USING COVERING INDEX sqlite_autoindex_access_key_1 (key=?)") !=
+          NULL);
+    CHECK(strstr(plan, "SEARCH d USING PRIMARY KEY (key_id=?)") != NULL);
+    CHECK(strstr(plan, "SCAN d") == NULL && strstr(plan, "SCAN k") == NULL);
     free(plan);
 }
 
