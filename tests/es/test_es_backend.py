@@ -274,9 +274,10 @@ def write_config(folder, es_section):
     text = (
         "accounts:\n"
         "  - name: demo\n    id: \"111111111111\"\n    iam: %s/demo/iam/demo.json\n"
+        "    identity_store: %s/demo/iam/identity-store.json\n"
         "  - name: backup\n    id: \"222222222222\"\n    iam: %s/demo/iam/backup.json\n"
         "window:\n  end: 2018-06-30\n"
-        "elasticsearch:\n%s" % (ROOT, ROOT, es_section))
+        "elasticsearch:\n%s" % (ROOT, ROOT, ROOT, es_section))
     path = os.path.join(folder, "config.yaml")
     with open(path, "w") as f:
         f.write(text)
@@ -380,14 +381,20 @@ class Base(unittest.TestCase):
         self.assertLessEqual(len(counts), 1, log)
         with open(os.path.join(GOLDEN, name + ".args")) as f:
             args = f.read().split("\n")
-        # The demo's answers fit in one composite page each: --user/--role
-        # is one search, --list one (--list people: the sessions question,
-        # both its aggregations in one search), --person two (the sessions,
-        # then one batch of their calls), --destrole three (the keys the
-        # principal's AssumeRoles issued, one batch of their calls, and the
-        # sessions question for role chains; the calls of chained sessions
-        # would be a fourth, and the demo's principals open none).
-        want = 3 if "--destrole" in args else 2 if "--person" in args else 1
+        # The demo's answers fit in one composite page each. --user/--role:
+        # one search (--role --format json two: the sessions question tells
+        # who used the role); --list one (--list people: the sessions
+        # question, both its aggregations in one search); --person two (the
+        # sessions, then one batch of their calls); --destrole up to four
+        # (the keys the principal's AssumeRoles issued, one batch of their
+        # calls, the sessions question for role chains, one batch of the
+        # chained sessions' calls).
+        if "--person" in args:
+            want = 2
+        elif "--destrole" in args:
+            want = 4
+        else:
+            want = 2 if "--role" in args and "json" in args else 1
         self.assertLessEqual(len(searches), want, [r["path"] for r in log])
         self.assertEqual(len(log), len(detect) + len(counts) + len(searches) + len(data), log)
 
@@ -462,6 +469,14 @@ class EveryFlavor:
         self.run_flavor("os2", "dynamic", "ecs")
 
 
+# Elastic's AWS integration keeps no onBehalfOf (see ECS_NAMES in
+# src/es/es_source.c): from its indices the demo's application session that
+# acts for erin names nobody, so these goldens cannot hold there (the
+# sessions answers are compared with those columns empty in
+# BulkQuestionTests).
+ECS_LOSSY_CASES = {"demo_people_list", "demo_people_list_json", "demo_person_erin_app"}
+
+
 class GoldenTests(EveryFlavor, Base):
     """Every demo golden case, per flavor and schema."""
 
@@ -474,7 +489,8 @@ class GoldenTests(EveryFlavor, Base):
                 section += "  schema: %s\n" % (schema or ("keyword" if mapping == "template"
                                                           else "dynamic"))
             config = write_config(self.tmp, section)
-            self.check_goldens(srv, config)
+            self.check_goldens(srv, config, cases=[c for c in CASES if schema != "ecs"
+                                                   or c not in ECS_LOSSY_CASES])
 
 
     def test_small_max_buckets_pages(self):
