@@ -182,14 +182,14 @@ class DemoTests(LoaderTest):
             self.assertFalse(props["cloudtrackerMoved"]["enabled"])
             _, indices = http(url + "/cloudtrail-*/_settings")
             self.assertEqual(sorted(indices), ["cloudtrail-2018.03", "cloudtrail-2018.04",
-                                               "cloudtrail-2018.05"])
+                                               "cloudtrail-2018.05", "cloudtrail-2018.06"])
             for name, s in indices.items():
                 # The template's values are back, after -1 and 0 while loading.
                 self.assertEqual(s["settings"]["index"]["refresh_interval"], "30s", name)
                 self.assertEqual(s["settings"]["index"]["number_of_replicas"], "1", name)
             puts = [r for r in url.settled_requests()
                     if r["method"] == "PUT" and r["path"].endswith("/_settings")]
-            self.assertEqual(len(puts), 3)  # one restore per index
+            self.assertEqual(len(puts), 4)  # one restore per index
             # No index is left marked as being loaded: one document per file.
             self.assertEqual(count(url, "cloudtracker-state"), DEMO_FILES)
 
@@ -336,7 +336,8 @@ class AliasTests(LoaderTest):
     so a config that names only the cluster answers what it loaded."""
 
     CASES = ("demo_alice", "demo_bob_destrole_admin", "demo_list_users")
-    MONTHS = ["cloudtrail-2018.03", "cloudtrail-2018.04", "cloudtrail-2018.05"]
+    MONTHS = ["cloudtrail-2018.03", "cloudtrail-2018.04", "cloudtrail-2018.05",
+              "cloudtrail-2018.06"]
 
     def answers(self, config):
         """(exit code, stdout) of a few demo queries."""
@@ -950,7 +951,7 @@ class RealClusterLoadTests(LoaderTest):
             except urllib.error.HTTPError:
                 pass  # never made
 
-        for month in ("2018.03", "2018.04", "2018.05"):
+        for month in ("2018.03", "2018.04", "2018.05", "2018.06"):
             self.addCleanup(delete, "/%s-%s" % (name, month))
         self.addCleanup(delete, "/%s-state" % name)
         template = "/_template/" if real.flavor == "es6" else "/_index_template/"
