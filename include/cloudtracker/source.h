@@ -170,7 +170,8 @@ typedef struct ct_session_opening {
 /* What a session's own events say of who runs it (from its events in the
  * window and the CT_CHAIN_REACH before it). A value that differs between
  * events is the smallest (bytewise) non-empty one, so both backends agree.
- * Strings are "" when no event had the field. */
+ * Strings are "" when no event had the field, and NULL when no event of the
+ * session was read (evidence_known false). */
 typedef struct ct_session_evidence {
     char *session_name;    /* the last part of userIdentity.arn
                             * (arn:...:sts::ACCOUNT:assumed-role/ROLE/SESSION) */

@@ -60,6 +60,12 @@ void cli_print_help(void);
 int cli_exit_code(int status);
 /* Prints "cloudtracker: <error>" on stderr. */
 void cli_report_error(const ct_error *err);
+/* Prints "cloudtracker: <text>" on stderr (text made terminal-safe): news
+ * the user should see, no warning. */
+void cli_notice(const char *text);
+/* Tells, once, that the store at `path` is being rebuilt (a store made by an
+ * older cloudtracker, schema version `version`). */
+void cli_notice_rebuild(const char *path, int version);
 /* Prints "cloudtracker: warning: <text>" on stderr (text made terminal-safe). */
 void cli_warn(const char *text);
 /* Warns when the elasticsearch: section sends credentials unencrypted to

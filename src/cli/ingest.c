@@ -300,6 +300,8 @@ int cli_run_ingest(const cli_options *o)
     const char *store_path = o->store ? o->store : cfg->store_path;
     if ((rc = ct_store_open(&store, store_path, true, &err)))
         goto done;
+    if (ct_store_rebuilding(store))
+        cli_notice_rebuild(store_path, ct_store_rebuilding(store));
 
     progress p = {0};
     clock_gettime(CLOCK_MONOTONIC, &p.started);

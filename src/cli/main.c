@@ -47,6 +47,23 @@ void cli_report_error(const ct_error *err)
     free(safe);
 }
 
+void cli_notice(const char *text)
+{
+    char *safe = ct_safe_dup(text);
+    fprintf(stderr, "cloudtracker: %s\n", safe ? safe : "out of memory");
+    free(safe);
+}
+
+void cli_notice_rebuild(const char *path, int version)
+{
+    char text[1200];
+    snprintf(text, sizeof(text),
+             "store %.1000s was made by an older cloudtracker (schema version %d); rebuilding it "
+             "from the trail files",
+             path, version);
+    cli_notice(text);
+}
+
 void cli_warn(const char *text)
 {
     char *safe = ct_safe_dup(text);

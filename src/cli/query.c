@@ -187,6 +187,8 @@ static int open_source(query *q)
     int rc = ct_store_open(&store, store_path, !o->skip_setup, &q->err);
     if (rc)
         return rc;
+    if (ct_store_rebuilding(store))
+        cli_notice_rebuild(store_path, ct_store_rebuilding(store));
     /* The source owns the store from here on, even if this fails. */
     ct_ingest_options refresh = {0};
     refresh.paths = paths;
