@@ -461,6 +461,14 @@ def write_people_logs(root):
         call("2018-06-11T15:03:00Z", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
              in_deploy, {"functionName": "billing"}),
     ])
+    # kim's AssumeRoleWithSAML was logged in a region whose files are not
+    # here: only her session name names her (low confidence).
+    kim = session(DEMO, "okta-engineers", "kim@example.com", "ASIADEMOKIMOKTA00001",
+                  "2018-06-12T08:00:00Z")
+    trail_file(root, DEMO, "2018-06-12T08:05:00Z", [
+        call("2018-06-12T08:01:00Z", "monitoring.amazonaws.com", "ListDashboards", kim,
+             read_only=True),
+    ])
     # CI: ci-runner opens ci-deploy sessions that botocore names; one
     # session's AssumeRole is not in these logs (the names say nothing).
     runner = iam_user("ci-runner", "AKIADEMOCIRUNNER0001")

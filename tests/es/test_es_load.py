@@ -38,7 +38,7 @@ import test_es_backend as backend  # noqa: E402
 
 BIN = os.environ.get("CLOUDTRACKER_BIN", "")
 DEMO_LOGS = os.path.join(ROOT, "demo", "logs")
-DEMO_FILES, DEMO_RECORDS = 13, 31
+DEMO_FILES, DEMO_RECORDS = 14, 32
 
 EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_PARTIAL, EXIT_INCOMPLETE = 0, 3, 7, 8, 11
 
