@@ -327,7 +327,8 @@ static int group_people(ct_people *p, const pending *names,
         free(sorted);
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     }
-    memcpy(sorted, p->items, p->count * sizeof(*sorted));
+    if (p->count) /* memcpy from NULL is undefined, even of 0 bytes */
+        memcpy(sorted, p->items, p->count * sizeof(*sorted));
     qsort(sorted, p->count, sizeof(*sorted), compare_people);
     for (size_t k = 0; k < p->count; k++) {
         /* Names are unique once folded, so this finds the one. */
