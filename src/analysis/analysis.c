@@ -145,8 +145,21 @@ static int role_calls_through_chains(ct_analysis *a, const char *caller, const c
     const char **keys = NULL;
     size_t n = 0;
     int rc = a->source->role_session_calls(a->source, caller, role, &a->window, &direct, err);
-    if (rc == 0)
+    if (rc == 0) {
         rc = a->source->sessions(a->source, &a->window, &sessions, err);
+        /* A backend that cannot tell sessions apart (Elasticsearch indices
+         * of an older mapping) still answers the direct question: the
+         * verdicts print, marked as resting on partial data. */
+        if (rc == CT_ECONFIG) {
+            char why[1024];
+            ct_error_format(err, why, sizeof(why));
+            rc = ct_notes_add(&a->notes, "role chains are not followed: %s", why) != 0
+                     ? out_of_memory(err)
+                     : 0;
+            a->incomplete = true;
+            ct_error_clear(err);
+        }
+    }
     if (rc == 0 && !(keys = calloc(sessions.count ? sessions.count : 1, sizeof(*keys))))
         rc = out_of_memory(err);
     for (size_t i = 0; rc == 0 && i < sessions.count; i++) {

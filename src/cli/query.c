@@ -270,9 +270,22 @@ static int run_diff(query *q)
     /* A role's JSON says who used it (one more question: its sessions). */
     ct_people users = {0};
     bool with_users = rc == 0 && o->role && !o->destrole && o->format == CT_FORMAT_JSON;
-    if (with_users)
+    if (with_users) {
         rc = ct_analyze_people(&q->analysis, (const ct_identity_store *const *)q->user_lists,
                                q->user_list_count, &users, &q->err);
+        /* A backend that cannot tell who opened sessions (Elasticsearch
+         * indices of an older mapping) still answers the diff: used_by is
+         * left out, said so, and the exit code marks the answer partial. */
+        if (rc == CT_ECONFIG) {
+            char why[1024];
+            ct_error_format(&q->err, why, sizeof(why));
+            rc = ct_notes_add(&q->analysis.notes, "who used the role is not known: %s", why) != 0
+                     ? ct_error_set(&q->err, CT_ENOMEM, "out of memory")
+                     : 0;
+            q->analysis.incomplete = true;
+            with_users = false;
+        }
+    }
     show_notes(q);
     if (rc) {
         ct_principal_answer_release(&answer);

@@ -1572,6 +1572,30 @@ class OldMappingTests(Base):
                     self.assertEqual((rc, err), (0, ""))
                     self.assertIn("call\t", out)
 
+    def test_command_line_on_an_old_mapping(self):
+        # The demo in an index of mapping_version 1: --destrole and a role's
+        # JSON still answer from the questions that index can answer, say
+        # what they cannot (role chains, who used the role) and exit 11;
+        # --list people cannot answer at all (exit 3, the indices named).
+        old = dict(CLOUDTRAIL_TEMPLATE_MAPPINGS, _meta={"cloudtracker": {"mapping_version": 1}})
+        with running_server(flavor="es8") as srv:
+            for month in ("03", "04", "05", "06"):
+                self.create(srv, "es8", "cloudtrail-2018." + month, old)
+            Client(srv).load(records(), "cloudtrail", "es8")
+            config = write_config(self.tmp, "  url: %s\n  index: 'cloudtrail-*'\n" % srv)
+            rc, out, err = run_ct(case_args("demo_alice_destrole_admin", config))
+            self.assertEqual((rc, out), (11, golden("demo_alice_destrole_admin")[0]), err)
+            self.assertIn("warning: role chains are not followed: elasticsearch at", err)
+            rc, out, err = run_ct(case_args("demo_ci_deploy_json", config))
+            self.assertEqual(rc, 11, err)
+            self.assertIn("warning: who used the role is not known: elasticsearch at", err)
+            doc = json.loads(out)
+            self.assertNotIn("used_by", doc)
+            self.assertEqual(len(doc["warnings"]), 1, doc["warnings"])
+            rc, out, err = run_ct(case_args("demo_people_list", config))
+            self.assertEqual((rc, out), (EXIT_CONFIG, ""), err)
+            self.assertIn("were loaded with an older mapping", err)
+
     def test_reloading_as_told(self):
         # An index an older cloudtracker made, loaded into by this one (the
         # loader warns); then the message's advice: delete it and the state
