@@ -16,7 +16,7 @@ usage: bench/run.sh [--events N] [--quick] [--build DIR] [--runs K] [--seed S] [
 
 The archives are generated once into bench/out/ and reused by later runs with the same
 parameters and the same gen_archive.py. Results go to bench/out/runs/<time>/.
-Exit status: 0 all steps ran; 1 a cloudtracker step failed; 2 cloudtracker steps were skipped
+Exit status: 0 all steps ran; 1 a cloudtracker step failed or an answer differs; 2 cloudtracker steps were skipped
 (no usable binary); 64 usage.
 EOF
 }
