@@ -2,7 +2,8 @@
 """Generates a synthetic, realistic CloudTrail archive for benchmarking cloudtracker.
 
 Writes DIR/AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz (the S3 layout), plus
-DIR/iam.json (authorization details), DIR/config.yaml and DIR/manifest.json. The output is
+DIR/iam.json (authorization details), DIR/identity-store.json (the Identity Center users),
+DIR/config.yaml and DIR/manifest.json. The output is
 a pure function of the arguments (not of timing or process scheduling). Standard library only.
 """
 
@@ -10,6 +11,7 @@ import argparse
 import base64
 import bisect
 import calendar
+import collections
 import fnmatch
 import json
 import multiprocessing
@@ -21,7 +23,7 @@ import sys
 import time
 import zlib
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 WINDOW = 300  # seconds of activity per trail file, as CloudTrail delivers them (~5 minutes)
 
 # ---------------------------------------------------------------------------------------------
@@ -383,9 +385,12 @@ class Principal:
         self.kind, self.name, self.pid, self.arn = kind, name, pid, arn
         self.allow, self.deny = [], []
         self.groups = []
+        self.path = "/"
+        self.chains = False               # may assume work roles (role chains start here)
+        self.set_source_identity = False  # its SAML provider sends a SourceIdentity
 
 
-def build_account(index, args, catalog, seed):
+def build_account(index, args, catalog, seed, people_on=False):
     rng = random.Random(seed * 7919 + index)
     acct = {"index": index, "name": "bench" if index == 0 else "bench%d" % (index + 1)}
     aid = str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(11))
@@ -565,6 +570,11 @@ def build_account(index, args, catalog, seed):
             r.agents = [agent_for(rng, EC2_AGENT)]
         else:
             r.agents = [agent_for(rng, t, svc) for t in rng.sample(USER_AGENTS, 2)]
+    acct["base_roles"] = len(roles)
+    if people_on:
+        # Appended after the other roles, from a random stream of their own: the principals
+        # above keep their names, ids and (below) the actions they use.
+        add_people_roles(acct, random.Random(seed * 7919 + index + 500009), roles, grant)
 
     # What each principal actually calls: a random subset of the catalog entries its policies
     # allow (so most granted actions go unused), with skewed per-principal weights.
@@ -584,6 +594,168 @@ def build_account(index, args, catalog, seed):
 
     acct["policies"], acct["groups"], acct["users"], acct["roles"] = policies, groups, users, roles
     return acct
+
+
+# IAM Identity Center permission sets: (name, how often people are assigned it, AWS- or
+# customer-managed policies, inline policy actions, whether its sessions assume work roles).
+PERMISSION_SETS = [
+    ("AdministratorAccess", 3, ["AdministratorAccess"], None, True),
+    ("PowerUserAccess", 8, [], full_patterns(sorted(set(
+        SERVICE_SETS["compute"] + SERVICE_SETS["serverless"] + SERVICE_SETS["containers"] +
+        SERVICE_SETS["data"] + SERVICE_SETS["db"] + SERVICE_SETS["monitoring"]))), True),
+    ("ReadOnlyAccess", 20, ["SecurityAudit"], read_patterns(sorted({
+        x for v in SERVICE_SETS.values() for x in v})), False),
+    ("DeveloperAccess", 16, ["DeveloperAccess"], ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], False),
+    ("DataScientist", 8, ["DataAccess"], None, False),
+    ("DatabaseAdministrator", 3, ["DatabaseAdmin"], None, False),
+    ("NetworkAdministrator", 2, [], full_patterns(SERVICE_SETS["network"]), False),
+    ("OpsEngineer", 6, ["OpsAccess", "AssumeWorkRoles"], None, True),
+    ("Billing", 1, [], ["ce:*", "tag:GetResources", "tag:GetTagKeys"], False),
+]
+# The roles of another SAML identity provider (Okta): (name, weight, managed, inline actions,
+# chains, whether the IdP sends a SourceIdentity).
+OKTA_ROLES = [
+    ("okta-engineers", 5, ["AssumeWorkRoles"], full_patterns(SERVICE_SETS["serverless"] + SERVICE_SETS["containers"]),
+     True, True),
+    ("okta-readonly", 3, ["SecurityAudit"], None, False, False),
+    ("okta-data", 2, ["DataAccess"], None, False, False),
+]
+SAML_AUD = "https://signin.aws.amazon.com/saml"
+
+
+def b64id(rng, n):
+    return base64.b64encode(rng.randbytes(n)).decode()
+
+
+def add_people_roles(acct, rng, roles, grant):
+    """The roles people reach through SAML and applications: the Identity Center permission
+    sets (AWSReservedSSO_<set>_<16 hex> under /aws-reserved/sso.amazonaws.com/, trusting the
+    account's AWSSSO_<id>_DO_NOT_DELETE SAML provider), the Okta provider's roles, and an
+    application (reports-app) whose backend assumes it on behalf of Identity Center users."""
+    aid = acct["id"]
+    arn_iam = "arn:aws:iam::%s:" % aid
+    acct["saml"] = {
+        "idc": {"arn": arn_iam + "saml-provider/AWSSSO_%s_DO_NOT_DELETE" % hexid(rng, 16),
+                "qualifier": b64id(rng, 20)},
+        "okta": {"arn": arn_iam + "saml-provider/Okta", "qualifier": b64id(rng, 20),
+                 "issuer": "http://www.okta.com/exk%s" % rid(rng, "", 17, ALNUM)},
+    }
+    pr = {"sso": {}, "okta": {}}
+
+    def role(name, path, kind2, trust, managed, inline):
+        r = Principal("role", name, rid(rng, "AROA", 17), arn_iam + "role" + path + name)
+        r.path, r.kind2, r.trust, r.managed, r.inline = path, kind2, trust, managed, inline
+        grant(r, managed, inline)
+        r.ips = [public_ip(rng)]
+        r.agents = [agent_for(rng, USER_AGENTS[0])]
+        roles.append(r)
+        return len(roles) - 1, r
+
+    def saml_trust(provider, source_identity=False):
+        acts = ["sts:AssumeRoleWithSAML", "sts:TagSession"] + (["sts:SetSourceIdentity"] if source_identity else [])
+        return doc({"Effect": "Allow", "Principal": {"Federated": provider}, "Action": acts,
+                    "Condition": {"StringEquals": {"SAML:aud": SAML_AUD}}})
+
+    for name, _, managed, acts, chains in PERMISSION_SETS:
+        sts = [] if not chains or {"AdministratorAccess", "AssumeWorkRoles"} & set(managed) else [
+            stmt("Allow", "sts:AssumeRole", arn_iam + "role/role*")]
+        # A permission set's own statements are one inline policy of this name in each account.
+        inline = [("AwsSSOInlinePolicy", doc(*([stmt("Allow", acts)] if acts else []) + sts))] if acts or sts else []
+        i, r = role("AWSReservedSSO_%s_%s" % (name, hexid(rng, 16)), "/aws-reserved/sso.amazonaws.com/", "sso",
+                    saml_trust(acct["saml"]["idc"]["arn"]), managed, inline)
+        r.chains = chains
+        pr["sso"][name] = i
+    for name, _, managed, acts, chains, srcid in OKTA_ROLES:
+        i, r = role(name, "/", "saml", saml_trust(acct["saml"]["okta"]["arn"], srcid), managed,
+                    [("%s-access" % name, doc(stmt("Allow", acts)))] if acts else [])
+        r.chains, r.set_source_identity = chains, srcid
+        pr["okta"][name] = i
+    app_arn = arn_iam + "role/reports-app"
+    i, r = role("reports-backend", "/", "tipbackend", doc(
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+        ["LambdaBasicExecution"], [("reports-backend-access", doc(
+            stmt("Allow", ["sts:AssumeRole", "sts:SetContext"], app_arn),
+            stmt("Allow", ["ssm:GetParameter", "ssm:GetParameters", "kms:Decrypt"])))])
+    r.agents = [LAMBDA_AGENT]
+    pr["tip_backend"] = i
+    i, r = role("reports-app", "/", "tipapp", doc(
+        {"Effect": "Allow", "Principal": {"AWS": roles[pr["tip_backend"]].arn},
+         "Action": ["sts:AssumeRole", "sts:SetContext"]}), [], [("reports-app-access", doc(stmt("Allow", [
+            "athena:*", "glue:Get*", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "kms:Decrypt"])))])
+    r.agents = [LAMBDA_AGENT]
+    pr["tip_app"] = i
+    acct["people_roles"] = pr
+
+
+FIRST_NAMES = """ada alan alice amara anil ana ben bianca carlos chen chloe dana david diego elena emma
+fatima felix grace hana hugo ines ivan jack jamal jin julia kai kenji lars laura leila liam lucia
+maria mateo mei mohamed nadia naomi nina noah olga omar oscar priya quinn rahul rosa sami sara
+sofia tariq tom uma victor wei yara yusuf zoe""".split()
+LAST_NAMES = """abbott adeyemi alvarez andersen bauer becker brown chen costa da-silva dubois eriksen
+fischer garcia gonzalez gupta hansen hoffmann ito jansen johnson kim kowalski kumar larsen lee
+lopez martin meyer moreau muller nakamura nguyen novak okafor olsen patel perez petrov rossi
+sato schmidt singh smith suzuki tanaka taylor thomas wagner walker wang weber williams wilson
+yamamoto young zhang""".split()
+
+
+class Person:
+    """Someone behind roles: an Identity Center user, a user of the other SAML provider, or
+    both (the same e-mail)."""
+    __slots__ = ("email", "display", "uid", "kind", "sets", "okta", "ips", "agents", "weight", "home",
+                 "dormant")
+
+
+def make_people(n, n_accounts, seed):
+    """n people who act, plus n/20 Identity Center users who never do, and the identity store
+    they are in. Own random stream: the rest of the archive does not depend on it."""
+    rng = random.Random(seed * 6151 + 3)
+    store = {"id": "d-" + hexid(rng, 10),
+             "issuer": "https://portal.sso.us-east-1.amazonaws.com/saml/assertion/" + b64id(rng, 9)}
+    set_names, set_w = [x[0] for x in PERMISSION_SETS], [x[1] for x in PERMISSION_SETS]
+    okta_names, okta_w = [x[0] for x in OKTA_ROLES], [x[1] for x in OKTA_ROLES]
+    ranks = list(range(1, n + 1))
+    rng.shuffle(ranks)
+    people, seen = [], set()
+    for i in range(n + n // 20):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        base, k = "%s.%s" % (first, last), 2
+        email = base + "@example.com"
+        while email in seen:
+            email, k = "%s%d@example.com" % (base, k), k + 1
+        seen.add(email)
+        p = Person()
+        p.email, p.uid = email, uuid4(rng)
+        p.display = "%s %s" % (first.capitalize(), last.replace("-", " ").title())
+        p.dormant = i >= n
+        x = rng.random()
+        p.kind = "idc" if (x < 0.8 or p.dormant) else ("okta" if x < 0.92 else "both")
+        p.sets, p.okta = [], []
+        if p.kind != "okta":
+            for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
+                c = rng.choices(set_names, set_w)[0]
+                if c not in p.sets:
+                    p.sets.append(c)
+        if p.kind != "idc":
+            p.okta = sorted(set(rng.choices(okta_names, okta_w, k=rng.choice((1, 1, 2)))))
+        p.ips = [public_ip(rng) for _ in range(rng.choice((1, 2)))]
+        p.agents = [agent_for(rng, t) for t in rng.sample(USER_AGENTS[:3], rng.choice((1, 2)))]
+        p.weight = 1.0 / ranks[i] ** 0.6 if i < n else 0.0  # activity: a mild Zipf law
+        p.home = i % n_accounts
+        people.append(p)
+    return people, store
+
+
+def identity_store_doc(people, store):
+    """`aws identitystore list-users --identity-store-id d-...`: the Identity Center users."""
+    users = []
+    for p in people:
+        if p.kind == "okta":
+            continue
+        first, last = p.display.split(" ", 1)
+        users.append({"UserName": p.email, "UserId": p.uid, "IdentityStoreId": store["id"],
+                      "DisplayName": p.display, "Name": {"GivenName": first, "FamilyName": last},
+                      "Emails": [{"Value": p.email, "Type": "work", "Primary": True}]})
+    return {"Users": users}
 
 
 _PATTERN_RE = {}
@@ -642,7 +814,7 @@ def auth_details(acct):
                "Arn": "arn:aws:iam::%s:group/%s" % (aid, g), "CreateDate": "2019-05-02T10:00:00Z",
                "GroupPolicyList": inline(v["inline"]), "AttachedManagedPolicies": attached(v["managed"])}
               for g, v in acct["groups"].items()]
-    roles = [{"Path": "/", "RoleName": r.name, "RoleId": r.pid, "Arn": r.arn,
+    roles = [{"Path": r.path, "RoleName": r.name, "RoleId": r.pid, "Arn": r.arn,
               "CreateDate": "2020-03-1%dT09:00:00Z" % (i % 10),
               "AssumeRolePolicyDocument": r.trust, "InstanceProfileList": [],
               "RolePolicyList": inline(r.inline), "AttachedManagedPolicies": attached(r.managed),
@@ -1028,10 +1200,17 @@ def params_for(rng, a, acct):
 # The plan: which files exist, which role sessions, and where each session's calls go.
 
 class Session:
-    __slots__ = ("sid", "role", "issuer", "name", "key", "ctime", "dur", "file", "mfa", "token_len")
+    __slots__ = ("sid", "role", "issuer", "name", "key", "ctime", "dur", "file", "mfa", "token_len",
+                 "srcid", "person", "obo", "provider")
+
+    def __init__(self):
+        # srcid: the source identity; person: the index of the person (in the people list) whose
+        # IP addresses and clients the calls use; obo: the person an identity-enhanced session
+        # acts for; provider: "idc" or "okta" for AssumeRoleWithSAML sessions.
+        self.srcid = self.person = self.obo = self.provider = None
 
 
-def plan_account(acct, n_events, n_sessions, t_start, days, seed):
+def plan_account(acct, n_events, n_sessions, t_start, days, seed, people=None):
     rng = random.Random(seed * 104729 + acct["index"])
     users, roles = acct["users"], acct["roles"]
     # File sizes (~50-300 records) and delivery times, busier on weekdays and working hours.
@@ -1064,6 +1243,31 @@ def plan_account(acct, n_events, n_sessions, t_start, days, seed):
     service = [i for i, r in enumerate(roles) if r.kind2 in ("lambda", "ec2")]
     work_w = [1.0 / (k + 1) ** 0.8 for k in range(len(work))]
     mean_calls = max(1.0, (0.35 * n_events - n_sessions) / max(1, n_sessions))
+
+    def add_chained(s, parent):
+        """The child's AssumeRole record is one of the parent's calls in that file."""
+        for piece in files[s.file][3]:
+            if piece[0] == parent.sid:
+                if piece[1] > 0:
+                    piece[1] -= 1
+                    cap[s.file] += 1
+                break
+
+    def spread(s, f, want):
+        """Spreads the session's calls over its file and the next ones until it expires (its
+        piece in file f is the last one added)."""
+        g = f
+        while want > 0 and g < len(files) and files[g][0] - WINDOW < s.ctime + s.dur:
+            take = min(want, cap[g])
+            if take:
+                if g == f:
+                    files[f][3][-1][1] = take
+                else:
+                    files[g][3].append([s.sid, take, False])
+                cap[g] -= take
+                want -= take
+            g += 1
+
     sessions = []
     for sid in range(n_sessions):
         s = Session()
@@ -1116,29 +1320,123 @@ def plan_account(acct, n_events, n_sessions, t_start, days, seed):
         sessions.append(s)
         files[f][3].append([s.sid, 0, True])
         if parent is not None:
-            # The child's AssumeRole record is one of the parent's calls in that file.
-            for piece in files[f][3]:
-                if piece[0] == parent.sid:
-                    if piece[1] > 0:
-                        piece[1] -= 1
-                        cap[f] += 1
-                    break
-        # Spread the session's calls over its file and the next ones until it expires.
-        want = int(rng.expovariate(1.0 / mean_calls)) + (0 if rng.random() < 0.05 else 1)
-        g = f
-        while want > 0 and g < len(files) and files[g][0] - WINDOW < s.ctime + s.dur:
-            take = min(want, cap[g])
-            if take:
-                if g == f:
-                    files[f][3][-1][1] = take
-                else:
-                    files[g][3].append([s.sid, take, False])
-                cap[g] -= take
-                want -= take
-            g += 1
+            add_chained(s, parent)
+        spread(s, f, int(rng.expovariate(1.0 / mean_calls)) + (0 if rng.random() < 0.05 else 1))
+    if people is not None:
+        plan_people(acct, people, sessions, files, cap, cum, tot, sizes, n_events, n_sessions, seed,
+                    add_chained, spread)
     # Index sessions by sid (some planned sids were dropped for lack of room).
     by_sid = {s.sid: s for s in sessions}
     return {"files": files, "sessions": by_sid}
+
+
+PEOPLE_SHARE = 0.2      # of the records: sessions of people behind roles (SAML, their chains)
+PEOPLE_MEAN_CALLS = 11  # calls per such session, on average
+
+
+def plan_people(acct, people, sessions, files, cap, cum, tot, sizes, n_events, next_sid, seed,
+                add_chained, spread):
+    """Adds the sessions of the people behind roles to the plan: source identities on some IAM
+    users' sessions (carried down their chains), AssumeRoleWithSAML sessions into Identity Center
+    permission sets and the other SAML provider's roles, role chains out of them, and
+    identity-enhanced sessions of an application acting on behalf of Identity Center users.
+    Uses its own random stream, so that the sessions planned before stay as they were."""
+    rng = random.Random(seed * 104729 + acct["index"] + 15485863)
+    users, roles, pr = acct["users"], acct["roles"], acct["people_roles"]
+    by_sid = {s.sid: s for s in sessions}
+    # Some people set a source identity when they assume a work role; role chains carry it.
+    for s in sessions:
+        if s.issuer[0] == "user" and s.issuer[1] != 0 and s.role != 0 and rng.random() < 0.3:
+            s.srcid = users[s.issuer[1]].name
+        elif s.issuer[0] == "session":
+            s.srcid = by_sid[s.issuer[1]].srcid
+    budget = int(n_events * PEOPLE_SHARE)
+    for i, c in enumerate(sizes):
+        cap[i] += int(c * PEOPLE_SHARE)
+    work = [i for i, r in enumerate(roles) if r.kind2 == "work"]
+    work = work[:max(1, len(work) - len(work) // 10)]
+    work_w = [1.0 / (k + 1) ** 0.8 for k in range(len(work))]
+    active = [i for i, p in enumerate(people) if not p.dormant]
+    idc = [i for i in active if people[i].kind != "okta"]
+    first = [i for i in active if people[i].home == acct["index"]]
+    wcum, wt = [], 0.0
+    for i in active:
+        wt += people[i].weight
+        wcum.append(wt)
+    state = {"sid": next_sid}
+
+    def new_session(role, issuer, ctime, f, dur, name):
+        s = Session()
+        s.sid, s.role, s.issuer, s.ctime, s.file, s.dur, s.name = state["sid"], role, issuer, ctime, f, dur, name
+        s.mfa, s.token_len, s.key = False, rng.randint(280, 420), rid(rng, "ASIA")
+        state["sid"] += 1
+        cap[f] -= 1
+        sessions.append(s)
+        files[f][3].append([s.sid, 0, True])
+        return s
+
+    def pick_file():
+        for _ in range(6):
+            f = bisect.bisect_right(cum, rng.randrange(tot))
+            if cap[f] > 0:
+                return f
+        return None
+
+    def chain(parent, role, name_of, obo=None):
+        f = parent.file
+        ctime = min(parent.ctime + rng.randint(1, 20), files[f][0] - 2)
+        if cap[f] <= 0:
+            return None
+        c = new_session(role, ("session", parent.sid), ctime, f, 3600, name_of(ctime))
+        c.srcid, c.person, c.obo = parent.srcid, parent.person, obo
+        add_chained(c, parent)
+        spread(c, f, int(rng.expovariate(1.0 / PEOPLE_MEAN_CALLS)) + 1)
+        return c
+
+    used, k = 0, 0
+    while used < budget and (first or active):
+        if k < len(first):
+            pi = first[k]
+        else:
+            pi = active[bisect.bisect_right(wcum, rng.random() * wt)]
+        k += 1
+        p = people[pi]
+        if p.kind == "okta" or (p.kind == "both" and rng.random() < 0.3):
+            role, provider = pr["okta"][rng.choice(p.okta)], "okta"
+        else:
+            role, provider = pr["sso"][rng.choice(p.sets)], "idc"
+        f = pick_file()
+        if f is None:
+            used += 1
+            continue
+        r = roles[role]
+        s = new_session(role, ("saml", pi), files[f][0] - WINDOW + rng.randint(0, WINDOW - 60), f,
+                        rng.choices([3600, 28800, 43200], [70, 20, 10])[0], p.email)
+        s.person, s.provider = pi, provider
+        if r.set_source_identity:  # the IdP sends a SourceIdentity attribute for this role
+            s.srcid = p.email
+        n = int(rng.expovariate(1.0 / PEOPLE_MEAN_CALLS)) + 1
+        spread(s, f, n)
+        used += n + 1
+        # From a permission set that may assume work roles: a role chain, usually in a CLI
+        # profile (role_arn + source_profile), whose sessions botocore names.
+        if r.chains and work and rng.random() < 0.15:
+            c = chain(s, rng.choices(work, work_w)[0], lambda t: rng.choices(
+                ["botocore-session-%d" % t, p.email.split("@")[0], "%s-%d" % (p.email.split("@")[0], t)],
+                [70, 15, 15])[0])
+            used += (PEOPLE_MEAN_CALLS + 1) if c else 0
+    # An application that calls AWS on behalf of Identity Center users (identity-enhanced
+    # sessions): its backend, a Lambda function, assumes the app role with the user's context.
+    n_tip = len(idc) and max(1, budget // (PEOPLE_MEAN_CALLS + 1) // 150)
+    for _ in range(n_tip):
+        f = pick_file()
+        if f is None:
+            continue
+        b = new_session(pr["tip_backend"], ("service", "lambda.amazonaws.com"),
+                        files[f][0] - WINDOW + rng.randint(0, WINDOW - 120), f, 43200, "reports-api")
+        spread(b, f, rng.randint(1, 6))
+        for _ in range(rng.randint(1, 3)):
+            chain(b, pr["tip_app"], lambda t: "reports-%s" % hexid(rng, 8), obo=rng.choice(idc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1159,21 +1457,25 @@ def console_ident(acct, u, key, created):
             % (u.pid, u.arn, acct["id"], key, u.name, iso(created)))
 
 
-def session_ident(acct, role, name, key, created, mfa):
+def session_ident(acct, role, name, key, created, mfa, srcid=None, obo=None):
+    """A role session's userIdentity; srcid: its source identity; obo: (Identity Center user
+    id, identity store ARN) of an identity-enhanced session."""
     aid = acct["id"]
     return ('{"type":"AssumedRole","principalId":"%s:%s","arn":"arn:aws:sts::%s:assumed-role/%s/%s",'
             '"accountId":"%s","accessKeyId":"%s","sessionContext":{"sessionIssuer":{"type":"Role",'
             '"principalId":"%s","arn":"%s","accountId":"%s","userName":"%s"},"webIdFederationData":{},'
-            '"attributes":{"creationDate":"%s","mfaAuthenticated":"%s"}}}'
+            '"attributes":{"creationDate":"%s","mfaAuthenticated":"%s"}%s}%s}'
             % (role.pid, name, aid, role.name, name, aid, key, role.pid, role.arn, aid, role.name,
-               iso(created), "true" if mfa else "false"))
+               iso(created), "true" if mfa else "false",
+               ',"sourceIdentity":"%s"' % srcid if srcid else "",
+               ',"onBehalfOf":{"userId":"%s","identityStoreArn":"%s"}' % obo if obo else ""))
 
 
 def gen_file(task):
     ai, fi = task
     W = WORLD
     acct, plan, catalog, pools = W["accounts"][ai], W["plans"][ai], W["catalog"], W["pools"][ai]
-    users, roles, sessions = acct["users"], acct["roles"], plan["sessions"]
+    users, roles, sessions, people = acct["users"], acct["roles"], plan["sessions"], W["people"]
     t_end, region, count, pieces = plan["files"][fi]
     aid = acct["id"]
     rng = random.Random((W["seed"] * 1000003 + ai) * 10000019 + fi)
@@ -1187,7 +1489,8 @@ def gen_file(task):
     mids, tails = {}, {}
     recs = []
     stats = {"records": 0, "user000_direct_ok": 0, "user000_admin_ok": 0, "user000_admin_sessions": 0,
-             "denied": 0, "assume_role": 0, "endpoint_str": 0, "endpoint_obj": 0}
+             "denied": 0, "assume_role": 0, "assume_role_saml": 0, "endpoint_str": 0, "endpoint_obj": 0,
+             "orphan_sessions": 0}
     global_idx, global_cum = W["global_profile"][regional]
 
     def mid(a_i):
@@ -1250,36 +1553,72 @@ def gen_file(task):
                 ok += 1
         return ok
 
-    def assume_record(s, ident, ip, agent):
-        role = roles[s.role]
-        rarn = role.arn
-        token = base64.b64encode(rng.randbytes(s.token_len)).decode()
-        if s.issuer[0] == "service":
-            req = '{"roleArn":"%s","roleSessionName":"%s"}' % (rarn, s.name)
-        else:
-            req = '{"roleArn":"%s","roleSessionName":"%s","durationSeconds":%d}' % (rarn, s.name, s.dur)
-        resp = ('{"credentials":{"accessKeyId":"%s","sessionToken":"%s","expiration":"%s"},'
-                '"assumedRoleUser":{"assumedRoleId":"%s:%s","arn":"arn:aws:sts::%s:assumed-role/%s/%s"}}'
-                % (s.key, token, human_time(s.ctime + s.dur), role.pid, s.name, aid, role.name, s.name))
-        extra = ',"resources":[{"accountId":"%s","type":"AWS::IAM::Role","ARN":"%s"}]' % (aid, rarn)
+    def sts_record(s, name, ident, ip, agent, req, resp, extra):
         host = "sts.%s.amazonaws.com" % region if region != "us-east-1" else "sts.amazonaws.com"
         recs.append((s.ctime, "".join((
             '{"eventVersion":"1.08","userIdentity":', ident, ',"eventTime":"', iso(s.ctime),
-            '","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"', region,
+            '","eventSource":"sts.amazonaws.com","eventName":"', name, '","awsRegion":"', region,
             '","sourceIPAddress":"', ip, '","userAgent":"', agent, '","requestParameters":', req,
             ',"responseElements":', resp, ',"requestID":"', uuid4(rng), '","eventID":"', uuid4(rng),
             '","readOnly":true', extra, ',"eventType":"AwsApiCall","managementEvent":true,'
             '"recipientAccountId":"', aid, '","eventCategory":"Management","tlsDetails":{"tlsVersion":'
             '"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"', host, '"}}'))))
+
+    def credentials(s, role):
+        token = base64.b64encode(rng.randbytes(s.token_len)).decode()
+        return ('"credentials":{"accessKeyId":"%s","sessionToken":"%s","expiration":"%s"},'
+                '"assumedRoleUser":{"assumedRoleId":"%s:%s","arn":"arn:aws:sts::%s:assumed-role/%s/%s"}'
+                % (s.key, token, human_time(s.ctime + s.dur), role.pid, s.name, aid, role.name, s.name))
+
+    def assume_record(s, ident, ip, agent):
+        role = roles[s.role]
+        rarn = role.arn
+        cred = credentials(s, role)
+        if s.issuer[0] == "service":
+            req = '{"roleArn":"%s","roleSessionName":"%s"' % (rarn, s.name)
+        else:
+            req = '{"roleArn":"%s","roleSessionName":"%s","durationSeconds":%d' % (rarn, s.name, s.dur)
+        if s.srcid and s.issuer[0] == "user":  # set here; a chained session inherits it
+            req += ',"sourceIdentity":"%s"' % s.srcid
+        if s.obo is not None:  # the application passes the Identity Center user's context
+            req += ',"providedContexts":[{"providerArn":"arn:aws:iam::aws:contextProvider/IdentityCenter"}]'
+        resp = "{" + cred + (',"sourceIdentity":"%s"}' % s.srcid if s.srcid else "}")
+        extra = ',"resources":[{"accountId":"%s","type":"AWS::IAM::Role","ARN":"%s"}]' % (aid, rarn)
+        sts_record(s, "AssumeRole", ident, ip, agent, req + "}", resp, extra)
         stats["assume_role"] += 1
+
+    def saml_record(s):
+        """AssumeRoleWithSAML: Identity Center (its portal is the IdP) or the Okta provider."""
+        role, p, prov = roles[s.role], people[s.person], acct["saml"][s.provider]
+        issuer = W["store"]["issuer"] if s.provider == "idc" else prov["issuer"]
+        ident = ('{"type":"SAMLUser","principalId":"%s:%s","userName":"%s","identityProvider":"%s"}'
+                 % (prov["qualifier"], p.email, p.email, prov["qualifier"]))
+        src = ',"sourceIdentity":"%s"' % s.srcid if s.srcid else ""
+        req = ('{"sAMLAssertionID":"_%s","roleSessionName":"%s","principalArn":"%s","roleArn":"%s",'
+               '"durationSeconds":%d%s}' % (uuid4(rng), s.name, prov["arn"], role.arn, s.dur, src))
+        resp = ('{%s,"packedPolicySize":%d,"subject":"%s","subjectType":"persistent","issuer":"%s",'
+                '"audience":"%s","nameQualifier":"%s"%s}' % (credentials(s, role), rng.randint(1, 9), p.email,
+                                                             issuer, SAML_AUD, prov["qualifier"], src))
+        extra = (',"resources":[{"accountId":"%s","type":"AWS::IAM::Role","ARN":"%s"},{"accountId":"%s",'
+                 '"type":"AWS::IAM::SAMLProvider","ARN":"%s"}]' % (aid, role.arn, aid, prov["arn"]))
+        sts_record(s, "AssumeRoleWithSAML", ident, p.ips[0], p.agents[0], req, resp, extra)
+        stats["assume_role_saml"] += 1
 
     ident_cache = {}
 
     def ident_of(s):
         v = ident_cache.get(s.sid)
         if v is None:
-            v = ident_cache[s.sid] = session_ident(acct, roles[s.role], s.name, s.key, s.ctime, s.mfa)
+            obo = (people[s.obo].uid, W["store_arn"]) if s.obo is not None else None
+            v = ident_cache[s.sid] = session_ident(acct, roles[s.role], s.name, s.key, s.ctime, s.mfa,
+                                                   s.srcid, obo)
         return v
+
+    def origin(s):
+        """(IP addresses, user agents) of a session's calls: its person's, else its role's."""
+        if s.person is not None:
+            return people[s.person].ips, people[s.person].agents
+        return roles[s.role].ips, roles[s.role].agents
 
     used = 0
     for sid, n, created_here in pieces:
@@ -1294,15 +1633,19 @@ def gen_file(task):
                 assume_record(s, user_ident(acct, u, u.keys[0]), u.ips[0], u.agents[0])
             elif kind == "session":
                 p = sessions[s.issuer[1]]
-                assume_record(s, ident_of(p), roles[p.role].ips[0], roles[p.role].agents[0])
+                ips, agents = origin(p)
+                assume_record(s, ident_of(p), ips[0], agents[0])
+            elif kind == "saml":
+                saml_record(s)
             else:
                 svc = s.issuer[1]
                 assume_record(s, '{"type":"AWSService","invokedBy":"%s"}' % svc, svc, svc)
             used += 1
         if n:
             lo = max(ws, s.ctime + 1)
+            ips, agents = origin(s)
             ok = calls(n, role.profile, ident_of(s), "arn:aws:sts::%s:assumed-role/%s/%s" % (aid, role.name, s.name),
-                       role.ips, role.agents, lo)
+                       ips, agents, lo)
             used += n
             if s.role == 0 and s.issuer == ("user", 0):
                 stats["user000_admin_ok"] += ok
@@ -1312,12 +1655,13 @@ def gen_file(task):
     direct = count - used
     # Now and then a role session whose AssumeRole predates the logs (no record to join).
     if direct > 4 and rnd() < 0.08:
-        role = roles[rrange(len(roles))]
+        role = roles[rrange(acct["base_roles"])]
         n = min(direct // 4, rng.randint(1, 15))
         name = "botocore-session-%d" % (ws - rng.randint(100, 3000))
         calls(n, role.profile, session_ident(acct, role, name, rid(rng, "ASIA"), ws - 3000, False),
               role.arn, role.ips, role.agents, ws)
         direct -= n
+        stats["orphan_sessions"] += 1
     per_user = {}
     for ui in choices(W["user_idx"], cum_weights=W["user_cum"][ai], k=direct):
         per_user[ui] = per_user.get(ui, 0) + 1
@@ -1380,6 +1724,73 @@ def gen_file(task):
 
 # ---------------------------------------------------------------------------------------------
 
+def people_summary(accounts, plans, people, totals):
+    """What the people-behind-roles questions should answer, by the rules of docs/people.md:
+    per account, each person with the roles whose sessions they opened (onBehalfOf, then the
+    source identity, then the opening event, following role chains), and the Identity Center
+    users without a session; plus the role sessions by kind."""
+    kinds, names = collections.Counter(), collections.Counter()
+    expected, example = {}, None
+    for acct, plan in zip(accounts, plans):
+        users, roles, ses = acct["users"], acct["roles"], plan["sessions"]
+
+        def root(s):
+            while s.issuer[0] == "session":
+                s = ses[s.issuer[1]]
+            return s
+
+        def person_of(s):
+            if s.obo is not None:
+                return people[s.obo].email
+            if s.srcid:
+                return s.srcid
+            r = root(s)
+            if r.issuer[0] == "user":
+                return users[r.issuer[1]].name
+            if r.issuer[0] == "saml":
+                return people[r.person].email
+            return None  # a service's own session
+
+        def origin(r):
+            return {"user": "IAM user", "service": "AWS service"}.get(
+                r.issuer[0], "SAML (Identity Center)" if r.provider == "idc" else "SAML (Okta)")
+
+        active, idc_sessions = {}, collections.Counter()
+        for s in ses.values():
+            if s.obo is not None:
+                kind = "identity-enhanced (onBehalfOf)"
+            elif s.issuer[0] == "session":
+                kind = "role chain from " + origin(root(s))
+            else:
+                kind = {"user": "AssumeRole by an IAM user", "service": "AssumeRole by an AWS service"}.get(
+                    s.issuer[0], "AssumeRoleWithSAML, " + origin(s)[6:-1])
+            kinds[kind + (", with sourceIdentity" if s.srcid else "")] += 1
+            if s.name.startswith("botocore-session-"):
+                names["botocore-session-*"] += 1
+            who = person_of(s)
+            if who:
+                active.setdefault(who, set()).add(roles[s.role].name)
+            if s.provider == "idc":
+                idc_sessions[people[s.person].email] += 1
+        dormant = sorted(p.email for p in people if p.kind != "okta" and p.email not in active)
+        expected[acct["name"]] = {"active": {k: sorted(v) for k, v in sorted(active.items())},
+                                  "dormant": dormant}
+        if example is None and idc_sessions:
+            example = min(idc_sessions.items(), key=lambda kv: (-kv[1], kv[0]))
+    kinds["no AssumeRole in the logs (botocore-session-* names)"] = totals.get("orphan_sessions", 0)
+    acting = {n for e in expected.values() for n in e["active"]}
+    return {
+        "people": len(acting),
+        "saml_people": len({p.email for p in people if not p.dormant}),
+        "identity_store_users": sum(1 for p in people if p.kind != "okta"),
+        "dormant": len(expected[accounts[0]["name"]]["dormant"]) if accounts else 0,
+        "sessions": dict(kinds), "session_names": dict(names),
+        "person_example": example[0] if example else None,
+        "person_example_sessions": example[1] if example else 0,
+        "expected": expected,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output folder")
@@ -1392,11 +1803,16 @@ def main():
                     help="role sessions per account (capped at events/25)")
     ap.add_argument("--anchor", default="2026-06-30", help="events fall in the days before this date")
     ap.add_argument("--days", type=int, default=300)
+    ap.add_argument("--people", type=int, default=None,
+                    help="people behind roles: Identity Center and SAML users (default events/300; 0: none)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes")
     ap.add_argument("--force", action="store_true", help="replace an existing archive in --out")
     args = ap.parse_args()
     if args.events < 1 or args.users < 1 or args.roles < 1 or args.accounts < 1 or args.days < 1:
         ap.error("--events, --users, --roles, --accounts and --days must be positive")
+    n_people = args.events // 300 if args.people is None else args.people
+    if n_people < 0:
+        ap.error("--people must not be negative")
 
     t0 = time.perf_counter()
     anchor = calendar.timegm(time.strptime(args.anchor, "%Y-%m-%d"))
@@ -1407,18 +1823,20 @@ def main():
             sys.exit("gen_archive: %s exists (use --force to replace it)" % logs)
         shutil.rmtree(logs)
     os.makedirs(args.out, exist_ok=True)
-    for stale in ("manifest.json",):
+    for stale in ("manifest.json", "identity-store.json"):
         if os.path.exists(os.path.join(args.out, stale)):
             os.remove(os.path.join(args.out, stale))
 
     catalog = parse_catalog()
+    people, store = make_people(n_people, args.accounts, args.seed) if n_people else ([], None)
     accounts, plans, pools, user_cum = [], [], [], []
     per_acct = [args.events // args.accounts + (1 if i < args.events % args.accounts else 0)
                 for i in range(args.accounts)]
     for i in range(args.accounts):
-        acct = build_account(i, args, catalog, args.seed)
+        acct = build_account(i, args, catalog, args.seed, people_on=bool(people))
         n_sess = min(args.sessions, per_acct[i] // 25)
-        plans.append(plan_account(acct, per_acct[i], n_sess, t_start, args.days, args.seed))
+        plans.append(plan_account(acct, per_acct[i], n_sess, t_start, args.days, args.seed,
+                                  people if people else None))
         prng = random.Random(args.seed * 31337 + i)
         pools.append([[params_for(prng, a, acct) for _ in range(POOL_SIZE)] for a in catalog])
         accounts.append(acct)
@@ -1438,6 +1856,8 @@ def main():
         "out": args.out, "user_idx": list(range(args.users)), "user_cum": user_cum,
         "global_profile": make_profile([i for i, _ in gw], [x for _, x in gw], catalog),
         "signin_idx": next(i for i, a in enumerate(catalog) if a["src"] == "signin"),
+        "people": people, "store": store,
+        "store_arn": "arn:aws:identitystore::%s:identitystore/%s" % (accounts[0]["id"], store["id"]) if store else None,
     })
     t_plan = time.perf_counter() - t0
 
@@ -1470,6 +1890,12 @@ def main():
             json.dump(auth_details(acct), f, indent=4)
             f.write("\n")
         cfg += ["  - name: %s" % acct["name"], '    id: "%s"' % acct["id"], "    iam: %s" % fname]
+        if store:  # one Identity Center instance for the organization: every account names it
+            cfg.append("    identity_store: identity-store.json")
+    if store:
+        with open(os.path.join(args.out, "identity-store.json"), "w") as f:
+            json.dump(identity_store_doc(people, store), f, indent=2)
+            f.write("\n")
     cfg += ["files:", "  paths: [AWSLogs]", "  store: store.db", ""]
     with open(os.path.join(args.out, "config.yaml"), "w") as f:
         f.write("\n".join(cfg))
@@ -1477,13 +1903,14 @@ def main():
     elapsed = time.perf_counter() - t0
     manifest = {
         "generator_version": GENERATOR_VERSION,
-        "params": {k: getattr(args, k) for k in ("events", "seed", "accounts", "users", "roles",
-                                                 "sessions", "anchor", "days")},
+        "params": dict({k: getattr(args, k) for k in ("events", "seed", "accounts", "users", "roles",
+                                                      "sessions", "anchor", "days")}, people=n_people),
         "window": {"start": iso(t_start)[:10], "end": args.anchor},
         "accounts": [{"name": a["name"], "id": a["id"]} for a in accounts],
         "files": len(tasks), "sessions": sum(len(p["sessions"]) for p in plans),
         "catalog_entries": len(catalog),
         "totals": totals, "seconds": round(elapsed, 2), "plan_seconds": round(t_plan, 2),
+        "people": people_summary(accounts, plans, people, totals),
     }
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
@@ -1496,6 +1923,12 @@ def main():
     print("gen_archive: user000: %d direct calls, %d calls in %d admin sessions; %d denied, %d AssumeRole" % (
         totals["user000_direct_ok"], totals["user000_admin_ok"], totals["user000_admin_sessions"],
         totals["denied"], totals["assume_role"]))
+    pm = manifest["people"]
+    if n_people:
+        print("gen_archive: people behind roles: %d acting (%d Identity Center users in the identity store, %d "
+              "without activity); role sessions: %s" % (
+                  pm["people"], pm["identity_store_users"], pm["dormant"],
+                  ", ".join("%s %d" % kv for kv in sorted(pm["sessions"].items()))))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
       largest process of the pipeline).
   measure.py crosscheck --jq FILE --ct FILE
       Checks that cloudtracker's used actions for --user equal the jq answer.
+  measure.py crosscheck-people --manifest FILE --account NAME --ct FILE
+      Checks that cloudtracker's --list people equals the people the generator planned.
   measure.py report --results FILE --archive DIR [--small DIR] [--md OUT] [--info K=V ...]
       Prints the table, each number next to the baseline measured in the same run.
 Standard library only."""
@@ -76,6 +78,39 @@ def cmd_crosscheck(a):
     return 1
 
 
+def cmd_crosscheck_people(a):
+    """Compares `--list people` (text) with what the generator planned (manifest.json's
+    people.expected for the account): the same people, each with the same roles, and the same
+    Identity Center users without activity ("- "). Prints one line, exits 1 when they differ."""
+    exp = json.load(open(a.manifest))["people"]["expected"][a.account]
+    want = {n: sorted(r) for n, r in exp["active"].items()}
+    want.update({n: None for n in exp["dormant"]})
+    got, low = {}, 0
+    for line in open(a.ct):
+        if not line.strip():
+            continue
+        name, _, rest = line[2:].rstrip("\n").partition(" ")
+        if line.startswith("- "):
+            got[name] = None
+            continue
+        if "(low confidence" in rest:
+            low += 1
+            rest = rest.split("  (low confidence")[0]
+        # "ROLE (ACCOUNT), ROLE (ACCOUNT)": the role names
+        got[name] = sorted(r.strip().rsplit(" (", 1)[0] for r in rest.strip().split(", ") if r.strip())
+    if got == want and not low:
+        print("same %d people (%d without activity), each with the same roles" % (
+            len(want), len(exp["dormant"])))
+        return 0
+    only_w = sorted(set(want) - set(got))
+    only_g = sorted(set(got) - set(want))
+    diff = sorted(n for n in set(want) & set(got) if want[n] != got[n])
+    print("DIFFER: %d expected, %d listed (%d low confidence); only expected: %s; only listed: %s; "
+          "other roles: %s" % (len(want), len(got), low, " ".join(only_w[:5]) or "-", " ".join(only_g[:5]) or "-",
+                               " ".join("%s %s/%s" % (n, want[n], got[n]) for n in diff[:3]) or "-"))
+    return 1
+
+
 def fmt_n(x):
     return "{:,}".format(int(round(x)))
 
@@ -109,6 +144,14 @@ def cmd_report(a):
         "generated at %s events/s" % (fmt_n(ev), fmt_n(man["files"]), jmb, gmb, man["params"]["users"],
                                       man["params"]["roles"], man["sessions"],
                                       fmt_n(ev / max(man["seconds"], 1e-9))))
+    pm = man.get("people") or {}
+    if pm.get("person_example"):
+        out("people behind roles: %s people open role sessions (%s through SAML, the others are IAM users); "
+            "the identity store holds %s Identity Center users, %s of them without activity; role sessions: %s; "
+            "`--person` asks for %s (%s Identity Center sessions)" % (
+                fmt_n(pm["people"]), fmt_n(pm["saml_people"]), fmt_n(pm["identity_store_users"]),
+                fmt_n(pm["dormant"]), ", ".join("%s %s" % (k, fmt_n(v)) for k, v in sorted(pm["sessions"].items())),
+                pm["person_example"], pm["person_example_sessions"]))
     out("")
     out("| step | wall s | throughput | peak RSS | relative to the baseline of this run |")
     out("|---|---:|---|---:|---|")
@@ -130,8 +173,11 @@ def cmd_report(a):
     if info.get("crosscheck"):
         out("| | | | | `--user user000` vs jq: %s |" % info["crosscheck"])
     for label, title in (("q-user", "--user user000"), ("q-role", "--role admin"),
-                         ("q-destrole", "--user user000 --destrole admin"), ("q-list", "--list users")):
+                         ("q-destrole", "--user user000 --destrole admin"), ("q-list", "--list users"),
+                         ("q-people", "--list people"), ("q-person", "--person %s" % info.get("person"))):
         q = med(label)
+        if q is None and label in ("q-people", "q-person") and not pm.get("person_example"):
+            continue  # an archive without people behind roles
         if q is None:
             out("| (d) `cloudtracker %s --skip-setup` | n/a | | | |" % title)
             continue
@@ -142,6 +188,8 @@ def cmd_report(a):
             "the < 1% goal is for 1M events"
         out("| (d) `cloudtracker %s --skip-setup`%s, median of %d | %.3f | | %.1f MB | **%.3f%% of jq** (%s) |" % (
             title, bad, q["n"], q["wall"], q["rss"], pct, goal))
+        if label == "q-people" and info.get("crosscheck_people"):
+            out("| | | | | `--list people` vs the generator: %s |" % info["crosscheck_people"])
     if ing_s and ing and small:
         sev = small["params"]["events"]
         out("| (e) `cloudtracker ingest` of %s events, fresh store | %.2f | %s events/s | %.1f MB | "
@@ -179,8 +227,13 @@ def main():
     c = sub.add_parser("crosscheck")
     c.add_argument("--jq", required=True)
     c.add_argument("--ct", required=True)
+    c = sub.add_parser("crosscheck-people")
+    c.add_argument("--manifest", required=True)
+    c.add_argument("--account", required=True)
+    c.add_argument("--ct", required=True)
     a = ap.parse_args()
-    return {"run": cmd_run, "report": cmd_report, "crosscheck": cmd_crosscheck}[a.what](a)
+    return {"run": cmd_run, "report": cmd_report, "crosscheck": cmd_crosscheck,
+            "crosscheck-people": cmd_crosscheck_people}[a.what](a)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ usage: bench/run.sh [--events N] [--quick] [--build DIR] [--runs K] [--seed S] [
 
 The archives are generated once into bench/out/ and reused by later runs with the same
 parameters and the same gen_archive.py. Results go to bench/out/runs/<time>/.
-Exit status: 0 all steps ran; 1 a cloudtracker step failed; 2 cloudtracker steps were skipped
+Exit status: 0 all steps ran; 1 a cloudtracker step failed or an answer differs; 2 cloudtracker steps were skipped
 (no usable binary); 64 usage.
 EOF
 }
@@ -89,7 +89,7 @@ if [ -z "$SKIP" ]; then
     btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
     [ "$btype" = Release ] || echo "run.sh: warning: $BUILD is a '$btype' build, not Release" >&2
     help=$("$CT" --help 2>&1 || true)
-    for need in ingest --skip-setup --destrole --list; do
+    for need in ingest --skip-setup --destrole --list --person; do
         case "$help" in *"$need"*) ;; *) SKIP="the binary's --help lacks '$need' (CLI not ready)" ;; esac
     done
 fi
@@ -113,6 +113,7 @@ A=$ARCHIVE
 man() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/manifest.json")); print(eval(sys.argv[2]))' "$A" "$1"; }
 ACCT=$(man 'm["accounts"][0]["id"]')
 ACCT_NAME=$(man 'm["accounts"][0]["name"]')
+PERSON=$(man 'm["people"]["person_example"] or ""')
 START=$(man 'm["window"]["start"]')
 END=$(man 'm["window"]["end"]')
 find "$A/AWSLogs" -name '*.json.gz' -print0 | sort -z >"$RUN/files0"
@@ -127,6 +128,7 @@ done
 
 STATUS=0
 CROSS=""
+PCROSS=""
 clear_store() { rm -f "$1/store.db" "$1/store.db-wal" "$1/store.db-shm" "$1/store.db-journal"; }
 
 # --- (b) ingest -----------------------------------------------------------------------------
@@ -160,8 +162,14 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     q q-role --role admin
     q q-destrole --user user000 --destrole admin
     q q-list --list users
+    q q-people --list people
+    # The person with the most Identity Center sessions (gen_archive.py's manifest).
+    [ -z "$PERSON" ] || q q-person --person "$PERSON"
     CROSS=$(python3 "$BENCH/measure.py" crosscheck --jq "$RUN/jq-user000.txt" --ct "$RUN/q-user.out") || STATUS=1
     echo "run.sh: --user user000 against jq: $CROSS" >&2
+    PCROSS=$(python3 "$BENCH/measure.py" crosscheck-people --manifest "$A/manifest.json" --account "$ACCT_NAME" \
+        --ct "$RUN/q-people.out") || STATUS=1
+    echo "run.sh: --list people against the generator: $PCROSS" >&2
 fi
 
 # --- (e) peak memory at 3/10 of the size ------------------------------------------------
@@ -186,7 +194,8 @@ python3 "$BENCH/measure.py" report --results "$RESULTS" --archive "$A" ${S:+--sm
     --info "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
     --info "machine=$(nproc) x ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GB RAM", $2/1048576}' /proc/meminfo)" \
     --info "commit=commit $COMMIT, $(basename "$BUILD"); load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
-    --info "jq_lines=$JQ_LINES" --info "skip=${SKIP:-}" --info "crosscheck=${CROSS:-}"
+    --info "jq_lines=$JQ_LINES" --info "skip=${SKIP:-}" --info "crosscheck=${CROSS:-}" \
+    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}"
 cp "$RUN/report.md" "$OUT/last-report.md"
 echo >&2
 echo "run.sh: logs and outputs in $RUN" >&2
