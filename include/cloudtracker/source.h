@@ -7,6 +7,7 @@
 
 #include "cloudtracker/date.h"
 #include "cloudtracker/error.h"
+#include "cloudtracker/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -199,12 +200,14 @@ typedef struct ct_role_session {
     ct_session_opening opening;
 } ct_role_session;
 
-/* Role sessions; owns its strings. */
+/* Role sessions; owns its strings (the sessions' in one arena: a list of
+ * many thousand sessions costs a few mallocs, not one per string). */
 typedef struct ct_role_sessions {
     ct_role_session *items; /* sorted by access_key (bytewise) once finished */
     size_t count;
     size_t cap;
     struct ct_strmap *index; /* access key, then "key\tsource\tname\tkind": while filling */
+    ct_text_arena text;      /* the strings of the items (their calls' excepted) */
 } ct_role_sessions;
 
 /* Adds calls made with a session's key, summed like ct_account_calls_add.

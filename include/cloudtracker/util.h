@@ -46,6 +46,21 @@ char *ct_buf_detach(ct_buf *b);
  *     list->items = items; */
 void *ct_array_grow(void *items, size_t *cap, size_t count, size_t size, size_t initial);
 
+/* ---- ct_text_arena: strings copied into big chunks, all freed at once ----
+ * So many short strings cost a few mallocs rather than one each. Zero is
+ * an empty arena. */
+typedef struct ct_text_arena {
+    struct ct_text_chunk *head;
+} ct_text_arena;
+
+/* A NUL-terminated copy of s[0..n) in the arena, or NULL when out of
+ * memory. */
+char *ct_text_strndup(ct_text_arena *a, const char *s, size_t n);
+/* A copy of the C string s (NULL: ""), or NULL when out of memory. */
+char *ct_text_strdup(ct_text_arena *a, const char *s);
+/* Frees everything handed out; the arena is then empty and reusable. */
+void ct_text_release(ct_text_arena *a);
+
 /* ---- ct_strmap: open-addressing hash map, string key -> void* value ----
  * Keys are copied and owned by the map; values are borrowed. */
 typedef struct ct_strmap ct_strmap;

@@ -293,7 +293,7 @@ void ct_account_calls_release(ct_account_calls *list)
 }
 
 /* The strings of a session's opening event and evidence, in arrays so
- * they are copied, compared and freed alike. */
+ * they are copied and compared alike. */
 #define OPENING_STRINGS 14
 static void opening_strings(ct_session_opening *o, char **fields[OPENING_STRINGS])
 {
@@ -313,44 +313,18 @@ static void evidence_strings(ct_session_evidence *e, char **fields[EVIDENCE_STRI
     fields[3] = &e->identity_store;
 }
 
-static void free_strings(char **fields[], int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(*fields[i]);
-        *fields[i] = NULL;
-    }
-}
-
-/* Copies n strings (NULL as "") into *fields[i], freeing what was there,
- * or changes nothing and returns CT_ENOMEM. */
-static int set_strings(char **fields[], const char *const *given, int n)
+/* Copies n strings (NULL as "") from the list's arena into *fields[i]
+ * (what they held stays in the arena until the list goes), or changes
+ * nothing and returns CT_ENOMEM. */
+static int set_strings(ct_role_sessions *list, char **fields[], const char *const *given, int n)
 {
     char *copies[OPENING_STRINGS];
-    for (int i = 0; i < n; i++) {
-        if (!(copies[i] = ct_strdup(given[i] ? given[i] : ""))) {
-            while (i-- > 0)
-                free(copies[i]);
+    for (int i = 0; i < n; i++)
+        if (!(copies[i] = ct_text_strdup(&list->text, given[i])))
             return CT_ENOMEM;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        free(*fields[i]);
+    for (int i = 0; i < n; i++)
         *fields[i] = copies[i];
-    }
     return 0;
-}
-
-static void role_session_release(ct_role_session *s)
-{
-    char **fields[OPENING_STRINGS];
-    opening_strings(&s->opening, fields);
-    free_strings(fields, OPENING_STRINGS);
-    evidence_strings(&s->evidence, fields);
-    free_strings(fields, EVIDENCE_STRINGS);
-    free(s->access_key);
-    free(s->role_arn);
-    ct_calls_release(&s->calls);
-    memset(s, 0, sizeof(*s));
 }
 
 /* The session with `access_key`, made empty when new; NULL when out of
@@ -369,7 +343,7 @@ static ct_role_session *session_of(ct_role_sessions *list, const char *access_ke
     list->items = items;
     ct_role_session *s = &list->items[list->count];
     memset(s, 0, sizeof(*s));
-    if (!(s->access_key = ct_strdup(access_key)))
+    if (!(s->access_key = ct_text_strdup(&list->text, access_key)))
         return NULL;
     list->count++;
     if (ct_strmap_put(list->index, access_key, (void *)(uintptr_t)list->count) != 0)
@@ -401,20 +375,22 @@ int ct_role_sessions_add_evidence(ct_role_sessions *list, const char *access_key
     ct_role_session *s = session_of(list, access_key);
     if (!s)
         return CT_ENOMEM;
-    if (role_arn && role_arn[0] && !s->role_arn && !(s->role_arn = ct_strdup(role_arn)))
+    if (role_arn && role_arn[0] && !s->role_arn &&
+        !(s->role_arn = ct_text_strdup(&list->text, role_arn)))
         return CT_ENOMEM;
     char **fields[EVIDENCE_STRINGS];
     evidence_strings(&s->evidence, fields);
     const char *given[EVIDENCE_STRINGS] = {evidence->session_name, evidence->source_identity,
                                            evidence->on_behalf_of, evidence->identity_store};
-    const char *merged[EVIDENCE_STRINGS];
     for (int i = 0; i < EVIDENCE_STRINGS; i++) {
         const char *kept = *fields[i], *v = given[i] ? given[i] : "";
-        /* The smallest non-empty value wins. */
-        merged[i] = !kept || !kept[0] || (v[0] && strcmp(v, kept) < 0) ? v : kept;
+        /* The smallest non-empty value wins; a value is copied only when
+         * it does (the backends give a session's evidence row by row). */
+        if (kept && (!v[0] || (kept[0] && strcmp(v, kept) >= 0)))
+            continue;
+        if (set_strings(list, &fields[i], &v, 1) != 0)
+            return CT_ENOMEM;
     }
-    if (set_strings(fields, merged, EVIDENCE_STRINGS) != 0)
-        return CT_ENOMEM;
     if (!s->evidence_known || last_day > s->last_evidence_day)
         s->last_evidence_day = last_day;
     s->evidence_known = true;
@@ -455,7 +431,7 @@ int ct_role_sessions_add_opening(ct_role_sessions *list, const char *access_key,
     const char *values[OPENING_STRINGS];
     for (int i = 0; i < OPENING_STRINGS; i++)
         values[i] = *from[i];
-    if (set_strings(to, values, OPENING_STRINGS) != 0)
+    if (set_strings(list, to, values, OPENING_STRINGS) != 0)
         return CT_ENOMEM;
     s->opening.at = opening->at;
     s->opened_known = true;
@@ -475,9 +451,9 @@ int ct_role_sessions_finish(ct_role_sessions *list, const ct_window *window)
     for (size_t i = 0; i < list->count; i++) {
         ct_role_session *s = &list->items[i];
         /* The role from the session's calls, else from its opening. */
-        if (!s->role_arn && s->opened_known && s->opening.role_arn[0] &&
-            !(s->role_arn = ct_strdup(s->opening.role_arn)))
-            return CT_ENOMEM;
+        /* The opening's string lives as long as the list: share it. */
+        if (!s->role_arn && s->opened_known && s->opening.role_arn[0])
+            s->role_arn = s->opening.role_arn;
         bool called = s->evidence_known && s->last_evidence_day >= window->first_day;
         for (size_t c = 0; c < s->calls.count && !called; c++)
             called = s->calls.items[c].last_day >= window->first_day;
@@ -510,8 +486,9 @@ const ct_role_session *ct_role_sessions_find(const ct_role_sessions *list,
 void ct_role_sessions_release(ct_role_sessions *list)
 {
     for (size_t i = 0; i < list->count; i++)
-        role_session_release(&list->items[i]);
+        ct_calls_release(&list->items[i].calls);
     free(list->items);
     ct_strmap_free(list->index);
+    ct_text_release(&list->text);
     memset(list, 0, sizeof(*list));
 }

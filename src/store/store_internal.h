@@ -67,19 +67,6 @@ enum store_stmt {
 
 /* ---- a file's contributions, aggregated in memory by a worker (store_agg.c) ---- */
 
-/* A bump allocator for strings: copies handed out from big chunks, all
- * freed at once, so a file's strings cost a few mallocs rather than one
- * each. */
-typedef struct ct_text_arena {
-    struct ct_text_chunk *head;
-} ct_text_arena;
-
-/* A NUL-terminated copy of s[0..n) in the arena, or NULL when out of
- * memory. */
-char *ct_text_strndup(ct_text_arena *a, const char *s, size_t n);
-/* Frees everything handed out; the arena is then empty and reusable. */
-void ct_text_release(ct_text_arena *a);
-
 /* A string of a pool, with its hash: whoever looks it up in another pool
  * (the writer's caches) need not hash it again. */
 typedef struct ct_pool_item {
