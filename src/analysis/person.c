@@ -67,16 +67,57 @@ static int find_person(const ct_people *people, const char *name, size_t *out, c
     return rc;
 }
 
-/* The data events of the account whose logs a diff reads (ct_diff_data_fn). */
-struct data_query {
+/* The data events of each account a diff reads (ct_diff_data_fn), asked
+ * of the source once per account however many of its roles the person
+ * used. */
+typedef struct data_cache {
     ct_analysis *a;
-    const ct_account_view *account;
-};
+    const ct_account_view *account; /* the account of the diff being built */
+    const ct_account_view **asked;  /* accounts asked already, and their answers */
+    ct_data_events *answers;
+    size_t count, cap;
+} data_cache;
 
 static int fetch_data_events(void *ud, ct_data_events *out, ct_error *err)
 {
-    struct data_query *d = ud;
-    return d->a->source->data_events(d->a->source, d->account->id, &d->a->window, out, err);
+    data_cache *c = ud;
+    size_t i = 0;
+    while (i < c->count && c->asked[i] != c->account)
+        i++;
+    if (i == c->count) {
+        const ct_account_view **asked =
+            ct_array_grow(c->asked, &c->cap, c->count, sizeof(*asked), 4);
+        if (!asked)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        c->asked = asked;
+        ct_data_events *answers = realloc(c->answers, c->cap * sizeof(*answers));
+        if (!answers)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        c->answers = answers;
+        memset(&answers[i], 0, sizeof(*answers));
+        int rc = c->a->source->data_events(c->a->source, c->account->id, &c->a->window, &answers[i],
+                                           err);
+        if (rc)
+            return rc;
+        asked[i] = c->account;
+        c->count++;
+    }
+    const ct_data_events *d = &c->answers[i];
+    for (size_t k = 0; k < d->count; k++) {
+        const ct_data_event *e = &d->items[k];
+        if (ct_data_events_add(out, e->event_source, e->event_name, e->read_only, e->count,
+                               e->first_day, e->last_day) != 0)
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static void data_cache_release(data_cache *c)
+{
+    for (size_t i = 0; i < c->count; i++)
+        ct_data_events_release(&c->answers[i]);
+    free(c->answers);
+    free(c->asked);
 }
 
 static const char *role_name_of(const char *arn)
@@ -141,8 +182,8 @@ static int person_calls(ct_analysis *a, const ct_people *p, size_t person,
 /* Builds the diff of one role the person used; `skip` when the config or
  * its IAM file cannot judge the role (noted). */
 static int role_diff(ct_analysis *a, const ct_person_question *q, const ct_person_role *use,
-                     const ct_account_calls *by_role, ct_person_role_diff *out, bool *skip,
-                     ct_error *err)
+                     const ct_account_calls *by_role, data_cache *data, ct_person_role_diff *out,
+                     bool *skip, ct_error *err)
 {
     *skip = true;
     const ct_account_view *account = ct_account_of_arn(q->accounts, q->account_count, use->role_arn);
@@ -174,9 +215,9 @@ static int role_diff(ct_analysis *a, const ct_person_question *q, const ct_perso
     out->use = use;
     const ct_calls *calls = ct_account_calls_find(by_role, use->role_arn);
     ct_calls none = {0};
-    struct data_query dq = {a, account};
+    data->account = account;
     int rc = ct_diff_build(&out->diff, a->catalog, ct_iam_policies(account->iam, role),
-                           calls ? calls : &none, fetch_data_events, &dq, err);
+                           calls ? calls : &none, fetch_data_events, data, err);
     if (rc == 0 && out->diff.unmapped_calls) {
         uint64_t n = out->diff.unmapped_calls;
         if (ct_notes_add(&a->notes, "%llu %s left out (e.g. %s)", (unsigned long long)n,
@@ -197,6 +238,7 @@ int ct_analyze_person(ct_analysis *a, const ct_person_question *q, ct_person_ans
     if (rc == 0)
         rc = find_person(&out->people, q->name, &person, err);
     ct_account_calls by_role = {0};
+    data_cache data = {a, NULL, NULL, NULL, 0, 0};
     if (rc == 0) {
         out->person = &out->people.items[person];
         rc = person_calls(a, &out->people, person, &by_role, err);
@@ -207,13 +249,15 @@ int ct_analyze_person(ct_analysis *a, const ct_person_question *q, ct_person_ans
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     for (size_t r = 0; rc == 0 && r < (who ? who->role_count : 0); r++) {
         bool skip = true;
-        rc = role_diff(a, q, &who->roles[r], &by_role, &out->roles[out->role_count], &skip, err);
+        rc = role_diff(a, q, &who->roles[r], &by_role, &data, &out->roles[out->role_count], &skip,
+                       err);
         if (rc == 0 && !skip)
             out->role_count++;
     }
     if (rc == 0 && out->role_count > 1)
         qsort(out->roles, out->role_count, sizeof(*out->roles), compare_role_diffs);
     ct_account_calls_release(&by_role);
+    data_cache_release(&data);
     if (rc)
         ct_person_answer_release(out);
     return rc;

@@ -27,7 +27,7 @@ typedef struct fake_source {
     ct_input_problems problems;
     ct_role_sessions sessions; /* the answer to sessions (calls: to session_calls) */
     /* what was asked */
-    int refreshed, principal_asked, session_asked, count_asked, active_asked;
+    int refreshed, principal_asked, session_asked, count_asked, active_asked, data_asked;
     char asked_arn[256], asked_role[256], counted_account[32];
     ct_window asked_window;
 } fake_source;
@@ -90,7 +90,7 @@ static int fake_active(ct_source *src, const char *const *arns, size_t n, const 
 static int fake_data_events(ct_source *src, const char *account, const ct_window *w,
                             ct_data_events *out, ct_error *err)
 {
-    (void)src;
+    ((fake_source *)src)->data_asked++;
     (void)account;
     (void)w;
     (void)out;
@@ -317,6 +317,45 @@ static void test_destrole_chain(void)
     CHECK(create && create->count == 1);
     CHECK_INT(verdict_of(&ans.diff, "s3:createbucket"), CT_VERDICT_UNUSED);
     ct_principal_answer_release(&ans);
+    ct_analysis_release(&a);
+    fake_release(&f);
+}
+
+/* --person over two roles of one account whose grants hold data-event
+ * actions: the account's data events are asked for once. */
+static void test_person_asks_data_events_once(void)
+{
+    fake_source f;
+    fake_init(&f, "store");
+    ct_session_evidence ev = {"alice", NULL, NULL, NULL};
+    ct_session_opening o;
+    memset(&o, 0, sizeof(o));
+    o.event_name = "AssumeRole";
+    o.caller = ALICE;
+    o.caller_type = "IAMUser";
+    o.at = 17596 * 86400;
+    const char *roles[] = {ADMIN, "arn:aws:iam::111111111111:role/ci-deploy"};
+    const char *keys[] = {"ASIAADMIN", "ASIADEPLOY"};
+    for (int i = 0; i < 2; i++) {
+        o.role_arn = (char *)roles[i];
+        ct_role_sessions_add_evidence(&f.sessions, keys[i], roles[i], 17596, &ev);
+        ct_role_sessions_add_opening(&f.sessions, keys[i], &o);
+        ct_role_sessions_add_call(&f.sessions, keys[i], "s3.amazonaws.com", "ListBuckets",
+                                  CT_EVENT_API, 1, 0, 17596, 17596);
+    }
+    ct_analysis a;
+    analysis_init(&a, &f.base);
+    ct_account_view account = demo_view();
+    ct_person_question q = {0};
+    q.name = "alice";
+    q.accounts = &account;
+    q.account_count = 1;
+    ct_person_answer ans;
+    ct_error err;
+    CHECK_INT(ct_analyze_person(&a, &q, &ans, &err), 0);
+    CHECK_INT((int)ans.role_count, 2);
+    CHECK_INT(f.data_asked, 1);
+    ct_person_answer_release(&ans);
     ct_analysis_release(&a);
     fake_release(&f);
 }
@@ -553,6 +592,7 @@ int main(void)
     RUN(test_principal_diff);
     RUN(test_destrole);
     RUN(test_destrole_chain);
+    RUN(test_person_asks_data_events_once);
     RUN(test_not_found);
     RUN(test_no_events_note);
     RUN(test_unmapped_note);
