@@ -466,29 +466,22 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
 
 /* ---- role sessions ---- */
 
-/* Adds the session evidence of the days [from, to]: one call per row (a
- * file, session, day and values), which ct_role_sessions_add_evidence
- * merges per session. */
-static int add_evidence_rows(ct_store *store, int64_t from, int64_t to, ct_role_sessions *out,
-                             ct_error *err)
+/* Runs statement `which` over [from, to] (its two parameters) and hands
+ * each row to `row`, which returns 0 or CT_ENOMEM (every column the rows
+ * read is NOT NULL, so a NULL text means SQLite ran out of memory). */
+typedef int (*session_row_fn)(sqlite3_stmt *st, ct_role_sessions *out);
+
+static int each_session_row(ct_store *store, enum store_stmt which, int64_t from, int64_t to,
+                            session_row_fn row, ct_role_sessions *out, ct_error *err)
 {
-    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_EVIDENCE, err);
+    sqlite3_stmt *st = ct_store_stmt(store, which, err);
     if (!st)
         return CT_ESTORE;
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
     int rc = 0, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text[6];
-        static const int cols[6] = {0, 1, 3, 4, 5, 6};
-        bool got = true;
-        for (int i = 0; i < 6; i++)
-            got = (text[i] = (const char *)sqlite3_column_text(st, cols[i])) != NULL && got;
-        ct_session_evidence e = {(char *)text[2], (char *)text[3], (char *)text[4],
-                                 (char *)text[5]};
-        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
-        if (!got || ct_role_sessions_add_evidence(out, text[0], text[1],
-                                                  sqlite3_column_int64(st, 2), &e) != 0) {
+        if (row(st, out) != 0) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             break;
         }
@@ -499,49 +492,43 @@ static int add_evidence_rows(ct_store *store, int64_t from, int64_t to, ct_role_
     return rc;
 }
 
-/* Adds the AssumeRole* events of the seconds [from, to], of every role. */
-static int add_opening_rows(ct_store *store, int64_t from, int64_t to, ct_role_sessions *out,
-                            ct_error *err)
+/* One row of session evidence (a file, session, day and values), which
+ * ct_role_sessions_add_evidence merges per session. */
+static int evidence_row(sqlite3_stmt *st, ct_role_sessions *out)
 {
-    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_SESSION_OPENINGS, err);
-    if (!st)
-        return CT_ESTORE;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    int rc = 0, r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        /* Columns: key, then the opening's strings in ST_Q_SESSION_OPENINGS's
-         * order, the time being column 12. */
-        char *text[16] = {NULL};
-        bool got = true;
-        for (int i = 0; i < 16; i++)
-            if (i != 12)
-                got = (text[i] = (char *)sqlite3_column_text(st, i)) != NULL && got;
-        ct_session_opening o = {.event_name = text[1],
-                                .role_arn = text[2],
-                                .caller = text[3],
-                                .caller_type = text[4],
-                                .caller_key = text[5],
-                                .caller_name = text[6],
-                                .provider = text[7],
-                                .subject = text[8],
-                                .issuer = text[9],
-                                .source_identity = text[10],
-                                .session_name = text[11],
-                                .at = sqlite3_column_int64(st, 12),
-                                .account = text[13],
-                                .event_id = text[14],
-                                .shared_event_id = text[15]};
-        /* Every column is NOT NULL: NULL means SQLite ran out of memory. */
-        if (!got || ct_role_sessions_add_opening(out, text[0], &o) != 0) {
-            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
-            break;
-        }
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = ct_store_fail(store, err, "querying role sessions");
-    sqlite3_reset(st);
-    return rc;
+    const char *text[6];
+    static const int cols[6] = {0, 1, 3, 4, 5, 6};
+    for (int i = 0; i < 6; i++)
+        if (!(text[i] = (const char *)sqlite3_column_text(st, cols[i])))
+            return CT_ENOMEM;
+    ct_session_evidence e = {(char *)text[2], (char *)text[3], (char *)text[4], (char *)text[5]};
+    return ct_role_sessions_add_evidence(out, text[0], text[1], sqlite3_column_int64(st, 2), &e);
+}
+
+/* One AssumeRole* event. Columns: key, then the opening's strings in
+ * ST_Q_SESSION_OPENINGS's order, the time being column 12. */
+static int opening_row(sqlite3_stmt *st, ct_role_sessions *out)
+{
+    char *text[16] = {NULL};
+    for (int i = 0; i < 16; i++)
+        if (i != 12 && !(text[i] = (char *)sqlite3_column_text(st, i)))
+            return CT_ENOMEM;
+    ct_session_opening o = {.event_name = text[1],
+                            .role_arn = text[2],
+                            .caller = text[3],
+                            .caller_type = text[4],
+                            .caller_key = text[5],
+                            .caller_name = text[6],
+                            .provider = text[7],
+                            .subject = text[8],
+                            .issuer = text[9],
+                            .source_identity = text[10],
+                            .session_name = text[11],
+                            .at = sqlite3_column_int64(st, 12),
+                            .account = text[13],
+                            .event_id = text[14],
+                            .shared_event_id = text[15]};
+    return ct_role_sessions_add_opening(out, text[0], &o);
 }
 
 /* Every role session of the window: two statements whatever the number of
@@ -554,9 +541,10 @@ static int sessions(ct_source *src, const ct_window *window, ct_role_sessions *o
     ct_store *store = store_of(src);
     int64_t from = window->first_day * 86400 - CT_CHAIN_REACH;
     int64_t to = window->last_day * 86400 + 86399;
-    int rc = add_evidence_rows(store, ct_day_of_seconds(from), window->last_day, out, err);
+    int rc = each_session_row(store, ST_Q_SESSION_EVIDENCE, ct_day_of_seconds(from),
+                              window->last_day, evidence_row, out, err);
     if (rc == 0)
-        rc = add_opening_rows(store, from, to, out, err);
+        rc = each_session_row(store, ST_Q_SESSION_OPENINGS, from, to, opening_row, out, err);
     if (rc == 0 && ct_role_sessions_finish(out, window) != 0)
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     if (rc != 0)
