@@ -935,7 +935,7 @@ class SessionBudgetTests(Base):
 
 
 
-# ---- the bulk questions (account_calls, role_sessions), asked of both backends ----
+# ---- the bulk questions (account_calls, sessions, session_calls), asked of both backends ----
 
 PROBE_NAME = "ct_source_probe"
 ACCT_A, ACCT_B = "111111111111", "222222222222"
@@ -1372,7 +1372,7 @@ def ecs_answer(store_answer):
 
 
 class BulkQuestionTests(EveryFlavor, Base):
-    """account_calls and role_sessions answered by Elasticsearch exactly as
+    """account_calls, sessions and session_calls answered by Elasticsearch exactly as
     by the embedded store (ct_source_probe's lines), in every flavor and
     schema, within a bounded number of searches, and nothing but an error
     when the cluster fails."""
