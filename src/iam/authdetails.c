@@ -557,7 +557,9 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int ct_iam_parse_json(cJSON **root, const char *text, size_t len, const char *name,
+/* Parses a whole JSON input's text (NUL-terminated after len bytes) into
+ * *root, or fails with CT_EIAM naming `name` (see ct_iam_read_json). */
+static int parse_json(cJSON **root, const char *text, size_t len, const char *name,
                       const char *expected, ct_error *err)
 {
     *root = NULL;
@@ -597,16 +599,34 @@ int ct_iam_parse_json(cJSON **root, const char *text, size_t len, const char *na
     return 0;
 }
 
-/* Parses text, which is NUL-terminated after its len bytes (cJSON reads C
- * strings, so no parser path can read past them). */
-static int load_text(ct_iam **out, const char *text, size_t len, const char *name, ct_error *err)
+int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t len, const char *name,
+                     const char *what, const char *expected, ct_error *err)
 {
-    *out = NULL;
-    cJSON *root = NULL;
-    int rc = ct_iam_parse_json(&root, text, len, name,
-                               "the output of `aws iam get-account-authorization-details`", err);
+    *root = NULL;
+    char *text;
+    int rc = 0;
+    if (path) {
+        rc = ct_file_read_regular(&text, &len, path, CT_IAM_MAX_BYTES, CT_EIAM, what, err);
+        name = path;
+    } else if (!(text = ct_strndup(json, len))) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
+    }
     if (rc)
         return rc;
+    /* cJSON reads C strings: the text is NUL-terminated after its len
+     * bytes, so no parser path can read past them. */
+    rc = parse_json(root, text, len, name, expected, err);
+    free(text);
+    return rc;
+}
+
+#define AUTH_DETAILS "the output of `aws iam get-account-authorization-details`"
+
+/* Builds the account from its parsed document (freed here). */
+static int load_json(ct_iam **out, cJSON *root, const char *name, ct_error *err)
+{
+    *out = NULL;
+    int rc = 0;
     ct_iam *iam = calloc(1, sizeof(*iam));
     if (!iam) {
         cJSON_Delete(root);
@@ -636,27 +656,18 @@ int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *n
     *out = NULL;
     if (!name)
         name = "<authorization details>";
-    char *text = ct_strndup(json, len);
-    if (!text)
-        return ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
-    int rc = load_text(out, text, len, name, err);
-    free(text);
-    return rc;
+    cJSON *root;
+    int rc = ct_iam_read_json(&root, NULL, json, len, name, NULL, AUTH_DETAILS, err);
+    return rc ? rc : load_json(out, root, name, err);
 }
 
 int ct_iam_load_file(ct_iam **out, const char *path, ct_error *err)
 {
     *out = NULL;
-    char *text;
-    size_t len;
-    int rc = ct_file_read_regular(&text, &len, path, CT_IAM_MAX_BYTES, CT_EIAM,
-                                  "IAM authorization details", err);
-    if (rc)
-        return rc;
-    /* The buffer is already NUL-terminated: parsed in place, not copied. */
-    rc = load_text(out, text, len, path, err);
-    free(text);
-    return rc;
+    cJSON *root;
+    int rc = ct_iam_read_json(&root, path, NULL, 0, NULL, "IAM authorization details", AUTH_DETAILS,
+                              err);
+    return rc ? rc : load_json(out, root, path, err);
 }
 
 void ct_iam_free(ct_iam *iam)

@@ -115,22 +115,19 @@ static int load_users(ct_identity_store *s, const cJSON *root, const char *name,
     return 0;
 }
 
-static int load_text(ct_identity_store **out, const char *text, size_t len, const char *name,
-                     ct_error *err)
+#define LIST_USERS "the output of `aws identitystore list-users`"
+
+/* Builds the user list from its parsed document (freed here). */
+static int load_json(ct_identity_store **out, cJSON *root, const char *name, ct_error *err)
 {
     *out = NULL;
-    cJSON *root = NULL;
-    int rc = ct_iam_parse_json(&root, text, len, name,
-                               "the output of `aws identitystore list-users`", err);
-    if (rc)
-        return rc;
     ct_identity_store *s = calloc(1, sizeof(*s));
     if (!s || !(s->by_id = ct_strmap_new())) {
         free(s);
         cJSON_Delete(root);
         return ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
     }
-    rc = load_users(s, root, name, err);
+    int rc = load_users(s, root, name, err);
     cJSON_Delete(root);
     if (rc) {
         ct_identity_store_free(s);
@@ -146,26 +143,17 @@ int ct_identity_store_load_buffer(ct_identity_store **out, const char *json, siz
     *out = NULL;
     if (!name)
         name = "<identity store users>";
-    char *text = ct_strndup(json, len);
-    if (!text)
-        return ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
-    int rc = load_text(out, text, len, name, err);
-    free(text);
-    return rc;
+    cJSON *root;
+    int rc = ct_iam_read_json(&root, NULL, json, len, name, NULL, LIST_USERS, err);
+    return rc ? rc : load_json(out, root, name, err);
 }
 
 int ct_identity_store_load_file(ct_identity_store **out, const char *path, ct_error *err)
 {
     *out = NULL;
-    char *text;
-    size_t len;
-    int rc = ct_file_read_regular(&text, &len, path, CT_IAM_MAX_BYTES, CT_EIAM,
-                                  "Identity Center users", err);
-    if (rc)
-        return rc;
-    rc = load_text(out, text, len, path, err);
-    free(text);
-    return rc;
+    cJSON *root;
+    int rc = ct_iam_read_json(&root, path, NULL, 0, NULL, "Identity Center users", LIST_USERS, err);
+    return rc ? rc : load_json(out, root, path, err);
 }
 
 void ct_identity_store_free(ct_identity_store *store)

@@ -78,13 +78,15 @@ int ct_policy_compile(ct_policy **out, ct_arena *a, const cJSON *document, const
  * nesting limit: arrays and objects opened deeper than CT_IAM_MAX_DEPTH
  * by then (strings skipped). */
 bool ct_json_too_deep(const char *text, size_t len, size_t offset);
-/* Parses a whole JSON input file's text (NUL-terminated after len bytes)
- * into *root (the caller's, cJSON_Delete), or fails with CT_EIAM naming
- * `name`: empty ("file is empty: expected <expected>"), a NUL byte, a
- * syntax error or trailing text (with line:col), nesting deeper than
- * CT_IAM_MAX_DEPTH. */
-int ct_iam_parse_json(cJSON **root, const char *text, size_t len, const char *name,
-                      const char *expected, ct_error *err);
+/* The JSON document of a loader's input: the file at `path`
+ * (ct_file_read_regular's checks, CT_IAM_MAX_BYTES, errors saying "cannot
+ * read <what>"), or when path is NULL the buffer json[0..len) labelled
+ * `name`. Into *root (the caller's, cJSON_Delete), or fails with CT_EIAM
+ * naming the file: empty ("file is empty: expected <expected>"), a NUL
+ * byte, a syntax error or trailing text (with line:col), nesting deeper
+ * than CT_IAM_MAX_DEPTH; CT_ENOMEM. */
+int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t len, const char *name,
+                     const char *what, const char *expected, ct_error *err);
 
 /* ct_wildcard_match on a pattern of plen bytes and a text of tlen bytes
  * (_n) or a NUL-terminated text (_pn). */
