@@ -248,6 +248,33 @@ void ct_role_sessions_release(ct_role_sessions *list);
  * depth the analysis follows. */
 #define CT_CHAIN_REACH (24 * 3600)
 
+/* What the logs hold of one account in a window, for the completeness
+ * block of an access review: whether every day has events, from which
+ * Regions, and which data events the trail records. */
+typedef struct ct_account_day {
+    int64_t day;     /* days since the epoch */
+    uint64_t events; /* events of the account (recipientAccountId) that day, > 0 */
+} ct_account_day;
+
+typedef struct ct_account_coverage {
+    uint64_t events;      /* events of the account in the window (as account_event_count) */
+    ct_account_day *days; /* the days of the window with events, ascending */
+    size_t day_count;
+    char **regions; /* awsRegion values of those events, sorted bytewise, each once;
+                     * an event without awsRegion counts as "" */
+    size_t region_count;
+    ct_data_events data; /* what data_events answers for the account and window */
+    /* The trail files behind the backend's answers (all accounts: a file is
+     * not tied to one account): files_known is false when the backend holds
+     * records, not files (Elasticsearch), and the counts are then 0. */
+    bool files_known;
+    uint64_t files_read;    /* read whole */
+    uint64_t files_partial; /* read in part (some records rejected) */
+    uint64_t files_skipped; /* not read (unreadable, corrupt, not CloudTrail) */
+} ct_account_coverage;
+
+void ct_account_coverage_release(ct_account_coverage *coverage);
+
 typedef struct ct_source ct_source;
 
 /* A backend is a struct of function pointers (libgit2's odb_backend shape).
@@ -321,6 +348,14 @@ struct ct_source {
      * pages). `out` is empty on entry and finished on success. */
     int (*session_calls)(ct_source *src, const char *const *keys, size_t n,
                          const ct_window *window, ct_role_sessions *out, ct_error *err);
+
+    /* Bulk question: the coverage of an account (recipientAccountId) in the
+     * window (ct_account_coverage), with its data events, in a bounded
+     * number of queries (Elasticsearch: one search, plus pages of the data
+     * events' composite aggregation). `out` is zeroed on entry and left
+     * zeroed on error. */
+    int (*account_coverage)(ct_source *src, const char *account_id, const ct_window *window,
+                            ct_account_coverage *out, ct_error *err);
 
     /* Inputs known to be skipped or partly read (appended to `problems`). */
     int (*input_problems)(ct_source *src, ct_input_problems *problems, ct_error *err);

@@ -132,6 +132,16 @@ void ct_data_events_release(ct_data_events *list)
     memset(list, 0, sizeof(*list));
 }
 
+void ct_account_coverage_release(ct_account_coverage *coverage)
+{
+    free(coverage->days);
+    for (size_t i = 0; i < coverage->region_count; i++)
+        free(coverage->regions[i]);
+    free(coverage->regions);
+    ct_data_events_release(&coverage->data);
+    memset(coverage, 0, sizeof(*coverage));
+}
+
 static int compare_data_events(const void *pa, const void *pb)
 {
     const ct_data_event *a = pa, *b = pb;
