@@ -62,6 +62,14 @@ int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *n
  * policy set handed out. NULL is harmless. */
 void ct_iam_free(ct_iam *iam);
 
+/* What the access review states of the file: the SHA-256 of its bytes (64
+ * lowercase hex digits), and the latest date written in it (the greatest
+ * CreateDate, UpdateDate or RoleLastUsed.LastUsedDate, as written), or ""
+ * when it holds none. The file carries no time of its own; that date
+ * bounds from below when it was taken. */
+const char *ct_iam_sha256(const ct_iam *iam);
+const char *ct_iam_latest_date(const ct_iam *iam);
+
 /* Users or roles, sorted by name (byte order); ct_iam_get returns NULL
  * past the end. Results are borrowed from the ct_iam. */
 size_t ct_iam_count(const ct_iam *iam, ct_principal_kind kind);

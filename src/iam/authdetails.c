@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include "cloudtracker/util.h"
+#include "util/sha256.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +23,8 @@ typedef struct principal_rec {
 
 struct ct_iam {
     ct_arena arena;
+    char sha256[2 * CT_SHA256_LEN + 1]; /* of the document's bytes */
+    const char *latest_date;            /* see ct_iam_latest_date */
     principal_rec *users;
     size_t nusers;
     principal_rec *roles;
@@ -600,7 +603,7 @@ static int parse_json(cJSON **root, const char *text, size_t len, const char *na
 }
 
 int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t len, const char *name,
-                     const char *what, const char *expected, ct_error *err)
+                     const char *what, const char *expected, char *sha256_hex, ct_error *err)
 {
     *root = NULL;
     char *text;
@@ -613,6 +616,11 @@ int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t le
     }
     if (rc)
         return rc;
+    if (sha256_hex) {
+        uint8_t digest[CT_SHA256_LEN];
+        ct_sha256_digest(text, len, digest);
+        ct_hex_lower(digest, sizeof(digest), sha256_hex);
+    }
     /* cJSON reads C strings: the text is NUL-terminated after its len
      * bytes, so no parser path can read past them. */
     rc = parse_json(root, text, len, name, expected, err);
@@ -620,10 +628,30 @@ int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t le
     return rc;
 }
 
+/* The latest date the document states: the greatest CreateDate or
+ * UpdateDate value (and RoleLastUsed's LastUsedDate) anywhere in it, by
+ * the date and time they write (ISO 8601, compared as text from the left,
+ * which orders them while they share one form, as the AWS CLI writes
+ * them). The file has no time of its own: this bounds it from below. */
+static const char *latest_date(const cJSON *node, const char *best)
+{
+    for (const cJSON *c = node ? node->child : NULL; c; c = c->next) {
+        if (cJSON_IsString(c) && c->string &&
+            (strcmp(c->string, "CreateDate") == 0 || strcmp(c->string, "UpdateDate") == 0 ||
+             strcmp(c->string, "LastUsedDate") == 0) &&
+            (!best || strcmp(c->valuestring, best) > 0))
+            best = c->valuestring;
+        else if (cJSON_IsObject(c) || cJSON_IsArray(c))
+            best = latest_date(c, best);
+    }
+    return best;
+}
+
 #define AUTH_DETAILS "the output of `aws iam get-account-authorization-details`"
 
 /* Builds the account from its parsed document (freed here). */
-static int load_json(ct_iam **out, cJSON *root, const char *name, ct_error *err)
+static int load_json(ct_iam **out, cJSON *root, const char *name, const char *sha256_hex,
+                     ct_error *err)
 {
     *out = NULL;
     int rc = 0;
@@ -637,7 +665,11 @@ static int load_json(ct_iam **out, cJSON *root, const char *name, ct_error *err)
         rc = oom(&ld);
         goto done;
     }
+    snprintf(iam->sha256, sizeof(iam->sha256), "%s", sha256_hex);
     rc = load_root(&ld, root);
+    const char *latest = rc == 0 ? latest_date(root, NULL) : NULL;
+    if (latest && !(iam->latest_date = ct_arena_strdup(&iam->arena, latest)))
+        rc = oom(&ld);
 done:
     cJSON_Delete(root);
     ct_strmap_free(ld.policies);
@@ -657,17 +689,19 @@ int ct_iam_load_buffer(ct_iam **out, const char *json, size_t len, const char *n
     if (!name)
         name = "<authorization details>";
     cJSON *root;
-    int rc = ct_iam_read_json(&root, NULL, json, len, name, NULL, AUTH_DETAILS, err);
-    return rc ? rc : load_json(out, root, name, err);
+    char digest[2 * CT_SHA256_LEN + 1];
+    int rc = ct_iam_read_json(&root, NULL, json, len, name, NULL, AUTH_DETAILS, digest, err);
+    return rc ? rc : load_json(out, root, name, digest, err);
 }
 
 int ct_iam_load_file(ct_iam **out, const char *path, ct_error *err)
 {
     *out = NULL;
     cJSON *root;
+    char digest[2 * CT_SHA256_LEN + 1];
     int rc = ct_iam_read_json(&root, path, NULL, 0, NULL, "IAM authorization details", AUTH_DETAILS,
-                              err);
-    return rc ? rc : load_json(out, root, path, err);
+                              digest, err);
+    return rc ? rc : load_json(out, root, path, digest, err);
 }
 
 void ct_iam_free(ct_iam *iam)
@@ -729,4 +763,14 @@ const ct_policy_set *ct_iam_policies(const ct_iam *iam, const ct_principal *p)
     if (!p)
         return NULL;
     return &((const principal_rec *)p)->set;
+}
+
+const char *ct_iam_sha256(const ct_iam *iam)
+{
+    return iam->sha256;
+}
+
+const char *ct_iam_latest_date(const ct_iam *iam)
+{
+    return iam->latest_date ? iam->latest_date : "";
 }

@@ -144,7 +144,7 @@ int ct_identity_store_load_buffer(ct_identity_store **out, const char *json, siz
     if (!name)
         name = "<identity store users>";
     cJSON *root;
-    int rc = ct_iam_read_json(&root, NULL, json, len, name, NULL, LIST_USERS, err);
+    int rc = ct_iam_read_json(&root, NULL, json, len, name, NULL, LIST_USERS, NULL, err);
     return rc ? rc : load_json(out, root, name, err);
 }
 
@@ -152,7 +152,8 @@ int ct_identity_store_load_file(ct_identity_store **out, const char *path, ct_er
 {
     *out = NULL;
     cJSON *root;
-    int rc = ct_iam_read_json(&root, path, NULL, 0, NULL, "Identity Center users", LIST_USERS, err);
+    int rc = ct_iam_read_json(&root, path, NULL, 0, NULL, "Identity Center users", LIST_USERS, NULL,
+                              err);
     return rc ? rc : load_json(out, root, path, err);
 }
 

@@ -84,9 +84,10 @@ bool ct_json_too_deep(const char *text, size_t len, size_t offset);
  * `name`. Into *root (the caller's, cJSON_Delete), or fails with CT_EIAM
  * naming the file: empty ("file is empty: expected <expected>"), a NUL
  * byte, a syntax error or trailing text (with line:col), nesting deeper
- * than CT_IAM_MAX_DEPTH; CT_ENOMEM. */
+ * than CT_IAM_MAX_DEPTH; CT_ENOMEM. With `sha256_hex` (65 bytes), the
+ * SHA-256 of the bytes read goes there, in lowercase hex. */
 int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t len, const char *name,
-                     const char *what, const char *expected, ct_error *err);
+                     const char *what, const char *expected, char *sha256_hex, ct_error *err);
 
 /* ct_wildcard_match on a pattern of plen bytes and a text of tlen bytes
  * (_n) or a NUL-terminated text (_pn). */

@@ -442,6 +442,37 @@ static void test_nesting_limit(void)
     ct_buf_release(&b);
 }
 
+/* The review's evidence of the file: the SHA-256 of its bytes (the
+ * expected value is Python's hashlib.sha256 of the same text) and the
+ * latest date it states. */
+static void test_digest_and_latest_date(void)
+{
+    ct_iam *iam = NULL;
+    ct_error err;
+    const char *doc = "{'UserDetailList':[{'UserName':'a','Arn':'arn:aws:iam::1:user/a',"
+                      "'CreateDate':'2018-01-02T00:00:00Z'}],"
+                      "'RoleDetailList':[{'RoleName':'r','Arn':'arn:aws:iam::1:role/r',"
+                      "'CreateDate':'2017-05-05T00:00:00Z',"
+                      "'RoleLastUsed':{'LastUsedDate':'2018-06-30T10:00:00Z'}}],"
+                      "'Policies':[{'PolicyName':'p','Arn':'arn:aws:iam::1:policy/p',"
+                      "'DefaultVersionId':'v1','UpdateDate':'2018-06-01T00:00:00Z',"
+                      "'PolicyVersionList':[{'VersionId':'v1','IsDefaultVersion':true,"
+                      "'Document':{'Version':'2012-10-17','Statement':[]}}]}]}";
+    CHECK(load_str(doc, &iam, &err) == 0);
+    if (!iam)
+        return;
+    CHECK_STR(ct_iam_latest_date(iam), "2018-06-30T10:00:00Z");
+    CHECK_STR(ct_iam_sha256(iam),
+              "3a2020e9310984195f3e6cd83f6c5abc31305b7ff4e40a0047938c4a13b90027");
+    ct_iam_free(iam);
+
+    CHECK(load_str("{'UserDetailList':[{'UserName':'a','Arn':'arn:aws:iam::1:user/a'}]}", &iam,
+                   &err) == 0);
+    if (iam)
+        CHECK_STR(ct_iam_latest_date(iam), "");
+    ct_iam_free(iam);
+}
+
 int main(void)
 {
     RUN(test_account);
@@ -451,5 +482,6 @@ int main(void)
     RUN(test_accepted_variants);
     RUN(test_syntax_positions);
     RUN(test_nesting_limit);
+    RUN(test_digest_and_latest_date);
     TEST_MAIN_END();
 }
