@@ -153,4 +153,18 @@ int ct_event_map(const char *event_source, const char *event_name, ct_event_acti
  * and digits, ...): it names a program, not a person. */
 bool ct_session_name_is_generic(const char *name);
 
+/* An action that lets whoever holds it give themselves, or an identity
+ * they can use, any permission (writing permission policies, trust
+ * policies, other users' credentials): data/review/admin-equivalent.tsv,
+ * each row with its IAM API Reference page. */
+typedef struct ct_admin_equivalent {
+    const char *action; /* lowercase */
+    const char *why;    /* what it lets the holder do */
+    const char *source;
+} ct_admin_equivalent;
+
+/* The table's rows (valid for the life of the process), or NULL with
+ * *count 0 when the tables cannot load. */
+const ct_admin_equivalent *ct_admin_equivalents(size_t *count);
+
 #endif

@@ -331,4 +331,198 @@ int ct_analyze_person(ct_analysis *a, const ct_person_question *q, ct_person_ans
                       ct_error *err);
 void ct_person_answer_release(ct_person_answer *answer);
 
+/* ---- the access review (cloudtracker review; docs/review.md) ---- */
+
+typedef enum ct_review_kind {
+    CT_REVIEW_USER = 1,
+    CT_REVIEW_ROLE = 2,
+    CT_REVIEW_PERSON = 3 /* a person behind role sessions (ct_person) */
+} ct_review_kind;
+
+/* The name of a kind in output: "user", "role", "person". */
+const char *ct_review_kind_name(ct_review_kind kind);
+
+/* Whether an identity has been idle for the dormancy period (the
+ * --dormant-days days that end with the window). */
+typedef enum ct_dormancy {
+    CT_DORMANT_NO = 0,  /* some activity in the period, or created inside it */
+    CT_DORMANT_YES,     /* no activity in the period, which the window covers */
+    CT_DORMANT_UNKNOWN  /* no activity in the window, which is shorter than the period */
+} ct_dormancy;
+
+/* "no", "yes", "unknown". */
+const char *ct_dormancy_name(ct_dormancy d);
+
+/* The verdicts of one diff, summed up. Action names are lowercase and
+ * borrowed (from the catalog, or from the review's text arena). */
+typedef struct ct_review_actions {
+    const char **used; /* "  ": granted and used */
+    size_t used_count;
+    const char **unused; /* "- ": granted, visible to CloudTrail, not used */
+    size_t unused_count;
+    const char **unknown; /* "? ": granted, CloudTrail cannot show its use */
+    size_t unknown_count;
+    const char **not_granted; /* "+ ": used, not granted today */
+    size_t not_granted_count;
+    const char **attempted; /* tried, every call failed, not granted (denied attempts) */
+    size_t attempted_count;
+    /* The privileged track: unused actions of access level "Permissions
+     * management" or "Write" on iam, sts, organizations or kms (a subset of
+     * `unused`). */
+    const char **privileged_unused;
+    size_t privileged_unused_count;
+    uint64_t calls;        /* calls in the window (events without errorCode) */
+    uint64_t failed_calls; /* attempts logged with an errorCode (denied ones among them) */
+} ct_review_actions;
+
+/* A role a person used, or a person who used a role. */
+typedef struct ct_review_use {
+    size_t identity;   /* index into ct_review.identities: the role, or the person */
+    size_t sessions;   /* active sessions attributed to the person */
+    bool high;         /* some of them on high-confidence evidence */
+    int64_t last_day;  /* last day of activity in those sessions, or -1 */
+    /* A person's own calls in the role against its grants (people's uses
+     * only; zero for a role's list of people). */
+    ct_review_actions actions;
+} ct_review_use;
+
+/* What makes an identity an administrator. */
+typedef enum ct_admin_kind {
+    CT_ADMIN_NO = 0,
+    CT_ADMIN_ALL_ACTIONS, /* granted every action of the catalog */
+    CT_ADMIN_ESCALATION   /* granted an action of admin-equivalent.tsv */
+} ct_admin_kind;
+
+typedef struct ct_review_identity {
+    ct_review_kind kind;
+    const ct_account_view *account; /* users and roles; NULL for people */
+    const ct_principal *principal;  /* users and roles (from the account's IAM data) */
+    const ct_person *person;        /* people (from ct_review.people) */
+    const char *name;
+    const char *arn;     /* "" for people */
+    const char *created; /* CreateDate as the IAM file writes it, "" when unknown */
+    bool service_linked;  /* a role under /aws-service-role/ */
+    bool identity_center; /* an AWSReservedSSO_ role (an Identity Center permission set) */
+    bool identity_center_user; /* a person who is a user of an identity store file */
+    int64_t last_day;     /* last day with any event (failed calls too); -1: none in the window */
+    ct_dormancy dormant;
+    ct_admin_kind admin; /* people: that of the most privileged role they used */
+    /* CT_ADMIN_ESCALATION: the first such action granted; people: the ARN
+     * of the administrator role they used. NULL otherwise. */
+    const char *admin_via;
+    ct_review_actions actions; /* users and roles */
+    /* Roles: the people who used it (sorted by person name); people: the
+     * roles they used (in the accounts reviewed, sorted by account, role). */
+    ct_review_use *uses;
+    size_t use_count;
+    size_t anonymous_sessions; /* roles: active sessions that name nobody */
+    size_t sessions;           /* roles and people: active sessions */
+} ct_review_identity;
+
+typedef struct ct_review_account {
+    const ct_account_view *view;
+    const char *iam_path; /* borrowed from the question */
+    const char *iam_sha256;
+    const char *iam_latest_date;
+    size_t users, roles;   /* as many as the IAM file lists */
+    ct_account_coverage coverage;
+    int64_t *empty_days;   /* days of the window without any event of the account */
+    size_t empty_day_count;
+} ct_review_account;
+
+/* The question of `cloudtracker review`. */
+typedef struct ct_review_question {
+    const ct_account_view *accounts; /* every account of the config (roles of people resolve) */
+    size_t account_count;
+    const ct_account_view *const *reviewed; /* the accounts to review, in order */
+    const char *const *iam_paths;           /* each reviewed account's IAM file */
+    size_t reviewed_count;
+    const ct_identity_store *const *users; /* Identity Center user lists (may be none) */
+    size_t user_lists;
+    unsigned dormant_days; /* > 0 */
+} ct_review_question;
+
+typedef struct ct_review {
+    ct_window window;
+    unsigned dormant_days;
+    ct_review_account *accounts; /* as reviewed */
+    size_t account_count;
+    /* Per account, its users then its roles (by name); then the people. */
+    ct_review_identity *identities;
+    size_t identity_count;
+    ct_people people; /* everyone behind the sessions (the people's strings) */
+    ct_text_arena text;
+} ct_review;
+
+/* Reviews every IAM user and role of the reviewed accounts and every
+ * person behind their roles' sessions, with the bulk questions of the
+ * source: per account account_calls and account_coverage, then sessions
+ * and one session_calls for all the people's active sessions, whatever
+ * the number of identities. Notes accounts without events and calls that
+ * name no IAM action. Errors: the source's, CT_ENOMEM, CT_EINTERNAL (the
+ * tables); `out` is then empty. Release with ct_review_release. */
+int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out, ct_error *err);
+void ct_review_release(ct_review *review);
+
+/* ---- what changed since the previous review (--compare) ---- */
+
+/* The previous review, as its JSON document (docs/json-format.md, type
+ * "review") states it: parsed from the text by ct_review_previous_parse. */
+typedef struct ct_review_previous ct_review_previous;
+
+/* Parses a previous review's JSON. Errors: CT_ECOMPARE naming `name` (not
+ * JSON, not a review document, another format_version, a field of the
+ * wrong type), CT_ENOMEM. *out belongs to the caller. */
+int ct_review_previous_parse(ct_review_previous **out, const char *json, size_t len,
+                             const char *name, ct_error *err);
+void ct_review_previous_free(ct_review_previous *previous);
+
+typedef enum ct_presence {
+    CT_PRESENCE_KEPT = 0, /* in both reviews */
+    CT_PRESENCE_ADDED,    /* only in this one */
+    CT_PRESENCE_REMOVED   /* only in the previous one */
+} ct_presence;
+
+/* "kept", "added", "removed". */
+const char *ct_presence_name(ct_presence p);
+
+/* How one identity changed. Identities are the same when kind, account id
+ * and name agree (people: the name without regard to case). Strings are
+ * borrowed from the review or from the previous review. */
+typedef struct ct_review_change {
+    ct_review_kind kind;
+    const char *account_id; /* "" for people */
+    const char *account_name;
+    const char *name;
+    size_t identity; /* index into the review's identities; SIZE_MAX when removed */
+    ct_presence presence;
+    const char **grants_added; /* granted now (used, unused or "?"), not then */
+    size_t grants_added_count;
+    const char **grants_removed; /* granted then, not now */
+    size_t grants_removed_count;
+    /* Unused ("-") in the previous review: no longer granted (the
+     * revocation is verified), or still granted. */
+    const char **revoked;
+    size_t revoked_count;
+    const char **still_granted;
+    size_t still_granted_count;
+    bool newly_dormant; /* dormant now, not then */
+    bool active_again;  /* dormant then, not now */
+} ct_review_change;
+
+typedef struct ct_review_changes {
+    const char *previous_made_at; /* when the previous review was made (its "made_at") */
+    ct_window previous_window;
+    ct_review_change *items; /* identities with some change, in the review's order, then the
+                              * removed ones (by kind, account, name) */
+    size_t count;
+    size_t added, removed, revoked, still_granted, newly_dormant, active_again; /* totals */
+} ct_review_changes;
+
+/* Compares the review with the previous one. Errors: CT_ENOMEM; `out` is
+ * then empty. `out` borrows from both. */
+int ct_review_compare(const ct_review *review, const ct_review_previous *previous,
+                      ct_review_changes *out, ct_error *err);
+void ct_review_changes_release(ct_review_changes *changes);
+
 #endif

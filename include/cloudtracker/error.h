@@ -20,7 +20,9 @@ enum ct_status {
     CT_EINPUT = -9,       /* log input unreadable or malformed */
     CT_EIO = -10,         /* other I/O failure (read, write, disk full) */
     CT_EINTERNAL = -11,   /* a bug: an invariant did not hold */
-    CT_EINTERRUPTED = -12 /* stopped by a signal (SIGINT, SIGTERM) after cleaning up */
+    CT_EINTERRUPTED = -12, /* stopped by a signal (SIGINT, SIGTERM) after cleaning up */
+    CT_ECOMPARE = -13      /* the previous review (--compare) unreadable, malformed or of
+                            * another format version */
 };
 
 /* Details of the last error. `file` is empty when no file is involved;

@@ -13,7 +13,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum ct_format { CT_FORMAT_TEXT, CT_FORMAT_JSON } ct_format;
+typedef enum ct_format {
+    CT_FORMAT_TEXT,
+    CT_FORMAT_JSON,
+    CT_FORMAT_CSV, /* review only */
+    CT_FORMAT_HTML /* review only */
+} ct_format;
 
 typedef struct ct_render_options {
     ct_format format;
@@ -66,5 +71,30 @@ int ct_report_print_people(FILE *out, const ct_render_options *opts,
 int ct_report_print_person(FILE *out, const ct_render_options *opts,
                            const ct_report_subject *subject, const ct_person_answer *answer,
                            const ct_account_view *accounts, size_t account_count);
+
+/* ---- the access review (cloudtracker review; docs/review.md) ---- */
+
+/* What the review's renderers print beside the review: the evidence
+ * header's facts that only the caller knows. */
+typedef struct ct_review_report {
+    const ct_review *review;
+    const ct_review_changes *changes; /* --compare; NULL without */
+    const char *tool_version;
+    const char *const *argv; /* the command line as given */
+    size_t argc;
+    int64_t made_at; /* when the review was made, seconds since the epoch (UTC) */
+    const char *backend; /* "store" or "elasticsearch" */
+    const char *const *warnings; /* also printed on stderr by the caller */
+    size_t warning_count;
+    bool incomplete; /* built on inputs known to be skipped or partly read */
+    bool color;      /* text only: ANSI colors */
+    unsigned width;  /* text only: the terminal's columns (0: 100) */
+} ct_review_report;
+
+/* Writes the review in `format`: text (summary, then one identity per
+ * line), json (docs/json-format.md, document type "review"), csv (one row
+ * per identity and per person and role, with empty sign-off columns) or
+ * html (one self-contained file). Returns 0, or CT_EIO when writing fails. */
+int ct_report_print_review(FILE *out, ct_format format, const ct_review_report *report);
 
 #endif

@@ -32,6 +32,8 @@ extern const unsigned char ct_data_data_events[];
 extern const size_t ct_data_data_events_len;
 extern const unsigned char ct_data_generic_session_names[];
 extern const size_t ct_data_generic_session_names_len;
+extern const unsigned char ct_data_admin_equivalent[];
+extern const size_t ct_data_admin_equivalent_len;
 
 /* Parses the CloudTrail tables once per process (pthread_once) and says
  * whether they loaded. Returns 0, CT_ENOMEM, or CT_EINTERNAL when an embedded

@@ -31,6 +31,9 @@ static struct {
         bool digits;
     } * generic_names;
     size_t n_generic_names, cap_generic_names;
+    /* admin-equivalent.tsv */
+    ct_admin_equivalent *admin;
+    size_t n_admin, cap_admin;
 } T;
 
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -344,6 +347,27 @@ static int generic_name_row(struct ct_table_row *r)
     return 0;
 }
 
+static int admin_equivalent_row(struct ct_table_row *r)
+{
+    const char *colon = strchr(r->field[0], ':');
+    if (!colon || colon == r->field[0] || !colon[1] || !r->field[1][0] || !r->field[2][0])
+        return ct_tables_fail(r, CT_EINTERNAL, "a row needs service:action, what, and a source");
+    for (const char *c = r->field[0]; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            return ct_tables_fail(r, CT_EINTERNAL, "actions are written in lowercase");
+    ct_admin_equivalent *rows =
+        ct_array_grow(T.admin, &T.cap_admin, T.n_admin, sizeof(*rows), 16);
+    if (!rows)
+        return ct_tables_oom();
+    T.admin = rows;
+    ct_admin_equivalent *a = &rows[T.n_admin];
+    if (!(a->action = ct_strdup(r->field[0])) || !(a->why = ct_strdup(r->field[1])) ||
+        !(a->source = ct_strdup(r->field[2])))
+        return ct_tables_oom();
+    T.n_admin++;
+    return 0;
+}
+
 static void load_tables(void)
 {
     T.prefixes = ct_strmap_new();
@@ -369,7 +393,9 @@ static void load_tables(void)
                            ct_data_not_actions_len, 4, not_action_row) ||
         ct_tables_each_row("data/cloudtrail/generic-session-names.tsv",
                            ct_data_generic_session_names, ct_data_generic_session_names_len, 3,
-                           generic_name_row))
+                           generic_name_row) ||
+        ct_tables_each_row("data/review/admin-equivalent.tsv", ct_data_admin_equivalent,
+                           ct_data_admin_equivalent_len, 3, admin_equivalent_row))
         return;
     ct_visibility_tables_load();
 }
@@ -425,4 +451,13 @@ bool ct_session_name_is_generic(const char *name)
             return true;
     }
     return false;
+}
+
+const ct_admin_equivalent *ct_admin_equivalents(size_t *count)
+{
+    *count = 0;
+    if (ct_actions_tables_load(NULL) != 0)
+        return NULL;
+    *count = T.n_admin;
+    return T.admin;
 }

@@ -23,7 +23,8 @@ enum cli_exit {
     EXIT_PARTIAL = 8,     /* a backend returned partial results: nothing printed */
     EXIT_LOGS = 9,        /* log paths missing or unreadable: nothing printed */
     EXIT_OUTPUT = 10,     /* writing the output failed */
-    EXIT_INCOMPLETE = 11  /* done, but some log files or records were skipped */
+    EXIT_INCOMPLETE = 11, /* done, but some log files or records were skipped */
+    EXIT_COMPARE = 12     /* review --compare: the previous review is unreadable or malformed */
 };
 
 typedef struct cli_options {

@@ -33,6 +33,8 @@ int cli_exit_code(int status)
         return EXIT_LOGS;
     case CT_EIO:
         return EXIT_OUTPUT;
+    case CT_ECOMPARE:
+        return EXIT_COMPARE;
     default:
         return EXIT_INTERNAL;
     }

@@ -1,0 +1,612 @@
+/* The access review: every IAM user and role of the reviewed accounts and
+ * every person behind their roles' sessions, each with its activity, its
+ * unused grants, whether it is an administrator, and who used it, built
+ * from the bulk questions of the event source in a number of questions
+ * that does not grow with the number of identities (docs/review.md). */
+#include "cloudtracker/analysis.h"
+#include "cloudtracker/util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ct_review_kind_name(ct_review_kind kind)
+{
+    switch (kind) {
+    case CT_REVIEW_USER:
+        return "user";
+    case CT_REVIEW_ROLE:
+        return "role";
+    case CT_REVIEW_PERSON:
+        return "person";
+    }
+    return "?";
+}
+
+const char *ct_dormancy_name(ct_dormancy d)
+{
+    switch (d) {
+    case CT_DORMANT_NO:
+        return "no";
+    case CT_DORMANT_YES:
+        return "yes";
+    case CT_DORMANT_UNKNOWN:
+        return "unknown";
+    }
+    return "?";
+}
+
+static int out_of_memory(ct_error *err)
+{
+    return ct_error_set(err, CT_ENOMEM, "out of memory");
+}
+
+/* Everything one build needs besides the answer. */
+typedef struct builder {
+    ct_analysis *a;
+    const ct_review_question *q;
+    ct_review *r;
+    ct_error *err;
+    ct_strmap *identity_of_arn; /* user or role ARN -> index + 1 into r->identities */
+    size_t identity_cap;
+    uint64_t unmapped_calls; /* of the account being built */
+    const char *unmapped_example;
+} builder;
+
+/* ---- the verdicts of a diff, summed up ---- */
+
+/* A stable copy of an action name: the catalog's own string when it knows
+ * the action, else a copy in the review's arena. */
+static const char *action_name(builder *b, const char *action)
+{
+    size_t i;
+    if (ct_catalog_find(b->a->catalog, action, &i))
+        return ct_catalog_name(b->a->catalog, i);
+    return ct_text_strdup(&b->r->text, action);
+}
+
+static bool on_privileged_track(const ct_diff_entry *e)
+{
+    static const char *const services[] = {"iam:", "sts:", "organizations:", "kms:"};
+    if (e->level != CT_ACCESS_PERMISSIONS && e->level != CT_ACCESS_WRITE)
+        return false;
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+        if (strncmp(e->action, services[i], strlen(services[i])) == 0)
+            return true;
+    return false;
+}
+
+typedef struct name_list {
+    const char **items;
+    size_t count;
+} name_list;
+
+static int list_add(builder *b, name_list *l, size_t cap, const char *action)
+{
+    const char *name = action_name(b, action);
+    if (!name)
+        return out_of_memory(b->err);
+    if (l->count < cap)
+        l->items[l->count++] = name;
+    return 0;
+}
+
+static void actions_release(ct_review_actions *x)
+{
+    free(x->used);
+    free(x->unused);
+    free(x->unknown);
+    free(x->not_granted);
+    free(x->attempted);
+    free(x->privileged_unused);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Sums up the diff into *out (empty on entry) and counts its calls. */
+static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
+{
+    size_t n = d->count ? d->count : 1;
+    name_list used = {calloc(n, sizeof(char *)), 0}, unused = {calloc(n, sizeof(char *)), 0},
+              unknown = {calloc(n, sizeof(char *)), 0}, plus = {calloc(n, sizeof(char *)), 0},
+              tried = {calloc(n, sizeof(char *)), 0}, priv = {calloc(n, sizeof(char *)), 0};
+    int rc = 0;
+    if (!used.items || !unused.items || !unknown.items || !plus.items || !tried.items ||
+        !priv.items)
+        rc = out_of_memory(b->err);
+    for (size_t i = 0; rc == 0 && i < d->count; i++) {
+        const ct_diff_entry *e = &d->entries[i];
+        out->calls += e->count;
+        out->failed_calls += e->error_count;
+        switch (e->verdict) {
+        case CT_VERDICT_USED:
+            rc = list_add(b, &used, n, e->action);
+            break;
+        case CT_VERDICT_UNUSED:
+            rc = list_add(b, &unused, n, e->action);
+            if (rc == 0 && on_privileged_track(e))
+                rc = list_add(b, &priv, n, e->action);
+            break;
+        case CT_VERDICT_UNKNOWN:
+            rc = list_add(b, &unknown, n, e->action);
+            break;
+        case CT_VERDICT_NOT_GRANTED:
+            rc = list_add(b, &plus, n, e->action);
+            break;
+        case CT_VERDICT_ATTEMPTED:
+            rc = list_add(b, &tried, n, e->action);
+            break;
+        }
+    }
+    out->used = used.items, out->used_count = used.count;
+    out->unused = unused.items, out->unused_count = unused.count;
+    out->unknown = unknown.items, out->unknown_count = unknown.count;
+    out->not_granted = plus.items, out->not_granted_count = plus.count;
+    out->attempted = tried.items, out->attempted_count = tried.count;
+    out->privileged_unused = priv.items, out->privileged_unused_count = priv.count;
+    /* Calls the diff could not map still happened: they count as calls. */
+    b->unmapped_calls += d->unmapped_calls;
+    if (rc == 0 && d->unmapped_example && !b->unmapped_example &&
+        !(b->unmapped_example = ct_text_strdup(&b->r->text, d->unmapped_example)))
+        rc = out_of_memory(b->err);
+    if (rc)
+        actions_release(out);
+    return rc;
+}
+
+/* The account's data events for a diff (ct_diff_data_fn): the coverage
+ * question gave them already. */
+static int coverage_data(void *ud, ct_data_events *out, ct_error *err)
+{
+    const ct_data_events *data = ud;
+    for (size_t i = 0; i < data->count; i++) {
+        const ct_data_event *e = &data->items[i];
+        if (ct_data_events_add(out, e->event_source, e->event_name, e->read_only, e->count,
+                               e->first_day, e->last_day) != 0) {
+            ct_data_events_release(out);
+            return out_of_memory(err);
+        }
+    }
+    return 0;
+}
+
+/* ---- activity and dormancy ---- */
+
+static int64_t last_day_of(const ct_calls *calls)
+{
+    int64_t last = -1;
+    for (size_t i = 0; calls && i < calls->count; i++)
+        if (calls->items[i].last_day > last)
+            last = calls->items[i].last_day;
+    return last;
+}
+
+/* Dormant: no event in the --dormant-days days that end with the window.
+ * An identity created inside that period is new, not dormant; without any
+ * event in a window shorter than the period, nobody can tell. */
+static ct_dormancy dormancy(const ct_review *r, int64_t last_day, const char *created)
+{
+    int64_t period_start = r->window.last_day - (int64_t)r->dormant_days + 1;
+    if (last_day >= period_start)
+        return CT_DORMANT_NO;
+    int64_t created_day;
+    if (created && strlen(created) >= 10) {
+        char day[11];
+        memcpy(day, created, 10);
+        day[10] = '\0';
+        if (ct_date_parse_day(day, &created_day) == 0 && created_day >= period_start)
+            return CT_DORMANT_NO;
+    }
+    if (r->window.first_day <= period_start)
+        return CT_DORMANT_YES;
+    return last_day >= 0 ? CT_DORMANT_NO : CT_DORMANT_UNKNOWN;
+}
+
+/* ---- administrators ---- */
+
+static void decide_admin(builder *b, ct_review_identity *id, const ct_policy_set *policies)
+{
+    size_t granted_in_catalog = 0;
+    for (size_t i = 0; i < id->actions.used_count; i++)
+        granted_in_catalog += ct_catalog_find(b->a->catalog, id->actions.used[i], &(size_t){0});
+    /* Unused and "?" names all come from the catalog's grants. */
+    granted_in_catalog += id->actions.unused_count + id->actions.unknown_count;
+    if (granted_in_catalog == ct_catalog_count(b->a->catalog)) {
+        id->admin = CT_ADMIN_ALL_ACTIONS;
+        return;
+    }
+    size_t n = 0;
+    const ct_admin_equivalent *rows = ct_admin_equivalents(&n);
+    for (size_t i = 0; i < n; i++) {
+        ct_decision d;
+        ct_policy_decide(policies, rows[i].action, &d);
+        if (d.granted) {
+            id->admin = CT_ADMIN_ESCALATION;
+            id->admin_via = rows[i].action;
+            return;
+        }
+    }
+}
+
+/* ---- users and roles ---- */
+
+static ct_review_identity *new_identity(builder *b)
+{
+    ct_review *r = b->r;
+    ct_review_identity *items =
+        ct_array_grow(r->identities, &b->identity_cap, r->identity_count, sizeof(*items), 64);
+    if (!items)
+        return NULL;
+    r->identities = items;
+    ct_review_identity *id = &items[r->identity_count++];
+    memset(id, 0, sizeof(*id));
+    id->last_day = -1;
+    return id;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int review_principal(builder *b, ct_review_account *acct, const ct_principal *p,
+                            const ct_account_calls *calls)
+{
+    const ct_account_view *view = acct->view;
+    ct_review_identity *id = new_identity(b);
+    if (!id)
+        return out_of_memory(b->err);
+    id->kind = p->kind == CT_PRINCIPAL_USER ? CT_REVIEW_USER : CT_REVIEW_ROLE;
+    id->account = view;
+    id->principal = p;
+    id->name = p->name;
+    id->arn = p->arn;
+    id->created = p->create_date;
+    if (p->kind == CT_PRINCIPAL_ROLE) {
+        id->service_linked = strstr(p->arn, ":role/aws-service-role/") != NULL;
+        id->identity_center = has_prefix(p->name, "AWSReservedSSO_");
+    }
+    if (ct_strmap_put(b->identity_of_arn, p->arn, (void *)(uintptr_t)b->r->identity_count) != 0)
+        return out_of_memory(b->err);
+    const ct_calls *mine = ct_account_calls_find(calls, p->arn);
+    ct_calls none = {0};
+    const ct_policy_set *policies = ct_iam_policies(view->iam, p);
+    ct_diff diff;
+    int rc = ct_diff_build(&diff, b->a->catalog, policies, mine ? mine : &none, coverage_data,
+                           &acct->coverage.data, b->err);
+    if (rc)
+        return rc;
+    rc = summarize(b, &diff, &id->actions);
+    ct_diff_release(&diff);
+    if (rc)
+        return rc;
+    id->last_day = last_day_of(mine);
+    id->dormant = dormancy(b->r, id->last_day, id->created);
+    decide_admin(b, id, policies);
+    return 0;
+}
+
+/* The days of the window the account's logs hold no event of. */
+static int find_empty_days(builder *b, ct_review_account *acct)
+{
+    const ct_window *w = &b->r->window;
+    size_t span = (size_t)(w->last_day - w->first_day + 1);
+    if (span <= acct->coverage.day_count)
+        return 0;
+    acct->empty_days = calloc(span - acct->coverage.day_count, sizeof(*acct->empty_days));
+    if (!acct->empty_days)
+        return out_of_memory(b->err);
+    size_t k = 0;
+    for (int64_t day = w->first_day; day <= w->last_day; day++) {
+        while (k < acct->coverage.day_count && acct->coverage.days[k].day < day)
+            k++;
+        if (k < acct->coverage.day_count && acct->coverage.days[k].day == day)
+            continue;
+        acct->empty_days[acct->empty_day_count++] = day;
+    }
+    return 0;
+}
+
+static int note(builder *b, const char *fmt, const char *x, const char *y, const char *z)
+{
+    if (ct_notes_add(&b->a->notes, fmt, x, y, z) != 0)
+        return out_of_memory(b->err);
+    return 0;
+}
+
+static int review_account(builder *b, size_t index)
+{
+    const ct_review_question *q = b->q;
+    ct_review_account *acct = &b->r->accounts[index];
+    const ct_account_view *view = q->reviewed[index];
+    ct_source *src = b->a->source;
+    acct->view = view;
+    acct->iam_path = q->iam_paths[index];
+    acct->iam_sha256 = ct_iam_sha256(view->iam);
+    acct->iam_latest_date = ct_iam_latest_date(view->iam);
+    acct->users = ct_iam_count(view->iam, CT_PRINCIPAL_USER);
+    acct->roles = ct_iam_count(view->iam, CT_PRINCIPAL_ROLE);
+    int rc = src->account_coverage(src, view->id, &b->r->window, &acct->coverage, b->err);
+    if (rc == 0)
+        rc = find_empty_days(b, acct);
+    if (rc == 0 && acct->coverage.events == 0) {
+        char from[11], to[11], what[600];
+        ct_date_format_day(b->r->window.first_day, from);
+        ct_date_format_day(b->r->window.last_day, to);
+        snprintf(what, sizeof(what), "%s (%s)", view->name, view->id);
+        if (ct_notes_add(&b->a->notes,
+                         "%s holds no events for account %s between %s and %s: every grant "
+                         "would look unused",
+                         strcmp(src->name, "store") == 0 ? "the store" : "Elasticsearch", what,
+                         from, to) != 0)
+            rc = out_of_memory(b->err);
+    }
+    ct_account_calls calls = {0};
+    if (rc == 0)
+        rc = src->account_calls(src, view->id, &b->r->window, &calls, b->err);
+    b->unmapped_calls = 0;
+    b->unmapped_example = NULL;
+    for (int kind = CT_PRINCIPAL_USER; rc == 0 && kind <= CT_PRINCIPAL_ROLE; kind++) {
+        size_t n = ct_iam_count(view->iam, (ct_principal_kind)kind);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = review_principal(b, acct, ct_iam_get(view->iam, (ct_principal_kind)kind, i),
+                                  &calls);
+    }
+    if (rc == 0 && b->unmapped_calls) {
+        char count[32];
+        snprintf(count, sizeof(count), "%llu", (unsigned long long)b->unmapped_calls);
+        rc = note(b, "account %s: %s calls name no IAM action and were left out (e.g. %s)",
+                  view->name, count, b->unmapped_example);
+    }
+    ct_account_calls_release(&calls);
+    return rc;
+}
+
+/* ---- people ---- */
+
+static bool reviewed(const ct_review_question *q, const ct_account_view *view)
+{
+    for (size_t i = 0; i < q->reviewed_count; i++)
+        if (q->reviewed[i] == view)
+            return true;
+    return false;
+}
+
+/* The identity index of a role ARN reviewed, or SIZE_MAX. */
+static size_t role_identity(const builder *b, const char *arn)
+{
+    void *v = NULL;
+    if (!arn || !ct_strmap_get(b->identity_of_arn, arn, &v))
+        return SIZE_MAX;
+    size_t i = (size_t)(uintptr_t)v - 1;
+    return b->r->identities[i].kind == CT_REVIEW_ROLE ? i : SIZE_MAX;
+}
+
+/* The calls of every active session attributed to a person in a reviewed
+ * role (one question), summed per "person index\trole ARN". */
+static int people_calls(builder *b, ct_account_calls *out)
+{
+    const ct_people *p = &b->r->people;
+    const char **keys = calloc(p->sessions.count ? p->sessions.count : 1, sizeof(*keys));
+    if (!keys)
+        return out_of_memory(b->err);
+    size_t n = 0;
+    for (size_t i = 0; i < p->sessions.count; i++)
+        if (p->attributed[i].person != SIZE_MAX && p->sessions.items[i].active &&
+            role_identity(b, p->sessions.items[i].role_arn) != SIZE_MAX)
+            keys[n++] = p->sessions.items[i].access_key;
+    ct_role_sessions calls = {0};
+    int rc = n ? b->a->source->session_calls(b->a->source, keys, n, &b->r->window, &calls, b->err)
+               : 0;
+    for (size_t i = 0; rc == 0 && i < calls.count; i++) {
+        const ct_role_session *s = ct_role_sessions_find(&p->sessions, calls.items[i].access_key);
+        if (!s)
+            continue; /* a key the question did not ask for */
+        size_t person = p->attributed[s - p->sessions.items].person;
+        char owner[64 + 2048];
+        snprintf(owner, sizeof(owner), "%zu\t%s", person, s->role_arn);
+        for (size_t c = 0; rc == 0 && c < calls.items[i].calls.count; c++) {
+            const ct_call *call = &calls.items[i].calls.items[c];
+            if (ct_account_calls_add(out, owner, call->event_source, call->event_name, call->kind,
+                                     call->count, call->error_count, call->first_day,
+                                     call->last_day) != 0)
+                rc = out_of_memory(b->err);
+        }
+    }
+    if (rc == 0)
+        ct_account_calls_finish(out);
+    ct_role_sessions_release(&calls);
+    free(keys);
+    return rc;
+}
+
+static ct_review_use *add_use(ct_review_identity *id, size_t *cap)
+{
+    ct_review_use *uses = ct_array_grow(id->uses, cap, id->use_count, sizeof(*uses), 4);
+    if (!uses)
+        return NULL;
+    id->uses = uses;
+    ct_review_use *u = &uses[id->use_count++];
+    memset(u, 0, sizeof(*u));
+    u->last_day = -1;
+    return u;
+}
+
+static ct_review_account *account_of(ct_review *r, const ct_account_view *view)
+{
+    for (size_t i = 0; i < r->account_count; i++)
+        if (r->accounts[i].view == view)
+            return &r->accounts[i];
+    return NULL; /* not reached: roles are reviewed with their account */
+}
+
+/* A person with the roles they used in the reviewed accounts. */
+static int review_person(builder *b, size_t person, const ct_account_calls *calls)
+{
+    ct_review *r = b->r;
+    const ct_person *who = &r->people.items[person];
+    size_t cap = 0;
+    ct_review_identity staged = {0};
+    staged.kind = CT_REVIEW_PERSON;
+    staged.person = who;
+    staged.name = who->name;
+    staged.arn = "";
+    staged.created = "";
+    staged.last_day = -1;
+    staged.identity_center_user = who->user != NULL;
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < who->role_count; k++) {
+        const ct_person_role *pr = &who->roles[k];
+        size_t role = role_identity(b, pr->role_arn);
+        if (role == SIZE_MAX) {
+            const ct_account_view *in =
+                ct_account_of_arn(b->q->accounts, b->q->account_count, pr->role_arn);
+            if (in && reviewed(b->q, in))
+                rc = note(b, "%s used %s, which the IAM file of account %s does not hold "
+                          "(deleted since?): its grants are not reviewed",
+                          who->name, pr->role_arn, in->name);
+            continue;
+        }
+        ct_review_use *u = add_use(&staged, &cap);
+        if (!u) {
+            rc = out_of_memory(b->err);
+            break;
+        }
+        u->identity = role;
+        u->sessions = pr->sessions;
+        u->high = pr->high;
+        staged.sessions += pr->sessions;
+        char owner[64 + 2048];
+        snprintf(owner, sizeof(owner), "%zu\t%s", person, pr->role_arn);
+        const ct_calls *mine = ct_account_calls_find(calls, owner);
+        ct_calls none = {0};
+        const ct_review_identity *role_id = &r->identities[role];
+        ct_diff diff;
+        rc = ct_diff_build(&diff, b->a->catalog,
+                           ct_iam_policies(role_id->account->iam, role_id->principal),
+                           mine ? mine : &none, coverage_data,
+                           &account_of(r, role_id->account)->coverage.data, b->err);
+        if (rc == 0) {
+            rc = summarize(b, &diff, &u->actions);
+            ct_diff_release(&diff);
+        }
+        u->last_day = last_day_of(mine);
+        if (u->last_day > staged.last_day)
+            staged.last_day = u->last_day;
+        if (role_id->admin > staged.admin) {
+            staged.admin = role_id->admin;
+            staged.admin_via = role_id->arn;
+        }
+    }
+    /* People who used no reviewed role are someone else's review, unless
+     * an identity store of the reviewed accounts lists them. */
+    if (rc == 0 && (staged.use_count || who->user)) {
+        staged.dormant = dormancy(r, staged.last_day, NULL);
+        ct_review_identity *id = new_identity(b);
+        if (!id)
+            rc = out_of_memory(b->err);
+        else
+            *id = staged;
+        return rc;
+    }
+    for (size_t k = 0; k < staged.use_count; k++)
+        actions_release(&staged.uses[k].actions);
+    free(staged.uses);
+    return rc;
+}
+
+/* Each role's people, from the people's uses (so in the people's order:
+ * by name); and its active sessions, and those that name nobody. */
+static int link_roles(builder *b, size_t first_person)
+{
+    ct_review *r = b->r;
+    size_t *caps = calloc(r->identity_count ? r->identity_count : 1, sizeof(*caps));
+    if (!caps)
+        return out_of_memory(b->err);
+    int rc = 0;
+    for (size_t p = first_person; rc == 0 && p < r->identity_count; p++) {
+        const ct_review_identity *person = &r->identities[p];
+        for (size_t k = 0; rc == 0 && k < person->use_count; k++) {
+            const ct_review_use *pu = &person->uses[k];
+            ct_review_identity *role = &r->identities[pu->identity];
+            ct_review_use *u = add_use(role, &caps[pu->identity]);
+            if (!u) {
+                rc = out_of_memory(b->err);
+                break;
+            }
+            u->identity = p;
+            u->sessions = pu->sessions;
+            u->high = pu->high;
+            u->last_day = pu->last_day;
+        }
+    }
+    free(caps);
+    const ct_people *people = &r->people;
+    for (size_t i = 0; rc == 0 && i < people->sessions.count; i++) {
+        const ct_role_session *s = &people->sessions.items[i];
+        size_t role = s->active ? role_identity(b, s->role_arn) : SIZE_MAX;
+        if (role == SIZE_MAX)
+            continue;
+        r->identities[role].sessions++;
+        if (people->attributed[i].person == SIZE_MAX)
+            r->identities[role].anonymous_sessions++;
+    }
+    return rc;
+}
+
+static int review_people(builder *b)
+{
+    ct_review *r = b->r;
+    int rc = ct_analyze_people(b->a, b->q->users, b->q->user_lists, &r->people, b->err);
+    ct_account_calls calls = {0};
+    if (rc == 0)
+        rc = people_calls(b, &calls);
+    size_t first_person = r->identity_count;
+    for (size_t k = 0; rc == 0 && k < r->people.count; k++)
+        rc = review_person(b, k, &calls);
+    ct_account_calls_release(&calls);
+    return rc ? rc : link_roles(b, first_person);
+}
+
+int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out, ct_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->window = a->window;
+    out->dormant_days = q->dormant_days;
+    builder b = {a, q, out, err, ct_strmap_new(), 0, 0, NULL};
+    int rc = 0;
+    if (!b.identity_of_arn ||
+        !(out->accounts = calloc(q->reviewed_count ? q->reviewed_count : 1,
+                                 sizeof(*out->accounts))))
+        rc = out_of_memory(err);
+    for (size_t i = 0; rc == 0 && i < q->reviewed_count; i++) {
+        out->account_count++;
+        rc = review_account(&b, i);
+    }
+    if (rc == 0)
+        rc = review_people(&b);
+    ct_strmap_free(b.identity_of_arn);
+    if (rc)
+        ct_review_release(out);
+    return rc;
+}
+
+void ct_review_release(ct_review *review)
+{
+    for (size_t i = 0; i < review->identity_count; i++) {
+        ct_review_identity *id = &review->identities[i];
+        actions_release(&id->actions);
+        for (size_t k = 0; k < id->use_count; k++)
+            actions_release(&id->uses[k].actions);
+        free(id->uses);
+    }
+    free(review->identities);
+    for (size_t i = 0; i < review->account_count; i++) {
+        ct_account_coverage_release(&review->accounts[i].coverage);
+        free(review->accounts[i].empty_days);
+    }
+    free(review->accounts);
+    ct_people_release(&review->people);
+    ct_text_release(&review->text);
+    memset(review, 0, sizeof(*review));
+}
