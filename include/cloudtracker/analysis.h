@@ -426,7 +426,10 @@ typedef struct ct_review_account {
     const char *iam_latest_date;
     size_t users, roles;   /* as many as the IAM file lists */
     ct_account_coverage coverage;
-    int64_t *empty_days;   /* days of the window without any event of the account */
+    /* The days of the window without any event of the account, as runs of
+     * consecutive days (ascending), and how many days they hold. */
+    ct_window *empty_runs;
+    size_t empty_run_count;
     size_t empty_day_count;
 } ct_review_account;
 

@@ -286,23 +286,24 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
     return 0;
 }
 
-/* The days of the window the account's logs hold no event of. */
+/* The days of the window the account's logs hold no event of, as runs. */
 static int find_empty_days(builder *b, ct_review_account *acct)
 {
     const ct_window *w = &b->r->window;
-    size_t span = (size_t)(w->last_day - w->first_day + 1);
-    if (span <= acct->coverage.day_count)
-        return 0;
-    acct->empty_days = calloc(span - acct->coverage.day_count, sizeof(*acct->empty_days));
-    if (!acct->empty_days)
+    const ct_account_coverage *c = &acct->coverage;
+    size_t cap = c->day_count + 1; /* runs lie between the days with events */
+    if (!(acct->empty_runs = calloc(cap, sizeof(*acct->empty_runs))))
         return out_of_memory(b->err);
-    size_t k = 0;
-    for (int64_t day = w->first_day; day <= w->last_day; day++) {
-        while (k < acct->coverage.day_count && acct->coverage.days[k].day < day)
-            k++;
-        if (k < acct->coverage.day_count && acct->coverage.days[k].day == day)
-            continue;
-        acct->empty_days[acct->empty_day_count++] = day;
+    int64_t next = w->first_day; /* the first day not yet accounted for */
+    for (size_t k = 0; k <= c->day_count; k++) {
+        int64_t busy = k < c->day_count ? c->days[k].day : w->last_day + 1;
+        if (busy < next || busy > w->last_day + 1)
+            continue; /* a day outside the window: the backend's answer is its own */
+        if (busy > next) {
+            acct->empty_runs[acct->empty_run_count++] = (ct_window){next, busy - 1};
+            acct->empty_day_count += (size_t)(busy - next);
+        }
+        next = busy + 1;
     }
     return 0;
 }
@@ -603,7 +604,7 @@ void ct_review_release(ct_review *review)
     free(review->identities);
     for (size_t i = 0; i < review->account_count; i++) {
         ct_account_coverage_release(&review->accounts[i].coverage);
-        free(review->accounts[i].empty_days);
+        free(review->accounts[i].empty_runs);
     }
     free(review->accounts);
     ct_people_release(&review->people);
