@@ -20,7 +20,7 @@ typedef struct option {
 /* Sorted by name. */
 static const option options[] = {
     {"account", MULTI, "NAME|ID",
-     "account to analyse (name or 12-digit id from the config); review: repeatable"},
+     "account to analyse (name or 12-digit id from the config; review: several)"},
     {"compare", VALUE, "FILE", "review: what changed since this earlier review (its json)"},
     {"config", VALUE, "FILE", "config file (default: config.yaml)"},
     {"destaccount", VALUE, "NAME|ID", "with --destrole: the role lives in this account"},

@@ -478,6 +478,7 @@ static void text_summary(FILE *out, const ct_review *r)
 /* The text table names a few unused privileged actions; the other
  * formats list them all. */
 #define TEXT_PRIVILEGED_NAMES 3
+#define TEXT_CHANGE_NAMES 10
 
 /* The last column of an identity's line: its unused privileged actions,
  * and who used it (roles) or what it used (people). */
@@ -508,7 +509,9 @@ static void text_notes(ct_buf *b, const ct_review *r, const ct_review_identity *
             ct_buf_printf(b, " (low)");
     }
     if (id->kind == CT_REVIEW_ROLE && id->anonymous_sessions)
-        ct_buf_printf(b, "%s%zu sessions name nobody", b->len ? "; " : "", id->anonymous_sessions);
+        ct_buf_printf(b, "%s%zu session%s name%s nobody", b->len ? "; " : "",
+                      id->anonymous_sessions, id->anonymous_sessions == 1 ? "" : "s",
+                      id->anonymous_sessions == 1 ? "s" : "");
 }
 
 static void text_table(FILE *out, const ct_review_report *rep)
@@ -613,10 +616,13 @@ static void text_changes(FILE *out, const ct_review_changes *c)
             if (!lists[l].n || x->presence != CT_PRESENCE_KEPT)
                 continue;
             fprintf(out, "      %s (%zu):", lists[l].label, lists[l].n);
-            for (size_t k = 0; k < lists[l].n; k++) {
+            size_t shown = lists[l].n < TEXT_CHANGE_NAMES ? lists[l].n : TEXT_CHANGE_NAMES;
+            for (size_t k = 0; k < shown; k++) {
                 fputc(' ', out);
                 ct_render_put_safe(out, lists[l].names[k]);
             }
+            if (shown < lists[l].n)
+                fprintf(out, " and %zu more", lists[l].n - shown);
             fputc('\n', out);
         }
     }
