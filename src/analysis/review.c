@@ -50,6 +50,7 @@ typedef struct builder {
     ct_error *err;
     ct_strmap *identity_of_arn; /* user or role ARN -> index + 1 into r->identities */
     size_t identity_cap;
+    bool *privileged;        /* per catalog action: on the privileged track */
     uint64_t unmapped_calls; /* of the account being built */
     const char *unmapped_example;
 } builder;
@@ -65,15 +66,29 @@ static const char *action_name(builder *b, const ct_diff_entry *e)
     return ct_text_strdup(&b->r->text, e->action);
 }
 
-static bool on_privileged_track(const ct_diff_entry *e)
+/* The privileged track: actions of access level "Permissions management"
+ * or "Write" on iam, sts, organizations and kms. Decided once per catalog
+ * action (b->privileged) rather than per diff entry. */
+static int mark_privileged(builder *b)
 {
-    static const char *const services[] = {"iam:", "sts:", "organizations:", "kms:"};
-    if (e->level != CT_ACCESS_PERMISSIONS && e->level != CT_ACCESS_WRITE)
-        return false;
-    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-        if (strncmp(e->action, services[i], strlen(services[i])) == 0)
-            return true;
-    return false;
+    static const char *const services[] = {"iam", "sts", "organizations", "kms"};
+    const ct_catalog *c = b->a->catalog;
+    if (!(b->privileged = calloc(ct_catalog_count(c) + 1, sizeof(*b->privileged))))
+        return out_of_memory(b->err);
+    for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++) {
+        size_t begin, end;
+        ct_catalog_service_range(c, services[s], strlen(services[s]), &begin, &end);
+        for (size_t i = begin; i < end; i++) {
+            ct_access_level level = ct_catalog_level(c, i);
+            b->privileged[i] = level == CT_ACCESS_PERMISSIONS || level == CT_ACCESS_WRITE;
+        }
+    }
+    return 0;
+}
+
+static bool on_privileged_track(const builder *b, const ct_diff_entry *e)
+{
+    return e->catalog_index != SIZE_MAX && b->privileged[e->catalog_index];
 }
 
 typedef struct name_list {
@@ -123,7 +138,7 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
             break;
         case CT_VERDICT_UNUSED:
             rc = list_add(b, &unused, n, e);
-            if (rc == 0 && on_privileged_track(e))
+            if (rc == 0 && on_privileged_track(b, e))
                 rc = list_add(b, &priv, n, e);
             break;
         case CT_VERDICT_UNKNOWN:
@@ -578,11 +593,11 @@ int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out,
     memset(out, 0, sizeof(*out));
     out->window = a->window;
     out->dormant_days = q->dormant_days;
-    builder b = {a, q, out, err, ct_strmap_new(), 0, 0, NULL};
-    int rc = 0;
-    if (!b.identity_of_arn ||
-        !(out->accounts = calloc(q->reviewed_count ? q->reviewed_count : 1,
-                                 sizeof(*out->accounts))))
+    builder b = {a, q, out, err, ct_strmap_new(), 0, NULL, 0, NULL};
+    int rc = b.identity_of_arn ? mark_privileged(&b) : 0;
+    if (rc == 0 &&
+        (!b.identity_of_arn || !(out->accounts = calloc(q->reviewed_count ? q->reviewed_count : 1,
+                                                        sizeof(*out->accounts)))))
         rc = out_of_memory(err);
     for (size_t i = 0; rc == 0 && i < q->reviewed_count; i++) {
         out->account_count++;
@@ -591,6 +606,7 @@ int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out,
     if (rc == 0)
         rc = review_people(&b);
     ct_strmap_free(b.identity_of_arn);
+    free(b.privileged);
     if (rc)
         ct_review_release(out);
     return rc;
