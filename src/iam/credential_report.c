@@ -220,15 +220,23 @@ static int read_header(parser *ps)
     return rc;
 }
 
+/* True when s is one of AWS's words for an absent value, its state in *state. */
+static bool special_word(const char *s, ct_credential_state *state)
+{
+    for (size_t i = 0; i < sizeof(WORDS) / sizeof(WORDS[0]); i++)
+        if (strcmp(s, WORDS[i].word) == 0) {
+            *state = WORDS[i].state;
+            return true;
+        }
+    return false;
+}
+
 static int parse_time(parser *ps, int line, const char *column, const char *s,
                       ct_credential_time *t)
 {
     t->text = s;
-    for (size_t i = 0; i < sizeof(WORDS) / sizeof(WORDS[0]); i++)
-        if (strcmp(s, WORDS[i].word) == 0) {
-            t->state = WORDS[i].state;
-            return 0;
-        }
+    if (special_word(s, &t->state))
+        return 0;
     int64_t seconds;
     if (ct_timestamp_parse(s, strlen(s), &seconds) != 0) {
         char *safe = ct_safe_dup(s);
@@ -248,11 +256,8 @@ static int parse_time(parser *ps, int line, const char *column, const char *s,
 static int parse_bool(parser *ps, int line, const char *column, const char *s,
                       ct_credential_bool *b)
 {
-    for (size_t i = 0; i < sizeof(WORDS) / sizeof(WORDS[0]); i++)
-        if (strcmp(s, WORDS[i].word) == 0) {
-            b->state = WORDS[i].state;
-            return 0;
-        }
+    if (special_word(s, &b->state))
+        return 0;
     if (ct_strcasecmp(s, "true") == 0 || ct_strcasecmp(s, "false") == 0) {
         b->state = CT_CREDENTIAL_VALUE;
         b->value = s[0] == 't' || s[0] == 'T';
