@@ -1152,7 +1152,27 @@ static int on_account_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     return 0;
 }
 
-/* Two calls aggregations in flight together, sorted out in C by the store's
+/* The two aggregations of account_calls share one search, whose query is
+ * the union of theirs: each takes from it only the buckets of its own
+ * query, told apart by the keys that the two queries differ on. */
+static bool bucket_of_role_sessions(cJSON *key)
+{
+    const char *itype = key_string(key, "itype"), *issuer = key_string(key, "issuer");
+    return itype && strcmp(itype, "AssumedRole") == 0 && issuer && issuer[0];
+}
+
+static int on_role_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    return bucket_of_role_sessions(key) ? on_account_bucket(ud, key, bucket, err) : 0;
+}
+
+static int on_rest_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    return bucket_of_role_sessions(key) ? 0 : on_account_bucket(ud, key, bucket, err);
+}
+
+/* Two calls aggregations in one search (an access review asks this of
+ * every account), sorted out in C by the store's
  * rule (charged_to, arn_in_account); regexps on the ARN fields keep other
  * accounts' calls on the server. Role sessions (the bulk of most accounts)
  * are keyed by their role only, not by each session's ARN; the rest by
@@ -1166,8 +1186,8 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
     if (rc)
         return rc;
     account_sum sum = {account_id, out};
-    ct_buf q_roles = CT_BUF_INIT, q_rest = CT_BUF_INIT, src_roles = CT_BUF_INIT,
-           src_rest = CT_BUF_INIT, sub = CT_BUF_INIT;
+    ct_buf q_roles = CT_BUF_INIT, q_rest = CT_BUF_INIT, q_both = CT_BUF_INIT,
+           src_roles = CT_BUF_INIT, src_rest = CT_BUF_INIT, sub = CT_BUF_INIT;
     if (ct_buf_puts(&q_roles, "{\"bool\":{\"filter\":[") || put_window(s, &q_roles, window) ||
         ct_buf_puts(&q_roles, ",") || put_term(s, &q_roles, F_TYPE, "AssumedRole") ||
         ct_buf_puts(&q_roles, ",") || put_account_regexp(s, &q_roles, F_ISSUER, account_id) ||
@@ -1189,20 +1209,23 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
         put_composite_source(s, &src_rest, "issuer", F_ISSUER, true) ||
         ct_buf_puts(&src_rest, ",") || put_composite_source(s, &src_rest, "itype", F_TYPE, true) ||
         ct_buf_puts(&src_rest, ",") || put_call_sources(s, &src_rest) ||
-        ct_buf_puts(&src_rest, "]") || put_call_metrics(s, &sub)) {
+        ct_buf_puts(&src_rest, "]") || put_call_metrics(s, &sub) ||
+        ct_buf_printf(&q_both, "{\"bool\":{\"minimum_should_match\":1,\"should\":[%s,%s]}}",
+                      q_roles.data, q_rest.data)) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
         pager ps[2] = {
-            {.query = q_roles.data,
+            {.query = q_both.data,
              .sources = src_roles.data,
              .sub = sub.data,
-             .fn = on_account_bucket,
+             .fn = on_role_bucket,
              .ud = &sum},
-            {.query = q_rest.data,
+            {.query = q_both.data,
              .sources = src_rest.data,
              .sub = sub.data,
-             .fn = on_account_bucket,
-             .ud = &sum},
+             .fn = on_rest_bucket,
+             .ud = &sum,
+             .with_previous = true},
         };
         rc = run_pagers(s, ps, 2, err);
         pagers_release(ps, 2);
@@ -1213,6 +1236,7 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
         ct_account_calls_release(out);
     ct_buf_release(&q_roles);
     ct_buf_release(&q_rest);
+    ct_buf_release(&q_both);
     ct_buf_release(&src_roles);
     ct_buf_release(&src_rest);
     ct_buf_release(&sub);
