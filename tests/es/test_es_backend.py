@@ -1801,7 +1801,6 @@ class BulkBudgetTests(Base):
         fixture = os.path.join(self.tmp, "fixture")
         write_trail(fixture, recs)
         store = build_store(self, self.tmp, [fixture])
-        pages = -(-(self.N + 1) // self.PAGE)  # the users and alice's AssumeRole
         with running_server(flavor="es8", mapping="template", max_buckets=self.PAGE) as srv:
             Client(srv).load(recs, "cloudtrail", "es8")
             config = write_probe_config(self.tmp, "es.yaml", [], os.path.join(self.tmp, "no.db"),
