@@ -460,6 +460,13 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         (rc = collect_usage(out, by_action, catalog, calls, err)))
         goto done;
 
+    /* Every entry in one allocation: the granted actions and those called. */
+    size_t want = ct_grants_count(grants) + ct_strmap_count(by_action);
+    if (want && !(out->entries = malloc(want * sizeof(*out->entries)))) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    out->cap = want;
     /* The used actions of the catalog, in catalog order. */
     size_t used_count = 0, next_used = 0;
     if (!(used_at = calloc(ct_strmap_count(by_action) + 1, sizeof(*used_at)))) {
