@@ -390,7 +390,8 @@ typedef struct ct_review_use {
     bool high;         /* some of them on high-confidence evidence */
     int64_t last_day;  /* last day of activity in those sessions, or -1 */
     /* A person's own calls in the role against its grants (people's uses
-     * only; zero for a role's list of people). */
+     * only; zero for a role's list of people). `unused` and `unknown` are
+     * NULL there, their counts set: the role's entry lists its grants. */
     ct_review_actions actions;
 } ct_review_use;
 

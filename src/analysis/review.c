@@ -93,16 +93,17 @@ static bool on_privileged_track(const builder *b, const ct_diff_entry *e)
 
 typedef struct name_list {
     const char **items;
-    size_t count;
+    size_t count, cap;
 } name_list;
 
-static int list_add(builder *b, name_list *l, size_t cap, const ct_diff_entry *e)
+static int list_add(builder *b, name_list *l, const ct_diff_entry *e)
 {
     const char *name = action_name(b, e);
     if (!name)
         return out_of_memory(b->err);
-    if (l->count < cap)
-        l->items[l->count++] = name;
+    if (l->count >= l->cap)
+        return ct_error_set(b->err, CT_EINTERNAL, "review: a list outgrew its count");
+    l->items[l->count++] = name;
     return 0;
 }
 
@@ -117,13 +118,27 @@ static void actions_release(ct_review_actions *x)
     memset(x, 0, sizeof(*x));
 }
 
-/* Sums up the diff into *out (empty on entry) and counts its calls. */
-static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
+/* Sums up the diff into *out (empty on entry) and counts its calls. With
+ * `granted_names` false (a person's use of a role), the unused and "?"
+ * actions are counted, not listed: they are the role's grants less what
+ * the person used, and thousands of names for each of thousands of people
+ * would make the review's memory grow with the logs. */
+static int summarize(builder *b, const ct_diff *d, ct_review_actions *out, bool granted_names)
 {
-    size_t n = d->count ? d->count : 1;
-    name_list used = {calloc(n, sizeof(char *)), 0}, unused = {calloc(n, sizeof(char *)), 0},
-              unknown = {calloc(n, sizeof(char *)), 0}, plus = {calloc(n, sizeof(char *)), 0},
-              tried = {calloc(n, sizeof(char *)), 0}, priv = {calloc(n, sizeof(char *)), 0};
+    /* Each list sized to what it will hold (a first pass counts). */
+    size_t want[CT_VERDICT_ATTEMPTED + 1] = {0}, privileged = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        want[d->entries[i].verdict]++;
+        privileged +=
+            d->entries[i].verdict == CT_VERDICT_UNUSED && on_privileged_track(b, &d->entries[i]);
+    }
+    if (!granted_names)
+        want[CT_VERDICT_UNUSED] = want[CT_VERDICT_UNKNOWN] = 0;
+#define LIST(n) {calloc((n) + 1, sizeof(char *)), 0, (n)}
+    name_list used = LIST(want[CT_VERDICT_USED]), unused = LIST(want[CT_VERDICT_UNUSED]),
+              unknown = LIST(want[CT_VERDICT_UNKNOWN]), plus = LIST(want[CT_VERDICT_NOT_GRANTED]),
+              tried = LIST(want[CT_VERDICT_ATTEMPTED]), priv = LIST(privileged);
+#undef LIST
     int rc = 0;
     if (!used.items || !unused.items || !unknown.items || !plus.items || !tried.items ||
         !priv.items)
@@ -134,27 +149,40 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
         out->failed_calls += e->error_count;
         switch (e->verdict) {
         case CT_VERDICT_USED:
-            rc = list_add(b, &used, n, e);
+            rc = list_add(b, &used, e);
             break;
         case CT_VERDICT_UNUSED:
-            rc = list_add(b, &unused, n, e);
+            if (granted_names)
+                rc = list_add(b, &unused, e);
+            else
+                unused.count++;
             if (rc == 0 && on_privileged_track(b, e))
-                rc = list_add(b, &priv, n, e);
+                rc = list_add(b, &priv, e);
             break;
         case CT_VERDICT_UNKNOWN:
-            rc = list_add(b, &unknown, n, e);
+            if (granted_names)
+                rc = list_add(b, &unknown, e);
+            else
+                unknown.count++;
             break;
         case CT_VERDICT_NOT_GRANTED:
-            rc = list_add(b, &plus, n, e);
+            rc = list_add(b, &plus, e);
             break;
         case CT_VERDICT_ATTEMPTED:
-            rc = list_add(b, &tried, n, e);
+            rc = list_add(b, &tried, e);
             break;
         }
     }
     out->used = used.items, out->used_count = used.count;
-    out->unused = unused.items, out->unused_count = unused.count;
-    out->unknown = unknown.items, out->unknown_count = unknown.count;
+    out->unused_count = unused.count;
+    out->unknown_count = unknown.count;
+    if (granted_names) {
+        out->unused = unused.items;
+        out->unknown = unknown.items;
+    } else {
+        free(unused.items);
+        free(unknown.items);
+    }
     out->not_granted = plus.items, out->not_granted_count = plus.count;
     out->attempted = tried.items, out->attempted_count = tried.count;
     out->privileged_unused = priv.items, out->privileged_unused_count = priv.count;
@@ -301,7 +329,7 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
                            &acct->coverage.data, b->err);
     if (rc)
         return rc;
-    rc = summarize(b, &diff, &id->actions);
+    rc = summarize(b, &diff, &id->actions, true);
     if (rc == 0)
         decide_admin(b, id, &diff, policies);
     ct_diff_release(&diff);
@@ -561,7 +589,7 @@ static int review_person(builder *b, size_t person, const ct_account_calls *call
                            mine ? mine : &none, coverage_data,
                            &account_of(r, role_id->account)->coverage.data, b->err);
         if (rc == 0) {
-            rc = summarize(b, &diff, &u->actions);
+            rc = summarize(b, &diff, &u->actions, false);
             ct_diff_release(&diff);
         }
         u->last_day = last_day_of(mine);
