@@ -174,7 +174,8 @@ def cmd_report(a):
         out("| | | | | `--user user000` vs jq: %s |" % info["crosscheck"])
     for label, title in (("q-user", "--user user000"), ("q-role", "--role admin"),
                          ("q-destrole", "--user user000 --destrole admin"), ("q-list", "--list users"),
-                         ("q-people", "--list people"), ("q-person", "--person %s" % info.get("person"))):
+                         ("q-people", "--list people"), ("q-person", "--person %s" % info.get("person")),
+                         ("q-review", "review --format json")):
         q = med(label)
         if q is None and label in ("q-people", "q-person") and not pm.get("person_example"):
             continue  # an archive without people behind roles
@@ -188,6 +189,8 @@ def cmd_report(a):
             "the < 1% goal is for 1M events"
         out("| (d) `cloudtracker %s --skip-setup`%s, median of %d | %.3f | | %.1f MB | **%.3f%% of jq** (%s) |" % (
             title, bad, q["n"], q["wall"], q["rss"], pct, goal))
+        if label == "q-review" and info.get("crosscheck_review"):
+            out("| | | | | `review` vs `--user user000` and `--list users`: %s |" % info["crosscheck_review"])
         if label == "q-people" and info.get("crosscheck_people"):
             out("| | | | | `--list people` vs the generator: %s |" % info["crosscheck_people"])
     if ing_s and ing and small:
@@ -196,6 +199,13 @@ def cmd_report(a):
             "**RSS at %s / at %s = %.2f** |" % (
                 fmt_n(sev), ing_s["wall"], fmt_n(sev / ing_s["wall"]), ing_s["rss"], fmt_n(ev), fmt_n(sev),
                 ing["rss"] / ing_s["rss"]))
+    rv_s = med("q-review-small")
+    rv = med("q-review")
+    if rv_s and rv and small:
+        sev = small["params"]["events"]
+        out("| (e) `cloudtracker review` of the %s-event archive | %.3f | | %.1f MB | "
+            "**RSS at %s / at %s = %.2f** |" % (fmt_n(sev), rv_s["wall"], rv_s["rss"], fmt_n(ev), fmt_n(sev),
+                                               rv["rss"] / rv_s["rss"]))
     out("")
     out("Times are wall-clock seconds on a warm page cache; peak RSS is the command's maximum "
         "resident set (GNU time's %M; for a pipeline, its largest process). Compare ratios, not "
@@ -205,6 +215,27 @@ def cmd_report(a):
     if a.md:
         with open(a.md, "w") as f:
             f.write(text + "\n")
+    return 0
+
+
+def cmd_crosscheck_review(a):
+    """The review against the one-principal questions: user000's used
+    actions are the `--user user000` lines without a mark, and the users
+    reviewed are those `--list users` lists."""
+    with open(a.review) as f:
+        review = json.load(f)
+    users = [i for i in review["identities"] if i["kind"] == "user"]
+    listed = [line[2:].strip() for line in open(a.list_out) if line.strip()]
+    if sorted(u["name"] for u in users) != sorted(listed):
+        print("review users differ from --list users", file=sys.stderr)
+        return 1
+    u0 = [u for u in users if u["name"] == "user000"]
+    used = sorted(line[2:].strip() for line in open(a.user_out) if line.startswith("  "))
+    if not u0 or sorted(u0[0]["actions"]["used"]) != used:
+        print("user000's used actions differ from --user user000", file=sys.stderr)
+        return 1
+    print("%d identities (%d users, as --list users), user000's %d used actions as --user" % (
+        len(review["identities"]), len(users), len(used)))
     return 0
 
 
@@ -231,9 +262,13 @@ def main():
     c.add_argument("--manifest", required=True)
     c.add_argument("--account", required=True)
     c.add_argument("--ct", required=True)
+    c = sub.add_parser("crosscheck-review")
+    c.add_argument("--review", required=True)
+    c.add_argument("--user-out", required=True)
+    c.add_argument("--list-out", required=True)
     a = ap.parse_args()
     return {"run": cmd_run, "report": cmd_report, "crosscheck": cmd_crosscheck,
-            "crosscheck-people": cmd_crosscheck_people}[a.what](a)
+            "crosscheck-people": cmd_crosscheck_people, "crosscheck-review": cmd_crosscheck_review}[a.what](a)
 
 
 if __name__ == "__main__":

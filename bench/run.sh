@@ -89,7 +89,7 @@ if [ -z "$SKIP" ]; then
     btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
     [ "$btype" = Release ] || echo "run.sh: warning: $BUILD is a '$btype' build, not Release" >&2
     help=$("$CT" --help 2>&1 || true)
-    for need in ingest --skip-setup --destrole --list --person; do
+    for need in ingest --skip-setup --destrole --list --person review; do
         case "$help" in *"$need"*) ;; *) SKIP="the binary's --help lacks '$need' (CLI not ready)" ;; esac
     done
 fi
@@ -129,6 +129,7 @@ done
 STATUS=0
 CROSS=""
 PCROSS=""
+RCROSS=""
 clear_store() { rm -f "$1/store.db" "$1/store.db-wal" "$1/store.db-shm" "$1/store.db-journal"; }
 
 # --- (b) ingest -----------------------------------------------------------------------------
@@ -163,6 +164,12 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     q q-destrole --user user000 --destrole admin
     q q-list --list users
     q q-people --list people
+    # The access review of the whole account: one pass, every identity.
+    for _ in $(seq "$RUNS"); do
+        M --label q-review --stdout "$RUN/q-review.json" --stderr "$RUN/q-review.err" -- \
+            "$CT" review --config "$A/config.yaml" --account "$ACCT_NAME" --skip-setup \
+            --start "$START" --end "$END" --format json || STATUS=1
+    done
     # The person with the most Identity Center sessions (gen_archive.py's manifest).
     [ -z "$PERSON" ] || q q-person --person "$PERSON"
     CROSS=$(python3 "$BENCH/measure.py" crosscheck --jq "$RUN/jq-user000.txt" --ct "$RUN/q-user.out") || STATUS=1
@@ -170,6 +177,9 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     PCROSS=$(python3 "$BENCH/measure.py" crosscheck-people --manifest "$A/manifest.json" --account "$ACCT_NAME" \
         --ct "$RUN/q-people.out") || STATUS=1
     echo "run.sh: --list people against the generator: $PCROSS" >&2
+    RCROSS=$(python3 "$BENCH/measure.py" crosscheck-review --review "$RUN/q-review.json" --user-out "$RUN/q-user.out" \
+        --list-out "$RUN/q-list.out") || STATUS=1
+    echo "run.sh: review against --user user000 and --list users: $RCROSS" >&2
 fi
 
 # --- (e) peak memory at 3/10 of the size ------------------------------------------------
@@ -179,6 +189,10 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     say "(e) cloudtracker ingest of $SMALL events into a fresh store"
     clear_store "$S"
     M --label ingest-small --stderr "$RUN/ingest-small.stderr" -- "$CT" ingest --config "$S/config.yaml" || STATUS=1
+    # The review's memory should not grow with the number of events.
+    M --label q-review-small --stdout "$RUN/q-review-small.json" -- \
+        "$CT" review --config "$S/config.yaml" --account "$ACCT_NAME" --skip-setup \
+        --start "$START" --end "$END" --format json || STATUS=1
     [ "$KEEP" = 1 ] || clear_store "$S"
 else
     S=""
@@ -195,7 +209,7 @@ python3 "$BENCH/measure.py" report --results "$RESULTS" --archive "$A" ${S:+--sm
     --info "machine=$(nproc) x ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GB RAM", $2/1048576}' /proc/meminfo)" \
     --info "commit=commit $COMMIT, $(basename "$BUILD"); load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
     --info "jq_lines=$JQ_LINES" --info "skip=${SKIP:-}" --info "crosscheck=${CROSS:-}" \
-    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}"
+    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}" --info "crosscheck_review=${RCROSS:-}"
 cp "$RUN/report.md" "$OUT/last-report.md"
 echo >&2
 echo "run.sh: logs and outputs in $RUN" >&2

@@ -31,6 +31,9 @@ void ct_date_format_day(int64_t day, char out[11]);
 /* Today (UTC). The environment variable CLOUDTRACKER_TODAY=YYYY-MM-DD
  * overrides it, so tests can pin "now". */
 int64_t ct_today(void);
+/* Now, in seconds since the epoch; midnight (UTC) of CLOUDTRACKER_TODAY
+ * when that is set. */
+int64_t ct_now(void);
 bool ct_window_contains(const ct_window *w, int64_t day);
 
 #endif

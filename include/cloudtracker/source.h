@@ -273,6 +273,14 @@ typedef struct ct_account_coverage {
     uint64_t files_skipped; /* not read (unreadable, corrupt, not CloudTrail) */
 } ct_account_coverage;
 
+/* Filling a coverage, whatever order a backend finds its pieces in: adds
+ * `events` to `day` (a day may come in several pieces), and a Region seen
+ * (NULL as ""; repeats are fine). Each returns 0 or CT_ENOMEM. */
+int ct_account_coverage_add_day(ct_account_coverage *coverage, int64_t day, uint64_t events);
+int ct_account_coverage_add_region(ct_account_coverage *coverage, const char *region);
+/* Sorts the days (each once, summed) and the Regions (each once), and sets
+ * `events` to the sum of the days. */
+void ct_account_coverage_finish(ct_account_coverage *coverage);
 void ct_account_coverage_release(ct_account_coverage *coverage);
 
 typedef struct ct_source ct_source;

@@ -59,6 +59,7 @@ typedef struct ct_trail_record {
     const char *event_category;       /* eventCategory (Management, Data, Insight) */
     int read_only;                    /* readOnly: 1 true, 0 false, -1 absent or neither */
     int management_event;             /* managementEvent: likewise */
+    const char *aws_region;           /* awsRegion (the Region the call was made to) */
     const char *raw;                  /* the record's JSON object in the input, */
     size_t raw_len;                   /* from '{' to '}' (not NUL-terminated) */
 } ct_trail_record;

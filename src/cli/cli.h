@@ -30,9 +30,17 @@ enum cli_exit {
 typedef struct cli_options {
     bool help, version;
     bool ingest; /* the `ingest` command */
+    bool review; /* the `review` command */
+    const char *const *argv; /* the command line, for the review's evidence */
+    size_t argc;
     const char *config_path;
     bool config_given;
-    const char *account;
+    const char *account;   /* the first --account */
+    const char **accounts; /* every --account (review takes several) */
+    size_t account_count;
+    const char *output;       /* review --output */
+    const char *compare;      /* review --compare */
+    const char *dormant_days; /* review --dormant-days, as given */
     const char *list; /* "users", "roles" or "people" */
     const char *user;
     const char *role;
@@ -50,6 +58,7 @@ typedef struct cli_options {
     const char **paths; /* ingest's positional paths */
     size_t path_count;
     ct_format format;
+    bool format_given;
 } cli_options;
 
 /* Parses argv into opts (which the caller frees with cli_options_release).
@@ -73,7 +82,53 @@ void cli_warn(const char *text);
  * another machine (an http:// URL whose host is not loopback). */
 void cli_warn_cleartext(const ct_es_config *es);
 
+#include "cloudtracker/analysis.h"
+#include "cloudtracker/iam.h"
+
+/* What a query or review reads: the options, the config, the accounts'
+ * IAM data, the catalog and the event source, and the analysis context. */
+typedef struct cli_query {
+    const cli_options *opts;
+    ct_error err;
+    ct_config *cfg;
+    const ct_account *account;
+    const ct_account *dest_account;
+    ct_iam *iam;
+    ct_iam *dest_iam; /* NULL when the destination is --account itself */
+    ct_catalog *catalog;
+    ct_source *source;
+    ct_analysis analysis;
+    size_t notes_shown; /* notes of the analysis already printed on stderr */
+    /* --list people and --person: every account of the config with its IAM
+     * data (when --person needs it), and the Identity Center user lists. */
+    ct_account_view *views;
+    ct_iam **iams;
+    ct_identity_store **user_lists;
+    size_t user_list_count;
+} cli_query;
+
+/* Shared by the query and review commands (query.c). */
+/* Prints the notes the analysis added since the last call as warnings. */
+void cli_show_notes(cli_query *q);
+/* The window: flags first, then the config's window section, then the last
+ * window.days (365) days ending today. */
+int cli_compute_window(cli_query *q);
+/* The account of the config with this name or id; CT_ENOTFOUND listing them. */
+int cli_find_account(cli_query *q, const char *name, const ct_account **out);
+/* Opens the config's backend (Elasticsearch, else the store brought up to
+ * date from the log paths unless --skip-setup) into q->source. */
+int cli_open_source(cli_query *q);
+/* A report's status: a failed write is the output error. */
+int cli_output_status(cli_query *q, int rc);
+/* Every account of the config as the analyses see it (q->views); with
+ * `with_iam`, each with its IAM data; and the Identity Center user lists of
+ * the accounts in scope (q->account's, or all). */
+int cli_load_people_inputs(cli_query *q, bool with_iam);
+/* Frees what the query holds (not the options). */
+void cli_query_release(cli_query *q);
+
 int cli_run_query(const cli_options *opts);
+int cli_run_review(const cli_options *opts);
 int cli_run_ingest(const cli_options *opts);
 
 #endif

@@ -104,6 +104,8 @@ int main(int argc, char **argv)
         code = EXIT_OK;
     } else if (opts.ingest) {
         code = cli_run_ingest(&opts);
+    } else if (opts.review) {
+        code = cli_run_review(&opts);
     } else {
         code = cli_run_query(&opts);
     }

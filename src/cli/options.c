@@ -19,13 +19,17 @@ typedef struct option {
 
 /* Sorted by name. */
 static const option options[] = {
-    {"account", VALUE, "NAME|ID", "account to analyse (name or 12-digit id from the config)"},
+    {"account", MULTI, "NAME|ID",
+     "account to analyse (name or 12-digit id from the config); review: repeatable"},
+    {"compare", VALUE, "FILE", "review: what changed since this earlier review (its json)"},
     {"config", VALUE, "FILE", "config file (default: config.yaml)"},
     {"destaccount", VALUE, "NAME|ID", "with --destrole: the role lives in this account"},
     {"destrole", VALUE, "NAME", "what --user/--role did inside sessions of this role"},
+    {"dormant-days", VALUE, "N", "review: dormant after N days without activity (default 90)"},
     {"end", VALUE, "YYYY-MM-DD",
      "last day of the window, inclusive (default: window.end, else today)"},
-    {"format", VALUE, "text|json", "output format (default: text); json: docs/json-format.md"},
+    {"format", VALUE, "text|json|csv|html",
+     "output format (default: text); json: docs/json-format.md; csv, html: review only"},
     {"help", FLAG, NULL, "show this help"},
     {"iam", VALUE, "FILE", "authorization details of --account (overrides the config)"},
     {"ignore-benign", FLAG, NULL, "hide List*/Describe* actions and List-level actions"},
@@ -34,8 +38,8 @@ static const option options[] = {
      "list users, roles or people; \"- \" marks those with no activity"},
     {"logs", MULTI, "DIR", "CloudTrail folder (repeatable; overrides files.paths)"},
     {"no-color", FLAG, NULL, "no colors (also: NO_COLOR set, or output not a terminal)"},
-    {"person", VALUE, "NAME",
-     "analyse this person in every role they used (people behind roles)"},
+    {"output", VALUE, "FILE", "review: write here (whole or not at all), not to stdout"},
+    {"person", VALUE, "NAME", "analyse this person in every role they used (people behind roles)"},
     {"rejects", VALUE, "FILE", "ingest --to elasticsearch: where rejected records go (NDJSON)"},
     {"role", VALUE, "NAME", "analyse this role (all of its sessions)"},
     {"show-unused", FLAG, NULL, "only granted actions that were not used (\"-\", \"?\")"},
@@ -72,8 +76,19 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
 {
     const char *n = opt->name;
     const char **slot = NULL;
-    if (!strcmp(n, "account"))
-        slot = &o->account;
+    if (!strcmp(n, "account")) {
+        if (!value[0])
+            return ct_error_set(err, CT_EUSAGE, "--account needs a non-empty value");
+        if (push(&o->accounts, &o->account_count, value))
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        o->account = o->accounts[0];
+        return 0;
+    } else if (!strcmp(n, "compare"))
+        slot = &o->compare;
+    else if (!strcmp(n, "dormant-days"))
+        slot = &o->dormant_days;
+    else if (!strcmp(n, "output"))
+        slot = &o->output;
     else if (!strcmp(n, "config")) {
         if (o->config_given)
             return ct_error_set(err, CT_EUSAGE, "--config given twice");
@@ -120,8 +135,13 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
             o->format = CT_FORMAT_TEXT;
         else if (!strcmp(value, "json"))
             o->format = CT_FORMAT_JSON;
+        else if (!strcmp(value, "csv"))
+            o->format = CT_FORMAT_CSV;
+        else if (!strcmp(value, "html"))
+            o->format = CT_FORMAT_HTML;
         else
-            return ct_error_set(err, CT_EUSAGE, "--format takes text or json");
+            return ct_error_set(err, CT_EUSAGE, "--format takes text, json, csv or html");
+        o->format_given = true;
         return 0;
     }
     if (!slot)
@@ -159,8 +179,13 @@ int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
     memset(o, 0, sizeof(*o));
     o->config_path = "config.yaml";
     int i = 1;
+    o->argv = (const char *const *)argv;
+    o->argc = argc > 0 ? (size_t)argc : 0;
     if (argc > 1 && strcmp(argv[1], "ingest") == 0) {
         o->ingest = true;
+        i = 2;
+    } else if (argc > 1 && strcmp(argv[1], "review") == 0) {
+        o->review = true;
         i = 2;
     }
     bool only_paths = false;
@@ -213,6 +238,7 @@ void cli_options_release(cli_options *o)
 {
     free(o->logs);
     free(o->paths);
+    free(o->accounts);
     memset(o, 0, sizeof(*o));
 }
 
@@ -227,6 +253,9 @@ void cli_print_help(void)
         "               [--logs DIR]... [--store FILE] [--skip-setup] [--format text|json]\n"
         "  cloudtracker [--account NAME|ID] (--list people | --person NAME [--destrole NAME]\n"
         "               [--destaccount NAME|ID]) [options as above]\n"
+        "  cloudtracker review [--config FILE] [--account NAME|ID]... [--start YYYY-MM-DD]\n"
+        "               [--end YYYY-MM-DD] [--format text|json|csv|html] [--output FILE]\n"
+        "               [--compare PREVIOUS.json] [--dormant-days N] [--skip-setup]\n"
         "  cloudtracker ingest [--config FILE] [--account NAME|ID] [--store FILE] [PATH...]\n"
         "  cloudtracker ingest --to elasticsearch [--config FILE] [--account NAME|ID]\n"
         "               [--rejects FILE] [PATH...]\n"
@@ -234,6 +263,8 @@ void cli_print_help(void)
         "Compares what an IAM user or role was granted with what CloudTrail shows it used.\n"
         "--list people and --person name the people behind role sessions (Identity Center,\n"
         "SAML, web identity, source identity, role chains; README: People behind roles).\n"
+        "`review` is the access review of every user, role and person of the accounts\n"
+        "(README: Quarterly access reviews; docs/review.md).\n"
         "Each action line starts with:\n"
         "  \"  \" used    \"- \" granted, not used    \"? \" granted, CloudTrail cannot show it\n"
         "  \"+ \" used, not granted\n"

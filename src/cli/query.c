@@ -19,29 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct query {
-    const cli_options *opts;
-    ct_error err;
-    ct_config *cfg;
-    const ct_account *account;
-    const ct_account *dest_account;
-    ct_iam *iam;
-    ct_iam *dest_iam; /* NULL when the destination is --account itself */
-    ct_catalog *catalog;
-    ct_source *source;
-    ct_analysis analysis;
-    size_t notes_shown; /* notes of the analysis already printed on stderr */
-    /* --list people and --person: every account of the config with its IAM
-     * data (when --person needs it), and the Identity Center user lists. */
-    ct_account_view *views;
-    ct_iam **iams;
-    ct_identity_store **user_lists;
-    size_t user_list_count;
-} query;
-
 /* Prints the notes the analysis added since the last call as warnings
  * (the JSON document carries them all). */
-static void show_notes(query *q)
+void cli_show_notes(cli_query *q)
 {
     for (; q->notes_shown < q->analysis.notes.count; q->notes_shown++)
         cli_warn(q->analysis.notes.items[q->notes_shown]);
@@ -54,7 +34,7 @@ static bool about_people(const cli_options *o)
     return o->person || (o->list && strcmp(o->list, "people") == 0);
 }
 
-static int check_usage(query *q)
+static int check_usage(cli_query *q)
 {
     const cli_options *o = q->opts;
     ct_error *err = &q->err;
@@ -80,13 +60,25 @@ static int check_usage(query *q)
                             "config, each with its iam file");
     if (o->path_count)
         return ct_error_set(err, CT_EUSAGE, "paths are only taken by `cloudtracker ingest`");
+    if (o->account_count > 1)
+        return ct_error_set(err, CT_EUSAGE,
+                            "--account given twice (only `cloudtracker review` takes several)");
+    if (o->output || o->compare || o->dormant_days)
+        return ct_error_set(err, CT_EUSAGE, "--%s is only taken by `cloudtracker review`",
+                            o->output    ? "output"
+                            : o->compare ? "compare"
+                                         : "dormant-days");
+    if (o->format == CT_FORMAT_CSV || o->format == CT_FORMAT_HTML)
+        return ct_error_set(err, CT_EUSAGE,
+                            "--format csv and html are for `cloudtracker review`; queries print "
+                            "text or json");
     if (o->to || o->rejects)
         return ct_error_set(err, CT_EUSAGE, "--%s is only taken by `cloudtracker ingest`",
                             o->to ? "to" : "rejects");
     return 0;
 }
 
-static int parse_day_flag(query *q, const char *flag, const char *value, int64_t *day)
+static int parse_day_flag(cli_query *q, const char *flag, const char *value, int64_t *day)
 {
     if (ct_date_parse_day(value, day) != 0) {
         ct_error_set(&q->err, CT_EUSAGE, "%s: '%s' is not a date of the form YYYY-MM-DD", flag,
@@ -98,7 +90,7 @@ static int parse_day_flag(query *q, const char *flag, const char *value, int64_t
 
 /* The window: flags first, then the config's window section, then the last
  * `days` (365) days ending today. Both ends inclusive. */
-static int compute_window(query *q)
+int cli_compute_window(cli_query *q)
 {
     const cli_options *o = q->opts;
     const ct_config *c = q->cfg;
@@ -129,7 +121,7 @@ static int compute_window(query *q)
     return 0;
 }
 
-static int find_account(query *q, const char *name, const ct_account **out)
+int cli_find_account(cli_query *q, const char *name, const ct_account **out)
 {
     *out = ct_config_find_account(q->cfg, name);
     if (*out)
@@ -144,7 +136,7 @@ static int find_account(query *q, const char *name, const ct_account **out)
     return CT_ENOTFOUND;
 }
 
-static int load_iam(query *q, const ct_account *a, const char *override, ct_iam **out)
+static int load_iam(cli_query *q, const ct_account *a, const char *override, ct_iam **out)
 {
     const char *path = override ? override : a->iam_path;
     if (!path)
@@ -156,7 +148,7 @@ static int load_iam(query *q, const ct_account *a, const char *override, ct_iam 
 
 /* With an elasticsearch: section, queries go to the cluster; there is
  * nothing to set up, so --skip-setup changes nothing. */
-static int open_es_source(query *q)
+static int open_es_source(cli_query *q)
 {
     const ct_es_config *es = &q->cfg->es;
     if (es->insecure)
@@ -168,7 +160,7 @@ static int open_es_source(query *q)
     return rc;
 }
 
-static int open_source(query *q)
+int cli_open_source(cli_query *q)
 {
     const cli_options *o = q->opts;
     if (q->cfg->has_elasticsearch)
@@ -211,7 +203,7 @@ static ct_render_options render_options(const cli_options *o)
     return r;
 }
 
-static ct_report_subject subject_of(const query *q)
+static ct_report_subject subject_of(const cli_query *q)
 {
     ct_report_subject s = {0};
     s.account_name = q->account ? q->account->name : NULL;
@@ -223,7 +215,7 @@ static ct_report_subject subject_of(const query *q)
 }
 
 /* A report's status: a failed write is the output error. */
-static int output_status(query *q, int rc)
+int cli_output_status(cli_query *q, int rc)
 {
     if (rc)
         ct_error_set(&q->err, rc, "writing the output failed");
@@ -236,25 +228,25 @@ static ct_account_view view_of(const ct_account *a, const ct_iam *iam)
     return v;
 }
 
-static int run_list(query *q)
+static int run_list(cli_query *q)
 {
     ct_principal_kind kind =
         strcmp(q->opts->list, "users") == 0 ? CT_PRINCIPAL_USER : CT_PRINCIPAL_ROLE;
     ct_account_view account = view_of(q->account, q->iam);
     ct_activity activity;
     int rc = ct_analyze_activity(&q->analysis, &account, kind, &activity, &q->err);
-    show_notes(q);
+    cli_show_notes(q);
     if (rc)
         return rc;
     ct_render_options r = render_options(q->opts);
     ct_report_subject s = subject_of(q);
-    rc = output_status(q, ct_report_print_list(stdout, &r, &s, kind, activity.principals,
-                                               activity.active, activity.count));
+    rc = cli_output_status(q, ct_report_print_list(stdout, &r, &s, kind, activity.principals,
+                                                   activity.active, activity.count));
     ct_activity_release(&activity);
     return rc;
 }
 
-static int run_diff(query *q)
+static int run_diff(cli_query *q)
 {
     const cli_options *o = q->opts;
     ct_account_view account = view_of(q->account, q->iam);
@@ -286,7 +278,7 @@ static int run_diff(query *q)
             with_users = false;
         }
     }
-    show_notes(q);
+    cli_show_notes(q);
     if (rc) {
         ct_principal_answer_release(&answer);
         return rc;
@@ -298,7 +290,7 @@ static int run_diff(query *q)
     s.dest_role = answer.dest_role;
     s.dest_account_name = q->dest_account->name;
     s.dest_account_id = q->dest_account->id;
-    rc = output_status(q, ct_report_print(stdout, &r, &s, &answer.diff));
+    rc = cli_output_status(q, ct_report_print(stdout, &r, &s, &answer.diff));
     ct_principal_answer_release(&answer);
     ct_people_release(&users);
     return rc;
@@ -308,7 +300,7 @@ static int run_diff(query *q)
  * each with its IAM data (an account without an iam file has none). And
  * the Identity Center user lists of the accounts in scope (--account's, or
  * all), each file read once. */
-static int load_people_inputs(query *q, bool with_iam)
+int cli_load_people_inputs(cli_query *q, bool with_iam)
 {
     const ct_config *c = q->cfg;
     size_t n = c->account_count;
@@ -336,29 +328,29 @@ static int load_people_inputs(query *q, bool with_iam)
     return rc;
 }
 
-static const ct_account_view *view_of_account(const query *q, const ct_account *a)
+static const ct_account_view *view_of_account(const cli_query *q, const ct_account *a)
 {
     return a ? &q->views[a - q->cfg->accounts] : NULL;
 }
 
-static int run_people(query *q)
+static int run_people(cli_query *q)
 {
     ct_people people;
     int rc = ct_analyze_people(&q->analysis, (const ct_identity_store *const *)q->user_lists,
                                q->user_list_count, &people, &q->err);
-    show_notes(q);
+    cli_show_notes(q);
     if (rc)
         return rc;
     ct_render_options r = render_options(q->opts);
     ct_report_subject s = subject_of(q);
-    rc = output_status(q, ct_report_print_people(stdout, &r, &s, &people, q->views,
-                                                 q->cfg->account_count,
-                                                 view_of_account(q, q->account)));
+    rc = cli_output_status(q, ct_report_print_people(stdout, &r, &s, &people, q->views,
+                                                     q->cfg->account_count,
+                                                     view_of_account(q, q->account)));
     ct_people_release(&people);
     return rc;
 }
 
-static int run_person(query *q)
+static int run_person(cli_query *q)
 {
     const cli_options *o = q->opts;
     ct_person_question question = {0};
@@ -372,36 +364,36 @@ static int run_person(query *q)
     question.user_lists = q->user_list_count;
     ct_person_answer answer;
     int rc = ct_analyze_person(&q->analysis, &question, &answer, &q->err);
-    show_notes(q);
+    cli_show_notes(q);
     if (rc)
         return rc;
     ct_render_options r = render_options(o);
     ct_report_subject s = subject_of(q);
-    rc = output_status(q, ct_report_print_person(stdout, &r, &s, &answer, q->views,
-                                                 q->cfg->account_count));
+    rc = cli_output_status(
+        q, ct_report_print_person(stdout, &r, &s, &answer, q->views, q->cfg->account_count));
     ct_person_answer_release(&answer);
     return rc;
 }
 
-static int run(query *q)
+static int run(cli_query *q)
 {
     const cli_options *o = q->opts;
     int rc;
     if ((rc = check_usage(q)) || (rc = ct_config_load(&q->cfg, o->config_path, &q->err)))
         return rc;
-    if ((rc = compute_window(q)) ||
-        (o->account && (rc = find_account(q, o->account, &q->account))))
+    if ((rc = cli_compute_window(q)) ||
+        (o->account && (rc = cli_find_account(q, o->account, &q->account))))
         return rc;
     q->dest_account = q->account;
-    if (o->destaccount && (rc = find_account(q, o->destaccount, &q->dest_account)))
+    if (o->destaccount && (rc = cli_find_account(q, o->destaccount, &q->dest_account)))
         return rc;
     if (about_people(o)) {
-        if ((rc = load_people_inputs(q, o->person != NULL)))
+        if ((rc = cli_load_people_inputs(q, o->person != NULL)))
             return rc;
     } else {
         /* A role's JSON names who used it: the user lists help. */
         if (o->role && !o->destrole && o->format == CT_FORMAT_JSON &&
-            (rc = load_people_inputs(q, false)))
+            (rc = cli_load_people_inputs(q, false)))
             return rc;
         if ((rc = load_iam(q, q->account, o->iam, &q->iam)))
             return rc;
@@ -409,14 +401,14 @@ static int run(query *q)
             (rc = load_iam(q, q->dest_account, NULL, &q->dest_iam)))
             return rc;
     }
-    if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = open_source(q)))
+    if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = cli_open_source(q)))
         return rc;
     q->analysis.source = q->source;
     q->analysis.catalog = q->catalog;
     /* Problems with the inputs make any answer partial: the verdicts still
      * print, and the exit code says it. */
     rc = ct_analysis_prepare(&q->analysis, !o->skip_setup, &q->err);
-    show_notes(q);
+    cli_show_notes(q);
     if (rc)
         return rc;
     if (o->person)
@@ -428,25 +420,31 @@ static int run(query *q)
 
 int cli_run_query(const cli_options *opts)
 {
-    query q;
+    cli_query q;
     memset(&q, 0, sizeof(q));
     q.opts = opts;
     int rc = run(&q);
     if (rc)
         cli_report_error(&q.err);
     int code = rc ? cli_exit_code(rc) : q.analysis.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
-    ct_source_free(q.source);
-    ct_catalog_free(q.catalog);
-    ct_iam_free(q.dest_iam);
-    ct_iam_free(q.iam);
-    for (size_t i = 0; q.cfg && i < q.cfg->account_count; i++)
-        ct_iam_free(q.iams ? q.iams[i] : NULL);
-    for (size_t i = 0; i < q.user_list_count; i++)
-        ct_identity_store_free(q.user_lists[i]);
-    free(q.iams);
-    free(q.views);
-    free(q.user_lists);
-    ct_config_free(q.cfg);
-    ct_analysis_release(&q.analysis);
+    cli_query_release(&q);
     return code;
+}
+
+void cli_query_release(cli_query *q)
+{
+    ct_source_free(q->source);
+    ct_catalog_free(q->catalog);
+    ct_iam_free(q->dest_iam);
+    ct_iam_free(q->iam);
+    for (size_t i = 0; q->cfg && i < q->cfg->account_count; i++)
+        ct_iam_free(q->iams ? q->iams[i] : NULL);
+    for (size_t i = 0; i < q->user_list_count; i++)
+        ct_identity_store_free(q->user_lists[i]);
+    free(q->iams);
+    free(q->views);
+    free(q->user_lists);
+    ct_config_free(q->cfg);
+    ct_analysis_release(&q->analysis);
+    memset(q, 0, sizeof(*q));
 }

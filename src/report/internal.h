@@ -5,6 +5,7 @@
 
 #include "cloudtracker/report.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define COLOR_RED "\033[31m"
@@ -30,5 +31,33 @@ void ct_render_json_diff(FILE *out, const ct_render_options *o, const ct_diff *d
 /* {"people": [...], "sessions": [...]}: who used role `role_arn` in the
  * window, from the attributed sessions of `people` (people.c). */
 void ct_render_json_role_users(FILE *out, const ct_people *people, const char *role_arn);
+
+/* ---- the access review (review.c, review_csv.c, review_html.c) ---- */
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch (UTC). */
+void ct_review_format_time(int64_t seconds, char out[21]);
+
+/* Runs of consecutive days, for lists of days without events. */
+typedef struct ct_review_day_range {
+    int64_t first, last;
+} ct_review_day_range;
+/* Writes the runs of the sorted `days` into out (room for n) and returns
+ * their number. */
+size_t ct_review_day_ranges(const int64_t *days, size_t n, ct_review_day_range *out);
+
+/* The summary every format states. */
+typedef struct ct_review_totals {
+    size_t identities, users, roles, people;
+    size_t dormant;           /* CT_DORMANT_YES */
+    size_t administrators;    /* any ct_admin_kind but CT_ADMIN_NO */
+    size_t privileged_unused; /* identities with unused privileged actions (people: in a role) */
+} ct_review_totals;
+void ct_review_summary(const ct_review *review, ct_review_totals *totals);
+
+/* "", "all_actions", "escalation" (users, roles) or "via" (people). */
+const char *ct_review_admin_label(const ct_review_identity *id);
+
+int ct_review_csv(FILE *out, const ct_review_report *report);
+int ct_review_html(FILE *out, const ct_review_report *report);
 
 #endif

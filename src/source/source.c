@@ -132,6 +132,90 @@ void ct_data_events_release(ct_data_events *list)
     memset(list, 0, sizeof(*list));
 }
 
+/* The capacity of an array of `count` items that only ct_array_grow (from
+ * `initial` on) made: ct_account_coverage keeps no capacity of its own. */
+static size_t implicit_cap(size_t count, size_t initial)
+{
+    size_t cap = count ? initial : 0;
+    while (cap < count)
+        cap *= 2;
+    return cap;
+}
+
+int ct_account_coverage_add_day(ct_account_coverage *coverage, int64_t day, uint64_t events)
+{
+    /* Backends mostly give a day's pieces together: those are summed here,
+     * the rest when finishing. */
+    if (coverage->day_count && coverage->days[coverage->day_count - 1].day == day) {
+        coverage->days[coverage->day_count - 1].events += events;
+        return 0;
+    }
+    size_t cap = implicit_cap(coverage->day_count, 32);
+    ct_account_day *days =
+        ct_array_grow(coverage->days, &cap, coverage->day_count, sizeof(*days), 32);
+    if (!days)
+        return CT_ENOMEM;
+    coverage->days = days;
+    coverage->days[coverage->day_count++] = (ct_account_day){day, events};
+    return 0;
+}
+
+int ct_account_coverage_add_region(ct_account_coverage *coverage, const char *region)
+{
+    region = region ? region : "";
+    if (coverage->region_count &&
+        strcmp(coverage->regions[coverage->region_count - 1], region) == 0)
+        return 0;
+    size_t cap = implicit_cap(coverage->region_count, 16);
+    char **regions =
+        ct_array_grow(coverage->regions, &cap, coverage->region_count, sizeof(*regions), 16);
+    if (!regions)
+        return CT_ENOMEM;
+    coverage->regions = regions;
+    if (!(coverage->regions[coverage->region_count] = ct_strdup(region)))
+        return CT_ENOMEM;
+    coverage->region_count++;
+    return 0;
+}
+
+static int compare_days(const void *pa, const void *pb)
+{
+    const ct_account_day *a = pa, *b = pb;
+    return a->day < b->day ? -1 : a->day > b->day;
+}
+
+static int compare_strings(const void *pa, const void *pb)
+{
+    return strcmp(*(char *const *)pa, *(char *const *)pb);
+}
+
+void ct_account_coverage_finish(ct_account_coverage *coverage)
+{
+    size_t n = 0;
+    if (coverage->day_count > 1)
+        qsort(coverage->days, coverage->day_count, sizeof(*coverage->days), compare_days);
+    coverage->events = 0;
+    for (size_t i = 0; i < coverage->day_count; i++) {
+        coverage->events += coverage->days[i].events;
+        if (n && coverage->days[n - 1].day == coverage->days[i].day)
+            coverage->days[n - 1].events += coverage->days[i].events;
+        else
+            coverage->days[n++] = coverage->days[i];
+    }
+    coverage->day_count = n;
+    if (coverage->region_count > 1)
+        qsort(coverage->regions, coverage->region_count, sizeof(*coverage->regions),
+              compare_strings);
+    n = 0;
+    for (size_t i = 0; i < coverage->region_count; i++) {
+        if (n && strcmp(coverage->regions[n - 1], coverage->regions[i]) == 0)
+            free(coverage->regions[i]);
+        else
+            coverage->regions[n++] = coverage->regions[i];
+    }
+    coverage->region_count = n;
+}
+
 void ct_account_coverage_release(ct_account_coverage *coverage)
 {
     free(coverage->days);

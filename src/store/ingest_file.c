@@ -132,7 +132,7 @@ static int on_record(void *ud, const ct_trail_record *rec)
     const char *account = rec->recipient_account_id ? rec->recipient_account_id
                           : c->path_account         ? c->path_account
                                                     : "";
-    uint32_t principal, key, account_ix, action;
+    uint32_t principal, key, account_ix, region, action;
     bool session;
     const char *who = principal_of(rec, &session);
     /* Only a role session's calls are ever looked up by key (in
@@ -143,6 +143,7 @@ static int on_record(void *ud, const ct_trail_record *rec)
     if (intern(&agg->principals, who, &principal) != 0 ||
         intern(&agg->keys, session ? rec->access_key_id : "", &key) != 0 ||
         intern(&agg->accounts, account, &account_ix) != 0 ||
+        intern(&agg->regions, rec->aws_region ? rec->aws_region : "", &region) != 0 ||
         ct_action_key(&c->action, kind, rec->event_source, rec->event_name) != 0 ||
         ct_strpool_intern(&agg->actions, c->action.data, c->action.len,
                           ct_strpool_hash(c->action.data, c->action.len), &action) != 0)
@@ -155,14 +156,15 @@ static int on_record(void *ud, const ct_trail_record *rec)
     /* A role session's events, failed calls too, say who runs it. */
     if (session && add_evidence(c, rec, key, principal, day) != 0)
         return CT_ENOMEM;
-    /* Data events are also kept per account, action and readOnly: they
+    /* Every event counts for its account, day and Region (the coverage of
+     * the account's logs); data events also per action and readOnly: they
      * show which data events the account's trail records. */
     bool data = ct_is_data_event(rec->event_category, rec->management_event);
     int64_t access = rec->read_only == 1   ? CT_DATA_READ
                      : rec->read_only == 0 ? CT_DATA_WRITE
                                            : CT_DATA_UNKNOWN;
     int64_t dk[CT_AGG_KEYS] = {account_ix, day, data ? (int64_t)action + 1 : 0, data ? access : 0,
-                               0};
+                               region};
     if (ct_agg_rows_add(&agg->account_days, dk, 1, 0, NULL) != 0)
         return CT_ENOMEM;
     if (is_assume_role(rec) && add_assume(agg, rec, principal, account_ix) != 0)

@@ -17,13 +17,13 @@
 
 /* file_rows holds, per trail file, a blob of what the file added to the
  * roll-ups (store_rows.c): its calls per (principal, key, action, day,
- * session) and its events per (account, day, and for data events action
- * and readOnly). It is replaced with the file, as are the file's
+ * session) and its events per (account, day, Region, and for data events
+ * action and readOnly). It is replaced with the file, as are the file's
  * assume_role and session_evidence rows. The queries read roll-ups, which
  * the writer (store_write.c) keeps equal to the sums of the file blobs:
  * daily_call per (principal, day, action), session_call per (session key,
  * role, day, action) for calls made in role sessions, daily_account per
- * (account, day), daily_data per (account, day, action, access) for data
+ * (account, day, awsRegion: "" for none), daily_data per (account, day, action, access) for data
  * events. An action is an (eventSource, eventName, kind) triple, kind being
  * the eventType class (ct_event_kind). access_key holds the keys the
  * queries follow, those of role sessions, those AssumeRole issued and those
@@ -51,6 +51,7 @@ static const char *const SCHEMA[] = {
     "CREATE TABLE action(id INTEGER PRIMARY KEY, source TEXT NOT NULL, name TEXT NOT NULL,\n"
     "  kind INTEGER NOT NULL, UNIQUE (source, name, kind));\n"
     "CREATE TABLE account(id INTEGER PRIMARY KEY, account TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE region(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
     "CREATE TABLE file_rows(file_id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
     "CREATE TABLE daily_call(\n"
     "  principal_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
@@ -61,8 +62,9 @@ static const char *const SCHEMA[] = {
     "  action_id INTEGER NOT NULL, ok INTEGER NOT NULL, err INTEGER NOT NULL,\n"
     "  PRIMARY KEY (key_id, principal_id, day, action_id)) WITHOUT ROWID;\n"
     "CREATE TABLE daily_account(\n"
-    "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, events INTEGER NOT NULL,\n"
-    "  PRIMARY KEY (account_id, day)) WITHOUT ROWID;\n"
+    "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, region_id INTEGER NOT NULL,\n"
+    "  events INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (account_id, day, region_id)) WITHOUT ROWID;\n"
     "CREATE TABLE daily_data(\n"
     "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
     "  access INTEGER NOT NULL, events INTEGER NOT NULL,\n"
@@ -110,7 +112,7 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_ZAP_SESSION] = "DELETE FROM session_call WHERE key_id = ?1 AND principal_id = ?2"
                        " AND day = ?3 AND action_id = ?4 AND ok = 0 AND err = 0",
     [ST_ZAP_ACCOUNT] = "DELETE FROM daily_account WHERE account_id = ?1 AND day = ?2"
-                       " AND events = 0",
+                       " AND region_id = ?3 AND events = 0",
     [ST_ZAP_DATA] = "DELETE FROM daily_data WHERE account_id = ?1 AND day = ?2"
                     " AND action_id = ?3 AND access = ?4 AND events = 0",
     /* A file holding one event twice keeps it once. */
@@ -131,6 +133,8 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_ADD_ACTION] = "INSERT INTO action(source, name, kind) VALUES (?1, ?2, ?3)",
     [ST_GET_ACCOUNT] = "SELECT id FROM account WHERE account = ?1",
     [ST_ADD_ACCOUNT] = "INSERT INTO account(account) VALUES (?1)",
+    [ST_GET_REGION] = "SELECT id FROM region WHERE name = ?1",
+    [ST_ADD_REGION] = "INSERT INTO region(name) VALUES (?1)",
     /* The calls queries return raw roll-up rows; store_query.c sums them
      * per action (faster than GROUP BY's temporary B-tree on a busy
      * principal's tens of thousands of rows). */
@@ -160,6 +164,16 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_Q_DATA_EVENTS] = "SELECT action_id, access, day, events FROM daily_data"
                          " WHERE account_id = (SELECT id FROM account WHERE account = ?1)"
                          " AND day BETWEEN ?2 AND ?3",
+    /* An account's events per day and Region, in daily_account's key order
+     * (day, then region id): store_query.c sums a day's rows. A LEFT JOIN,
+     * so that a region row gone is damage found, not a Region left out. */
+    [ST_Q_ACCOUNT_DAYS] = "SELECT d.day, r.name, d.events FROM daily_account d"
+                          " LEFT JOIN region r ON r.id = d.region_id"
+                          " WHERE d.account_id = (SELECT id FROM account WHERE account = ?1)"
+                          " AND d.day BETWEEN ?2 AND ?3",
+    [ST_Q_FILE_COUNTS] = "SELECT COALESCE(SUM(status = 'ok'), 0),"
+                         " COALESCE(SUM(status = 'partial'), 0),"
+                         " COALESCE(SUM(status = 'skipped'), 0) FROM file",
     /* Every principal of an account (ct_arn_account, below): the
      * principals are read first (CROSS JOIN keeps that order), then each
      * matching one's days through daily_call's key. Raw rows, summed in

@@ -356,6 +356,7 @@ void ct_file_agg_seal(ct_file_agg *agg)
     ct_strpool_seal(&agg->principals);
     ct_strpool_seal(&agg->keys);
     ct_strpool_seal(&agg->accounts);
+    ct_strpool_seal(&agg->regions);
     ct_strpool_seal(&agg->actions);
     ct_strpool_seal(&agg->evidence_values);
 }
@@ -365,6 +366,7 @@ void ct_file_agg_release(ct_file_agg *agg)
     ct_strpool_release(&agg->principals);
     ct_strpool_release(&agg->keys);
     ct_strpool_release(&agg->accounts);
+    ct_strpool_release(&agg->regions);
     ct_strpool_release(&agg->actions);
     ct_agg_rows_release(&agg->calls);
     ct_agg_rows_release(&agg->account_days);

@@ -22,9 +22,10 @@
  * as one blob per file (file_rows); version 3 tells events apart by kind
  * (eventType) and keeps data events per account (daily_data); version 4
  * keeps what tells who is behind a role session (session_evidence, and the
- * caller's identity in assume_role). A store of an older version is rebuilt
- * (store_rebuild.c). */
-#define CT_STORE_VERSION 4
+ * caller's identity in assume_role); version 5 keeps each account's events
+ * per Region too (daily_account by awsRegion, the region dictionary). A
+ * store of an older version is rebuilt (store_rebuild.c). */
+#define CT_STORE_VERSION 5
 #define CT_STORE_APP_ID 0x43547374
 
 /* Prepared statements, made on first use. */
@@ -49,12 +50,16 @@ enum store_stmt {
     ST_ADD_ACTION,
     ST_GET_ACCOUNT,
     ST_ADD_ACCOUNT,
+    ST_GET_REGION,
+    ST_ADD_REGION,
     ST_Q_PRINCIPAL_CALLS,
     ST_Q_SESSION_CALLS,
     ST_Q_ACTION,
     ST_Q_ACTIVE,
     ST_Q_ACCOUNT_EVENTS,
     ST_Q_DATA_EVENTS,
+    ST_Q_ACCOUNT_DAYS,
+    ST_Q_FILE_COUNTS,
     ST_Q_ACCOUNT_CALLS,
     ST_Q_SESSION_EVIDENCE,
     ST_Q_SESSION_OPENINGS,
@@ -148,15 +153,17 @@ typedef struct ct_file_agg {
     ct_strpool principals;
     ct_strpool keys; /* role sessions' keys, issued keys, and "" */
     ct_strpool accounts;
+    ct_strpool regions;       /* awsRegion values ("" for none) */
     ct_strpool actions;       /* ct_action_key() of kind, eventSource and eventName */
     ct_agg_rows calls;        /* k = {principal, key, action, day, session}; a = ok, b = errors
                                * (session: 1 for a role session's call, whose key it is;
                                * other calls have key ""); sorted by key once the file is
                                * read */
-    ct_agg_rows account_days; /* k = {account, day, data action, data access}; a = events;
-                               * sorted likewise. For a data event (ct_is_data_event), data
-                               * action is its action's index + 1 and data access a
-                               * CT_DATA_* value; both are 0 for other events */
+    ct_agg_rows account_days; /* k = {account, day, data action, data access, region};
+                               * a = events; sorted likewise. For a data event
+                               * (ct_is_data_event), data action is its action's index + 1
+                               * and data access a CT_DATA_* value; both are 0 for other
+                               * events */
     ct_agg_rows evidence;     /* k = {key, role (principals), day, values, 0}: the role
                                * sessions' events; a = events */
     ct_strpool evidence_values; /* joined evidence values (ct_evidence_join) */
@@ -222,15 +229,15 @@ typedef struct ct_file_result {
 void ct_file_result_release(ct_file_result *res);
 
 /* The dictionaries strings are interned in. */
-enum store_dict { DICT_PRINCIPAL, DICT_KEY, DICT_ACTION, DICT_ACCOUNT, DICT_COUNT };
+enum store_dict { DICT_PRINCIPAL, DICT_KEY, DICT_ACTION, DICT_ACCOUNT, DICT_REGION, DICT_COUNT };
 
 /* Multi-row writes: upserts of the three roll-ups. */
 enum store_batch { BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT, BATCH_DATA, BATCH_KINDS };
 #define BATCH_ROWS 32
 
 /* Roll-up deltas: k = {principal, day, action} / {key, principal, day,
- * action} / {account, day} / {account, day, action, access}; counters are
- * signed values kept as uint64_t. */
+ * action} / {account, day, region} / {account, day, action, access};
+ * counters are signed values kept as uint64_t. */
 enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_DATA, DELTA_COUNT };
 
 /* While an ingest runs, it holds a mark beside the store file that other
@@ -351,9 +358,9 @@ extern ct_gz_budget *ct_ingest_budget;
 
 /* Values of a call row: principal, key, action (ids), day, session (0 or
  * 1), ok, err. Of an account row: account (id), day, data action (id, or
- * 0), data access (CT_DATA_*, or 0), events. */
+ * 0), data access (CT_DATA_*, or 0), region (id), events. */
 #define CT_FILE_CALL_COLS 7
-#define CT_FILE_ACCOUNT_COLS 5
+#define CT_FILE_ACCOUNT_COLS 6
 
 /* Encodes ncalls call rows and naccounts account rows (row after row, each
  * of the widths above) into `out`, which is emptied first. Rows compress

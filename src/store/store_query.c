@@ -435,6 +435,74 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     return rc;
 }
 
+/* The account's events per day and Region (daily_account's rows), summed
+ * per day, each Region once. */
+static int coverage_days(ct_store *store, const char *account_id, const ct_window *window,
+                         ct_account_coverage *out, ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_ACCOUNT_DAYS, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window->first_day);
+    sqlite3_bind_int64(st, 3, window->last_day);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+            rc = ct_error_set(err, CT_ESTORE, "store %s: damaged region row", store->path);
+            break;
+        }
+        /* A name that is there but not given: no memory. */
+        const char *region = (const char *)sqlite3_column_text(st, 1);
+        if (!region ||
+            ct_account_coverage_add_day(out, sqlite3_column_int64(st, 0),
+                                        (uint64_t)sqlite3_column_int64(st, 2)) != 0 ||
+            ct_account_coverage_add_region(out, region) != 0) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying account coverage");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* How many trail files the store read whole, in part, or skipped. */
+static int file_counts(ct_store *store, ct_account_coverage *out, ct_error *err)
+{
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_FILE_COUNTS, err);
+    if (!st)
+        return CT_ESTORE;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        out->files_known = true;
+        out->files_read = (uint64_t)sqlite3_column_int64(st, 0);
+        out->files_partial = (uint64_t)sqlite3_column_int64(st, 1);
+        out->files_skipped = (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? 0 : ct_store_fail(store, err, "counting files");
+}
+
+/* Three statements whatever the window: the days and Regions, the data
+ * events (data_events' own), the files. */
+static int account_coverage(ct_source *src, const char *account_id, const ct_window *window,
+                            ct_account_coverage *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    int rc = coverage_days(store, account_id, window, out, err);
+    if (rc == 0)
+        rc = data_events(src, account_id, window, &out->data, err);
+    if (rc == 0)
+        rc = file_counts(store, out, err);
+    if (rc == 0)
+        ct_account_coverage_finish(out);
+    else
+        ct_account_coverage_release(out);
+    return rc;
+}
+
 static int add_account_call(void *ud, const char *principal, const struct action_name *a,
                             const struct action_sum *s)
 {
@@ -706,6 +774,7 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     s->base.account_calls = account_calls;
     s->base.sessions = sessions;
     s->base.session_calls = session_calls;
+    s->base.account_coverage = account_coverage;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     if (path_count > 0) {

@@ -1,6 +1,7 @@
 /* A file's rows blob: what one trail file added to the roll-ups (its calls,
- * and its events per account and day, data events also per action), stored with the file so that a
- * changed file's old contributions can be taken out again. One compact blob
+ * and its events per account, day and Region, data events also per
+ * action), stored with the file so that a changed file's old contributions
+ * can be taken out again. One compact blob
  * per file costs the writer one row where a table of aggregates cost about a
  * hundred. */
 #include "store/store_internal.h"
@@ -82,15 +83,16 @@ int ct_file_rows_encode(ct_buf *out, const int64_t *calls, size_t ncalls, const 
 }
 
 /* Checks a decoded row: ids are positive, counts are not negative, the
- * session flag is 0 or 1, a data access is a CT_DATA_* value with an action. A damaged blob must
- * not make the roll-ups go negative or name rows that cannot exist. */
+ * session flag is 0 or 1, a data access is a CT_DATA_* value with an
+ * action. A damaged blob must not make the roll-ups go negative or name
+ * rows that cannot exist. */
 static bool row_valid(const int64_t *v, bool call)
 {
     if (call)
         return v[0] > 0 && v[1] > 0 && v[2] > 0 && (v[4] == 0 || v[4] == 1) && v[5] >= 0 &&
                v[6] >= 0 && (v[5] > 0 || v[6] > 0);
     bool data = v[3] != 0;
-    return v[0] > 0 && v[4] > 0 &&
+    return v[0] > 0 && v[4] > 0 && v[5] > 0 &&
            (data ? v[2] > 0 && v[3] >= CT_DATA_READ && v[3] <= CT_DATA_UNKNOWN : v[2] == 0);
 }
 

@@ -28,8 +28,8 @@ static const struct {
                        6,
                        " ON CONFLICT(key_id, principal_id, day, action_id) DO UPDATE"
                        " SET ok = ok + excluded.ok, err = err + excluded.err"},
-    [BATCH_ACCOUNT] = {"INSERT INTO daily_account(account_id, day, events) VALUES ", 3,
-                       " ON CONFLICT(account_id, day) DO UPDATE"
+    [BATCH_ACCOUNT] = {"INSERT INTO daily_account(account_id, day, region_id, events) VALUES ", 4,
+                       " ON CONFLICT(account_id, day, region_id) DO UPDATE"
                        " SET events = events + excluded.events"},
     [BATCH_DATA] = {"INSERT INTO daily_data(account_id, day, action_id, access, events) VALUES ", 5,
                     " ON CONFLICT(account_id, day, action_id, access) DO UPDATE"
@@ -188,9 +188,9 @@ static int intern(ct_store *store, enum store_dict dict, const ct_pool_item *ite
                   ct_error *err)
 {
     static const enum store_stmt get[DICT_COUNT] = {ST_GET_PRINCIPAL, ST_GET_KEY, ST_GET_ACTION,
-                                                    ST_GET_ACCOUNT};
+                                                    ST_GET_ACCOUNT, ST_GET_REGION};
     static const enum store_stmt add[DICT_COUNT] = {ST_ADD_PRINCIPAL, ST_ADD_KEY, ST_ADD_ACTION,
-                                                    ST_ADD_ACCOUNT};
+                                                    ST_ADD_ACCOUNT, ST_ADD_REGION};
     struct ct_id_cache *c = &store->cache[dict];
     uint32_t ix;
     if (ct_strpool_find(&c->pool, item->s, item->len, item->hash, &ix)) {
@@ -255,12 +255,12 @@ static int delta_call(ct_store *store, int64_t principal, int64_t key, int64_t a
 }
 
 /* An account row (see CT_FILE_ACCOUNT_COLS): its events count for the
- * account and day, and for a data event also in daily_data. */
+ * account, day and Region, and for a data event also in daily_data. */
 static int delta_account(ct_store *store, const int64_t *v, int sign, ct_error *err)
 {
-    uint64_t a = (uint64_t)v[4];
+    uint64_t a = (uint64_t)v[5];
     a = sign < 0 ? 0 - a : a;
-    int64_t k[CT_AGG_KEYS] = {v[0], v[1], 0, 0, 0};
+    int64_t k[CT_AGG_KEYS] = {v[0], v[1], v[4], 0, 0};
     if (ct_agg_rows_append(&store->delta[DELTA_ACCOUNT], k, a, 0) != 0)
         return ct_error_set(err, CT_ENOMEM, "out of memory");
     int64_t dk[CT_AGG_KEYS] = {v[0], v[1], v[2], v[3], 0};
@@ -357,13 +357,14 @@ static int upsert_file(ct_store *store, const ct_file_result *res, int64_t *file
 }
 
 /* Replaces one file's rows inside the open transaction. ids: the database
- * ids of the file's principals, keys, accounts and actions; vals: room for
- * its call and account rows. */
-static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4], int64_t *vals,
+ * ids of the file's principals, keys, accounts, actions and regions; vals:
+ * room for its call and account rows. */
+static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[5], int64_t *vals,
                       ct_error *err)
 {
     const ct_file_agg *agg = &res->agg;
-    int64_t *principal_ids = ids[0], *key_ids = ids[1], *account_ids = ids[2], *action_ids = ids[3];
+    int64_t *principal_ids = ids[0], *key_ids = ids[1], *account_ids = ids[2], *action_ids = ids[3],
+            *region_ids = ids[4];
     int64_t file_id = 0;
     int rc = upsert_file(store, res, &file_id, err);
     /* Always look for old rows: another process may have recorded the file
@@ -378,6 +379,8 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
         rc = intern_pool(store, DICT_ACCOUNT, &agg->accounts, account_ids, err);
     if (rc == 0)
         rc = intern_pool(store, DICT_ACTION, &agg->actions, action_ids, err);
+    if (rc == 0)
+        rc = intern_pool(store, DICT_REGION, &agg->regions, region_ids, err);
     if (rc != 0)
         return rc;
 
@@ -402,7 +405,8 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[4
         v[1] = d->k[1];
         v[2] = d->k[2] ? action_ids[d->k[2] - 1] : 0;
         v[3] = d->k[3];
-        v[4] = (int64_t)d->a;
+        v[4] = region_ids[d->k[4]];
+        v[5] = (int64_t)d->a;
         rc = delta_account(store, v, 1, err);
     }
     if (rc == 0 && ct_file_rows_encode(&store->blob, calls, ncalls, accounts, naccounts) != 0)
@@ -466,7 +470,7 @@ static int flush_delta(ct_store *store, enum store_delta which, ct_error *err)
                                                         BATCH_DATA};
     static const enum store_stmt zaps[DELTA_COUNT] = {ST_ZAP_DAILY, ST_ZAP_SESSION, ST_ZAP_ACCOUNT,
                                                       ST_ZAP_DATA};
-    static const int nkeys[DELTA_COUNT] = {3, 4, 2, 4};
+    static const int nkeys[DELTA_COUNT] = {3, 4, 3, 4};
     ct_agg_rows *t = &store->delta[which];
     if (t->count == 0)
         return 0;
@@ -510,8 +514,8 @@ void ct_store_rollback(ct_store *store)
 int ct_store_write_file(ct_store *store, const ct_file_result *res, ct_error *err)
 {
     const ct_file_agg *agg = &res->agg;
-    size_t nids =
-        agg->principals.count + agg->keys.count + agg->accounts.count + agg->actions.count;
+    size_t nids = agg->principals.count + agg->keys.count + agg->accounts.count +
+                  agg->actions.count + agg->regions.count;
     size_t need = nids + agg->calls.count * CT_FILE_CALL_COLS +
                   agg->account_days.count * CT_FILE_ACCOUNT_COLS;
     if (need > store->vals_cap) {
@@ -525,9 +529,10 @@ int ct_store_write_file(ct_store *store, const ct_file_result *res, ct_error *er
         store->vals_cap = cap;
     }
     int64_t *all = store->vals;
-    int64_t *ids[4] = {all, all + agg->principals.count,
-                       all + agg->principals.count + agg->keys.count,
-                       all + agg->principals.count + agg->keys.count + agg->accounts.count};
+    int64_t *ids[5] = {
+        all, all + agg->principals.count, all + agg->principals.count + agg->keys.count,
+        all + agg->principals.count + agg->keys.count + agg->accounts.count,
+        all + agg->principals.count + agg->keys.count + agg->accounts.count + agg->actions.count};
     int rc = write_file(store, res, ids, all + nids, err);
     if (rc != 0)
         ct_store_rollback(store);

@@ -58,6 +58,7 @@ enum slot {
     S_EVENT_CATEGORY, /* eventCategory */
     S_READ_ONLY,      /* readOnly (a boolean, kept as "true"/"false") */
     S_MANAGEMENT,     /* managementEvent (likewise) */
+    S_REGION,         /* awsRegion */
     S_ALT_TIME,       /* the key ct_trail_options.time_field names */
     SLOT_COUNT
 };
@@ -125,6 +126,7 @@ static const char *const type_reasons[SLOT_COUNT][T_COUNT] = {
     [S_EVENT_CATEGORY] = STRING_REASONS("eventCategory"),
     [S_READ_ONLY] = BOOLEAN_REASONS("readOnly"),
     [S_MANAGEMENT] = BOOLEAN_REASONS("managementEvent"),
+    [S_REGION] = STRING_REASONS("awsRegion"),
     [S_ALT_TIME] = STRING_REASONS("the files.timestamp_field time"),
 };
 
@@ -208,7 +210,7 @@ static const node response_node = NODE(response_fields);
         STR("sharedEventID", S_SHARED_EVENT_ID), STR("recipientAccountId", S_RECIPIENT),   \
         STR("errorCode", S_ERROR_CODE), STR("eventType", S_EVENT_TYPE),                    \
         STR("eventCategory", S_EVENT_CATEGORY), BOOL("readOnly", S_READ_ONLY),             \
-        BOOL("managementEvent", S_MANAGEMENT),                                             \
+        BOOL("managementEvent", S_MANAGEMENT), STR("awsRegion", S_REGION),                 \
         OBJ("userIdentity", S_ID, S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),            \
         OBJ("requestParameters", S_REQUEST, S_ROLE_ARN, S_REQUEST_SOURCE_IDENTITY + 1,     \
             &request_node),                                                                \
@@ -1027,6 +1029,7 @@ static int finish_record(scanner *sc, const unsigned char *start, const unsigned
         .event_category = get(sc, S_EVENT_CATEGORY),
         .read_only = tristate(sc, S_READ_ONLY),
         .management_event = tristate(sc, S_MANAGEMENT),
+        .aws_region = get(sc, S_REGION),
         .raw = (const char *)start,
         .raw_len = (size_t)(stop - start),
     };

@@ -145,6 +145,15 @@ int64_t ct_today(void)
     return ct_day_of_seconds((int64_t)time(NULL));
 }
 
+int64_t ct_now(void)
+{
+    const char *pinned = getenv("CLOUDTRACKER_TODAY");
+    int64_t day;
+    if (pinned && *pinned && ct_date_parse_day(pinned, &day) == 0)
+        return day * 86400;
+    return (int64_t)time(NULL);
+}
+
 bool ct_window_contains(const ct_window *w, int64_t day)
 {
     return day >= w->first_day && day <= w->last_day;

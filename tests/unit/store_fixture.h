@@ -217,17 +217,18 @@ static inline bool decode_file_rows(sqlite3 *db)
                      " session, ok, err, PRIMARY KEY (file_id, principal_id, key_id, action_id,"
                      " day));"
                      "CREATE TEMP TABLE file_account_day(file_id, account_id, day, data_action,"
-                     " access, events, PRIMARY KEY (file_id, account_id, day, data_action,"
-                     " access));",
+                     " access, region_id, events, PRIMARY KEY (file_id, account_id, day,"
+                     " data_action, access, region_id));",
                      NULL, NULL, NULL) != SQLITE_OK)
         return false;
     sqlite3_stmt *ins[2] = {NULL, NULL}, *blobs = NULL;
-    bool ok = sqlite3_prepare_v2(db, "INSERT INTO temp.file_call VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                                 -1, &ins[0], NULL) == SQLITE_OK &&
-              sqlite3_prepare_v2(db, "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4,?5,?6)",
-                                 -1, &ins[1], NULL) == SQLITE_OK &&
-              sqlite3_prepare_v2(db, "SELECT file_id, data FROM file_rows", -1, &blobs, NULL) ==
-                  SQLITE_OK;
+    bool ok =
+        sqlite3_prepare_v2(db, "INSERT INTO temp.file_call VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", -1,
+                           &ins[0], NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                           -1, &ins[1], NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT file_id, data FROM file_rows", -1, &blobs, NULL) ==
+            SQLITE_OK;
     while (ok && sqlite3_step(blobs) == SQLITE_ROW) {
         sqlite3_bind_int64(ins[0], 1, sqlite3_column_int64(blobs, 0));
         sqlite3_bind_int64(ins[1], 1, sqlite3_column_int64(blobs, 0));
@@ -272,8 +273,9 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         "SELECT k.key, p.arn, a.source, a.name, d.day, d.ok, d.err FROM session_call d"
         " JOIN principal p ON p.id = d.principal_id JOIN access_key k ON k.id = d.key_id"
         " JOIN action a ON a.id = d.action_id ORDER BY 1, 2, 3, 4, 5",
-        "SELECT c.account, d.day, d.events FROM daily_account d"
-        " JOIN account c ON c.id = d.account_id ORDER BY 1, 2",
+        "SELECT c.account, d.day, r.name, d.events FROM daily_account d"
+        " JOIN account c ON c.id = d.account_id JOIN region r ON r.id = d.region_id"
+        " ORDER BY 1, 2, 3",
         "SELECT c.account, d.day, a.source, a.name, d.access, d.events FROM daily_data d"
         " JOIN account c ON c.id = d.account_id JOIN action a ON a.id = d.action_id"
         " ORDER BY 1, 2, 3, 4, 5",
@@ -293,10 +295,10 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " FROM temp.file_call c JOIN file f ON f.id = c.file_id"
         " JOIN principal p ON p.id = c.principal_id JOIN access_key k ON k.id = c.key_id"
         " JOIN action a ON a.id = c.action_id ORDER BY 1, 2, 3, 4, 5, 6",
-        "SELECT f.path, a.account, d.day, d.data_action, d.access, d.events"
-        " FROM temp.file_account_day d"
-        " JOIN file f ON f.id = d.file_id JOIN account a ON a.id = d.account_id"
-        " ORDER BY 1, 2, 3, 4, 5",
+        "SELECT f.path, a.account, d.day, d.data_action, d.access, r.name, d.events"
+        " FROM temp.file_account_day d JOIN file f ON f.id = d.file_id"
+        " JOIN account a ON a.id = d.account_id JOIN region r ON r.id = d.region_id"
+        " ORDER BY 1, 2, 3, 4, 5, 6",
     };
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         sqlite3_stmt *st;
@@ -326,10 +328,12 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " + (SELECT count(*) FROM (SELECT key_id, principal_id, day, action_id, ok, err FROM"
         " session_call EXCEPT SELECT key_id, principal_id, day, action_id, SUM(ok), SUM(err)"
         " FROM file_call WHERE session GROUP BY 1, 2, 3, 4))"
-        " + (SELECT count(*) FROM (SELECT account_id, day, SUM(events) FROM file_account_day"
-        " GROUP BY 1, 2 EXCEPT SELECT account_id, day, events FROM daily_account))"
-        " + (SELECT count(*) FROM (SELECT account_id, day, events FROM daily_account EXCEPT"
-        " SELECT account_id, day, SUM(events) FROM file_account_day GROUP BY 1, 2))"
+        " + (SELECT count(*) FROM (SELECT account_id, day, region_id, SUM(events)"
+        " FROM file_account_day GROUP BY 1, 2, 3 EXCEPT SELECT account_id, day, region_id,"
+        " events FROM daily_account))"
+        " + (SELECT count(*) FROM (SELECT account_id, day, region_id, events FROM daily_account"
+        " EXCEPT SELECT account_id, day, region_id, SUM(events) FROM file_account_day"
+        " GROUP BY 1, 2, 3))"
         " + (SELECT count(*) FROM (SELECT account_id, day, data_action, access, SUM(events)"
         " FROM file_account_day WHERE access GROUP BY 1, 2, 3, 4 EXCEPT SELECT account_id, day,"
         " action_id, access, events FROM daily_data))"

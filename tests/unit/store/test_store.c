@@ -529,7 +529,7 @@ static void test_rows_blob(void)
     };
     /* An account row, and a data event's (read, then of unknown kind). */
     const int64_t accounts[][CT_FILE_ACCOUNT_COLS] = {
-        {1, 20000, 0, 0, 5}, {2, -3, 9, 1, 1}, {2, -3, (int64_t)1 << 40, 3, INT64_MAX}};
+        {1, 20000, 0, 0, 2, 5}, {2, -3, 9, 1, 1, 1}, {2, -3, (int64_t)1 << 40, 3, 7, INT64_MAX}};
     ct_buf b = CT_BUF_INIT;
     CHECK_INT(ct_file_rows_encode(&b, calls[0], 4, accounts[0], 3), 0);
     struct decoded d = {{0}, 0, 0, 0};
@@ -563,11 +563,12 @@ static void test_rows_blob(void)
         CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
     }
     const int64_t bad_accounts[][CT_FILE_ACCOUNT_COLS] = {
-        {1, 20000, 0, 0, 0}, /* no events */
-        {0, 20000, 0, 0, 1}, /* no account */
-        {1, 20000, 5, 0, 1}, /* an action without a data access */
-        {1, 20000, 0, 1, 1}, /* a data access without an action */
-        {1, 20000, 5, 4, 1}, /* no such access */
+        {1, 20000, 0, 0, 1, 0}, /* no events */
+        {0, 20000, 0, 0, 1, 1}, /* no account */
+        {1, 20000, 0, 0, 0, 1}, /* no region */
+        {1, 20000, 5, 0, 1, 1}, /* an action without a data access */
+        {1, 20000, 0, 1, 1, 1}, /* a data access without an action */
+        {1, 20000, 5, 4, 1, 1}, /* no such access */
     };
     for (size_t i = 0; i < sizeof(bad_accounts) / sizeof(bad_accounts[0]); i++) {
         CHECK_INT(ct_file_rows_encode(&b, NULL, 0, bad_accounts[i], 1), 0);
@@ -596,7 +597,7 @@ static void test_query_plans(void)
     enum store_stmt queries[] = {ST_Q_PRINCIPAL_CALLS, ST_Q_SESSION_CALLS, ST_Q_ACTIVE,
                                  ST_Q_ACCOUNT_EVENTS,  ST_Q_PROBLEMS,      ST_FILE_LOOKUP,
                                  ST_OLD_ROWS,          ST_DEL_ASSUME,      ST_GET_ACTION,
-                                 ST_Q_DATA_EVENTS,     ST_DEL_EVIDENCE};
+                                 ST_Q_DATA_EVENTS,     ST_DEL_EVIDENCE,    ST_Q_ACCOUNT_DAYS};
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         ct_buf sql = CT_BUF_INIT;
         ct_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", ct_store_sql(queries[q]));

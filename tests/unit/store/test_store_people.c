@@ -522,13 +522,15 @@ static void test_file_replaced(void)
 
 /* ---- rebuilding a store made by an older cloudtracker ---- */
 
-/* Makes the store at `db` as cloudtracker 3 left it: its schema, and a
- * recorded file for each trail file under `logs` (and a skipped one that
- * is gone, which holds nothing). */
-static void make_v3_store(const char *db, const char *logs)
+/* Makes the store at `db` as an older cloudtracker left it: the schema of
+ * `version` (3 or 4), and a recorded file for each trail file under `logs`
+ * (and a skipped one that is gone, which holds nothing). */
+static void make_old_store(const char *db, const char *logs, int version)
 {
     size_t n = 0;
-    char *schema = test_slurp(CT_TEST_DATA "/store/schema-v3.sql", &n);
+    char *schema = test_slurp(version == 3 ? CT_TEST_DATA "/store/schema-v3.sql"
+                                           : CT_TEST_DATA "/store/schema-v4.sql",
+                              &n);
     sqlite3 *h = NULL;
     CHECK_INT(sqlite3_open(db, &h), SQLITE_OK);
     CHECK_INT(sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
@@ -586,7 +588,7 @@ static void test_rebuild(void)
     char *db = pathf(root, "ct.db");
     char *side = pathf(root, "ct.db.rebuild");
     char *fresh = pathf(root, "fresh.db");
-    make_v3_store(db, logs);
+    make_old_store(db, logs, 3);
     CHECK_INT(store_int(db, "PRAGMA user_version"), 3);
     long long files = store_int(db, "SELECT count(*) FROM file WHERE status = 'ok'");
     CHECK_INT(files, 9);
@@ -694,7 +696,7 @@ static void test_rebuild_races(void)
     char *logs = people_copy(root);
     char *db = pathf(root, "ct.db");
     char *side = pathf(root, "ct.db.rebuild");
-    make_v3_store(db, logs);
+    make_old_store(db, logs, 3);
     ct_store *a = NULL, *b = NULL;
     ct_error err;
     ct_ingest_summary sum;
@@ -741,8 +743,8 @@ static void test_rebuild_races(void)
     remove_tree(root);
     mkdir(root, 0700);
     free(people_copy(root));
-    make_v3_store(db, logs);
-    make_v3_store(side, logs);
+    make_old_store(db, logs, 3);
+    make_old_store(side, logs, 3);
     CHECK_INT(ct_store_open(&a, db, true, &err), 0);
     CHECK_INT(store_int(side, "PRAGMA user_version"), CT_STORE_VERSION);
     CHECK_INT(store_int(side, "SELECT count(*) FROM file"), 0);
@@ -764,6 +766,52 @@ static void test_rebuild_races(void)
     free(root);
 }
 
+/* A store of the version before the Regions (4) is rebuilt the same way,
+ * and then answers the coverage question with them. */
+static void test_rebuild_v4(void)
+{
+    char *root = scratch_dir("people-rebuild-v4");
+    char *logs = people_copy(root);
+    char *db = pathf(root, "ct.db");
+    char *fresh = pathf(root, "fresh.db");
+    make_old_store(db, logs, 4);
+    CHECK_INT(store_int(db, "PRAGMA user_version"), 4);
+    ct_store *s = NULL;
+    ct_error err;
+    CHECK_INT(ct_store_open(&s, db, false, &err), CT_ESTORE);
+    CHECK(strstr(err.message, "schema version 4") != NULL);
+    CHECK_INT(ct_store_open(&s, db, true, &err), 0);
+    CHECK_INT(ct_store_rebuilding(s), 4);
+    const char *paths[] = {logs};
+    ct_ingest_options opts = {.paths = paths, .path_count = 1, .threads = 2};
+    ct_ingest_summary sum;
+    CHECK_INT(ct_store_ingest(s, &opts, &sum, &err), 0);
+    CHECK_INT(sum.files_read, 9);
+    ct_ingest_summary_release(&sum);
+    CHECK_INT(ct_store_rebuilding(s), 0);
+    CHECK_INT(store_int(db, "PRAGMA user_version"), CT_STORE_VERSION);
+    ct_source *src = NULL;
+    CHECK_INT(ct_store_source(&src, s, NULL, &err), 0);
+    ct_window march = {day_of("2024-03-01"), day_of("2024-03-31")};
+    ct_account_coverage c = {0};
+    CHECK_INT(src->account_coverage(src, A1, &march, &c, &err), 0);
+    CHECK(c.day_count > 0 && c.region_count > 0 && c.files_known && c.files_read == 9);
+    ct_account_coverage_release(&c);
+    ct_source_free(src);
+    CHECK_INT(ingest_into(fresh, logs, NULL, &err), 0);
+    bool c1 = false, c2 = false;
+    char *got = store_dump(db, &c1), *want = store_dump(fresh, &c2);
+    CHECK(c1 && c2);
+    CHECK_STR(got, want);
+    free(got);
+    free(want);
+    remove_tree(root);
+    free(fresh);
+    free(db);
+    free(logs);
+    free(root);
+}
+
 int main(void)
 {
     RUN(test_sessions);
@@ -773,5 +821,6 @@ int main(void)
     RUN(test_file_replaced);
     RUN(test_rebuild);
     RUN(test_rebuild_races);
+    RUN(test_rebuild_v4);
     TEST_MAIN_END();
 }

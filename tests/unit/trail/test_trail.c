@@ -77,6 +77,7 @@ static int on_record(void *ud, const ct_trail_record *r)
         c->response_provider = copy(r->response_provider, bad);
         c->event_type = copy(r->event_type, bad);
         c->event_category = copy(r->event_category, bad);
+        c->aws_region = copy(r->aws_region, bad);
         c->read_only = r->read_only;
         c->management_event = r->management_event;
         c->raw = ct_strndup(r->raw, r->raw_len);
@@ -106,7 +107,7 @@ static void release(result *res)
                              c->identity_type,     c->identity_arn,         c->identity_account_id,
                              c->access_key_id,     c->issuer_arn,           c->role_arn,
                              c->role_session_name, c->issued_key,           c->raw,
-                             c->event_type,        c->event_category};
+                             c->event_type,        c->event_category,       c->aws_region};
         for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
             free((char *)all[k]);
         const char *people[] = {c->identity_user_name,       c->identity_provider,
@@ -602,6 +603,8 @@ static void test_unexpected_types(void)
         {"\"sharedEventID\":{}", "sharedEventID is an object, expected a string", "{}"},
         {"\"eventType\":1", "eventType is a number, expected a string", "1}"},
         {"\"eventCategory\":[\"Data\"]", "eventCategory is an array, expected a string", "["},
+        {"\"awsRegion\":{\"name\":\"us-east-1\"}", "awsRegion is an object, expected a string",
+         "{\"name\""},
         {"\"readOnly\":\"yes\"", "readOnly is a string other than \"true\" or \"false\"",
          "\"yes\""},
         {"\"readOnly\":1", "readOnly is a number, expected true or false", "1}"},
@@ -632,7 +635,7 @@ static void test_unexpected_types(void)
         "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":null}",
         "\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":{\"arn\":null}}}",
         "\"managementEvent\":null,\"readOnly\":null,\"eventType\":null",
-        "\"recipientAccountId\":null,\"sharedEventID\":null,\"eventID\":null",
+        "\"recipientAccountId\":null,\"sharedEventID\":null,\"eventID\":null,\"awsRegion\":null",
         "\"userIdentity\":{\"userName\":null,\"identityProvider\":null,\"onBehalfOf\":null}",
         "\"userIdentity\":{\"onBehalfOf\":{\"userId\":null,\"identityStoreArn\":null},"
         "\"sessionContext\":{\"sourceIdentity\":null}}",
@@ -778,18 +781,19 @@ static void test_unexpected_types(void)
     release(&r);
 }
 
-/* eventType, eventCategory and the two booleans; readOnly as a literal, as
- * a string, or absent (then unknown); of other types see
+/* eventType, eventCategory, awsRegion and the two booleans; readOnly as a
+ * literal, as a string, or absent (then unknown); of other types see
  * test_unexpected_types. */
 static void test_kind_fields(void)
 {
     result r = {0};
     parse(&r, "[{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
               "\"eventTime\":\"2024-07-30T21:53:13Z\",\"eventType\":\"AwsApiCall\","
-              "\"eventCategory\":\"Data\",\"readOnly\":true,\"managementEvent\":false},"
+              "\"eventCategory\":\"Data\",\"readOnly\":true,\"managementEvent\":false,"
+              "\"awsRegion\":\"eu-west-1\"},"
               "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
-              "\"readOnly\":\"false\",\"managementEvent\":\"true\",\"eventType\":"
-              "\"AwsConsoleSignIn\"},"
+              "\"awsRegion\":\"\",\"readOnly\":\"false\",\"managementEvent\":\"true\","
+              "\"eventType\":\"AwsConsoleSignIn\"},"
               "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\"},"
               "{\"eventSource\":\"a\",\"eventName\":\"b\",\"eventTime\":\"2024-07-30T21:53:13Z\","
               "\"readOnly\":\"yes\",\"managementEvent\":[true],\"readOnly\":false,"
@@ -800,6 +804,9 @@ static void test_kind_fields(void)
     CHECK_STR(r.rec[0].event_category, "Data");
     CHECK_INT(r.rec[0].read_only, 1);
     CHECK_INT(r.rec[0].management_event, 0);
+    CHECK_STR(r.rec[0].aws_region, "eu-west-1");
+    CHECK_STR(r.rec[1].aws_region, "");
+    CHECK(r.rec[2].aws_region == NULL);
     CHECK_STR(r.rec[1].event_type, "AwsConsoleSignIn");
     CHECK(r.rec[1].event_category == NULL);
     CHECK_INT(r.rec[1].read_only, 0);
