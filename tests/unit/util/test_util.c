@@ -253,9 +253,12 @@ static void test_array_grow(void)
  * that use the last two letters of the alphabet. */
 static void test_base64(void)
 {
-    static const char *const vectors[][2] = {{"", ""},         {"f", "Zg=="},
-                                             {"fo", "Zm8="},   {"foo", "Zm9v"},
-                                             {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+    static const char *const vectors[][2] = {{"", ""},
+                                             {"f", "Zg=="},
+                                             {"fo", "Zm8="},
+                                             {"foo", "Zm9v"},
+                                             {"foob", "Zm9vYg=="},
+                                             {"fooba", "Zm9vYmE="},
                                              {"foobar", "Zm9vYmFy"}};
     char out[CT_BASE64_SIZE(6)];
     for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
