@@ -37,6 +37,7 @@ static const char css[] =
     "td.n,.nowrap{white-space:nowrap}\n"
     ".wide{overflow-x:auto}\n"
     "#ct-identities{font-size:13px}\n"
+    "#ct-identities dl.facts{max-width:36em}\n"
     "td.chg{white-space:nowrap}\n"
     "code{font:12px/1.4 ui-monospace,\"DejaVu Sans Mono\",Menlo,Consolas,monospace;"
     "overflow-wrap:anywhere}\n"
@@ -49,6 +50,9 @@ static const char css[] =
     "dl.facts dt{color:var(--muted)}\n"
     "dl.facts dd{margin:0}\n"
     "ul.names{margin:0;padding-left:1.2em}\n"
+    "ul.uses{margin:0;padding-left:1.2em}\n"
+    "ul.uses li{margin-bottom:.4em}\n"
+    "ul.uses svg.bar{margin:.2em 0}\n"
     "ul.warnings li{margin:.2em 0}\n"
     "table.summary td{font-size:1.3em;text-align:center;min-width:6em}\n"
     "table.summary th{text-align:center;font-weight:normal;color:var(--muted)}\n"
@@ -68,9 +72,18 @@ static const char css[] =
     "th[aria-sort=ascending] button.sort::after{content:\" \\25B2\"}\n"
     "th[aria-sort=descending] button.sort::after{content:\" \\25BC\"}\n"
     "[hidden]{display:none!important}\n"
+    "@page{size:landscape;margin:1cm}\n"
     "@media print{\n"
     ".controls,button.sort::after{display:none!important}\n"
     "body{margin:0;font-size:9pt}\n"
+    "#ct-identities{font-size:8pt}\n"
+    "#ct-identities dl.facts{max-width:26em}\n"
+    "td.n,td.chg{white-space:normal}\n"
+    "th,td{padding:.15em .3em}\n"
+    "code{font-size:7.5pt}\n"
+    /* the bar repeats the counts beside it in colour: the page needs the room */
+    "#ct-identities>thead>tr>th:nth-child(14),#ct-identities>tbody>tr>td:nth-child(14)"
+    "{display:none}\n"
     "thead th{position:static}\n"
     "thead{display:table-header-group}\n"
     "tr{break-inside:avoid}\n"
@@ -668,6 +681,11 @@ static void action_facts(FILE *out, const ct_review_actions *x)
     }
 }
 
+static void put_days(FILE *out, int64_t n)
+{
+    fprintf(out, "%" PRId64 " day%s", n, n == 1 ? "" : "s");
+}
+
 static void activity(FILE *out, const ct_review *r, int64_t last_day)
 {
     if (last_day < 0) {
@@ -675,7 +693,9 @@ static void activity(FILE *out, const ct_review *r, int64_t last_day)
         return;
     }
     put_day(out, last_day);
-    fprintf(out, " (%" PRId64 " days before the window's end)", r->window.last_day - last_day);
+    fputs(" (", out);
+    put_days(out, r->window.last_day - last_day);
+    fputs(" before the window's end)", out);
 }
 
 static void role_people(FILE *out, const ct_review *r, const ct_review_identity *id)
@@ -702,46 +722,41 @@ static void role_people(FILE *out, const ct_review *r, const ct_review_identity 
     fputs("</dd>", out);
 }
 
+/* A person's roles, one block each: how they used it, their own calls'
+ * verdicts against its grants, and what of them an auditor looks at. A
+ * list, not a table, so that the name column stays narrow. */
 static void person_roles(FILE *out, const ct_review *r, const ct_review_identity *id)
 {
-    fprintf(out, "<dt>Sessions</dt><dd>%zu active</dd></dl>", id->sessions);
-    if (!id->use_count) {
-        fputs("<p>No role used in the window.</p>", out);
-        return;
-    }
-    fputs("<table class=\"roles\"><thead><tr><th>Role</th><th>Account</th><th>Confidence</th>"
-          "<th class=\"n\">Sessions</th><th>Last activity</th><th class=\"n\">Used</th>"
-          "<th class=\"n\">Unused</th><th class=\"n\">Unknown</th><th class=\"n\">Not granted</th>"
-          "<th class=\"n\">Denied</th><th class=\"n\">Calls</th><th class=\"n\">Privileged "
-          "unused</th><th>Grants</th></tr></thead><tbody>",
-          out);
+    fprintf(out, "<dt>Sessions</dt><dd>%zu active</dd>", id->sessions);
+    fputs("<dt>Roles used</dt><dd>", out);
+    if (!id->use_count)
+        fputs("none in the window", out);
+    else
+        fputs("<ul class=\"uses\">", out);
     for (size_t k = 0; k < id->use_count; k++) {
         const ct_review_use *u = &id->uses[k];
+        const ct_review_actions *x = &u->actions;
         const ct_review_identity *role = &r->identities[u->identity];
-        fprintf(out, "<tr><td><a href=\"#id-%zu\">", u->identity);
+        fprintf(out, "<li><a href=\"#id-%zu\">", u->identity);
         put(out, role->name);
-        fputs("</a></td><td>", out);
+        fputs("</a> (", out);
         put(out, role->account ? role->account->name : "");
-        fprintf(out, "</td><td>%s</td><td class=\"n\">%zu</td><td>", u->high ? "high" : "low",
-                u->sessions);
-        if (u->last_day >= 0)
-            put_day(out, u->last_day);
-        fputs("</td>", out);
-        count_cells(out, &u->actions);
-        bar_cell(out, &u->actions);
-        fputs("</tr>", out);
-    }
-    fputs("</tbody></table>", out);
-    for (size_t k = 0; k < id->use_count; k++) {
-        const ct_review_actions *x = &id->uses[k].actions;
-        if (!x->privileged_unused_count && !x->not_granted_count && !x->attempted_count)
-            continue;
-        fputs("<dl class=\"facts\"><dt>In</dt><dd>", out);
-        put_code(out, r->identities[id->uses[k].identity].arn);
-        fputs("</dd>", out);
+        fprintf(out, "): %s confidence, %zu session%s, last activity ", u->high ? "high" : "low",
+                u->sessions, u->sessions == 1 ? "" : "s");
+        activity(out, r, u->last_day);
+        bar(out, x->used_count, x->unused_count, x->unknown_count);
+        fprintf(out,
+                "%zu used, %zu unused, %zu unknown, %zu not granted, %zu only denied; "
+                "%" PRIu64 " calls, %" PRIu64 " failed",
+                x->used_count, x->unused_count, x->unknown_count, x->not_granted_count,
+                x->attempted_count, x->calls, x->failed_calls);
+        fputs("<dl class=\"facts\">", out);
         action_facts(out, x);
-        fputs("</dl>", out);
+        fputs("</dl></li>", out);
     }
+    if (id->use_count)
+        fputs("</ul>", out);
+    fputs("</dd>", out);
 }
 
 /* The name cell: the name, its marks, and the details in a <details>. */
@@ -777,9 +792,7 @@ static void name_cell(FILE *out, const ct_review *r, const ct_review_identity *i
         role_people(out, r, id);
     if (id->kind == CT_REVIEW_PERSON)
         person_roles(out, r, id);
-    else
-        fputs("</dl>", out);
-    fputs("</details></td>", out);
+    fputs("</dl></details></td>", out);
 }
 
 static const char *admin_word(const ct_review_identity *id)
@@ -851,8 +864,9 @@ static void identity_row(FILE *out, const ct_review_report *rep, size_t i,
     if (id->last_day >= 0) {
         fprintf(out, "<td class=\"n\" data-v=\"%" PRId64 "\">", r->window.last_day - id->last_day);
         put_day(out, id->last_day);
-        fprintf(out, "<br><span class=\"sub\">%" PRId64 " days ago</span></td>",
-                r->window.last_day - id->last_day);
+        fputs("<br><span class=\"sub\">", out);
+        put_days(out, r->window.last_day - id->last_day);
+        fputs(" before the end</span></td>", out);
     } else {
         fputs("<td class=\"n\" data-v=\"\">never</td>", out);
     }
@@ -871,7 +885,8 @@ static void identities(FILE *out, const ct_review_report *rep)
     const ct_review *r = rep->review;
     fprintf(out,
             "<section id=\"ct-table\">\n<h2>Identities (%zu)</h2>\n<p class=\"sub\">Open a name "
-            "for its details. Grants bar:<span class=\"key u\"></span>used<span class=\"key x\">"
+            "for its details. Last activity: the last day with any event (failed calls too), and how "
+            "many days before the window's end. Grants bar:<span class=\"key u\"></span>used<span class=\"key x\">"
             "</span>unused<span class=\"key q\"></span>unknown (CloudTrail cannot show its use); "
             "the counts are in the columns beside it. A person's counts are the sums over the "
             "roles they used.</p>\n",
@@ -888,7 +903,7 @@ static void identities(FILE *out, const ct_review_report *rep)
           out);
     fputs("<div class=\"wide\"><table id=\"ct-identities\">\n<thead><tr><th>Kind</th>"
           "<th>Account</th><th>Name</th><th class=\"n\" data-type=\"num\">Last activity</th>"
-          "<th>Dormant</th><th>Administrator</th><th class=\"n\" data-type=\"num\">Used</th>"
+          "<th>Dormant</th><th>Admin</th><th class=\"n\" data-type=\"num\">Used</th>"
           "<th class=\"n\" data-type=\"num\">Unused</th>"
           "<th class=\"n\" data-type=\"num\">Unknown</th>"
           "<th class=\"n\" data-type=\"num\">Not granted</th>"

@@ -338,6 +338,28 @@ def check_print_and_no_script(b, path, want_names, label):
     check(names(b) == want_names, "%s without JavaScript: identities %r" % (label, names(b)))
 
 
+def check_all(b, fixture, complete, fixture_names, demo_html, demo_names, scratch):
+    check_page(b, fixture, fixture_names, "fixture", scratch)
+    check(b.eval("document.getElementById('ct-incomplete') !== null"),
+          "fixture: no INCOMPLETE banner")
+    check(b.eval("document.getElementById('ct-changes') !== null"),
+          "fixture: no changes section")
+    rows = check_interaction(b, "fixture")
+    dormant = sorted(r["name"] for r in rows if r["dormant"] == "yes")
+    check(dormant == sorted(["@admin", "AWSServiceRoleForSupport", "+cmd", fixture_names[11]]),
+          "fixture: dormant identities %r" % dormant)
+    check_print_and_no_script(b, fixture, fixture_names, "fixture")
+
+    check_page(b, complete, fixture_names, "fixture-complete", scratch)
+    check(b.eval("document.getElementById('ct-incomplete') === null"),
+          "fixture-complete: an INCOMPLETE banner")
+
+    check_page(b, demo_html, demo_names, "demo", scratch)
+    check(b.eval("document.getElementById('ct-changes') !== null"),
+          "demo: no changes section with --compare")
+    check_interaction(b, "demo")
+
+
 def run(cmd, **kw):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, **kw)
     if r.returncode != 0:
@@ -385,26 +407,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ct-chromium-") as profile:
         b = Browser(exe, profile)
         try:
-            check_page(b, fixture, fixture_names, "fixture", scratch)
-            check(b.eval("document.getElementById('ct-incomplete') !== null"),
-                  "fixture: no INCOMPLETE banner")
-            check(b.eval("document.getElementById('ct-changes') !== null"),
-                  "fixture: no changes section")
-            rows = check_interaction(b, "fixture")
-            dormant = sorted(r["name"] for r in rows if r["dormant"] == "yes")
-            check(dormant == sorted(["@admin", "AWSServiceRoleForSupport", "+cmd",
-                                     fixture_names[11]]),
-                  "fixture: dormant identities %r" % dormant)
-            check_print_and_no_script(b, fixture, fixture_names, "fixture")
-
-            check_page(b, complete, fixture_names, "fixture-complete", scratch)
-            check(b.eval("document.getElementById('ct-incomplete') === null"),
-                  "fixture-complete: an INCOMPLETE banner")
-
-            check_page(b, demo_html, demo_names, "demo", scratch)
-            check(b.eval("document.getElementById('ct-changes') !== null"),
-                  "demo: no changes section with --compare")
-            check_interaction(b, "demo")
+            check_all(b, fixture, complete, fixture_names, demo_html, demo_names, scratch)
+        except (RuntimeError, TimeoutError, EOFError, KeyError, TypeError) as e:
+            check(False, "the browser test stopped: %s" % e)
         finally:
             b.close()
     if failures:

@@ -309,6 +309,37 @@ static void test_long_lists(void)
     free(buf);
 }
 
+/* A review of nobody (an account whose IAM file lists no one): the
+ * header row alone, and a page with an empty table. */
+static void test_empty(void)
+{
+    review_fixture f;
+    review_fixture_init(&f, false, false);
+    f.review.identity_count = 0;
+    f.review.account_count = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    CHECK(out != NULL);
+    if (!out)
+        return;
+    CHECK_INT(ct_review_csv(out, &f.report), 0);
+    fclose(out);
+    size_t counts[2];
+    CHECK_INT(csv_shape(buf, len, counts, 2), 1);
+    free(buf);
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    CHECK(out != NULL);
+    if (!out)
+        return;
+    CHECK_INT(ct_review_html(out, &f.report), 0);
+    fclose(out);
+    CHECK(strstr(buf, "<h2>Identities (0)</h2>") != NULL);
+    CHECK(strstr(buf, "<tbody>\n</tbody>") != NULL);
+    free(buf);
+}
+
 /* A stream that cannot be written: CT_EIO, not success. */
 static void test_write_error(void)
 {
@@ -340,6 +371,7 @@ int main(void)
     RUN(test_csv);
     RUN(test_html);
     RUN(test_long_lists);
+    RUN(test_empty);
     RUN(test_write_error);
     TEST_MAIN_END();
 }
