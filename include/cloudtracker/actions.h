@@ -116,10 +116,16 @@ int ct_action_visibility(const char *action_lower, ct_visibility *out);
  * "never_logged", "permission_only". */
 const char *ct_visibility_class_name(ct_visibility_class cls);
 
+/* What the tables say about catalog action i (as ct_action_visibility),
+ * looked up when the catalog was loaded; NULL past the end. */
+const ct_visibility *ct_catalog_visibility(const ct_catalog *c, size_t i);
+
 /* "Benign" for --ignore-benign: actions whose name part (after the colon)
  * starts with "list" or "describe", and actions the catalog classes as access
  * level List (some "get..." calls). `c` may be NULL (name rule only). */
 bool ct_action_is_benign(const ct_catalog *c, const char *action_lower);
+/* The same for catalog action i, without looking its name up. */
+bool ct_catalog_is_benign(const ct_catalog *c, size_t i);
 
 /* The IAM actions one CloudTrail event needed. */
 #define CT_EVENT_MAX_ACTIONS 4

@@ -43,7 +43,10 @@ typedef struct ct_data_seen {
 } ct_data_seen;
 
 typedef struct ct_diff_entry {
-    char *action; /* lowercase service:action */
+    /* Lowercase service:action: the catalog's own string when the catalog
+     * has the action (catalog_index is then its index), else the diff's. */
+    const char *action;
+    size_t catalog_index; /* SIZE_MAX: not in the catalog */
     ct_verdict verdict;
     uint64_t count;       /* calls without errorCode */
     uint64_t error_count; /* calls with errorCode */
@@ -63,11 +66,10 @@ typedef struct ct_diff_entry {
     char *hidden_by_event;
     bool benign; /* hidden by --ignore-benign */
     ct_access_level level;
-    ct_decision decision; /* why granted or not (borrowed strings) */
 } ct_diff_entry;
 
 typedef struct ct_diff {
-    ct_diff_entry *entries; /* sorted by action */
+    ct_diff_entry *entries; /* sorted by action (catalog actions in catalog order) */
     size_t count;
     size_t cap;
     /* Calls whose eventSource/eventName cannot be an IAM action (empty,
@@ -83,7 +85,13 @@ typedef struct ct_diff {
     ct_data_seen *seen;
     size_t seen_count;
     ct_data_events observed;
+    const ct_policy_set *policies; /* the grants judged (borrowed): ct_diff_decision */
 } ct_diff;
+
+/* Why an entry's action is or is not granted (policy names borrowed from
+ * the IAM data). Evaluated when asked, since only --format json shows it:
+ * a diff of every action then costs no evaluation of each. */
+void ct_diff_decision(const ct_diff *diff, const ct_diff_entry *e, ct_decision *out);
 
 /* Fills *out (empty) with the data events of the account whose logs the
  * calls come from (ct_source.data_events); returns 0 or an error code with
@@ -426,7 +434,10 @@ typedef struct ct_review_account {
     const char *iam_latest_date;
     size_t users, roles;   /* as many as the IAM file lists */
     ct_account_coverage coverage;
-    int64_t *empty_days;   /* days of the window without any event of the account */
+    /* The days of the window without any event of the account, as runs of
+     * consecutive days (ascending), and how many days they hold. */
+    ct_window *empty_runs;
+    size_t empty_run_count;
     size_t empty_day_count;
 } ct_review_account;
 

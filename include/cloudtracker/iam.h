@@ -151,6 +151,9 @@ int ct_policy_expand(ct_grants **out, const ct_policy_set *set, const ct_catalog
                      ct_error *err);
 /* False for indices outside the catalog the grants were computed over. */
 bool ct_grants_has(const ct_grants *g, size_t catalog_index);
+/* The first granted index at or after `from`, or SIZE_MAX: walks the
+ * grants without testing every catalog index. */
+size_t ct_grants_next(const ct_grants *g, size_t from);
 /* Number of granted catalog actions. */
 size_t ct_grants_count(const ct_grants *g);
 /* NULL is harmless. */

@@ -21,6 +21,7 @@ struct ct_catalog {
     char *arena; /* the lowercase names, each NUL-terminated, in input order */
     struct entry *entries;
     size_t count;
+    ct_visibility *visibility; /* of each entry, looked up once at load */
 };
 
 #define NAME(c, e) ((c)->arena + (e).off)
@@ -35,6 +36,7 @@ void ct_catalog_free(ct_catalog *c)
         return;
     free(c->arena);
     free(c->entries);
+    free(c->visibility);
     free(c);
 }
 
@@ -281,6 +283,15 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
         c->entries[kept++] = c->entries[r];
     }
     c->count = kept;
+    /* Every diff asks what CloudTrail shows of each granted action: the
+     * answers are looked up here once, not per diff. */
+    if (!(c->visibility = calloc(kept ? kept : 1, sizeof(*c->visibility)))) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory loading the action catalog");
+        goto done;
+    }
+    for (size_t i = 0; rc == 0 && i < kept; i++)
+        if ((rc = ct_action_visibility(NAME(c, c->entries[i]), &c->visibility[i])) != 0)
+            rc = ct_error_set(err, rc, "cannot load the CloudTrail tables");
 
 done:
     if (rc != 0) {
@@ -321,6 +332,11 @@ size_t ct_catalog_count(const ct_catalog *c)
 const char *ct_catalog_name(const ct_catalog *c, size_t i)
 {
     return (c && i < c->count) ? NAME(c, c->entries[i]) : NULL;
+}
+
+const ct_visibility *ct_catalog_visibility(const ct_catalog *c, size_t i)
+{
+    return (c && i < c->count) ? &c->visibility[i] : NULL;
 }
 
 ct_access_level ct_catalog_level(const ct_catalog *c, size_t i)
@@ -377,14 +393,25 @@ void ct_catalog_service_range(const ct_catalog *c, const char *service, size_t l
     *end = e;
 }
 
+static bool benign_name(const char *action_lower)
+{
+    const char *colon = strchr(action_lower, ':');
+    const char *act = colon ? colon + 1 : action_lower;
+    return ct_str_starts_with(act, "list") || ct_str_starts_with(act, "describe");
+}
+
 bool ct_action_is_benign(const ct_catalog *c, const char *action_lower)
 {
     if (!action_lower)
         return false;
-    const char *colon = strchr(action_lower, ':');
-    const char *act = colon ? colon + 1 : action_lower;
-    if (ct_str_starts_with(act, "list") || ct_str_starts_with(act, "describe"))
+    if (benign_name(action_lower))
         return true;
     size_t i;
     return ct_catalog_find(c, action_lower, &i) && c->entries[i].level == CT_ACCESS_LIST;
+}
+
+bool ct_catalog_is_benign(const ct_catalog *c, size_t i)
+{
+    return i < c->count &&
+           (c->entries[i].level == CT_ACCESS_LIST || benign_name(NAME(c, c->entries[i])));
 }

@@ -7,18 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ct_diff_entry *add_entry(ct_diff *d, const char *action)
+/* Appends an entry: a catalog action's name is the catalog's (borrowed),
+ * another one a copy. */
+static ct_diff_entry *add_entry(ct_diff *d, const char *action, size_t catalog_index)
 {
     ct_diff_entry *entries = ct_array_grow(d->entries, &d->cap, d->count, sizeof(*entries), 256);
     if (!entries)
         return NULL;
     d->entries = entries;
     ct_diff_entry *e = &entries[d->count];
-    *e = (ct_diff_entry){.action = ct_strdup(action)};
+    *e = (ct_diff_entry){.action = catalog_index == SIZE_MAX ? ct_strdup(action) : action,
+                         .catalog_index = catalog_index};
     if (!e->action)
         return NULL;
     d->count++;
     return e;
+}
+
+static void release_action(ct_diff_entry *e)
+{
+    if (e->catalog_index == SIZE_MAX)
+        free((char *)e->action);
 }
 
 /* Calls aggregated per IAM action (several events can need one action). */
@@ -313,22 +322,22 @@ static int class_visible(build *b, const ct_visibility *v, bool *visible)
     return 0;
 }
 
-/* Fills an entry's catalog facts, visibility, policy decision and usage (u
- * may be NULL: never called). */
-static int fill(build *b, ct_diff_entry *e, const ct_catalog *catalog,
-                const ct_policy_set *policies, const usage *u)
+/* Fills an entry's catalog facts (e->catalog_index set, or SIZE_MAX),
+ * visibility and usage (u may be NULL: never called). */
+static int fill(build *b, ct_diff_entry *e, const ct_catalog *catalog, const usage *u)
 {
     ct_error *err = b->err;
-    size_t idx;
-    e->level = ct_catalog_find(catalog, e->action, &idx) ? ct_catalog_level(catalog, idx)
-                                                         : CT_ACCESS_UNKNOWN;
-    int rc = ct_action_visibility(e->action, &e->visibility);
-    if (rc)
+    size_t idx = e->catalog_index;
+    e->level = idx != SIZE_MAX ? ct_catalog_level(catalog, idx) : CT_ACCESS_UNKNOWN;
+    int rc = 0;
+    if (idx != SIZE_MAX)
+        e->visibility = *ct_catalog_visibility(catalog, idx);
+    else if ((rc = ct_action_visibility(e->action, &e->visibility)))
         return ct_error_set(err, rc, "cannot load the CloudTrail tables");
     if ((rc = class_visible(b, &e->visibility, &e->visible)))
         return rc;
-    e->benign = ct_action_is_benign(catalog, e->action);
-    ct_policy_decide(policies, e->action, &e->decision);
+    e->benign = idx != SIZE_MAX ? ct_catalog_is_benign(catalog, idx)
+                                : ct_action_is_benign(catalog, e->action);
     if (u) {
         e->count = u->count;
         e->error_count = u->error_count;
@@ -382,6 +391,45 @@ static int compare_entries(const void *a, const void *b)
     return strcmp(((const ct_diff_entry *)a)->action, ((const ct_diff_entry *)b)->action);
 }
 
+/* A used action of the catalog, by index: the granted ones are met in
+ * catalog order, so their usage is found by walking this list alongside
+ * rather than by a lookup per granted action. */
+typedef struct indexed_usage {
+    size_t index;
+    const usage *u;
+} indexed_usage;
+
+static int compare_indexed(const void *a, const void *b)
+{
+    size_t x = ((const indexed_usage *)a)->index, y = ((const indexed_usage *)b)->index;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the entries from `tail` on (actions outside the catalog's granted
+ * run) and merges them into the run before it, which is in catalog (so
+ * byte) order already: a diff of every action costs no sort of them all. */
+static int merge_tail(ct_diff *d, size_t tail)
+{
+    size_t extra = d->count - tail;
+    if (extra == 0)
+        return 0;
+    qsort(d->entries + tail, extra, sizeof(*d->entries), compare_entries);
+    ct_diff_entry *merged = malloc(d->count * sizeof(*merged));
+    if (!merged)
+        return CT_ENOMEM;
+    size_t i = 0, j = tail, k = 0;
+    while (i < tail || j < d->count) {
+        if (j == d->count || (i < tail && strcmp(d->entries[i].action, d->entries[j].action) < 0))
+            merged[k++] = d->entries[i++];
+        else
+            merged[k++] = d->entries[j++];
+    }
+    free(d->entries);
+    d->entries = merged;
+    d->cap = d->count;
+    return 0;
+}
+
 /* The verdict for a granted action: used when a call succeeded, else
  * unknown when CloudTrail could not have shown it, else unused. */
 static ct_verdict granted_verdict(const ct_diff_entry *e)
@@ -395,9 +443,11 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
                   const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud, ct_error *err)
 {
     memset(out, 0, sizeof(*out));
+    out->policies = policies;
     build b = {out, data_events, data_ud, false, err};
     ct_grants *grants = NULL;
     ct_strmap *by_action = ct_strmap_new();
+    indexed_usage *used_at = NULL;
     size_t pos = 0;
     const char *action;
     void *v;
@@ -410,18 +460,30 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         (rc = collect_usage(out, by_action, catalog, calls, err)))
         goto done;
 
-    size_t n = ct_catalog_count(catalog);
-    for (size_t i = 0; i < n; i++) {
-        if (!ct_grants_has(grants, i))
-            continue;
-        ct_diff_entry *e = add_entry(out, ct_catalog_name(catalog, i));
+    /* The used actions of the catalog, in catalog order. */
+    size_t used_count = 0, next_used = 0;
+    if (!(used_at = calloc(ct_strmap_count(by_action) + 1, sizeof(*used_at)))) {
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        goto done;
+    }
+    while (ct_strmap_next(by_action, &pos, &action, &v)) {
+        size_t idx;
+        if (ct_catalog_find(catalog, action, &idx))
+            used_at[used_count++] = (indexed_usage){idx, v};
+    }
+    pos = 0;
+    qsort(used_at, used_count, sizeof(*used_at), compare_indexed);
+    for (size_t i = ct_grants_next(grants, 0); i != SIZE_MAX; i = ct_grants_next(grants, i + 1)) {
+        ct_diff_entry *e = add_entry(out, ct_catalog_name(catalog, i), i);
         if (!e) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             goto done;
         }
-        void *used = NULL;
-        ct_strmap_get(by_action, e->action, &used);
-        if ((rc = fill(&b, e, catalog, policies, used)) ||
+        while (next_used < used_count && used_at[next_used].index < i)
+            next_used++;
+        const usage *used =
+            next_used < used_count && used_at[next_used].index == i ? used_at[next_used].u : NULL;
+        if ((rc = fill(&b, e, catalog, used)) ||
             (rc = check_hosts(&b, e, catalog, grants, by_action)))
             goto done;
         e->verdict = granted_verdict(e);
@@ -430,32 +492,36 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
     /* Actions the calls needed that the catalog expansion did not grant:
      * unknown to the catalog (a new API is still granted when an Allow
      * matches it), or not granted. */
+    size_t tail = out->count;
     while (ct_strmap_next(by_action, &pos, &action, &v)) {
         size_t idx;
         const usage *u = v;
         bool in_catalog = ct_catalog_find(catalog, action, &idx);
         if (in_catalog && ct_grants_has(grants, idx))
             continue; /* already listed */
-        ct_diff_entry *e = add_entry(out, action);
+        ct_diff_entry *e = in_catalog ? add_entry(out, ct_catalog_name(catalog, idx), idx)
+                                      : add_entry(out, action, SIZE_MAX);
         if (!e) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             goto done;
         }
-        if ((rc = fill(&b, e, catalog, policies, u)))
+        if ((rc = fill(&b, e, catalog, u)))
             goto done;
-        if (e->decision.granted && in_catalog) {
+        ct_decision decision;
+        ct_policy_decide(policies, e->action, &decision);
+        if (decision.granted && in_catalog) {
             rc = ct_error_set(err, CT_EINTERNAL, "policy expansion and decision disagree on %s",
                               action);
             goto done;
         }
-        if (e->decision.granted) {
+        if (decision.granted) {
             if ((rc = check_hosts(&b, e, catalog, grants, by_action)))
                 goto done;
             e->verdict = granted_verdict(e);
         } else if (!u->needs_grant) {
             /* Only permission-free calls, or calls that may have needed
              * it: nothing is known to be missing. */
-            free(e->action);
+            release_action(e);
             free(e->hidden_by_event);
             out->count--;
             continue;
@@ -463,9 +529,11 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
             e->verdict = e->count > 0 ? CT_VERDICT_NOT_GRANTED : CT_VERDICT_ATTEMPTED;
         }
     }
-    qsort(out->entries, out->count, sizeof(*out->entries), compare_entries);
+    if (merge_tail(out, tail) != 0)
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory");
 
 done:
+    free(used_at);
     if (by_action) {
         pos = 0;
         while (ct_strmap_next(by_action, &pos, NULL, &v)) {
@@ -480,10 +548,15 @@ done:
     return rc;
 }
 
+void ct_diff_decision(const ct_diff *diff, const ct_diff_entry *e, ct_decision *out)
+{
+    ct_policy_decide(diff->policies, e->action, out);
+}
+
 void ct_diff_release(ct_diff *diff)
 {
     for (size_t i = 0; i < diff->count; i++) {
-        free(diff->entries[i].action);
+        release_action(&diff->entries[i]);
         free(diff->entries[i].hidden_by_event);
     }
     free(diff->entries);

@@ -56,14 +56,13 @@ typedef struct builder {
 
 /* ---- the verdicts of a diff, summed up ---- */
 
-/* A stable copy of an action name: the catalog's own string when it knows
- * the action, else a copy in the review's arena. */
-static const char *action_name(builder *b, const char *action)
+/* A stable copy of an entry's action name: the catalog's own string when it
+ * knows the action, else a copy in the review's arena. */
+static const char *action_name(builder *b, const ct_diff_entry *e)
 {
-    size_t i;
-    if (ct_catalog_find(b->a->catalog, action, &i))
-        return ct_catalog_name(b->a->catalog, i);
-    return ct_text_strdup(&b->r->text, action);
+    if (e->catalog_index != SIZE_MAX)
+        return ct_catalog_name(b->a->catalog, e->catalog_index);
+    return ct_text_strdup(&b->r->text, e->action);
 }
 
 static bool on_privileged_track(const ct_diff_entry *e)
@@ -82,9 +81,9 @@ typedef struct name_list {
     size_t count;
 } name_list;
 
-static int list_add(builder *b, name_list *l, size_t cap, const char *action)
+static int list_add(builder *b, name_list *l, size_t cap, const ct_diff_entry *e)
 {
-    const char *name = action_name(b, action);
+    const char *name = action_name(b, e);
     if (!name)
         return out_of_memory(b->err);
     if (l->count < cap)
@@ -120,21 +119,21 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
         out->failed_calls += e->error_count;
         switch (e->verdict) {
         case CT_VERDICT_USED:
-            rc = list_add(b, &used, n, e->action);
+            rc = list_add(b, &used, n, e);
             break;
         case CT_VERDICT_UNUSED:
-            rc = list_add(b, &unused, n, e->action);
+            rc = list_add(b, &unused, n, e);
             if (rc == 0 && on_privileged_track(e))
-                rc = list_add(b, &priv, n, e->action);
+                rc = list_add(b, &priv, n, e);
             break;
         case CT_VERDICT_UNKNOWN:
-            rc = list_add(b, &unknown, n, e->action);
+            rc = list_add(b, &unknown, n, e);
             break;
         case CT_VERDICT_NOT_GRANTED:
-            rc = list_add(b, &plus, n, e->action);
+            rc = list_add(b, &plus, n, e);
             break;
         case CT_VERDICT_ATTEMPTED:
-            rc = list_add(b, &tried, n, e->action);
+            rc = list_add(b, &tried, n, e);
             break;
         }
     }
@@ -204,23 +203,27 @@ static ct_dormancy dormancy(const ct_review *r, int64_t last_day, const char *cr
 
 /* ---- administrators ---- */
 
-static void decide_admin(builder *b, ct_review_identity *id, const ct_policy_set *policies)
+/* An administrator: granted every catalog action (counted on the diff,
+ * which lists each granted one), else an action of admin-equivalent.tsv. */
+static void decide_admin(builder *b, ct_review_identity *id, const ct_diff *d,
+                         const ct_policy_set *policies)
 {
-    size_t granted_in_catalog = 0;
-    for (size_t i = 0; i < id->actions.used_count; i++)
-        granted_in_catalog += ct_catalog_find(b->a->catalog, id->actions.used[i], &(size_t){0});
-    /* Unused and "?" names all come from the catalog's grants. */
-    granted_in_catalog += id->actions.unused_count + id->actions.unknown_count;
-    if (granted_in_catalog == ct_catalog_count(b->a->catalog)) {
+    size_t granted = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        ct_verdict v = d->entries[i].verdict;
+        granted += d->entries[i].catalog_index != SIZE_MAX &&
+                   (v == CT_VERDICT_USED || v == CT_VERDICT_UNUSED || v == CT_VERDICT_UNKNOWN);
+    }
+    if (granted == ct_catalog_count(b->a->catalog)) {
         id->admin = CT_ADMIN_ALL_ACTIONS;
         return;
     }
     size_t n = 0;
     const ct_admin_equivalent *rows = ct_admin_equivalents(&n);
     for (size_t i = 0; i < n; i++) {
-        ct_decision d;
-        ct_policy_decide(policies, rows[i].action, &d);
-        if (d.granted) {
+        ct_decision dec;
+        ct_policy_decide(policies, rows[i].action, &dec);
+        if (dec.granted) {
             id->admin = CT_ADMIN_ESCALATION;
             id->admin_via = rows[i].action;
             return;
@@ -277,32 +280,34 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
     if (rc)
         return rc;
     rc = summarize(b, &diff, &id->actions);
+    if (rc == 0)
+        decide_admin(b, id, &diff, policies);
     ct_diff_release(&diff);
     if (rc)
         return rc;
     id->last_day = last_day_of(mine);
     id->dormant = dormancy(b->r, id->last_day, id->created);
-    decide_admin(b, id, policies);
     return 0;
 }
 
-/* The days of the window the account's logs hold no event of. */
+/* The days of the window the account's logs hold no event of, as runs. */
 static int find_empty_days(builder *b, ct_review_account *acct)
 {
     const ct_window *w = &b->r->window;
-    size_t span = (size_t)(w->last_day - w->first_day + 1);
-    if (span <= acct->coverage.day_count)
-        return 0;
-    acct->empty_days = calloc(span - acct->coverage.day_count, sizeof(*acct->empty_days));
-    if (!acct->empty_days)
+    const ct_account_coverage *c = &acct->coverage;
+    size_t cap = c->day_count + 1; /* runs lie between the days with events */
+    if (!(acct->empty_runs = calloc(cap, sizeof(*acct->empty_runs))))
         return out_of_memory(b->err);
-    size_t k = 0;
-    for (int64_t day = w->first_day; day <= w->last_day; day++) {
-        while (k < acct->coverage.day_count && acct->coverage.days[k].day < day)
-            k++;
-        if (k < acct->coverage.day_count && acct->coverage.days[k].day == day)
-            continue;
-        acct->empty_days[acct->empty_day_count++] = day;
+    int64_t next = w->first_day; /* the first day not yet accounted for */
+    for (size_t k = 0; k <= c->day_count; k++) {
+        int64_t busy = k < c->day_count ? c->days[k].day : w->last_day + 1;
+        if (busy < next || busy > w->last_day + 1)
+            continue; /* a day outside the window: the backend's answer is its own */
+        if (busy > next) {
+            acct->empty_runs[acct->empty_run_count++] = (ct_window){next, busy - 1};
+            acct->empty_day_count += (size_t)(busy - next);
+        }
+        next = busy + 1;
     }
     return 0;
 }
@@ -603,7 +608,7 @@ void ct_review_release(ct_review *review)
     free(review->identities);
     for (size_t i = 0; i < review->account_count; i++) {
         ct_account_coverage_release(&review->accounts[i].coverage);
-        free(review->accounts[i].empty_days);
+        free(review->accounts[i].empty_runs);
     }
     free(review->accounts);
     ct_people_release(&review->people);

@@ -20,7 +20,7 @@ typedef struct option {
 /* Sorted by name. */
 static const option options[] = {
     {"account", MULTI, "NAME|ID",
-     "account to analyse (name or 12-digit id from the config); review: repeatable"},
+     "account to analyse (name or 12-digit id from the config); review takes several"},
     {"compare", VALUE, "FILE", "review: what changed since this earlier review (its json)"},
     {"config", VALUE, "FILE", "config file (default: config.yaml)"},
     {"destaccount", VALUE, "NAME|ID", "with --destrole: the role lives in this account"},
@@ -28,8 +28,8 @@ static const option options[] = {
     {"dormant-days", VALUE, "N", "review: dormant after N days without activity (default 90)"},
     {"end", VALUE, "YYYY-MM-DD",
      "last day of the window, inclusive (default: window.end, else today)"},
-    {"format", VALUE, "text|json|csv|html",
-     "output format (default: text); json: docs/json-format.md; csv, html: review only"},
+    {"format", VALUE, "FORMAT",
+     "text (default) or json (docs/json-format.md); review also csv, html"},
     {"help", FLAG, NULL, "show this help"},
     {"iam", VALUE, "FILE", "authorization details of --account (overrides the config)"},
     {"ignore-benign", FLAG, NULL, "hide List*/Describe* actions and List-level actions"},

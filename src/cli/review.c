@@ -160,7 +160,18 @@ static int write_review(review_run *r, const ct_review *review, const ct_review_
     rep.review = review;
     rep.changes = changes;
     rep.tool_version = CT_VERSION;
-    rep.argv = o->argv;
+    /* The program as its name, not the path it was run by (a machine's
+     * detail; the version says which program it was). */
+    const char **argv = calloc(o->argc ? o->argc : 1, sizeof(*argv));
+    if (!argv)
+        return ct_error_set(&q->err, CT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < o->argc; i++)
+        argv[i] = o->argv[i];
+    if (o->argc) {
+        const char *slash = strrchr(argv[0], '/');
+        argv[0] = slash ? slash + 1 : argv[0];
+    }
+    rep.argv = argv;
     rep.argc = o->argc;
     rep.made_at = ct_now();
     rep.backend = q->source->name;
@@ -171,17 +182,22 @@ static int write_review(review_run *r, const ct_review *review, const ct_review_
     const char *no_color = getenv("NO_COLOR");
     rep.color = tty && o->format == CT_FORMAT_TEXT && !o->no_color && !(no_color && no_color[0]);
     rep.width = terminal_width(tty);
-    if (!o->output)
-        return cli_output_status(q, ct_report_print_review(stdout, o->format, &rep));
-    ct_outfile f = {0};
-    int rc = ct_outfile_open(&f, o->output, &q->err);
-    if (rc)
-        return rc;
-    if ((rc = ct_report_print_review(f.fp, o->format, &rep))) {
-        ct_outfile_abort(&f);
-        return ct_error_set_at(&q->err, CT_EIO, o->output, 0, 0, "writing the review failed");
+    int rc;
+    if (!o->output) {
+        rc = cli_output_status(q, ct_report_print_review(stdout, o->format, &rep));
+    } else {
+        ct_outfile f = {0};
+        if ((rc = ct_outfile_open(&f, o->output, &q->err)) == 0) {
+            if ((rc = ct_report_print_review(f.fp, o->format, &rep))) {
+                ct_outfile_abort(&f);
+                rc = ct_error_set_at(&q->err, rc, o->output, 0, 0, "writing the review failed");
+            } else {
+                rc = ct_outfile_commit(&f, &q->err);
+            }
+        }
     }
-    return ct_outfile_commit(&f, &q->err);
+    free(argv);
+    return rc;
 }
 
 static int run(review_run *r)

@@ -612,7 +612,7 @@ int ct_iam_read_json(cJSON **root, const char *path, const char *json, size_t le
         rc = ct_file_read_regular(&text, &len, path, CT_IAM_MAX_BYTES, CT_EIAM, what, err);
         name = path;
     } else if (!(text = ct_strndup(json, len))) {
-        rc = ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name);
+        rc = ct_error_set(err, CT_ENOMEM, "out of memory loading %s", name ? name : "a document");
     }
     if (rc)
         return rc;

@@ -425,6 +425,20 @@ bool ct_grants_has(const ct_grants *g, size_t catalog_index)
     return (g->words[catalog_index / 64] >> (catalog_index % 64)) & 1;
 }
 
+size_t ct_grants_next(const ct_grants *g, size_t from)
+{
+    if (!g)
+        return SIZE_MAX;
+    for (size_t w = from / 64; w < g->nwords && from < g->nbits; w++, from = w * 64) {
+        uint64_t rest = g->words[w] >> (from % 64);
+        if (rest) {
+            size_t i = from + (size_t)__builtin_ctzll(rest);
+            return i < g->nbits ? i : SIZE_MAX;
+        }
+    }
+    return SIZE_MAX;
+}
+
 size_t ct_grants_count(const ct_grants *g)
 {
     return g ? g->count : 0;

@@ -39,14 +39,6 @@ void ct_render_json_role_users(FILE *out, const ct_people *people, const char *r
 /* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch (UTC). */
 void ct_review_format_time(int64_t seconds, char out[21]);
 
-/* Runs of consecutive days, for lists of days without events. */
-typedef struct ct_review_day_range {
-    int64_t first, last;
-} ct_review_day_range;
-/* Writes the runs of the sorted `days` into out (room for n) and returns
- * their number. */
-size_t ct_review_day_ranges(const int64_t *days, size_t n, ct_review_day_range *out);
-
 /* The summary every format states. */
 typedef struct ct_review_totals {
     size_t identities, users, roles, people;

@@ -212,9 +212,8 @@ void ct_render_json_head(FILE *out, const ct_report_subject *s)
     fputs("],\n", out);
 }
 
-static void json_reason(FILE *out, const ct_diff_entry *e)
+static void json_reason(FILE *out, const ct_decision *d)
 {
-    const ct_decision *d = &e->decision;
     fputs(", \"not_granted_because\": ", out);
     if (d->denied) {
         fputs("{\"reason\": \"explicit_deny\", \"policy\": ", out);
@@ -401,15 +400,17 @@ static void json_entry(FILE *out, const ct_diff *diff, const ct_diff_entry *e)
         fputs("null", out);
     fprintf(out, ", \"cloudtrail_visible\": %s", e->visible ? "true" : "false");
     json_visibility(out, diff, e);
+    ct_decision decision;
+    ct_diff_decision(diff, e, &decision);
     if (e->verdict == CT_VERDICT_NOT_GRANTED || e->verdict == CT_VERDICT_ATTEMPTED) {
-        json_reason(out, e);
+        json_reason(out, &decision);
     } else {
         fputs(", \"granted_by\": ", out);
-        ct_render_json_str(out, e->decision.allowed_by);
+        ct_render_json_str(out, decision.allowed_by);
     }
     fputs(", \"limited_denies\": [", out);
-    for (size_t i = 0; i < e->decision.note_count; i++) {
-        const ct_deny_note *n = &e->decision.notes[i];
+    for (size_t i = 0; i < decision.note_count; i++) {
+        const ct_deny_note *n = &decision.notes[i];
         fputs(i ? ", " : "", out);
         fputs("{\"policy\": ", out);
         ct_render_json_str(out, n->policy);

@@ -19,20 +19,6 @@ void ct_review_format_time(int64_t seconds, char out[21])
         snprintf(out, 21, "%s", "?");
 }
 
-size_t ct_review_day_ranges(const int64_t *days, size_t n, ct_review_day_range *out)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k && out[k - 1].last + 1 == days[i]) {
-            out[k - 1].last = days[i];
-            continue;
-        }
-        out[k].first = out[k].last = days[i];
-        k++;
-    }
-    return k;
-}
-
 void ct_review_summary(const ct_review *r, ct_review_totals *t)
 {
     memset(t, 0, sizeof(*t));
@@ -99,7 +85,11 @@ static void json_counts(FILE *out, const ct_review_actions *x)
             x->attempted_count, x->calls, x->failed_calls);
 }
 
-static void json_actions(FILE *out, const ct_review_actions *x, const char *indent)
+/* The verdicts; `granted_lists` adds the unused and "?" names, which a
+ * person's use of a role leaves out (they are the role's, less what the
+ * person used: the role's entry lists them). */
+static void json_actions(FILE *out, const ct_review_actions *x, const char *indent,
+                         bool granted_lists)
 {
     fprintf(out, "\"counts\": ");
     json_counts(out, x);
@@ -107,10 +97,12 @@ static void json_actions(FILE *out, const ct_review_actions *x, const char *inde
     json_names(out, x->privileged_unused, x->privileged_unused_count);
     fprintf(out, ",\n%s\"actions\": {\"used\": ", indent);
     json_names(out, x->used, x->used_count);
-    fputs(", \"unused\": ", out);
-    json_names(out, x->unused, x->unused_count);
-    fputs(", \"unknown\": ", out);
-    json_names(out, x->unknown, x->unknown_count);
+    if (granted_lists) {
+        fputs(", \"unused\": ", out);
+        json_names(out, x->unused, x->unused_count);
+        fputs(", \"unknown\": ", out);
+        json_names(out, x->unknown, x->unknown_count);
+    }
     fputs(", \"not_granted\": ", out);
     json_names(out, x->not_granted, x->not_granted_count);
     fputs(", \"attempted\": ", out);
@@ -160,12 +152,13 @@ static void json_account(FILE *out, const ct_review *r, const ct_review_account 
             ",\n     \"coverage\": {\"events\": %" PRIu64 ", \"days\": %" PRId64
             ", \"days_with_events\": %zu, \"days_without_events\": ",
             c->events, span, c->day_count);
-    int64_t *days = a->empty_days;
     fputc('[', out);
-    for (size_t i = 0; i < a->empty_day_count; i++) {
-        if (i)
-            fputs(", ", out);
-        json_day_or_null(out, days[i]);
+    for (size_t i = 0; i < a->empty_run_count; i++) {
+        fputs(i ? ", {\"from\": " : "{\"from\": ", out);
+        json_day_or_null(out, a->empty_runs[i].first_day);
+        fputs(", \"to\": ", out);
+        json_day_or_null(out, a->empty_runs[i].last_day);
+        fputc('}', out);
     }
     fputs("],\n       \"regions\": ", out);
     json_names(out, (const char *const *)c->regions, c->region_count);
@@ -247,7 +240,7 @@ static void json_identity(FILE *out, const ct_review *r, const ct_review_identit
     }
     if (id->kind != CT_REVIEW_PERSON) {
         fputs(",\n     ", out);
-        json_actions(out, &id->actions, "     ");
+        json_actions(out, &id->actions, "     ", true);
     }
     if (id->kind == CT_REVIEW_ROLE) {
         fprintf(out, ",\n     \"sessions\": %zu, \"anonymous_sessions\": %zu, \"people\": [",
@@ -278,7 +271,7 @@ static void json_identity(FILE *out, const ct_review *r, const ct_review_identit
                     u->high ? "high" : "low");
             json_activity(out, r, u->last_day);
             fputs(",\n        ", out);
-            json_actions(out, &u->actions, "        ");
+            json_actions(out, &u->actions, "        ", false);
             fputc('}', out);
         }
         fputs(id->use_count ? "\n     ]" : "]", out);
@@ -411,13 +404,10 @@ static void text_evidence(FILE *out, const ct_review_report *rep)
               out);
     fprintf(out, "Access review, %s to %s (dormant: no activity in the last %u days)\n", from, to,
             r->dormant_days);
-    fputs("Made ", out);
-    fputs(made, out);
-    fputs(" by cloudtracker ", out);
+    fprintf(out, "Made %s by cloudtracker ", made);
     ct_render_put_safe(out, rep->tool_version);
-    fputs(" from the ", out);
-    fputs(strcmp(rep->backend, "store") == 0 ? "store" : "Elasticsearch", out);
-    fputs(":", out);
+    fprintf(out, " from the %s\nCommand:",
+            strcmp(rep->backend, "store") == 0 ? "store" : "Elasticsearch cluster");
     for (size_t i = 0; i < rep->argc; i++) {
         fputc(' ', out);
         ct_render_put_safe(out, rep->argv[i]);
@@ -428,7 +418,8 @@ static void text_evidence(FILE *out, const ct_review_report *rep)
         const ct_account_coverage *c = &a->coverage;
         fputs("  ", out);
         ct_render_put_safe(out, a->view->name);
-        fprintf(out, " (%s): %zu users and %zu roles in ", a->view->id, a->users, a->roles);
+        fprintf(out, " (%s): %zu user%s and %zu role%s in ", a->view->id, a->users,
+                a->users == 1 ? "" : "s", a->roles, a->roles == 1 ? "" : "s");
         ct_render_put_safe(out, a->iam_path);
         fputs("\n    sha256 ", out);
         fputs(a->iam_sha256, out);
@@ -445,20 +436,16 @@ static void text_evidence(FILE *out, const ct_review_report *rep)
             fputs("none", out);
         fprintf(out, "; data events: %s\n", c->data.count ? "logged" : "none");
         if (a->empty_day_count) {
-            fputs("    days without events: ", out);
-            ct_review_day_range *ranges = malloc(a->empty_day_count * sizeof(*ranges));
-            size_t n = ranges ? ct_review_day_ranges(a->empty_days, a->empty_day_count, ranges) : 0;
-            if (!ranges)
-                fputs("(out of memory)", out);
-            for (size_t k = 0; k < n; k++) {
+            fprintf(out, "    %zu days without events: ", a->empty_day_count);
+            for (size_t k = 0; k < a->empty_run_count; k++) {
+                const ct_window *run = &a->empty_runs[k];
                 char d1[11], d2[11];
-                ct_date_format_day(ranges[k].first, d1);
-                ct_date_format_day(ranges[k].last, d2);
+                ct_date_format_day(run->first_day, d1);
+                ct_date_format_day(run->last_day, d2);
                 fprintf(out, "%s%s", k ? ", " : "", d1);
-                if (ranges[k].last != ranges[k].first)
+                if (run->last_day != run->first_day)
                     fprintf(out, "..%s", d2);
             }
-            free(ranges);
             fputc('\n', out);
         }
         if (c->files_known)
@@ -488,13 +475,24 @@ static void text_summary(FILE *out, const ct_review *r)
             t.privileged_unused);
 }
 
+/* The text table names a few unused privileged actions; the other
+ * formats list them all. */
+#define TEXT_PRIVILEGED_NAMES 3
+#define TEXT_CHANGE_NAMES 10
+
 /* The last column of an identity's line: its unused privileged actions,
  * and who used it (roles) or what it used (people). */
 static void text_notes(ct_buf *b, const ct_review *r, const ct_review_identity *id)
 {
     const ct_review_actions *x = &id->actions;
-    for (size_t k = 0; k < x->privileged_unused_count; k++)
-        ct_buf_printf(b, "%s%s", k ? " " : "unused privileged: ", x->privileged_unused[k]);
+    size_t shown = x->privileged_unused_count < TEXT_PRIVILEGED_NAMES ? x->privileged_unused_count
+                                                                      : TEXT_PRIVILEGED_NAMES;
+    if (x->privileged_unused_count)
+        ct_buf_printf(b, "%zu unused privileged:", x->privileged_unused_count);
+    for (size_t k = 0; k < shown; k++)
+        ct_buf_printf(b, " %s", x->privileged_unused[k]);
+    if (shown < x->privileged_unused_count)
+        ct_buf_printf(b, " and %zu more", x->privileged_unused_count - shown);
     for (size_t k = 0; k < id->use_count; k++) {
         const ct_review_use *u = &id->uses[k];
         const ct_review_identity *other = &r->identities[u->identity];
@@ -511,7 +509,9 @@ static void text_notes(ct_buf *b, const ct_review *r, const ct_review_identity *
             ct_buf_printf(b, " (low)");
     }
     if (id->kind == CT_REVIEW_ROLE && id->anonymous_sessions)
-        ct_buf_printf(b, "%s%zu sessions name nobody", b->len ? "; " : "", id->anonymous_sessions);
+        ct_buf_printf(b, "%s%zu session%s name%s nobody", b->len ? "; " : "",
+                      id->anonymous_sessions, id->anonymous_sessions == 1 ? "" : "s",
+                      id->anonymous_sessions == 1 ? "s" : "");
 }
 
 static void text_table(FILE *out, const ct_review_report *rep)
@@ -561,10 +561,12 @@ static void text_table(FILE *out, const ct_review_report *rep)
         const char *admin = id->admin == CT_ADMIN_ALL_ACTIONS  ? "all"
                             : id->admin == CT_ADMIN_ESCALATION ? "esc"
                                                                : "-";
-        fprintf(out, "  %-10s %5s  %-7s  %-5s %5zu %6zu %4zu %4zu %7" PRIu64 "  ", last, since,
+        fprintf(out, "  %-10s %5s  %-7s  %-5s %5zu %6zu %4zu %4zu %7" PRIu64, last, since,
                 ct_dormancy_name(id->dormant), admin, used, unused, unknown, plus, failed);
         ct_buf notes = CT_BUF_INIT;
         text_notes(&notes, r, id);
+        if (notes.len)
+            fputs("  ", out);
         size_t used_w = 6 + 2 + account_w + 2 + name_w + 2 + 60;
         size_t notes_w = rep->width > used_w + 10 ? rep->width - used_w : 0;
         if (rep->width && !notes_w)
@@ -614,10 +616,13 @@ static void text_changes(FILE *out, const ct_review_changes *c)
             if (!lists[l].n || x->presence != CT_PRESENCE_KEPT)
                 continue;
             fprintf(out, "      %s (%zu):", lists[l].label, lists[l].n);
-            for (size_t k = 0; k < lists[l].n; k++) {
+            size_t shown = lists[l].n < TEXT_CHANGE_NAMES ? lists[l].n : TEXT_CHANGE_NAMES;
+            for (size_t k = 0; k < shown; k++) {
                 fputc(' ', out);
                 ct_render_put_safe(out, lists[l].names[k]);
             }
+            if (shown < lists[l].n)
+                fprintf(out, " and %zu more", lists[l].n - shown);
             fputc('\n', out);
         }
     }

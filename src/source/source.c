@@ -285,8 +285,14 @@ void ct_source_free(ct_source *src)
 static int group_key(ct_buf *b, const char *owner, const char *event_source,
                      const char *event_name, ct_event_kind kind)
 {
+    /* Built by hand: this runs once per row of the bulk answers, where
+     * printf's parsing of its format was a tenth of a review's time. */
+    char tail[4] = {'\t', (char)('0' + (int)kind), '\0', '\0'};
     ct_buf_reset(b);
-    return ct_buf_printf(b, "%s\t%s\t%s\t%d", owner, event_source, event_name, (int)kind);
+    if (ct_buf_puts(b, owner) || ct_buf_append(b, "\t", 1) || ct_buf_puts(b, event_source) ||
+        ct_buf_append(b, "\t", 1) || ct_buf_puts(b, event_name) || ct_buf_puts(b, tail))
+        return CT_ENOMEM;
+    return 0;
 }
 
 /* Adds to the call of `calls` that `index` maps `key` to, or appends one. */

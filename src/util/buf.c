@@ -20,6 +20,8 @@ int ct_buf_reserve(ct_buf *b, size_t extra)
     char *p = realloc(b->data, cap);
     if (!p)
         return CT_ENOMEM;
+    /* Whatever was asked, the bytes held are a C string from here on. */
+    p[b->len] = '\0';
     b->data = p;
     b->cap = cap;
     return 0;

@@ -59,6 +59,7 @@ static void test_today_override(void)
     int64_t d;
     ct_date_parse_day("2018-06-30", &d);
     CHECK_INT(ct_today(), d);
+    CHECK_INT(ct_now(), d * 86400);
     unsetenv("CLOUDTRACKER_TODAY");
 }
 
@@ -97,6 +98,14 @@ static void test_utf8_and_safe(void)
     CHECK(!ct_utf8_valid("\xc0\xaf", 2));        /* overlong */
     CHECK(!ct_utf8_valid("\xed\xa0\x80", 3));    /* surrogate */
     CHECK(ct_utf8_valid("\xf0\x9f\x98\x80", 4)); /* emoji */
+    /* An empty string is an empty C string (the buffer was left
+     * unterminated once, and printed whatever memory held). */
+    ct_buf empty = CT_BUF_INIT;
+    CHECK(ct_buf_put_safe(&empty, "") == 0);
+    CHECK(empty.data != NULL);
+    if (empty.data)
+        CHECK_STR(empty.data, "");
+    ct_buf_release(&empty);
     char *s = ct_safe_dup("evil\x1b[31mred\\ caf\xc3\xa9 \xff \xc2\x9b");
     CHECK_STR(s, "evil\\x1b[31mred\\\\ caf\xc3\xa9 \\xff \\xc2\\x9b");
     free(s);
