@@ -52,7 +52,7 @@ void ct_review_summary(const ct_review *review, ct_review_totals *totals);
 const char *ct_review_admin_label(const ct_review_identity *id);
 
 /* The CSV of docs/review.md (review_csv.c) and the self-contained HTML
- * page (review_html.c). Return 0, CT_EIO when writing fails, CT_ENOMEM. */
+ * page (review_html.c). Return 0, or CT_EIO when writing fails. */
 int ct_review_csv(FILE *out, const ct_review_report *report);
 int ct_review_html(FILE *out, const ct_review_report *report);
 

@@ -11,7 +11,6 @@
 #include "util/sha256.h"
 
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* The stylesheet and the script are constants: the CSP names their
@@ -350,29 +349,24 @@ static size_t reviewed_in(const ct_review *r, const ct_review_account *a, ct_rev
     return n;
 }
 
-static int days_without_events(FILE *out, const ct_review *r, const ct_review_account *a)
+static void days_without_events(FILE *out, const ct_review *r, const ct_review_account *a)
 {
     int64_t span = r->window.last_day - r->window.first_day + 1;
     if (!a->empty_day_count) {
         fprintf(out, "none of %" PRId64, span);
-        return 0;
+        return;
     }
-    ct_review_day_range *ranges = malloc(a->empty_day_count * sizeof(*ranges));
-    if (!ranges)
-        return CT_ENOMEM;
-    size_t n = ct_review_day_ranges(a->empty_days, a->empty_day_count, ranges);
     fprintf(out, "<span class=\"flag\">%zu of %" PRId64 "</span>: ", a->empty_day_count, span);
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < a->empty_run_count; k++) {
+        const ct_window *run = &a->empty_runs[k];
         if (k)
             fputs(", ", out);
-        put_day(out, ranges[k].first);
-        if (ranges[k].last != ranges[k].first) {
+        put_day(out, run->first_day);
+        if (run->last_day != run->first_day) {
             fputs(" to ", out);
-            put_day(out, ranges[k].last);
+            put_day(out, run->last_day);
         }
     }
-    free(ranges);
-    return 0;
 }
 
 static void data_events(FILE *out, const ct_data_events *d)
@@ -398,7 +392,7 @@ static void data_events(FILE *out, const ct_data_events *d)
     fputs("</ul></details>", out);
 }
 
-static int account_row(FILE *out, const ct_review_report *rep, const ct_review_account *a)
+static void account_row(FILE *out, const ct_review_report *rep, const ct_review_account *a)
 {
     const ct_review *r = rep->review;
     const ct_account_coverage *c = &a->coverage;
@@ -419,7 +413,7 @@ static int account_row(FILE *out, const ct_review_report *rep, const ct_review_a
             roles, roles == a->roles ? "" : " <span class=\"flag\">(differs)</span>");
     fprintf(out, "<td><dl class=\"facts\"><dt>Events</dt><dd>%" PRIu64 "</dd>", c->events);
     fputs("<dt>Days without events</dt><dd>", out);
-    int rc = days_without_events(out, r, a);
+    days_without_events(out, r, a);
     fputs("</dd><dt>Regions</dt><dd>", out);
     for (size_t k = 0; k < c->region_count; k++) {
         if (k)
@@ -450,10 +444,9 @@ static int account_row(FILE *out, const ct_review_report *rep, const ct_review_a
         fputs(" holds records, not files)", out);
     }
     fputs("</dd></dl></td></tr>\n", out);
-    return rc;
 }
 
-static int evidence(FILE *out, const ct_review_report *rep)
+static void evidence(FILE *out, const ct_review_report *rep)
 {
     const ct_review *r = rep->review;
     char made[21];
@@ -485,11 +478,8 @@ static int evidence(FILE *out, const ct_review_report *rep)
           "<th>Account</th><th>IAM data</th><th>Trail coverage in the window</th></tr></thead>\n"
           "<tbody>\n",
           out);
-    int rc = 0;
-    for (size_t i = 0; i < r->account_count; i++) {
-        int k = account_row(out, rep, &r->accounts[i]);
-        rc = rc ? rc : k;
-    }
+    for (size_t i = 0; i < r->account_count; i++)
+        account_row(out, rep, &r->accounts[i]);
     fputs("</tbody></table></div>\n<h3>Warnings</h3>\n", out);
     if (!rep->warning_count)
         fputs("<p>None.</p>\n", out);
@@ -503,7 +493,6 @@ static int evidence(FILE *out, const ct_review_report *rep)
     if (rep->warning_count)
         fputs("</ul>\n", out);
     fputs("</section>\n", out);
-    return rc;
 }
 
 static void summary(FILE *out, const ct_review *r)
@@ -883,14 +872,16 @@ static void identity_row(FILE *out, const ct_review_report *rep, size_t i,
 static void identities(FILE *out, const ct_review_report *rep)
 {
     const ct_review *r = rep->review;
-    fprintf(out,
-            "<section id=\"ct-table\">\n<h2>Identities (%zu)</h2>\n<p class=\"sub\">Open a name "
-            "for its details. Last activity: the last day with any event (failed calls too), and how "
-            "many days before the window's end. Grants bar:<span class=\"key u\"></span>used<span class=\"key x\">"
-            "</span>unused<span class=\"key q\"></span>unknown (CloudTrail cannot show its use); "
-            "the counts are in the columns beside it. A person's counts are the sums over the "
-            "roles they used.</p>\n",
-            r->identity_count);
+    fprintf(
+        out,
+        "<section id=\"ct-table\">\n<h2>Identities (%zu)</h2>\n<p class=\"sub\">Open a name "
+        "for its details. Last activity: the last day with any event (failed calls too), and how "
+        "many days before the window's end. Grants bar:<span class=\"key u\"></span>used<span "
+        "class=\"key x\">"
+        "</span>unused<span class=\"key q\"></span>unknown (CloudTrail cannot show its use); "
+        "the counts are in the columns beside it. A person's counts are the sums over the "
+        "roles they used.</p>\n",
+        r->identity_count);
     fputs("<div class=\"controls\" id=\"ct-controls\" hidden>\n<label>Filter <input "
           "type=\"search\" id=\"ct-q\" placeholder=\"name, ARN, action, person\"></label>\n"
           "<span><label><input type=\"checkbox\" data-kind=\"user\" checked> users</label> "
@@ -942,7 +933,7 @@ int ct_review_html(FILE *out, const ct_review_report *rep)
     char made[21];
     ct_review_format_time(rep->made_at, made);
     fprintf(out, "; made %s.</p></header>\n", made);
-    int rc = evidence(out, rep);
+    evidence(out, rep);
     summary(out, r);
     if (rep->changes)
         changes(out, rep->changes);
@@ -955,7 +946,5 @@ int ct_review_html(FILE *out, const ct_review_report *rep)
     fputs(js, out);
     fputs("</script>\n</body>\n</html>\n", out);
     /* Flushed, so a full disk shows here and not only when closing. */
-    if (fflush(out) != 0 || ferror(out))
-        return CT_EIO;
-    return rc;
+    return fflush(out) != 0 || ferror(out) ? CT_EIO : 0;
 }

@@ -17,7 +17,7 @@
 typedef struct review_fixture {
     ct_account_view views[2];
     ct_review_account accounts[2];
-    int64_t prod_empty[4], dev_empty[2];
+    ct_window prod_empty[2], dev_empty[2];
     char *prod_regions[3];
     ct_data_event prod_data[1];
     ct_identity_user sso_user, bob_user;
@@ -116,11 +116,11 @@ static void review_fixture_init(review_fixture *f, bool incomplete, bool with_ch
     prod->coverage.files_read = 10;
     prod->coverage.files_partial = 1;
     prod->coverage.files_skipped = 2;
-    f->prod_empty[0] = ct_days_from_civil(2024, 1, 5);
-    f->prod_empty[1] = ct_days_from_civil(2024, 1, 6);
-    f->prod_empty[2] = ct_days_from_civil(2024, 1, 7);
-    f->prod_empty[3] = ct_days_from_civil(2024, 2, 29);
-    prod->empty_days = f->prod_empty;
+    f->prod_empty[0] = (ct_window){ct_days_from_civil(2024, 1, 5), ct_days_from_civil(2024, 1, 7)};
+    f->prod_empty[1] =
+        (ct_window){ct_days_from_civil(2024, 2, 29), ct_days_from_civil(2024, 2, 29)};
+    prod->empty_runs = f->prod_empty;
+    prod->empty_run_count = 2;
     prod->empty_day_count = 4;
 
     dev->view = &f->views[1];
@@ -131,9 +131,10 @@ static void review_fixture_init(review_fixture *f, bool incomplete, bool with_ch
     dev->roles = 1;
     dev->coverage.events = 42;
     dev->coverage.day_count = 89;
-    f->dev_empty[0] = ct_days_from_civil(2024, 1, 1);
-    f->dev_empty[1] = ct_days_from_civil(2024, 3, 31);
-    dev->empty_days = f->dev_empty;
+    f->dev_empty[0] = (ct_window){first, first};
+    f->dev_empty[1] = (ct_window){end, end};
+    dev->empty_runs = f->dev_empty;
+    dev->empty_run_count = 2;
     dev->empty_day_count = 2;
 
     /* prod's users */
