@@ -181,7 +181,7 @@ static void cell_names(csv *c, const char *const *names, size_t n)
     for (size_t i = 0; i < n; i++) {
         quoted = quoted || needs_quotes(names[i]);
         len += strlen(names[i]) + (i > 0);
-        if (len > CELL_MAX - 64 && fit == n) /* room for the note */
+        if (len > CELL_MAX - 80 && fit == n) /* room for the note */
             fit = i;
     }
     if (len <= CELL_MAX)
@@ -193,7 +193,7 @@ static void cell_names(csv *c, const char *const *names, size_t n)
         cell_put(c, names[i]);
     }
     if (fit < n) {
-        char note[64];
+        char note[80];
         snprintf(note, sizeof(note), " ... and %zu more (the JSON review lists them all)", n - fit);
         cell_put(c, note);
     }
