@@ -425,6 +425,10 @@ typedef struct ct_review_identity {
     size_t use_count;
     size_t anonymous_sessions; /* roles: active sessions that name nobody */
     size_t sessions;           /* roles and people: active sessions */
+    /* Users, with the account's credential report: the user's row (NULL
+     * when the report has none) and its unused credentials. */
+    const ct_credential_user *credential;
+    ct_credential_dormancy credential_check;
 } ct_review_identity;
 
 typedef struct ct_review_account {
@@ -439,6 +443,12 @@ typedef struct ct_review_account {
     ct_window *empty_runs;
     size_t empty_run_count;
     size_t empty_day_count;
+    /* The account's credential report (borrowed; NULL without), its root
+     * user's row (NULL when absent) and that row's unused credentials. */
+    const ct_credential_report *credentials;
+    const char *credentials_path;
+    const ct_credential_user *root;
+    ct_credential_dormancy root_check;
 } ct_review_account;
 
 /* The question of `cloudtracker review`. */
@@ -447,6 +457,10 @@ typedef struct ct_review_question {
     size_t account_count;
     const ct_account_view *const *reviewed; /* the accounts to review, in order */
     const char *const *iam_paths;           /* each reviewed account's IAM file */
+    /* Each reviewed account's credential report (an entry may be NULL), and
+     * its path; NULL: none at all. */
+    const ct_credential_report *const *credentials;
+    const char *const *credential_paths;
     size_t reviewed_count;
     const ct_identity_store *const *users; /* Identity Center user lists (may be none) */
     size_t user_lists;

@@ -15,6 +15,7 @@ typedef struct ct_account {
     char *id;       /* 12 digits */
     char *iam_path; /* authorization-details JSON, resolved; NULL if not given */
     char *identity_store_path; /* `aws identitystore list-users` JSON, resolved; NULL if not given */
+    char *credential_report_path; /* IAM credential report CSV, resolved; NULL if not given */
 } ct_account;
 
 /* Which field names the CloudTrail records carry in the index. */

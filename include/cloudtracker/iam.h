@@ -193,4 +193,163 @@ const ct_identity_user *ct_identity_store_get(const ct_identity_store *store, si
 const ct_identity_user *ct_identity_store_find_id(const ct_identity_store *store,
                                                   const char *user_id);
 
+/* ---- IAM credential report ----
+ * The CSV of `aws iam get-credential-report` (its Content field,
+ * base64-decoded; the console's "Download credentials report" gives the same
+ * file): per IAM user, and for the account's root user in a row named
+ * <root_account>, whether a password and access keys are enabled and when
+ * they were last used. The format is AWS's: IAM User Guide, "Generate
+ * credential reports for your AWS account",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html
+ *
+ * A value is a timestamp or a boolean, or one of AWS's words for its absence,
+ * each kept as its own state because they mean different things: */
+typedef enum ct_credential_state {
+    CT_CREDENTIAL_VALUE = 0,      /* a timestamp or true/false */
+    CT_CREDENTIAL_NOT_APPLICABLE, /* "N/A": no such credential (no password, no
+                                     access key or certificate); for an access key's
+                                     last use also "never used", or not used since
+                                     IAM began tracking on 2015-04-22 */
+    CT_CREDENTIAL_NO_INFORMATION, /* "no_information": a password never used, or
+                                     not used since IAM began tracking on 2014-10-20 */
+    CT_CREDENTIAL_NOT_SUPPORTED   /* "not_supported": what IAM does not report for
+                                     the root user (password_enabled,
+                                     password_last_changed) */
+} ct_credential_state;
+
+/* A date column. `text` is the cell as written ("2018-05-21T15:17:05+00:00",
+ * "N/A", ...); `day` (days since 1970-01-01, UTC, the offset applied) is set
+ * when state is CT_CREDENTIAL_VALUE. */
+typedef struct ct_credential_time {
+    ct_credential_state state;
+    const char *text;
+    int64_t day;
+} ct_credential_time;
+
+/* A boolean column: true/false in any case (AWS writes both). */
+typedef struct ct_credential_bool {
+    ct_credential_state state;
+    bool value; /* when state is CT_CREDENTIAL_VALUE */
+} ct_credential_bool;
+
+/* access_key_N_active, access_key_N_last_rotated (created or last changed),
+ * access_key_N_last_used_date. */
+typedef struct ct_credential_key {
+    ct_credential_bool active;
+    ct_credential_time last_rotated;
+    ct_credential_time last_used;
+} ct_credential_key;
+
+/* One row of the report. Strings are borrowed from the report. */
+typedef struct ct_credential_user {
+    const char *user; /* the user name; "<root_account>" for the root user */
+    const char *arn;  /* arn:aws:iam::111111111111:user/alice, or ...:root */
+    bool is_root;
+    int line; /* where the row starts in the file, for messages */
+    ct_credential_time user_creation_time;
+    ct_credential_bool password_enabled;
+    ct_credential_time password_last_used;
+    ct_credential_time password_last_changed;
+    ct_credential_bool mfa_active;
+    ct_credential_key keys[2];   /* access key 1 and 2 */
+    ct_credential_bool certs[2]; /* cert_1_active, cert_2_active */
+} ct_credential_user;
+
+typedef struct ct_credential_report ct_credential_report;
+
+/* The largest report read. IAM allows 5,000 users per account and a row is
+ * about 300 bytes: 64 MiB is forty times a full account. */
+#define CT_CREDENTIAL_REPORT_MAX_BYTES ((size_t)64 << 20)
+
+/* Loads the file (ct_file_read_regular's checks, at most
+ * CT_CREDENTIAL_REPORT_MAX_BYTES) or a buffer labelled `name`. The CSV is
+ * read as RFC 4180 says (quoted fields with "" for a quote, CRLF or LF line
+ * ends, a final line end or not; a UTF-8 byte order mark is skipped).
+ * Columns are found by their header names, in any order; the columns of
+ * ct_credential_user are required and other columns (AWS adds some over
+ * time) are ignored. Refused with CT_EIAM naming the file, and the line
+ * where one is to blame: an empty file; base64 text ("looks base64-encoded:
+ * decode the Content field") or the JSON the AWS CLI prints; no header with
+ * the required columns (the missing ones are named) or a column named twice;
+ * no rows; a row with another number of fields than the header; a quote
+ * that is not closed or stray text around one; a NUL byte or invalid UTF-8;
+ * an empty user; an arn that is not arn:PARTITION:iam::ACCOUNT:user/.../NAME
+ * (or ...:root for <root_account>) or names another account than the rows
+ * before; a date that is not an ISO 8601 timestamp or one of N/A,
+ * no_information, not_supported; a boolean that is not true or false (or
+ * one of those words); a user listed twice (compared case-insensitively, as
+ * IAM does). Other error: CT_ENOMEM. Memory is a small multiple of the
+ * file's size. *out belongs to the caller (ct_credential_report_free). */
+int ct_credential_report_load_file(ct_credential_report **out, const char *path, ct_error *err);
+int ct_credential_report_load_buffer(ct_credential_report **out, const char *csv, size_t len,
+                                     const char *name, ct_error *err);
+/* NULL is harmless. */
+void ct_credential_report_free(ct_credential_report *report);
+/* The rows, the root user's among them, sorted by user name (byte order);
+ * NULL past the end. */
+size_t ct_credential_report_count(const ct_credential_report *report);
+const ct_credential_user *ct_credential_report_get(const ct_credential_report *report, size_t i);
+/* The row of this user name (compared case-insensitively; "<root_account>"
+ * finds the root user's) or of this exact ARN; NULL when absent. */
+const ct_credential_user *ct_credential_report_find_user(const ct_credential_report *report,
+                                                         const char *user);
+const ct_credential_user *ct_credential_report_find_arn(const ct_credential_report *report,
+                                                        const char *arn);
+/* The 12-digit account id every row's ARN names (borrowed), so a report
+ * given for the wrong account can be refused. */
+const char *ct_credential_report_account_id(const ct_credential_report *report);
+/* The latest day any timestamp of the report names: the report was made on
+ * that day or later, so a window ending after it is not fully covered.
+ * False when the report holds no timestamp. */
+bool ct_credential_report_latest_day(const ct_credential_report *report, int64_t *day);
+
+/* ---- unused credentials: the access review's flag ----
+ * A credential is flagged when it is active (a password enabled, an access
+ * key active) and was not used for more than N days (`--dormant-days`)
+ * before the window's last day. Days are counted from the last use; when the
+ * report has no use on record (N/A or no_information: never used, or not
+ * since IAM began tracking), from when the password was last set or the key
+ * created or last rotated, else from the user's creation: a key created
+ * long ago and never used is as unused as one used long ago. An active
+ * credential with none of these dates is flagged with unknown days. The root
+ * user is judged like anyone: its access keys as any, its password only when
+ * password_enabled is true, which AWS does not write for it (not_supported;
+ * FALSE for the organization member accounts it made without root
+ * credentials), so in practice its password is not flagged. */
+typedef enum ct_credential_since {
+    CT_CREDENTIAL_SINCE_INACTIVE = 0, /* not active: nothing counted */
+    CT_CREDENTIAL_SINCE_USE,          /* since the last use */
+    CT_CREDENTIAL_SINCE_SET,          /* no use on record: since the password was set or
+                                         the key created or last rotated */
+    CT_CREDENTIAL_SINCE_CREATED,      /* no use nor set date on record: since the user
+                                         was created */
+    CT_CREDENTIAL_SINCE_UNKNOWN       /* no date at all: days unknown, flagged */
+} ct_credential_since;
+
+typedef struct ct_credential_unused {
+    bool flagged;
+    ct_credential_since since;
+    int64_t since_day; /* the day counted from (USE, SET, CREATED) */
+    int64_t days;      /* days from since_day to the window's last day, 0 when since_day
+                          is later; -1 when INACTIVE or UNKNOWN */
+} ct_credential_unused;
+
+/* Bits of ct_credential_dormancy.flagged. */
+enum {
+    CT_CREDENTIAL_PASSWORD = 1 << 0,
+    CT_CREDENTIAL_KEY_1 = 1 << 1,
+    CT_CREDENTIAL_KEY_2 = 1 << 2
+};
+
+typedef struct ct_credential_dormancy {
+    unsigned flagged; /* CT_CREDENTIAL_* bits of the flagged credentials; 0: none */
+    ct_credential_unused password;
+    ct_credential_unused keys[2];
+} ct_credential_dormancy;
+
+/* Decides the flag (rules above) for `user` with the window ending on
+ * `last_day` and N = dormant_days (>= 0). Pure; never fails. */
+void ct_credential_dormancy_check(ct_credential_dormancy *out, const ct_credential_user *user,
+                                  int64_t last_day, int64_t dormant_days);
+
 #endif

@@ -14,7 +14,8 @@
  * entries, and touching fewer pages is most of what loading costs. */
 struct entry {
     uint32_t off; /* of the NUL-terminated name in the arena */
-    uint32_t level;
+    uint16_t level;
+    uint16_t benign; /* ct_action_is_benign, decided at load */
 };
 
 struct ct_catalog {
@@ -170,6 +171,14 @@ static ct_access_level level_field(const char *s, size_t n)
     return parse_level(buf, n);
 }
 
+/* The name part of "benign" (see ct_action_is_benign). */
+static bool benign_name(const char *action_lower)
+{
+    const char *colon = strchr(action_lower, ':');
+    const char *act = colon ? colon + 1 : action_lower;
+    return ct_str_starts_with(act, "list") || ct_str_starts_with(act, "describe");
+}
+
 int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const char *name,
                         ct_error *err)
 {
@@ -261,7 +270,7 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
             strcmp(NAME(c, c->entries[c->count - 1]), c->arena + name_start) > 0)
             sorted = false;
         c->entries[c->count].off = (uint32_t)name_start;
-        c->entries[c->count].level = (uint32_t)level;
+        c->entries[c->count].level = (uint16_t)level;
         c->count++;
         pos = next;
     }
@@ -289,9 +298,12 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
         rc = ct_error_set(err, CT_ENOMEM, "out of memory loading the action catalog");
         goto done;
     }
-    for (size_t i = 0; rc == 0 && i < kept; i++)
-        if ((rc = ct_action_visibility(NAME(c, c->entries[i]), &c->visibility[i])) != 0)
+    for (size_t i = 0; rc == 0 && i < kept; i++) {
+        struct entry *e = &c->entries[i];
+        e->benign = e->level == CT_ACCESS_LIST || benign_name(NAME(c, *e));
+        if ((rc = ct_action_visibility(NAME(c, *e), &c->visibility[i])) != 0)
             rc = ct_error_set(err, rc, "cannot load the CloudTrail tables");
+    }
 
 done:
     if (rc != 0) {
@@ -393,13 +405,6 @@ void ct_catalog_service_range(const ct_catalog *c, const char *service, size_t l
     *end = e;
 }
 
-static bool benign_name(const char *action_lower)
-{
-    const char *colon = strchr(action_lower, ':');
-    const char *act = colon ? colon + 1 : action_lower;
-    return ct_str_starts_with(act, "list") || ct_str_starts_with(act, "describe");
-}
-
 bool ct_action_is_benign(const ct_catalog *c, const char *action_lower)
 {
     if (!action_lower)
@@ -412,6 +417,5 @@ bool ct_action_is_benign(const ct_catalog *c, const char *action_lower)
 
 bool ct_catalog_is_benign(const ct_catalog *c, size_t i)
 {
-    return i < c->count &&
-           (c->entries[i].level == CT_ACCESS_LIST || benign_name(NAME(c, c->entries[i])));
+    return i < c->count && c->entries[i].benign;
 }

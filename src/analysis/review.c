@@ -50,6 +50,7 @@ typedef struct builder {
     ct_error *err;
     ct_strmap *identity_of_arn; /* user or role ARN -> index + 1 into r->identities */
     size_t identity_cap;
+    bool *privileged;        /* per catalog action: on the privileged track */
     uint64_t unmapped_calls; /* of the account being built */
     const char *unmapped_example;
 } builder;
@@ -65,15 +66,29 @@ static const char *action_name(builder *b, const ct_diff_entry *e)
     return ct_text_strdup(&b->r->text, e->action);
 }
 
-static bool on_privileged_track(const ct_diff_entry *e)
+/* The privileged track: actions of access level "Permissions management"
+ * or "Write" on iam, sts, organizations and kms. Decided once per catalog
+ * action (b->privileged) rather than per diff entry. */
+static int mark_privileged(builder *b)
 {
-    static const char *const services[] = {"iam:", "sts:", "organizations:", "kms:"};
-    if (e->level != CT_ACCESS_PERMISSIONS && e->level != CT_ACCESS_WRITE)
-        return false;
-    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-        if (strncmp(e->action, services[i], strlen(services[i])) == 0)
-            return true;
-    return false;
+    static const char *const services[] = {"iam", "sts", "organizations", "kms"};
+    const ct_catalog *c = b->a->catalog;
+    if (!(b->privileged = calloc(ct_catalog_count(c) + 1, sizeof(*b->privileged))))
+        return out_of_memory(b->err);
+    for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++) {
+        size_t begin, end;
+        ct_catalog_service_range(c, services[s], strlen(services[s]), &begin, &end);
+        for (size_t i = begin; i < end; i++) {
+            ct_access_level level = ct_catalog_level(c, i);
+            b->privileged[i] = level == CT_ACCESS_PERMISSIONS || level == CT_ACCESS_WRITE;
+        }
+    }
+    return 0;
+}
+
+static bool on_privileged_track(const builder *b, const ct_diff_entry *e)
+{
+    return e->catalog_index != SIZE_MAX && b->privileged[e->catalog_index];
 }
 
 typedef struct name_list {
@@ -123,7 +138,7 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
             break;
         case CT_VERDICT_UNUSED:
             rc = list_add(b, &unused, n, e);
-            if (rc == 0 && on_privileged_track(e))
+            if (rc == 0 && on_privileged_track(b, e))
                 rc = list_add(b, &priv, n, e);
             break;
         case CT_VERDICT_UNKNOWN:
@@ -233,6 +248,13 @@ static void decide_admin(builder *b, ct_review_identity *id, const ct_diff *d,
 
 /* ---- users and roles ---- */
 
+static int note(builder *b, const char *fmt, const char *x, const char *y, const char *z)
+{
+    if (ct_notes_add(&b->a->notes, fmt, x, y, z) != 0)
+        return out_of_memory(b->err);
+    return 0;
+}
+
 static ct_review_identity *new_identity(builder *b)
 {
     ct_review *r = b->r;
@@ -287,7 +309,56 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
         return rc;
     id->last_day = last_day_of(mine);
     id->dormant = dormancy(b->r, id->last_day, id->created);
+    if (acct->credentials && p->kind == CT_PRINCIPAL_USER &&
+        (id->credential = ct_credential_report_find_arn(acct->credentials, p->arn)))
+        ct_credential_dormancy_check(&id->credential_check, id->credential, b->r->window.last_day,
+                                     b->r->dormant_days);
     return 0;
+}
+
+/* The credential report against the IAM file: the root user's row, and
+ * notes for the users only one of them lists (they were taken at other
+ * times) and for a report older than the window's end. */
+static int check_credentials(builder *b, ct_review_account *acct, size_t first_identity)
+{
+    const ct_credential_report *report = acct->credentials;
+    const char *name = acct->view->name;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ct_credential_report_count(report); i++) {
+        const ct_credential_user *u = ct_credential_report_get(report, i);
+        if (u->is_root) {
+            acct->root = u;
+            ct_credential_dormancy_check(&acct->root_check, u, b->r->window.last_day,
+                                         b->r->dormant_days);
+        } else if (!ct_iam_find(acct->view->iam, CT_PRINCIPAL_USER, u->user)) {
+            rc = note(b,
+                      "account %s: the credential report lists user %s, which the IAM file "
+                      "does not (%s)",
+                      name, u->user, "deleted since, or the files were taken at other times");
+        }
+    }
+    for (size_t i = first_identity; rc == 0 && i < b->r->identity_count; i++) {
+        const ct_review_identity *id = &b->r->identities[i];
+        if (id->kind == CT_REVIEW_USER && !id->credential)
+            rc = note(b,
+                      "account %s: the credential report has no row for user %s (%s): its "
+                      "credentials are not reviewed",
+                      name, id->name, "created after the report, or another account's report");
+    }
+    int64_t latest;
+    if (rc == 0 && ct_credential_report_latest_day(report, &latest) &&
+        latest < b->r->window.last_day) {
+        char day[11], end[11];
+        ct_date_format_day(latest, day);
+        ct_date_format_day(b->r->window.last_day, end);
+        char what[64];
+        snprintf(what, sizeof(what), "%s, before the window's end, %s", day, end);
+        rc = note(b,
+                  "account %s: the credential report's latest date is %s: uses of credentials "
+                  "after it are not in it (%s)",
+                  name, what, "generate a report at the window's end");
+    }
+    return rc;
 }
 
 /* The days of the window the account's logs hold no event of, as runs. */
@@ -312,13 +383,6 @@ static int find_empty_days(builder *b, ct_review_account *acct)
     return 0;
 }
 
-static int note(builder *b, const char *fmt, const char *x, const char *y, const char *z)
-{
-    if (ct_notes_add(&b->a->notes, fmt, x, y, z) != 0)
-        return out_of_memory(b->err);
-    return 0;
-}
-
 static int review_account(builder *b, size_t index)
 {
     const ct_review_question *q = b->q;
@@ -331,6 +395,9 @@ static int review_account(builder *b, size_t index)
     acct->iam_latest_date = ct_iam_latest_date(view->iam);
     acct->users = ct_iam_count(view->iam, CT_PRINCIPAL_USER);
     acct->roles = ct_iam_count(view->iam, CT_PRINCIPAL_ROLE);
+    acct->credentials = q->credentials ? q->credentials[index] : NULL;
+    acct->credentials_path = q->credential_paths ? q->credential_paths[index] : NULL;
+    size_t first_identity = b->r->identity_count;
     int rc = src->account_coverage(src, view->id, &b->r->window, &acct->coverage, b->err);
     if (rc == 0)
         rc = find_empty_days(b, acct);
@@ -357,6 +424,8 @@ static int review_account(builder *b, size_t index)
             rc = review_principal(b, acct, ct_iam_get(view->iam, (ct_principal_kind)kind, i),
                                   &calls);
     }
+    if (rc == 0 && acct->credentials)
+        rc = check_credentials(b, acct, first_identity);
     if (rc == 0 && b->unmapped_calls) {
         char count[32];
         snprintf(count, sizeof(count), "%llu", (unsigned long long)b->unmapped_calls);
@@ -578,11 +647,11 @@ int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out,
     memset(out, 0, sizeof(*out));
     out->window = a->window;
     out->dormant_days = q->dormant_days;
-    builder b = {a, q, out, err, ct_strmap_new(), 0, 0, NULL};
-    int rc = 0;
-    if (!b.identity_of_arn ||
-        !(out->accounts = calloc(q->reviewed_count ? q->reviewed_count : 1,
-                                 sizeof(*out->accounts))))
+    builder b = {a, q, out, err, ct_strmap_new(), 0, NULL, 0, NULL};
+    int rc = b.identity_of_arn ? mark_privileged(&b) : 0;
+    if (rc == 0 &&
+        (!b.identity_of_arn || !(out->accounts = calloc(q->reviewed_count ? q->reviewed_count : 1,
+                                                        sizeof(*out->accounts)))))
         rc = out_of_memory(err);
     for (size_t i = 0; rc == 0 && i < q->reviewed_count; i++) {
         out->account_count++;
@@ -591,6 +660,7 @@ int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out,
     if (rc == 0)
         rc = review_people(&b);
     ct_strmap_free(b.identity_of_arn);
+    free(b.privileged);
     if (rc)
         ct_review_release(out);
     return rc;

@@ -31,6 +31,8 @@ typedef struct review_run {
     unsigned dormant_days;
     const ct_account_view **reviewed;
     const char **iam_paths;
+    ct_credential_report **credentials; /* per reviewed account, NULL without */
+    const char **credential_paths;
     size_t reviewed_count;
     ct_review_previous *previous;
 } review_run;
@@ -68,6 +70,23 @@ static int check_usage(review_run *r)
     return 0;
 }
 
+/* The account's credential report, which must be of that account. */
+static int load_credentials(review_run *r, const ct_account *a)
+{
+    size_t k = r->reviewed_count;
+    ct_credential_report **report = &r->credentials[k];
+    int rc = ct_credential_report_load_file(report, a->credential_report_path, &r->q.err);
+    if (rc)
+        return rc;
+    r->credential_paths[k] = a->credential_report_path;
+    const char *id = ct_credential_report_account_id(*report);
+    if (id && strcmp(id, a->id) != 0)
+        return ct_error_set_at(&r->q.err, CT_EIAM, a->credential_report_path, 0, 0,
+                               "the credential report of account %s, given for account %s (%s)", id,
+                               a->name, a->id);
+    return 0;
+}
+
 /* The accounts to review (--account, each once, else all of the config),
  * each with its IAM data; the views of every account of the config (for
  * the people's roles), and the Identity Center user lists of the reviewed
@@ -86,9 +105,12 @@ static int load_accounts(review_run *r)
     q->user_lists = calloc(n, sizeof(*q->user_lists));
     r->reviewed = calloc(n, sizeof(*r->reviewed));
     r->iam_paths = calloc(n, sizeof(*r->iam_paths));
+    r->credentials = calloc(n, sizeof(*r->credentials));
+    r->credential_paths = calloc(n, sizeof(*r->credential_paths));
     bool *chosen = calloc(n, sizeof(*chosen));
     int rc = 0;
-    if (!q->views || !q->iams || !q->user_lists || !r->reviewed || !r->iam_paths || !chosen)
+    if (!q->views || !q->iams || !q->user_lists || !r->reviewed || !r->iam_paths ||
+        !r->credentials || !r->credential_paths || !chosen)
         rc = ct_error_set(&q->err, CT_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < o->account_count; i++) {
         const ct_account *a = NULL;
@@ -113,6 +135,8 @@ static int load_accounts(review_run *r)
             break;
         q->views[i].iam = q->iams[i];
         r->iam_paths[r->reviewed_count] = a->iam_path;
+        if (a->credential_report_path && (rc = load_credentials(r, a)))
+            break;
         r->reviewed[r->reviewed_count++] = &q->views[i];
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
@@ -220,6 +244,8 @@ static int run(review_run *r)
     question.account_count = q->cfg->account_count;
     question.reviewed = r->reviewed;
     question.iam_paths = r->iam_paths;
+    question.credentials = (const ct_credential_report *const *)r->credentials;
+    question.credential_paths = r->credential_paths;
     question.reviewed_count = r->reviewed_count;
     question.users = (const ct_identity_store *const *)q->user_lists;
     question.user_lists = q->user_list_count;
@@ -249,6 +275,12 @@ int cli_run_review(const cli_options *opts)
         cli_report_error(&r.q.err);
     int code = rc ? cli_exit_code(rc) : r.q.analysis.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
     ct_review_previous_free(r.previous);
+    /* A report loaded for an account that then failed is freed too. */
+    for (size_t i = 0;
+         r.credentials && i <= r.reviewed_count && r.q.cfg && i < r.q.cfg->account_count; i++)
+        ct_credential_report_free(r.credentials[i]);
+    free(r.credentials);
+    free(r.credential_paths);
     free(r.reviewed);
     free(r.iam_paths);
     cli_query_release(&r.q);

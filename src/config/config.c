@@ -192,15 +192,30 @@ static int resolved(loader *l, const yaml_node_t *n, const char *what, char *raw
     return rc;
 }
 
+/* The optional file setting `key` of the account mapping `map`, resolved
+ * into *out like every path setting; *out stays NULL when it is absent. */
+static int account_path(loader *l, yaml_node_t *map, const char *key, const char *account,
+                        char **out)
+{
+    yaml_node_t *n = lookup(l, map, key);
+    if (!n)
+        return 0;
+    char *raw, what[200];
+    snprintf(what, sizeof(what), "the %s file of account '%s'", key, account);
+    int rc = scalar(l, n, key, &raw);
+    return rc ? rc : resolved(l, n, what, raw, out);
+}
+
 static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
 {
-    static const char *const keys[] = {"name", "id", "iam", "identity_store", NULL};
+    static const char *const keys[] = {"name", "id", "iam", "identity_store", "credential_report",
+                                       NULL};
     if (n->type != YAML_MAPPING_NODE)
         return fail_at(l, n, "each entry of accounts must be a mapping with name and id");
     int rc = check_keys(l, n, "an account", keys);
     if (rc)
         return rc;
-    yaml_node_t *name = lookup(l, n, "name"), *id = lookup(l, n, "id"), *iam = lookup(l, n, "iam");
+    yaml_node_t *name = lookup(l, n, "name"), *id = lookup(l, n, "id");
     if (!name)
         return fail_at(l, n, "an account has no name");
     if (!id)
@@ -214,22 +229,10 @@ static int load_account(loader *l, yaml_node_t *n, ct_account *acct)
         return fail_at(l, id, "account id '%s' is not 12 digits (quote ids with leading zeros)",
                        acct->id);
     }
-    if (iam) {
-        char *raw, what[200];
-        snprintf(what, sizeof(what), "the iam file of account '%s'", acct->name);
-        if ((rc = scalar(l, iam, "iam", &raw)) ||
-            (rc = resolved(l, iam, what, raw, &acct->iam_path)))
-            return rc;
-    }
-    yaml_node_t *users = lookup(l, n, "identity_store");
-    if (users) {
-        char *raw, what[200];
-        snprintf(what, sizeof(what), "the identity_store file of account '%s'", acct->name);
-        if ((rc = scalar(l, users, "identity_store", &raw)) ||
-            (rc = resolved(l, users, what, raw, &acct->identity_store_path)))
-            return rc;
-    }
-    return 0;
+    if ((rc = account_path(l, n, "iam", acct->name, &acct->iam_path)) ||
+        (rc = account_path(l, n, "identity_store", acct->name, &acct->identity_store_path)))
+        return rc;
+    return account_path(l, n, "credential_report", acct->name, &acct->credential_report_path);
 }
 
 static int load_accounts(loader *l, yaml_node_t *n)
@@ -1142,6 +1145,7 @@ void ct_config_free(ct_config *cfg)
         free(cfg->accounts[i].id);
         free(cfg->accounts[i].iam_path);
         free(cfg->accounts[i].identity_store_path);
+        free(cfg->accounts[i].credential_report_path);
     }
     free(cfg->accounts);
     for (size_t i = 0; i < cfg->log_path_count; i++)

@@ -22,6 +22,12 @@
 /* Access keys per terms query in --destrole's second phase: far below
  * index.max_terms_count (65,536). */
 #define KEY_BATCH 10000
+/* Most awsRegion values the coverage question takes (AWS has a few dozen
+ * Regions): more fails the question rather than leave some out. What a
+ * search expects of them when it leaves room for buckets in its page: more
+ * than the cluster's search.max_buckets allows makes the pages shrink. */
+#define REGION_BUCKETS 1000
+#define REGIONS_EXPECTED 64
 
 /* The CloudTrail fields the queries use. */
 enum field {
@@ -42,6 +48,7 @@ enum field {
     F_SESSION,    /* requestParameters.roleSessionName */
     F_EVENT_ID,   /* eventID */
     F_SHARED_ID,  /* sharedEventID */
+    F_REGION,     /* awsRegion */
     /* Who is behind a role session (the sessions question): */
     F_USER_NAME,        /* userIdentity.userName */
     F_PROVIDER,         /* userIdentity.identityProvider */
@@ -78,6 +85,7 @@ static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
     "requestParameters.roleSessionName",
     "eventID",
     "sharedEventID",
+    "awsRegion",
     "userIdentity.userName",
     "userIdentity.identityProvider",
     "userIdentity.sessionContext.sourceIdentity",
@@ -102,6 +110,8 @@ static const bool BOOLEAN_FIELD[F_COUNT] = {[F_READ_ONLY] = true, [F_MANAGEMENT]
  * writes sharedEventID, so its documents may lack it, and the answer then has
  * ""), and keeps requestParameters and responseElements whole under
  * aws.cloudtrail.flattened (when their text is under 32,766 characters).
+ * It copies awsRegion to cloud.region (leaving out an empty one, which
+ * then reads as none, as in the store).
  * It renames userIdentity.userName to user.name, then
  * sessionContext.sessionIssuer.userName to user.name when that is still
  * free: a record with a session issuer has the role's name there (see
@@ -127,6 +137,7 @@ static const char *const ECS_NAMES[F_COUNT] = {
     "aws.cloudtrail.flattened.request_parameters.roleSessionName",
     "event.id",
     "aws.cloudtrail.shared_event_id",
+    "cloud.region",
     "user.name",
     NULL,
     NULL,
@@ -146,6 +157,10 @@ typedef struct es_source {
     ct_es_client *client;
     bool detected;
     bool total_hits_flag; /* the engine takes track_total_hits (not ES 6) */
+    /* How a date_histogram names its interval: "interval" before ES 7.2,
+     * "fixed_interval" from then on and in OpenSearch (ES 8 refuses
+     * "interval"). */
+    const char *interval_param;
     ct_es_schema schema;
     int page_size;
     char *fields[F_COUNT]; /* NULL: the schema keeps no such field */
@@ -169,6 +184,7 @@ static int detect_engine(es_source *s, ct_error *err)
     /* OpenSearch Serverless has no GET /; it is OpenSearch 2.x. */
     if (cfg->aws_sigv4 && strcmp(cfg->aws_service, "aoss") == 0) {
         s->total_hits_flag = true;
+        s->interval_param = "fixed_interval";
         return 0;
     }
     ct_es_request req = {"GET", "/", NULL, NULL, 0, NULL, false};
@@ -195,6 +211,8 @@ static int detect_engine(es_source *s, ct_error *err)
                             "needed for composite aggregations)",
                             ct_es_client_host(s->client), major, minor);
     s->total_hits_flag = opensearch || major >= 7;
+    s->interval_param =
+        opensearch || major > 7 || (major == 7 && minor >= 2) ? "fixed_interval" : "interval";
     return 0;
 }
 
@@ -506,6 +524,9 @@ static int put_sources(es_source *s, ct_buf *b, const source_spec *specs, size_t
 /* ---- composite paging ---- */
 
 typedef int (*bucket_fn)(void *ud, cJSON *key, cJSON *bucket, ct_error *err);
+/* Gets the "aggregations" object of an answer (NULL: the search matched no
+ * index, so there is nothing). */
+typedef int (*answer_fn)(void *ud, cJSON *aggregations, ct_error *err);
 
 /* One composite aggregation to page through: `query` is the query clause,
  * `sources` the sources array, `sub` the sub-aggregations (or NULL); `fn`
@@ -521,6 +542,15 @@ typedef struct pager {
      * with its own after key (one cannot sit under a filter aggregation, so
      * they cannot have queries of their own). */
     bool with_previous;
+    /* Other aggregations (members of an "aggs" object) asked once, with the
+     * pager's first page (a first pager of a search only): they may return
+     * up to `once_buckets` buckets, for which that page leaves room.
+     * `once_fn` gets that answer's aggregations with `once_ud`. */
+    const char *once;
+    int once_buckets;
+    answer_fn once_fn;
+    void *once_ud;
+    bool once_taken;
     char *after; /* JSON of the last after_key; NULL on the first page */
     bool done;
     int size;     /* its page size in this round's search; 0: not asked */
@@ -529,19 +559,22 @@ typedef struct pager {
 } pager;
 
 /* Writes the body of the search of pagers ps[0..n) (ps[1..n) being
- * with_previous), asking each one not done for its next page; the page
- * size is shared among them, so that a search never asks for more buckets
- * than the page size (search.max_buckets counts those of the whole
- * answer). *asked is false when every one is done. */
+ * with_previous), asking each one not done for its next page, and ps[0]'s
+ * `once` aggregations if not taken yet; the page size is shared among
+ * them, so that a search never asks for more buckets than the page size
+ * (search.max_buckets counts those of the whole answer). *asked is false
+ * when every one is done. */
 static int build_body(es_source *s, pager *ps, size_t n, bool *asked)
 {
     int active = 0;
     for (size_t i = 0; i < n; i++)
         active += !ps[i].done;
-    *asked = active > 0;
-    if (!active)
+    bool once = ps[0].once && !ps[0].once_taken;
+    *asked = active > 0 || once;
+    if (!*asked)
         return 0;
-    int size = s->page_size / active > 0 ? s->page_size / active : 1;
+    int room = s->page_size - (once ? ps[0].once_buckets : 0);
+    int size = active && room / active > 0 ? room / active : 1;
     ct_buf *b = &ps[0].body;
     ct_buf_reset(b);
     if (ct_buf_printf(b, "{\"size\":0,%s\"query\":%s,\"aggs\":{",
@@ -560,6 +593,8 @@ static int build_body(es_source *s, pager *ps, size_t n, bool *asked)
             return CT_ENOMEM;
         first = false;
     }
+    if (once && ct_buf_printf(b, "%s%s", first ? "" : ",", ps[0].once))
+        return CT_ENOMEM;
     return ct_buf_puts(b, "}}") ? CT_ENOMEM : 0;
 }
 
@@ -658,8 +693,18 @@ static int run_pagers(es_source *s, pager *ps, size_t n, ct_error *err)
              * and turn every grant into a "-": it is refused (take_page). */
             cJSON *total = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(outs[j], "_shards"), "total");
-            bool no_index = !cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations") &&
-                            cJSON_IsNumber(total) && total->valuedouble == 0;
+            cJSON *aggs = cJSON_GetObjectItemCaseSensitive(outs[j], "aggregations");
+            bool no_index = !aggs && cJSON_IsNumber(total) && total->valuedouble == 0;
+            pager *head = &ps[which[j]];
+            if (head->once && !head->once_taken) {
+                head->once_taken = true;
+                rc = aggs || no_index
+                         ? head->once_fn(head->once_ud, aggs, err)
+                         : ct_error_set(err, CT_EPARTIAL,
+                                        "elasticsearch at %s: the search answered without its "
+                                        "aggregations",
+                                        ct_es_client_host(s->client));
+            }
             for (size_t i = which[j]; rc == 0 && i < end; i++) {
                 if (ps[i].size == 0)
                     continue;
@@ -1107,7 +1152,27 @@ static int on_account_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     return 0;
 }
 
-/* Two calls aggregations in flight together, sorted out in C by the store's
+/* The two aggregations of account_calls share one search, whose query is
+ * the union of theirs: each takes from it only the buckets of its own
+ * query, told apart by the keys that the two queries differ on. */
+static bool bucket_of_role_sessions(cJSON *key)
+{
+    const char *itype = key_string(key, "itype"), *issuer = key_string(key, "issuer");
+    return itype && strcmp(itype, "AssumedRole") == 0 && issuer && issuer[0];
+}
+
+static int on_role_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    return bucket_of_role_sessions(key) ? on_account_bucket(ud, key, bucket, err) : 0;
+}
+
+static int on_rest_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    return bucket_of_role_sessions(key) ? 0 : on_account_bucket(ud, key, bucket, err);
+}
+
+/* Two calls aggregations in one search (an access review asks this of
+ * every account), sorted out in C by the store's
  * rule (charged_to, arn_in_account); regexps on the ARN fields keep other
  * accounts' calls on the server. Role sessions (the bulk of most accounts)
  * are keyed by their role only, not by each session's ARN; the rest by
@@ -1121,8 +1186,8 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
     if (rc)
         return rc;
     account_sum sum = {account_id, out};
-    ct_buf q_roles = CT_BUF_INIT, q_rest = CT_BUF_INIT, src_roles = CT_BUF_INIT,
-           src_rest = CT_BUF_INIT, sub = CT_BUF_INIT;
+    ct_buf q_roles = CT_BUF_INIT, q_rest = CT_BUF_INIT, q_both = CT_BUF_INIT,
+           src_roles = CT_BUF_INIT, src_rest = CT_BUF_INIT, sub = CT_BUF_INIT;
     if (ct_buf_puts(&q_roles, "{\"bool\":{\"filter\":[") || put_window(s, &q_roles, window) ||
         ct_buf_puts(&q_roles, ",") || put_term(s, &q_roles, F_TYPE, "AssumedRole") ||
         ct_buf_puts(&q_roles, ",") || put_account_regexp(s, &q_roles, F_ISSUER, account_id) ||
@@ -1144,20 +1209,23 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
         put_composite_source(s, &src_rest, "issuer", F_ISSUER, true) ||
         ct_buf_puts(&src_rest, ",") || put_composite_source(s, &src_rest, "itype", F_TYPE, true) ||
         ct_buf_puts(&src_rest, ",") || put_call_sources(s, &src_rest) ||
-        ct_buf_puts(&src_rest, "]") || put_call_metrics(s, &sub)) {
+        ct_buf_puts(&src_rest, "]") || put_call_metrics(s, &sub) ||
+        ct_buf_printf(&q_both, "{\"bool\":{\"minimum_should_match\":1,\"should\":[%s,%s]}}",
+                      q_roles.data, q_rest.data)) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
         pager ps[2] = {
-            {.query = q_roles.data,
+            {.query = q_both.data,
              .sources = src_roles.data,
              .sub = sub.data,
-             .fn = on_account_bucket,
+             .fn = on_role_bucket,
              .ud = &sum},
-            {.query = q_rest.data,
+            {.query = q_both.data,
              .sources = src_rest.data,
              .sub = sub.data,
-             .fn = on_account_bucket,
-             .ud = &sum},
+             .fn = on_rest_bucket,
+             .ud = &sum,
+             .with_previous = true},
         };
         rc = run_pagers(s, ps, 2, err);
         pagers_release(ps, 2);
@@ -1168,6 +1236,7 @@ static int account_calls(ct_source *src, const char *account_id, const ct_window
         ct_account_calls_release(out);
     ct_buf_release(&q_roles);
     ct_buf_release(&q_rest);
+    ct_buf_release(&q_both);
     ct_buf_release(&src_roles);
     ct_buf_release(&src_rest);
     ct_buf_release(&sub);
@@ -1546,48 +1615,190 @@ static int on_data_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
     return 0;
 }
 
-/* One composite aggregation over (eventSource, eventName, readOnly) of the
- * account's data events, by the rule of ct_is_data_event: eventCategory
- * Data, or no eventCategory and managementEvent false. */
-static int data_events(ct_source *src, const char *account_id, const ct_window *window,
-                       ct_data_events *out, ct_error *err)
+/* The search of an account's data events: the query (by the rule of
+ * ct_is_data_event: eventCategory Data, or no eventCategory and
+ * managementEvent false) and the composite aggregation's sources
+ * (eventSource, eventName, readOnly) and sub-aggregations. Returns 0 or
+ * CT_ENOMEM. */
+static int put_data_search(es_source *s, const char *account_id, const ct_window *window, ct_buf *q,
+                           ct_buf *sources, ct_buf *sub)
 {
-    es_source *s = (es_source *)src;
-    int rc = ensure_ready(s, err);
-    if (rc)
-        return rc;
-    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT, sub = CT_BUF_INIT;
-    if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_term(s, &q, F_ACCOUNT, account_id) ||
-        ct_buf_puts(&q, ",") || put_window(s, &q, window) ||
-        ct_buf_puts(&q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
-        put_term(s, &q, F_CATEGORY, "Data") || ct_buf_puts(&q, ",{\"bool\":{\"must_not\":[") ||
-        put_exists(s, &q, F_CATEGORY) || ct_buf_puts(&q, "],\"filter\":[") ||
+    if (ct_buf_puts(q, "{\"bool\":{\"filter\":[") || put_term(s, q, F_ACCOUNT, account_id) ||
+        ct_buf_puts(q, ",") || put_window(s, q, window) ||
+        ct_buf_puts(q, ",{\"bool\":{\"minimum_should_match\":1,\"should\":[") ||
+        put_term(s, q, F_CATEGORY, "Data") || ct_buf_puts(q, ",{\"bool\":{\"must_not\":[") ||
+        put_exists(s, q, F_CATEGORY) || ct_buf_puts(q, "],\"filter\":[") ||
         /* "false" as a string matches a boolean field and a keyword one. */
-        put_term(s, &q, F_MANAGEMENT, "false") || ct_buf_puts(&q, "]}}]}}]}}") ||
-        ct_buf_puts(&sources, "[") || put_composite_source(s, &sources, "src", F_SOURCE, false) ||
-        ct_buf_puts(&sources, ",") || put_composite_source(s, &sources, "name", F_NAME, false) ||
-        ct_buf_puts(&sources, ",") || put_composite_source(s, &sources, "ro", F_READ_ONLY, true) ||
-        ct_buf_puts(&sources, "]") || ct_buf_puts(&sub, "{\"first\":{\"min\":{\"field\":") ||
-        ct_es_json_string(&sub, s->time_field) ||
-        ct_buf_puts(&sub, "}},\"last\":{\"max\":{\"field\":") ||
-        ct_es_json_string(&sub, s->time_field) || ct_buf_puts(&sub, "}}}")) {
+        put_term(s, q, F_MANAGEMENT, "false") || ct_buf_puts(q, "]}}]}}]}}") ||
+        ct_buf_puts(sources, "[") || put_composite_source(s, sources, "src", F_SOURCE, false) ||
+        ct_buf_puts(sources, ",") || put_composite_source(s, sources, "name", F_NAME, false) ||
+        ct_buf_puts(sources, ",") || put_composite_source(s, sources, "ro", F_READ_ONLY, true) ||
+        ct_buf_puts(sources, "]") || ct_buf_puts(sub, "{\"first\":{\"min\":{\"field\":") ||
+        ct_es_json_string(sub, s->time_field) ||
+        ct_buf_puts(sub, "}},\"last\":{\"max\":{\"field\":") ||
+        ct_es_json_string(sub, s->time_field) || ct_buf_puts(sub, "}}}"))
+        return CT_ENOMEM;
+    return 0;
+}
+
+/* Pages through the data events of `account_id` into `data` (one
+ * composite aggregation), asking the `once` aggregations of `once` (NULL:
+ * none) in the first search; sorts them, or releases them on error. */
+static int run_data_search(es_source *s, const char *account_id, const ct_window *window,
+                           ct_data_events *data, pager *once, ct_error *err)
+{
+    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT, sub = CT_BUF_INIT;
+    int rc;
+    if (put_data_search(s, account_id, window, &q, &sources, &sub)) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     } else {
         pager p = {.query = q.data,
                    .sources = sources.data,
                    .sub = sub.data,
                    .fn = on_data_bucket,
-                   .ud = out};
+                   .ud = data};
+        if (once) {
+            p.once = once->once;
+            p.once_buckets = once->once_buckets;
+            p.once_fn = once->once_fn;
+            p.once_ud = once->once_ud;
+        }
         rc = run_pagers(s, &p, 1, err);
         pagers_release(&p, 1);
     }
     if (rc == 0)
-        ct_data_events_sort(out);
+        ct_data_events_sort(data);
     else
-        ct_data_events_release(out);
+        ct_data_events_release(data);
     ct_buf_release(&q);
     ct_buf_release(&sources);
     ct_buf_release(&sub);
+    return rc;
+}
+
+/* One composite aggregation over (eventSource, eventName, readOnly) of the
+ * account's data events. */
+static int data_events(ct_source *src, const char *account_id, const ct_window *window,
+                       ct_data_events *out, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    return rc ? rc : run_data_search(s, account_id, window, out, NULL, err);
+}
+
+/* ---- account coverage ---- */
+
+typedef struct coverage_answer {
+    es_source *s;
+    ct_account_coverage *out;
+} coverage_answer;
+
+/* The "days" and "regions" aggregations of the coverage search (under
+ * all.acct): the days with events (epoch-millisecond keys), and the
+ * awsRegion values, every one of them (sum_other_doc_count 0); the events
+ * no Region bucket holds have none (""). */
+static int on_coverage_aggs(void *ud, cJSON *aggs, ct_error *err)
+{
+    coverage_answer *a = ud;
+    const char *host = ct_es_client_host(a->s->client);
+    if (!aggs)
+        return 0; /* no index: no events */
+    cJSON *acct =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(aggs, "all"), "acct");
+    cJSON *days =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(acct, "days"), "buckets");
+    cJSON *regions = cJSON_GetObjectItemCaseSensitive(acct, "regions");
+    cJSON *region_buckets = cJSON_GetObjectItemCaseSensitive(regions, "buckets");
+    cJSON *other = cJSON_GetObjectItemCaseSensitive(regions, "sum_other_doc_count");
+    if (!cJSON_IsArray(days) || !cJSON_IsArray(region_buckets) || !cJSON_IsNumber(other))
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the search answered without its days or "
+                            "Regions",
+                            host);
+    if (other->valuedouble != 0)
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch at %s: the events of the account hold more than %d "
+                            "awsRegion values; not all could be listed",
+                            host, REGION_BUCKETS);
+    uint64_t events = 0, in_regions = 0;
+    cJSON *b;
+    cJSON_ArrayForEach(b, days)
+    {
+        cJSON *key = cJSON_GetObjectItemCaseSensitive(b, "key");
+        cJSON *docs = cJSON_GetObjectItemCaseSensitive(b, "doc_count");
+        if (!cJSON_IsNumber(key) || !cJSON_IsNumber(docs) || docs->valuedouble < 1)
+            return ct_error_set(err, CT_EPARTIAL,
+                                "elasticsearch at %s: a day bucket lacks its key or doc_count",
+                                host);
+        /* Keys are the day's first millisecond (UTC). */
+        int64_t day = (int64_t)floor(key->valuedouble / 86400000.0);
+        if (ct_account_coverage_add_day(a->out, day, (uint64_t)docs->valuedouble))
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        events += (uint64_t)docs->valuedouble;
+    }
+    cJSON_ArrayForEach(b, region_buckets)
+    {
+        cJSON *key = cJSON_GetObjectItemCaseSensitive(b, "key");
+        cJSON *docs = cJSON_GetObjectItemCaseSensitive(b, "doc_count");
+        if (!cJSON_IsString(key) || !cJSON_IsNumber(docs))
+            return ct_error_set(err, CT_EPARTIAL,
+                                "elasticsearch at %s: a Region bucket lacks its key or "
+                                "doc_count",
+                                host);
+        if (ct_account_coverage_add_region(a->out, key->valuestring))
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+        in_regions += (uint64_t)docs->valuedouble;
+    }
+    if (in_regions < events && ct_account_coverage_add_region(a->out, ""))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* One search: the data events' (data_events' query and composite
+ * aggregation; more pages of it, if any, are further searches), with a
+ * global aggregation that goes back to every event of the account in the
+ * window for the days (a date_histogram by UTC day) and the Regions (a
+ * terms aggregation checked for completeness). The event count is the sum
+ * of the days. A composite aggregation cannot sit under another, so the
+ * data events' filter is the search's query and the rest is global. */
+static int account_coverage(ct_source *src, const char *account_id, const ct_window *window,
+                            ct_account_coverage *out, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    if (rc)
+        return rc;
+    ct_buf once = CT_BUF_INIT;
+    int64_t window_days = window->last_day - window->first_day + 1;
+    if (ct_buf_puts(&once, "\"all\":{\"global\":{},\"aggs\":{\"acct\":{\"filter\":"
+                           "{\"bool\":{\"filter\":[") ||
+        put_term(s, &once, F_ACCOUNT, account_id) || ct_buf_puts(&once, ",") ||
+        put_window(s, &once, window) ||
+        ct_buf_puts(&once, "]}},\"aggs\":{\"days\":{\"date_histogram\":{\"field\":") ||
+        ct_es_json_string(&once, s->time_field) ||
+        ct_buf_printf(&once,
+                      ",\"%s\":\"1d\",\"min_doc_count\":1}},\"regions\":{\"terms\":{"
+                      "\"field\":",
+                      s->interval_param) ||
+        ct_es_json_string(&once, s->fields[F_REGION]) ||
+        ct_buf_printf(&once, ",\"size\":%d}}}}}}", REGION_BUCKETS)) {
+        ct_buf_release(&once);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    coverage_answer answer = {s, out};
+    pager p = {.once = once.data,
+               /* The days the answer may hold, the Regions it likely
+                * holds, and the two single-bucket aggregations above. */
+               .once_buckets =
+                   (int)(window_days < PAGE_SIZE ? window_days : PAGE_SIZE) + REGIONS_EXPECTED + 2,
+               .once_fn = on_coverage_aggs,
+               .once_ud = &answer};
+    rc = run_data_search(s, account_id, window, &out->data, &p, err);
+    if (rc == 0)
+        ct_account_coverage_finish(out);
+    else
+        ct_account_coverage_release(out);
+    ct_buf_release(&once);
     return rc;
 }
 
@@ -1670,6 +1881,7 @@ int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
     s->base.account_calls = account_calls;
     s->base.sessions = sessions;
     s->base.session_calls = session_calls;
+    s->base.account_coverage = account_coverage;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     int rc = ct_es_client_new(&s->client, cfg, err);

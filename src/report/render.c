@@ -3,6 +3,7 @@
 #include "cloudtracker/report.h"
 #include "cloudtracker/util.h"
 #include "report/internal.h"
+#include "util/json_plain.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -94,6 +95,16 @@ void ct_render_json_str(FILE *out, const char *s)
     size_t n = strlen((const char *)p);
     fputc('"', out);
     for (size_t i = 0; i < n;) {
+        /* Runs of printable ASCII (names are mostly that) go out whole. */
+        size_t plain = (size_t)(ct_json_skip_plain(p + i, p + n) - (p + i));
+        const unsigned char *del = memchr(p + i, 0x7F, plain); /* plain there, escaped here */
+        if (del)
+            plain = (size_t)(del - (p + i));
+        if (plain) {
+            fwrite(p + i, 1, plain, out);
+            i += plain;
+            continue;
+        }
         unsigned char c = p[i];
         if (c == '"' || c == '\\') {
             fputc('\\', out);

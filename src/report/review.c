@@ -130,6 +130,71 @@ static void json_account_ref(FILE *out, const ct_account_view *v)
     fputc('}', out);
 }
 
+static const char *since_name(ct_credential_since since)
+{
+    switch (since) {
+    case CT_CREDENTIAL_SINCE_USE:
+        return "last_use";
+    case CT_CREDENTIAL_SINCE_SET:
+        return "set";
+    case CT_CREDENTIAL_SINCE_CREATED:
+        return "user_created";
+    case CT_CREDENTIAL_SINCE_UNKNOWN:
+        return "unknown";
+    case CT_CREDENTIAL_SINCE_INACTIVE:
+        break;
+    }
+    return NULL;
+}
+
+static void json_bool_state(FILE *out, const ct_credential_bool *b)
+{
+    fputs(b->state != CT_CREDENTIAL_VALUE ? "null" : b->value ? "true" : "false", out);
+}
+
+/* One credential: whether it is on, its last use as the report writes it,
+ * and the flag's reckoning. */
+static void json_credential(FILE *out, const char *on, const ct_credential_bool *enabled,
+                            const ct_credential_time *last_used, const ct_credential_unused *u)
+{
+    fprintf(out, "{\"%s\": ", on);
+    json_bool_state(out, enabled);
+    fputs(", \"last_used\": ", out);
+    ct_render_json_str(out, last_used->text);
+    fputs(", \"unused_days\": ", out);
+    if (u->days >= 0)
+        fprintf(out, "%" PRId64, u->days);
+    else
+        fputs("null", out);
+    fputs(", \"counted_from\": ", out);
+    const char *since = since_name(u->since);
+    if (since)
+        ct_render_json_str(out, since);
+    else
+        fputs("null", out);
+    fprintf(out, ", \"flagged\": %s}", u->flagged ? "true" : "false");
+}
+
+/* A user's (or the root user's) row of the credential report. */
+static void json_credentials(FILE *out, const ct_credential_user *u,
+                             const ct_credential_dormancy *check)
+{
+    if (!u) {
+        fputs("{\"listed\": false}", out);
+        return;
+    }
+    fputs("{\"listed\": true, \"password\": ", out);
+    json_credential(out, "enabled", &u->password_enabled, &u->password_last_used, &check->password);
+    fputs(", \"mfa_active\": ", out);
+    json_bool_state(out, &u->mfa_active);
+    fputs(",\n      \"access_keys\": [", out);
+    for (int k = 0; k < 2; k++) {
+        fputs(k ? ", " : "", out);
+        json_credential(out, "active", &u->keys[k].active, &u->keys[k].last_used, &check->keys[k]);
+    }
+    fprintf(out, "], \"flagged\": %s}", check->flagged ? "true" : "false");
+}
+
 static void json_account(FILE *out, const ct_review *r, const ct_review_account *a)
 {
     const ct_account_coverage *c = &a->coverage;
@@ -182,7 +247,20 @@ static void json_account(FILE *out, const ct_review *r, const ct_review_account 
                 c->files_read, c->files_partial, c->files_skipped);
     else
         fputs("null", out);
-    fputs("}}", out);
+    fputs("},\n     \"credential_report\": ", out);
+    if (a->credentials) {
+        fputs("{\"file\": ", out);
+        ct_render_json_str(out, a->credentials_path);
+        fputs(", \"root\": ", out);
+        if (a->root)
+            json_credentials(out, a->root, &a->root_check);
+        else
+            fputs("null", out);
+        fputc('}', out);
+    } else {
+        fputs("null", out);
+    }
+    fputc('}', out);
 }
 
 static void json_identity(FILE *out, const ct_review *r, const ct_review_identity *id)
@@ -241,6 +319,18 @@ static void json_identity(FILE *out, const ct_review *r, const ct_review_identit
     if (id->kind != CT_REVIEW_PERSON) {
         fputs(",\n     ", out);
         json_actions(out, &id->actions, "     ", true);
+    }
+    if (id->kind == CT_REVIEW_USER) {
+        fputs(",\n     \"credentials\": ", out);
+        /* null: the account has no credential report to say. */
+        const ct_review_account *acct = NULL;
+        for (size_t i = 0; i < r->account_count && !acct; i++)
+            if (r->accounts[i].view == id->account)
+                acct = &r->accounts[i];
+        if (acct && acct->credentials)
+            json_credentials(out, id->credential, &id->credential_check);
+        else
+            fputs("null", out);
     }
     if (id->kind == CT_REVIEW_ROLE) {
         fprintf(out, ",\n     \"sessions\": %zu, \"anonymous_sessions\": %zu, \"people\": [",
@@ -391,6 +481,28 @@ static void text_cell(FILE *out, const char *s, size_t width, bool pad)
     ct_buf_release(&b);
 }
 
+/* "unused credentials: password 140 days, access key 2 161 days". */
+static void text_unused_credentials(ct_buf *b, const ct_credential_dormancy *c)
+{
+    const struct {
+        const char *name;
+        const ct_credential_unused *u;
+    } all[] = {
+        {"password", &c->password}, {"access key 1", &c->keys[0]}, {"access key 2", &c->keys[1]}};
+    ct_buf_printf(b, "%sunused credentials:", b->len ? "; " : "");
+    bool first = true;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (!all[i].u->flagged)
+            continue;
+        ct_buf_printf(b, "%s %s ", first ? "" : ",", all[i].name);
+        if (all[i].u->days >= 0)
+            ct_buf_printf(b, "%" PRId64 " days", all[i].u->days);
+        else
+            ct_buf_printf(b, "(no date)");
+        first = false;
+    }
+}
+
 static void text_evidence(FILE *out, const ct_review_report *rep)
 {
     const ct_review *r = rep->review;
@@ -453,6 +565,18 @@ static void text_evidence(FILE *out, const ct_review_report *rep)
                     "    trail files: %" PRIu64 " read, %" PRIu64 " read in part, %" PRIu64
                     " skipped\n",
                     c->files_read, c->files_partial, c->files_skipped);
+        if (a->credentials) {
+            fputs("    credential report: ", out);
+            ct_render_put_safe(out, a->credentials_path);
+            if (a->root && a->root_check.flagged) {
+                ct_buf b = CT_BUF_INIT;
+                text_unused_credentials(&b, &a->root_check);
+                fputs("; root user: ", out);
+                ct_render_put_safe(out, b.data);
+                ct_buf_release(&b);
+            }
+            fputc('\n', out);
+        }
     }
     if (rep->warning_count) {
         fputs("Warnings\n", out);
@@ -508,6 +632,8 @@ static void text_notes(ct_buf *b, const ct_review *r, const ct_review_identity *
         if (!u->high)
             ct_buf_printf(b, " (low)");
     }
+    if (id->credential_check.flagged)
+        text_unused_credentials(b, &id->credential_check);
     if (id->kind == CT_REVIEW_ROLE && id->anonymous_sessions)
         ct_buf_printf(b, "%s%zu session%s name%s nobody", b->len ? "; " : "",
                       id->anonymous_sessions, id->anonymous_sessions == 1 ? "" : "s",

@@ -32,6 +32,21 @@ class Flavor:
     def is_es(self):
         return self.engine == "elasticsearch"
 
+    @property
+    def version(self):
+        """(major, minor) of the version it reports."""
+        major, minor = self.number.split(".")[:2]
+        return int(major), int(minor)
+
+    def at_version(self, number):
+        """This flavor reporting another version of its engine (same major)."""
+        parts = number.split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts) or \
+                parts[0] != self.number.split(".")[0]:
+            raise ValueError("--version %s: not a %s.x.y version of this flavor"
+                             % (number, self.number.split(".")[0]))
+        return Flavor(**dict(vars(self), number=number))
+
 
 FLAVORS = {
     # Elasticsearch 6.8: one mapping type per index ("_doc" or a custom name),

@@ -29,16 +29,20 @@ LONG_MIN = -2 ** 63
 
 # Aggregation types real engines have but this server does not implement.
 KNOWN_UNSUPPORTED_AGGS = {
-    "date_histogram", "histogram", "range", "date_range", "filter", "filters",
+    "histogram", "range", "date_range", "filters",
     "top_hits", "stats", "extended_stats", "percentiles", "nested",
     "reverse_nested", "significant_terms", "multi_terms", "rare_terms",
     "adjacency_matrix", "auto_date_histogram", "geo_distance", "geohash_grid",
-    "missing", "global", "sampler", "bucket_sort", "bucket_selector",
+    "missing", "sampler", "bucket_sort", "bucket_selector",
     "scripted_metric", "top_metrics", "weighted_avg", "boxplot",
     "variable_width_histogram", "ip_range", "geotile_grid",
 }
 METRIC_AGGS = {"min", "max", "sum", "avg", "value_count", "cardinality"}
-BUCKET_AGGS = {"terms", "composite"}
+BUCKET_AGGS = {"terms", "composite", "date_histogram", "filter", "global"}
+# The factories ES names when a composite aggregation has a parent.
+_FACTORY = {"terms": "TermsAggregatorFactory", "composite": "CompositeAggregationFactory",
+            "date_histogram": "DateHistogramAggregatorFactory",
+            "filter": "FilterAggregatorFactory", "global": "GlobalAggregatorFactory"}
 
 KNOWN_UNSUPPORTED_QUERIES = {
     "query_string", "simple_query_string", "nested", "has_child",
@@ -803,7 +807,7 @@ class AggSpec:
         self.meta = meta
 
 
-def parse_aggs(aggs, depth=0):
+def parse_aggs(aggs, depth=0, flavor=None):
     """Parse an aggregations object (request-level validation only)."""
     if aggs is None:
         return []
@@ -833,12 +837,13 @@ def parse_aggs(aggs, depth=0):
         if not isinstance(params, dict):
             raise parsing_error("Expected [START_OBJECT] under [%s], but got a "
                                 "[VALUE]" % atype)
-        subs = parse_aggs(body.get("aggs", body.get("aggregations")), depth + 1)
+        subs = parse_aggs(body.get("aggs", body.get("aggregations")), depth + 1, flavor)
         if atype in METRIC_AGGS and subs:
             raise error(400, "aggregation_initialization_exception",
                         "Aggregator [%s] of type [%s] cannot accept sub-aggregations"
                         % (name, atype))
         spec = AggSpec(name, atype, params, subs, body.get("meta"))
+        spec.flavor = flavor
         _validate_agg(spec)
         out.append(spec)
     return out
@@ -891,12 +896,101 @@ def _validate_agg(spec):
             raise error(400, "illegal_argument_exception",
                         "[size] must be greater than 0. Found [%s] in [%s]"
                         % (size, spec.name))
+    elif spec.type == "date_histogram":
+        _validate_date_histogram(spec)
+    elif spec.type == "global":
+        if p:
+            raise parsing_error("Unexpected token in [global] aggregation [%s]: [%s]"
+                                % (spec.name, sorted(p)[0]))
+    elif spec.type == "filter":
+        # A query: its syntax is checked at request level, as ES parses it.
+        compile_query(p, Context(spec.flavor, "_na_", {}, {}, []))
     elif spec.type in METRIC_AGGS:
         if "script" in p:
             raise unsupported("scripts in the [%s] aggregation" % spec.type)
         if "field" not in p:
             raise error(400, "illegal_argument_exception",
                         "Required one of fields [field, script], but none were specified.")
+
+
+# date_histogram: the interval parameters each engine takes. Elasticsearch
+# 6.x to 7.1 has only `interval`; 7.2 added `fixed_interval` and
+# `calendar_interval` and deprecated `interval` (7.x and OpenSearch still
+# take it, with a deprecation warning this server does not send), which 8.0
+# removed.
+_INTERVAL_KEYS = ("interval", "fixed_interval", "calendar_interval")
+_FIXED_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+# Calendar units of a fixed length in UTC (the only time zone implemented);
+# weeks, months, quarters and years are not implemented.
+_CALENDAR_UNITS = {"1m": 60000, "minute": 60000, "1h": 3600000, "hour": 3600000,
+                   "1d": 86400000, "day": 86400000}
+_CALENDAR_UNSUPPORTED = {"1w", "week", "1M", "month", "1q", "quarter", "1y", "year"}
+_DATE_HISTOGRAM_KEYS = {"field", "min_doc_count", "time_zone"} | set(_INTERVAL_KEYS)
+_DATE_HISTOGRAM_UNSUPPORTED = {"script", "offset", "extended_bounds", "hard_bounds", "keyed",
+                               "order", "missing", "format", "value_type"}
+_UTC_ZONES = {"UTC", "Z", "+00:00", "Etc/UTC", "GMT"}
+
+
+def _interval_ms(key, value):
+    """The length in ms of a date_histogram interval (or raise as ES does)."""
+    text = str(value)
+    if key != "fixed_interval" and text in _CALENDAR_UNITS:
+        return _CALENDAR_UNITS[text]
+    if key != "fixed_interval" and text in _CALENDAR_UNSUPPORTED:
+        raise unsupported("calendar intervals longer than a day in [date_histogram]")
+    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", text)
+    if key != "calendar_interval" and m and int(m.group(1)) > 0:
+        return int(m.group(1)) * _FIXED_UNITS[m.group(2)]
+    if key == "calendar_interval":
+        detail = cause("illegal_argument_exception", "The supplied interval [%s] could not be "
+                       "parsed as a calendar interval." % text)
+    else:
+        detail = cause("illegal_argument_exception", "failed to parse setting "
+                       "[date_histogram.%s] with value [%s] as a time value: unit is missing or "
+                       "unrecognized" % ("fixedInterval" if key == "fixed_interval"
+                                         else "interval", text))
+    raise error(400, "x_content_parse_exception",
+                "[date_histogram] failed to parse field [%s]" % key, caused_by=detail)
+
+
+def _validate_date_histogram(spec):
+    """Request-level checks of a date_histogram, per flavor; sets spec.interval."""
+    p = spec.body
+    flavor = spec.flavor
+    for key in p:
+        if key in _DATE_HISTOGRAM_UNSUPPORTED:
+            raise unsupported("[%s] in the [date_histogram] aggregation" % key)
+        if key not in _DATE_HISTOGRAM_KEYS:
+            raise error(400, "x_content_parse_exception",
+                        "[date_histogram] unknown field [%s]" % key)
+    given = [k for k in _INTERVAL_KEYS if k in p]
+    legacy = flavor.name == "es6" or (flavor.name == "es7" and flavor.version < (7, 2))
+    for key in given:
+        if legacy and key != "interval":
+            raise error(400, "x_content_parse_exception",
+                        "[date_histogram] unknown field [%s], parser not found" % key)
+        if flavor.name == "es8" and key == "interval":
+            raise error(400, "x_content_parse_exception",
+                        "[date_histogram] unknown field [interval] did you mean "
+                        "[fixed_interval]?")
+    if len(given) > 1:
+        raise error(400, "illegal_argument_exception",
+                    "Cannot use [%s] with [%s] configuration option." % (given[1], given[0]))
+    if not given:
+        raise error(400, "illegal_argument_exception",
+                    "Invalid interval specified, must be non-null and non-empty")
+    if "field" not in p:
+        raise error(400, "illegal_argument_exception",
+                    "Required one of fields [field, script], but none were specified.")
+    spec.interval = _interval_ms(given[0], p[given[0]])
+    mdc = p.get("min_doc_count", 0)
+    if isinstance(mdc, bool) or not isinstance(mdc, int) or mdc < 0:
+        raise error(400, "illegal_argument_exception",
+                    "[minDocCount] must be greater than or equal to 0. Found [%s] in [%s]"
+                    % (mdc, spec.name))
+    zone = p.get("time_zone")
+    if zone is not None and zone not in _UTC_ZONES:
+        raise unsupported("time_zone other than UTC")
 
 
 class _AggRun:
@@ -906,6 +1000,7 @@ class _AggRun:
         self.flavor = flavor
         self.max_buckets = max_buckets
         self.buckets = 0
+        self.contexts = []  # the indices searched without failure (for global)
 
     def check_shard(self, specs, ctx, parent=None):
         """Per-index validation: field types and composite placement."""
@@ -915,10 +1010,8 @@ class _AggRun:
                     if self.flavor.name == "es6":
                         reason = "[composite] aggregation cannot be used with a parent aggregation"
                     else:
-                        kind = {"terms": "TermsAggregatorFactory",
-                                "composite": "CompositeAggregationFactory"}[parent.type]
                         reason = ("[composite] aggregation cannot be used with a parent "
-                                  "aggregation of type: [%s]" % kind)
+                                  "aggregation of type: [%s]" % _FACTORY[parent.type])
                     raise ShardError(cause("illegal_argument_exception", reason))
                 size = spec.body.get("size", 10)
                 if self.max_buckets >= 0 and size > self.max_buckets:
@@ -927,9 +1020,25 @@ class _AggRun:
                     (sname, sbody), = src.items()
                     field = sbody["terms"]["field"]
                     _check_doc_values(ctx, ctx.field(field), field)
+            elif spec.type == "global":
+                if parent is not None:
+                    raise ShardError(cause(
+                        "aggregation_execution_exception",
+                        "Aggregation [%s] cannot have a global sub-aggregation [%s]. Global "
+                        "aggregations can only be defined as top level aggregations"
+                        % (parent.name, spec.name)), status=500)
+            elif spec.type == "filter":
+                compile_query(spec.body, ctx)
             else:
                 field = spec.body["field"]
-                _check_doc_values(ctx, ctx.field(field), field)
+                info = ctx.field(field)
+                _check_doc_values(ctx, info, field)
+                if spec.type == "date_histogram" and info is not None and \
+                        info.kind not in ("date", "long", "double"):
+                    raise ShardError(cause(
+                        "illegal_argument_exception",
+                        "Field [%s] of type [%s] is not supported for aggregation "
+                        "[date_histogram]" % (field, info.mtype)))
             self.check_shard(spec.subs, ctx, spec if spec.type in BUCKET_AGGS else parent)
 
     def too_many(self, count):
@@ -1030,6 +1139,49 @@ class _AggRun:
         return {"doc_count_error_upper_bound": 0,
                 "sum_other_doc_count": sum(len(d) for _, d in rest),
                 "buckets": buckets}
+
+    def _agg_global(self, spec, rows, typed_keys):
+        """Every searchable document of the indices, whatever the query."""
+        every = [(ctx, d) for ctx in self.contexts for d in ctx.docs]
+        out = {"doc_count": len(every)}
+        out.update(self.run(spec.subs, every, typed_keys))
+        return out
+
+    def _agg_filter(self, spec, rows, typed_keys):
+        preds = {}
+        kept = []
+        for ctx, doc in rows:
+            if id(ctx) not in preds:
+                preds[id(ctx)] = compile_query(spec.body, ctx)
+            if preds[id(ctx)](doc):
+                kept.append((ctx, doc))
+        out = {"doc_count": len(kept)}
+        out.update(self.run(spec.subs, kept, typed_keys))
+        return out
+
+    def _agg_date_histogram(self, spec, rows, typed_keys):
+        """Buckets of `interval` ms from the epoch (UTC), ascending; with
+        min_doc_count 0 (the default) the empty ones between the first and
+        the last too, as ES fills them."""
+        field, step = spec.body["field"], spec.interval
+        groups = {}
+        for ctx, doc in rows:
+            vals, _info = self._values(ctx, doc, field)
+            for key in sorted({int(v) // step * step for v in vals}):
+                groups.setdefault(key, []).append((ctx, doc))
+        min_count = spec.body.get("min_doc_count", 0)
+        keys = sorted(groups)
+        if min_count == 0 and keys:
+            keys = list(range(keys[0], keys[-1] + step, step))
+        keys = [k for k in keys if len(groups.get(k, ())) >= min_count]
+        self.count_buckets(len(keys))
+        buckets = []
+        for k in keys:
+            docs = groups.get(k, [])
+            b = {"key_as_string": format_date(k), "key": k, "doc_count": len(docs)}
+            b.update(self.run(spec.subs, docs, typed_keys))
+            buckets.append(b)
+        return {"buckets": buckets}
 
     def _agg_composite(self, spec, rows, typed_keys):
         p = spec.body
@@ -1390,7 +1542,7 @@ class SearchRequest:
         self.params = params
         self.query = body.get("query")
         self.post_filter = body.get("post_filter")
-        self.aggs = parse_aggs(body.get("aggs", body.get("aggregations")))
+        self.aggs = parse_aggs(body.get("aggs", body.get("aggregations")), flavor=flavor)
         self.size = _int_param(params.get("size"), body.get("size"), 10, "size")
         self.from_ = _int_param(params.get("from"), body.get("from"), 0, "from")
         if self.size < 0:
@@ -1495,6 +1647,7 @@ def execute(flavor, contexts, req, max_buckets, pit=False, scroll_all=False,
     total = len(rows)
 
     aggregations = None
+    agg_run.contexts = ok_contexts
     if req.aggs and ok_contexts:
         try:
             aggregations = agg_run.run(req.aggs, agg_rows, req.typed_keys)

@@ -499,6 +499,8 @@ class Server(http.server.ThreadingHTTPServer):
     def __init__(self, opts):
         self.opts = opts
         self.flavor = FLAVORS[opts.flavor]
+        if opts.version:
+            self.flavor = self.flavor.at_version(opts.version)
         self.store = Store(self.flavor, opts.mapping, opts.max_buckets,
                            data_dir=opts.data_dir)
         self.auth = Auth(opts.auth, self.flavor)
@@ -1249,6 +1251,9 @@ class _Raw:
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--flavor", choices=sorted(FLAVORS), default="es8")
+    p.add_argument("--version", help="report this version of the flavor's engine (same major) "
+                   "and behave as it where the server models versions (date_histogram intervals "
+                   "before 7.2)")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--port-file")
     p.add_argument("--auth", default="none")

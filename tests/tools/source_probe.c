@@ -9,6 +9,7 @@
  *     account-calls ACCOUNT_ID
  *     sessions
  *     session-calls KEY...
+ *     account-coverage ACCOUNT_ID
  *
  * The store is opened read-only (as with --skip-setup). Lines:
  *   call <owner> <eventSource> <eventName> <eventType> <ok> <errors> <first> <last>
@@ -17,9 +18,15 @@
  *   opened <eventName> <roleArn> <caller> <caller type> <caller key> <caller name>
  *          <provider> <subject> <issuer> <source identity> <session name> <account>
  *          <eventID> <sharedEventID> <time in seconds>
+ *   coverage <events of the account in the window>
+ *   day <YYYY-MM-DD> <events>       (each day with events, ascending)
+ *   region <awsRegion>              (each once, sorted; empty for events without one)
+ *   data <eventSource> <eventName> <readOnly: true, false or -> <count> <first> <last>
+ *   files <read whole> <read in part> <skipped>     (or "files unknown")
  * where <owner> is "-" for a one-principal question, the principal for
  * account-calls and the session's key for a session's calls; an "opened"
- * line follows its session's line when the opening is known. Exit 0, or 1 with
+ * line follows its session's line when the opening is known;
+ * account-coverage prints its lines in the order above. Exit 0, or 1 with
  * the error on stderr (and "left behind\t<n>" on stdout if the backend
  * left n items in its output, which it must not). */
 #include "cloudtracker/config.h"
@@ -107,6 +114,41 @@ static void print_sessions(const ct_role_sessions *list)
     }
 }
 
+static void print_coverage(const ct_account_coverage *c)
+{
+    printf("coverage\t%" PRIu64 "\n", c->events);
+    for (size_t i = 0; i < c->day_count; i++) {
+        char day[11];
+        ct_date_format_day(c->days[i].day, day);
+        printf("day\t%s\t%" PRIu64 "\n", day, c->days[i].events);
+    }
+    for (size_t i = 0; i < c->region_count; i++) {
+        fputs("region\t", stdout);
+        print_field(c->regions[i]);
+        putchar('\n');
+    }
+    for (size_t i = 0; i < c->data.count; i++) {
+        const ct_data_event *e = &c->data.items[i];
+        char first[11], last[11];
+        ct_date_format_day(e->first_day, first);
+        ct_date_format_day(e->last_day, last);
+        fputs("data\t", stdout);
+        print_field(e->event_source);
+        putchar('\t');
+        print_field(e->event_name);
+        printf("\t%s\t%" PRIu64 "\t%s\t%s\n",
+               e->read_only == 1   ? "true"
+               : e->read_only == 0 ? "false"
+                                   : "-",
+               e->count, first, last);
+    }
+    if (c->files_known)
+        printf("files\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n", c->files_read, c->files_partial,
+               c->files_skipped);
+    else
+        puts("files\tunknown");
+}
+
 static int open_source(const ct_config *cfg, ct_source **out, ct_error *err)
 {
     if (cfg->has_elasticsearch)
@@ -154,6 +196,14 @@ static int ask(ct_source *src, const ct_window *w, int argc, char **argv, ct_err
             print_sessions(&list);
         print_leftover(rc, list.count);
         ct_role_sessions_release(&list);
+    } else if (strcmp(q, "account-coverage") == 0 && argc == 2) {
+        ct_account_coverage c;
+        memset(&c, 0, sizeof(c));
+        if ((rc = src->account_coverage(src, argv[1], w, &c, err)) == 0)
+            print_coverage(&c);
+        print_leftover(rc, c.day_count + c.region_count + c.data.count +
+                               (c.events || c.files_known || c.days || c.regions || c.data.items));
+        ct_account_coverage_release(&c);
     } else {
         rc = ct_error_set(err, CT_EUSAGE, "unknown question or wrong number of arguments");
     }

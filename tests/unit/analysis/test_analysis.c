@@ -27,7 +27,8 @@ typedef struct fake_source {
     ct_input_problems problems;
     ct_role_sessions sessions; /* the answer to sessions (calls: to session_calls) */
     /* what was asked */
-    int refreshed, principal_asked, session_asked, count_asked, active_asked, data_asked;
+    int refreshed, principal_asked, session_asked, count_asked, active_asked, data_asked,
+        coverage_asked;
     char asked_arn[256], asked_role[256], counted_account[32];
     ct_window asked_window;
 } fake_source;
@@ -110,6 +111,27 @@ static int fake_count(ct_source *src, const char *account, const ct_window *w, u
     return 0;
 }
 
+/* The account's events all on the window's first day, in one Region, from
+ * one file read whole; none when account_events is 0. */
+static int fake_coverage(ct_source *src, const char *account, const ct_window *w,
+                         ct_account_coverage *out, ct_error *err)
+{
+    fake_source *f = (fake_source *)src;
+    (void)account;
+    f->coverage_asked++;
+    if (f->fail)
+        return ct_error_set(err, f->fail, "the backend failed");
+    if (f->account_events && (ct_account_coverage_add_day(out, w->first_day, f->account_events) ||
+                              ct_account_coverage_add_region(out, "us-east-1"))) {
+        ct_account_coverage_release(out);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    ct_account_coverage_finish(out);
+    out->files_known = true;
+    out->files_read = 1;
+    return 0;
+}
+
 static int fake_problems(ct_source *src, ct_input_problems *problems, ct_error *err)
 {
     fake_source *f = (fake_source *)src;
@@ -164,6 +186,7 @@ static void fake_init(fake_source *f, const char *name)
     f->base.input_problems = fake_problems;
     f->base.sessions = fake_sessions;
     f->base.session_calls = fake_calls_of_keys;
+    f->base.account_coverage = fake_coverage;
     f->account_events = 100;
 }
 

@@ -478,6 +478,54 @@ static void test_config_file_kinds(void)
     unlink(path);
 }
 
+/* accounts[].credential_report: optional, resolved like iam (relative to
+ * the config's folder, ~ for HOME), never empty, one value; a misspelt key
+ * is still refused. */
+static void test_credential_report(void)
+{
+    ct_config *cfg = load_ok("accounts:\n  - name: demo\n    id: '111111111111'\n"
+                             "    iam: iam/demo.json\n    credential_report: reports/demo.csv\n"
+                             "  - name: b\n    id: '222222222222'\n"
+                             "    credential_report: /abs/b.csv\n"
+                             "  - {name: c, id: '333333333333'}\n");
+    if (cfg) {
+        char want[600];
+        snprintf(want, sizeof(want), "%s/reports/demo.csv", dir);
+        CHECK_STR(cfg->accounts[0].credential_report_path, want);
+        snprintf(want, sizeof(want), "%s/iam/demo.json", dir);
+        CHECK_STR(cfg->accounts[0].iam_path, want);
+        CHECK_STR(cfg->accounts[1].credential_report_path, "/abs/b.csv");
+        CHECK(cfg->accounts[2].credential_report_path == NULL);
+        ct_config_free(cfg);
+    }
+    const char *env = getenv("HOME");
+    char *saved = env ? ct_strdup(env) : NULL;
+    setenv("HOME", "/home/ct-test", 1);
+    cfg = load_ok("accounts:\n  - {name: a, id: '111111111111', credential_report: ~/r.csv}\n");
+    CHECK_STR(cfg ? cfg->accounts[0].credential_report_path : NULL, "/home/ct-test/r.csv");
+    ct_config_free(cfg);
+    if (saved)
+        setenv("HOME", saved, 1);
+    else
+        unsetenv("HOME");
+    free(saved);
+
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n    credential_report: ''\n",
+                 4, 24, "the credential_report file of account 'demo' is empty");
+    expect_error("accounts:\n  - {name: demo, id: '111111111111', credential_report: ~}\n", 2, 57,
+                 "the credential_report file of account 'demo' is empty: YAML reads a plain '~' "
+                 "as null");
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n"
+                 "    credential_report: [a.csv, b.csv]\n",
+                 4, 24, "credential_report must be a single value, not a list");
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n"
+                 "    credential_reports: a.csv\n",
+                 4, 5, "unknown key 'credential_reports' in an account");
+    expect_error("accounts:\n  - name: demo\n    id: '111111111111'\n"
+                 "    credential_report: a.csv\n    credential_report: b.csv\n",
+                 5, 5, "key 'credential_report' appears twice");
+}
+
 /* A leading ~ in every path setting is the home folder. */
 static void test_home_paths(void)
 {
@@ -597,6 +645,7 @@ int main(void)
     RUN(test_many_accounts);
     RUN(test_config_file_kinds);
     RUN(test_home_paths);
+    RUN(test_credential_report);
     RUN(test_empty_paths);
     char path[600];
     snprintf(path, sizeof(path), "%s/c.yaml", dir);

@@ -3,6 +3,7 @@
 #include "cloudtracker/actions.h"
 #include "cloudtracker/iam.h"
 #include "cloudtracker/report.h"
+#include "report/internal.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -352,6 +353,28 @@ static void test_visibility_verdicts(void)
     ct_iam_free(iam);
 }
 
+/* JSON strings: runs of plain text are written whole, and what is not
+ * plain (quotes, backslashes, controls, DEL, invalid UTF-8) is escaped
+ * wherever it falls in a run. */
+static void test_json_strings(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    ct_render_json_str(f, "plain name-1.2@x");
+    fputc(' ', f);
+    ct_render_json_str(f, "a\x7f"
+                          "b\"c\\d\x01 caf\xc3\xa9 \xff end\x7f");
+    fputc(' ', f);
+    ct_render_json_str(f, "");
+    fclose(f);
+    CHECK_STR(text, "\"plain name-1.2@x\" "
+                    "\"a\\u007fb\\\"c\\\\d\\u0001 caf\xc3\xa9 \\ufffd end\\u007f\" \"\"");
+    free(text);
+}
+
 int main(void)
 {
     ct_error err;
@@ -359,6 +382,7 @@ int main(void)
         fprintf(stderr, "catalog: %s\n", err.message);
         return 1;
     }
+    RUN(test_json_strings);
     RUN(test_verdicts);
     RUN(test_boundary_reason);
     RUN(test_visibility_verdicts);
