@@ -67,7 +67,18 @@ static const char *const columns[] = {"row_type",
                                       "privileged_unused",
                                       "people",
                                       "sessions",
-                                      "anonymous_sessions"};
+                                      "anonymous_sessions",
+                                      "credentials",
+                                      "password_enabled",
+                                      "password_unused_days",
+                                      "mfa_active",
+                                      "access_key_1_active",
+                                      "access_key_1_unused_days",
+                                      "access_key_2_active",
+                                      "access_key_2_unused_days",
+                                      "unused_credentials"};
+/* The credential columns, last of those. */
+#define CREDENTIAL_COLUMNS 9
 /* With --compare, after those. */
 static const char *const change_columns[] = {"presence",    "grants_added",  "grants_removed",
                                              "revoked",     "still_granted", "newly_dormant",
@@ -297,6 +308,61 @@ static void cells_change(csv *c, const ct_review_change *x)
     cell_bool(c, x->active_again);
 }
 
+/* yes, no, or "" for AWS's words for no value (N/A, not_supported...). */
+static void cell_state(csv *c, const ct_credential_bool *b)
+{
+    cell(c, b->state != CT_CREDENTIAL_VALUE ? "" : b->value ? "yes" : "no");
+}
+
+/* Days since an active credential's last use (or since it was set, see
+ * ct_credential_unused); "" when inactive or without any date. */
+static void cell_unused_days(csv *c, const ct_credential_unused *u)
+{
+    if (u->days >= 0)
+        cell_u64(c, (uint64_t)u->days);
+    else
+        cell(c, "");
+}
+
+/* The credential columns of a user (or the root user) of an account with a
+ * credential report: "not_listed" when the report has no row for it, and
+ * all empty without a report (`has_report` false). */
+static void cells_credentials(csv *c, bool has_report, const ct_credential_user *u,
+                              const ct_credential_dormancy *check)
+{
+    if (!has_report || !u) {
+        cell(c, has_report ? "not_listed" : "");
+        empty_cells(c, CREDENTIAL_COLUMNS - 1);
+        return;
+    }
+    cell(c, "listed");
+    cell_state(c, &u->password_enabled);
+    cell_unused_days(c, &check->password);
+    cell_state(c, &u->mfa_active);
+    for (int k = 0; k < 2; k++) {
+        cell_state(c, &u->keys[k].active);
+        cell_unused_days(c, &check->keys[k]);
+    }
+    const char *flagged[3];
+    size_t n = 0;
+    if (check->password.flagged)
+        flagged[n++] = "password";
+    if (check->keys[0].flagged)
+        flagged[n++] = "access_key_1";
+    if (check->keys[1].flagged)
+        flagged[n++] = "access_key_2";
+    cell_names(c, flagged, n);
+}
+
+/* The review's entry of an account. */
+static const ct_review_account *account_of(const ct_review *r, const ct_account_view *view)
+{
+    for (size_t i = 0; view && i < r->account_count; i++)
+        if (r->accounts[i].view == view)
+            return &r->accounts[i];
+    return NULL;
+}
+
 static void row_identity(csv *c, const ct_review_report *rep, const ct_review_identity *id,
                          const ct_review_change *change)
 {
@@ -334,6 +400,12 @@ static void row_identity(csv *c, const ct_review_report *rep, const ct_review_id
         cell_u64(c, id->anonymous_sessions);
     else
         cell(c, "");
+    if (id->kind == CT_REVIEW_USER) {
+        const ct_review_account *acct = account_of(r, id->account);
+        cells_credentials(c, acct && acct->credentials, id->credential, &id->credential_check);
+    } else {
+        empty_cells(c, CREDENTIAL_COLUMNS);
+    }
     if (rep->changes)
         cells_change(c, change);
     empty_cells(c, COUNT(signoff_columns));
@@ -364,6 +436,24 @@ static void row_person_role(csv *c, const ct_review_report *rep, const ct_review
     cell(c, ""); /* people */
     cell_u64(c, u->sessions);
     cell(c, ""); /* anonymous_sessions */
+    empty_cells(c, CREDENTIAL_COLUMNS);
+    if (rep->changes)
+        empty_cells(c, COUNT(change_columns));
+    empty_cells(c, COUNT(signoff_columns));
+    row_end(c);
+}
+
+/* The root user of an account whose credential report has its row: no
+ * IAM identity, but its password and access keys are reviewed. */
+static void row_root(csv *c, const ct_review_report *rep, const ct_review_account *a)
+{
+    cell(c, "root");
+    cell(c, a->view->name);
+    cell(c, a->view->id);
+    cell(c, a->root->user);
+    cell(c, a->root->arn);
+    empty_cells(c, COUNT(columns) - 5 - CREDENTIAL_COLUMNS);
+    cells_credentials(c, true, a->root, &a->root_check);
     if (rep->changes)
         empty_cells(c, COUNT(change_columns));
     empty_cells(c, COUNT(signoff_columns));
@@ -395,6 +485,10 @@ int ct_review_csv(FILE *out, const ct_review_report *rep)
     for (size_t i = 0; i < COUNT(signoff_columns); i++)
         cell(&c, signoff_columns[i]);
     row_end(&c);
+    /* The root users first: an auditor looks at them first. */
+    for (size_t i = 0; i < r->account_count; i++)
+        if (r->accounts[i].credentials && r->accounts[i].root)
+            row_root(&c, rep, &r->accounts[i]);
     size_t next = 0; /* the changes follow the review's order */
     for (size_t i = 0; i < r->identity_count; i++) {
         const ct_review_identity *id = &r->identities[i];

@@ -37,6 +37,7 @@ static const char css[] =
     ".wide{overflow-x:auto}\n"
     "#ct-identities{font-size:13px}\n"
     "#ct-identities dl.facts{max-width:36em}\n"
+    "#ct-identities td>details[open]{min-width:30em}\n"
     "td.chg{white-space:nowrap}\n"
     "code{font:12px/1.4 ui-monospace,\"DejaVu Sans Mono\",Menlo,Consolas,monospace;"
     "overflow-wrap:anywhere}\n"
@@ -77,6 +78,7 @@ static const char css[] =
     "body{margin:0;font-size:9pt}\n"
     "#ct-identities{font-size:8pt}\n"
     "#ct-identities dl.facts{max-width:26em}\n"
+    "#ct-identities td>details{min-width:22em}\n"
     "td.n,td.chg{white-space:normal}\n"
     "th,td{padding:.15em .3em}\n"
     "code{font-size:7.5pt}\n"
@@ -244,6 +246,11 @@ static void put_day(FILE *out, int64_t day)
     fputs(buf, out);
 }
 
+static void put_days(FILE *out, int64_t n)
+{
+    fprintf(out, "%" PRId64 " day%s", n, n == 1 ? "" : "s");
+}
+
 /* An argument as a POSIX shell would need it to run the same command. */
 static void put_arg(FILE *out, const char *a)
 {
@@ -392,6 +399,86 @@ static void data_events(FILE *out, const ct_data_events *d)
     fputs("</ul></details>", out);
 }
 
+/* ---- the credential report ---- */
+
+/* A yes/no column of the credential report, or AWS's word for no value. */
+static void credential_bool(FILE *out, const ct_credential_bool *b, const char *yes, const char *no)
+{
+    switch (b->state) {
+    case CT_CREDENTIAL_VALUE:
+        fputs(b->value ? yes : no, out);
+        break;
+    case CT_CREDENTIAL_NOT_APPLICABLE:
+        fputs("<code>N/A</code>", out);
+        break;
+    case CT_CREDENTIAL_NO_INFORMATION:
+        fputs("<code>no_information</code>", out);
+        break;
+    case CT_CREDENTIAL_NOT_SUPPORTED:
+        fputs("<code>not_supported</code>", out);
+        break;
+    }
+}
+
+/* A password or an access key: on or off, its last use as the report
+ * writes it, and for an active one how long it has been unused and from
+ * what that is counted (ct_credential_unused). */
+static void credential_item(FILE *out, const char *name, const ct_credential_bool *on,
+                            const char *yes, const char *no, const ct_credential_time *last_used,
+                            const ct_credential_unused *u)
+{
+    fprintf(out, "<li>%s: ", name);
+    credential_bool(out, on, yes, no);
+    if (u->since != CT_CREDENTIAL_SINCE_INACTIVE) {
+        fputs(", last used ", out);
+        put_code(out, last_used->text);
+        fputs(u->flagged ? "; <span class=\"flag\">" : "; ", out);
+        if (u->days >= 0) {
+            fputs("unused ", out);
+            put_days(out, u->days);
+        }
+        fputs(u->since == CT_CREDENTIAL_SINCE_USE       ? " since its last use"
+              : u->since == CT_CREDENTIAL_SINCE_SET     ? " since it was set (no use on record)"
+              : u->since == CT_CREDENTIAL_SINCE_CREATED ? " since the user was created (no use "
+                                                          "or set date on record)"
+                                                        : "no date on record to count from",
+              out);
+        if (u->flagged)
+            fputs("</span> (flagged)", out);
+    }
+    fputs("</li>", out);
+}
+
+/* What the credential report says of a user or the root user (`u` NULL:
+ * the report has no row for it). */
+static void credentials(FILE *out, const ct_credential_user *u, const ct_credential_dormancy *c)
+{
+    if (!u) {
+        fputs("<span class=\"flag\">not in the credential report</span>", out);
+        return;
+    }
+    fputs("<ul class=\"names\">", out);
+    credential_item(out, "password", &u->password_enabled, "enabled", "disabled",
+                    &u->password_last_used, &c->password);
+    fputs("<li>MFA: ", out);
+    credential_bool(out, &u->mfa_active, "active", "<span class=\"flag\">not active</span>");
+    fputs("</li>", out);
+    credential_item(out, "access key 1", &u->keys[0].active, "active", "inactive",
+                    &u->keys[0].last_used, &c->keys[0]);
+    credential_item(out, "access key 2", &u->keys[1].active, "active", "inactive",
+                    &u->keys[1].last_used, &c->keys[1]);
+    fputs("</ul>", out);
+}
+
+/* The review's entry of an account. */
+static const ct_review_account *account_of(const ct_review *r, const ct_account_view *view)
+{
+    for (size_t i = 0; view && i < r->account_count; i++)
+        if (r->accounts[i].view == view)
+            return &r->accounts[i];
+    return NULL;
+}
+
 static void account_row(FILE *out, const ct_review_report *rep, const ct_review_account *a)
 {
     const ct_review *r = rep->review;
@@ -409,8 +496,16 @@ static void account_row(FILE *out, const ct_review_report *rep, const ct_review_
     size_t users = reviewed_in(r, a, CT_REVIEW_USER), roles = reviewed_in(r, a, CT_REVIEW_ROLE);
     fprintf(out, "</dd><dt>Users</dt><dd>%zu in the file, %zu reviewed%s</dd>", a->users, users,
             users == a->users ? "" : " <span class=\"flag\">(differs)</span>");
-    fprintf(out, "<dt>Roles</dt><dd>%zu in the file, %zu reviewed%s</dd></dl></td>\n", a->roles,
-            roles, roles == a->roles ? "" : " <span class=\"flag\">(differs)</span>");
+    fprintf(out, "<dt>Roles</dt><dd>%zu in the file, %zu reviewed%s</dd>", a->roles, roles,
+            roles == a->roles ? "" : " <span class=\"flag\">(differs)</span>");
+    if (a->credentials) {
+        fputs("<dt>Credential report</dt><dd>", out);
+        put_code(out, a->credentials_path);
+        fputs("</dd><dt>Root user</dt><dd>", out);
+        credentials(out, a->root, &a->root_check);
+        fputs("</dd>", out);
+    }
+    fputs("</dl></td>\n", out);
     fprintf(out, "<td><dl class=\"facts\"><dt>Events</dt><dd>%" PRIu64 "</dd>", c->events);
     fputs("<dt>Days without events</dt><dd>", out);
     days_without_events(out, r, a);
@@ -499,14 +594,26 @@ static void summary(FILE *out, const ct_review *r)
 {
     ct_review_totals t;
     ct_review_summary(r, &t);
+    bool reports = false;
+    size_t flagged = 0;
+    for (size_t i = 0; i < r->account_count; i++)
+        reports = reports || r->accounts[i].credentials;
+    for (size_t i = 0; i < r->identity_count; i++)
+        flagged += r->identities[i].credential_check.flagged != 0;
+    fputs("<section id=\"ct-summary\">\n<h2>Summary</h2>\n<table class=\"summary\"><thead><tr>"
+          "<th>Identities</th><th>Users</th><th>Roles</th><th>People</th><th>Dormant</th>"
+          "<th>Administrators</th><th>With unused privileged actions</th>",
+          out);
+    if (reports)
+        fputs("<th>Users with unused credentials</th>", out);
     fprintf(out,
-            "<section id=\"ct-summary\">\n<h2>Summary</h2>\n<table class=\"summary\"><thead><tr>"
-            "<th>Identities</th><th>Users</th><th>Roles</th><th>People</th><th>Dormant</th>"
-            "<th>Administrators</th><th>With unused privileged actions</th></tr></thead>\n"
-            "<tbody><tr><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td>"
-            "<td>%zu</td></tr></tbody></table>\n</section>\n",
+            "</tr></thead>\n<tbody><tr><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td>"
+            "<td>%zu</td><td>%zu</td>",
             t.identities, t.users, t.roles, t.people, t.dormant, t.administrators,
             t.privileged_unused);
+    if (reports)
+        fprintf(out, "<td>%zu</td>", flagged);
+    fputs("</tr></tbody></table>\n</section>\n", out);
 }
 
 /* ---- what changed ---- */
@@ -670,11 +777,6 @@ static void action_facts(FILE *out, const ct_review_actions *x)
     }
 }
 
-static void put_days(FILE *out, int64_t n)
-{
-    fprintf(out, "%" PRId64 " day%s", n, n == 1 ? "" : "s");
-}
-
 static void activity(FILE *out, const ct_review *r, int64_t last_day)
 {
     if (last_day < 0) {
@@ -761,6 +863,8 @@ static void name_cell(FILE *out, const ct_review *r, const ct_review_identity *i
         fputs("<span class=\"tag\">Identity Center</span>", out);
     if (id->identity_center_user)
         fputs("<span class=\"tag\">Identity Center user</span>", out);
+    if (id->credential_check.flagged)
+        fputs("<span class=\"tag flag\">unused credentials</span>", out);
     fputs("</summary>\n<dl class=\"facts\">", out);
     if (id->kind != CT_REVIEW_PERSON) {
         fputs("<dt>ARN</dt><dd>", out);
@@ -775,6 +879,12 @@ static void name_cell(FILE *out, const ct_review *r, const ct_review_identity *i
     activity(out, r, id->last_day);
     fputs("</dd>", out);
     admin_fact(out, id);
+    const ct_review_account *acct = account_of(r, id->account);
+    if (id->kind == CT_REVIEW_USER && acct && acct->credentials) {
+        fputs("<dt>Credentials</dt><dd>", out);
+        credentials(out, id->credential, &id->credential_check);
+        fputs("</dd>", out);
+    }
     if (id->kind != CT_REVIEW_PERSON)
         action_facts(out, &id->actions);
     if (id->kind == CT_REVIEW_ROLE)
@@ -836,9 +946,10 @@ static void identity_row(FILE *out, const ct_review_report *rep, size_t i,
     const char *dormant = ct_dormancy_name(id->dormant);
     fprintf(out,
             "<tr id=\"id-%zu\" data-kind=\"%s\" data-dormant=\"%s\" data-admin=\"%s\" "
-            "data-priv=\"%s\"><td>%s</td>",
+            "data-priv=\"%s\" data-cred=\"%s\"><td>%s</td>",
             i, ct_review_kind_name(id->kind), dormant, id->admin != CT_ADMIN_NO ? "yes" : "no",
-            x->privileged_unused_count ? "yes" : "no", ct_review_kind_name(id->kind));
+            x->privileged_unused_count ? "yes" : "no", id->credential_check.flagged ? "yes" : "no",
+            ct_review_kind_name(id->kind));
     if (id->account) {
         fputs("<td data-v=\"", out);
         put_attr(out, id->account->name);
@@ -890,7 +1001,8 @@ static void identities(FILE *out, const ct_review_report *rep)
           "<span><label><input type=\"checkbox\" data-only=\"dormant\"> dormant only</label> "
           "<label><input type=\"checkbox\" data-only=\"admin\"> administrators only</label> "
           "<label><input type=\"checkbox\" data-only=\"priv\"> unused privileged actions "
-          "only</label></span>\n<output id=\"ct-shown\"></output>\n</div>\n",
+          "only</label> <label><input type=\"checkbox\" data-only=\"cred\"> unused "
+          "credentials only</label></span>\n<output id=\"ct-shown\"></output>\n</div>\n",
           out);
     fputs("<div class=\"wide\"><table id=\"ct-identities\">\n<thead><tr><th>Kind</th>"
           "<th>Account</th><th>Name</th><th class=\"n\" data-type=\"num\">Last activity</th>"

@@ -7,8 +7,9 @@ emulated offline), and the test checks:
   - every identity is in the rendered table, in the review's order: the
     hand-built review of tests/unit/review_fixture.h (names made to break
     pages: "<script>alert(1)</script>", CR LF, a right-to-left override, a
-    byte that is not UTF-8), and the demo's review made by the CLI, against
-    the demo's --format json;
+    byte that is not UTF-8), and two reviews made by the CLI (the demo, with
+    --compare; the golden tests' IAM names a spreadsheet would run, with a
+    credential report), against their --format json;
   - no script error, no Content-Security-Policy violation, no console error,
     and no request but the page itself; the inline script ran (it marks
     <html data-ct-ready>) and the page's one script is its own;
@@ -268,7 +269,7 @@ def check_interaction(b, label):
     """Sorting and filtering, on the loaded page."""
     rows = b.eval("%s.map(function (r) { return {name: (%s)(r), kind: r.dataset.kind,"
                   " dormant: r.dataset.dormant, admin: r.dataset.admin, priv: r.dataset.priv,"
-                  " text: r.textContent.toLowerCase(), last: r.cells[3].dataset.v}; })"
+                  " cred: r.dataset.cred, text: r.textContent.toLowerCase()}; })"
                   % (ROWS, NAME_OF))
     order = [r["name"] for r in rows]
     click = "document.querySelectorAll('#ct-identities thead button.sort')[%d].click()"
@@ -304,6 +305,7 @@ def check_interaction(b, label):
     shown_after(only % "dormant", lambda r: r["dormant"] == "yes", "dormant only")
     shown_after(only % "admin", lambda r: r["admin"] == "yes", "administrators only")
     shown_after(only % "priv", lambda r: r["priv"] == "yes", "unused privileged only")
+    shown_after(only % "cred", lambda r: r["cred"] == "yes", "unused credentials only")
     kinds = ("document.querySelector('[data-kind=user]').checked = false;"
              "document.querySelector('[data-kind=role]').checked = false")
     shown_after(kinds, lambda r: r["kind"] == "person", "people only")
@@ -338,7 +340,7 @@ def check_print_and_no_script(b, path, want_names, label):
     check(names(b) == want_names, "%s without JavaScript: identities %r" % (label, names(b)))
 
 
-def check_all(b, fixture, complete, fixture_names, demo_html, demo_names, scratch):
+def check_all(b, fixture, complete, fixture_names, scratch):
     check_page(b, fixture, fixture_names, "fixture", scratch)
     check(b.eval("document.getElementById('ct-incomplete') !== null"),
           "fixture: no INCOMPLETE banner")
@@ -348,16 +350,13 @@ def check_all(b, fixture, complete, fixture_names, demo_html, demo_names, scratc
     dormant = sorted(r["name"] for r in rows if r["dormant"] == "yes")
     check(dormant == sorted(["@admin", "AWSServiceRoleForSupport", "+cmd", fixture_names[11]]),
           "fixture: dormant identities %r" % dormant)
+    flagged = sorted(r["name"] for r in rows if r["cred"] == "yes")
+    check(flagged == ["@admin", 'a"b,c'], "fixture: unused credentials %r" % flagged)
     check_print_and_no_script(b, fixture, fixture_names, "fixture")
 
     check_page(b, complete, fixture_names, "fixture-complete", scratch)
     check(b.eval("document.getElementById('ct-incomplete') === null"),
           "fixture-complete: an INCOMPLETE banner")
-
-    check_page(b, demo_html, demo_names, "demo", scratch)
-    check(b.eval("document.getElementById('ct-changes') !== null"),
-          "demo: no changes section with --compare")
-    check_interaction(b, "demo")
 
 
 def run(cmd, **kw):
@@ -365,6 +364,23 @@ def run(cmd, **kw):
     if r.returncode != 0:
         raise RuntimeError("%s exited %d: %s" % (cmd, r.returncode, r.stderr.decode()))
     return r.stdout
+
+
+def cli_review(cloudtracker, scratch, label, config, compare=False):
+    """`cloudtracker review` of a config as JSON, then as HTML (with --compare
+    against that JSON); returns the page and its identities' names as shown."""
+    env = dict(os.environ, CLOUDTRACKER_TODAY="2026-11-27")
+    base = [cloudtracker, "review", "--config", config,
+            "--store", os.path.join(scratch, label + ".db")]
+    out_json = os.path.join(scratch, label + ".json")
+    out_html = os.path.join(scratch, label + ".html")
+    run(base + ["--format", "json", "--output", out_json], env=env, cwd=scratch)
+    run(base + ["--format", "html", "--output", out_html] +
+        (["--compare", out_json] if compare else []), env=env, cwd=scratch)
+    with open(out_json, encoding="utf-8") as f:
+        names = [visible(i["name"]) for i in json.load(f)["identities"]]
+    check(len(names) > 10, "%s: the review has %d identities" % (label, len(names)))
+    return out_html, names
 
 
 def main():
@@ -391,23 +407,27 @@ def main():
         fixture_names = [visible(bytes.fromhex(line.strip())) for line in f]
 
     # The demo's review through the command line, as JSON and as HTML, the
-    # second time compared with the first.
-    env = dict(os.environ, CLOUDTRACKER_TODAY="2026-11-27")
-    base = [cloudtracker, "review", "--config", os.path.join(root, "config.yaml.example"),
-            "--store", os.path.join(scratch, "store.db")]
-    demo_json = os.path.join(scratch, "demo.json")
-    demo_html = os.path.join(scratch, "demo.html")
-    run(base + ["--format", "json", "--output", demo_json], env=env, cwd=scratch)
-    run(base + ["--format", "html", "--output", demo_html, "--compare", demo_json], env=env,
-        cwd=scratch)
-    with open(demo_json, encoding="utf-8") as f:
-        demo_names = [visible(i["name"]) for i in json.load(f)["identities"]]
-    check(len(demo_names) > 10, "the demo's review has %d identities" % len(demo_names))
+    # second time compared with the first; and the review of IAM names a
+    # spreadsheet would run, with a credential report (the CLI's goldens).
+    demo_html, demo_names = cli_review(cloudtracker, scratch, "demo",
+                                       os.path.join(root, "config.yaml.example"), compare=True)
+    odd_html, odd_names = cli_review(
+        cloudtracker, scratch, "odd",
+        os.path.join(root, "tests", "cli", "data", "review", "odd-names", "config.yaml"))
 
     with tempfile.TemporaryDirectory(prefix="ct-chromium-") as profile:
         b = Browser(exe, profile)
         try:
-            check_all(b, fixture, complete, fixture_names, demo_html, demo_names, scratch)
+            check_all(b, fixture, complete, fixture_names, scratch)
+            for label, path, want, compared in (("demo", demo_html, demo_names, True),
+                                                ("odd", odd_html, odd_names, False)):
+                check_page(b, path, want, label, scratch)
+                check(b.eval("document.getElementById('ct-changes') !== null") == compared,
+                      "%s: a changes section %s --compare" % (label,
+                                                              "without" if compared else "with"))
+                check_interaction(b, label)
+            check(b.eval("document.querySelectorAll('tr[data-cred=yes]').length") > 0,
+                  "odd: no user with unused credentials")
         except (RuntimeError, TimeoutError, EOFError, KeyError, TypeError) as e:
             check(False, "the browser test stopped: %s" % e)
         finally:

@@ -28,10 +28,12 @@ int main(int argc, char **argv)
         }
     }
     review_fixture f;
-    review_fixture_init(&f, incomplete, compare);
+    if (!review_fixture_init(&f, incomplete, compare))
+        return 1;
     FILE *out = fopen(argv[2], "wb");
     if (!out) {
         perror(argv[2]);
+        review_fixture_release(&f);
         return 1;
     }
     int rc = 0;
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
         rc = ct_report_print_review(out, argv[1][0] == 'h' ? CT_FORMAT_HTML : CT_FORMAT_CSV,
                                     &f.report);
     }
+    review_fixture_release(&f);
     if (fclose(out) != 0 || rc != 0) {
         fprintf(stderr, "ct_review_render: cannot write %s\n", argv[2]);
         return 1;

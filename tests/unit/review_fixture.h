@@ -2,14 +2,16 @@
  * and tests/tools/review_render.c, which the browser test uses): two
  * accounts, users whose names a spreadsheet or a browser could take for
  * code, roles with their people, people with their roles, a dormant user,
- * administrators, and what changed since a previous review. Everything
- * lives in the struct: nothing to free. */
+ * administrators, a credential report for one account, and what changed
+ * since a previous review. Everything lives in the struct but the
+ * credential report: release it with review_fixture_release. */
 #ifndef CT_TEST_REVIEW_FIXTURE_H
 #define CT_TEST_REVIEW_FIXTURE_H
 
 #include "cloudtracker/report.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define FIXTURE_IDENTITIES 12
@@ -25,6 +27,7 @@ typedef struct review_fixture {
     ct_review_identity ids[FIXTURE_IDENTITIES];
     ct_review_use deploy_people[2], sso_people[1], alice_roles[2], evil_roles[1];
     ct_review_change items[6];
+    ct_credential_report *credentials;
     ct_review_changes changes;
     ct_review review;
     ct_review_report report;
@@ -87,8 +90,32 @@ static void fixture_identity(review_fixture *f, size_t i, ct_review_kind kind, s
     id->dormant = dormant;
 }
 
-/* Fills *f; `incomplete` and `with_changes` choose the report's variant. */
-static void review_fixture_init(review_fixture *f, bool incomplete, bool with_changes)
+/* prod's credential report: the root user with an access key unused for
+ * long, =1+2 with a password in use and no MFA, @admin with a key never
+ * used since it was made, a"b,c with a password never used; the
+ * <script> user has no row. */
+static const char fixture_credential_report[] =
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n"
+    "<root_account>,arn:aws:iam::111111111111:root,2018-01-01T00:00:00+00:00,not_supported,"
+    "2024-03-01T00:00:00+00:00,not_supported,not_supported,true,true,2018-01-02T00:00:00+00:00,"
+    "2023-06-01T00:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+    "=1+2,arn:aws:iam::111111111111:user/=1+2,2020-01-02T03:04:05+00:00,true,"
+    "2024-03-20T10:00:00+00:00,2020-01-02T03:05:00+00:00,N/A,false,false,N/A,N/A,N/A,N/A,false,"
+    "N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+    "@admin,arn:aws:iam::111111111111:user/@admin,2019-05-06T00:00:00+00:00,false,N/A,N/A,N/A,"
+    "true,true,2019-05-06T00:01:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+    "\"a\"\"b,c\",\"arn:aws:iam::111111111111:user/a\"\"b,c\",2024-03-01T00:00:00+00:00,true,"
+    "no_information,2023-11-01T00:00:00+00:00,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,"
+    "N/A,false,N/A,false,N/A\n";
+
+/* Fills *f; `incomplete` and `with_changes` choose the report's variant.
+ * Returns false when the credential report does not load. */
+static bool review_fixture_init(review_fixture *f, bool incomplete, bool with_changes)
 {
     memset(f, 0, sizeof(*f));
     int64_t first = ct_days_from_civil(2024, 1, 1), end = ct_days_from_civil(2024, 3, 31);
@@ -122,6 +149,19 @@ static void review_fixture_init(review_fixture *f, bool incomplete, bool with_ch
     prod->empty_runs = f->prod_empty;
     prod->empty_run_count = 2;
     prod->empty_day_count = 4;
+
+    ct_error err;
+    if (ct_credential_report_load_buffer(&f->credentials, fixture_credential_report,
+                                         strlen(fixture_credential_report), "fixture.csv",
+                                         &err) != 0) {
+        fprintf(stderr, "fixture: %s\n", err.message);
+        return false;
+    }
+    prod->credentials = f->credentials;
+    prod->credentials_path = "credentials/prod <report>.csv";
+    prod->root = ct_credential_report_find_arn(f->credentials, "arn:aws:iam::111111111111:root");
+    if (prod->root)
+        ct_credential_dormancy_check(&prod->root_check, prod->root, end, 90);
 
     dev->view = &f->views[1];
     dev->iam_path = "iam/dev <&>.json";
@@ -263,6 +303,14 @@ static void review_fixture_init(review_fixture *f, bool incomplete, bool with_ch
     f->ids[11].person = &f->persons[2];
     f->ids[11].identity_center_user = true;
 
+    /* prod's users in its credential report */
+    for (size_t i = 0; i < 4; i++) {
+        id = &f->ids[i];
+        id->credential = ct_credential_report_find_arn(f->credentials, id->arn);
+        if (id->credential)
+            ct_credential_dormancy_check(&id->credential_check, id->credential, end, 90);
+    }
+
     f->review.window = (ct_window){first, end};
     f->review.dormant_days = 90;
     f->review.accounts = f->accounts;
@@ -339,6 +387,13 @@ static void review_fixture_init(review_fixture *f, bool incomplete, bool with_ch
     rep->warnings = fixture_warnings;
     rep->warning_count = sizeof(fixture_warnings) / sizeof(fixture_warnings[0]);
     rep->incomplete = incomplete;
+    return true;
+}
+
+static void review_fixture_release(review_fixture *f)
+{
+    ct_credential_report_free(f->credentials);
+    f->credentials = NULL;
 }
 
 #endif

@@ -11,19 +11,34 @@
 
 #include <stdlib.h>
 
+/* What fn writes for the report (malloc'd), NULL when it fails. */
+static char *render_report(int (*fn)(FILE *, const ct_review_report *), const ct_review_report *rep,
+                           size_t *len)
+{
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    CHECK(out != NULL);
+    if (!out)
+        return NULL;
+    int rc = fn(out, rep);
+    CHECK_INT(rc, 0);
+    fclose(out);
+    if (rc != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 /* The format's output for the fixture variant (malloc'd), NULL on error. */
 static char *render(int (*fn)(FILE *, const ct_review_report *), bool incomplete, bool with_changes,
                     size_t *len)
 {
     review_fixture f;
-    review_fixture_init(&f, incomplete, with_changes);
-    char *buf = NULL;
-    FILE *out = open_memstream(&buf, len);
-    if (!out)
-        return NULL;
-    int rc = fn(out, &f.report);
-    CHECK_INT(rc, 0);
-    fclose(out);
+    bool ok = review_fixture_init(&f, incomplete, with_changes);
+    CHECK(ok);
+    char *buf = ok ? render_report(fn, &f.report, len) : NULL;
+    review_fixture_release(&f);
     return buf;
 }
 
@@ -125,14 +140,15 @@ static void test_csv(void)
     CHECK(ct_utf8_valid(csv, len));
     CHECK(strncmp(csv, "row_type,account,", 17) == 0); /* the header first, no BOM */
 
-    /* RFC 4180: every row as wide as the header: 12 identities, 3 of
-     * alice's and =evil's roles, 1 removed identity, and the header. */
+    /* RFC 4180: every row as wide as the header: the header, prod's root
+     * user, 12 identities, 3 of alice's and =evil's roles, 1 removed
+     * identity. */
     size_t counts[32];
     int rows = csv_shape(csv, len, counts, 32);
-    CHECK_INT(rows, 1 + 12 + 3 + 1);
+    CHECK_INT(rows, 1 + 1 + 12 + 3 + 1);
     for (int i = 1; i < rows; i++)
         CHECK_INT(counts[i], counts[0]);
-    CHECK_INT(counts[0], 25 + 7 + 4);
+    CHECK_INT(counts[0], 34 + 7 + 4);
 
     /* The formula guard and the quoting, on the names that need them. */
     CHECK(!csv_has_formula(csv, len));
@@ -149,6 +165,14 @@ static void test_csv(void)
      * replaced */
     CHECK(strstr(csv, ",\"Bob\r\nSmith \\u202Egnp.exe \xEF\xBF\xBD\",") != NULL);
     CHECK(strstr(csv, "\xE2\x80\xAE") == NULL);
+    /* The credential report: the root user first, a user it lacks, and
+     * each flagged credential (the days count to the window's end). */
+    CHECK(strstr(csv, "\r\nroot,prod,111111111111,<root_account>,arn:aws:iam::111111111111:root,"
+                      ",,,,,,,,,,,,,,,,,,,,listed,,,yes,yes,304,no,,access_key_1,") != NULL);
+    CHECK(strstr(csv, "\r\nuser,prod,111111111111,'@admin,") != NULL);
+    CHECK(strstr(csv, ",listed,no,,yes,yes,1791,no,,access_key_1,kept,") != NULL);
+    CHECK(strstr(csv, ",not_listed,,,,,,,,,kept,") != NULL);
+    CHECK(strstr(csv, ",listed,yes,151,no,no,,no,,password,kept,") != NULL);
     free(csv);
 
     /* Without --compare: no change columns. */
@@ -158,8 +182,8 @@ static void test_csv(void)
         return;
     check_expected("fixture-no-compare.csv", csv, len);
     rows = csv_shape(csv, len, counts, 32);
-    CHECK_INT(rows, 1 + 12 + 3);
-    CHECK_INT(counts[0], 25 + 4);
+    CHECK_INT(rows, 1 + 1 + 12 + 3);
+    CHECK_INT(counts[0], 34 + 4);
     CHECK(strstr(csv, "presence") == NULL);
     free(csv);
 }
@@ -241,6 +265,21 @@ static void test_html(void)
     CHECK(strstr(html, "id=\"ct-changes\"") != NULL);
     CHECK(strstr(html, "Changes since the review made 2024-01-01T09:00:00Z") != NULL);
     CHECK(strstr(html, "=old&lt;user&gt;") != NULL);
+    /* The credential report: the root user in the evidence, each user's
+     * credentials, the flag, the count. */
+    CHECK(strstr(html, "<dt>Credential report</dt><dd><code>credentials/prod &lt;report&gt;.csv"
+                       "</code></dd><dt>Root user</dt><dd><ul class=\"names\"><li>password: "
+                       "<code>not_supported</code></li><li>MFA: active</li><li>access key 1: "
+                       "active, last used <code>2023-06-01T00:00:00+00:00</code>; <span "
+                       "class=\"flag\">unused 304 days since its last use</span> (flagged)</li>") !=
+          NULL);
+    CHECK(strstr(html, "<li>access key 1: active, last used <code>N/A</code>; <span "
+                       "class=\"flag\">unused 1791 days since it was set (no use on record)"
+                       "</span> (flagged)</li>") != NULL);
+    CHECK(strstr(html, "<dt>Credentials</dt><dd><span class=\"flag\">not in the credential "
+                       "report</span></dd>") != NULL);
+    CHECK_INT(occurrences(html, "data-cred=\"yes\""), 2);
+    CHECK(strstr(html, "<th>Users with unused credentials</th>") != NULL);
     /* The bar: as wide as the grants, one part per verdict. */
     CHECK(strstr(html, "viewBox=\"0 0 7 1\"") != NULL);
     CHECK(strstr(html, "<rect class=\"x\" x=\"3\" y=\"0\" width=\"3\" height=\"1\"/>") != NULL);
@@ -270,20 +309,15 @@ static void test_long_lists(void)
         many[i] = storage[i];
     }
     review_fixture f;
-    review_fixture_init(&f, false, true);
+    CHECK(review_fixture_init(&f, false, true));
     f.items[0].still_granted = many;
     f.items[0].still_granted_count = N;
-    char *buf = NULL;
     size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    CHECK(out != NULL);
-    if (!out)
-        return;
-    CHECK_INT(ct_review_csv(out, &f.report), 0);
-    fclose(out);
+    char *buf = render_report(ct_review_csv, &f.report, &len);
+    CHECK(buf != NULL);
     /* The first data row's still_granted cell: 1634 names of 19 bytes and
      * their spaces fill 32,679 bytes, and the note takes 51 more. */
-    const char *cell = strstr(buf, "service:action00000");
+    const char *cell = buf ? strstr(buf, "service:action00000") : NULL;
     const char *end = cell ? strchr(cell, ',') : NULL;
     CHECK(cell && end);
     if (cell && end) {
@@ -291,22 +325,20 @@ static void test_long_lists(void)
         const char *note =
             "service:action01633 ... and 1366 more (the JSON review lists them all),";
         CHECK(strncmp(end + 1 - strlen(note), note, strlen(note)) == 0);
+        CHECK(strstr(buf, "service:action01634") == NULL);
     }
-    CHECK(strstr(buf, "service:action01634") == NULL);
     free(buf);
 
-    buf = NULL;
-    out = open_memstream(&buf, &len);
-    CHECK(out != NULL);
-    if (!out)
-        return;
-    CHECK_INT(ct_review_html(out, &f.report), 0);
-    fclose(out);
-    CHECK(strstr(buf, "<summary>3000 actions</summary>") != NULL);
-    CHECK(strstr(buf, "<code>service:action00299</code> and 2700 more (the JSON review lists "
-                      "them all)</details>") != NULL);
-    CHECK(strstr(buf, "service:action00300") == NULL);
+    buf = render_report(ct_review_html, &f.report, &len);
+    CHECK(buf != NULL);
+    if (buf) {
+        CHECK(strstr(buf, "<summary>3000 actions</summary>") != NULL);
+        CHECK(strstr(buf, "<code>service:action00299</code> and 2700 more (the JSON review "
+                          "lists them all)</details>") != NULL);
+        CHECK(strstr(buf, "service:action00300") == NULL);
+    }
     free(buf);
+    review_fixture_release(&f);
 }
 
 /* A review of nobody (an account whose IAM file lists no one): the
@@ -314,56 +346,43 @@ static void test_long_lists(void)
 static void test_empty(void)
 {
     review_fixture f;
-    review_fixture_init(&f, false, false);
+    CHECK(review_fixture_init(&f, false, false));
     f.review.identity_count = 0;
     f.review.account_count = 0;
-    char *buf = NULL;
     size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    CHECK(out != NULL);
-    if (!out)
-        return;
-    CHECK_INT(ct_review_csv(out, &f.report), 0);
-    fclose(out);
+    char *buf = render_report(ct_review_csv, &f.report, &len);
     size_t counts[2];
-    CHECK_INT(csv_shape(buf, len, counts, 2), 1);
+    CHECK(buf && csv_shape(buf, len, counts, 2) == 1);
     free(buf);
-    buf = NULL;
-    out = open_memstream(&buf, &len);
-    CHECK(out != NULL);
-    if (!out)
-        return;
-    CHECK_INT(ct_review_html(out, &f.report), 0);
-    fclose(out);
-    CHECK(strstr(buf, "<h2>Identities (0)</h2>") != NULL);
-    CHECK(strstr(buf, "<tbody>\n</tbody>") != NULL);
+    buf = render_report(ct_review_html, &f.report, &len);
+    CHECK(buf && strstr(buf, "<h2>Identities (0)</h2>") != NULL);
+    CHECK(buf && strstr(buf, "<tbody>\n</tbody>") != NULL);
     free(buf);
+    review_fixture_release(&f);
 }
 
-/* A stream that cannot be written: CT_EIO, not success. */
+static int print_csv(FILE *out, const ct_review_report *rep)
+{
+    return ct_report_print_review(out, CT_FORMAT_CSV, rep);
+}
+
+/* A stream that cannot be written: CT_EIO, not success (directly and
+ * through the dispatch). */
 static void test_write_error(void)
 {
     review_fixture f;
-    review_fixture_init(&f, false, true);
-    FILE *full = fopen("/dev/full", "w");
-    CHECK(full != NULL);
-    if (!full)
-        return;
-    CHECK_INT(ct_review_csv(full, &f.report), CT_EIO);
-    fclose(full);
-    full = fopen("/dev/full", "w");
-    CHECK(full != NULL);
-    if (!full)
-        return;
-    CHECK_INT(ct_review_html(full, &f.report), CT_EIO);
-    fclose(full);
-    /* Through the dispatch too. */
-    full = fopen("/dev/full", "w");
-    CHECK(full != NULL);
-    if (!full)
-        return;
-    CHECK_INT(ct_report_print_review(full, CT_FORMAT_CSV, &f.report), CT_EIO);
-    fclose(full);
+    CHECK(review_fixture_init(&f, false, true));
+    int (*const fns[])(FILE *, const ct_review_report *) = {ct_review_csv, ct_review_html,
+                                                            print_csv};
+    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+        FILE *full = fopen("/dev/full", "w");
+        CHECK(full != NULL);
+        if (!full)
+            break;
+        CHECK_INT(fns[i](full, &f.report), CT_EIO);
+        fclose(full);
+    }
+    review_fixture_release(&f);
 }
 
 int main(void)
