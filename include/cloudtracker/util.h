@@ -93,6 +93,11 @@ bool ct_str_ends_with(const char *s, const char *suffix);
 int ct_hex_digit(int c);
 /* 64-bit FNV-1a hash of n bytes. */
 uint64_t ct_hash_bytes(const void *data, size_t n);
+/* Room for the base64 of n bytes, with the NUL. */
+#define CT_BASE64_SIZE(n) (4 * (((n) + 2) / 3) + 1)
+/* Writes the base64 (RFC 4648 section 4: standard alphabet, with padding)
+ * of the n bytes at data into out, which has room for CT_BASE64_SIZE(n). */
+void ct_base64_encode(const void *data, size_t n, char *out);
 
 /* True when the n bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool ct_utf8_valid(const char *s, size_t n);

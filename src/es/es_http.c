@@ -99,22 +99,10 @@ static bool has_control(const char *s)
 
 static char *base64(const char *s)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t n = strlen(s);
-    char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
-    if (!out)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        *o++ = alphabet[v >> 18 & 63];
-        *o++ = alphabet[v >> 12 & 63];
-        *o++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? alphabet[v & 63] : '=';
-    }
-    *o = '\0';
+    char *out = malloc(CT_BASE64_SIZE(n));
+    if (out)
+        ct_base64_encode(s, n, out);
     return out;
 }
 

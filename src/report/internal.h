@@ -5,6 +5,8 @@
 
 #include "cloudtracker/report.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -49,7 +51,26 @@ void ct_review_summary(const ct_review *review, ct_review_totals *totals);
 /* "", "all_actions", "escalation" (users, roles) or "via" (people). */
 const char *ct_review_admin_label(const ct_review_identity *id);
 
+/* The CSV of docs/review.md (review_csv.c) and the self-contained HTML
+ * page (review_html.c). Return 0, or CT_EIO when writing fails. */
 int ct_review_csv(FILE *out, const ct_review_report *report);
 int ct_review_html(FILE *out, const ct_review_report *report);
+
+/* The change of identity `identity` of the review, or NULL: walks
+ * `changes` (may be NULL), whose items follow the review's order, from
+ * *next (0 for the first identity), for identities asked in order. */
+const ct_review_change *ct_review_change_of(const ct_review_changes *changes, size_t identity,
+                                            size_t *next);
+
+/* What ct_render_char gives for a byte that starts no UTF-8 character. */
+#define CT_RENDER_INVALID UINT32_MAX
+/* The character at s (n > 0 bytes left): sets *cp to its code point and
+ * returns its length, or sets CT_RENDER_INVALID and returns 1 for a byte
+ * that starts no well-formed UTF-8 sequence. */
+size_t ct_render_char(const char *s, size_t n, uint32_t *cp);
+/* True for what a reader would not see, or that changes how the text
+ * around it shows: C0 and C1 controls, DEL, and ct_unicode_is_hidden's
+ * characters (bidirectional overrides, zero-width characters). */
+bool ct_render_invisible(uint32_t cp);
 
 #endif

@@ -74,6 +74,22 @@ uint64_t ct_hash_bytes(const void *data, size_t n)
     return h;
 }
 
+void ct_base64_encode(const void *data, size_t n, char *out)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        *out++ = alphabet[v >> 18 & 63];
+        *out++ = alphabet[v >> 12 & 63];
+        *out++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+        *out++ = i + 2 < n ? alphabet[v & 63] : '=';
+    }
+    *out = '\0';
+}
+
 /* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if the
  * bytes there are not one. */
 static size_t utf8_seq(const unsigned char *s, size_t n)

@@ -258,6 +258,29 @@ static void test_array_grow(void)
     free(items);
 }
 
+/* ct_base64_encode: the test vectors of RFC 4648 section 10, and bytes
+ * that use the last two letters of the alphabet. */
+static void test_base64(void)
+{
+    static const char *const vectors[][2] = {{"", ""},
+                                             {"f", "Zg=="},
+                                             {"fo", "Zm8="},
+                                             {"foo", "Zm9v"},
+                                             {"foob", "Zm9vYg=="},
+                                             {"fooba", "Zm9vYmE="},
+                                             {"foobar", "Zm9vYmFy"}};
+    char out[CT_BASE64_SIZE(6)];
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        memset(out, 'x', sizeof(out));
+        ct_base64_encode(vectors[i][0], strlen(vectors[i][0]), out);
+        CHECK_STR(out, vectors[i][1]);
+    }
+    const unsigned char high[] = {0xfb, 0xff, 0xbf};
+    ct_base64_encode(high, sizeof(high), out);
+    CHECK_STR(out, "+/+/");
+    CHECK_INT(CT_BASE64_SIZE(32), 45); /* a SHA-256 digest */
+}
+
 int main(void)
 {
     RUN(test_days);
@@ -268,6 +291,7 @@ int main(void)
     RUN(test_safe_hidden_characters);
     RUN(test_error);
     RUN(test_array_grow);
+    RUN(test_base64);
     const char *tmp = getenv("TMPDIR");
     snprintf(tmpdir, sizeof(tmpdir), "%s/ct-util-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmpdir)) {
