@@ -48,7 +48,7 @@ typedef struct ct_review_totals {
 } ct_review_totals;
 void ct_review_summary(const ct_review *review, ct_review_totals *totals);
 
-/* "", "all_actions", "escalation" (users, roles) or "via" (people). */
+/* "", "all_actions" or "escalation" (for people: that of the role they used). */
 const char *ct_review_admin_label(const ct_review_identity *id);
 
 /* The CSV of docs/review.md (review_csv.c) and the self-contained HTML

@@ -47,7 +47,7 @@ const char *ct_review_admin_label(const ct_review_identity *id)
     case CT_ADMIN_ALL_ACTIONS:
         return "all_actions";
     case CT_ADMIN_ESCALATION:
-        return id->kind == CT_REVIEW_PERSON ? "via" : "escalation";
+        return "escalation";
     }
     return "";
 }
