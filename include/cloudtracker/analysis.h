@@ -109,6 +109,16 @@ typedef int (*ct_diff_data_fn)(void *ud, ct_data_events *out, ct_error *err);
  * `data_events` returned (nothing is built then). */
 int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
                   const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud, ct_error *err);
+/* The entries of ct_diff_build that `calls` decide: the actions they
+ * needed (used, attempted or not granted), and the granted actions checked
+ * inside an action they used. Every other granted action has the verdict
+ * it has in the diff of the same grants without calls, so a diff of many
+ * callers of one role costs that one diff and, per caller, its own calls
+ * (the access review's people). `grants` are those of `policies`
+ * (ct_policy_expand over `catalog`), expanded once by the caller. */
+int ct_diff_build_touched(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
+                          const ct_grants *grants, const ct_calls *calls,
+                          ct_diff_data_fn data_events, void *data_ud, ct_error *err);
 void ct_diff_release(ct_diff *diff);
 
 /* Whether the logs hold data events that show the rule's calls would be

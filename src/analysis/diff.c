@@ -439,13 +439,29 @@ static ct_verdict granted_verdict(const ct_diff_entry *e)
     return e->visible ? CT_VERDICT_UNUSED : CT_VERDICT_UNKNOWN;
 }
 
-int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
-                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud, ct_error *err)
+/* Whether a call of `by_action` used an action that catalog action i is
+ * also checked inside of: the calls then change i's verdict (check_hosts). */
+static bool hosted_in_used(const ct_catalog *catalog, size_t i, ct_strmap *by_action)
+{
+    const ct_visibility *vis = ct_catalog_visibility(catalog, i);
+    for (size_t k = 0; vis && k < vis->inside_count; k++) {
+        void *v = NULL;
+        if (ct_strmap_get(by_action, vis->inside_of[k], &v) && ((usage *)v)->count > 0)
+            return true;
+    }
+    return false;
+}
+
+/* ct_diff_build, or with `touched_only` ct_diff_build_touched. */
+static int build_diff(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
+                      const ct_grants *given, const ct_calls *calls, ct_diff_data_fn data_events,
+                      void *data_ud, bool touched_only, ct_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->policies = policies;
     build b = {out, data_events, data_ud, false, err};
-    ct_grants *grants = NULL;
+    ct_grants *expanded = NULL;
+    const ct_grants *grants = given;
     ct_strmap *by_action = ct_strmap_new();
     indexed_usage *used_at = NULL;
     size_t pos = 0;
@@ -456,12 +472,16 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = ct_policy_expand(&grants, policies, catalog, err)) ||
+    if ((!given && (rc = ct_policy_expand(&expanded, policies, catalog, err))) ||
         (rc = collect_usage(out, by_action, catalog, calls, err)))
         goto done;
+    if (!given)
+        grants = expanded;
 
-    /* Every entry in one allocation: the granted actions and those called. */
-    size_t want = ct_grants_count(grants) + ct_strmap_count(by_action);
+    /* Every entry in one allocation: the granted actions and those called
+     * (touched: the called ones, and room for some they host). */
+    size_t want = (touched_only ? 2 * ct_strmap_count(by_action) : ct_grants_count(grants)) +
+                  ct_strmap_count(by_action);
     if (want && !(out->entries = malloc(want * sizeof(*out->entries)))) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
         goto done;
@@ -481,15 +501,17 @@ int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *
     pos = 0;
     qsort(used_at, used_count, sizeof(*used_at), compare_indexed);
     for (size_t i = ct_grants_next(grants, 0); i != SIZE_MAX; i = ct_grants_next(grants, i + 1)) {
+        while (next_used < used_count && used_at[next_used].index < i)
+            next_used++;
+        const usage *used =
+            next_used < used_count && used_at[next_used].index == i ? used_at[next_used].u : NULL;
+        if (touched_only && !used && !hosted_in_used(catalog, i, by_action))
+            continue;
         ct_diff_entry *e = add_entry(out, ct_catalog_name(catalog, i), i);
         if (!e) {
             rc = ct_error_set(err, CT_ENOMEM, "out of memory");
             goto done;
         }
-        while (next_used < used_count && used_at[next_used].index < i)
-            next_used++;
-        const usage *used =
-            next_used < used_count && used_at[next_used].index == i ? used_at[next_used].u : NULL;
         if ((rc = fill(&b, e, catalog, used)) ||
             (rc = check_hosts(&b, e, catalog, grants, by_action)))
             goto done;
@@ -549,10 +571,23 @@ done:
         }
         ct_strmap_free(by_action);
     }
-    ct_grants_free(grants);
+    ct_grants_free(expanded);
     if (rc)
         ct_diff_release(out);
     return rc;
+}
+
+int ct_diff_build(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
+                  const ct_calls *calls, ct_diff_data_fn data_events, void *data_ud, ct_error *err)
+{
+    return build_diff(out, catalog, policies, NULL, calls, data_events, data_ud, false, err);
+}
+
+int ct_diff_build_touched(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
+                          const ct_grants *grants, const ct_calls *calls,
+                          ct_diff_data_fn data_events, void *data_ud, ct_error *err)
+{
+    return build_diff(out, catalog, policies, grants, calls, data_events, data_ud, true, err);
 }
 
 void ct_diff_decision(const ct_diff *diff, const ct_diff_entry *e, ct_decision *out)

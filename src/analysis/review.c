@@ -51,6 +51,8 @@ typedef struct builder {
     ct_strmap *identity_of_arn; /* user or role ARN -> index + 1 into r->identities */
     size_t identity_cap;
     bool *privileged;        /* per catalog action: on the privileged track */
+    struct role_template *templates; /* per identity (roles only), made on first use */
+    size_t template_count;
     uint64_t unmapped_calls; /* of the account being built */
     const char *unmapped_example;
 } builder;
@@ -107,6 +109,11 @@ static int list_add(builder *b, name_list *l, const ct_diff_entry *e)
     return 0;
 }
 
+static int compare_names(const void *pa, const void *pb)
+{
+    return strcmp(*(const char *const *)pa, *(const char *const *)pb);
+}
+
 static void actions_release(ct_review_actions *x)
 {
     free(x->used);
@@ -118,12 +125,8 @@ static void actions_release(ct_review_actions *x)
     memset(x, 0, sizeof(*x));
 }
 
-/* Sums up the diff into *out (empty on entry) and counts its calls. With
- * `granted_names` false (a person's use of a role), the unused and "?"
- * actions are counted, not listed: they are the role's grants less what
- * the person used, and thousands of names for each of thousands of people
- * would make the review's memory grow with the logs. */
-static int summarize(builder *b, const ct_diff *d, ct_review_actions *out, bool granted_names)
+/* Sums up the diff into *out (empty on entry) and counts its calls. */
+static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
 {
     /* Each list sized to what it will hold (a first pass counts). */
     size_t want[CT_VERDICT_ATTEMPTED + 1] = {0}, privileged = 0;
@@ -132,8 +135,6 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out, bool 
         privileged +=
             d->entries[i].verdict == CT_VERDICT_UNUSED && on_privileged_track(b, &d->entries[i]);
     }
-    if (!granted_names)
-        want[CT_VERDICT_UNUSED] = want[CT_VERDICT_UNKNOWN] = 0;
 #define LIST(n) {calloc((n) + 1, sizeof(char *)), 0, (n)}
     name_list used = LIST(want[CT_VERDICT_USED]), unused = LIST(want[CT_VERDICT_UNUSED]),
               unknown = LIST(want[CT_VERDICT_UNKNOWN]), plus = LIST(want[CT_VERDICT_NOT_GRANTED]),
@@ -152,18 +153,12 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out, bool 
             rc = list_add(b, &used, e);
             break;
         case CT_VERDICT_UNUSED:
-            if (granted_names)
-                rc = list_add(b, &unused, e);
-            else
-                unused.count++;
+            rc = list_add(b, &unused, e);
             if (rc == 0 && on_privileged_track(b, e))
                 rc = list_add(b, &priv, e);
             break;
         case CT_VERDICT_UNKNOWN:
-            if (granted_names)
-                rc = list_add(b, &unknown, e);
-            else
-                unknown.count++;
+            rc = list_add(b, &unknown, e);
             break;
         case CT_VERDICT_NOT_GRANTED:
             rc = list_add(b, &plus, e);
@@ -174,15 +169,8 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out, bool 
         }
     }
     out->used = used.items, out->used_count = used.count;
-    out->unused_count = unused.count;
-    out->unknown_count = unknown.count;
-    if (granted_names) {
-        out->unused = unused.items;
-        out->unknown = unknown.items;
-    } else {
-        free(unused.items);
-        free(unknown.items);
-    }
+    out->unused = unused.items, out->unused_count = unused.count;
+    out->unknown = unknown.items, out->unknown_count = unknown.count;
     out->not_granted = plus.items, out->not_granted_count = plus.count;
     out->attempted = tried.items, out->attempted_count = tried.count;
     out->privileged_unused = priv.items, out->privileged_unused_count = priv.count;
@@ -329,7 +317,7 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
                            &acct->coverage.data, b->err);
     if (rc)
         return rc;
-    rc = summarize(b, &diff, &id->actions, true);
+    rc = summarize(b, &diff, &id->actions);
     if (rc == 0)
         decide_admin(b, id, &diff, policies);
     ct_diff_release(&diff);
@@ -534,6 +522,141 @@ static ct_review_use *add_use(ct_review_identity *id, size_t *cap)
     return u;
 }
 
+/* A role's verdicts without any call, which a person's calls change only
+ * where they touch (ct_diff_build_touched): one diff per role, however many
+ * people used it. */
+#define NOT_GRANTED_HERE 0xFF
+
+typedef struct role_template {
+    bool ready;
+    ct_grants *grants; /* the role's, expanded once */
+    uint8_t *verdict;  /* per catalog action: its ct_verdict, or NOT_GRANTED_HERE */
+    size_t unused, unknown;
+    size_t *privileged; /* catalog indices of its unused privileged actions */
+    size_t privileged_count;
+} role_template;
+
+static void templates_release(builder *b)
+{
+    for (size_t i = 0; i < b->template_count; i++) {
+        free(b->templates[i].verdict);
+        free(b->templates[i].privileged);
+        ct_grants_free(b->templates[i].grants);
+    }
+    free(b->templates);
+}
+
+static int template_of(builder *b, size_t role, const ct_review_account *acct,
+                       const role_template **out)
+{
+    role_template *t = &b->templates[role];
+    *out = t;
+    if (t->ready)
+        return 0;
+    const ct_review_identity *id = &b->r->identities[role];
+    size_t n = ct_catalog_count(b->a->catalog);
+    ct_calls none = {0};
+    ct_diff d;
+    const ct_policy_set *policies = ct_iam_policies(id->account->iam, id->principal);
+    int rc = ct_policy_expand(&t->grants, policies, b->a->catalog, b->err);
+    if (rc == 0)
+        rc = ct_diff_build(&d, b->a->catalog, policies, &none, coverage_data,
+                           (void *)&acct->coverage.data, b->err);
+    if (rc)
+        return rc;
+    t->verdict = malloc(n ? n : 1);
+    t->privileged = calloc(d.count ? d.count : 1, sizeof(*t->privileged));
+    if (!t->verdict || !t->privileged) {
+        ct_diff_release(&d);
+        return out_of_memory(b->err);
+    }
+    memset(t->verdict, NOT_GRANTED_HERE, n);
+    for (size_t i = 0; i < d.count; i++) {
+        const ct_diff_entry *e = &d.entries[i];
+        if (e->catalog_index == SIZE_MAX)
+            continue; /* without calls, every entry is a granted catalog action */
+        t->verdict[e->catalog_index] = (uint8_t)e->verdict;
+        t->unused += e->verdict == CT_VERDICT_UNUSED;
+        t->unknown += e->verdict == CT_VERDICT_UNKNOWN;
+        if (e->verdict == CT_VERDICT_UNUSED && on_privileged_track(b, e))
+            t->privileged[t->privileged_count++] = e->catalog_index;
+    }
+    ct_diff_release(&d);
+    t->ready = true;
+    return 0;
+}
+
+/* A person's use of a role: the role's verdicts without calls, changed
+ * where the person's calls touch them (the diff `d` of
+ * ct_diff_build_touched): the sums of the person's full diff, with the
+ * unused and "?" actions counted, not listed (they are the role's grants
+ * less what the person used; thousands of names for each of thousands of
+ * people would make the review's memory grow with the logs). */
+static int summarize_use(builder *b, const role_template *t, const ct_diff *d,
+                         ct_review_actions *out)
+{
+    size_t want[CT_VERDICT_ATTEMPTED + 1] = {0};
+    for (size_t i = 0; i < d->count; i++)
+        want[d->entries[i].verdict]++;
+#define LIST(n) {calloc((n) + 1, sizeof(char *)), 0, (n)}
+    name_list used = LIST(want[CT_VERDICT_USED]), plus = LIST(want[CT_VERDICT_NOT_GRANTED]),
+              tried = LIST(want[CT_VERDICT_ATTEMPTED]),
+              priv = LIST(t->privileged_count + want[CT_VERDICT_UNUSED]);
+#undef LIST
+    int rc = used.items && plus.items && tried.items && priv.items ? 0 : out_of_memory(b->err);
+    size_t unused = t->unused, unknown = t->unknown;
+    for (size_t i = 0; rc == 0 && i < d->count; i++) {
+        const ct_diff_entry *e = &d->entries[i];
+        out->calls += e->count;
+        out->failed_calls += e->error_count;
+        uint8_t was =
+            e->catalog_index != SIZE_MAX ? t->verdict[e->catalog_index] : NOT_GRANTED_HERE;
+        unused -= was == CT_VERDICT_UNUSED;
+        unknown -= was == CT_VERDICT_UNKNOWN;
+        switch (e->verdict) {
+        case CT_VERDICT_USED:
+            rc = list_add(b, &used, e);
+            break;
+        case CT_VERDICT_UNUSED:
+            unused++;
+            if (was != CT_VERDICT_UNUSED && on_privileged_track(b, e))
+                rc = list_add(b, &priv, e);
+            break;
+        case CT_VERDICT_UNKNOWN:
+            unknown++;
+            break;
+        case CT_VERDICT_NOT_GRANTED:
+            rc = list_add(b, &plus, e);
+            break;
+        case CT_VERDICT_ATTEMPTED:
+            rc = list_add(b, &tried, e);
+            break;
+        }
+    }
+    /* The role's unused privileged actions the person's calls left unused. */
+    for (size_t k = 0; rc == 0 && k < t->privileged_count; k++) {
+        size_t idx = t->privileged[k];
+        bool changed = false;
+        for (size_t i = 0; i < d->count && !changed; i++)
+            changed =
+                d->entries[i].catalog_index == idx && d->entries[i].verdict != CT_VERDICT_UNUSED;
+        if (!changed && priv.count < priv.cap)
+            priv.items[priv.count++] = ct_catalog_name(b->a->catalog, idx);
+    }
+    if (priv.count > 1)
+        qsort(priv.items, priv.count, sizeof(char *), compare_names);
+    out->used = used.items, out->used_count = used.count;
+    out->unused_count = unused;
+    out->unknown_count = unknown;
+    out->not_granted = plus.items, out->not_granted_count = plus.count;
+    out->attempted = tried.items, out->attempted_count = tried.count;
+    out->privileged_unused = priv.items, out->privileged_unused_count = priv.count;
+    b->unmapped_calls += d->unmapped_calls;
+    if (rc)
+        actions_release(out);
+    return rc;
+}
+
 static ct_review_account *account_of(ct_review *r, const ct_account_view *view)
 {
     for (size_t i = 0; i < r->account_count; i++)
@@ -583,13 +706,17 @@ static int review_person(builder *b, size_t person, const ct_account_calls *call
         const ct_calls *mine = ct_account_calls_find(calls, owner);
         ct_calls none = {0};
         const ct_review_identity *role_id = &r->identities[role];
+        const ct_review_account *acct = account_of(r, role_id->account);
+        const role_template *t = NULL;
         ct_diff diff;
-        rc = ct_diff_build(&diff, b->a->catalog,
-                           ct_iam_policies(role_id->account->iam, role_id->principal),
-                           mine ? mine : &none, coverage_data,
-                           &account_of(r, role_id->account)->coverage.data, b->err);
+        rc = template_of(b, role, acct, &t);
+        if (rc == 0)
+            rc = ct_diff_build_touched(&diff, b->a->catalog,
+                                       ct_iam_policies(role_id->account->iam, role_id->principal),
+                                       t->grants, mine ? mine : &none, coverage_data,
+                                       (void *)&acct->coverage.data, b->err);
         if (rc == 0) {
-            rc = summarize(b, &diff, &u->actions, false);
+            rc = summarize_use(b, t, &diff, &u->actions);
             ct_diff_release(&diff);
         }
         u->last_day = last_day_of(mine);
@@ -664,6 +791,10 @@ static int review_people(builder *b)
     if (rc == 0)
         rc = people_calls(b, &calls);
     size_t first_person = r->identity_count;
+    if (rc == 0 && !(b->templates = calloc(first_person + 1, sizeof(*b->templates))))
+        rc = out_of_memory(b->err);
+    else if (rc == 0)
+        b->template_count = first_person;
     for (size_t k = 0; rc == 0 && k < r->people.count; k++)
         rc = review_person(b, k, &calls);
     ct_account_calls_release(&calls);
@@ -675,7 +806,7 @@ int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out,
     memset(out, 0, sizeof(*out));
     out->window = a->window;
     out->dormant_days = q->dormant_days;
-    builder b = {a, q, out, err, ct_strmap_new(), 0, NULL, 0, NULL};
+    builder b = {a, q, out, err, ct_strmap_new(), 0, NULL, NULL, 0, 0, NULL};
     int rc = b.identity_of_arn ? mark_privileged(&b) : 0;
     if (rc == 0 &&
         (!b.identity_of_arn || !(out->accounts = calloc(q->reviewed_count ? q->reviewed_count : 1,
@@ -687,6 +818,7 @@ int ct_review_build(ct_analysis *a, const ct_review_question *q, ct_review *out,
     }
     if (rc == 0)
         rc = review_people(&b);
+    templates_release(&b);
     ct_strmap_free(b.identity_of_arn);
     free(b.privileged);
     if (rc)

@@ -386,6 +386,61 @@ static void test_escalation(void)
     ct_iam_free(iam);
 }
 
+/* ct_diff_build_touched gives exactly the entries of the full diff that
+ * the calls change: every other entry has its verdict in the diff without
+ * calls. Checked for every user and role of the demo with its own calls. */
+static void test_touched_diff(void)
+{
+    ct_window w;
+    ct_date_parse_day("2017-07-01", &w.first_day);
+    ct_date_parse_day("2018-06-30", &w.last_day);
+    ct_error err;
+    ct_account_calls calls = {0};
+    CHECK_INT(counter.inner->account_calls(counter.inner, "111111111111", &w, &calls, &err), 0);
+    ct_calls none = {0};
+    size_t checked = 0;
+    for (int kind = CT_PRINCIPAL_USER; kind <= CT_PRINCIPAL_ROLE; kind++) {
+        for (size_t i = 0; i < ct_iam_count(demo_iam, (ct_principal_kind)kind); i++) {
+            const ct_principal *p = ct_iam_get(demo_iam, (ct_principal_kind)kind, i);
+            const ct_policy_set *set = ct_iam_policies(demo_iam, p);
+            const ct_calls *mine = ct_account_calls_find(&calls, p->arn);
+            ct_grants *grants = NULL;
+            ct_diff full, bare, touched;
+            CHECK_INT(ct_policy_expand(&grants, set, catalog, &err), 0);
+            CHECK_INT(ct_diff_build(&full, catalog, set, mine ? mine : &none, NULL, NULL, &err), 0);
+            CHECK_INT(ct_diff_build(&bare, catalog, set, &none, NULL, NULL, &err), 0);
+            CHECK_INT(ct_diff_build_touched(&touched, catalog, set, grants, mine ? mine : &none,
+                                            NULL, NULL, &err),
+                      0);
+            size_t t = 0, b = 0;
+            for (size_t k = 0; k < full.count; k++) {
+                const ct_diff_entry *e = &full.entries[k];
+                while (t < touched.count && strcmp(touched.entries[t].action, e->action) < 0)
+                    t++;
+                while (b < bare.count && strcmp(bare.entries[b].action, e->action) < 0)
+                    b++;
+                if (t < touched.count && strcmp(touched.entries[t].action, e->action) == 0)
+                    CHECK_INT(touched.entries[t].verdict, e->verdict);
+                else if (b < bare.count && strcmp(bare.entries[b].action, e->action) == 0)
+                    CHECK_INT(bare.entries[b].verdict, e->verdict);
+                else
+                    CHECK(!"an entry of the full diff is in neither");
+                checked++;
+            }
+            /* Only what the calls touch: a principal without calls, nothing. */
+            if (!mine)
+                CHECK_INT((int)touched.count, 0);
+            CHECK(touched.count <= full.count);
+            ct_diff_release(&full);
+            ct_diff_release(&bare);
+            ct_diff_release(&touched);
+            ct_grants_free(grants);
+        }
+    }
+    CHECK(checked > 20000); /* the admin role's every action among them */
+    ct_account_calls_release(&calls);
+}
+
 /* ---- --compare ---- */
 
 static int parse(const char *json, ct_review_previous **out, ct_error *err)
@@ -522,6 +577,7 @@ int main(void)
     RUN(test_one_account);
     RUN(test_dormancy_edges);
     RUN(test_escalation);
+    RUN(test_touched_diff);
     RUN(test_compare_parse_errors);
     RUN(test_compare);
     close_demo_store();
