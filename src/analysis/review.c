@@ -651,7 +651,7 @@ static int summarize_use(builder *b, const role_template *t, const ct_diff *d,
     out->not_granted = plus.items, out->not_granted_count = plus.count;
     out->attempted = tried.items, out->attempted_count = tried.count;
     out->privileged_unused = priv.items, out->privileged_unused_count = priv.count;
-    b->unmapped_calls += d->unmapped_calls;
+    /* Calls that name no IAM action were noted with the role's account. */
     if (rc)
         actions_release(out);
     return rc;
@@ -663,6 +663,12 @@ static ct_review_account *account_of(ct_review *r, const ct_account_view *view)
         if (r->accounts[i].view == view)
             return &r->accounts[i];
     return NULL; /* not reached: roles are reviewed with their account */
+}
+
+/* How much an administrator kind gives: every action most. */
+static int admin_rank(ct_admin_kind kind)
+{
+    return kind == CT_ADMIN_ALL_ACTIONS ? 2 : kind == CT_ADMIN_ESCALATION ? 1 : 0;
 }
 
 /* A person with the roles they used in the reviewed accounts. */
@@ -722,7 +728,7 @@ static int review_person(builder *b, size_t person, const ct_account_calls *call
         u->last_day = last_day_of(mine);
         if (u->last_day > staged.last_day)
             staged.last_day = u->last_day;
-        if (role_id->admin > staged.admin) {
+        if (admin_rank(role_id->admin) > admin_rank(staged.admin)) {
             staged.admin = role_id->admin;
             staged.admin_via = role_id->arn;
         }
