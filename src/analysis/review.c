@@ -472,9 +472,56 @@ static size_t role_identity(const builder *b, const char *arn)
     return b->r->identities[i].kind == CT_REVIEW_ROLE ? i : SIZE_MAX;
 }
 
+/* The calls of each person in each reviewed role they used. */
+typedef struct person_role_calls {
+    size_t person, role; /* indices into people.items and the review's identities */
+    ct_calls calls;
+} person_role_calls;
+
+typedef struct people_calls_list {
+    person_role_calls *items; /* sorted by person, then role */
+    size_t count;
+} people_calls_list;
+
+static void people_calls_release(people_calls_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        ct_calls_release(&l->items[i].calls);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* A call of a session, with the person and role it is summed for. */
+typedef struct session_call_ref {
+    size_t person, role;
+    const ct_call *call;
+} session_call_ref;
+
+static int compare_refs(const void *pa, const void *pb)
+{
+    const session_call_ref *a = pa, *b = pb;
+    if (a->person != b->person)
+        return a->person < b->person ? -1 : 1;
+    if (a->role != b->role)
+        return a->role < b->role ? -1 : 1;
+    int c = strcmp(a->call->event_source, b->call->event_source);
+    if (c == 0)
+        c = strcmp(a->call->event_name, b->call->event_name);
+    return c ? c : (int)a->call->kind - (int)b->call->kind;
+}
+
+static int compare_person_role(const void *pa, const void *pb)
+{
+    const person_role_calls *a = pa, *b = pb;
+    if (a->person != b->person)
+        return a->person < b->person ? -1 : 1;
+    return (a->role > b->role) - (a->role < b->role);
+}
+
 /* The calls of every active session attributed to a person in a reviewed
- * role (one question), summed per "person index\trole ARN". */
-static int people_calls(builder *b, ct_account_calls *out)
+ * role (one question), summed per person and role by sorting the calls
+ * (tens of thousands of sessions: cheaper than hashing each call). */
+static int people_calls(builder *b, people_calls_list *out)
 {
     const ct_people *p = &b->r->people;
     const char **keys = calloc(p->sessions.count ? p->sessions.count : 1, sizeof(*keys));
@@ -488,25 +535,57 @@ static int people_calls(builder *b, ct_account_calls *out)
     ct_role_sessions calls = {0};
     int rc = n ? b->a->source->session_calls(b->a->source, keys, n, &b->r->window, &calls, b->err)
                : 0;
+    size_t total = 0;
+    for (size_t i = 0; rc == 0 && i < calls.count; i++)
+        total += calls.items[i].calls.count;
+    session_call_ref *refs = rc == 0 ? calloc(total ? total : 1, sizeof(*refs)) : NULL;
+    if (rc == 0 && !refs)
+        rc = out_of_memory(b->err);
+    size_t m = 0;
     for (size_t i = 0; rc == 0 && i < calls.count; i++) {
         const ct_role_session *s = ct_role_sessions_find(&p->sessions, calls.items[i].access_key);
         if (!s)
             continue; /* a key the question did not ask for */
         size_t person = p->attributed[s - p->sessions.items].person;
-        char owner[64 + 2048];
-        snprintf(owner, sizeof(owner), "%zu\t%s", person, s->role_arn);
-        for (size_t c = 0; rc == 0 && c < calls.items[i].calls.count; c++) {
-            const ct_call *call = &calls.items[i].calls.items[c];
-            if (ct_account_calls_add(out, owner, call->event_source, call->event_name, call->kind,
-                                     call->count, call->error_count, call->first_day,
-                                     call->last_day) != 0)
+        size_t role = role_identity(b, s->role_arn);
+        for (size_t c = 0; c < calls.items[i].calls.count; c++)
+            refs[m++] = (session_call_ref){person, role, &calls.items[i].calls.items[c]};
+    }
+    if (m > 1)
+        qsort(refs, m, sizeof(*refs), compare_refs);
+    size_t cap = 0;
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        const session_call_ref *r = &refs[i];
+        person_role_calls *last = out->count ? &out->items[out->count - 1] : NULL;
+        if (!last || last->person != r->person || last->role != r->role) {
+            person_role_calls *items =
+                ct_array_grow(out->items, &cap, out->count, sizeof(*items), 64);
+            if (!items) {
                 rc = out_of_memory(b->err);
+                break;
+            }
+            out->items = items;
+            last = &items[out->count++];
+            *last = (person_role_calls){r->person, r->role, {0}};
+        }
+        const ct_call *c = r->call;
+        ct_call *prev = last->calls.count ? &last->calls.items[last->calls.count - 1] : NULL;
+        if (prev && prev->kind == c->kind && strcmp(prev->event_source, c->event_source) == 0 &&
+            strcmp(prev->event_name, c->event_name) == 0) {
+            prev->count += c->count;
+            prev->error_count += c->error_count;
+            prev->first_day = c->first_day < prev->first_day ? c->first_day : prev->first_day;
+            prev->last_day = c->last_day > prev->last_day ? c->last_day : prev->last_day;
+        } else if (ct_calls_add(&last->calls, c->event_source, c->event_name, c->kind, c->count,
+                                c->error_count, c->first_day, c->last_day) != 0) {
+            rc = out_of_memory(b->err);
         }
     }
-    if (rc == 0)
-        ct_account_calls_finish(out);
+    free(refs);
     ct_role_sessions_release(&calls);
     free(keys);
+    if (rc)
+        people_calls_release(out);
     return rc;
 }
 
@@ -672,7 +751,7 @@ static int admin_rank(ct_admin_kind kind)
 }
 
 /* A person with the roles they used in the reviewed accounts. */
-static int review_person(builder *b, size_t person, const ct_account_calls *calls)
+static int review_person(builder *b, size_t person, const people_calls_list *calls)
 {
     ct_review *r = b->r;
     const ct_person *who = &r->people.items[person];
@@ -707,9 +786,12 @@ static int review_person(builder *b, size_t person, const ct_account_calls *call
         u->sessions = pr->sessions;
         u->high = pr->high;
         staged.sessions += pr->sessions;
-        char owner[64 + 2048];
-        snprintf(owner, sizeof(owner), "%zu\t%s", person, pr->role_arn);
-        const ct_calls *mine = ct_account_calls_find(calls, owner);
+        person_role_calls key = {person, role, {0}};
+        const person_role_calls *found = calls->count
+                                             ? bsearch(&key, calls->items, calls->count,
+                                                       sizeof(*calls->items), compare_person_role)
+                                             : NULL;
+        const ct_calls *mine = found ? &found->calls : NULL;
         ct_calls none = {0};
         const ct_review_identity *role_id = &r->identities[role];
         const ct_review_account *acct = account_of(r, role_id->account);
@@ -793,7 +875,7 @@ static int review_people(builder *b)
 {
     ct_review *r = b->r;
     int rc = ct_analyze_people(b->a, b->q->users, b->q->user_lists, &r->people, b->err);
-    ct_account_calls calls = {0};
+    people_calls_list calls = {0};
     if (rc == 0)
         rc = people_calls(b, &calls);
     size_t first_person = r->identity_count;
@@ -803,7 +885,7 @@ static int review_people(builder *b)
         b->template_count = first_person;
     for (size_t k = 0; rc == 0 && k < r->people.count; k++)
         rc = review_person(b, k, &calls);
-    ct_account_calls_release(&calls);
+    people_calls_release(&calls);
     return rc ? rc : link_roles(b, first_person);
 }
 
