@@ -120,6 +120,10 @@ const char *ct_visibility_class_name(ct_visibility_class cls);
  * looked up when the catalog was loaded; NULL past the end. */
 const ct_visibility *ct_catalog_visibility(const ct_catalog *c, size_t i);
 
+/* The catalog actions also checked inside calls of catalog action `host`
+ * (those whose ct_visibility.inside_of names it), ascending: *n of them. */
+const size_t *ct_catalog_hosted(const ct_catalog *c, size_t host, size_t *n);
+
 /* "Benign" for --ignore-benign: actions whose name part (after the colon)
  * starts with "list" or "describe", and actions the catalog classes as access
  * level List (some "get..." calls). `c` may be NULL (name rule only). */

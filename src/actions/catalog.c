@@ -23,6 +23,10 @@ struct ct_catalog {
     struct entry *entries;
     size_t count;
     ct_visibility *visibility; /* of each entry, looked up once at load */
+    /* The actions checked inside calls of each action (the reverse of
+     * visibility[].inside_of): hosted[hosted_at[h] .. hosted_at[h + 1]). */
+    size_t *hosted_at;
+    size_t *hosted;
 };
 
 #define NAME(c, e) ((c)->arena + (e).off)
@@ -38,6 +42,8 @@ void ct_catalog_free(ct_catalog *c)
     free(c->arena);
     free(c->entries);
     free(c->visibility);
+    free(c->hosted_at);
+    free(c->hosted);
     free(c);
 }
 
@@ -169,6 +175,39 @@ static ct_access_level level_field(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] - 'A' + 'a' : s[i]);
     return parse_level(buf, n);
+}
+
+static bool find_index(const ct_catalog *c, const char *action_lower, size_t *index);
+
+/* Builds the reverse of each entry's inside_of list (hosts outside the
+ * catalog are left out: nothing can be granted by them). */
+static int index_hosted(ct_catalog *c, ct_error *err)
+{
+    size_t total = 0;
+    if (!(c->hosted_at = calloc(c->count + 2, sizeof(*c->hosted_at))))
+        return ct_error_set(err, CT_ENOMEM, "out of memory loading the action catalog");
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < c->count; i++) {
+            const ct_visibility *v = &c->visibility[i];
+            for (size_t k = 0; k < v->inside_count; k++) {
+                size_t h;
+                if (!find_index(c, v->inside_of[k], &h))
+                    continue;
+                if (pass == 0)
+                    c->hosted_at[h + 2]++; /* counted one slot ahead, then summed */
+                else
+                    c->hosted[c->hosted_at[h + 1]++] = i;
+            }
+        }
+        if (pass == 0) {
+            for (size_t h = 0; h < c->count; h++)
+                c->hosted_at[h + 2] += c->hosted_at[h + 1];
+            total = c->hosted_at[c->count + 1];
+            if (!(c->hosted = calloc(total + 1, sizeof(*c->hosted))))
+                return ct_error_set(err, CT_ENOMEM, "out of memory loading the action catalog");
+        }
+    }
+    return 0;
 }
 
 /* The name part of "benign" (see ct_action_is_benign). */
@@ -304,6 +343,8 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
         if ((rc = ct_action_visibility(NAME(c, *e), &c->visibility[i])) != 0)
             rc = ct_error_set(err, rc, "cannot load the CloudTrail tables");
     }
+    if (rc == 0)
+        rc = index_hosted(c, err);
 
 done:
     if (rc != 0) {
@@ -346,6 +387,15 @@ const char *ct_catalog_name(const ct_catalog *c, size_t i)
     return (c && i < c->count) ? NAME(c, c->entries[i]) : NULL;
 }
 
+const size_t *ct_catalog_hosted(const ct_catalog *c, size_t host, size_t *n)
+{
+    *n = 0;
+    if (!c || host >= c->count)
+        return NULL;
+    *n = c->hosted_at[host + 1] - c->hosted_at[host];
+    return c->hosted + c->hosted_at[host];
+}
+
 const ct_visibility *ct_catalog_visibility(const ct_catalog *c, size_t i)
 {
     return (c && i < c->count) ? &c->visibility[i] : NULL;
@@ -375,6 +425,11 @@ static size_t lower_bound(const ct_catalog *c, const char *key, size_t klen)
 }
 
 bool ct_catalog_find(const ct_catalog *c, const char *action_lower, size_t *index)
+{
+    return find_index(c, action_lower, index);
+}
+
+static bool find_index(const ct_catalog *c, const char *action_lower, size_t *index)
 {
     if (!c || !action_lower)
         return false;

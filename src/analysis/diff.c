@@ -452,6 +452,26 @@ static bool hosted_in_used(const ct_catalog *catalog, size_t i, ct_strmap *by_ac
     return false;
 }
 
+static int compare_index(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The next granted index of the sorted `visit` list (each once), or
+ * SIZE_MAX. */
+static size_t next_visit(const size_t *visit, size_t n, size_t *at, const ct_grants *grants)
+{
+    while (*at < n) {
+        size_t i = visit[(*at)++];
+        while (*at < n && visit[*at] == i)
+            (*at)++;
+        if (ct_grants_has(grants, i))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
 /* ct_diff_build, or with `touched_only` ct_diff_build_touched. */
 static int build_diff(ct_diff *out, const ct_catalog *catalog, const ct_policy_set *policies,
                       const ct_grants *given, const ct_calls *calls, ct_diff_data_fn data_events,
@@ -464,6 +484,7 @@ static int build_diff(ct_diff *out, const ct_catalog *catalog, const ct_policy_s
     const ct_grants *grants = given;
     ct_strmap *by_action = ct_strmap_new();
     indexed_usage *used_at = NULL;
+    size_t *visit = NULL, nvisit = 0, v_at = 0; /* touched: the indices to visit */
     size_t pos = 0;
     const char *action;
     void *v;
@@ -500,7 +521,32 @@ static int build_diff(ct_diff *out, const ct_catalog *catalog, const ct_policy_s
     }
     pos = 0;
     qsort(used_at, used_count, sizeof(*used_at), compare_indexed);
-    for (size_t i = ct_grants_next(grants, 0); i != SIZE_MAX; i = ct_grants_next(grants, i + 1)) {
+    /* Touched: only the used actions and those checked inside them can
+     * differ from the diff without calls, so only those are visited. */
+    if (touched_only) {
+        size_t room = used_count;
+        for (size_t k = 0; k < used_count; k++) {
+            size_t n = 0;
+            ct_catalog_hosted(catalog, used_at[k].index, &n);
+            room += n;
+        }
+        if (!(visit = calloc(room + 1, sizeof(*visit)))) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < used_count; k++) {
+            size_t n = 0;
+            const size_t *hosted = ct_catalog_hosted(catalog, used_at[k].index, &n);
+            visit[nvisit++] = used_at[k].index;
+            for (size_t j = 0; j < n; j++)
+                visit[nvisit++] = hosted[j];
+        }
+        qsort(visit, nvisit, sizeof(*visit), compare_index);
+    }
+    for (size_t i = touched_only ? next_visit(visit, nvisit, &v_at, grants)
+                                 : ct_grants_next(grants, 0);
+         i != SIZE_MAX; i = touched_only ? next_visit(visit, nvisit, &v_at, grants)
+                                         : ct_grants_next(grants, i + 1)) {
         while (next_used < used_count && used_at[next_used].index < i)
             next_used++;
         const usage *used =
@@ -562,6 +608,7 @@ static int build_diff(ct_diff *out, const ct_catalog *catalog, const ct_policy_s
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
 
 done:
+    free(visit);
     free(used_at);
     if (by_action) {
         pos = 0;
