@@ -473,6 +473,25 @@ static void row_removed(csv *c, const ct_review_change *x)
     row_end(c);
 }
 
+/* A review built on inputs known to be incomplete says so in its first
+ * row, before any identity, and lists the warnings below it (row_type
+ * `warning`, the text in `name`): the CSV has no other header for them. */
+static void rows_incomplete(csv *c, const ct_review_report *rep)
+{
+    const char *first = "INCOMPLETE: some inputs were skipped or partly read: this review may "
+                        "miss activity";
+    for (size_t i = 0; i <= rep->warning_count; i++) {
+        cell(c, "warning");
+        empty_cells(c, 2);
+        cell(c, i == 0 ? first : rep->warnings[i - 1]);
+        empty_cells(c, COUNT(columns) - 4);
+        if (rep->changes)
+            empty_cells(c, COUNT(change_columns));
+        empty_cells(c, COUNT(signoff_columns));
+        row_end(c);
+    }
+}
+
 int ct_review_csv(FILE *out, const ct_review_report *rep)
 {
     const ct_review *r = rep->review;
@@ -485,6 +504,8 @@ int ct_review_csv(FILE *out, const ct_review_report *rep)
     for (size_t i = 0; i < COUNT(signoff_columns); i++)
         cell(&c, signoff_columns[i]);
     row_end(&c);
+    if (rep->incomplete)
+        rows_incomplete(&c, rep);
     /* The root users first: an auditor looks at them first. */
     for (size_t i = 0; i < r->account_count; i++)
         if (r->accounts[i].credentials && r->accounts[i].root)
