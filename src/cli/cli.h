@@ -118,6 +118,9 @@ int cli_find_account(cli_query *q, const char *name, const ct_account **out);
 /* Opens the config's backend (Elasticsearch, else the store brought up to
  * date from the log paths unless --skip-setup) into q->source. */
 int cli_open_source(cli_query *q);
+/* Loads the catalog, opens the source and makes it ready (prepare), with
+ * its notes shown: what every question needs before it is asked. */
+int cli_prepare_analysis(cli_query *q);
 /* A report's status: a failed write is the output error. */
 int cli_output_status(cli_query *q, int rc);
 /* Every account of the config as the analyses see it (q->views); with

@@ -189,6 +189,20 @@ int cli_open_source(cli_query *q)
     return ct_store_source(&q->source, store, &refresh, &q->err);
 }
 
+int cli_prepare_analysis(cli_query *q)
+{
+    int rc;
+    if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = cli_open_source(q)))
+        return rc;
+    q->analysis.source = q->source;
+    q->analysis.catalog = q->catalog;
+    /* Problems with the inputs make any answer partial: the verdicts still
+     * print, and the exit code says it. */
+    rc = ct_analysis_prepare(&q->analysis, !q->opts->skip_setup, &q->err);
+    cli_show_notes(q);
+    return rc;
+}
+
 static ct_render_options render_options(const cli_options *o)
 {
     ct_render_options r = {0};
@@ -401,15 +415,7 @@ static int run(cli_query *q)
             (rc = load_iam(q, q->dest_account, NULL, &q->dest_iam)))
             return rc;
     }
-    if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = cli_open_source(q)))
-        return rc;
-    q->analysis.source = q->source;
-    q->analysis.catalog = q->catalog;
-    /* Problems with the inputs make any answer partial: the verdicts still
-     * print, and the exit code says it. */
-    rc = ct_analysis_prepare(&q->analysis, !o->skip_setup, &q->err);
-    cli_show_notes(q);
-    if (rc)
+    if ((rc = cli_prepare_analysis(q)))
         return rc;
     if (o->person)
         return run_person(q);

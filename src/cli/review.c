@@ -231,13 +231,7 @@ static int run(review_run *r)
     int rc;
     if ((rc = check_usage(r)) || (rc = ct_config_load(&q->cfg, o->config_path, &q->err)) ||
         (rc = cli_compute_window(q)) || (rc = load_accounts(r)) || (rc = load_previous(r)) ||
-        (rc = ct_catalog_load_builtin(&q->catalog, &q->err)) || (rc = cli_open_source(q)))
-        return rc;
-    q->analysis.source = q->source;
-    q->analysis.catalog = q->catalog;
-    rc = ct_analysis_prepare(&q->analysis, !o->skip_setup, &q->err);
-    cli_show_notes(q);
-    if (rc)
+        (rc = cli_prepare_analysis(q)))
         return rc;
     ct_review_question question = {0};
     question.accounts = q->views;

@@ -369,7 +369,7 @@ static void json_identity(FILE *out, const ct_review *r, const ct_review_identit
     fputc('}', out);
 }
 
-static void json_changes(FILE *out, const ct_review *r, const ct_review_changes *c)
+static void json_changes(FILE *out, const ct_review_changes *c)
 {
     fputs(",\n  \"changes\": {\"previous\": {\"made_at\": ", out);
     ct_render_json_str(out, c->previous_made_at);
@@ -409,7 +409,6 @@ static void json_changes(FILE *out, const ct_review *r, const ct_review_changes 
         fputc('}', out);
     }
     fputs(c->count ? "\n   ]}" : "]}", out);
-    (void)r;
 }
 
 static void review_json(FILE *out, const ct_review_report *rep)
@@ -453,7 +452,7 @@ static void review_json(FILE *out, const ct_review_report *rep)
     }
     fputs(r->identity_count ? "\n  ]" : "]", out);
     if (rep->changes)
-        json_changes(out, r, rep->changes);
+        json_changes(out, rep->changes);
     fputs("\n}\n", out);
 }
 
