@@ -48,6 +48,9 @@ void ct_catalog_free(ct_catalog *c);
 size_t ct_catalog_count(const ct_catalog *c);
 /* Lowercase "service:action" of action i (borrowed). */
 const char *ct_catalog_name(const ct_catalog *c, size_t i);
+/* Action i as the catalog file spells it ("s3:CreateBucket"; of two lines
+ * differing only in case, the one kept). Borrowed. */
+const char *ct_catalog_published(const ct_catalog *c, size_t i);
 ct_access_level ct_catalog_level(const ct_catalog *c, size_t i);
 /* Index of a lowercase action name; returns false when the catalog lacks it. */
 bool ct_catalog_find(const ct_catalog *c, const char *action_lower, size_t *index);

@@ -16,8 +16,9 @@
 typedef enum ct_format {
     CT_FORMAT_TEXT,
     CT_FORMAT_JSON,
-    CT_FORMAT_CSV, /* review only */
-    CT_FORMAT_HTML /* review only */
+    CT_FORMAT_CSV,   /* review only */
+    CT_FORMAT_HTML,  /* review only */
+    CT_FORMAT_POLICY /* --user/--role (--destrole), --person --destrole: ct_report_print_policy */
 } ct_format;
 
 typedef struct ct_render_options {
@@ -96,5 +97,10 @@ typedef struct ct_review_report {
  * per identity and per person and role, with empty sign-off columns) or
  * html (one self-contained file). Returns 0, or CT_EIO when writing fails. */
 int ct_report_print_review(FILE *out, ct_format format, const ct_review_report *report);
+
+/* Writes --format policy: the generated policy as one IAM policy document,
+ * or a JSON array of documents when it was split (docs/policy.md). Returns
+ * 0, or CT_EIO when writing fails. */
+int ct_report_print_policy(FILE *out, const ct_generated_policy *policy);
 
 #endif

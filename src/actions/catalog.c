@@ -20,6 +20,7 @@ struct entry {
 
 struct ct_catalog {
     char *arena; /* the lowercase names, each NUL-terminated, in input order */
+    char *published; /* the same names as the file spells them, at the same offsets */
     struct entry *entries;
     size_t count;
     ct_visibility *visibility; /* of each entry, looked up once at load */
@@ -40,6 +41,7 @@ void ct_catalog_free(ct_catalog *c)
     if (!c)
         return;
     free(c->arena);
+    free(c->published);
     free(c->entries);
     free(c->visibility);
     free(c->hosted_at);
@@ -238,15 +240,16 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
      * nothing. Names (with their NUL) never outgrow the text. */
     size_t cap = len / 9 + 1;
     c->arena = malloc(len + 1);
+    c->published = malloc(len + 1);
     c->entries = malloc(cap * sizeof(*c->entries));
-    if (!c->arena || !c->entries) {
+    if (!c->arena || !c->published || !c->entries) {
         rc = ct_error_set(err, CT_ENOMEM, "out of memory loading the action catalog");
         goto done;
     }
 
     const unsigned char *t = (const unsigned char *)text;
     const unsigned char *map = name_map;
-    char *arena = c->arena;
+    char *arena = c->arena, *published = c->published;
     size_t pos = 0, w = 0;
     int lineno = 0;
     bool sorted = true;
@@ -258,6 +261,7 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
         /* Copy the name lowercased until the first byte that cannot be in one
          * (locals, so the compiler need not reload c->arena after each store). */
         while (pos < len && (m = map[t[pos]]) != 0) {
+            published[w] = (char)t[pos];
             arena[w++] = (char)m;
             pos++;
         }
@@ -302,6 +306,7 @@ int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const ch
                                  "unknown access level \"%.*s\"", (int)level_len, level_text);
             goto done;
         }
+        c->published[w] = '\0';
         c->arena[w++] = '\0';
         /* The published file is already in byte order once lowercased, so
          * noticing that spares the sort in the common case. */
@@ -380,6 +385,11 @@ int ct_catalog_load_builtin(ct_catalog **out, ct_error *err)
 size_t ct_catalog_count(const ct_catalog *c)
 {
     return c ? c->count : 0;
+}
+
+const char *ct_catalog_published(const ct_catalog *c, size_t i)
+{
+    return (c && i < c->count) ? c->published + c->entries[i].off : NULL;
 }
 
 const char *ct_catalog_name(const ct_catalog *c, size_t i)

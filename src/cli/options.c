@@ -22,14 +22,18 @@ static const option options[] = {
     {"account", MULTI, "NAME|ID",
      "account to analyse (name or 12-digit id from the config); review takes several"},
     {"compare", VALUE, "FILE", "review: what changed since this earlier review (its json)"},
+    {"compact", FLAG, NULL, "--format policy: wildcards where they grant nothing more"},
     {"config", VALUE, "FILE", "config file (default: config.yaml)"},
     {"destaccount", VALUE, "NAME|ID", "with --destrole: the role lives in this account"},
     {"destrole", VALUE, "NAME", "what --user/--role did inside sessions of this role"},
     {"dormant-days", VALUE, "N", "review: dormant after N days without activity (default 90)"},
+    {"drop-unknown", FLAG, NULL,
+     "--format policy: leave out granted actions CloudTrail cannot show (\"?\")"},
     {"end", VALUE, "YYYY-MM-DD",
      "last day of the window, inclusive (default: window.end, else today)"},
     {"format", VALUE, "FORMAT",
-     "text (default) or json (docs/json-format.md); review also csv, html"},
+     "text (default), json (docs/json-format.md), policy (docs/policy.md); review: text, "
+     "json, csv, html"},
     {"help", FLAG, NULL, "show this help"},
     {"iam", VALUE, "FILE", "authorization details of --account (overrides the config)"},
     {"ignore-benign", FLAG, NULL, "hide List*/Describe* actions and List-level actions"},
@@ -139,8 +143,10 @@ static int set_value(cli_options *o, const option *opt, const char *value, ct_er
             o->format = CT_FORMAT_CSV;
         else if (!strcmp(value, "html"))
             o->format = CT_FORMAT_HTML;
+        else if (!strcmp(value, "policy"))
+            o->format = CT_FORMAT_POLICY;
         else
-            return ct_error_set(err, CT_EUSAGE, "--format takes text, json, csv or html");
+            return ct_error_set(err, CT_EUSAGE, "--format takes text, json, policy, csv or html");
         o->format_given = true;
         return 0;
     }
@@ -172,6 +178,10 @@ static void set_flag(cli_options *o, const char *n)
         o->show_used = true;
     else if (!strcmp(n, "skip-setup"))
         o->skip_setup = true;
+    else if (!strcmp(n, "compact"))
+        o->compact = true;
+    else if (!strcmp(n, "drop-unknown"))
+        o->drop_unknown = true;
 }
 
 int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)

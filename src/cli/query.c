@@ -71,7 +71,20 @@ static int check_usage(cli_query *q)
     if (o->format == CT_FORMAT_CSV || o->format == CT_FORMAT_HTML)
         return ct_error_set(err, CT_EUSAGE,
                             "--format csv and html are for `cloudtracker review`; queries print "
-                            "text or json");
+                            "text, json or policy");
+    if ((o->compact || o->drop_unknown) && o->format != CT_FORMAT_POLICY)
+        return ct_error_set(err, CT_EUSAGE, "--%s goes with --format policy",
+                            o->compact ? "compact" : "drop-unknown");
+    if (o->format == CT_FORMAT_POLICY && (o->list || (o->person && !o->destrole)))
+        return ct_error_set(err, CT_EUSAGE,
+                            "--format policy writes the policy of one diff: --user or --role "
+                            "(with or without --destrole), or --person with --destrole");
+    if (o->format == CT_FORMAT_POLICY &&
+        (o->show_used || o->show_unused || o->ignore_benign || o->ignore_unknown))
+        return ct_error_set(err, CT_EUSAGE,
+                            "--format policy keeps what was used and, unless --drop-unknown, "
+                            "the actions CloudTrail cannot show: --show-* and --ignore-* do not "
+                            "apply");
     if (o->to || o->rejects)
         return ct_error_set(err, CT_EUSAGE, "--%s is only taken by `cloudtracker ingest`",
                             o->to ? "to" : "rejects");
@@ -260,6 +273,53 @@ static int run_list(cli_query *q)
     return rc;
 }
 
+/* --format policy: the diff's policy on stdout; what it leaves out, what may
+ * still block it, and a split on stderr. The limit is that of a managed
+ * policy, the strictest place a policy goes. */
+static int print_policy(cli_query *q, const ct_diff *diff, const ct_principal *subject)
+{
+    const cli_options *o = q->opts;
+    ct_policy_options opts = {o->drop_unknown, o->compact, CT_POLICY_MANAGED_MAX};
+    ct_generated_policy policy;
+    int rc = ct_policy_generate(q->catalog, diff, &opts, &policy, &q->err);
+    if (rc)
+        return rc;
+    ct_buf b = CT_BUF_INIT;
+    if (policy.statement_count == 0) {
+        ct_buf_printf(&b,
+                      "%s used nothing in the window that it is still granted: the policy "
+                      "grants nothing",
+                      subject->name);
+        cli_warn(b.data);
+    }
+    if (policy.not_granted_count) {
+        ct_buf_reset(&b);
+        ct_buf_printf(&b, "not in the policy, used or tried but not granted today:");
+        for (size_t i = 0; i < policy.not_granted_count; i++)
+            ct_buf_printf(&b, "%s %s", i ? "," : "", policy.not_granted[i]);
+        cli_warn(b.data);
+    }
+    for (size_t i = 0; i < policy.limited_count; i++) {
+        ct_buf_reset(&b);
+        ct_buf_printf(&b, "a Deny limited by a condition or resource may still block %s",
+                      policy.limited[i]);
+        cli_warn(b.data);
+    }
+    if (policy.document_count > 1) {
+        ct_buf_reset(&b);
+        ct_buf_printf(&b,
+                      "the policy is larger than IAM's %zu characters for a managed policy: "
+                      "split into %zu documents (a JSON array)%s",
+                      policy.size_limit, policy.document_count,
+                      o->compact ? "" : "; --compact may make it smaller");
+        cli_warn(b.data);
+    }
+    ct_buf_release(&b);
+    rc = cli_output_status(q, ct_report_print_policy(stdout, &policy));
+    ct_generated_policy_release(&policy);
+    return rc;
+}
+
 static int run_diff(cli_query *q)
 {
     const cli_options *o = q->opts;
@@ -273,6 +333,14 @@ static int run_diff(cli_query *q)
     question.dest_account = &dest;
     ct_principal_answer answer;
     int rc = ct_analyze_principal(&q->analysis, &question, &answer, &q->err);
+    if (o->format == CT_FORMAT_POLICY) {
+        cli_show_notes(q);
+        if (rc == 0)
+            rc = print_policy(q, &answer.diff,
+                              answer.dest_role ? answer.dest_role : answer.principal);
+        ct_principal_answer_release(&answer);
+        return rc;
+    }
     /* A role's JSON says who used it (one more question: its sessions). */
     ct_people users = {0};
     bool with_users = rc == 0 && o->role && !o->destrole && o->format == CT_FORMAT_JSON;
@@ -379,6 +447,19 @@ static int run_person(cli_query *q)
     ct_person_answer answer;
     int rc = ct_analyze_person(&q->analysis, &question, &answer, &q->err);
     cli_show_notes(q);
+    if (rc == 0 && o->format == CT_FORMAT_POLICY) {
+        if (answer.role_count != 1)
+            rc = ct_error_set(&q->err, answer.role_count ? CT_EUSAGE : CT_ENOTFOUND,
+                              answer.role_count
+                                  ? "%s used roles named %s in several accounts: name one with "
+                                    "--destaccount"
+                                  : "%s used no role named %s in the window",
+                              answer.person->name, o->destrole);
+        else
+            rc = print_policy(q, &answer.roles[0].diff, answer.roles[0].role);
+        ct_person_answer_release(&answer);
+        return rc;
+    }
     if (rc)
         return rc;
     ct_render_options r = render_options(o);

@@ -48,6 +48,11 @@ static int check_usage(review_run *r)
     if (o->show_used || o->show_unused || o->ignore_benign || o->ignore_unknown)
         return ct_error_set(err, CT_EUSAGE,
                             "review lists every verdict: --show-* and --ignore-* are for queries");
+    if (o->format == CT_FORMAT_POLICY || o->compact || o->drop_unknown)
+        return ct_error_set(err, CT_EUSAGE,
+                            "--format policy, --compact and --drop-unknown go with --user, "
+                            "--role or --person --destrole: a review prints text, json, csv "
+                            "or html");
     if (o->iam)
         return ct_error_set(err, CT_EUSAGE,
                             "--iam goes with queries: review reads each account's iam file "

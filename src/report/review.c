@@ -775,6 +775,8 @@ int ct_report_print_review(FILE *out, ct_format format, const ct_review_report *
         return ct_review_csv(out, rep);
     case CT_FORMAT_HTML:
         return ct_review_html(out, rep);
+    case CT_FORMAT_POLICY: /* refused by the command line: a review is not one policy */
+        return CT_EINTERNAL;
     }
     return ferror(out) ? CT_EIO : 0;
 }

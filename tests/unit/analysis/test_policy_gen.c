@@ -1,0 +1,360 @@
+/* The guarantees of --format policy (src/analysis/policy_gen.c), checked
+ * by the project's own policy engine: the generated policy, loaded as an
+ * IAM user's inline policies, allows every action the diff marks used, and
+ * every catalog action it allows is granted today and was used (or is "?",
+ * unless dropped); it never allows an action used but not granted; each
+ * document is valid JSON within IAM's size limit. For every principal of
+ * the demo with its own calls, and for random policies and calls. */
+#include "cloudtracker/analysis.h"
+#include "cloudtracker/report.h"
+#include "cloudtracker/store.h"
+#include "test.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static ct_catalog *catalog;
+
+/* The policy as rendered, and its documents as an IAM user's inline
+ * policies. Returns the user's grants' policy set holder (free the iam). */
+static ct_iam *load_generated(const ct_generated_policy *p, char **rendered)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(rendered, &len);
+    if (!f)
+        return NULL;
+    CHECK_INT(ct_report_print_policy(f, p), 0);
+    fclose(f);
+    cJSON *root = cJSON_Parse(*rendered);
+    CHECK(root != NULL);
+    if (!root)
+        return NULL;
+    /* One document, or an array of them. */
+    cJSON *docs = cJSON_IsArray(root) ? root : NULL;
+    CHECK(docs ? (size_t)cJSON_GetArraySize(docs) == p->document_count : p->document_count == 1);
+    ct_buf iam = CT_BUF_INIT;
+    ct_buf_puts(&iam, "{\"UserDetailList\":[{\"UserName\":\"generated\",\"Arn\":"
+                      "\"arn:aws:iam::111111111111:user/generated\",\"UserPolicyList\":[");
+    for (size_t d = 0; d < p->document_count; d++) {
+        cJSON *doc = docs ? cJSON_GetArrayItem(docs, (int)d) : root;
+        char *text = cJSON_PrintUnformatted(doc);
+        /* IAM's count: the document without white space. */
+        CHECK(strlen(text) <= p->size_limit);
+        CHECK_INT((int)strlen(text),
+                  (int)ct_policy_document_size(p, p->documents[d], p->documents[d + 1]));
+        ct_buf_printf(&iam, "%s{\"PolicyName\":\"p%zu\",\"PolicyDocument\":%s}", d ? "," : "", d,
+                      text);
+        free(text);
+    }
+    ct_buf_puts(&iam, "]}]}");
+    cJSON_Delete(root);
+    ct_iam *out = NULL;
+    ct_error err;
+    if (ct_iam_load_buffer(&out, iam.data, iam.len, "generated.json", &err) != 0)
+        fprintf(stderr, "  generated policy does not load: %s\n", err.message);
+    ct_buf_release(&iam);
+    return out;
+}
+
+/* The guarantees for one diff, with every option combination. */
+static void check_guarantees(const ct_diff *d, const char *who)
+{
+    for (int variant = 0; variant < 4; variant++) {
+        ct_policy_options opts = {variant & 1, (variant & 2) != 0, 0};
+        ct_generated_policy p;
+        ct_error err;
+        CHECK_INT(ct_policy_generate(catalog, d, &opts, &p, &err), 0);
+        char *rendered = NULL;
+        ct_iam *iam = load_generated(&p, &rendered);
+        CHECK(iam != NULL);
+        if (!iam) {
+            free(rendered);
+            ct_generated_policy_release(&p);
+            continue;
+        }
+        const ct_principal *u = ct_iam_find(iam, CT_PRINCIPAL_USER, "generated");
+        const ct_policy_set *set = ct_iam_policies(iam, u);
+        ct_grants *grants = NULL;
+        CHECK_INT(ct_policy_expand(&grants, set, catalog, &err), 0);
+        /* Every used action is allowed; nothing not granted is. */
+        bool *in_diff = calloc(ct_catalog_count(catalog) + 1, sizeof(bool));
+        for (size_t i = 0; i < d->count; i++) {
+            const ct_diff_entry *e = &d->entries[i];
+            ct_decision dec;
+            ct_policy_decide(set, e->action, &dec);
+            if (e->verdict == CT_VERDICT_USED && !dec.granted)
+                fprintf(stderr, "  %s: used %s not allowed\n", who, e->action);
+            if (e->verdict == CT_VERDICT_USED)
+                CHECK(dec.granted);
+            if (e->verdict == CT_VERDICT_NOT_GRANTED || e->verdict == CT_VERDICT_ATTEMPTED)
+                CHECK(!dec.granted);
+            bool allowed_here = e->verdict == CT_VERDICT_USED ||
+                                (!opts.drop_unknown && e->verdict == CT_VERDICT_UNKNOWN);
+            if (e->catalog_index != SIZE_MAX && allowed_here)
+                in_diff[e->catalog_index] = true;
+        }
+        /* Every catalog action allowed is granted, and used (or "?"). */
+        size_t extra = 0;
+        for (size_t i = ct_grants_next(grants, 0); i != SIZE_MAX; i = ct_grants_next(grants, i + 1))
+            if (!in_diff[i]) {
+                if (extra++ < 3)
+                    fprintf(stderr, "  %s (variant %d): allows %s beyond the use\n", who, variant,
+                            ct_catalog_name(catalog, i));
+            }
+        CHECK_INT((int)extra, 0);
+        free(in_diff);
+        ct_grants_free(grants);
+        ct_iam_free(iam);
+        free(rendered);
+        ct_generated_policy_release(&p);
+    }
+}
+
+static int open_demo(ct_source **src, char *dir, size_t dir_len, char *path, size_t path_len)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, dir_len, "%s/ct-policy-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, path_len, "%s/store.db", dir);
+    ct_error err;
+    ct_store *store = NULL;
+    if (ct_store_open(&store, path, true, &err) != 0)
+        return -1;
+    static const char *logs[] = {CT_SOURCE_DIR "/demo/logs"};
+    ct_ingest_options opts = {0};
+    opts.paths = logs;
+    opts.path_count = 1;
+    return ct_store_source(src, store, &opts, &err) == 0 && (*src)->refresh(*src, NULL, &err) == 0
+               ? 0
+               : -1;
+}
+
+/* Every user and role of both demo accounts, with its own calls. */
+static void test_demo_principals(void)
+{
+    char dir[512], path[600];
+    ct_source *src = NULL;
+    CHECK_INT(open_demo(&src, dir, sizeof(dir), path, sizeof(path)), 0);
+    if (!src)
+        return;
+    static const struct {
+        const char *file, *id;
+    } accounts[] = {{CT_SOURCE_DIR "/demo/iam/demo.json", "111111111111"},
+                    {CT_SOURCE_DIR "/demo/iam/backup.json", "222222222222"}};
+    ct_window w;
+    ct_date_parse_day("2017-07-01", &w.first_day);
+    ct_date_parse_day("2018-06-30", &w.last_day);
+    size_t principals = 0;
+    for (size_t a = 0; a < 2; a++) {
+        ct_iam *iam = NULL;
+        ct_error err;
+        CHECK_INT(ct_iam_load_file(&iam, accounts[a].file, &err), 0);
+        ct_account_calls calls = {0};
+        CHECK_INT(src->account_calls(src, accounts[a].id, &w, &calls, &err), 0);
+        for (int kind = CT_PRINCIPAL_USER; iam && kind <= CT_PRINCIPAL_ROLE; kind++) {
+            for (size_t i = 0; i < ct_iam_count(iam, (ct_principal_kind)kind); i++) {
+                const ct_principal *p = ct_iam_get(iam, (ct_principal_kind)kind, i);
+                const ct_calls *mine = ct_account_calls_find(&calls, p->arn);
+                ct_calls none = {0};
+                ct_diff d;
+                CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), mine ? mine : &none,
+                                        NULL, NULL, &err),
+                          0);
+                check_guarantees(&d, p->name);
+                ct_diff_release(&d);
+                principals++;
+            }
+        }
+        ct_account_calls_release(&calls);
+        ct_iam_free(iam);
+    }
+    CHECK_INT((int)principals, 15);
+    ct_source_free(src);
+    unlink(path);
+    char side[620];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+    rmdir(dir);
+}
+
+/* ---- random policies and calls ---- */
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ULL;
+static unsigned next_random(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+/* Calls CloudTrail logs, as eventSource and eventName, of actions of a few
+ * services; and patterns policies use over them. */
+static const char *const EVENTS[][2] = {
+    {"s3.amazonaws.com", "GetObject"},
+    {"s3.amazonaws.com", "PutObject"},
+    {"s3.amazonaws.com", "ListBuckets"},
+    {"s3.amazonaws.com", "CreateBucket"},
+    {"s3.amazonaws.com", "GetBucketPolicy"},
+    {"s3.amazonaws.com", "DeleteBucket"},
+    {"iam.amazonaws.com", "CreateUser"},
+    {"iam.amazonaws.com", "GetUser"},
+    {"iam.amazonaws.com", "ListRoles"},
+    {"iam.amazonaws.com", "PutRolePolicy"},
+    {"ec2.amazonaws.com", "DescribeInstances"},
+    {"ec2.amazonaws.com", "RunInstances"},
+    {"sts.amazonaws.com", "AssumeRole"},
+    {"sts.amazonaws.com", "GetCallerIdentity"},
+    {"monitoring.amazonaws.com", "GetMetricData"},
+    {"monitoring.amazonaws.com", "DescribeAlarms"},
+    {"lambda.amazonaws.com", "GetFunction20150331v2"},
+    {"kms.amazonaws.com", "Decrypt"},
+};
+static const char *const PATTERNS[] = {
+    "s3:*",          "s3:Get*",         "s3:List*",
+    "s3:PutObject",  "s3:CreateBucket", "iam:*",
+    "iam:Get*",      "iam:CreateUser",  "iam:List*",
+    "ec2:Describe*", "ec2:*",           "sts:AssumeRole",
+    "cloudwatch:*",  "cloudwatch:Get*", "lambda:GetFunction",
+    "kms:*",         "kms:Decrypt",     "*",
+    "s3:Delete*",    "iam:Put*Policy",
+};
+
+static void random_statement(ct_buf *b, bool deny)
+{
+    bool not_action = !deny && next_random(6) == 0;
+    ct_buf_printf(b, "{\"Effect\":\"%s\",\"%s\":[", deny ? "Deny" : "Allow",
+                  not_action ? "NotAction" : "Action");
+    unsigned n = 1 + next_random(4);
+    for (unsigned i = 0; i < n; i++)
+        ct_buf_printf(b, "%s\"%s\"", i ? "," : "",
+                      PATTERNS[next_random(sizeof(PATTERNS) / sizeof(PATTERNS[0]))]);
+    ct_buf_puts(b, "],\"Resource\":\"*\"");
+    if (next_random(4) == 0)
+        ct_buf_puts(b, ",\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"true\"}}");
+    ct_buf_puts(b, "}");
+}
+
+static void test_random(void)
+{
+    for (int round = 0; round < 150; round++) {
+        ct_buf doc = CT_BUF_INIT;
+        ct_buf_puts(&doc, "{\"UserDetailList\":[{\"UserName\":\"r\",\"Arn\":"
+                          "\"arn:aws:iam::111111111111:user/r\",\"UserPolicyList\":["
+                          "{\"PolicyName\":\"p\",\"PolicyDocument\":{\"Statement\":[");
+        unsigned allows = 1 + next_random(4), denies = next_random(3);
+        for (unsigned i = 0; i < allows + denies; i++) {
+            if (i)
+                ct_buf_puts(&doc, ",");
+            random_statement(&doc, i >= allows);
+        }
+        ct_buf_puts(&doc, "]}}]}]}");
+        ct_iam *iam = NULL;
+        ct_error err;
+        int rc = ct_iam_load_buffer(&iam, doc.data, doc.len, "random.json", &err);
+        CHECK_INT(rc, 0);
+        ct_calls calls = {0};
+        unsigned n = next_random(10);
+        for (unsigned i = 0; i < n; i++) {
+            unsigned k = next_random(sizeof(EVENTS) / sizeof(EVENTS[0]));
+            bool failed = next_random(5) == 0;
+            ct_calls_add(&calls, EVENTS[k][0], EVENTS[k][1], CT_EVENT_API, failed ? 0 : 3,
+                         failed ? 1 : 0, 17000, 17010);
+        }
+        ct_calls_sort(&calls, 0);
+        /* The same (source, name, kind) twice is summed by the backends;
+         * here each appears once at most or the diff sums them itself. */
+        ct_diff d;
+        if (iam) {
+            const ct_principal *p = ct_iam_find(iam, CT_PRINCIPAL_USER, "r");
+            CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), &calls, NULL, NULL, &err),
+                      0);
+            char who[32];
+            snprintf(who, sizeof(who), "round %d", round);
+            check_guarantees(&d, who);
+            ct_diff_release(&d);
+        }
+        ct_calls_release(&calls);
+        ct_iam_free(iam);
+        ct_buf_release(&doc);
+    }
+}
+
+/* A policy larger than the limit is split into documents that each fit, and
+ * wildcards never cover what was not used. */
+static void test_split_and_compact(void)
+{
+    const char *doc = "{\"UserDetailList\":[{\"UserName\":\"a\",\"Arn\":"
+                      "\"arn:aws:iam::111111111111:user/a\",\"UserPolicyList\":["
+                      "{\"PolicyName\":\"p\",\"PolicyDocument\":{\"Statement\":["
+                      "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}}]}]}";
+    ct_iam *iam = NULL;
+    ct_error err;
+    CHECK_INT(ct_iam_load_buffer(&iam, doc, strlen(doc), "a.json", &err), 0);
+    if (!iam)
+        return;
+    const ct_principal *p = ct_iam_find(iam, CT_PRINCIPAL_USER, "a");
+    ct_calls none = {0};
+    ct_diff d;
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), &none, NULL, NULL, &err), 0);
+    /* An administrator who used nothing: only the "?" actions, hundreds of
+     * them: more than one document. */
+    ct_policy_options opts = {false, false, 0};
+    ct_generated_policy g;
+    CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
+    CHECK(g.document_count > 1);
+    CHECK(g.largest <= CT_POLICY_MANAGED_MAX);
+    for (size_t i = 0; i < g.statement_count; i++)
+        CHECK(strncmp(g.statements[i].sid, "NotVisibleInCloudTrail", 22) == 0);
+    ct_generated_policy_release(&g);
+    check_guarantees(&d, "administrator");
+    /* Without the "?" actions it grants nothing. */
+    opts.drop_unknown = true;
+    CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
+    CHECK_INT((int)g.statement_count, 0);
+    CHECK_INT((int)g.document_count, 1);
+    ct_generated_policy_release(&g);
+    ct_diff_release(&d);
+
+    /* Every s3:Get* action used: --compact writes the wildcard. */
+    ct_calls calls = {0};
+    size_t begin, end;
+    ct_catalog_service_range(catalog, "s3", 2, &begin, &end);
+    for (size_t i = begin; i < end; i++) {
+        const char *name = ct_catalog_published(catalog, i);
+        if (strncmp(name, "s3:Get", 6) == 0)
+            ct_calls_add(&calls, "s3.amazonaws.com", name + 3, CT_EVENT_API, 1, 0, 17000, 17000);
+    }
+    ct_calls_sort(&calls, 0);
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), &calls, NULL, NULL, &err), 0);
+    opts = (ct_policy_options){true, true, 0};
+    CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
+    bool wildcard = false;
+    for (size_t i = 0; i < g.statement_count; i++)
+        for (size_t k = 0; k < g.statements[i].action_count; k++)
+            wildcard = wildcard || strcmp(g.statements[i].actions[k], "s3:Get*") == 0;
+    CHECK(wildcard);
+    ct_generated_policy_release(&g);
+    check_guarantees(&d, "s3:Get* user");
+    ct_diff_release(&d);
+    ct_calls_release(&calls);
+    ct_iam_free(iam);
+}
+
+int main(void)
+{
+    ct_error err;
+    if (ct_catalog_load_builtin(&catalog, &err) != 0) {
+        fprintf(stderr, "setup: %s\n", err.message);
+        return 1;
+    }
+    RUN(test_demo_principals);
+    RUN(test_random);
+    RUN(test_split_and_compact);
+    ct_catalog_free(catalog);
+    TEST_MAIN_END();
+}
