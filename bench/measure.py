@@ -175,7 +175,9 @@ def cmd_report(a):
     for label, title in (("q-user", "--user user000"), ("q-role", "--role admin"),
                          ("q-destrole", "--user user000 --destrole admin"), ("q-list", "--list users"),
                          ("q-people", "--list people"), ("q-person", "--person %s" % info.get("person")),
-                         ("q-review", "review --format json")):
+                         ("q-review", "review --format json"),
+                         ("q-policy-user", "--user user000 --format policy"),
+                         ("q-policy-role", "--role admin --format policy")):
         q = med(label)
         if q is None and label in ("q-people", "q-person") and not pm.get("person_example"):
             continue  # an archive without people behind roles

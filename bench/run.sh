@@ -164,6 +164,9 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     q q-destrole --user user000 --destrole admin
     q q-list --list users
     q q-people --list people
+    # The least-privilege policy of the same diffs: no more than the diff costs.
+    q q-policy-user --user user000 --format policy
+    q q-policy-role --role admin --format policy
     # The access review of the whole account: one pass, every identity.
     for _ in $(seq "$RUNS"); do
         M --label q-review --stdout "$RUN/q-review.json" --stderr "$RUN/q-review.err" -- \
