@@ -349,6 +349,60 @@ int ct_analyze_person(ct_analysis *a, const ct_person_question *q, ct_person_ans
                       ct_error *err);
 void ct_person_answer_release(ct_person_answer *answer);
 
+/* ---- least-privilege policies (--format policy; docs/policy.md) ---- */
+
+/* IAM's limits on a policy's size, in characters without white space:
+ * a managed policy, and a role's inline policies together (IAM User Guide,
+ * reference_iam-quotas, "IAM and AWS STS character limits"). */
+#define CT_POLICY_MANAGED_MAX 6144
+#define CT_POLICY_INLINE_ROLE_MAX 10240
+
+typedef struct ct_policy_options {
+    bool drop_unknown; /* leave out the granted actions CloudTrail cannot show ("?") */
+    bool compact;      /* service or verb wildcards where they cover nothing else */
+    size_t size_limit; /* 0: CT_POLICY_MANAGED_MAX */
+} ct_policy_options;
+
+/* One Allow statement on "Resource": "*". */
+typedef struct ct_policy_statement {
+    const char *sid;      /* stable: "Used" + the service ("UsedS3"), "NotVisibleInCloudTrail",
+                           * with "Part2"... when a statement had to be split */
+    const char **actions; /* sorted; published spelling, or "s3:Get*" with --compact */
+    size_t action_count;
+} ct_policy_statement;
+
+typedef struct ct_generated_policy {
+    ct_policy_statement *statements; /* in order: the services' (by prefix), then "?" */
+    size_t statement_count;
+    /* The documents: statements [documents[i], documents[i + 1]); one unless
+     * the policy is larger than the size limit. */
+    size_t *documents;
+    size_t document_count;
+    size_t size_limit;
+    size_t largest; /* the largest document's size, as the limit counts it */
+    /* Said on stderr, never in the policy: actions used but not granted
+     * today ("+") and actions only tried (every call failed, not granted). */
+    const char **not_granted;
+    size_t not_granted_count;
+    /* Actions of the policy that a Deny limited by a condition or resource
+     * may still block: "s3:putobject: DenyProd (Condition)". */
+    const char **limited;
+    size_t limited_count;
+    ct_text_arena text;
+} ct_generated_policy;
+
+/* The policy that grants what the diff says was used and is still granted
+ * (and, unless dropped, what is granted and CloudTrail cannot show): never
+ * an action not granted today, never a wildcard that covers a catalog action
+ * outside that set. `catalog` and `diff` must outlive the policy. Errors:
+ * CT_ENOMEM; `out` is then empty. */
+int ct_policy_generate(const ct_catalog *catalog, const ct_diff *diff,
+                       const ct_policy_options *opts, ct_generated_policy *out, ct_error *err);
+void ct_generated_policy_release(ct_generated_policy *policy);
+/* The size of statements [from, to) as one document, in the characters
+ * IAM counts (JSON without white space). */
+size_t ct_policy_document_size(const ct_generated_policy *policy, size_t from, size_t to);
+
 /* ---- the access review (cloudtracker review; docs/review.md) ---- */
 
 typedef enum ct_review_kind {
@@ -440,6 +494,9 @@ typedef struct ct_review_identity {
      * when the report has none) and its unused credentials. */
     const ct_credential_user *credential;
     ct_credential_dormancy credential_check;
+    /* Users and roles: the least-privilege policy of their diff (action
+     * level, "?" actions kept, no wildcards). */
+    ct_generated_policy policy;
 } ct_review_identity;
 
 typedef struct ct_review_account {
@@ -560,59 +617,5 @@ typedef struct ct_review_changes {
 int ct_review_compare(const ct_review *review, const ct_review_previous *previous,
                       ct_review_changes *out, ct_error *err);
 void ct_review_changes_release(ct_review_changes *changes);
-
-/* ---- least-privilege policies (--format policy; docs/policy.md) ---- */
-
-/* IAM's limits on a policy's size, in characters without white space:
- * a managed policy, and a role's inline policies together (IAM User Guide,
- * reference_iam-quotas, "IAM and AWS STS character limits"). */
-#define CT_POLICY_MANAGED_MAX 6144
-#define CT_POLICY_INLINE_ROLE_MAX 10240
-
-typedef struct ct_policy_options {
-    bool drop_unknown; /* leave out the granted actions CloudTrail cannot show ("?") */
-    bool compact;      /* service or verb wildcards where they cover nothing else */
-    size_t size_limit; /* 0: CT_POLICY_MANAGED_MAX */
-} ct_policy_options;
-
-/* One Allow statement on "Resource": "*". */
-typedef struct ct_policy_statement {
-    const char *sid;      /* stable: "Used" + the service ("UsedS3"), "NotVisibleInCloudTrail",
-                           * with "Part2"... when a statement had to be split */
-    const char **actions; /* sorted; published spelling, or "s3:Get*" with --compact */
-    size_t action_count;
-} ct_policy_statement;
-
-typedef struct ct_generated_policy {
-    ct_policy_statement *statements; /* in order: the services' (by prefix), then "?" */
-    size_t statement_count;
-    /* The documents: statements [documents[i], documents[i + 1]); one unless
-     * the policy is larger than the size limit. */
-    size_t *documents;
-    size_t document_count;
-    size_t size_limit;
-    size_t largest; /* the largest document's size, as the limit counts it */
-    /* Said on stderr, never in the policy: actions used but not granted
-     * today ("+") and actions only tried (every call failed, not granted). */
-    const char **not_granted;
-    size_t not_granted_count;
-    /* Actions of the policy that a Deny limited by a condition or resource
-     * may still block: "s3:putobject: DenyProd (Condition)". */
-    const char **limited;
-    size_t limited_count;
-    ct_text_arena text;
-} ct_generated_policy;
-
-/* The policy that grants what the diff says was used and is still granted
- * (and, unless dropped, what is granted and CloudTrail cannot show): never
- * an action not granted today, never a wildcard that covers a catalog action
- * outside that set. `catalog` and `diff` must outlive the policy. Errors:
- * CT_ENOMEM; `out` is then empty. */
-int ct_policy_generate(const ct_catalog *catalog, const ct_diff *diff,
-                       const ct_policy_options *opts, ct_generated_policy *out, ct_error *err);
-void ct_generated_policy_release(ct_generated_policy *policy);
-/* The size of statements [from, to) as one document, in the characters
- * IAM counts (JSON without white space). */
-size_t ct_policy_document_size(const ct_generated_policy *policy, size_t from, size_t to);
 
 #endif

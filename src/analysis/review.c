@@ -320,6 +320,9 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
     rc = summarize(b, &diff, &id->actions);
     if (rc == 0)
         decide_admin(b, id, &diff, policies);
+    ct_policy_options opts = {false, false, 0};
+    if (rc == 0)
+        rc = ct_policy_generate(b->a->catalog, &diff, &opts, &id->policy, b->err);
     ct_diff_release(&diff);
     if (rc)
         return rc;
@@ -919,6 +922,7 @@ void ct_review_release(ct_review *review)
     for (size_t i = 0; i < review->identity_count; i++) {
         ct_review_identity *id = &review->identities[i];
         actions_release(&id->actions);
+        ct_generated_policy_release(&id->policy);
         for (size_t k = 0; k < id->use_count; k++)
             actions_release(&id->uses[k].actions);
         free(id->uses);

@@ -53,6 +53,10 @@ const char *ct_review_admin_label(const ct_review_identity *id);
 
 /* The CSV of docs/review.md (review_csv.c) and the self-contained HTML
  * page (review_html.c). Return 0, or CT_EIO when writing fails. */
+/* A generated policy as one line of JSON: {"documents", "not_granted",
+ * "limited_denies"} (policy.c). */
+void ct_render_json_policy(FILE *out, const ct_generated_policy *policy);
+
 int ct_review_csv(FILE *out, const ct_review_report *report);
 int ct_review_html(FILE *out, const ct_review_report *report);
 

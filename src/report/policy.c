@@ -43,3 +43,38 @@ int ct_report_print_policy(FILE *out, const ct_generated_policy *policy)
     }
     return ferror(out) ? CT_EIO : 0;
 }
+
+/* The policy in one line of JSON, for the review: its documents (each as
+ * IAM takes it), and what it leaves out or may be blocked by. */
+void ct_render_json_policy(FILE *out, const ct_generated_policy *p)
+{
+    fputs("{\"documents\": [", out);
+    for (size_t d = 0; d < p->document_count; d++) {
+        fputs(d ? ", {\"Version\": \"2012-10-17\", \"Statement\": ["
+                : "{\"Version\": \"2012-10-17\", \"Statement\": [",
+              out);
+        for (size_t i = p->documents[d]; i < p->documents[d + 1]; i++) {
+            const ct_policy_statement *s = &p->statements[i];
+            fputs(i > p->documents[d] ? ", {\"Sid\": " : "{\"Sid\": ", out);
+            ct_render_json_str(out, s->sid);
+            fputs(", \"Effect\": \"Allow\", \"Action\": [", out);
+            for (size_t k = 0; k < s->action_count; k++) {
+                fputs(k ? ", " : "", out);
+                ct_render_json_str(out, s->actions[k]);
+            }
+            fputs("], \"Resource\": \"*\"}", out);
+        }
+        fputs("]}", out);
+    }
+    fputs("], \"not_granted\": [", out);
+    for (size_t i = 0; i < p->not_granted_count; i++) {
+        fputs(i ? ", " : "", out);
+        ct_render_json_str(out, p->not_granted[i]);
+    }
+    fputs("], \"limited_denies\": [", out);
+    for (size_t i = 0; i < p->limited_count; i++) {
+        fputs(i ? ", " : "", out);
+        ct_render_json_str(out, p->limited[i]);
+    }
+    fputs("]}", out);
+}

@@ -319,6 +319,8 @@ static void json_identity(FILE *out, const ct_review *r, const ct_review_identit
     if (id->kind != CT_REVIEW_PERSON) {
         fputs(",\n     ", out);
         json_actions(out, &id->actions, "     ", true);
+        fputs(",\n     \"policy\": ", out);
+        ct_render_json_policy(out, &id->policy);
     }
     if (id->kind == CT_REVIEW_USER) {
         fputs(",\n     \"credentials\": ", out);

@@ -245,6 +245,15 @@ static void test_demo_review(void)
     CHECK_INT(alice->dormant, CT_DORMANT_YES); /* 116 days before the window's end */
     CHECK_INT(bob->dormant, CT_DORMANT_NO);    /* 81 days */
     CHECK_INT(alice->admin, CT_ADMIN_NO);
+    /* Each user and role carries its policy: what it used and still holds. */
+    CHECK(alice->policy.statement_count >= 2 && alice->policy.document_count == 1);
+    bool assume = false;
+    for (size_t i = 0; i < alice->policy.statement_count; i++)
+        for (size_t k = 0; k < alice->policy.statements[i].action_count; k++)
+            assume =
+                assume || strcmp(alice->policy.statements[i].actions[k], "sts:AssumeRole") == 0;
+    CHECK(assume);
+    CHECK_INT((int)bob->policy.not_granted_count, 1); /* the iam:CreateUser bob tried */
     /* bob's one failed call: an attempt, not a use. */
     CHECK_INT((int)bob->actions.failed_calls, 1);
     CHECK_INT((int)bob->actions.attempted_count, 1);
