@@ -191,6 +191,8 @@ def cmd_report(a):
             "the < 1% goal is for 1M events"
         out("| (d) `cloudtracker %s --skip-setup`%s, median of %d | %.3f | | %.1f MB | **%.3f%% of jq** (%s) |" % (
             title, bad, q["n"], q["wall"], q["rss"], pct, goal))
+        if label == "q-policy-user" and info.get("crosscheck_policy"):
+            out("| | | | | `--format policy` vs `--user user000`: %s |" % info["crosscheck_policy"])
         if label == "q-review" and info.get("crosscheck_review"):
             out("| | | | | `review` vs `--user user000` and `--list users`: %s |" % info["crosscheck_review"])
         if label == "q-people" and info.get("crosscheck_people"):
@@ -241,6 +243,22 @@ def cmd_crosscheck_review(a):
     return 0
 
 
+def cmd_crosscheck_policy(a):
+    """--user user000 --format policy against --user user000: the policy's
+    actions are exactly the used ("  ") and "?" lines of the diff."""
+    with open(a.policy) as f:
+        doc = json.load(f)
+    docs = doc if isinstance(doc, list) else [doc]
+    actions = sorted(x.lower() for d in docs for st in d["Statement"] for x in st["Action"])
+    want = sorted(line[2:].strip() for line in open(a.user_out)
+                  if line.startswith("  ") or line.startswith("? "))
+    if actions != want:
+        print("the policy's actions differ from the used and ? lines of --user", file=sys.stderr)
+        return 1
+    print("the policy grants exactly the %d used and ? actions of --user user000" % len(actions))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -264,13 +282,17 @@ def main():
     c.add_argument("--manifest", required=True)
     c.add_argument("--account", required=True)
     c.add_argument("--ct", required=True)
+    c = sub.add_parser("crosscheck-policy")
+    c.add_argument("--policy", required=True)
+    c.add_argument("--user-out", required=True)
     c = sub.add_parser("crosscheck-review")
     c.add_argument("--review", required=True)
     c.add_argument("--user-out", required=True)
     c.add_argument("--list-out", required=True)
     a = ap.parse_args()
     return {"run": cmd_run, "report": cmd_report, "crosscheck": cmd_crosscheck,
-            "crosscheck-people": cmd_crosscheck_people, "crosscheck-review": cmd_crosscheck_review}[a.what](a)
+            "crosscheck-people": cmd_crosscheck_people, "crosscheck-review": cmd_crosscheck_review,
+            "crosscheck-policy": cmd_crosscheck_policy}[a.what](a)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,7 @@ STATUS=0
 CROSS=""
 PCROSS=""
 RCROSS=""
+PLCROSS=""
 clear_store() { rm -f "$1/store.db" "$1/store.db-wal" "$1/store.db-shm" "$1/store.db-journal"; }
 
 # --- (b) ingest -----------------------------------------------------------------------------
@@ -183,6 +184,9 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     RCROSS=$(python3 "$BENCH/measure.py" crosscheck-review --review "$RUN/q-review.json" --user-out "$RUN/q-user.out" \
         --list-out "$RUN/q-list.out") || STATUS=1
     echo "run.sh: review against --user user000 and --list users: $RCROSS" >&2
+    PLCROSS=$(python3 "$BENCH/measure.py" crosscheck-policy --policy "$RUN/q-policy-user.out" \
+        --user-out "$RUN/q-user.out") || STATUS=1
+    echo "run.sh: --format policy against --user user000: $PLCROSS" >&2
 fi
 
 # --- (e) peak memory at 3/10 of the size ------------------------------------------------
@@ -212,7 +216,7 @@ python3 "$BENCH/measure.py" report --results "$RESULTS" --archive "$A" ${S:+--sm
     --info "machine=$(nproc) x ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GB RAM", $2/1048576}' /proc/meminfo)" \
     --info "commit=commit $COMMIT, $(basename "$BUILD"); load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
     --info "jq_lines=$JQ_LINES" --info "skip=${SKIP:-}" --info "crosscheck=${CROSS:-}" \
-    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}" --info "crosscheck_review=${RCROSS:-}"
+    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}" --info "crosscheck_review=${RCROSS:-}" --info "crosscheck_policy=${PLCROSS:-}"
 cp "$RUN/report.md" "$OUT/last-report.md"
 echo >&2
 echo "run.sh: logs and outputs in $RUN" >&2
