@@ -8,7 +8,7 @@
  * random policies and calls. */
 #include "cloudtracker/analysis.h"
 #include "cloudtracker/report.h"
-#include "cloudtracker/store.h"
+#include "scratch_store.h"
 #include "test.h"
 
 #include <cjson/cJSON.h>
@@ -118,32 +118,12 @@ static void check_guarantees(const ct_diff *d, const char *who)
     }
 }
 
-static int open_demo(ct_source **src, char *dir, size_t dir_len, char *path, size_t path_len)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, dir_len, "%s/ct-policy-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, path_len, "%s/store.db", dir);
-    ct_error err;
-    ct_store *store = NULL;
-    if (ct_store_open(&store, path, true, &err) != 0)
-        return -1;
-    static const char *logs[] = {CT_SOURCE_DIR "/demo/logs"};
-    ct_ingest_options opts = {0};
-    opts.paths = logs;
-    opts.path_count = 1;
-    return ct_store_source(src, store, &opts, &err) == 0 && (*src)->refresh(*src, NULL, &err) == 0
-               ? 0
-               : -1;
-}
-
 /* Every user and role of both demo accounts, with its own calls. */
 static void test_demo_principals(void)
 {
-    char dir[512], path[600];
-    ct_source *src = NULL;
-    CHECK_INT(open_demo(&src, dir, sizeof(dir), path, sizeof(path)), 0);
+    scratch_store demo;
+    CHECK_INT(scratch_store_open(&demo, "policy", CT_SOURCE_DIR "/demo/logs"), 0);
+    ct_source *src = demo.source;
     if (!src)
         return;
     static const struct {
@@ -178,14 +158,7 @@ static void test_demo_principals(void)
         ct_iam_free(iam);
     }
     CHECK_INT((int)principals, 15);
-    ct_source_free(src);
-    unlink(path);
-    char side[620];
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
-    rmdir(dir);
+    scratch_store_close(&demo);
 }
 
 /* Grants for the principals of logs that come without IAM files: an
@@ -240,23 +213,12 @@ static size_t stratus_accounts(char ids[][13], size_t max)
  * calls, under each of STRATUS_GRANTS. */
 static void test_stratus_principals(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    char dir[512], path[600];
-    snprintf(dir, sizeof(dir), "%s/ct-stratus-policy-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/store.db", dir);
+    scratch_store stratus;
+    CHECK_INT(scratch_store_open(&stratus, "stratus-policy", CT_SHARED_FIXTURES), 0);
+    ct_source *src = stratus.source;
+    if (!src)
+        return;
     ct_error err;
-    ct_store *store = NULL;
-    ct_source *src = NULL;
-    CHECK_INT(ct_store_open(&store, path, true, &err), 0);
-    static const char *logs[] = {CT_SHARED_FIXTURES};
-    ct_ingest_options opts = {0};
-    opts.paths = logs;
-    opts.path_count = 1;
-    CHECK_INT(ct_store_source(&src, store, &opts, &err), 0);
-    ct_input_problems problems = {0};
-    CHECK_INT(src->refresh(src, &problems, &err), 0);
-    ct_input_problems_release(&problems);
     char ids[64][13];
     size_t accounts = stratus_accounts(ids, 64);
     CHECK(accounts >= 10);
@@ -294,14 +256,7 @@ static void test_stratus_principals(void)
         ct_account_calls_release(&calls);
     }
     CHECK(principals >= 20);
-    ct_source_free(src);
-    unlink(path);
-    char side[620];
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
-    rmdir(dir);
+    scratch_store_close(&stratus);
 }
 
 /* ---- random policies and calls ---- */

@@ -4,7 +4,7 @@
  * questions it is asked: the review must ask the bulk questions once per
  * account (or once), never one per identity. */
 #include "cloudtracker/analysis.h"
-#include "cloudtracker/store.h"
+#include "scratch_store.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -87,7 +87,7 @@ static int c_problems(ct_source *s, ct_input_problems *p, ct_error *e)
 }
 
 static counting counter;
-static char store_dir[512], store_path[600];
+static scratch_store demo_store;
 
 static void reset_counts(void)
 {
@@ -101,21 +101,9 @@ static void reset_counts(void)
 /* The demo's logs in a scratch store, behind the counting source. */
 static int open_demo_store(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(store_dir, sizeof(store_dir), "%s/ct-review-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(store_dir))
+    if (scratch_store_open(&demo_store, "review", CT_SOURCE_DIR "/demo/logs") != 0)
         return -1;
-    snprintf(store_path, sizeof(store_path), "%s/store.db", store_dir);
-    ct_error err;
-    ct_store *store = NULL;
-    if (ct_store_open(&store, store_path, true, &err) != 0)
-        return -1;
-    static const char *logs[] = {CT_SOURCE_DIR "/demo/logs"};
-    ct_ingest_options opts = {0};
-    opts.paths = logs;
-    opts.path_count = 1;
-    if (ct_store_source(&counter.inner, store, &opts, &err) != 0)
-        return -1;
+    counter.inner = demo_store.source;
     counter.base = (ct_source){.name = "store",
                                .refresh = c_refresh,
                                .principal_calls = c_principal,
@@ -130,18 +118,6 @@ static int open_demo_store(void)
                                .input_problems = c_problems,
                                .free = NULL};
     return 0;
-}
-
-static void close_demo_store(void)
-{
-    ct_source_free(counter.inner);
-    char side[620];
-    unlink(store_path);
-    snprintf(side, sizeof(side), "%s-wal", store_path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", store_path);
-    unlink(side);
-    rmdir(store_dir);
 }
 
 static ct_account_view views[2];
@@ -589,7 +565,7 @@ int main(void)
     RUN(test_touched_diff);
     RUN(test_compare_parse_errors);
     RUN(test_compare);
-    close_demo_store();
+    scratch_store_close(&demo_store);
     ct_iam_free(demo_iam);
     ct_iam_free(backup_iam);
     ct_identity_store_free(demo_users);
