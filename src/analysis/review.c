@@ -98,6 +98,9 @@ typedef struct name_list {
     size_t count, cap;
 } name_list;
 
+/* An empty list with room for n names (NULL items when out of memory). */
+#define LIST(n) {calloc((n) + 1, sizeof(char *)), 0, (n)}
+
 static int list_add(builder *b, name_list *l, const ct_diff_entry *e)
 {
     const char *name = action_name(b, e);
@@ -135,11 +138,9 @@ static int summarize(builder *b, const ct_diff *d, ct_review_actions *out)
         privileged +=
             d->entries[i].verdict == CT_VERDICT_UNUSED && on_privileged_track(b, &d->entries[i]);
     }
-#define LIST(n) {calloc((n) + 1, sizeof(char *)), 0, (n)}
     name_list used = LIST(want[CT_VERDICT_USED]), unused = LIST(want[CT_VERDICT_UNUSED]),
               unknown = LIST(want[CT_VERDICT_UNKNOWN]), plus = LIST(want[CT_VERDICT_NOT_GRANTED]),
               tried = LIST(want[CT_VERDICT_ATTEMPTED]), priv = LIST(privileged);
-#undef LIST
     int rc = 0;
     if (!used.items || !unused.items || !unknown.items || !plus.items || !tried.items ||
         !priv.items)
@@ -680,11 +681,9 @@ static int summarize_use(builder *b, const role_template *t, const ct_diff *d,
     size_t want[CT_VERDICT_ATTEMPTED + 1] = {0};
     for (size_t i = 0; i < d->count; i++)
         want[d->entries[i].verdict]++;
-#define LIST(n) {calloc((n) + 1, sizeof(char *)), 0, (n)}
     name_list used = LIST(want[CT_VERDICT_USED]), plus = LIST(want[CT_VERDICT_NOT_GRANTED]),
               tried = LIST(want[CT_VERDICT_ATTEMPTED]),
               priv = LIST(t->privileged_count + want[CT_VERDICT_UNUSED]);
-#undef LIST
     int rc = used.items && plus.items && tried.items && priv.items ? 0 : out_of_memory(b->err);
     size_t unused = t->unused, unknown = t->unknown;
     for (size_t i = 0; rc == 0 && i < d->count; i++) {

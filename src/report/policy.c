@@ -6,25 +6,73 @@
 
 #include <stdio.h>
 
+/* A line break and the indentation of `level` in the pretty form (indent
+ * not NULL); nothing in the one-line form. */
+static void brk(FILE *out, const char *indent, int level)
+{
+    if (!indent)
+        return;
+    fputc('\n', out);
+    fputs(indent, out);
+    for (int i = 0; i < level; i++)
+        fputs("  ", out);
+}
+
+/* Between two members or items: a comma, then a break or a space. */
+static void sep(FILE *out, const char *indent, int level)
+{
+    fputc(',', out);
+    if (indent)
+        brk(out, indent, level);
+    else
+        fputc(' ', out);
+}
+
+/* One policy document: pretty, each line after `indent`, or with indent
+ * NULL on one line (the review's JSON). */
 static void print_document(FILE *out, const ct_generated_policy *p, size_t from, size_t to,
                            const char *indent)
 {
-    fprintf(out, "%s{\n%s  \"Version\": \"2012-10-17\",\n%s  \"Statement\": [", indent, indent,
-            indent);
+    fputs(indent ? indent : "", out);
+    fputc('{', out);
+    brk(out, indent, 1);
+    fputs("\"Version\": \"2012-10-17\"", out);
+    sep(out, indent, 1);
+    fputs("\"Statement\": [", out);
     for (size_t i = from; i < to; i++) {
         const ct_policy_statement *s = &p->statements[i];
-        fprintf(out, "%s\n%s    {\n%s      \"Sid\": ", i > from ? "," : "", indent, indent);
+        if (i > from)
+            sep(out, indent, 2);
+        else
+            brk(out, indent, 2);
+        fputc('{', out);
+        brk(out, indent, 3);
+        fputs("\"Sid\": ", out);
         ct_render_json_str(out, s->sid);
-        fprintf(out, ",\n%s      \"Effect\": \"Allow\",\n%s      \"Action\": [", indent, indent);
+        sep(out, indent, 3);
+        fputs("\"Effect\": \"Allow\"", out);
+        sep(out, indent, 3);
+        fputs("\"Action\": [", out);
         for (size_t k = 0; k < s->action_count; k++) {
-            fprintf(out, "%s\n%s        ", k ? "," : "", indent);
+            if (k)
+                sep(out, indent, 4);
+            else
+                brk(out, indent, 4);
             ct_render_json_str(out, s->actions[k]);
         }
-        fprintf(out, "\n%s      ],\n%s      \"Resource\": \"*\"\n%s    }", indent, indent, indent);
+        if (s->action_count)
+            brk(out, indent, 3);
+        fputc(']', out);
+        sep(out, indent, 3);
+        fputs("\"Resource\": \"*\"", out);
+        brk(out, indent, 2);
+        fputc('}', out);
     }
     if (to > from)
-        fprintf(out, "\n%s  ", indent);
-    fprintf(out, "]\n%s}", indent);
+        brk(out, indent, 1);
+    fputc(']', out);
+    brk(out, indent, 0);
+    fputc('}', out);
 }
 
 int ct_report_print_policy(FILE *out, const ct_generated_policy *policy)
@@ -50,21 +98,8 @@ void ct_render_json_policy(FILE *out, const ct_generated_policy *p)
 {
     fputs("{\"documents\": [", out);
     for (size_t d = 0; d < p->document_count; d++) {
-        fputs(d ? ", {\"Version\": \"2012-10-17\", \"Statement\": ["
-                : "{\"Version\": \"2012-10-17\", \"Statement\": [",
-              out);
-        for (size_t i = p->documents[d]; i < p->documents[d + 1]; i++) {
-            const ct_policy_statement *s = &p->statements[i];
-            fputs(i > p->documents[d] ? ", {\"Sid\": " : "{\"Sid\": ", out);
-            ct_render_json_str(out, s->sid);
-            fputs(", \"Effect\": \"Allow\", \"Action\": [", out);
-            for (size_t k = 0; k < s->action_count; k++) {
-                fputs(k ? ", " : "", out);
-                ct_render_json_str(out, s->actions[k]);
-            }
-            fputs("], \"Resource\": \"*\"}", out);
-        }
-        fputs("]}", out);
+        fputs(d ? ", " : "", out);
+        print_document(out, p, p->documents[d], p->documents[d + 1], NULL);
     }
     fputs("], \"not_granted\": [", out);
     for (size_t i = 0; i < p->not_granted_count; i++) {
