@@ -6,6 +6,7 @@
 #define CLOUDTRACKER_TRAIL_H
 
 #include "cloudtracker/error.h"
+#include "cloudtracker/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,6 +61,17 @@ typedef struct ct_trail_record {
     int read_only;                    /* readOnly: 1 true, 0 false, -1 absent or neither */
     int management_event;             /* managementEvent: likewise */
     const char *aws_region;           /* awsRegion (the Region the call was made to) */
+    /* What names the resources of the call (resources.c). These never
+     * reject a record: a value of another type, too long or holding a NUL
+     * is absent. */
+    const char *resources_json;        /* the resources array as JSON text in the input */
+    size_t resources_len;              /* (not NUL-terminated; NULL, 0 when absent) */
+    const char *request_bucket_name;   /* requestParameters.bucketName */
+    const char *request_function_name; /* requestParameters.functionName */
+    const char *request_table_name;    /* requestParameters.tableName */
+    const char *request_queue_url;     /* requestParameters.queueUrl */
+    const char *request_topic_arn;     /* requestParameters.topicArn */
+    const char *request_key_id;        /* requestParameters.keyId */
     const char *raw;                  /* the record's JSON object in the input, */
     size_t raw_len;                   /* from '{' to '}' (not NUL-terminated) */
 } ct_trail_record;
@@ -134,5 +146,24 @@ typedef struct ct_trail_options {
 int ct_trail_parse(const char *json, size_t len, const ct_trail_options *opts,
                    ct_trail_record_fn on_record, ct_trail_reject_fn on_reject, void *ud,
                    ct_error *err);
+
+/* ---- the resources a record names (resources.c; docs/policy.md) ---- */
+
+/* The most ARNs one call's set keeps. A call naming more is kept as
+ * CT_TRAIL_RESOURCES_MORE: too many to list, so no policy can be narrowed
+ * to them. */
+#define CT_TRAIL_RESOURCES_MAX 16
+#define CT_TRAIL_RESOURCES_MORE "*"
+
+/* Writes the ARNs the record names into `out` (emptied first): the ARN of
+ * each entry of its resources array, and the ARNs built from the request
+ * parameters that data/cloudtrail/resource-params.tsv lists for its
+ * eventSource. Sorted bytewise, without repeats, joined by '\n'; empty when
+ * the record names none; CT_TRAIL_RESOURCES_MORE when it names more than
+ * CT_TRAIL_RESOURCES_MAX. Values that are no usable ARN (or cannot be made
+ * one: an alias, a name without the Region it lives in) are left out.
+ * Returns 0, CT_ENOMEM, or CT_EINTERNAL when the compiled-in table is
+ * broken (`err` says where); `out` is then empty. Thread-safe. */
+int ct_trail_resource_set(const ct_trail_record *rec, ct_buf *out, ct_error *err);
 
 #endif

@@ -46,6 +46,14 @@ enum slot {
     S_ROLE_ARN,
     S_ROLE_SESSION,
     S_REQUEST_SOURCE_IDENTITY,
+    /* The request parameters that name a resource (resources.c): soft
+     * fields, see field.soft. */
+    S_BUCKET_NAME,
+    S_FUNCTION_NAME,
+    S_TABLE_NAME,
+    S_QUEUE_URL,
+    S_TOPIC_ARN,
+    S_KEY_ID,
     S_RESPONSE,    /* responseElements (object); its fields: S_CREDENTIALS .. S_PROVIDER */
     S_CREDENTIALS, /* responseElements.credentials (object) */
     S_ISSUED_KEY,
@@ -60,6 +68,7 @@ enum slot {
     S_MANAGEMENT,     /* managementEvent (likewise) */
     S_REGION,         /* awsRegion */
     S_ALT_TIME,       /* the key ct_trail_options.time_field names */
+    S_RESOURCES,      /* resources (an array, kept as its span of the input: field.span) */
     SLOT_COUNT
 };
 _Static_assert(SLOT_COUNT <= 64, "the per-slot bit sets are 64 bits wide");
@@ -114,6 +123,7 @@ static const char *const type_reasons[SLOT_COUNT][T_COUNT] = {
     [S_ROLE_ARN] = STRING_REASONS("requestParameters.roleArn"),
     [S_ROLE_SESSION] = STRING_REASONS("requestParameters.roleSessionName"),
     [S_REQUEST_SOURCE_IDENTITY] = STRING_REASONS("requestParameters.sourceIdentity"),
+    /* The soft fields and S_RESOURCES never reject a record: no reasons. */
     [S_RESPONSE] = OBJECT_REASONS("responseElements"),
     [S_CREDENTIALS] = OBJECT_REASONS("responseElements.credentials"),
     [S_ISSUED_KEY] = STRING_REASONS("responseElements.credentials.accessKeyId"),
@@ -142,7 +152,11 @@ typedef struct node node;
 
 /* One key the scanner looks for: a string field (`boolean`: the literals
  * true and false, or those words as strings) or an object (`child` set)
- * whose own fields are `child`, kept in slots [lo, hi). */
+ * whose own fields are `child`, kept in slots [lo, hi). A `soft` field
+ * only ever adds a detail (the resources a call names): a value it cannot
+ * use (another type, too long, a NUL) leaves it absent and never rejects
+ * the record. A `span` field (soft too) keeps where its array value lies
+ * in the input instead of a string. */
 typedef struct field {
     const char *name;
     unsigned char len;
@@ -150,6 +164,8 @@ typedef struct field {
     unsigned char lo, hi;
     const node *child;
     bool boolean;
+    bool soft;
+    bool span;
 } field;
 
 struct node {
@@ -158,9 +174,11 @@ struct node {
 };
 
 /* clang-format off */
-#define STR(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, false}
-#define BOOL(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, true}
-#define OBJ(name, slot, lo, hi, child) {name, sizeof(name) - 1, slot, lo, hi, child, false}
+#define STR(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, false, false, false}
+#define SOFT(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, false, true, false}
+#define SPAN(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, false, true, true}
+#define BOOL(name, slot) {name, sizeof(name) - 1, slot, 0, 0, NULL, true, false, false}
+#define OBJ(name, slot, lo, hi, child) {name, sizeof(name) - 1, slot, lo, hi, child, false, false, false}
 #define NODE(fields) {fields, sizeof(fields) / sizeof((fields)[0])}
 
 static const field issuer_fields[] = {STR("arn", S_ISSUER_ARN)};
@@ -190,6 +208,12 @@ static const field request_fields[] = {
     STR("roleArn", S_ROLE_ARN),
     STR("roleSessionName", S_ROLE_SESSION),
     STR("sourceIdentity", S_REQUEST_SOURCE_IDENTITY),
+    SOFT("bucketName", S_BUCKET_NAME),
+    SOFT("functionName", S_FUNCTION_NAME),
+    SOFT("tableName", S_TABLE_NAME),
+    SOFT("queueUrl", S_QUEUE_URL),
+    SOFT("topicArn", S_TOPIC_ARN),
+    SOFT("keyId", S_KEY_ID),
 };
 static const node request_node = NODE(request_fields);
 static const field credentials_fields[] = {STR("accessKeyId", S_ISSUED_KEY)};
@@ -212,18 +236,18 @@ static const node response_node = NODE(response_fields);
         STR("eventCategory", S_EVENT_CATEGORY), BOOL("readOnly", S_READ_ONLY),             \
         BOOL("managementEvent", S_MANAGEMENT), STR("awsRegion", S_REGION),                 \
         OBJ("userIdentity", S_ID, S_ID_TYPE, S_ISSUER_ARN + 1, &identity_node),            \
-        OBJ("requestParameters", S_REQUEST, S_ROLE_ARN, S_REQUEST_SOURCE_IDENTITY + 1,     \
-            &request_node),                                                                \
+        OBJ("requestParameters", S_REQUEST, S_ROLE_ARN, S_KEY_ID + 1, &request_node),      \
+        SPAN("resources", S_RESOURCES),                                                    \
         OBJ("responseElements", S_RESPONSE, S_CREDENTIALS, S_PROVIDER + 1, &response_node)
 
 static const field record_fields[] = {RECORD_FIELDS};
 static const node record_node = NODE(record_fields);
 /* A top-level object may be a record or a {"Records":[...]} envelope. */
 static const field top_fields[] = {RECORD_FIELDS,
-                                   {"Records", 7, SLOT_RECORDS, 0, 0, NULL, false}};
+                                   {"Records", 7, SLOT_RECORDS, 0, 0, NULL, false, false, false}};
 /* The record key named by ct_trail_options.time_field (matched by name at
  * run time, see parse_key). */
-static const field alt_time_field = {"", 0, S_ALT_TIME, 0, 0, NULL, false};
+static const field alt_time_field = {"", 0, S_ALT_TIME, 0, 0, NULL, false, false, false};
 static const node top_node = NODE(top_fields);
 /* clang-format on */
 
@@ -256,7 +280,8 @@ typedef struct scanner {
     size_t wrong_off[SLOT_COUNT];         /* and where that value starts */
     bool record_key_seen;
     size_t len[SLOT_COUNT];
-    char *slots; /* SLOT_COUNT * SLOT_SIZE */
+    size_t span_off; /* where S_RESOURCES's array starts in the input (len: its length) */
+    char *slots;     /* SLOT_COUNT * SLOT_SIZE */
     char key[KEY_MAX + 1];
     const char *time_key; /* ct_trail_options.time_field, or NULL */
     size_t time_key_len;
@@ -783,6 +808,15 @@ static const unsigned char *parse_value(scanner *sc, const unsigned char *p, con
      * required field that is null is then missing, and rejected as such. */
     if (p < sc->end && *p == 'n')
         return skip_value(sc, p);
+    if (f->span) {
+        const unsigned char *q = skip_value(sc, p);
+        if (q && *p == '[') {
+            sc->span_off = (size_t)(p - sc->base);
+            sc->len[s] = (size_t)(q - p);
+            sc->present |= bit;
+        }
+        return q;
+    }
     if (f->child) {
         if (p < sc->end && *p == '{')
             return parse_object(sc, p, f->child);
@@ -800,12 +834,14 @@ static const unsigned char *parse_value(scanner *sc, const unsigned char *p, con
         return q;
     }
     if (p >= sc->end || *p != '"')
-        return skip_mistyped(sc, p, s);
+        return f->soft ? skip_value(sc, p) : skip_mistyped(sc, p, s);
     strout o = {sc->slots + (size_t)s * SLOT_SIZE, FIELD_MAX, 0, false, false};
     const unsigned char *q = scan_string(sc, p, &o, NULL);
     if (!q)
         return NULL;
-    if (o.over || o.nul) {
+    if ((o.over || o.nul) && f->soft) {
+        /* Left absent: the record loses a detail, not its call. */
+    } else if (o.over || o.nul) {
         /* A NUL would silently cut the C string short. */
         const char *why = o.over ? "field too long" : "NUL character in a field";
         if (s == S_ALT_TIME) {
@@ -1030,6 +1066,14 @@ static int finish_record(scanner *sc, const unsigned char *start, const unsigned
         .read_only = tristate(sc, S_READ_ONLY),
         .management_event = tristate(sc, S_MANAGEMENT),
         .aws_region = get(sc, S_REGION),
+        .resources_json = has(sc, S_RESOURCES) ? (const char *)sc->base + sc->span_off : NULL,
+        .resources_len = has(sc, S_RESOURCES) ? sc->len[S_RESOURCES] : 0,
+        .request_bucket_name = get(sc, S_BUCKET_NAME),
+        .request_function_name = get(sc, S_FUNCTION_NAME),
+        .request_table_name = get(sc, S_TABLE_NAME),
+        .request_queue_url = get(sc, S_QUEUE_URL),
+        .request_topic_arn = get(sc, S_TOPIC_ARN),
+        .request_key_id = get(sc, S_KEY_ID),
         .raw = (const char *)start,
         .raw_len = (size_t)(stop - start),
     };
