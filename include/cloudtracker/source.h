@@ -283,6 +283,56 @@ int ct_account_coverage_add_region(ct_account_coverage *coverage, const char *re
 void ct_account_coverage_finish(ct_account_coverage *coverage);
 void ct_account_coverage_release(ct_account_coverage *coverage);
 
+/* ---- the resources calls named (--format policy --resources; docs/policy.md) ---- */
+
+/* The most distinct resource sets an answer lists per call kind. With more,
+ * it says only that: a policy cannot list them. A backend keeps at least
+ * this many per principal, call kind and day. */
+#define CT_RESOURCE_SETS_MAX 64
+/* The set of a call that named more resources than a set keeps (trail.h's
+ * CT_TRAIL_RESOURCES_MORE). */
+#define CT_RESOURCES_MORE "*"
+
+/* Successful calls that named exactly these resources. */
+typedef struct ct_resource_set {
+    char *arns; /* as ct_trail_resource_set writes them: ARNs sorted, joined by '\n' */
+    uint64_t calls;
+} ct_resource_set;
+
+/* The resources the successful calls of one (eventSource, eventName, kind)
+ * named. Calls that named none are not counted here: `named` below the
+ * calls' count says some named nothing. */
+typedef struct ct_call_resources {
+    char *event_source;
+    char *event_name;
+    ct_event_kind kind;
+    uint64_t named; /* successful calls that named resources */
+    bool more;      /* more than CT_RESOURCE_SETS_MAX sets, or a call naming more than a set
+                     * keeps: `sets` is then empty */
+    ct_resource_set *sets; /* sorted by arns (bytewise) */
+    size_t set_count;
+    size_t set_cap;
+} ct_call_resources;
+
+typedef struct ct_resources {
+    ct_call_resources *items; /* sorted as ct_calls_sort sorts, once finished */
+    size_t count;
+    size_t cap;
+    struct ct_strmap *index; /* "source\tname\tkind" and that + "\tarns" while filling */
+} ct_resources;
+
+/* Adds `calls` calls of a call kind that named `arns` (summed with those
+ * added before for the same set). Returns 0 or CT_ENOMEM. */
+int ct_resources_add(ct_resources *list, const char *event_source, const char *event_name,
+                     ct_event_kind kind, const char *arns, uint64_t calls);
+/* Sorts, applies CT_RESOURCE_SETS_MAX and CT_RESOURCES_MORE (`more`), and
+ * drops the index: every backend's answer ends here. */
+void ct_resources_finish(ct_resources *list);
+/* The item of a call kind, or NULL (after finishing). */
+const ct_call_resources *ct_resources_find(const ct_resources *list, const char *event_source,
+                                           const char *event_name, ct_event_kind kind);
+void ct_resources_release(ct_resources *list);
+
 typedef struct ct_source ct_source;
 
 /* A backend is a struct of function pointers (libgit2's odb_backend shape).
@@ -364,6 +414,11 @@ struct ct_source {
      * zeroed on error. */
     int (*account_coverage)(ct_source *src, const char *account_id, const ct_window *window,
                             ct_account_coverage *out, ct_error *err);
+
+    /* The resources the successful calls of a principal (as principal_calls
+     * charges calls) named inside the window: ct_resources, finished. */
+    int (*principal_resources)(ct_source *src, const char *principal_arn,
+                               const ct_window *window, ct_resources *out, ct_error *err);
 
     /* Inputs known to be skipped or partly read (appended to `problems`). */
     int (*input_problems)(ct_source *src, ct_input_problems *problems, ct_error *err);

@@ -592,3 +592,128 @@ void ct_role_sessions_release(ct_role_sessions *list)
     ct_text_release(&list->text);
     memset(list, 0, sizeof(*list));
 }
+
+/* ---- the resources calls named ---- */
+
+int ct_resources_add(ct_resources *list, const char *event_source, const char *event_name,
+                     ct_event_kind kind, const char *arns, uint64_t calls)
+{
+    if (!list->index && !(list->index = ct_strmap_new()))
+        return CT_ENOMEM;
+    ct_buf key = CT_BUF_INIT;
+    int rc = group_key(&key, "", event_source, event_name, kind) != 0 ? CT_ENOMEM : 0;
+    void *v = NULL;
+    ct_call_resources *c = NULL;
+    if (rc == 0 && ct_strmap_get(list->index, key.data, &v)) {
+        c = &list->items[(size_t)(uintptr_t)v - 1];
+    } else if (rc == 0) {
+        ct_call_resources *items =
+            ct_array_grow(list->items, &list->cap, list->count, sizeof(*items), 16);
+        if (!items) {
+            rc = CT_ENOMEM;
+        } else {
+            list->items = items;
+            c = &items[list->count];
+            memset(c, 0, sizeof(*c));
+            c->kind = kind;
+            if (!(c->event_source = ct_strdup(event_source)) ||
+                !(c->event_name = ct_strdup(event_name))) {
+                free(c->event_source);
+                free(c->event_name);
+                rc = CT_ENOMEM;
+            } else {
+                list->count++;
+                if (ct_strmap_put(list->index, key.data, (void *)(uintptr_t)list->count) != 0)
+                    rc = CT_ENOMEM;
+            }
+        }
+    }
+    /* The set's own entry: its index + 1 in c->sets. */
+    if (rc == 0 && (ct_buf_append(&key, "\t", 1) != 0 || ct_buf_puts(&key, arns) != 0))
+        rc = CT_ENOMEM;
+    if (rc == 0) {
+        c->named += calls;
+        if (ct_strmap_get(list->index, key.data, &v)) {
+            c->sets[(size_t)(uintptr_t)v - 1].calls += calls;
+        } else {
+            ct_resource_set *sets =
+                ct_array_grow(c->sets, &c->set_cap, c->set_count, sizeof(*sets), 4);
+            if (!sets || !(sets[c->set_count].arns = ct_strdup(arns))) {
+                if (sets)
+                    c->sets = sets;
+                rc = CT_ENOMEM;
+            } else {
+                c->sets = sets;
+                sets[c->set_count++].calls = calls;
+                if (ct_strmap_put(list->index, key.data, (void *)(uintptr_t)c->set_count) != 0)
+                    rc = CT_ENOMEM;
+            }
+        }
+    }
+    ct_buf_release(&key);
+    return rc;
+}
+
+static int compare_sets(const void *pa, const void *pb)
+{
+    return strcmp(((const ct_resource_set *)pa)->arns, ((const ct_resource_set *)pb)->arns);
+}
+
+static int compare_call_resources(const void *pa, const void *pb)
+{
+    const ct_call_resources *a = pa, *b = pb;
+    int c = strcmp(a->event_source, b->event_source);
+    if (c == 0)
+        c = strcmp(a->event_name, b->event_name);
+    return c ? c : (int)a->kind - (int)b->kind;
+}
+
+static void release_sets(ct_call_resources *c)
+{
+    for (size_t i = 0; i < c->set_count; i++)
+        free(c->sets[i].arns);
+    free(c->sets);
+    c->sets = NULL;
+    c->set_count = c->set_cap = 0;
+}
+
+void ct_resources_finish(ct_resources *list)
+{
+    ct_strmap_free(list->index);
+    list->index = NULL;
+    for (size_t i = 0; i < list->count; i++) {
+        ct_call_resources *c = &list->items[i];
+        for (size_t j = 0; j < c->set_count && !c->more; j++)
+            c->more = strcmp(c->sets[j].arns, CT_RESOURCES_MORE) == 0;
+        if (c->set_count > CT_RESOURCE_SETS_MAX)
+            c->more = true;
+        if (c->more)
+            release_sets(c);
+        else if (c->set_count > 1)
+            qsort(c->sets, c->set_count, sizeof(*c->sets), compare_sets);
+    }
+    if (list->count > 1)
+        qsort(list->items, list->count, sizeof(*list->items), compare_call_resources);
+}
+
+const ct_call_resources *ct_resources_find(const ct_resources *list, const char *event_source,
+                                           const char *event_name, ct_event_kind kind)
+{
+    ct_call_resources probe = {(char *)event_source, (char *)event_name, kind, 0, false,
+                               NULL,                 0,                  0};
+    return list->count ? bsearch(&probe, list->items, list->count, sizeof(*list->items),
+                                 compare_call_resources)
+                       : NULL;
+}
+
+void ct_resources_release(ct_resources *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].event_source);
+        free(list->items[i].event_name);
+        release_sets(&list->items[i]);
+    }
+    free(list->items);
+    ct_strmap_free(list->index);
+    memset(list, 0, sizeof(*list));
+}

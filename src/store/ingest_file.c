@@ -21,6 +21,8 @@ struct agg_ctx {
     ct_file_result *res;
     ct_buf action;   /* the action key of the record at hand */
     ct_buf evidence; /* its session evidence, joined */
+    ct_buf resources; /* the resources it names (ct_trail_resource_set) */
+    ct_error *err;    /* for a broken resource table */
     const char *path_account;
 };
 
@@ -169,17 +171,42 @@ static int on_record(void *ud, const ct_trail_record *rec)
         return CT_ENOMEM;
     if (is_assume_role(rec) && add_assume(agg, rec, principal, account_ix) != 0)
         return CT_ENOMEM;
+    /* What a successful call named (--resources); a failed call's resource
+     * is no evidence that it is needed, nor that it is granted. */
+    if (ok) {
+        int rc = ct_trail_resource_set(rec, &c->resources, c->err);
+        uint32_t set;
+        if (rc != 0)
+            return rc;
+        if (c->resources.len > 0) {
+            if (ct_strpool_intern(&agg->resource_sets, c->resources.data, c->resources.len,
+                                  ct_strpool_hash(c->resources.data, c->resources.len),
+                                  &set) != 0)
+                return CT_ENOMEM;
+            int64_t rk[CT_AGG_KEYS] = {principal, action, day, set, 0};
+            if (ct_agg_rows_add(&agg->resources, rk, 1, 0, NULL) != 0)
+                return CT_ENOMEM;
+        }
+    }
     return 0;
 }
 
 int ct_file_read(ct_file_reader *r, const char *path, const char *path_account, ct_file_result *res,
                  ct_error *err)
 {
-    struct agg_ctx ctx = {res, CT_BUF_INIT, CT_BUF_INIT, path_account};
+    struct agg_ctx ctx = {.res = res,
+                          .action = CT_BUF_INIT,
+                          .evidence = CT_BUF_INIT,
+                          .resources = CT_BUF_INIT,
+                          .err = err,
+                          .path_account = path_account};
     ct_file_scan scan;
     int rc = ct_file_scan_path(r, path, on_record, NULL, &ctx, &scan, err);
     ct_buf_release(&ctx.action);
     ct_buf_release(&ctx.evidence);
+    ct_buf_release(&ctx.resources);
+    if (rc == 0 && ct_file_agg_cap_resources(&res->agg) != 0)
+        rc = CT_ENOMEM;
     if (rc == 0) {
         res->size = scan.size;
         res->mtime_ns = scan.mtime_ns;

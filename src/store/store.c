@@ -65,6 +65,13 @@ static const char *const SCHEMA[] = {
     "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, region_id INTEGER NOT NULL,\n"
     "  events INTEGER NOT NULL,\n"
     "  PRIMARY KEY (account_id, day, region_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE resource_set(id INTEGER PRIMARY KEY, arns TEXT NOT NULL UNIQUE);\n"
+    /* The resources successful calls named (ct_trail_resource_set), at most
+     * CT_RESOURCE_SETS_MAX sets per principal, day, action and file. */
+    "CREATE TABLE daily_resource(\n"
+    "  principal_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
+    "  set_id INTEGER NOT NULL, calls INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (principal_id, day, action_id, set_id)) WITHOUT ROWID;\n"
     "CREATE TABLE daily_data(\n"
     "  account_id INTEGER NOT NULL, day INTEGER NOT NULL, action_id INTEGER NOT NULL,\n"
     "  access INTEGER NOT NULL, events INTEGER NOT NULL,\n"
@@ -115,6 +122,8 @@ static const char *const STMT_SQL[ST_COUNT] = {
                        " AND region_id = ?3 AND events = 0",
     [ST_ZAP_DATA] = "DELETE FROM daily_data WHERE account_id = ?1 AND day = ?2"
                     " AND action_id = ?3 AND access = ?4 AND events = 0",
+    [ST_ZAP_RESOURCE] = "DELETE FROM daily_resource WHERE principal_id = ?1 AND day = ?2"
+                        " AND action_id = ?3 AND set_id = ?4 AND calls = 0",
     /* A file holding one event twice keeps it once. */
     [ST_INS_ASSUME] =
         "INSERT OR IGNORE INTO assume_role(file_id, caller_id, role_id, time, issued_key_id,"
@@ -135,6 +144,15 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_ADD_ACCOUNT] = "INSERT INTO account(account) VALUES (?1)",
     [ST_GET_REGION] = "SELECT id FROM region WHERE name = ?1",
     [ST_ADD_REGION] = "INSERT INTO region(name) VALUES (?1)",
+    [ST_GET_RESOURCE_SET] = "SELECT id FROM resource_set WHERE arns = ?1",
+    [ST_ADD_RESOURCE_SET] = "INSERT INTO resource_set(arns) VALUES (?1)",
+    /* A principal's resource rows, each set by its text (a LEFT JOIN: a
+     * set row gone is damage found, not a set left out). */
+    [ST_Q_PRINCIPAL_RESOURCES] =
+        "SELECT d.action_id, s.arns, d.calls FROM daily_resource d"
+        " LEFT JOIN resource_set s ON s.id = d.set_id"
+        " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?1)"
+        " AND d.day BETWEEN ?2 AND ?3",
     /* The calls queries return raw roll-up rows; store_query.c sums them
      * per action (faster than GROUP BY's temporary B-tree on a busy
      * principal's tens of thousands of rows). */

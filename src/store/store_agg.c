@@ -345,20 +345,58 @@ static void rows_shrink(ct_agg_rows *t)
     }
 }
 
+int ct_file_agg_cap_resources(ct_file_agg *agg)
+{
+    ct_agg_rows *t = &agg->resources;
+    ct_agg_rows_sort(t);
+    /* Sorted by principal, action, day, set: a group's rows are together. */
+    size_t out = 0;
+    uint32_t more = UINT32_MAX;
+    for (size_t i = 0; i < t->count;) {
+        size_t j = i;
+        uint64_t calls = 0;
+        while (j < t->count && t->rows[j].k[0] == t->rows[i].k[0] &&
+               t->rows[j].k[1] == t->rows[i].k[1] && t->rows[j].k[2] == t->rows[i].k[2])
+            calls += t->rows[j++].a;
+        if (j - i > CT_RESOURCE_SETS_MAX) {
+            if (more == UINT32_MAX &&
+                ct_strpool_intern(&agg->resource_sets, CT_RESOURCES_MORE,
+                                  strlen(CT_RESOURCES_MORE),
+                                  ct_strpool_hash(CT_RESOURCES_MORE, strlen(CT_RESOURCES_MORE)),
+                                  &more) != 0)
+                return CT_ENOMEM;
+            t->rows[out] = t->rows[i];
+            t->rows[out].k[3] = more;
+            t->rows[out++].a = calls;
+        } else {
+            memmove(&t->rows[out], &t->rows[i], (j - i) * sizeof(t->rows[0]));
+            out += j - i;
+        }
+        i = j;
+    }
+    t->count = out;
+    /* A MORE row may now sort before its group's place: sort again. */
+    ct_agg_rows_sort(t);
+    return 0;
+}
+
 void ct_file_agg_seal(ct_file_agg *agg)
 {
     ct_agg_rows_sort(&agg->calls);
     ct_agg_rows_sort(&agg->account_days);
     ct_agg_rows_sort(&agg->evidence);
+    ct_agg_rows_sort(&agg->resources);
     rows_shrink(&agg->calls);
     rows_shrink(&agg->account_days);
     rows_shrink(&agg->evidence);
+    rows_shrink(&agg->resources);
     ct_strpool_seal(&agg->principals);
     ct_strpool_seal(&agg->keys);
     ct_strpool_seal(&agg->accounts);
     ct_strpool_seal(&agg->regions);
     ct_strpool_seal(&agg->actions);
     ct_strpool_seal(&agg->evidence_values);
+    ct_strpool_seal(&agg->resource_sets);
 }
 
 void ct_file_agg_release(ct_file_agg *agg)
@@ -372,6 +410,8 @@ void ct_file_agg_release(ct_file_agg *agg)
     ct_agg_rows_release(&agg->account_days);
     ct_agg_rows_release(&agg->evidence);
     ct_strpool_release(&agg->evidence_values);
+    ct_agg_rows_release(&agg->resources);
+    ct_strpool_release(&agg->resource_sets);
     free(agg->assumes);
     ct_text_release(&agg->text);
     memset(agg, 0, sizeof(*agg));

@@ -23,9 +23,11 @@
  * (eventType) and keeps data events per account (daily_data); version 4
  * keeps what tells who is behind a role session (session_evidence, and the
  * caller's identity in assume_role); version 5 keeps each account's events
- * per Region too (daily_account by awsRegion, the region dictionary). A
- * store of an older version is rebuilt (store_rebuild.c). */
-#define CT_STORE_VERSION 5
+ * per Region too (daily_account by awsRegion, the region dictionary);
+ * version 6 keeps the resources successful calls named (daily_resource,
+ * resource_set) and a third section of rows in each file's blob. A store
+ * of an older version is rebuilt (store_rebuild.c). */
+#define CT_STORE_VERSION 6
 #define CT_STORE_APP_ID 0x43547374
 
 /* Prepared statements, made on first use. */
@@ -40,6 +42,7 @@ enum store_stmt {
     ST_ZAP_SESSION,
     ST_ZAP_ACCOUNT,
     ST_ZAP_DATA,
+    ST_ZAP_RESOURCE,
     ST_INS_ASSUME,
     ST_INS_EVIDENCE,
     ST_GET_PRINCIPAL,
@@ -52,6 +55,8 @@ enum store_stmt {
     ST_ADD_ACCOUNT,
     ST_GET_REGION,
     ST_ADD_REGION,
+    ST_GET_RESOURCE_SET,
+    ST_ADD_RESOURCE_SET,
     ST_Q_PRINCIPAL_CALLS,
     ST_Q_SESSION_CALLS,
     ST_Q_ACTION,
@@ -65,6 +70,7 @@ enum store_stmt {
     ST_Q_SESSION_OPENINGS,
     ST_Q_KEY_CALLS,
     ST_Q_PROBLEMS,
+    ST_Q_PRINCIPAL_RESOURCES,
     ST_BEGIN,
     ST_COMMIT,
     ST_COUNT
@@ -167,6 +173,10 @@ typedef struct ct_file_agg {
     ct_agg_rows evidence;     /* k = {key, role (principals), day, values, 0}: the role
                                * sessions' events; a = events */
     ct_strpool evidence_values; /* joined evidence values (ct_evidence_join) */
+    ct_agg_rows resources;    /* k = {principal, action, day, set, 0}: successful calls that
+                               * named resources; a = calls. At most CT_RESOURCE_SETS_MAX sets
+                               * per principal, action and day (ct_file_agg_cap_resources) */
+    ct_strpool resource_sets; /* ct_trail_resource_set() strings */
     ct_assume *assumes;
     size_t assume_count;
     size_t assume_cap;
@@ -210,6 +220,11 @@ void ct_agg_rows_release(ct_agg_rows *t);
  * store_rows.c) and drops the lookup tables and slack a result waiting to
  * be written has no use for. Nothing can be added afterwards. */
 void ct_file_agg_seal(ct_file_agg *agg);
+/* Keeps at most CT_RESOURCE_SETS_MAX resource sets per principal, action
+ * and day: a group with more becomes one row of the set CT_RESOURCES_MORE,
+ * which is all a question can answer of it (ct_resources_finish). Before
+ * ct_file_agg_seal. Returns 0 or CT_ENOMEM. */
+int ct_file_agg_cap_resources(ct_file_agg *agg);
 /* Frees everything; the aggregate is then empty and reusable. */
 void ct_file_agg_release(ct_file_agg *agg);
 
@@ -229,16 +244,39 @@ typedef struct ct_file_result {
 void ct_file_result_release(ct_file_result *res);
 
 /* The dictionaries strings are interned in. */
-enum store_dict { DICT_PRINCIPAL, DICT_KEY, DICT_ACTION, DICT_ACCOUNT, DICT_REGION, DICT_COUNT };
+enum store_dict {
+    DICT_PRINCIPAL,
+    DICT_KEY,
+    DICT_ACTION,
+    DICT_ACCOUNT,
+    DICT_REGION,
+    DICT_RESOURCE_SET,
+    DICT_COUNT
+};
 
 /* Multi-row writes: upserts of the three roll-ups. */
-enum store_batch { BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT, BATCH_DATA, BATCH_KINDS };
+enum store_batch {
+    BATCH_DAILY,
+    BATCH_SESSION,
+    BATCH_ACCOUNT,
+    BATCH_DATA,
+    BATCH_RESOURCE,
+    BATCH_KINDS
+};
 #define BATCH_ROWS 32
 
 /* Roll-up deltas: k = {principal, day, action} / {key, principal, day,
- * action} / {account, day, region} / {account, day, action, access};
- * counters are signed values kept as uint64_t. */
-enum store_delta { DELTA_DAILY, DELTA_SESSION, DELTA_ACCOUNT, DELTA_DATA, DELTA_COUNT };
+ * action} / {account, day, region} / {account, day, action, access} /
+ * {principal, day, action, set}; counters are signed values kept as
+ * uint64_t. */
+enum store_delta {
+    DELTA_DAILY,
+    DELTA_SESSION,
+    DELTA_ACCOUNT,
+    DELTA_DATA,
+    DELTA_RESOURCE,
+    DELTA_COUNT
+};
 
 /* While an ingest runs, it holds a mark beside the store file that other
  * processes can see (a lock the kernel drops when the process ends, however
@@ -358,23 +396,34 @@ extern ct_gz_budget *ct_ingest_budget;
 
 /* Values of a call row: principal, key, action (ids), day, session (0 or
  * 1), ok, err. Of an account row: account (id), day, data action (id, or
- * 0), data access (CT_DATA_*, or 0), region (id), events. */
+ * 0), data access (CT_DATA_*, or 0), region (id), events. Of a resource
+ * row: principal, day, action, resource set (ids), calls. */
 #define CT_FILE_CALL_COLS 7
 #define CT_FILE_ACCOUNT_COLS 6
+#define CT_FILE_RESOURCE_COLS 5
 
-/* Encodes ncalls call rows and naccounts account rows (row after row, each
- * of the widths above) into `out`, which is emptied first. Rows compress
- * best sorted. Returns 0 or CT_ENOMEM. */
-int ct_file_rows_encode(ct_buf *out, const int64_t *calls, size_t ncalls, const int64_t *accounts,
-                        size_t naccounts);
+/* A file's rows, each table row after row in the widths above. */
+typedef struct ct_file_rows {
+    const int64_t *calls;
+    size_t ncalls;
+    const int64_t *accounts;
+    size_t naccounts;
+    const int64_t *resources;
+    size_t nresources;
+} ct_file_rows;
+
+/* Encodes the rows into `out`, which is emptied first. Rows compress best
+ * sorted. Returns 0 or CT_ENOMEM. */
+int ct_file_rows_encode(ct_buf *out, const ct_file_rows *rows);
 
 typedef int (*ct_file_rows_fn)(void *ud, const int64_t *row);
 /* Calls on_call for each call row of the blob, then on_account for each
- * account row. Returns 0, what a callback returned (which stops it), or
- * CT_ESTORE when the blob is damaged: cut short, too long, or holding a
- * value no writer makes; callbacks may have seen some rows by then. */
+ * account row, then on_resource for each resource row. Returns 0, what a
+ * callback returned (which stops it), or CT_ESTORE when the blob is
+ * damaged: cut short, too long, or holding a value no writer makes;
+ * callbacks may have seen some rows by then. */
 int ct_file_rows_decode(const void *data, size_t len, ct_file_rows_fn on_call,
-                        ct_file_rows_fn on_account, void *ud);
+                        ct_file_rows_fn on_account, ct_file_rows_fn on_resource, void *ud);
 
 /* ---- reading one file (ingest_file.c) ---- */
 

@@ -435,6 +435,45 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
     return rc;
 }
 
+/* The resource rows of a principal, each set named by its text; the
+ * summing and the CT_RESOURCE_SETS_MAX rule are ct_resources_add's and
+ * ct_resources_finish's. */
+static int principal_resources(ct_source *src, const char *principal_arn,
+                               const ct_window *window, ct_resources *out, ct_error *err)
+{
+    ct_store *store = store_of(src);
+    sqlite3_stmt *st = ct_store_stmt(store, ST_Q_PRINCIPAL_RESOURCES, err);
+    if (!st)
+        return CT_ESTORE;
+    sqlite3_bind_text(st, 1, principal_arn, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window->first_day);
+    sqlite3_bind_int64(st, 3, window->last_day);
+    struct action_names names = {0};
+    int rc = 0, r;
+    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *arns = (const char *)sqlite3_column_text(st, 1);
+        int64_t calls = sqlite3_column_int64(st, 2);
+        const struct action_name *n = NULL;
+        if (!arns || !arns[0] || calls < 0) {
+            rc = ct_error_set(err, CT_ESTORE, "store %s: damaged resource row", store->path);
+            break;
+        }
+        rc = name_action(store, &names, sqlite3_column_int64(st, 0), &n, err);
+        if (rc == 0 && calls > 0 &&
+            ct_resources_add(out, n->source, n->name, n->kind, arns, (uint64_t)calls) != 0)
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = ct_store_fail(store, err, "querying resources");
+    sqlite3_reset(st);
+    action_names_release(&names);
+    if (rc == 0)
+        ct_resources_finish(out);
+    else
+        ct_resources_release(out);
+    return rc;
+}
+
 /* The account's events per day and Region (daily_account's rows), summed
  * per day, each Region once. */
 static int coverage_days(ct_store *store, const char *account_id, const ct_window *window,
@@ -767,6 +806,7 @@ int ct_store_source(ct_source **out, ct_store *store, const ct_ingest_options *i
     s->base.name = "store";
     s->base.refresh = refresh;
     s->base.principal_calls = principal_calls;
+    s->base.principal_resources = principal_resources;
     s->base.role_session_calls = role_session_calls;
     s->base.active_principals = active_principals;
     s->base.data_events = data_events;

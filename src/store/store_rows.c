@@ -1,14 +1,14 @@
 /* A file's rows blob: what one trail file added to the roll-ups (its calls,
- * and its events per account, day and Region, data events also per
- * action), stored with the file so that a changed file's old contributions
- * can be taken out again. One compact blob
- * per file costs the writer one row where a table of aggregates cost about a
+ * its events per account, day and Region, data events also per action,
+ * and the resources its successful calls named), stored with the file so
+ * that a changed file's old contributions can be taken out again. One
+ * compact blob per file costs the writer one row where a table of aggregates cost about a
  * hundred. */
 #include "store/store_internal.h"
 
 /* Layout: a varint row count, then every call row as CT_FILE_CALL_COLS
- * values; a varint row count, then every account row as
- * CT_FILE_ACCOUNT_COLS values. Each value is stored as its difference from
+ * values; the same for the account rows (CT_FILE_ACCOUNT_COLS values) and
+ * the resource rows (CT_FILE_RESOURCE_COLS). Each value is stored as its difference from
  * the same column of the row before (0 before the first row), zigzag-mapped
  * so small negative steps stay small, as an unsigned LEB128 varint. Rows
  * come sorted, so most differences fit in one byte. */
@@ -68,38 +68,44 @@ static unsigned char *put_rows(unsigned char *p, const int64_t *vals, size_t row
     return p;
 }
 
-int ct_file_rows_encode(ct_buf *out, const int64_t *calls, size_t ncalls, const int64_t *accounts,
-                        size_t naccounts)
+int ct_file_rows_encode(ct_buf *out, const ct_file_rows *rows)
 {
-    size_t values = ncalls * CT_FILE_CALL_COLS + naccounts * CT_FILE_ACCOUNT_COLS + 2;
+    size_t values = rows->ncalls * CT_FILE_CALL_COLS + rows->naccounts * CT_FILE_ACCOUNT_COLS +
+                    rows->nresources * CT_FILE_RESOURCE_COLS + 3;
     ct_buf_reset(out);
     if (ct_buf_reserve(out, values * VARINT_MAX) != 0)
         return CT_ENOMEM;
     unsigned char *start = (unsigned char *)out->data;
-    unsigned char *p = put_rows(start, calls, ncalls, CT_FILE_CALL_COLS);
-    p = put_rows(p, accounts, naccounts, CT_FILE_ACCOUNT_COLS);
+    unsigned char *p = put_rows(start, rows->calls, rows->ncalls, CT_FILE_CALL_COLS);
+    p = put_rows(p, rows->accounts, rows->naccounts, CT_FILE_ACCOUNT_COLS);
+    p = put_rows(p, rows->resources, rows->nresources, CT_FILE_RESOURCE_COLS);
     out->len = (size_t)(p - start);
     return 0;
 }
+
+enum section { SECTION_CALLS, SECTION_ACCOUNTS, SECTION_RESOURCES };
 
 /* Checks a decoded row: ids are positive, counts are not negative, the
  * session flag is 0 or 1, a data access is a CT_DATA_* value with an
  * action. A damaged blob must not make the roll-ups go negative or name
  * rows that cannot exist. */
-static bool row_valid(const int64_t *v, bool call)
+static bool row_valid(const int64_t *v, enum section section)
 {
-    if (call)
+    if (section == SECTION_CALLS)
         return v[0] > 0 && v[1] > 0 && v[2] > 0 && (v[4] == 0 || v[4] == 1) && v[5] >= 0 &&
                v[6] >= 0 && (v[5] > 0 || v[6] > 0);
+    if (section == SECTION_RESOURCES)
+        return v[0] > 0 && v[2] > 0 && v[3] > 0 && v[4] > 0;
     bool data = v[3] != 0;
     return v[0] > 0 && v[4] > 0 && v[5] > 0 &&
            (data ? v[2] > 0 && v[3] >= CT_DATA_READ && v[3] <= CT_DATA_UNKNOWN : v[2] == 0);
 }
 
-static int get_rows(const unsigned char **p, const unsigned char *end, bool call,
+static int get_rows(const unsigned char **p, const unsigned char *end, enum section section,
                     ct_file_rows_fn fn, void *ud)
 {
-    int cols = call ? CT_FILE_CALL_COLS : CT_FILE_ACCOUNT_COLS;
+    static const int widths[] = {CT_FILE_CALL_COLS, CT_FILE_ACCOUNT_COLS, CT_FILE_RESOURCE_COLS};
+    int cols = widths[section];
     uint64_t rows;
     /* Every value takes at least a byte: a count beyond that is damage,
      * caught before looping over it. */
@@ -115,7 +121,7 @@ static int get_rows(const unsigned char **p, const unsigned char *end, bool call
             prev[c] += unzigzag(z);
             row[c] = (int64_t)prev[c];
         }
-        if (!row_valid(row, call))
+        if (!row_valid(row, section))
             return CT_ESTORE;
         int rc = fn(ud, row);
         if (rc != 0)
@@ -125,14 +131,16 @@ static int get_rows(const unsigned char **p, const unsigned char *end, bool call
 }
 
 int ct_file_rows_decode(const void *data, size_t len, ct_file_rows_fn on_call,
-                        ct_file_rows_fn on_account, void *ud)
+                        ct_file_rows_fn on_account, ct_file_rows_fn on_resource, void *ud)
 {
     const unsigned char *p = data, *end = p + len;
     if (len == 0)
         return CT_ESTORE;
-    int rc = get_rows(&p, end, true, on_call, ud);
+    int rc = get_rows(&p, end, SECTION_CALLS, on_call, ud);
     if (rc == 0)
-        rc = get_rows(&p, end, false, on_account, ud);
+        rc = get_rows(&p, end, SECTION_ACCOUNTS, on_account, ud);
+    if (rc == 0)
+        rc = get_rows(&p, end, SECTION_RESOURCES, on_resource, ud);
     if (rc == 0 && p != end)
         rc = CT_ESTORE;
     return rc;

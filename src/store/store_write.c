@@ -34,6 +34,11 @@ static const struct {
     [BATCH_DATA] = {"INSERT INTO daily_data(account_id, day, action_id, access, events) VALUES ", 5,
                     " ON CONFLICT(account_id, day, action_id, access) DO UPDATE"
                     " SET events = events + excluded.events"},
+    [BATCH_RESOURCE] = {"INSERT INTO daily_resource(principal_id, day, action_id, set_id, calls)"
+                        " VALUES ",
+                        5,
+                        " ON CONFLICT(principal_id, day, action_id, set_id) DO UPDATE"
+                        " SET calls = calls + excluded.calls"},
 };
 
 static void clear_cache(struct ct_id_cache *c)
@@ -187,10 +192,12 @@ static void bind_dict(sqlite3_stmt *st, enum store_dict dict, const ct_pool_item
 static int intern(ct_store *store, enum store_dict dict, const ct_pool_item *item, int64_t *id,
                   ct_error *err)
 {
-    static const enum store_stmt get[DICT_COUNT] = {ST_GET_PRINCIPAL, ST_GET_KEY, ST_GET_ACTION,
-                                                    ST_GET_ACCOUNT, ST_GET_REGION};
-    static const enum store_stmt add[DICT_COUNT] = {ST_ADD_PRINCIPAL, ST_ADD_KEY, ST_ADD_ACTION,
-                                                    ST_ADD_ACCOUNT, ST_ADD_REGION};
+    static const enum store_stmt get[DICT_COUNT] = {ST_GET_PRINCIPAL, ST_GET_KEY,
+                                                    ST_GET_ACTION,    ST_GET_ACCOUNT,
+                                                    ST_GET_REGION,    ST_GET_RESOURCE_SET};
+    static const enum store_stmt add[DICT_COUNT] = {ST_ADD_PRINCIPAL, ST_ADD_KEY,
+                                                    ST_ADD_ACTION,    ST_ADD_ACCOUNT,
+                                                    ST_ADD_REGION,    ST_ADD_RESOURCE_SET};
     struct ct_id_cache *c = &store->cache[dict];
     uint32_t ix;
     if (ct_strpool_find(&c->pool, item->s, item->len, item->hash, &ix)) {
@@ -269,6 +276,17 @@ static int delta_account(ct_store *store, const int64_t *v, int sign, ct_error *
     return 0;
 }
 
+/* A resource row (see CT_FILE_RESOURCE_COLS). */
+static int delta_resource(ct_store *store, const int64_t *v, int sign, ct_error *err)
+{
+    uint64_t a = (uint64_t)v[4];
+    a = sign < 0 ? 0 - a : a;
+    int64_t k[CT_AGG_KEYS] = {v[0], v[1], v[2], v[3], 0};
+    if (ct_agg_rows_append(&store->delta[DELTA_RESOURCE], k, a, 0) != 0)
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
 struct take_out {
     ct_store *store;
     ct_error *err;
@@ -290,6 +308,12 @@ static int take_out_account(void *ud, const int64_t *v)
     return delta_account(t->store, v, -1, t->err);
 }
 
+static int take_out_resource(void *ud, const int64_t *v)
+{
+    struct take_out *t = ud;
+    return delta_resource(t->store, v, -1, t->err);
+}
+
 /* Takes the file's current rows blob (if any) out of the roll-ups (pending
  * changes) and deletes its role assumptions and session evidence, which
  * lie in the days of its call rows (every record has one). */
@@ -304,7 +328,8 @@ static int remove_old_rows(ct_store *store, const char *path, int64_t file_id, c
     if (r == SQLITE_ROW) {
         const void *data = sqlite3_column_blob(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        rc = ct_file_rows_decode(data, len, take_out_call, take_out_account, &t);
+        rc = ct_file_rows_decode(data, len, take_out_call, take_out_account, take_out_resource,
+                                 &t);
         if (rc == CT_ESTORE)
             rc = ct_error_set(err, CT_ESTORE, "store %s: damaged rows of %s", store->path, path);
     } else if (r != SQLITE_DONE) {
@@ -357,14 +382,15 @@ static int upsert_file(ct_store *store, const ct_file_result *res, int64_t *file
 }
 
 /* Replaces one file's rows inside the open transaction. ids: the database
- * ids of the file's principals, keys, accounts, actions and regions; vals:
- * room for its call and account rows. */
-static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[5], int64_t *vals,
-                      ct_error *err)
+ * ids of the file's principals, keys, accounts, actions, regions and
+ * resource sets; vals: room for its call, account and resource rows. */
+static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[DICT_COUNT],
+                      int64_t *vals, ct_error *err)
 {
     const ct_file_agg *agg = &res->agg;
-    int64_t *principal_ids = ids[0], *key_ids = ids[1], *account_ids = ids[2], *action_ids = ids[3],
-            *region_ids = ids[4];
+    int64_t *principal_ids = ids[DICT_PRINCIPAL], *key_ids = ids[DICT_KEY],
+            *account_ids = ids[DICT_ACCOUNT], *action_ids = ids[DICT_ACTION],
+            *region_ids = ids[DICT_REGION], *set_ids = ids[DICT_RESOURCE_SET];
     int64_t file_id = 0;
     int rc = upsert_file(store, res, &file_id, err);
     /* Always look for old rows: another process may have recorded the file
@@ -381,11 +407,15 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[5
         rc = intern_pool(store, DICT_ACTION, &agg->actions, action_ids, err);
     if (rc == 0)
         rc = intern_pool(store, DICT_REGION, &agg->regions, region_ids, err);
+    if (rc == 0)
+        rc = intern_pool(store, DICT_RESOURCE_SET, &agg->resource_sets, set_ids, err);
     if (rc != 0)
         return rc;
 
-    size_t ncalls = agg->calls.count, naccounts = agg->account_days.count;
-    int64_t *calls = vals, *accounts = vals + ncalls * CT_FILE_CALL_COLS;
+    size_t ncalls = agg->calls.count, naccounts = agg->account_days.count,
+           nresources = agg->resources.count;
+    int64_t *calls = vals, *accounts = vals + ncalls * CT_FILE_CALL_COLS,
+            *resources = accounts + naccounts * CT_FILE_ACCOUNT_COLS;
     for (size_t i = 0; rc == 0 && i < ncalls; i++) {
         const ct_agg_row *c = &agg->calls.rows[i];
         int64_t *v = &calls[i * CT_FILE_CALL_COLS];
@@ -409,7 +439,18 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[5
         v[5] = (int64_t)d->a;
         rc = delta_account(store, v, 1, err);
     }
-    if (rc == 0 && ct_file_rows_encode(&store->blob, calls, ncalls, accounts, naccounts) != 0)
+    for (size_t i = 0; rc == 0 && i < nresources; i++) {
+        const ct_agg_row *r = &agg->resources.rows[i];
+        int64_t *v = &resources[i * CT_FILE_RESOURCE_COLS];
+        v[0] = principal_ids[r->k[0]];
+        v[1] = r->k[2];
+        v[2] = action_ids[r->k[1]];
+        v[3] = set_ids[r->k[3]];
+        v[4] = (int64_t)r->a;
+        rc = delta_resource(store, v, 1, err);
+    }
+    ct_file_rows rows = {calls, ncalls, accounts, naccounts, resources, nresources};
+    if (rc == 0 && ct_file_rows_encode(&store->blob, &rows) != 0)
         rc = ct_error_set(err, CT_ENOMEM, "out of memory");
     if (rc != 0)
         return rc;
@@ -467,10 +508,10 @@ static int write_file(ct_store *store, const ct_file_result *res, int64_t *ids[5
 static int flush_delta(ct_store *store, enum store_delta which, ct_error *err)
 {
     static const enum store_batch kinds[DELTA_COUNT] = {BATCH_DAILY, BATCH_SESSION, BATCH_ACCOUNT,
-                                                        BATCH_DATA};
+                                                        BATCH_DATA, BATCH_RESOURCE};
     static const enum store_stmt zaps[DELTA_COUNT] = {ST_ZAP_DAILY, ST_ZAP_SESSION, ST_ZAP_ACCOUNT,
-                                                      ST_ZAP_DATA};
-    static const int nkeys[DELTA_COUNT] = {3, 4, 3, 4};
+                                                      ST_ZAP_DATA, ST_ZAP_RESOURCE};
+    static const int nkeys[DELTA_COUNT] = {3, 4, 3, 4, 4};
     ct_agg_rows *t = &store->delta[which];
     if (t->count == 0)
         return 0;
@@ -514,10 +555,15 @@ void ct_store_rollback(ct_store *store)
 int ct_store_write_file(ct_store *store, const ct_file_result *res, ct_error *err)
 {
     const ct_file_agg *agg = &res->agg;
-    size_t nids = agg->principals.count + agg->keys.count + agg->accounts.count +
-                  agg->actions.count + agg->regions.count;
+    const size_t counts[DICT_COUNT] = {agg->principals.count, agg->keys.count,
+                                       agg->actions.count,    agg->accounts.count,
+                                       agg->regions.count,    agg->resource_sets.count};
+    size_t nids = 0;
+    for (int d = 0; d < DICT_COUNT; d++)
+        nids += counts[d];
     size_t need = nids + agg->calls.count * CT_FILE_CALL_COLS +
-                  agg->account_days.count * CT_FILE_ACCOUNT_COLS;
+                  agg->account_days.count * CT_FILE_ACCOUNT_COLS +
+                  agg->resources.count * CT_FILE_RESOURCE_COLS;
     if (need > store->vals_cap) {
         size_t cap = need > 4096 ? need : 4096;
         int64_t *vals = realloc(store->vals, cap * sizeof(*vals));
@@ -528,11 +574,13 @@ int ct_store_write_file(ct_store *store, const ct_file_result *res, ct_error *er
         store->vals = vals;
         store->vals_cap = cap;
     }
+    int64_t *ids[DICT_COUNT];
+    int64_t *next = store->vals;
+    for (int d = 0; d < DICT_COUNT; d++) {
+        ids[d] = next;
+        next += counts[d];
+    }
     int64_t *all = store->vals;
-    int64_t *ids[5] = {
-        all, all + agg->principals.count, all + agg->principals.count + agg->keys.count,
-        all + agg->principals.count + agg->keys.count + agg->accounts.count,
-        all + agg->principals.count + agg->keys.count + agg->accounts.count + agg->actions.count};
     int rc = write_file(store, res, ids, all + nids, err);
     if (rc != 0)
         ct_store_rollback(store);

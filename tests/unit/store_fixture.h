@@ -206,8 +206,13 @@ static inline int fixture_account_row(void *ud, const int64_t *row)
     return fixture_put_row(((sqlite3_stmt **)ud)[1], row, CT_FILE_ACCOUNT_COLS);
 }
 
-/* Decodes every file's rows blob into temp tables file_call and
- * file_account_day (one row per aggregate, as plain SQL can check them).
+static inline int fixture_resource_row(void *ud, const int64_t *row)
+{
+    return fixture_put_row(((sqlite3_stmt **)ud)[2], row, CT_FILE_RESOURCE_COLS);
+}
+
+/* Decodes every file's rows blob into temp tables file_call,
+ * file_account_day and file_resource (one row per aggregate, as plain SQL can check them).
  * False when a blob is damaged, or a file lacks its blob or a blob its
  * file. */
 static inline bool decode_file_rows(sqlite3 *db)
@@ -218,26 +223,32 @@ static inline bool decode_file_rows(sqlite3 *db)
                      " day));"
                      "CREATE TEMP TABLE file_account_day(file_id, account_id, day, data_action,"
                      " access, region_id, events, PRIMARY KEY (file_id, account_id, day,"
-                     " data_action, access, region_id));",
+                     " data_action, access, region_id));"
+                     "CREATE TEMP TABLE file_resource(file_id, principal_id, day, action_id,"
+                     " set_id, calls, PRIMARY KEY (file_id, principal_id, day, action_id,"
+                     " set_id));",
                      NULL, NULL, NULL) != SQLITE_OK)
         return false;
-    sqlite3_stmt *ins[2] = {NULL, NULL}, *blobs = NULL;
+    sqlite3_stmt *ins[3] = {NULL, NULL, NULL}, *blobs = NULL;
     bool ok =
         sqlite3_prepare_v2(db, "INSERT INTO temp.file_call VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", -1,
                            &ins[0], NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "INSERT INTO temp.file_account_day VALUES (?1,?2,?3,?4,?5,?6,?7)",
                            -1, &ins[1], NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "INSERT INTO temp.file_resource VALUES (?1,?2,?3,?4,?5,?6)", -1,
+                           &ins[2], NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "SELECT file_id, data FROM file_rows", -1, &blobs, NULL) ==
             SQLITE_OK;
     while (ok && sqlite3_step(blobs) == SQLITE_ROW) {
         sqlite3_bind_int64(ins[0], 1, sqlite3_column_int64(blobs, 0));
         sqlite3_bind_int64(ins[1], 1, sqlite3_column_int64(blobs, 0));
+        sqlite3_bind_int64(ins[2], 1, sqlite3_column_int64(blobs, 0));
         ok = ct_file_rows_decode(sqlite3_column_blob(blobs, 1),
                                  (size_t)sqlite3_column_bytes(blobs, 1), fixture_call_row,
-                                 fixture_account_row, ins) == 0;
+                                 fixture_account_row, fixture_resource_row, ins) == 0;
     }
-    sqlite3_finalize(ins[0]);
-    sqlite3_finalize(ins[1]);
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(ins[i]);
     sqlite3_finalize(blobs);
     sqlite3_stmt *st = NULL;
     ok = ok &&
@@ -299,6 +310,13 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " FROM temp.file_account_day d JOIN file f ON f.id = d.file_id"
         " JOIN account a ON a.id = d.account_id JOIN region r ON r.id = d.region_id"
         " ORDER BY 1, 2, 3, 4, 5, 6",
+        "SELECT p.arn, a.source, a.name, a.kind, d.day, s.arns, d.calls FROM daily_resource d"
+        " JOIN principal p ON p.id = d.principal_id JOIN action a ON a.id = d.action_id"
+        " JOIN resource_set s ON s.id = d.set_id ORDER BY 1, 2, 3, 4, 5, 6",
+        "SELECT f.path, p.arn, a.source, a.name, d.day, s.arns, d.calls"
+        " FROM temp.file_resource d JOIN file f ON f.id = d.file_id"
+        " JOIN principal p ON p.id = d.principal_id JOIN action a ON a.id = d.action_id"
+        " JOIN resource_set s ON s.id = d.set_id ORDER BY 1, 2, 3, 4, 5, 6",
     };
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         sqlite3_stmt *st;
@@ -339,7 +357,13 @@ static inline char *store_dump(const char *store_path, bool *consistent)
         " action_id, access, events FROM daily_data))"
         " + (SELECT count(*) FROM (SELECT account_id, day, action_id, access, events FROM"
         " daily_data EXCEPT SELECT account_id, day, data_action, access, SUM(events)"
-        " FROM file_account_day WHERE access GROUP BY 1, 2, 3, 4))";
+        " FROM file_account_day WHERE access GROUP BY 1, 2, 3, 4))"
+        " + (SELECT count(*) FROM (SELECT principal_id, day, action_id, set_id, SUM(calls)"
+        " FROM file_resource GROUP BY 1, 2, 3, 4 EXCEPT SELECT principal_id, day, action_id,"
+        " set_id, calls FROM daily_resource))"
+        " + (SELECT count(*) FROM (SELECT principal_id, day, action_id, set_id, calls FROM"
+        " daily_resource EXCEPT SELECT principal_id, day, action_id, set_id, SUM(calls)"
+        " FROM file_resource GROUP BY 1, 2, 3, 4))";
     if (sqlite3_prepare_v2(db, check, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         *consistent = decoded && sqlite3_column_int64(st, 0) == 0;
     sqlite3_finalize(st);

@@ -516,6 +516,18 @@ static int take_account(void *ud, const int64_t *row)
     return take_row(ud, row, CT_FILE_ACCOUNT_COLS);
 }
 
+static int take_resource(void *ud, const int64_t *row)
+{
+    return take_row(ud, row, CT_FILE_RESOURCE_COLS);
+}
+
+static int encode(ct_buf *b, const int64_t *calls, size_t ncalls, const int64_t *accounts,
+                  size_t naccounts, const int64_t *resources, size_t nresources)
+{
+    ct_file_rows rows = {calls, ncalls, accounts, naccounts, resources, nresources};
+    return ct_file_rows_encode(b, &rows);
+}
+
 /* A file's rows blob: any values round-trip, and a blob cut short, too
  * long, or holding values no writer makes is damage, never a crash. */
 static void test_rows_blob(void)
@@ -530,28 +542,33 @@ static void test_rows_blob(void)
     /* An account row, and a data event's (read, then of unknown kind). */
     const int64_t accounts[][CT_FILE_ACCOUNT_COLS] = {
         {1, 20000, 0, 0, 2, 5}, {2, -3, 9, 1, 1, 1}, {2, -3, (int64_t)1 << 40, 3, 7, INT64_MAX}};
+    /* Resource rows: principal, day, action, set, calls. */
+    const int64_t resources[][CT_FILE_RESOURCE_COLS] = {{1, 20000, 7, 3, 2},
+                                                        {1, 20000, 7, 1, INT64_MAX}};
     ct_buf b = CT_BUF_INIT;
-    CHECK_INT(ct_file_rows_encode(&b, calls[0], 4, accounts[0], 3), 0);
+    CHECK_INT(encode(&b, calls[0], 4, accounts[0], 3, resources[0], 2), 0);
     struct decoded d = {{0}, 0, 0, 0};
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), 0);
-    CHECK_INT(d.n, 4 * CT_FILE_CALL_COLS + 3 * CT_FILE_ACCOUNT_COLS);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), 0);
+    CHECK_INT(d.n, 4 * CT_FILE_CALL_COLS + 3 * CT_FILE_ACCOUNT_COLS + 2 * CT_FILE_RESOURCE_COLS);
     CHECK(memcmp(d.vals, calls, sizeof(calls)) == 0);
     CHECK(memcmp(d.vals + 4 * CT_FILE_CALL_COLS, accounts, sizeof(accounts)) == 0);
+    CHECK(memcmp(d.vals + 4 * CT_FILE_CALL_COLS + 3 * CT_FILE_ACCOUNT_COLS, resources,
+                 sizeof(resources)) == 0);
     /* A callback's status stops the walk and comes back. */
     struct decoded stop = {{0}, 0, 2, 0};
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &stop), 99);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &stop), 99);
     CHECK_INT(stop.rows, 2);
     /* Every strict prefix, and any byte more, is damage. */
     for (size_t len = 0; len < b.len; len++) {
         struct decoded cut = {{0}, 0, 0, 0};
-        CHECK_INT(ct_file_rows_decode(b.data, len, take_call, take_account, &cut), CT_ESTORE);
+        CHECK_INT(ct_file_rows_decode(b.data, len, take_call, take_account, take_resource, &cut), CT_ESTORE);
     }
     ct_buf_append(&b, "", 1);
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
 
     /* Nothing at all is a valid blob; values no writer makes are not. */
-    CHECK_INT(ct_file_rows_encode(&b, NULL, 0, NULL, 0), 0);
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), 0);
+    CHECK_INT(encode(&b, NULL, 0, NULL, 0, NULL, 0), 0);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), 0);
     const int64_t bad[][CT_FILE_CALL_COLS] = {
         {0, 1, 1, 1, 0, 1, 0}, /* no principal */
         {1, 1, 1, 1, 2, 1, 0}, /* session flag */
@@ -559,8 +576,8 @@ static void test_rows_blob(void)
         {1, 1, 1, 1, 0, -1, 2},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        CHECK_INT(ct_file_rows_encode(&b, bad[i], 1, NULL, 0), 0);
-        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+        CHECK_INT(encode(&b, bad[i], 1, NULL, 0, NULL, 0), 0);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
     }
     const int64_t bad_accounts[][CT_FILE_ACCOUNT_COLS] = {
         {1, 20000, 0, 0, 1, 0}, /* no events */
@@ -571,14 +588,25 @@ static void test_rows_blob(void)
         {1, 20000, 5, 4, 1, 1}, /* no such access */
     };
     for (size_t i = 0; i < sizeof(bad_accounts) / sizeof(bad_accounts[0]); i++) {
-        CHECK_INT(ct_file_rows_encode(&b, NULL, 0, bad_accounts[i], 1), 0);
-        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, &d), CT_ESTORE);
+        CHECK_INT(encode(&b, NULL, 0, bad_accounts[i], 1, NULL, 0), 0);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
+    }
+    const int64_t bad_resources[][CT_FILE_RESOURCE_COLS] = {
+        {0, 20000, 1, 1, 1}, /* no principal */
+        {1, 20000, 0, 1, 1}, /* no action */
+        {1, 20000, 1, 0, 1}, /* no set */
+        {1, 20000, 1, 1, 0}, /* no calls */
+    };
+    for (size_t i = 0; i < sizeof(bad_resources) / sizeof(bad_resources[0]); i++) {
+        CHECK_INT(encode(&b, NULL, 0, NULL, 0, bad_resources[i], 1), 0);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
     }
     /* A row count beyond the bytes left, and an overlong varint. */
-    CHECK_INT(ct_file_rows_decode("\xff\xff\xff\xff\x0f", 5, take_call, take_account, &d),
+    CHECK_INT(ct_file_rows_decode("\xff\xff\xff\xff\x0f", 5, take_call, take_account,
+                                  take_resource, &d),
               CT_ESTORE);
     CHECK_INT(ct_file_rows_decode("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11, take_call,
-                                  take_account, &d),
+                                  take_account, take_resource, &d),
               CT_ESTORE);
     ct_buf_release(&b);
 }
