@@ -3,6 +3,7 @@
 # embedded/ of the build tree, which must exist before the first command runs.
 file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/embedded)
 ct_embed(ct_data_iam_actions data/iam-actions/iam_actions.tsv)
+ct_embed(ct_data_iam_resources data/iam-actions/iam_resources.tsv)
 ct_embed(ct_data_eventsource_prefix data/cloudtrail/eventsource-prefix.tsv)
 ct_embed(ct_data_event_renames data/cloudtrail/event-renames.tsv)
 ct_embed(ct_data_event_renames_apigateway data/cloudtrail/event-renames-apigateway.tsv)

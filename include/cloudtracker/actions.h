@@ -28,7 +28,8 @@ typedef enum ct_access_level {
 
 typedef struct ct_catalog ct_catalog;
 
-/* Loads the catalog compiled into the binary, and the CloudTrail tables.
+/* Loads the catalog compiled into the binary with its resource formats
+ * (data/iam-actions/iam_resources.tsv), and the CloudTrail tables.
  * *out belongs to the caller (ct_catalog_free). Errors: CT_ENOMEM, or
  * CT_EINTERNAL if the embedded data is malformed. */
 int ct_catalog_load_builtin(ct_catalog **out, ct_error *err);
@@ -37,6 +38,7 @@ int ct_catalog_load_builtin(ct_catalog **out, ct_error *err);
  * and sorted; a line repeating a name merges into one action with the more
  * sensitive level; a combined level ("Permissions management, Write") keeps
  * its specific class. Blank lines and lines starting with '#' are skipped.
+ * The catalog has no resource formats (ct_catalog_load_resources adds them).
  * Errors: CT_ENOMEM, or CT_EINPUT with err's file and line for a malformed
  * line (no tab, bad name, unknown level, extra field). */
 int ct_catalog_load_tsv(ct_catalog **out, const char *text, size_t len, const char *name,
@@ -58,6 +60,40 @@ bool ct_catalog_find(const ct_catalog *c, const char *action_lower, size_t *inde
  * range when unknown). `service` is `len` bytes, without the colon. */
 void ct_catalog_service_range(const ct_catalog *c, const char *service, size_t len,
                               size_t *begin, size_t *end);
+
+/* ---- the resources an action is evaluated against ----
+ *
+ * data/iam-actions/iam_resources.tsv (loaded with the builtin catalog) gives,
+ * for each action a statement may be scoped to the resource a CloudTrail
+ * record names, the ARN formats of the Service Authorization Reference
+ * ("arn:${Partition}:s3:::${BucketName}/${ObjectName}"): the actions with
+ * exactly one resource type, and the S3 actions that take a bucket or an
+ * access point (an object, or an object through an access point). Every other
+ * action (no resource type: Resource must be "*"; several evaluated at once)
+ * has none. See data/iam-actions/SOURCE.md. */
+
+/* Loads resource formats ("Service:Action<TAB>pattern[<TAB>pattern...]" per
+ * line, '#' comments and blank lines skipped) into a catalog loaded with
+ * ct_catalog_load_tsv, which has none until then; replaces any loaded
+ * before. `name` is used in error messages (file:line). Errors: CT_ENOMEM, or
+ * CT_EINPUT with err's file and line for a line naming an action the catalog
+ * lacks, naming one twice, without a pattern, or with a pattern that is not
+ * "arn:" followed by literal text and ${Name} variables (no wildcard, no
+ * whitespace). On error the catalog has no resource formats. */
+int ct_catalog_load_resources(ct_catalog *c, const char *text, size_t len, const char *name,
+                              ct_error *err);
+/* The ARN formats (*n of them, borrowed) of catalog action i, or NULL with
+ * *n 0 when a statement granting it may not be scoped to a resource. A format
+ * shared by several actions is one string (compare pointers to group them). */
+const char *const *ct_catalog_resource_patterns(const ct_catalog *c, size_t i, size_t *n);
+/* Whether `arn` has the ARN format `pattern` (case-sensitive). A ${Name}
+ * variable matches one or more characters other than ':' and '/'; a variable
+ * that ends the pattern after a ':' or '/' of its resource part (a resource
+ * type before it: "role/${RoleNameWithPath}", "function:${FunctionName}",
+ * "${BucketName}/${ObjectName}") matches one or more of any characters. Every
+ * other character, "${" without a closing '}' included, matches itself. A
+ * pattern of more than 1024 bytes matches nothing. */
+bool ct_arn_matches_pattern(const char *pattern, const char *arn);
 
 /* ---- what CloudTrail can show: the visibility model ----
  *

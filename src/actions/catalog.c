@@ -28,6 +28,7 @@ struct ct_catalog {
      * visibility[].inside_of): hosted[hosted_at[h] .. hosted_at[h + 1]). */
     size_t *hosted_at;
     size_t *hosted;
+    struct ct_resources *resources; /* NULL until ct_catalog_load_resources */
 };
 
 #define NAME(c, e) ((c)->arena + (e).off)
@@ -46,6 +47,7 @@ void ct_catalog_free(ct_catalog *c)
     free(c->visibility);
     free(c->hosted_at);
     free(c->hosted);
+    ct_resources_free(c->resources);
     free(c);
 }
 
@@ -374,12 +376,37 @@ int ct_catalog_load_builtin(ct_catalog **out, ct_error *err)
     }
     if (rc != 0)
         return rc;
-    rc = ct_actions_tables_load(err);
+    rc = ct_catalog_load_resources(*out, (const char *)ct_data_iam_resources,
+                                   ct_data_iam_resources_len, "data/iam-actions/iam_resources.tsv",
+                                   err);
+    if (rc == CT_EINPUT) {
+        if (err)
+            err->code = CT_EINTERNAL;
+        rc = CT_EINTERNAL;
+    }
+    if (rc == 0)
+        rc = ct_actions_tables_load(err);
     if (rc != 0) {
         ct_catalog_free(*out);
         *out = NULL;
     }
     return rc;
+}
+
+int ct_catalog_load_resources(ct_catalog *c, const char *text, size_t len, const char *name,
+                              ct_error *err)
+{
+    ct_resources_free(c->resources);
+    c->resources = NULL;
+    return ct_resources_parse(&c->resources, c, text, len, name, err);
+}
+
+const char *const *ct_catalog_resource_patterns(const ct_catalog *c, size_t i, size_t *n)
+{
+    *n = 0;
+    if (!c || i >= c->count)
+        return NULL;
+    return ct_resources_get(c->resources, i, n);
 }
 
 size_t ct_catalog_count(const ct_catalog *c)
