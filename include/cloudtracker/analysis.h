@@ -189,12 +189,48 @@ typedef struct ct_principal_question {
      * that role (in dest_account) that it opened, against the role's grants. */
     const char *dest_role;
     const ct_account_view *dest_account; /* NULL: account */
+    /* Also the resources the calls named (--resources): the answer's
+     * `scopes`. Not with dest_role: the backends keep resources per
+     * principal, not per session (CT_EUSAGE). */
+    bool resources;
 } ct_principal_question;
+
+/* The resources a used action may be limited to (--resources;
+ * docs/policy.md): the ARNs the principal's successful calls of it named,
+ * where every such call named one IAM evaluates the action against. */
+typedef struct ct_resource_scope {
+    const char **arns; /* sorted; NULL: "*" */
+    size_t arn_count;  /* at most CT_POLICY_RESOURCES_LISTED; a last one ending in '*' is a
+                        * collapsed wildcard */
+    bool collapsed;    /* more ARNs were named: `arns` holds their wildcard */
+} ct_resource_scope;
+
+/* The most ARNs a statement lists for an action; more collapse into the
+ * wildcard of their longest common prefix. */
+#define CT_POLICY_RESOURCES_LISTED 10
+
+typedef struct ct_resource_scopes {
+    ct_resource_scope *by_action; /* by catalog index; NULL: not asked */
+    size_t count;                 /* the catalog's size */
+    ct_text_arena text;
+} ct_resource_scopes;
+
+/* The scopes of the used actions of `calls`, from what `resources` (the
+ * same principal's principal_resources answer) says the successful calls
+ * named: an action gets a list only when each of its successful calls named
+ * an ARN that matches the action's resource patterns
+ * (ct_catalog_resource_patterns), and then the matching ARNs. Errors:
+ * CT_ENOMEM (out then empty). */
+int ct_resource_scopes_build(ct_resource_scopes *out, const ct_catalog *catalog,
+                             const ct_calls *calls, const ct_resources *resources,
+                             ct_error *err);
+void ct_resource_scopes_release(ct_resource_scopes *scopes);
 
 typedef struct ct_principal_answer {
     const ct_principal *principal; /* borrowed from the account's IAM data */
     const ct_principal *dest_role; /* likewise from dest_account's; NULL without */
     ct_diff diff;
+    ct_resource_scopes scopes; /* with q->resources */
 } ct_principal_answer;
 
 /* Answers the question: finds the principal (and role), asks the source
@@ -352,23 +388,29 @@ void ct_person_answer_release(ct_person_answer *answer);
 /* ---- least-privilege policies (--format policy; docs/policy.md) ---- */
 
 /* IAM's limits on a policy's size, in characters without white space:
- * a managed policy, and a role's inline policies together (IAM User Guide,
- * reference_iam-quotas, "IAM and AWS STS character limits"). */
+ * a managed policy, and a role's or a user's inline policies together (IAM
+ * User Guide, reference_iam-quotas, "IAM and AWS STS character limits"). */
 #define CT_POLICY_MANAGED_MAX 6144
 #define CT_POLICY_INLINE_ROLE_MAX 10240
+#define CT_POLICY_INLINE_USER_MAX 2048
 
 typedef struct ct_policy_options {
     bool drop_unknown; /* leave out the granted actions CloudTrail cannot show ("?") */
     bool compact;      /* service or verb wildcards where they cover nothing else */
     size_t size_limit; /* 0: CT_POLICY_MANAGED_MAX */
+    /* --resources: the used actions' resources (NULL or not built: "*"). */
+    const ct_resource_scopes *scopes;
 } ct_policy_options;
 
-/* One Allow statement on "Resource": "*". */
+/* One Allow statement. */
 typedef struct ct_policy_statement {
-    const char *sid;      /* stable: "Used" + the service ("UsedS3"), "NotVisibleInCloudTrail",
-                           * with "Part2"... when a statement had to be split */
+    const char *sid;      /* stable: "Used" + the service ("UsedS3"), "NotVisibleInCloudTrail";
+                           * "UsedS3Resources1"... for the service's actions limited to
+                           * resources; "Part2"... when a statement had to be split */
     const char **actions; /* sorted; published spelling, or "s3:Get*" with --compact */
     size_t action_count;
+    const char **resources; /* sorted ARNs (borrowed); NULL: "Resource": "*" */
+    size_t resource_count;
 } ct_policy_statement;
 
 typedef struct ct_generated_policy {
@@ -388,6 +430,9 @@ typedef struct ct_generated_policy {
      * may still block: "s3:putobject: DenyProd (Condition)". */
     const char **limited;
     size_t limited_count;
+    /* With scopes: the used actions limited to resources, and those left
+     * on "*". */
+    size_t scoped, unscoped;
     ct_text_arena text;
 } ct_generated_policy;
 

@@ -198,10 +198,27 @@ static int role_calls_through_chains(ct_analysis *a, const char *caller, const c
     return rc;
 }
 
+/* The resources a principal's calls named, as scopes of its used actions
+ * (one more question). */
+static int principal_scopes(ct_analysis *a, const char *arn, const ct_calls *calls,
+                            ct_resource_scopes *out, ct_error *err)
+{
+    ct_resources resources = {0};
+    int rc = a->source->principal_resources(a->source, arn, &a->window, &resources, err);
+    if (rc == 0)
+        rc = ct_resource_scopes_build(out, a->catalog, calls, &resources, err);
+    ct_resources_release(&resources);
+    return rc;
+}
+
 int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_principal_answer *out,
                          ct_error *err)
 {
     memset(out, 0, sizeof(*out));
+    if (q->resources && q->dest_role)
+        return ct_error_set(err, CT_EUSAGE,
+                            "resources are kept per principal, not per role session: "
+                            "--resources goes with --user or --role alone");
     const ct_account_view *dest = q->dest_account ? q->dest_account : q->account;
     int rc = find_principal(q->account, q->kind, q->name, &out->principal, err);
     if (rc == 0 && q->dest_role)
@@ -237,6 +254,8 @@ int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_prin
                          out->diff.unmapped_example) != 0)
             rc = out_of_memory(err);
     }
+    if (rc == 0 && q->resources)
+        rc = principal_scopes(a, out->principal->arn, &calls, &out->scopes, err);
     ct_calls_release(&calls);
     if (rc)
         ct_principal_answer_release(out);
@@ -246,6 +265,7 @@ int ct_analyze_principal(ct_analysis *a, const ct_principal_question *q, ct_prin
 void ct_principal_answer_release(ct_principal_answer *answer)
 {
     ct_diff_release(&answer->diff);
+    ct_resource_scopes_release(&answer->scopes);
     memset(answer, 0, sizeof(*answer));
 }
 

@@ -1,5 +1,6 @@
 /* Least-privilege policies from a diff: an Allow statement per service of
- * the actions used and still granted, and one of the granted actions
+ * the actions used and still granted (with --resources, one more per list
+ * of resources its actions are limited to), and one of the granted actions
  * CloudTrail cannot show. Nothing outside the diff's grants is ever
  * allowed: wildcards (--compact) are used only where every catalog action
  * they cover is in the statement already (docs/policy.md). */
@@ -18,10 +19,12 @@ static const char DOC_HEAD[] = "{\"Version\":\"2012-10-17\",\"Statement\":[";
 static const char DOC_TAIL[] = "]}";
 static const char ST_HEAD[] = "{\"Sid\":\"";
 static const char ST_MID[] = "\",\"Effect\":\"Allow\",\"Action\":[";
-static const char ST_TAIL[] = "],\"Resource\":\"*\"}";
+static const char ST_RESOURCE[] = "],\"Resource\":";
+static const char ST_TAIL[] = "}";
 
 typedef struct gen {
     const ct_catalog *catalog;
+    const ct_resource_scopes *scopes; /* NULL: every statement on "*" */
     ct_generated_policy *p;
     ct_error *err;
     size_t statement_cap;
@@ -34,9 +37,15 @@ static int oom(gen *g)
 
 static size_t statement_size(const ct_policy_statement *s)
 {
-    size_t n = sizeof(ST_HEAD) - 1 + strlen(s->sid) + sizeof(ST_MID) - 1 + sizeof(ST_TAIL) - 1;
+    size_t n = sizeof(ST_HEAD) - 1 + strlen(s->sid) + sizeof(ST_MID) - 1 +
+               sizeof(ST_RESOURCE) - 1 + sizeof(ST_TAIL) - 1;
     for (size_t i = 0; i < s->action_count; i++)
         n += strlen(s->actions[i]) + 2 + (i > 0); /* quotes, and the comma before */
+    if (!s->resources)
+        return n + 3; /* "*" */
+    n += 2; /* [] */
+    for (size_t i = 0; i < s->resource_count; i++)
+        n += strlen(s->resources[i]) + 2 + (i > 0);
     return n;
 }
 
@@ -76,7 +85,7 @@ static ct_policy_statement *add_statement(gen *g, const char *sid, size_t room)
         return NULL;
     p->statements = items;
     ct_policy_statement *s = &items[p->statement_count];
-    *s = (ct_policy_statement){sid, calloc(room ? room : 1, sizeof(char *)), 0};
+    *s = (ct_policy_statement){sid, calloc(room ? room : 1, sizeof(char *)), 0, NULL, 0};
     if (!s->actions || !sid)
         return NULL;
     p->statement_count++;
@@ -197,41 +206,126 @@ static int compact(gen *g, ct_policy_statement *s)
     return rc;
 }
 
-/* Adds the entries of one verdict as statements: one per service, or one
- * named `sid` for all of them. */
-static int add_statements(gen *g, const ct_diff *d, ct_verdict verdict, const char *sid,
-                          bool compacting)
+/* The resources a used entry is limited to (NULL: "*"). */
+static const ct_resource_scope *scope_of(const gen *g, const ct_diff_entry *e)
 {
-    size_t first = g->p->statement_count;
+    if (!g->scopes || !g->scopes->by_action || e->catalog_index == SIZE_MAX ||
+        e->catalog_index >= g->scopes->count)
+        return NULL;
+    const ct_resource_scope *s = &g->scopes->by_action[e->catalog_index];
+    return s->arns ? s : NULL;
+}
+
+static int compare_scopes(const ct_resource_scope *a, const ct_resource_scope *b)
+{
+    if (!a || !b)
+        return a ? 1 : b ? -1 : 0;
+    for (size_t i = 0; i < a->arn_count && i < b->arn_count; i++) {
+        int c = strcmp(a->arns[i], b->arns[i]);
+        if (c)
+            return c;
+    }
+    return (a->arn_count > b->arn_count) - (a->arn_count < b->arn_count);
+}
+
+/* The entries of one service, to order by scope ("*" first), then name. */
+typedef struct scoped_entry {
+    const ct_diff_entry *e;
+    const ct_resource_scope *scope;
+} scoped_entry;
+
+static int compare_scoped(const void *pa, const void *pb)
+{
+    const scoped_entry *a = pa, *b = pb;
+    int c = compare_scopes(a->scope, b->scope);
+    return c ? c : strcmp(a->e->action, b->e->action);
+}
+
+/* Sorts a statement's actions by their spelling and, with --compact,
+ * replaces them by wildcards where those cover nothing else. */
+static int finish_statement(gen *g, ct_policy_statement *st, bool compacting)
+{
+    qsort(st->actions, st->action_count, sizeof(char *), compare_strings);
+    return compacting ? compact(g, st) : 0;
+}
+
+/* The statements of one service's entries [first, end) of `list`: one on
+ * "*", then one per list of resources ("Resources1", ...). */
+static int add_service(gen *g, scoped_entry *list, size_t n, bool compacting)
+{
+    qsort(list, n, sizeof(*list), compare_scoped);
+    unsigned numbered = 0;
     ct_policy_statement *s = NULL;
-    const char *service = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!s || compare_scopes(list[i].scope, list[i - 1].scope) != 0) {
+            if (s) {
+                int rc = finish_statement(g, s, compacting);
+                if (rc)
+                    return rc;
+            }
+            const char *name = spelled(g, list[i].e);
+            char *sid = service_sid(g, name);
+            if (sid && list[i].scope) {
+                char numbered_sid[200];
+                snprintf(numbered_sid, sizeof(numbered_sid), "%sResources%u", sid, ++numbered);
+                sid = ct_text_strdup(&g->p->text, numbered_sid);
+            }
+            if (!(s = add_statement(g, sid, n)))
+                return oom(g);
+            if (list[i].scope) {
+                s->resources = list[i].scope->arns;
+                s->resource_count = list[i].scope->arn_count;
+            }
+        }
+        s->actions[s->action_count++] = spelled(g, list[i].e);
+    }
+    return s ? finish_statement(g, s, compacting) : 0;
+}
+
+/* The used entries: statements per service (add_service). */
+static int add_used(gen *g, const ct_diff *d, bool compacting)
+{
+    scoped_entry *list = calloc(d->count + 1, sizeof(*list));
+    if (!list)
+        return oom(g);
+    int rc = 0;
+    size_t n = 0;
+    for (size_t i = 0; rc == 0 && i <= d->count; i++) {
+        const ct_diff_entry *e = i < d->count ? &d->entries[i] : NULL;
+        if (e && e->verdict != CT_VERDICT_USED)
+            continue;
+        /* The diff is sorted by action: a service's entries come together. */
+        if (n > 0 && (!e || service_len(e->action) != service_len(list[0].e->action) ||
+                      strncmp(e->action, list[0].e->action, service_len(e->action)) != 0)) {
+            rc = add_service(g, list, n, compacting);
+            n = 0;
+        }
+        if (e) {
+            list[n] = (scoped_entry){e, scope_of(g, e)};
+            if (list[n++].scope)
+                g->p->scoped++;
+            else if (g->scopes && g->scopes->by_action)
+                g->p->unscoped++;
+        }
+    }
+    free(list);
+    return rc;
+}
+
+/* The granted entries CloudTrail cannot show, in one statement named
+ * `sid` on "*": their use leaves no record, so no resource is known. */
+static int add_unknown(gen *g, const ct_diff *d, const char *sid)
+{
+    ct_policy_statement *s = NULL;
     for (size_t i = 0; i < d->count; i++) {
         const ct_diff_entry *e = &d->entries[i];
-        if (e->verdict != verdict)
+        if (e->verdict != CT_VERDICT_UNKNOWN)
             continue;
-        const char *name = spelled(g, e);
-        size_t svc = service_len(e->action);
-        bool new_service =
-            !service || service_len(service) != svc || strncmp(service, e->action, svc) != 0;
-        if (!s || (!sid && new_service)) {
-            if (!(s = add_statement(
-                      g, sid ? ct_text_strdup(&g->p->text, sid) : service_sid(g, name), d->count)))
-                return oom(g);
-            service = e->action;
-        }
-        s->actions[s->action_count++] = name;
+        if (!s && !(s = add_statement(g, ct_text_strdup(&g->p->text, sid), d->count)))
+            return oom(g);
+        s->actions[s->action_count++] = spelled(g, e);
     }
-    /* The diff is sorted by lowercase name; the spelling can sort otherwise. */
-    for (size_t i = first; i < g->p->statement_count; i++) {
-        ct_policy_statement *st = &g->p->statements[i];
-        qsort(st->actions, st->action_count, sizeof(char *), compare_strings);
-        if (compacting && !sid) {
-            int rc = compact(g, st);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
+    return s ? finish_statement(g, s, false) : 0;
 }
 
 static int note(gen *g, const char ***list, size_t *count, size_t *cap, const char *text)
@@ -281,11 +375,15 @@ static int split_large(gen *g)
     ct_generated_policy *p = g->p;
     for (size_t i = 0; i < p->statement_count; i++) {
         ct_policy_statement *s = &p->statements[i];
-        if (ct_policy_document_size(p, i, i + 1) <= p->size_limit || s->action_count < 2)
+        if (ct_policy_document_size(p, i, i + 1) <= p->size_limit ||
+            (s->action_count < 2 && s->resource_count < 2))
             continue;
         /* Keep the first half here and move the rest into a new statement
-         * right after it; the loop then looks at both again. */
-        size_t keep = s->action_count / 2;
+         * right after it; the loop then looks at both again. One action on
+         * too many resources splits its resources instead (each part then
+         * allows the action on some of them: together, on all). */
+        bool by_resource = s->action_count < 2;
+        size_t keep = by_resource ? s->resource_count / 2 : s->action_count / 2;
         char sid[200];
         unsigned part = 2;
         const char *base = s->sid;
@@ -295,13 +393,30 @@ static int split_large(gen *g)
             part = (unsigned)strtoul(at + 4, NULL, 10) + 1;
         snprintf(sid, sizeof(sid), "%.*sPart%u", (int)base_len, base, part);
         const char *sid_copy = ct_text_strdup(&p->text, sid);
-        ct_policy_statement *moved = add_statement(g, sid_copy, s->action_count - keep);
+        ct_policy_statement *moved =
+            add_statement(g, sid_copy, by_resource ? s->action_count : s->action_count - keep);
         if (!moved)
             return oom(g);
+        if (by_resource) {
+            s = &p->statements[i];
+            memcpy(moved->actions, s->actions, s->action_count * sizeof(char *));
+            moved->action_count = s->action_count;
+            moved->resources = s->resources + keep;
+            moved->resource_count = s->resource_count - keep;
+            s->resource_count = keep;
+            ct_policy_statement tmp = *moved;
+            memmove(&p->statements[i + 2], &p->statements[i + 1],
+                    (p->statement_count - 1 - (i + 1)) * sizeof(*p->statements));
+            p->statements[i + 1] = tmp;
+            i--;
+            continue;
+        }
         s = &p->statements[i]; /* add_statement may have moved the array */
         memcpy(moved->actions, s->actions + keep, (s->action_count - keep) * sizeof(char *));
         moved->action_count = s->action_count - keep;
         s->action_count = keep;
+        moved->resources = s->resources;
+        moved->resource_count = s->resource_count;
         /* Into place after i. */
         ct_policy_statement tmp = *moved;
         memmove(&p->statements[i + 2], &p->statements[i + 1],
@@ -340,10 +455,10 @@ int ct_policy_generate(const ct_catalog *catalog, const ct_diff *diff,
 {
     memset(out, 0, sizeof(*out));
     out->size_limit = opts->size_limit ? opts->size_limit : CT_POLICY_MANAGED_MAX;
-    gen g = {catalog, out, err, 0};
-    int rc = add_statements(&g, diff, CT_VERDICT_USED, NULL, opts->compact);
+    gen g = {catalog, opts->scopes, out, err, 0};
+    int rc = add_used(&g, diff, opts->compact);
     if (rc == 0 && !opts->drop_unknown)
-        rc = add_statements(&g, diff, CT_VERDICT_UNKNOWN, "NotVisibleInCloudTrail", false);
+        rc = add_unknown(&g, diff, "NotVisibleInCloudTrail");
     if (rc == 0)
         rc = collect_notes(&g, diff, !opts->drop_unknown);
     if (rc == 0)

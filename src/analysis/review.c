@@ -321,7 +321,7 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
     rc = summarize(b, &diff, &id->actions);
     if (rc == 0)
         decide_admin(b, id, &diff, policies);
-    ct_policy_options opts = {false, false, 0};
+    ct_policy_options opts = {false, false, 0, NULL};
     if (rc == 0)
         rc = ct_policy_generate(b->a->catalog, &diff, &opts, &id->policy, b->err);
     ct_diff_release(&diff);

@@ -48,7 +48,7 @@ typedef struct cli_options {
     const char *destrole;
     const char *destaccount;
     bool show_used, show_unused, ignore_benign, ignore_unknown, no_color, skip_setup;
-    bool compact, drop_unknown; /* --format policy */
+    bool compact, drop_unknown, resources, inline_policy; /* --format policy */
     const char *start, *end;
     const char *iam;
     const char *store;

@@ -249,7 +249,7 @@ int cli_run_ingest(const cli_options *o)
     if (o->list || o->user || o->role || o->person || o->destrole || o->destaccount ||
         o->show_used || o->show_unused || o->start || o->end || o->iam || o->skip_setup ||
         o->format_given || o->output || o->compare || o->dormant_days || o->account_count > 1 ||
-        o->compact || o->drop_unknown) {
+        o->compact || o->drop_unknown || o->resources || o->inline_policy) {
         rc = ct_error_set(&err, CT_EUSAGE,
                           "ingest takes --config, --account, --store, --logs, --to, --rejects "
                           "and paths only (see --help)");

@@ -36,6 +36,7 @@ static const option options[] = {
     {"iam", VALUE, "FILE", "authorization details of --account (overrides the config)"},
     {"ignore-benign", FLAG, NULL, "hide List*/Describe* actions and List-level actions"},
     {"ignore-unknown", FLAG, NULL, "hide actions CloudTrail cannot show (\"?\")"},
+    {"inline", FLAG, NULL, "--format policy: one inline policy (role 10,240, user 2,048 chars)"},
     {"list", VALUE, "users|roles|people",
      "list users, roles or people; \"- \" marks those with no activity"},
     {"logs", MULTI, "DIR", "CloudTrail folder (repeatable; overrides files.paths)"},
@@ -43,6 +44,7 @@ static const option options[] = {
     {"output", VALUE, "FILE", "review: write here (whole or not at all), not to stdout"},
     {"person", VALUE, "NAME", "analyse this person in every role they used (people behind roles)"},
     {"rejects", VALUE, "FILE", "ingest --to elasticsearch: where rejected records go (NDJSON)"},
+    {"resources", FLAG, NULL, "--format policy, --user/--role: only the resources calls named"},
     {"role", VALUE, "NAME", "analyse this role (all of its sessions)"},
     {"show-unused", FLAG, NULL, "only granted actions that were not used (\"-\", \"?\")"},
     {"show-used", FLAG, NULL, "only actions that were used (\"  \", \"+\")"},
@@ -180,6 +182,10 @@ static void set_flag(cli_options *o, const char *n)
         o->compact = true;
     else if (!strcmp(n, "drop-unknown"))
         o->drop_unknown = true;
+    else if (!strcmp(n, "resources"))
+        o->resources = true;
+    else if (!strcmp(n, "inline"))
+        o->inline_policy = true;
 }
 
 int cli_parse(cli_options *o, int argc, char **argv, ct_error *err)
@@ -259,7 +265,7 @@ void cli_print_help(void)
         "               [--ignore-benign] [--ignore-unknown] [--no-color]\n"
         "               [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--config FILE] [--iam FILE]\n"
         "               [--logs DIR]... [--store FILE] [--skip-setup] [--format text|json|policy]\n"
-        "               [--compact] [--drop-unknown]\n"
+        "               [--compact] [--drop-unknown] [--resources] [--inline]\n"
         "  cloudtracker [--account NAME|ID] (--list people | --person NAME [--destrole NAME]\n"
         "               [--destaccount NAME|ID]) [options as above]\n"
         "  cloudtracker review [--config FILE] [--account NAME|ID]... [--start YYYY-MM-DD]\n"

@@ -72,9 +72,17 @@ static int check_usage(cli_query *q)
         return ct_error_set(err, CT_EUSAGE,
                             "--format csv and html are for `cloudtracker review`; queries print "
                             "text, json or policy");
-    if ((o->compact || o->drop_unknown) && o->format != CT_FORMAT_POLICY)
+    if ((o->compact || o->drop_unknown || o->resources || o->inline_policy) &&
+        o->format != CT_FORMAT_POLICY)
         return ct_error_set(err, CT_EUSAGE, "--%s goes with --format policy",
-                            o->compact ? "compact" : "drop-unknown");
+                            o->compact        ? "compact"
+                            : o->drop_unknown ? "drop-unknown"
+                            : o->resources    ? "resources"
+                                              : "inline");
+    if (o->resources && (o->destrole || o->person))
+        return ct_error_set(err, CT_EUSAGE,
+                            "--resources goes with --user or --role alone: resources are kept "
+                            "per principal, not per role session");
     if (o->format == CT_FORMAT_POLICY && (o->list || (o->person && !o->destrole)))
         return ct_error_set(err, CT_EUSAGE,
                             "--format policy writes the policy of one diff: --user or --role "
@@ -275,16 +283,40 @@ static int run_list(cli_query *q)
 
 /* --format policy: the diff's policy on stdout; what it leaves out, what may
  * still block it, and a split on stderr. The limit is that of a managed
- * policy, the strictest place a policy goes. */
-static int print_policy(cli_query *q, const ct_diff *diff, const ct_principal *subject)
+ * policy, the strictest place a policy goes; with --inline, that of the
+ * subject's inline policies together, which splitting cannot help. */
+static int print_policy(cli_query *q, const ct_diff *diff, const ct_principal *subject,
+                        const ct_resource_scopes *scopes)
 {
     const cli_options *o = q->opts;
-    ct_policy_options opts = {o->drop_unknown, o->compact, CT_POLICY_MANAGED_MAX};
+    size_t inline_max =
+        subject->kind == CT_PRINCIPAL_USER ? CT_POLICY_INLINE_USER_MAX : CT_POLICY_INLINE_ROLE_MAX;
+    ct_policy_options opts = {o->drop_unknown, o->compact,
+                              o->inline_policy ? SIZE_MAX : CT_POLICY_MANAGED_MAX, scopes};
     ct_generated_policy policy;
     int rc = ct_policy_generate(q->catalog, diff, &opts, &policy, &q->err);
     if (rc)
         return rc;
     ct_buf b = CT_BUF_INIT;
+    if (o->inline_policy && policy.largest > inline_max) {
+        ct_buf_printf(&b,
+                      "the policy has %zu characters, more than IAM's %zu for a %s's inline "
+                      "policies together: attach it as managed policies (without --inline)%s",
+                      policy.largest, inline_max,
+                      subject->kind == CT_PRINCIPAL_USER ? "user" : "role",
+                      o->compact ? "" : ", or try --compact");
+        cli_warn(b.data);
+    }
+    if (scopes && scopes->by_action) {
+        ct_buf_reset(&b);
+        ct_buf_printf(&b,
+                      "--resources: %zu used %s limited to the resources %s's calls named, %zu "
+                      "kept on \"*\" (some call named no resource the action is evaluated "
+                      "against, or it takes none; docs/policy.md)",
+                      policy.scoped, policy.scoped == 1 ? "action" : "actions", subject->name,
+                      policy.unscoped);
+        cli_warn(b.data);
+    }
     if (policy.statement_count == 0) {
         ct_buf_printf(&b,
                       "%s used nothing in the window that it is still granted: the policy "
@@ -331,13 +363,15 @@ static int run_diff(cli_query *q)
     question.name = o->user ? o->user : o->role;
     question.dest_role = o->destrole;
     question.dest_account = &dest;
+    question.resources = o->resources;
     ct_principal_answer answer;
     int rc = ct_analyze_principal(&q->analysis, &question, &answer, &q->err);
     if (o->format == CT_FORMAT_POLICY) {
         cli_show_notes(q);
         if (rc == 0)
             rc = print_policy(q, &answer.diff,
-                              answer.dest_role ? answer.dest_role : answer.principal);
+                              answer.dest_role ? answer.dest_role : answer.principal,
+                              &answer.scopes);
         ct_principal_answer_release(&answer);
         return rc;
     }
@@ -456,7 +490,7 @@ static int run_person(cli_query *q)
                                   : "%s used no role named %s in the window",
                               answer.person->name, o->destrole);
         else
-            rc = print_policy(q, &answer.roles[0].diff, answer.roles[0].role);
+            rc = print_policy(q, &answer.roles[0].diff, answer.roles[0].role, NULL);
         ct_person_answer_release(&answer);
         return rc;
     }

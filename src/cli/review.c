@@ -48,9 +48,10 @@ static int check_usage(review_run *r)
     if (o->show_used || o->show_unused || o->ignore_benign || o->ignore_unknown)
         return ct_error_set(err, CT_EUSAGE,
                             "review lists every verdict: --show-* and --ignore-* are for queries");
-    if (o->format == CT_FORMAT_POLICY || o->compact || o->drop_unknown)
+    if (o->format == CT_FORMAT_POLICY || o->compact || o->drop_unknown || o->resources ||
+        o->inline_policy)
         return ct_error_set(err, CT_EUSAGE,
-                            "--format policy, --compact and --drop-unknown go with --user, "
+                            "--format policy and its options go with --user, "
                             "--role or --person --destrole: a review prints text, json, csv "
                             "or html");
     if (o->iam)

@@ -64,7 +64,21 @@ static void print_document(FILE *out, const ct_generated_policy *p, size_t from,
             brk(out, indent, 3);
         fputc(']', out);
         sep(out, indent, 3);
-        fputs("\"Resource\": \"*\"", out);
+        fputs("\"Resource\": ", out);
+        if (!s->resources) {
+            fputs("\"*\"", out);
+        } else {
+            fputc('[', out);
+            for (size_t k = 0; k < s->resource_count; k++) {
+                if (k)
+                    sep(out, indent, 4);
+                else
+                    brk(out, indent, 4);
+                ct_render_json_str(out, s->resources[k]);
+            }
+            brk(out, indent, 3);
+            fputc(']', out);
+        }
         brk(out, indent, 2);
         fputc('}', out);
     }

@@ -5,7 +5,6 @@
 #include "cloudtracker/trail.h"
 #include "cloudtracker/util.h"
 
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,9 +139,10 @@ static void load_table(void)
     }
 }
 
-/* The ARNs found so far for one record (pointers into `text`). */
+/* The ARNs found so far for one record: in `out` (the caller's buffer,
+ * reused from record to record), each followed by a NUL. */
 typedef struct found {
-    ct_buf text; /* each ARN followed by NUL */
+    ct_buf *out;
     size_t offsets[CT_TRAIL_RESOURCES_MAX];
     size_t count;
     bool over; /* more than CT_TRAIL_RESOURCES_MAX */
@@ -160,22 +160,38 @@ static bool usable_arn(const char *s, size_t len)
     return true;
 }
 
+static void truncate_to(ct_buf *out, size_t len)
+{
+    out->len = len;
+    if (out->data)
+        out->data[len] = '\0';
+}
+
+/* Adds the ARN of len bytes that ends `out` (s NULL), or that `s` holds
+ * (copied to the end of `out` first); an unusable or repeated one is taken
+ * off again. */
 static int add_arn(found *f, const char *s, size_t len)
 {
-    if (!usable_arn(s, len))
-        return 0;
+    ct_buf *out = f->out;
+    size_t at = out->len - (s ? 0 : len);
+    if (s && ct_buf_append(out, s, len) != 0)
+        return CT_ENOMEM;
+    if (len < 5 || !usable_arn(out->data + at, len))
+        goto drop;
+    const char *arn = out->data + at;
     for (size_t i = 0; i < f->count; i++) {
-        const char *have = f->text.data + f->offsets[i];
-        if (strlen(have) == len && memcmp(have, s, len) == 0)
-            return 0;
+        const char *have = out->data + f->offsets[i];
+        if (strlen(have) == len && memcmp(have, arn, len) == 0)
+            goto drop;
     }
     if (f->count == CT_TRAIL_RESOURCES_MAX) {
         f->over = true;
-        return 0;
+        goto drop;
     }
-    f->offsets[f->count++] = f->text.len;
-    if (ct_buf_append(&f->text, s, len) != 0 || ct_buf_append(&f->text, "", 1) != 0)
-        return CT_ENOMEM;
+    f->offsets[f->count++] = at;
+    return ct_buf_append(out, "", 1) != 0 ? CT_ENOMEM : 0;
+drop:
+    truncate_to(out, at);
     return 0;
 }
 
@@ -199,23 +215,35 @@ static bool plain_name(const char *s)
     return s[0] && !strchr(s, ':') && !strchr(s, '\n');
 }
 
-/* Builds the ARN `value` names under `form`; leaves `arn` empty when it
- * cannot be built. */
-static int build_arn(const ct_trail_record *rec, enum form form, const char *value, ct_buf *arn)
+/* Appends the pieces (NULL-terminated list) to `out`. */
+static int put(ct_buf *out, const char *const *pieces)
+{
+    for (; *pieces; pieces++)
+        if (ct_buf_puts(out, *pieces) != 0)
+            return CT_ENOMEM;
+    return 0;
+}
+
+/* Builds the ARN `value` names under `form` at the end of `out` and adds
+ * it; adds nothing when it cannot be built. */
+static int build_arn(found *f, const ct_trail_record *rec, enum form form, const char *value)
 {
     char partition[32];
     partition_of(rec, partition, sizeof(partition));
     const char *region = rec->aws_region, *account = rec->recipient_account_id;
     bool located = region && region[0] && account && account[0];
-    ct_buf_reset(arn);
+    ct_buf *out = f->out;
+    size_t at = out->len;
+    int rc = 0;
     if (strncmp(value, "arn:", 4) == 0) {
         /* An ARN names the resource itself, in any form that accepts one
-         * (a KMS alias ARN names an alias, not the key IAM evaluates). */
-        if (form == F_KMS_KEY && !strstr(value, ":key/"))
+         * (a KMS alias ARN names an alias, not the key IAM evaluates; an
+         * S3 bucket or SQS queue parameter holding an ARN names an access
+         * point or another kind of thing). */
+        if ((form == F_KMS_KEY && !strstr(value, ":key/")) || form == F_SQS_QUEUE_URL ||
+            form == F_S3_BUCKET)
             return 0;
-        if (form == F_SQS_QUEUE_URL || form == F_S3_BUCKET)
-            return 0;
-        return ct_buf_puts(arn, value);
+        return add_arn(f, value, strlen(value));
     }
     switch (form) {
     case F_ARN:
@@ -223,17 +251,20 @@ static int build_arn(const ct_trail_record *rec, enum form form, const char *val
     case F_S3_BUCKET:
         if (!plain_name(value) || strchr(value, '/'))
             return 0;
-        return ct_buf_printf(arn, "arn:%s:s3:::%s", partition, value);
+        rc = put(out, (const char *const[]){"arn:", partition, ":s3:::", value, NULL});
+        break;
     case F_LAMBDA_FUNCTION:
         if (!located || !plain_name(value))
             return 0;
-        return ct_buf_printf(arn, "arn:%s:lambda:%s:%s:function:%s", partition, region, account,
-                             value);
+        rc = put(out, (const char *const[]){"arn:", partition, ":lambda:", region, ":", account,
+                                           ":function:", value, NULL});
+        break;
     case F_DYNAMODB_TABLE:
         if (!located || !plain_name(value) || strchr(value, '/'))
             return 0;
-        return ct_buf_printf(arn, "arn:%s:dynamodb:%s:%s:table/%s", partition, region, account,
-                             value);
+        rc = put(out, (const char *const[]){"arn:", partition, ":dynamodb:", region, ":", account,
+                                           ":table/", value, NULL});
+        break;
     case F_SQS_QUEUE_URL: {
         /* https://HOST/ACCOUNT/NAME: the account is in the URL. */
         const char *host = strncmp(value, "https://", 8) == 0   ? value + 8
@@ -244,34 +275,127 @@ static int build_arn(const ct_trail_record *rec, enum form form, const char *val
         if (!next || !region || !region[0] || next == slash + 1 || !plain_name(next + 1) ||
             strchr(next + 1, '/'))
             return 0;
-        return ct_buf_printf(arn, "arn:%s:sqs:%s:%.*s:%s", partition, region,
-                             (int)(next - slash - 1), slash + 1, next + 1);
+        rc = put(out, (const char *const[]){"arn:", partition, ":sqs:", region, ":", NULL});
+        if (rc == 0 && ct_buf_append(out, slash + 1, (size_t)(next - slash - 1)) != 0)
+            rc = CT_ENOMEM;
+        if (rc == 0)
+            rc = put(out, (const char *const[]){":", next + 1, NULL});
+        break;
     }
     case F_KMS_KEY:
         if (!located || !plain_name(value) || strncmp(value, "alias/", 6) == 0 ||
             strchr(value, '/'))
             return 0;
-        return ct_buf_printf(arn, "arn:%s:kms:%s:%s:key/%s", partition, region, account, value);
+        rc = put(out, (const char *const[]){"arn:", partition, ":kms:", region, ":", account,
+                                           ":key/", value, NULL});
+        break;
     }
-    return 0;
+    return rc != 0 ? CT_ENOMEM : add_arn(f, NULL, out->len - at);
 }
 
-/* The ARN values of the resources array (already validated JSON). */
+/* ---- the resources array ----
+ * A small walk over text the scanner has validated as JSON: the string
+ * value of each "ARN" key of the array's objects. An ARN holding an escape
+ * other than \" \\ \/ (which would hide a control or non-ASCII character)
+ * is left out: the call then names one resource fewer, never a wrong one. */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Past the string at p (its opening quote). */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p < end ? p + 1 : end;
+}
+
+/* Past the value at p, of any type (valid JSON). */
+static const char *skip_json(const char *p, const char *end)
+{
+    int depth = 0;
+    do {
+        p = skip_ws(p, end);
+        if (p >= end)
+            return end;
+        if (*p == '"') {
+            p = skip_string(p, end);
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            p++;
+        } else {
+            while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+                   *p != '\r' && *p != '\t')
+                p++;
+        }
+        p = skip_ws(p, end);
+        if (depth > 0 && p < end && (*p == ',' || *p == ':'))
+            p++;
+    } while (depth > 0 && p < end);
+    return p;
+}
+
+/* Copies the string at p (opening quote) to the end of f->out, unescaped,
+ * and adds it. */
+static int take_string(found *f, const char *p, const char *end)
+{
+    ct_buf *out = f->out;
+    size_t at = out->len;
+    for (p++; p < end && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            c = ++p < end ? *p : '\0';
+            if (c != '"' && c != '\\' && c != '/') {
+                truncate_to(out, at);
+                return 0;
+            }
+        }
+        if (ct_buf_append(out, &c, 1) != 0)
+            return CT_ENOMEM;
+    }
+    return add_arn(f, NULL, out->len - at);
+}
+
 static int add_array(found *f, const ct_trail_record *rec)
 {
-    cJSON *array = cJSON_ParseWithLength(rec->resources_json, rec->resources_len);
-    if (!array)
-        return cJSON_GetErrorPtr() ? 0 : CT_ENOMEM;
-    int rc = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, array)
-    {
-        const cJSON *arn = cJSON_GetObjectItemCaseSensitive(item, "ARN");
-        if (rc == 0 && cJSON_IsString(arn))
-            rc = add_arn(f, arn->valuestring, strlen(arn->valuestring));
+    const char *p = rec->resources_json, *end = p + rec->resources_len;
+    p = skip_ws(p, end);
+    if (p >= end || *p != '[')
+        return 0;
+    p = skip_ws(p + 1, end);
+    while (p < end && *p != ']') {
+        if (*p == '{') {
+            p = skip_ws(p + 1, end);
+            while (p < end && *p == '"') {
+                bool arn = end - p >= 6 && memcmp(p, "\"ARN\"", 5) == 0;
+                p = skip_ws(skip_string(p, end), end);
+                p = skip_ws(p < end && *p == ':' ? p + 1 : p, end);
+                if (arn && p < end && *p == '"') {
+                    int rc = take_string(f, p, end);
+                    if (rc != 0)
+                        return rc;
+                }
+                p = skip_ws(skip_json(p, end), end);
+                if (p < end && *p == ',')
+                    p = skip_ws(p + 1, end);
+            }
+            if (p < end && *p == '}')
+                p = skip_ws(p + 1, end);
+        } else {
+            p = skip_ws(skip_json(p, end), end);
+        }
+        if (p < end && *p == ',')
+            p = skip_ws(p + 1, end);
     }
-    cJSON_Delete(array);
-    return rc;
+    return 0;
 }
 
 static int compare_strings(const void *a, const void *b)
@@ -285,30 +409,37 @@ int ct_trail_resource_set(const ct_trail_record *rec, ct_buf *out, ct_error *err
     ct_buf_reset(out);
     if (T.status != 0)
         return ct_error_set(err, T.status, "%s", T.message);
-    found f = {CT_BUF_INIT, {0}, 0, false};
-    ct_buf arn = CT_BUF_INIT;
+    found f = {out, {0}, 0, false};
     int rc = rec->resources_json ? add_array(&f, rec) : 0;
     for (size_t i = 0; rc == 0 && i < T.count; i++) {
         const struct rule *r = &T.rules[i];
         const char *value = param_value(rec, r->param);
-        if (!value || strcmp(rec->event_source, r->source) != 0)
-            continue;
-        rc = build_arn(rec, r->form, value, &arn);
-        if (rc == 0 && arn.len > 0)
-            rc = add_arn(&f, arn.data, arn.len);
+        if (value && strcmp(rec->event_source, r->source) == 0)
+            rc = build_arn(&f, rec, r->form, value);
     }
     if (rc == 0 && f.over) {
+        ct_buf_reset(out);
         rc = ct_buf_puts(out, CT_TRAIL_RESOURCES_MORE);
-    } else if (rc == 0 && f.count > 0) {
+    } else if (rc == 0 && f.count == 1) {
+        out->len = strlen(out->data); /* the one ARN, without its NUL */
+    } else if (rc == 0 && f.count > 1) {
+        /* Sorted and joined by '\n', through a copy of the ARNs. */
+        char *copy = malloc(out->len);
         const char *sorted[CT_TRAIL_RESOURCES_MAX];
-        for (size_t i = 0; i < f.count; i++)
-            sorted[i] = f.text.data + f.offsets[i];
-        qsort(sorted, f.count, sizeof(sorted[0]), compare_strings);
-        for (size_t i = 0; rc == 0 && i < f.count; i++)
-            rc = ct_buf_printf(out, "%s%s", i ? "\n" : "", sorted[i]);
+        if (!copy) {
+            rc = CT_ENOMEM;
+        } else {
+            memcpy(copy, out->data, out->len);
+            for (size_t i = 0; i < f.count; i++)
+                sorted[i] = copy + f.offsets[i];
+            qsort(sorted, f.count, sizeof(sorted[0]), compare_strings);
+            ct_buf_reset(out);
+            for (size_t i = 0; rc == 0 && i < f.count; i++)
+                if ((i && ct_buf_append(out, "\n", 1) != 0) || ct_buf_puts(out, sorted[i]) != 0)
+                    rc = CT_ENOMEM;
+            free(copy);
+        }
     }
-    ct_buf_release(&f.text);
-    ct_buf_release(&arn);
     if (rc != 0) {
         ct_buf_reset(out);
         return ct_error_set(err, CT_ENOMEM, "out of memory");

@@ -241,7 +241,7 @@ static void test_principal_diff(void)
     ct_analysis a;
     analysis_init(&a, &f.base);
     ct_account_view account = demo_view();
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "ALICE", NULL, NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "ALICE", NULL, NULL, false};
     ct_principal_answer ans;
     ct_error err;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
@@ -274,7 +274,7 @@ static void test_destrole(void)
     ct_analysis a;
     analysis_init(&a, &f.base);
     ct_account_view account = demo_view();
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL, false};
     ct_principal_answer ans;
     ct_error err;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
@@ -324,7 +324,7 @@ static void test_destrole_chain(void)
     ct_analysis a;
     analysis_init(&a, &f.base);
     ct_account_view account = demo_view();
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL, false};
     ct_principal_answer ans;
     ct_error err;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
@@ -334,7 +334,7 @@ static void test_destrole_chain(void)
     CHECK_INT(verdict_of(&ans.diff, "s3:createbucket"), CT_VERDICT_USED);
     ct_principal_answer_release(&ans);
     /* bob opened neither session: only his own sessions count. */
-    ct_principal_question qb = {&account, CT_PRINCIPAL_USER, "bob", "admin", NULL};
+    ct_principal_question qb = {&account, CT_PRINCIPAL_USER, "bob", "admin", NULL, false};
     CHECK_INT(ct_analyze_principal(&a, &qb, &ans, &err), 0);
     create = entry(&ans.diff, "iam:createuser");
     CHECK(create && create->count == 1);
@@ -392,14 +392,14 @@ static void test_not_found(void)
     ct_account_view account = demo_view();
     ct_principal_answer ans;
     ct_error err;
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "nobody", NULL, NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "nobody", NULL, NULL, false};
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), CT_ENOTFOUND);
     CHECK_STR(err.message, "account demo has no user named 'nobody'");
-    ct_principal_question r = {&account, CT_PRINCIPAL_USER, "alice", "nobody", NULL};
+    ct_principal_question r = {&account, CT_PRINCIPAL_USER, "alice", "nobody", NULL, false};
     CHECK_INT(ct_analyze_principal(&a, &r, &ans, &err), CT_ENOTFOUND);
     CHECK_STR(err.message, "account demo has no role named 'nobody'");
     /* A user is not a role. */
-    ct_principal_question s = {&account, CT_PRINCIPAL_ROLE, "alice", NULL, NULL};
+    ct_principal_question s = {&account, CT_PRINCIPAL_ROLE, "alice", NULL, NULL, false};
     CHECK_INT(ct_analyze_principal(&a, &s, &ans, &err), CT_ENOTFOUND);
     CHECK(ans.principal == NULL && ans.diff.count == 0);
     CHECK_INT(f.principal_asked + f.session_asked, 0);
@@ -419,7 +419,7 @@ static void test_no_events_note(void)
     analysis_init(&a, &f.base);
     ct_account_view account = demo_view();
     ct_account_view other = {"backup", "222222222222", demo_iam};
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", &other};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", &other, false};
     ct_principal_answer ans;
     ct_error err;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
@@ -444,7 +444,7 @@ static void test_unmapped_note(void)
     ct_analysis a;
     analysis_init(&a, &f.base);
     ct_account_view account = demo_view();
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", NULL, NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", NULL, NULL, false};
     ct_principal_answer ans;
     ct_error err;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
@@ -466,7 +466,7 @@ static void test_source_failure(void)
     ct_analysis a;
     analysis_init(&a, &f.base);
     ct_account_view account = demo_view();
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", NULL, NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", NULL, NULL, false};
     ct_principal_answer ans;
     ct_error err;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), CT_EPARTIAL);
@@ -573,7 +573,7 @@ static void test_demo_store(void)
     CHECK_INT(ct_analysis_prepare(&a, true, &err), 0);
     CHECK(!a.incomplete);
     ct_account_view account = demo_view();
-    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL};
+    ct_principal_question q = {&account, CT_PRINCIPAL_USER, "alice", "admin", NULL, false};
     ct_principal_answer ans;
     CHECK_INT(ct_analyze_principal(&a, &q, &ans, &err), 0);
     /* What the golden demo_alice_destrole_admin case shows: alice created

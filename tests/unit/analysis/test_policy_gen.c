@@ -63,7 +63,7 @@ static ct_iam *load_generated(const ct_generated_policy *p, char **rendered)
 static void check_guarantees(const ct_diff *d, const char *who)
 {
     for (int variant = 0; variant < 4; variant++) {
-        ct_policy_options opts = {variant & 1, (variant & 2) != 0, 0};
+        ct_policy_options opts = {variant & 1, (variant & 2) != 0, 0, NULL};
         ct_generated_policy p;
         ct_error err;
         CHECK_INT(ct_policy_generate(catalog, d, &opts, &p, &err), 0);
@@ -381,7 +381,7 @@ static void test_split_and_compact(void)
     CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), &none, NULL, NULL, &err), 0);
     /* An administrator who used nothing: only the "?" actions, hundreds of
      * them: more than one document. */
-    ct_policy_options opts = {false, false, 0};
+    ct_policy_options opts = {false, false, 0, NULL};
     ct_generated_policy g;
     CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
     CHECK(g.document_count > 1);
@@ -409,7 +409,7 @@ static void test_split_and_compact(void)
     }
     ct_calls_sort(&calls, 0);
     CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), &calls, NULL, NULL, &err), 0);
-    opts = (ct_policy_options){true, true, 0};
+    opts = (ct_policy_options){true, true, 0, NULL};
     CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
     bool wildcard = false;
     for (size_t i = 0; i < g.statement_count; i++)
@@ -418,6 +418,159 @@ static void test_split_and_compact(void)
     CHECK(wildcard);
     ct_generated_policy_release(&g);
     check_guarantees(&d, "s3:Get* user");
+    ct_diff_release(&d);
+    ct_calls_release(&calls);
+    ct_iam_free(iam);
+}
+
+/* The statement of `g` that allows `action` (published spelling), or NULL
+ * when none or several do. */
+static const ct_policy_statement *statement_of(const ct_generated_policy *g, const char *action)
+{
+    const ct_policy_statement *found = NULL;
+    for (size_t i = 0; i < g->statement_count; i++)
+        for (size_t k = 0; k < g->statements[i].action_count; k++)
+            if (strcmp(g->statements[i].actions[k], action) == 0) {
+                if (found)
+                    return NULL;
+                found = &g->statements[i];
+            }
+    return found;
+}
+
+/* Whether the statement's Resource covers `arn`. */
+static bool covers(const ct_policy_statement *s, const char *arn)
+{
+    if (!s->resources)
+        return true;
+    for (size_t i = 0; i < s->resource_count; i++)
+        if (ct_wildcard_match(s->resources[i], arn))
+            return true;
+    return false;
+}
+
+/* --resources: an action is limited to the resources its successful calls
+ * named, only when every such call named one of a type the action is
+ * evaluated against; others keep "*"; actions with the same list share a
+ * statement; many ARNs collapse into a wildcard covering them all; a
+ * statement too large for one document is split by resources. */
+static void test_resources(void)
+{
+    const char *doc = "{\"UserDetailList\":[{\"UserName\":\"a\",\"Arn\":"
+                      "\"arn:aws:iam::111111111111:user/a\",\"UserPolicyList\":["
+                      "{\"PolicyName\":\"p\",\"PolicyDocument\":{\"Statement\":["
+                      "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}}]}]}";
+    ct_iam *iam = NULL;
+    ct_error err;
+    CHECK_INT(ct_iam_load_buffer(&iam, doc, strlen(doc), "a.json", &err), 0);
+    if (!iam)
+        return;
+    const ct_principal *p = ct_iam_find(iam, CT_PRINCIPAL_USER, "a");
+    ct_calls calls = {0};
+    ct_resources named = {0};
+    const char *s3 = "s3.amazonaws.com";
+    /* Bucket calls naming buckets a and b; the same list twice. */
+    ct_calls_add(&calls, s3, "GetBucketAcl", CT_EVENT_API, 3, 0, 17000, 17001);
+    ct_resources_add(&named, s3, "GetBucketAcl", CT_EVENT_API, "arn:aws:s3:::a", 2);
+    ct_resources_add(&named, s3, "GetBucketAcl", CT_EVENT_API, "arn:aws:s3:::b", 1);
+    ct_calls_add(&calls, s3, "GetBucketPolicy", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "GetBucketPolicy", CT_EVENT_API,
+                     "arn:aws:s3:::a\narn:aws:s3:::b", 1);
+    /* One of two calls named nothing: "*". */
+    ct_calls_add(&calls, s3, "GetBucketTagging", CT_EVENT_API, 2, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "GetBucketTagging", CT_EVENT_API, "arn:aws:s3:::a", 1);
+    /* Objects: the bucket's ARN in the same record is no object. */
+    ct_calls_add(&calls, s3, "GetObject", CT_EVENT_API, 12, 0, 17000, 17000);
+    for (int i = 0; i < 12; i++) {
+        char set[128];
+        snprintf(set, sizeof(set), "arn:aws:s3:::logs\narn:aws:s3:::logs/2024/%02d.gz", i);
+        ct_resources_add(&named, s3, "GetObject", CT_EVENT_API, set, 1);
+    }
+    ct_calls_add(&calls, s3, "PutObject", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "PutObject", CT_EVENT_API, "arn:aws:s3:::logs\narn:aws:s3:::up/x",
+                     1);
+    /* A call naming only the bucket: DeleteObject keeps "*". */
+    ct_calls_add(&calls, s3, "DeleteObject", CT_EVENT_API, 2, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "DeleteObject", CT_EVENT_API, "arn:aws:s3:::logs/k", 1);
+    ct_resources_add(&named, s3, "DeleteObject", CT_EVENT_API, "arn:aws:s3:::logs", 1);
+    /* An action that takes no resource list, and too many sets. */
+    ct_calls_add(&calls, s3, "ListBuckets", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "ListBuckets", CT_EVENT_API, "arn:aws:s3:::a", 1);
+    ct_calls_add(&calls, "sts.amazonaws.com", "AssumeRole", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, "sts.amazonaws.com", "AssumeRole", CT_EVENT_API,
+                     CT_RESOURCES_MORE, 1);
+    /* Only failed calls: not a use. */
+    ct_calls_add(&calls, "lambda.amazonaws.com", "InvokeFunction", CT_EVENT_API, 0, 2, 17000,
+                 17000);
+    ct_calls_sort(&calls, 0);
+    ct_resources_finish(&named);
+    ct_diff d;
+    CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), &calls, NULL, NULL, &err), 0);
+    ct_resource_scopes scopes;
+    CHECK_INT(ct_resource_scopes_build(&scopes, catalog, &calls, &named, &err), 0);
+    ct_policy_options opts = {true, false, 0, &scopes};
+    ct_generated_policy g;
+    CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
+    CHECK_INT((int)g.scoped, 4);
+    CHECK_INT((int)g.unscoped, 4);
+    const ct_policy_statement *acl = statement_of(&g, "s3:GetBucketAcl");
+    CHECK(acl && acl == statement_of(&g, "s3:GetBucketPolicy"));
+    if (acl) {
+        CHECK_STR(acl->sid, "UsedS3Resources1");
+        CHECK_INT((int)acl->resource_count, 2);
+        CHECK(acl->resource_count == 2 && strcmp(acl->resources[0], "arn:aws:s3:::a") == 0 &&
+              strcmp(acl->resources[1], "arn:aws:s3:::b") == 0);
+    }
+    const ct_policy_statement *any = statement_of(&g, "s3:GetBucketTagging");
+    CHECK(any && !any->resources && strcmp(any->sid, "UsedS3") == 0);
+    CHECK(any && any == statement_of(&g, "s3:DeleteObject") &&
+          any == statement_of(&g, "s3:ListAllMyBuckets"));
+    const ct_policy_statement *objects = statement_of(&g, "s3:GetObject");
+    CHECK(objects && objects->resource_count == 1 &&
+          strcmp(objects->resources[0], "arn:aws:s3:::logs/2024/*") == 0);
+    const ct_policy_statement *put = statement_of(&g, "s3:PutObject");
+    CHECK(put && put->resource_count == 1 && strcmp(put->resources[0], "arn:aws:s3:::up/x") == 0);
+    const ct_policy_statement *assume = statement_of(&g, "sts:AssumeRole");
+    CHECK(assume && !assume->resources);
+    /* Failed calls are no use: not in the policy at all. */
+    CHECK(statement_of(&g, "lambda:InvokeFunction") == NULL);
+    /* Every ARN a successful call named stays covered. */
+    for (size_t i = 0; i < named.count; i++) {
+        const ct_call_resources *r = &named.items[i];
+        char action[200];
+        snprintf(action, sizeof(action), "s3:%s",
+                 strcmp(r->event_name, "ListBuckets") == 0 ? "ListAllMyBuckets" : r->event_name);
+        const ct_policy_statement *st = statement_of(&g, action);
+        for (size_t k = 0; st && strcmp(r->event_source, s3) == 0 && k < r->set_count; k++) {
+            const char *arns = r->sets[k].arns;
+            const char *object = strchr(arns, '\n');
+            CHECK(covers(st, object ? object + 1 : arns));
+        }
+    }
+    ct_generated_policy_release(&g);
+    check_guarantees(&d, "resources");
+
+    /* A statement on more resources than a document holds is split by
+     * resources; each part is within the limit. */
+    opts.size_limit = 150;
+    CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
+    CHECK(g.largest <= 150);
+    bool acl_a = false, acl_b = false;
+    for (size_t i = 0; i < g.statement_count; i++) {
+        const ct_policy_statement *st = &g.statements[i];
+        CHECK(!st->resources || st->resource_count > 0);
+        for (size_t k = 0; k < st->action_count; k++)
+            if (strcmp(st->actions[k], "s3:GetBucketAcl") == 0 && st->resources) {
+                CHECK(st->resource_count == 1); /* split down to one each */
+                acl_a = acl_a || covers(st, "arn:aws:s3:::a");
+                acl_b = acl_b || covers(st, "arn:aws:s3:::b");
+            }
+    }
+    CHECK(acl_a && acl_b);
+    ct_generated_policy_release(&g);
+
+    ct_resource_scopes_release(&scopes);
+    ct_resources_release(&named);
     ct_diff_release(&d);
     ct_calls_release(&calls);
     ct_iam_free(iam);
@@ -434,6 +587,7 @@ int main(void)
     RUN(test_stratus_principals);
     RUN(test_random);
     RUN(test_split_and_compact);
+    RUN(test_resources);
     ct_catalog_free(catalog);
     TEST_MAIN_END();
 }

@@ -1,0 +1,199 @@
+/* --resources: the resources each used action may be limited to, from the
+ * resources the principal's successful calls named (docs/policy.md). A
+ * list narrows a grant, so it must hold every resource the action was
+ * used on: an action keeps "*" unless every successful call of it named
+ * an ARN of a resource type the action is evaluated against. */
+#include "cloudtracker/analysis.h"
+#include "cloudtracker/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What the calls of one catalog action named so far. */
+typedef struct named {
+    bool used;     /* a successful call needed the action */
+    bool anywhere; /* some successful call named nothing usable: "*" */
+    const char **arns;
+    size_t count, cap;
+} named;
+
+typedef struct build {
+    const ct_catalog *catalog;
+    ct_resource_scopes *out;
+    named *by_action;
+    ct_strmap *seen; /* "index\tarn" already in a list */
+    ct_buf key;
+} build;
+
+static int add_arn(build *b, size_t index, const char *arn, size_t len)
+{
+    ct_buf_reset(&b->key);
+    if (ct_buf_printf(&b->key, "%zu\t", index) != 0 || ct_buf_append(&b->key, arn, len) != 0)
+        return CT_ENOMEM;
+    void *v = NULL;
+    if (ct_strmap_get(b->seen, b->key.data, &v))
+        return 0;
+    named *n = &b->by_action[index];
+    const char **items = ct_array_grow(n->arns, &n->cap, n->count, sizeof(*items), 4);
+    if (!items)
+        return CT_ENOMEM;
+    n->arns = items;
+    if (!(items[n->count] = ct_text_strndup(&b->out->text, arn, len)) ||
+        ct_strmap_put(b->seen, b->key.data, (void *)1) != 0)
+        return CT_ENOMEM;
+    n->count++;
+    return 0;
+}
+
+static bool matches(const char *const *patterns, size_t n, const char *arn)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ct_arn_matches_pattern(patterns[i], arn))
+            return true;
+    return false;
+}
+
+/* The ARNs of each set the call kind named that action `index` is
+ * evaluated against; a set without one leaves the action on "*". */
+static int take_sets(build *b, size_t index, const ct_call_resources *r)
+{
+    size_t np = 0;
+    const char *const *patterns = ct_catalog_resource_patterns(b->catalog, index, &np);
+    named *n = &b->by_action[index];
+    if (np == 0) {
+        n->anywhere = true; /* the action takes no resource list */
+        return 0;
+    }
+    char arn[4096];
+    for (size_t s = 0; s < r->set_count && !n->anywhere; s++) {
+        bool any = false;
+        for (const char *p = r->sets[s].arns; *p;) {
+            const char *end = strchr(p, '\n');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            if (len < sizeof(arn)) {
+                memcpy(arn, p, len);
+                arn[len] = '\0';
+                if (matches(patterns, np, arn)) {
+                    any = true;
+                    if (add_arn(b, index, arn, len) != 0)
+                        return CT_ENOMEM;
+                }
+            }
+            p += len + (end != NULL);
+        }
+        if (!any)
+            n->anywhere = true;
+    }
+    return 0;
+}
+
+static int take_call(build *b, const ct_call *c, const ct_resources *resources)
+{
+    /* Failed calls prove no need for a resource, nor a grant on it. */
+    if (c->count == 0 || c->kind == CT_EVENT_SIGNIN || c->kind == CT_EVENT_SERVICE)
+        return 0;
+    ct_event_actions mapped;
+    if (ct_event_map(c->event_source, c->event_name, &mapped) != 0 || mapped.request_dependent)
+        return 0;
+    const ct_call_resources *r =
+        ct_resources_find(resources, c->event_source, c->event_name, c->kind);
+    /* Named nothing, too much, or not every call named something. */
+    bool unnamed = !r || r->more || r->named < c->count;
+    for (size_t k = 0; k < mapped.count; k++) {
+        size_t index;
+        if (!ct_catalog_find(b->catalog, mapped.actions[k], &index))
+            continue;
+        named *n = &b->by_action[index];
+        n->used = true;
+        if (unnamed)
+            n->anywhere = true;
+        else if (!n->anywhere && take_sets(b, index, r) != 0)
+            return CT_ENOMEM;
+    }
+    return 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* More ARNs than a statement lists: the wildcard of their longest common
+ * prefix, cut back to just after its last ':' or '/' so that it ends at a
+ * boundary of the ARN's parts. It covers every ARN named. */
+static const char *collapse(build *b, const char **arns, size_t n)
+{
+    size_t len = strlen(arns[0]);
+    for (size_t i = 1; i < n; i++) {
+        size_t k = 0;
+        while (k < len && arns[i][k] == arns[0][k])
+            k++;
+        len = k;
+    }
+    while (len > 0 && arns[0][len - 1] != ':' && arns[0][len - 1] != '/')
+        len--;
+    char *w = ct_text_strndup(&b->out->text, arns[0], len + 1);
+    if (w)
+        w[len] = '*';
+    return w;
+}
+
+static int finish(build *b)
+{
+    ct_resource_scopes *out = b->out;
+    for (size_t i = 0; i < out->count; i++) {
+        named *n = &b->by_action[i];
+        if (!n->used)
+            continue;
+        if (n->anywhere || n->count == 0)
+            continue;
+        ct_resource_scope *s = &out->by_action[i];
+        qsort(n->arns, n->count, sizeof(*n->arns), compare_strings);
+        if (n->count > CT_POLICY_RESOURCES_LISTED) {
+            const char *w = collapse(b, n->arns, n->count);
+            if (!w || !(s->arns = malloc(sizeof(*s->arns))))
+                return CT_ENOMEM;
+            s->arns[0] = w;
+            s->arn_count = 1;
+            s->collapsed = true;
+        } else {
+            s->arns = n->arns;
+            s->arn_count = n->count;
+            n->arns = NULL;
+        }
+    }
+    return 0;
+}
+
+int ct_resource_scopes_build(ct_resource_scopes *out, const ct_catalog *catalog,
+                             const ct_calls *calls, const ct_resources *resources, ct_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->count = ct_catalog_count(catalog);
+    out->by_action = calloc(out->count + 1, sizeof(*out->by_action));
+    build b = {catalog, out, calloc(out->count + 1, sizeof(named)), ct_strmap_new(), CT_BUF_INIT};
+    int rc = out->by_action && b.by_action && b.seen ? 0 : CT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < calls->count; i++)
+        rc = take_call(&b, &calls->items[i], resources);
+    if (rc == 0)
+        rc = finish(&b);
+    for (size_t i = 0; b.by_action && i < out->count; i++)
+        free(b.by_action[i].arns);
+    free(b.by_action);
+    ct_strmap_free(b.seen);
+    ct_buf_release(&b.key);
+    if (rc != 0) {
+        ct_resource_scopes_release(out);
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void ct_resource_scopes_release(ct_resource_scopes *scopes)
+{
+    for (size_t i = 0; scopes->by_action && i < scopes->count; i++)
+        free(scopes->by_action[i].arns);
+    free(scopes->by_action);
+    ct_text_release(&scopes->text);
+    memset(scopes, 0, sizeof(*scopes));
+}
