@@ -21,6 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct state {
+    const char *base; /* the input */
     size_t size;
     size_t records, rejects;
     const cJSON *array; /* the input as cJSON saw it, when it is an array */
@@ -180,6 +181,57 @@ static void compare(const ct_trail_record *r, const cJSON *o)
     }
 }
 
+/* Whether `arn` is the "ARN" string of some element of the array. */
+static bool in_array(const cJSON *array, const char *arn)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, array)
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, "ARN");
+        if (cJSON_IsString(v) && strcmp(v->valuestring, arn) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The resources span is the record's array, as JSON; the set the record
+ * names is sorted, without repeats, of usable ARNs, each from the array
+ * (cJSON's reading of it) or, when the record has one, a parameter. */
+static void check_resources(const state *st, const ct_trail_record *r, bool any_param)
+{
+    cJSON *array = NULL;
+    if (r->resources_json) {
+        if (r->resources_len < 2 || r->resources_json[0] != '[' ||
+            r->resources_json[r->resources_len - 1] != ']' ||
+            (size_t)(r->resources_json - st->base) + r->resources_len > st->size)
+            abort();
+        array = cJSON_ParseWithLength(r->resources_json, r->resources_len);
+        if (!cJSON_IsArray(array))
+            abort();
+    }
+    ct_buf set = CT_BUF_INIT;
+    ct_error err;
+    if (ct_trail_resource_set(r, &set, &err) != 0)
+        abort();
+    if (set.len && strcmp(set.data, CT_TRAIL_RESOURCES_MORE) != 0) {
+        size_t n = 0;
+        char *prev = NULL;
+        for (char *arn = strtok(set.data, "\n"); arn; arn = strtok(NULL, "\n")) {
+            if (strncmp(arn, "arn:", 4) != 0 || (prev && strcmp(prev, arn) >= 0) ||
+                ++n > CT_TRAIL_RESOURCES_MAX)
+                abort();
+            for (const char *c = arn; *c; c++)
+                if ((unsigned char)*c < 0x20)
+                    abort();
+            if (!any_param && !in_array(array, arn))
+                abort();
+            prev = arn;
+        }
+    }
+    ct_buf_release(&set);
+    cJSON_Delete(array);
+}
+
 static int on_record(void *ud, const ct_trail_record *r)
 {
     state *st = ud;
@@ -200,6 +252,15 @@ static int on_record(void *ud, const ct_trail_record *r)
                             r->response_provider};
     for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
         check_string(people[i], false);
+    const char *params[] = {r->request_bucket_name, r->request_function_name,
+                            r->request_table_name,  r->request_queue_url,
+                            r->request_topic_arn,   r->request_key_id};
+    bool any_param = r->role_arn != NULL;
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        check_string(params[i], false);
+        any_param = any_param || params[i];
+    }
+    check_resources(st, r, any_param);
     /* While cJSON and the scanner agree, element i gave callback i. */
     if (st->array) {
         if (!st->next)
@@ -224,8 +285,8 @@ static int on_reject(void *ud, size_t offset, const char *reason)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    state st = {size, 0, 0, NULL, NULL};
     const char *text = (const char *)data;
+    state st = {text, size, 0, 0, NULL, NULL};
 
     /* cJSON reads a NUL-terminated copy, so its own overreads stay quiet. */
     cJSON *doc = NULL;
@@ -286,7 +347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Naming another time field never loses a record: it can only turn
      * rejects ("missing eventTime") into records. */
     if (rc == 0) {
-        state again = {size, 0, 0, NULL, NULL};
+        state again = {text, size, 0, 0, NULL, NULL};
         ct_trail_options opts = {"@timestamp"};
         if (ct_trail_parse(text, size, &opts, on_record, on_reject, &again, &err) != 0 ||
             again.records + again.rejects != st.records + st.rejects || again.records < st.records)

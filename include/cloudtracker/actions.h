@@ -28,11 +28,17 @@ typedef enum ct_access_level {
 
 typedef struct ct_catalog ct_catalog;
 
-/* Loads the catalog compiled into the binary with its resource formats
- * (data/iam-actions/iam_resources.tsv), and the CloudTrail tables.
+/* Loads the catalog compiled into the binary, and the CloudTrail tables.
  * *out belongs to the caller (ct_catalog_free). Errors: CT_ENOMEM, or
  * CT_EINTERNAL if the embedded data is malformed. */
 int ct_catalog_load_builtin(ct_catalog **out, ct_error *err);
+/* Adds the resource formats compiled into the binary
+ * (data/iam-actions/iam_resources.tsv) to a builtin catalog: only what
+ * --resources needs, so other questions do not pay for reading them.
+ * Errors as ct_catalog_load_builtin's. */
+int ct_catalog_load_builtin_resources(ct_catalog *c, ct_error *err);
+/* Whether resource formats were loaded (by either function). */
+bool ct_catalog_has_resources(const ct_catalog *c);
 /* Same from a TSV text in memory ("Service:Action<TAB>Level" per line); used
  * by tests. `name` is used in error messages (file:line). Names are lowercased
  * and sorted; a line repeating a name merges into one action with the more

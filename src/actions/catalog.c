@@ -28,7 +28,7 @@ struct ct_catalog {
      * visibility[].inside_of): hosted[hosted_at[h] .. hosted_at[h + 1]). */
     size_t *hosted_at;
     size_t *hosted;
-    struct ct_resources *resources; /* NULL until ct_catalog_load_resources */
+    struct ct_resource_formats *resources; /* NULL until ct_catalog_load_resources */
 };
 
 #define NAME(c, e) ((c)->arena + (e).off)
@@ -47,7 +47,7 @@ void ct_catalog_free(ct_catalog *c)
     free(c->visibility);
     free(c->hosted_at);
     free(c->hosted);
-    ct_resources_free(c->resources);
+    ct_resource_formats_free(c->resources);
     free(c);
 }
 
@@ -376,16 +376,7 @@ int ct_catalog_load_builtin(ct_catalog **out, ct_error *err)
     }
     if (rc != 0)
         return rc;
-    rc = ct_catalog_load_resources(*out, (const char *)ct_data_iam_resources,
-                                   ct_data_iam_resources_len, "data/iam-actions/iam_resources.tsv",
-                                   err);
-    if (rc == CT_EINPUT) {
-        if (err)
-            err->code = CT_EINTERNAL;
-        rc = CT_EINTERNAL;
-    }
-    if (rc == 0)
-        rc = ct_actions_tables_load(err);
+    rc = ct_actions_tables_load(err);
     if (rc != 0) {
         ct_catalog_free(*out);
         *out = NULL;
@@ -393,12 +384,32 @@ int ct_catalog_load_builtin(ct_catalog **out, ct_error *err)
     return rc;
 }
 
+int ct_catalog_load_builtin_resources(ct_catalog *c, ct_error *err)
+{
+    int rc = ct_catalog_load_resources(c, (const char *)ct_data_iam_resources,
+                                       ct_data_iam_resources_len,
+                                       "data/iam-actions/iam_resources.tsv", err);
+    if (rc == CT_EINPUT) {
+        /* The embedded table is checked by the tests, so a parse error
+         * here is a build problem, not bad user input. */
+        if (err)
+            err->code = CT_EINTERNAL;
+        rc = CT_EINTERNAL;
+    }
+    return rc;
+}
+
+bool ct_catalog_has_resources(const ct_catalog *c)
+{
+    return c->resources != NULL;
+}
+
 int ct_catalog_load_resources(ct_catalog *c, const char *text, size_t len, const char *name,
                               ct_error *err)
 {
-    ct_resources_free(c->resources);
+    ct_resource_formats_free(c->resources);
     c->resources = NULL;
-    return ct_resources_parse(&c->resources, c, text, len, name, err);
+    return ct_resource_formats_parse(&c->resources, c, text, len, name, err);
 }
 
 const char *const *ct_catalog_resource_patterns(const ct_catalog *c, size_t i, size_t *n)
@@ -406,7 +417,7 @@ const char *const *ct_catalog_resource_patterns(const ct_catalog *c, size_t i, s
     *n = 0;
     if (!c || i >= c->count)
         return NULL;
-    return ct_resources_get(c->resources, i, n);
+    return ct_resource_formats_get(c->resources, i, n);
 }
 
 size_t ct_catalog_count(const ct_catalog *c)

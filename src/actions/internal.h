@@ -54,19 +54,19 @@ bool ct_actions_source_prefix(const char *event_source, char *out, size_t size);
  * Borrowed, valid for the life of the process. */
 const ct_event_actions *ct_actions_event_rule(const char *key);
 
-/* ---- the resource formats of the catalog's actions (resources.c) ---- */
+/* ---- the resource formats of the catalog's actions (resource_formats.c) ---- */
 
-struct ct_resources;
+struct ct_resource_formats;
 
 /* Parses iam_resources.tsv text for catalog c (see
  * ct_catalog_load_resources); *out belongs to the caller
- * (ct_resources_free). */
-int ct_resources_parse(struct ct_resources **out, const ct_catalog *c, const char *text, size_t len,
+ * (ct_resource_formats_free). */
+int ct_resource_formats_parse(struct ct_resource_formats **out, const ct_catalog *c, const char *text, size_t len,
                        const char *name, ct_error *err);
-void ct_resources_free(struct ct_resources *r);
+void ct_resource_formats_free(struct ct_resource_formats *r);
 /* The formats of catalog action i (i < the catalog's count), or NULL with
  * *n 0; r may be NULL (no formats loaded). */
-const char *const *ct_resources_get(const struct ct_resources *r, size_t i, size_t *n);
+const char *const *ct_resource_formats_get(const struct ct_resource_formats *r, size_t i, size_t *n);
 
 /* ---- the row reader the tables share (tables.c) ---- */
 

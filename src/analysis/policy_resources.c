@@ -53,8 +53,20 @@ static bool matches(const char *const *patterns, size_t n, const char *arn)
     return false;
 }
 
+/* Whether a set names an S3 access point (":accesspoint/" in an ARN of
+ * s3, s3-object-lambda or a Multi-Region Access Point). A request through
+ * one is evaluated against the access point's ARN, which its record names
+ * without the object ("Monitoring and logging access points", Amazon S3
+ * User Guide: the entry lists the access point and the bucket and object
+ * ARNs): limiting the action to the object or bucket would deny it. */
+static bool through_access_point(const char *arns)
+{
+    return strstr(arns, ":accesspoint/") != NULL;
+}
+
 /* The ARNs of each set the call kind named that action `index` is
- * evaluated against; a set without one leaves the action on "*". */
+ * evaluated against; a set without one, or naming an S3 access point,
+ * leaves the action on "*". */
 static int take_sets(build *b, size_t index, const ct_call_resources *r)
 {
     size_t np = 0;
@@ -66,6 +78,10 @@ static int take_sets(build *b, size_t index, const ct_call_resources *r)
     }
     char arn[4096];
     for (size_t s = 0; s < r->set_count && !n->anywhere; s++) {
+        if (through_access_point(r->sets[s].arns)) {
+            n->anywhere = true;
+            break;
+        }
         bool any = false;
         for (const char *p = r->sets[s].arns; *p;) {
             const char *end = strchr(p, '\n');
@@ -169,6 +185,11 @@ int ct_resource_scopes_build(ct_resource_scopes *out, const ct_catalog *catalog,
                              const ct_calls *calls, const ct_resources *resources, ct_error *err)
 {
     memset(out, 0, sizeof(*out));
+    /* Without formats every action would silently keep "*". */
+    if (!ct_catalog_has_resources(catalog))
+        return ct_error_set(err, CT_EINTERNAL,
+                            "the catalog was loaded without its resource formats "
+                            "(ct_catalog_load_builtin_resources)");
     out->count = ct_catalog_count(catalog);
     out->by_action = calloc(out->count + 1, sizeof(*out->by_action));
     build b = {catalog, out, calloc(out->count + 1, sizeof(named)), ct_strmap_new(), CT_BUF_INIT};

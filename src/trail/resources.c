@@ -344,22 +344,27 @@ static const char *skip_json(const char *p, const char *end)
 }
 
 /* Copies the string at p (opening quote) to the end of f->out, unescaped,
- * and adds it. */
+ * and adds it. Runs without escapes go in one piece. */
 static int take_string(found *f, const char *p, const char *end)
 {
     ct_buf *out = f->out;
     size_t at = out->len;
-    for (p++; p < end && *p != '"'; p++) {
-        char c = *p;
-        if (c == '\\') {
-            c = ++p < end ? *p : '\0';
+    for (p++; p < end && *p != '"';) {
+        const char *run = p;
+        while (p < end && *p != '"' && *p != '\\')
+            p++;
+        if (p > run && ct_buf_append(out, run, (size_t)(p - run)) != 0)
+            return CT_ENOMEM;
+        if (p < end && *p == '\\') {
+            char c = p + 1 < end ? p[1] : '\0';
             if (c != '"' && c != '\\' && c != '/') {
                 truncate_to(out, at);
                 return 0;
             }
+            if (ct_buf_append(out, &c, 1) != 0)
+                return CT_ENOMEM;
+            p += 2;
         }
-        if (ct_buf_append(out, &c, 1) != 0)
-            return CT_ENOMEM;
     }
     return add_arn(f, NULL, out->len - at);
 }

@@ -419,6 +419,12 @@ int main(void)
     ct_error err;
     ct_error_clear(&err);
     CHECK_INT(ct_catalog_load_builtin(&cat, &err), 0);
+    if (cat) {
+        /* Loaded on demand only. */
+        CHECK(!ct_catalog_has_resources(cat));
+        CHECK_INT(ct_catalog_load_builtin_resources(cat, &err), 0);
+        CHECK(ct_catalog_has_resources(cat));
+    }
     if (!cat) {
         fprintf(stderr, "cannot load the builtin catalog: %s\n", err.message);
         return 1;

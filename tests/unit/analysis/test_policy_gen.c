@@ -493,6 +493,11 @@ static void test_resources(void)
     ct_calls_add(&calls, s3, "DeleteObject", CT_EVENT_API, 2, 0, 17000, 17000);
     ct_resources_add(&named, s3, "DeleteObject", CT_EVENT_API, "arn:aws:s3:::logs/k", 1);
     ct_resources_add(&named, s3, "DeleteObject", CT_EVENT_API, "arn:aws:s3:::logs", 1);
+    /* Through an access point: IAM evaluates the access point's ARN, which
+     * the record does not name with the object: "*". */
+    ct_calls_add(&calls, s3, "PutObjectAcl", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "PutObjectAcl", CT_EVENT_API,
+                     "arn:aws:s3:::logs/k\narn:aws:s3:us-east-1:111111111111:accesspoint/ap", 1);
     /* An action that takes no resource list, and too many sets. */
     ct_calls_add(&calls, s3, "ListBuckets", CT_EVENT_API, 1, 0, 17000, 17000);
     ct_resources_add(&named, s3, "ListBuckets", CT_EVENT_API, "arn:aws:s3:::a", 1);
@@ -512,7 +517,7 @@ static void test_resources(void)
     ct_generated_policy g;
     CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
     CHECK_INT((int)g.scoped, 4);
-    CHECK_INT((int)g.unscoped, 4);
+    CHECK_INT((int)g.unscoped, 5);
     const ct_policy_statement *acl = statement_of(&g, "s3:GetBucketAcl");
     CHECK(acl && acl == statement_of(&g, "s3:GetBucketPolicy"));
     if (acl) {
@@ -524,7 +529,8 @@ static void test_resources(void)
     const ct_policy_statement *any = statement_of(&g, "s3:GetBucketTagging");
     CHECK(any && !any->resources && strcmp(any->sid, "UsedS3") == 0);
     CHECK(any && any == statement_of(&g, "s3:DeleteObject") &&
-          any == statement_of(&g, "s3:ListAllMyBuckets"));
+          any == statement_of(&g, "s3:ListAllMyBuckets") &&
+          any == statement_of(&g, "s3:PutObjectAcl"));
     const ct_policy_statement *objects = statement_of(&g, "s3:GetObject");
     CHECK(objects && objects->resource_count == 1 &&
           strcmp(objects->resources[0], "arn:aws:s3:::logs/2024/*") == 0);
@@ -579,7 +585,8 @@ static void test_resources(void)
 int main(void)
 {
     ct_error err;
-    if (ct_catalog_load_builtin(&catalog, &err) != 0) {
+    if (ct_catalog_load_builtin(&catalog, &err) != 0 ||
+        ct_catalog_load_builtin_resources(catalog, &err) != 0) {
         fprintf(stderr, "setup: %s\n", err.message);
         return 1;
     }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct ct_resources {
+struct ct_resource_formats {
     /* Per catalog action: the first of its formats in `slots` << 8 | their
      * count; 0 when it has none. */
     uint32_t *at;
@@ -25,7 +25,7 @@ struct ct_resources {
 #define MAX_PER_LINE 255u
 #define MAX_SLOTS (UINT32_MAX >> 8)
 
-void ct_resources_free(struct ct_resources *r)
+void ct_resource_formats_free(struct ct_resource_formats *r)
 {
     if (!r)
         return;
@@ -35,7 +35,7 @@ void ct_resources_free(struct ct_resources *r)
     free(r);
 }
 
-const char *const *ct_resources_get(const struct ct_resources *r, size_t i, size_t *n)
+const char *const *ct_resource_formats_get(const struct ct_resource_formats *r, size_t i, size_t *n)
 {
     uint32_t v = r ? r->at[i] : 0;
     *n = v & MAX_PER_LINE;
@@ -81,7 +81,7 @@ static const char *format_problem(const char *f, size_t n, size_t *at)
 }
 
 /* The interned copy of format f (n bytes), added to `formats` when new. */
-static const char *intern_format(struct ct_resources *r, ct_strmap *formats, ct_buf *key,
+static const char *intern_format(struct ct_resource_formats *r, ct_strmap *formats, ct_buf *key,
                                  const char *f, size_t n)
 {
     ct_buf_reset(key);
@@ -133,7 +133,7 @@ struct seen_list {
 
 /* Stores the formats of a line's fields (checked) as a new list; returns its
  * `at` value, or 0 when out of memory. */
-static uint32_t add_list(struct ct_resources *r, ct_strmap *formats, ct_buf *key,
+static uint32_t add_list(struct ct_resource_formats *r, ct_strmap *formats, ct_buf *key,
                          const char *fields, const char *end)
 {
     size_t start = r->nslots;
@@ -152,14 +152,14 @@ static uint32_t add_list(struct ct_resources *r, ct_strmap *formats, ct_buf *key
     return (uint32_t)(start << 8 | (r->nslots - start));
 }
 
-int ct_resources_parse(struct ct_resources **out, const ct_catalog *c, const char *text, size_t len,
+int ct_resource_formats_parse(struct ct_resource_formats **out, const ct_catalog *c, const char *text, size_t len,
                        const char *name, ct_error *err)
 {
     *out = NULL;
     if (!name)
         name = "(resources)";
     int rc = 0;
-    struct ct_resources *r = calloc(1, sizeof(*r));
+    struct ct_resource_formats *r = calloc(1, sizeof(*r));
     ct_strmap *formats = ct_strmap_new();
     ct_buf key = CT_BUF_INIT;
     /* The lists of the current service (a list is nearly always shared by
@@ -255,7 +255,7 @@ done:
     ct_buf_release(&key);
     free(seen);
     if (rc != 0) {
-        ct_resources_free(r);
+        ct_resource_formats_free(r);
         return rc;
     }
     *out = r;
