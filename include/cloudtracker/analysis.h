@@ -444,6 +444,12 @@ int ct_policy_violations_error(const ct_policy_violations *violations, const cha
                                ct_error *err);
 void ct_policy_violations_release(ct_policy_violations *violations);
 
+/* Renders a generated policy's documents as the caller's report prints
+ * them (report.h: ct_report_render_policy), for ct_policy_check. Returns 0
+ * or CT_ENOMEM. */
+typedef int (*ct_policy_render_fn)(void *ud, const ct_generated_policy *policy,
+                                   ct_policy_texts *out);
+
 /* ---- the access review (cloudtracker review; docs/review.md) ---- */
 
 typedef enum ct_review_kind {
@@ -574,6 +580,11 @@ typedef struct ct_review_question {
     const ct_identity_store *const *users; /* Identity Center user lists (may be none) */
     size_t user_lists;
     unsigned dormant_days; /* > 0 */
+    /* With render_policy: each user's and role's policy, rendered by it, is
+     * proved (ct_policy_check) as it is made; a violation fails the review
+     * (ct_policy_violations_error). NULL: not checked. */
+    ct_policy_render_fn render_policy;
+    void *render_ud;
 } ct_review_question;
 
 typedef struct ct_review {
