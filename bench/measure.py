@@ -10,6 +10,11 @@
       Checks that cloudtracker's used actions for --user equal the jq answer.
   measure.py crosscheck-people --manifest FILE --account NAME --ct FILE
       Checks that cloudtracker's --list people equals the people the generator planned.
+  measure.py policy-all --config FILE --account NAME -- CT [OPTIONS...]
+      Runs `CT OPTIONS --user U --format policy` (--role R) for every user and role of the
+      account's IAM file (the config's `iam:`), one process each; cloudtracker proves each policy
+      before it prints it, so a success is exit status 0 and a JSON policy on stdout. Prints one
+      line, exits 1 when any failed.
   measure.py report --results FILE --archive DIR [--small DIR] [--md OUT] [--info K=V ...]
       Prints the table, each number next to the baseline measured in the same run.
 Standard library only."""
@@ -193,6 +198,8 @@ def cmd_report(a):
             title, bad, q["n"], q["wall"], q["rss"], pct, goal))
         if label == "q-policy-user" and info.get("crosscheck_policy"):
             out("| | | | | `--format policy` vs `--user user000`: %s |" % info["crosscheck_policy"])
+        if label == "q-policy-role" and info.get("policy_all"):
+            out("| | | | | `--format policy` of every user and role: %s |" % info["policy_all"])
         if label == "q-review" and info.get("crosscheck_review"):
             out("| | | | | `review` vs `--user user000` and `--list users`: %s |" % info["crosscheck_review"])
         if label == "q-people" and info.get("crosscheck_people"):
@@ -259,6 +266,62 @@ def cmd_crosscheck_policy(a):
     return 0
 
 
+def config_iam(config, account):
+    """The IAM file of an account in a config.yaml as gen_archive.py writes it (accounts: a list
+    of `name:`, `id:`, `iam:` entries): a reader for that shape only, the standard library has
+    no YAML."""
+    current, found = None, None
+    for line in open(config):
+        key, _, value = line.strip().lstrip("- ").partition(":")
+        value = value.strip().strip('"\'')
+        if key == "name":
+            current = value
+        elif key == "iam" and current == account:
+            found = value
+    if not found:
+        raise SystemExit("measure.py: no iam file for account %s in %s" % (account, config))
+    return os.path.join(os.path.dirname(os.path.abspath(config)), found)
+
+
+def cmd_policy_all(a):
+    """--format policy for every user and role of the IAM file: cloudtracker checks each policy
+    with its own policy engine before printing it (exit 1, nothing printed, on a violation), so
+    this counts the principals whose policy came out."""
+    argv = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    with open(config_iam(a.config, a.account)) as f:
+        iam = json.load(f)
+    principals = [("--user", u["UserName"]) for u in iam.get("UserDetailList", [])] + \
+                 [("--role", r["RoleName"]) for r in iam.get("RoleDetailList", [])]
+    ok, split, empty, failed = 0, 0, 0, []
+    t0 = time.perf_counter()
+    for flag, name in principals:
+        p = subprocess.run(argv + [flag, name, "--format", "policy"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        try:
+            doc = json.loads(p.stdout) if p.returncode == 0 else None
+        except ValueError:
+            doc = None
+        if doc is None:
+            why = (p.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+            failed.append("%s %s: exit %d: %s" % (flag[2:], name, p.returncode, why[:300]))
+            continue
+        docs = doc if isinstance(doc, list) else [doc]
+        ok += 1
+        split += len(docs) > 1
+        empty += not any(st["Action"] for d in docs for st in d["Statement"])
+    wall = time.perf_counter() - t0
+    users = sum(1 for f, _ in principals if f == "--user")
+    summary = "%d of %d principals (%d users, %d roles) printed a policy that passed its self-check " \
+              "(%d split, %d granting nothing), %.1f s for all (%.0f ms each)" % (
+                  ok, len(principals), users, len(principals) - users, split, empty, wall,
+                  1000 * wall / max(len(principals), 1))
+    if failed:
+        print("FAILED: %s; %d failed: %s" % (summary, len(failed), "; ".join(failed[:3])))
+        return 1
+    print(summary)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -289,10 +352,14 @@ def main():
     c.add_argument("--review", required=True)
     c.add_argument("--user-out", required=True)
     c.add_argument("--list-out", required=True)
+    c = sub.add_parser("policy-all")
+    c.add_argument("--config", required=True)
+    c.add_argument("--account", required=True)
+    c.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     return {"run": cmd_run, "report": cmd_report, "crosscheck": cmd_crosscheck,
             "crosscheck-people": cmd_crosscheck_people, "crosscheck-review": cmd_crosscheck_review,
-            "crosscheck-policy": cmd_crosscheck_policy}[a.what](a)
+            "crosscheck-policy": cmd_crosscheck_policy, "policy-all": cmd_policy_all}[a.what](a)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,7 @@ CROSS=""
 PCROSS=""
 RCROSS=""
 PLCROSS=""
+PACHECK=""
 clear_store() { rm -f "$1/store.db" "$1/store.db-wal" "$1/store.db-shm" "$1/store.db-journal"; }
 
 # --- (b) ingest -----------------------------------------------------------------------------
@@ -187,6 +188,13 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     PLCROSS=$(python3 "$BENCH/measure.py" crosscheck-policy --policy "$RUN/q-policy-user.out" \
         --user-out "$RUN/q-user.out") || STATUS=1
     echo "run.sh: --format policy against --user user000: $PLCROSS" >&2
+    # Every user and role of the archive's IAM file: cloudtracker proves each policy with its
+    # own policy engine before it prints it, so this counts the policies that came out.
+    say "--format policy of every user and role, one process each"
+    PACHECK=$(python3 "$BENCH/measure.py" policy-all --config "$A/config.yaml" --account "$ACCT_NAME" -- \
+        "$CT" --config "$A/config.yaml" --account "$ACCT_NAME" --skip-setup --start "$START" --end "$END") ||
+        STATUS=1
+    echo "run.sh: --format policy of every principal: $PACHECK" >&2
 fi
 
 # --- (e) peak memory at 3/10 of the size ------------------------------------------------
@@ -216,7 +224,8 @@ python3 "$BENCH/measure.py" report --results "$RESULTS" --archive "$A" ${S:+--sm
     --info "machine=$(nproc) x ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GB RAM", $2/1048576}' /proc/meminfo)" \
     --info "commit=commit $COMMIT, $(basename "$BUILD"); load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
     --info "jq_lines=$JQ_LINES" --info "skip=${SKIP:-}" --info "crosscheck=${CROSS:-}" \
-    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}" --info "crosscheck_review=${RCROSS:-}" --info "crosscheck_policy=${PLCROSS:-}"
+    --info "person=$PERSON" --info "crosscheck_people=${PCROSS:-}" --info "crosscheck_review=${RCROSS:-}" --info "crosscheck_policy=${PLCROSS:-}" \
+    --info "policy_all=${PACHECK:-}"
 cp "$RUN/report.md" "$OUT/last-report.md"
 echo >&2
 echo "run.sh: logs and outputs in $RUN" >&2

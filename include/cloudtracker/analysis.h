@@ -448,6 +448,53 @@ void ct_generated_policy_release(ct_generated_policy *policy);
  * IAM counts (JSON without white space). */
 size_t ct_policy_document_size(const ct_generated_policy *policy, size_t from, size_t to);
 
+/* A generated policy as text: each document's JSON exactly as it is
+ * printed (src/report/ renders it: ct_report_render_policy). */
+typedef struct ct_policy_texts {
+    char **documents; /* NUL-terminated, owned */
+    size_t *lengths;
+    size_t count;
+} ct_policy_texts;
+/* Frees the documents; the texts are then empty. */
+void ct_policy_texts_release(ct_policy_texts *texts);
+
+/* What ct_policy_check found wrong: how many violations, and the messages
+ * of the first CT_POLICY_CHECK_KEPT of them. */
+#define CT_POLICY_CHECK_KEPT 8
+typedef struct ct_policy_violations {
+    size_t count; /* 0: the guarantees hold */
+    ct_notes first;
+} ct_policy_violations;
+
+/* Proves the guarantees of a policy generated from `diff` with `opts`,
+ * reading its rendered documents back with the IAM module
+ * (ct_policy_set_parse) and evaluating them with the policy engine
+ * (ct_policy_expand over `catalog`, ct_policy_decide for the actions the
+ * catalog lacks). A violation is each of: a document that is not a valid
+ * policy document (JSON, statements: the check stops there) or larger than
+ * the size limit (opts->size_limit, 0: CT_POLICY_MANAGED_MAX, as
+ * ct_policy_text_size counts); a used action the documents do not allow; a
+ * catalog action they allow that is not used, or not "?" (or "?" with
+ * opts->drop_unknown); an action used or tried but not granted that they
+ * allow. Allows limited by Resource or Condition count as allowing (the
+ * engine's rule), so the check is at action level. Fills *out (cleared
+ * first) and returns 0 whether or not it found violations; CT_ENOMEM with
+ * `err` set, *out then empty. */
+int ct_policy_check(const ct_catalog *catalog, const ct_diff *diff, const ct_policy_options *opts,
+                    const ct_policy_texts *texts, ct_policy_violations *out, ct_error *err);
+/* Makes violations an error: returns 0 when there are none, else
+ * CT_EINTERNAL (the generator has a bug) with a message naming `what`
+ * ("user alice") and the first violations. */
+int ct_policy_violations_error(const ct_policy_violations *violations, const char *what,
+                               ct_error *err);
+void ct_policy_violations_release(ct_policy_violations *violations);
+
+/* Renders a generated policy's documents as the caller's report prints
+ * them (report.h: ct_report_render_policy), for ct_policy_check. Returns 0
+ * or CT_ENOMEM. */
+typedef int (*ct_policy_render_fn)(void *ud, const ct_generated_policy *policy,
+                                   ct_policy_texts *out);
+
 /* ---- the access review (cloudtracker review; docs/review.md) ---- */
 
 typedef enum ct_review_kind {
@@ -578,6 +625,11 @@ typedef struct ct_review_question {
     const ct_identity_store *const *users; /* Identity Center user lists (may be none) */
     size_t user_lists;
     unsigned dormant_days; /* > 0 */
+    /* With render_policy: each user's and role's policy, rendered by it, is
+     * proved (ct_policy_check) as it is made; a violation fails the review
+     * (ct_policy_violations_error). NULL: not checked. */
+    ct_policy_render_fn render_policy;
+    void *render_ud;
 } ct_review_question;
 
 typedef struct ct_review {

@@ -109,6 +109,26 @@ const ct_principal *ct_iam_find(const ct_iam *iam, ct_principal_kind kind, const
 typedef struct ct_policy_set ct_policy_set;
 const ct_policy_set *ct_iam_policies(const ct_iam *iam, const ct_principal *p);
 
+/* Compiles policy documents given as JSON text, each one document as IAM
+ * takes it (a JSON object with a Statement: what `aws iam create-policy
+ * --policy-document` reads), into one set: the identity policies of a
+ * principal that has them all and no permissions boundary. Statements are
+ * read as the loader reads them (ct_iam_load_file). Policy names in
+ * decisions are `name` and the document's number from 1 ("generated 2").
+ * Refused with CT_EIAM naming "<name>, document N": empty text, a NUL byte,
+ * a JSON syntax error or trailing text (with line:col), nesting deeper than
+ * CT_IAM_MAX_DEPTH, not an object, a malformed statement. Other error:
+ * CT_ENOMEM. *out belongs to the caller (ct_policy_set_free). */
+int ct_policy_set_parse(ct_policy_set **out, const char *const *documents, const size_t *lengths,
+                        size_t count, const char *name, ct_error *err);
+/* Frees a set of ct_policy_set_parse. NULL, and a set borrowed from a
+ * ct_iam, are harmless. */
+void ct_policy_set_free(ct_policy_set *set);
+/* A policy document's size as IAM counts it against its limits: its
+ * characters (UTF-8 sequences count one) without the white space between
+ * JSON tokens, for JSON text of `len` bytes. */
+size_t ct_policy_text_size(const char *json, size_t len);
+
 /* Case-insensitive (ASCII) IAM wildcard match: `*` any run including an
  * empty one, `?` exactly one byte. Never backtracks exponentially. */
 bool ct_wildcard_match(const char *pattern, const char *text);

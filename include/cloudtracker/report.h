@@ -99,8 +99,17 @@ typedef struct ct_review_report {
 int ct_report_print_review(FILE *out, ct_format format, const ct_review_report *report);
 
 /* Writes --format policy: the generated policy as one IAM policy document,
- * or a JSON array of documents when it was split (docs/policy.md). Returns
- * 0, or CT_EIO when writing fails. */
+ * or a JSON array of documents when it was split (docs/policy.md):
+ * ct_report_render_policy then ct_report_write_policy. Returns 0, CT_EIO
+ * when writing fails, or CT_ENOMEM. */
 int ct_report_print_policy(FILE *out, const ct_generated_policy *policy);
+/* Renders each document of the policy into *out (emptied first): as
+ * --format policy prints it (pretty; each line indented by two spaces when
+ * there are several, the items of the printed array), or with `one_line`
+ * as the review's JSON holds it. Returns 0 or CT_ENOMEM (*out then empty). */
+int ct_report_render_policy(ct_policy_texts *out, const ct_generated_policy *policy, bool one_line);
+/* Writes rendered documents as --format policy prints them: the one
+ * document, or a JSON array of them. Returns 0, or CT_EIO. */
+int ct_report_write_policy(FILE *out, const ct_policy_texts *texts);
 
 #endif

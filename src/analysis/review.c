@@ -291,6 +291,27 @@ static bool has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Proves the identity's policy on its text as the caller's report renders
+ * it (ct_policy_check): a violation fails the review. */
+static int check_policy(builder *b, const ct_review_identity *id, const ct_diff *diff,
+                        const ct_policy_options *opts)
+{
+    ct_policy_texts texts;
+    if (b->q->render_policy(b->q->render_ud, &id->policy, &texts) != 0)
+        return out_of_memory(b->err);
+    ct_policy_violations v;
+    int rc = ct_policy_check(b->a->catalog, diff, opts, &texts, &v, b->err);
+    if (rc == 0) {
+        char what[400];
+        snprintf(what, sizeof(what), "%s %s of account %s", ct_review_kind_name(id->kind), id->name,
+                 id->account->name);
+        rc = ct_policy_violations_error(&v, what, b->err);
+    }
+    ct_policy_violations_release(&v);
+    ct_policy_texts_release(&texts);
+    return rc;
+}
+
 static int review_principal(builder *b, ct_review_account *acct, const ct_principal *p,
                             const ct_account_calls *calls)
 {
@@ -324,6 +345,8 @@ static int review_principal(builder *b, ct_review_account *acct, const ct_princi
     ct_policy_options opts = {false, false, 0, NULL};
     if (rc == 0)
         rc = ct_policy_generate(b->a->catalog, &diff, &opts, &id->policy, b->err);
+    if (rc == 0 && b->q->render_policy)
+        rc = check_policy(b, id, &diff, &opts);
     ct_diff_release(&diff);
     if (rc)
         return rc;

@@ -284,6 +284,24 @@ static int run_list(cli_query *q)
     return rc;
 }
 
+/* The policy's text, once its guarantees are proved on it (ct_policy_check):
+ * a violation is a bug, and no policy is better than a wrong one. */
+static int render_checked(cli_query *q, const ct_diff *diff, const ct_policy_options *opts,
+                          const ct_generated_policy *policy, const ct_principal *subject,
+                          ct_policy_texts *texts)
+{
+    int rc = ct_report_render_policy(texts, policy, false);
+    if (rc)
+        return ct_error_set(&q->err, rc, "out of memory");
+    ct_policy_violations v;
+    if ((rc = ct_policy_check(q->catalog, diff, opts, texts, &v, &q->err)) == 0)
+        rc = ct_policy_violations_error(&v, subject->name, &q->err);
+    ct_policy_violations_release(&v);
+    if (rc)
+        ct_policy_texts_release(texts);
+    return rc;
+}
+
 /* --format policy: the diff's policy on stdout; what it leaves out, what may
  * still block it, and a split on stderr. The limit is that of a managed
  * policy, the strictest place a policy goes; with --inline, that of the
@@ -300,6 +318,11 @@ static int print_policy(cli_query *q, const ct_diff *diff, const ct_principal *s
     int rc = ct_policy_generate(q->catalog, diff, &opts, &policy, &q->err);
     if (rc)
         return rc;
+    ct_policy_texts texts;
+    if ((rc = render_checked(q, diff, &opts, &policy, subject, &texts))) {
+        ct_generated_policy_release(&policy);
+        return rc;
+    }
     ct_buf b = CT_BUF_INIT;
     if (o->inline_policy && policy.largest > inline_max) {
         ct_buf_printf(&b,
@@ -321,6 +344,7 @@ static int print_policy(cli_query *q, const ct_diff *diff, const ct_principal *s
         cli_warn(b.data);
     }
     if (policy.statement_count == 0) {
+        ct_buf_reset(&b);
         ct_buf_printf(&b,
                       "%s used nothing in the window that it is still granted: the policy "
                       "grants nothing",
@@ -350,7 +374,8 @@ static int print_policy(cli_query *q, const ct_diff *diff, const ct_principal *s
         cli_warn(b.data);
     }
     ct_buf_release(&b);
-    rc = cli_output_status(q, ct_report_print_policy(stdout, &policy));
+    rc = cli_output_status(q, ct_report_write_policy(stdout, &texts));
+    ct_policy_texts_release(&texts);
     ct_generated_policy_release(&policy);
     return rc;
 }

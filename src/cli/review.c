@@ -230,6 +230,13 @@ static int write_review(review_run *r, const ct_review *review, const ct_review_
     return rc;
 }
 
+/* The policies as the review's JSON holds them, for the review to prove. */
+static int render_review_policy(void *ud, const ct_generated_policy *policy, ct_policy_texts *out)
+{
+    (void)ud;
+    return ct_report_render_policy(out, policy, true);
+}
+
 static int run(review_run *r)
 {
     cli_query *q = &r->q;
@@ -250,6 +257,8 @@ static int run(review_run *r)
     question.users = (const ct_identity_store *const *)q->user_lists;
     question.user_lists = q->user_list_count;
     question.dormant_days = r->dormant_days;
+    if (o->format == CT_FORMAT_JSON)
+        question.render_policy = render_review_policy;
     ct_review review;
     rc = ct_review_build(&q->analysis, &question, &review, &q->err);
     cli_show_notes(q);

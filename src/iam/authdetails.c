@@ -359,55 +359,6 @@ static int resolve_group(loader *ld, group *g)
 
 /* ---- users and roles ---- */
 
-/* Flattens the identity policies and the boundary into the principal's
- * statement lists. */
-static int build_set(loader *ld, ct_policy_set *set, const polvec *identity,
-                     const ct_policy *boundary)
-{
-    size_t nallow = 0, ndeny = 0, nballow = 0;
-    for (size_t i = 0; i < identity->n; i++) {
-        for (size_t j = 0; j < identity->v[i]->nstmts; j++) {
-            if (identity->v[i]->stmts[j].allow)
-                nallow++;
-            else
-                ndeny++;
-        }
-    }
-    for (size_t j = 0; boundary && j < boundary->nstmts; j++) {
-        if (boundary->stmts[j].allow)
-            nballow++;
-        else
-            ndeny++;
-    }
-    ct_arena *a = &ld->iam->arena;
-    set->allows = ct_arena_alloc(a, (nallow ? nallow : 1) * sizeof(ct_set_stmt));
-    set->denies = ct_arena_alloc(a, (ndeny ? ndeny : 1) * sizeof(ct_set_stmt));
-    set->boundary_allows = ct_arena_alloc(a, (nballow ? nballow : 1) * sizeof(ct_set_stmt));
-    if (!set->allows || !set->denies || !set->boundary_allows)
-        return oom(ld);
-    for (size_t i = 0; i < identity->n; i++) {
-        const ct_policy *p = identity->v[i];
-        for (size_t j = 0; j < p->nstmts; j++) {
-            ct_set_stmt e = {&p->stmts[j], p->name};
-            if (p->stmts[j].allow)
-                set->allows[set->nallows++] = e;
-            else
-                set->denies[set->ndenies++] = e;
-        }
-    }
-    if (boundary) {
-        set->has_boundary = true;
-        for (size_t j = 0; j < boundary->nstmts; j++) {
-            ct_set_stmt e = {&boundary->stmts[j], boundary->name};
-            if (boundary->stmts[j].allow)
-                set->boundary_allows[set->nboundary_allows++] = e;
-            else
-                set->denies[set->ndenies++] = e;
-        }
-    }
-    return 0;
-}
-
 static int load_boundary(loader *ld, const cJSON *obj, const char *owner, ct_policy **out)
 {
     *out = NULL;
@@ -497,8 +448,8 @@ static int load_principal(loader *ld, const cJSON *obj, ct_principal_kind kind, 
     }
     if (!rc)
         rc = load_boundary(ld, obj, owner, &boundary);
-    if (!rc)
-        rc = build_set(ld, &rec->set, &pv, boundary);
+    if (!rc && ct_policy_set_build(&rec->set, &ld->iam->arena, pv.v, pv.n, boundary) != 0)
+        rc = oom(ld);
     free(pv.v);
     return rc;
 }

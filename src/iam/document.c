@@ -326,3 +326,125 @@ done:
     cJSON_Delete(parsed);
     return rc;
 }
+
+/* ---- policy sets ---- */
+
+int ct_policy_set_build(ct_policy_set *set, ct_arena *a, ct_policy *const *identity, size_t n,
+                        const ct_policy *boundary)
+{
+    size_t nallow = 0, ndeny = 0, nballow = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < identity[i]->nstmts; j++) {
+            if (identity[i]->stmts[j].allow)
+                nallow++;
+            else
+                ndeny++;
+        }
+    }
+    for (size_t j = 0; boundary && j < boundary->nstmts; j++) {
+        if (boundary->stmts[j].allow)
+            nballow++;
+        else
+            ndeny++;
+    }
+    set->allows = ct_arena_alloc(a, (nallow ? nallow : 1) * sizeof(ct_set_stmt));
+    set->denies = ct_arena_alloc(a, (ndeny ? ndeny : 1) * sizeof(ct_set_stmt));
+    set->boundary_allows = ct_arena_alloc(a, (nballow ? nballow : 1) * sizeof(ct_set_stmt));
+    if (!set->allows || !set->denies || !set->boundary_allows)
+        return CT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const ct_policy *p = identity[i];
+        for (size_t j = 0; j < p->nstmts; j++) {
+            ct_set_stmt e = {&p->stmts[j], p->name};
+            if (p->stmts[j].allow)
+                set->allows[set->nallows++] = e;
+            else
+                set->denies[set->ndenies++] = e;
+        }
+    }
+    if (boundary) {
+        set->has_boundary = true;
+        for (size_t j = 0; j < boundary->nstmts; j++) {
+            ct_set_stmt e = {&boundary->stmts[j], boundary->name};
+            if (boundary->stmts[j].allow)
+                set->boundary_allows[set->nboundary_allows++] = e;
+            else
+                set->denies[set->ndenies++] = e;
+        }
+    }
+    return 0;
+}
+
+int ct_policy_set_parse(ct_policy_set **out, const char *const *documents, const size_t *lengths,
+                        size_t count, const char *name, ct_error *err)
+{
+    *out = NULL;
+    ct_arena a = {NULL};
+    ct_policy_set *set = ct_arena_alloc(&a, sizeof(*set));
+    ct_policy **compiled = ct_arena_alloc(&a, (count ? count : 1) * sizeof(*compiled));
+    int rc = set && compiled ? 0 : CT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        char label[300];
+        snprintf(label, sizeof(label), "%.200s, document %zu", name, i + 1);
+        cJSON *root = NULL;
+        rc = ct_iam_read_json(&root, NULL, documents[i], lengths[i], label, NULL,
+                              "an IAM policy document", NULL, err);
+        if (rc)
+            break;
+        /* A document itself, not a string holding one as the IAM files
+         * may: what IAM takes from --policy-document. */
+        if (!cJSON_IsObject(root)) {
+            rc = ct_error_set_at(err, CT_EIAM, label, 0, 0, "a policy document is a JSON object");
+        } else {
+            char policy_name[240];
+            snprintf(policy_name, sizeof(policy_name), "%.200s %zu", name, i + 1);
+            rc = ct_policy_compile(&compiled[i], &a, root, policy_name, label, NULL, err);
+        }
+        cJSON_Delete(root);
+    }
+    if (rc == 0 && ct_policy_set_build(set, &a, compiled, count, NULL) != 0)
+        rc = CT_ENOMEM;
+    if (rc) {
+        if (rc == CT_ENOMEM)
+            ct_error_set(err, CT_ENOMEM, "out of memory compiling %s", name);
+        ct_arena_release(&a);
+        return rc;
+    }
+    set->own = a;
+    *out = set;
+    return 0;
+}
+
+void ct_policy_set_free(ct_policy_set *set)
+{
+    if (!set || !set->own.head)
+        return;
+    /* The set is in its own arena: release a copy of it. */
+    ct_arena own = set->own;
+    ct_arena_release(&own);
+}
+
+size_t ct_policy_text_size(const char *json, size_t len)
+{
+    size_t n = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)json[i];
+        if ((c & 0xC0) == 0x80)
+            continue; /* a UTF-8 continuation byte: part of one character */
+        if (in_string) {
+            if (c == '\\' && i + 1 < len) {
+                n++;
+                c = (unsigned char)json[++i];
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            continue;
+        }
+        n++;
+    }
+    return n;
+}

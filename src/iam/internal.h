@@ -64,7 +64,16 @@ struct ct_policy_set {
     bool has_boundary;
     ct_set_stmt *boundary_allows;
     size_t nboundary_allows;
+    /* A set of ct_policy_set_parse lives in this arena (the set itself
+     * too); empty for the sets of a ct_iam, which its own arena holds. */
+    ct_arena own;
 };
+
+/* Flattens compiled identity policies (n of them) and the boundary (NULL:
+ * none) into the set's statement lists, allocated in `a`. Returns 0 or
+ * CT_ENOMEM (no message: the caller names what it was loading). */
+int ct_policy_set_build(ct_policy_set *set, ct_arena *a, ct_policy *const *identity, size_t n,
+                        const ct_policy *boundary);
 
 /* Compiles a policy document: a JSON object, or a string holding JSON text,
  * URL-encoded (raw API output) or not. `name` (copied) becomes the policy's

@@ -5,6 +5,8 @@
 #include "report/internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* A line break and the indentation of `level` in the pretty form (indent
  * not NULL); nothing in the one-line form. */
@@ -89,21 +91,57 @@ static void print_document(FILE *out, const ct_generated_policy *p, size_t from,
     fputc('}', out);
 }
 
-int ct_report_print_policy(FILE *out, const ct_generated_policy *policy)
+int ct_report_render_policy(ct_policy_texts *out, const ct_generated_policy *policy, bool one_line)
 {
-    if (policy->document_count == 1) {
-        print_document(out, policy, policy->documents[0], policy->documents[1], "");
+    memset(out, 0, sizeof(*out));
+    size_t n = policy->document_count;
+    out->documents = calloc(n ? n : 1, sizeof(*out->documents));
+    out->lengths = calloc(n ? n : 1, sizeof(*out->lengths));
+    int rc = out->documents && out->lengths ? 0 : CT_ENOMEM;
+    /* Several documents are the items of the printed array: indented. */
+    const char *indent = one_line ? NULL : n == 1 ? "" : "  ";
+    for (size_t d = 0; rc == 0 && d < n; d++) {
+        FILE *f = open_memstream(&out->documents[d], &out->lengths[d]);
+        if (!f) {
+            rc = CT_ENOMEM;
+            break;
+        }
+        out->count = d + 1; /* its buffer is freed with the rest, even when writing failed */
+        print_document(f, policy, policy->documents[d], policy->documents[d + 1], indent);
+        bool failed = ferror(f) != 0;
+        if (fclose(f) != 0 || failed)
+            rc = CT_ENOMEM;
+    }
+    if (rc)
+        ct_policy_texts_release(out);
+    return rc;
+}
+
+int ct_report_write_policy(FILE *out, const ct_policy_texts *texts)
+{
+    if (texts->count == 1) {
+        fwrite(texts->documents[0], 1, texts->lengths[0], out);
         fputc('\n', out);
     } else {
         fputs("[\n", out);
-        for (size_t d = 0; d < policy->document_count; d++) {
+        for (size_t d = 0; d < texts->count; d++) {
             if (d)
                 fputs(",\n", out);
-            print_document(out, policy, policy->documents[d], policy->documents[d + 1], "  ");
+            fwrite(texts->documents[d], 1, texts->lengths[d], out);
         }
         fputs("\n]\n", out);
     }
     return ferror(out) ? CT_EIO : 0;
+}
+
+int ct_report_print_policy(FILE *out, const ct_generated_policy *policy)
+{
+    ct_policy_texts texts;
+    int rc = ct_report_render_policy(&texts, policy, false);
+    if (rc == 0)
+        rc = ct_report_write_policy(out, &texts);
+    ct_policy_texts_release(&texts);
+    return rc;
 }
 
 /* The policy in one line of JSON, for the review: its documents (each as

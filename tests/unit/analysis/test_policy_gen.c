@@ -18,102 +18,45 @@
 
 static ct_catalog *catalog;
 
-/* The policy as rendered, and its documents as an IAM user's inline
- * policies. Returns the user's grants' policy set holder (free the iam). */
-static ct_iam *load_generated(const ct_generated_policy *p, char **rendered)
-{
-    size_t len = 0;
-    FILE *f = open_memstream(rendered, &len);
-    if (!f)
-        return NULL;
-    CHECK_INT(ct_report_print_policy(f, p), 0);
-    fclose(f);
-    cJSON *root = cJSON_Parse(*rendered);
-    CHECK(root != NULL);
-    if (!root)
-        return NULL;
-    /* One document, or an array of them. */
-    cJSON *docs = cJSON_IsArray(root) ? root : NULL;
-    CHECK(docs ? (size_t)cJSON_GetArraySize(docs) == p->document_count : p->document_count == 1);
-    ct_buf iam = CT_BUF_INIT;
-    ct_buf_puts(&iam, "{\"UserDetailList\":[{\"UserName\":\"generated\",\"Arn\":"
-                      "\"arn:aws:iam::111111111111:user/generated\",\"UserPolicyList\":[");
-    for (size_t d = 0; d < p->document_count; d++) {
-        cJSON *doc = docs ? cJSON_GetArrayItem(docs, (int)d) : root;
-        char *text = cJSON_PrintUnformatted(doc);
-        /* IAM's count: the document without white space. */
-        CHECK(strlen(text) <= p->size_limit);
-        CHECK_INT((int)strlen(text),
-                  (int)ct_policy_document_size(p, p->documents[d], p->documents[d + 1]));
-        ct_buf_printf(&iam, "%s{\"PolicyName\":\"p%zu\",\"PolicyDocument\":%s}", d ? "," : "", d,
-                      text);
-        free(text);
-    }
-    ct_buf_puts(&iam, "]}]}");
-    cJSON_Delete(root);
-    ct_iam *out = NULL;
-    ct_error err;
-    if (ct_iam_load_buffer(&out, iam.data, iam.len, "generated.json", &err) != 0)
-        fprintf(stderr, "  generated policy does not load: %s\n", err.message);
-    ct_buf_release(&iam);
-    return out;
-}
-
-/* The guarantees for one diff, with every option combination. */
+/* The guarantees for one diff, with every option combination: the
+ * library's check (ct_policy_check) on the policy as --format policy and as
+ * the review render it, and the generator's size accounting (which decides
+ * the split) agreeing with the rendered text. */
 static void check_guarantees(const ct_diff *d, const char *who)
 {
-    for (int variant = 0; variant < 4; variant++) {
+    for (int variant = 0; variant < 8; variant++) {
         ct_policy_options opts = {variant & 1, (variant & 2) != 0, 0, NULL};
+        bool one_line = (variant & 4) != 0;
         ct_generated_policy p;
         ct_error err;
         CHECK_INT(ct_policy_generate(catalog, d, &opts, &p, &err), 0);
-        char *rendered = NULL;
-        ct_iam *iam = load_generated(&p, &rendered);
-        CHECK(iam != NULL);
-        if (!iam) {
-            free(rendered);
-            ct_generated_policy_release(&p);
-            continue;
+        ct_policy_texts texts;
+        CHECK_INT(ct_report_render_policy(&texts, &p, one_line), 0);
+        CHECK_INT((int)texts.count, (int)p.document_count);
+        for (size_t i = 0; i < texts.count; i++)
+            CHECK_INT((int)ct_policy_text_size(texts.documents[i], texts.lengths[i]),
+                      (int)ct_policy_document_size(&p, p.documents[i], p.documents[i + 1]));
+        /* What --format policy writes of them: one document, or an array. */
+        if (!one_line) {
+            char *written = NULL;
+            size_t len = 0;
+            FILE *f = open_memstream(&written, &len);
+            CHECK_INT(ct_report_write_policy(f, &texts), 0);
+            fclose(f);
+            cJSON *root = cJSON_Parse(written);
+            CHECK(root &&
+                  (p.document_count == 1 ? cJSON_IsObject(root)
+                                         : cJSON_GetArraySize(root) == (int)p.document_count));
+            cJSON_Delete(root);
+            free(written);
         }
-        const ct_principal *u = ct_iam_find(iam, CT_PRINCIPAL_USER, "generated");
-        const ct_policy_set *set = ct_iam_policies(iam, u);
-        ct_grants *grants = NULL;
-        CHECK_INT(ct_policy_expand(&grants, set, catalog, &err), 0);
-        /* Every used action is allowed; nothing not granted is. */
-        bool *in_diff = calloc(ct_catalog_count(catalog) + 1, sizeof(bool));
-        for (size_t i = 0; i < d->count; i++) {
-            const ct_diff_entry *e = &d->entries[i];
-            /* The engine's expansion over the catalog agrees with its
-             * decisions (ct_diff_build checks that): decide only the rest. */
-            ct_decision dec = {0};
-            if (e->catalog_index != SIZE_MAX)
-                dec.granted = ct_grants_has(grants, e->catalog_index);
-            else
-                ct_policy_decide(set, e->action, &dec);
-            if (e->verdict == CT_VERDICT_USED && !dec.granted)
-                fprintf(stderr, "  %s: used %s not allowed\n", who, e->action);
-            if (e->verdict == CT_VERDICT_USED)
-                CHECK(dec.granted);
-            if (e->verdict == CT_VERDICT_NOT_GRANTED || e->verdict == CT_VERDICT_ATTEMPTED)
-                CHECK(!dec.granted);
-            bool allowed_here = e->verdict == CT_VERDICT_USED ||
-                                (!opts.drop_unknown && e->verdict == CT_VERDICT_UNKNOWN);
-            if (e->catalog_index != SIZE_MAX && allowed_here)
-                in_diff[e->catalog_index] = true;
-        }
-        /* Every catalog action allowed is granted, and used (or "?"). */
-        size_t extra = 0;
-        for (size_t i = ct_grants_next(grants, 0); i != SIZE_MAX; i = ct_grants_next(grants, i + 1))
-            if (!in_diff[i]) {
-                if (extra++ < 3)
-                    fprintf(stderr, "  %s (variant %d): allows %s beyond the use\n", who, variant,
-                            ct_catalog_name(catalog, i));
-            }
-        CHECK_INT((int)extra, 0);
-        free(in_diff);
-        ct_grants_free(grants);
-        ct_iam_free(iam);
-        free(rendered);
+        ct_policy_violations v;
+        CHECK_INT(ct_policy_check(catalog, d, &opts, &texts, &v, &err), 0);
+        for (size_t i = 0; i < v.first.count; i++)
+            fprintf(stderr, "  %s (variant %d): %s\n", who, variant, v.first.items[i]);
+        CHECK_INT((int)v.count, 0);
+        ct_policy_violations_release(&v);
+        ct_policy_texts_release(&texts);
         ct_generated_policy_release(&p);
     }
 }
@@ -582,6 +525,175 @@ static void test_resources(void)
     ct_iam_free(iam);
 }
 
+/* ---- the check itself: each kind of violation is found and told ---- */
+
+/* Checks documents written with single quotes against the diff; returns
+ * how many violations, and checks that one message contains `told`. */
+static size_t violations_of(const ct_diff *d, bool drop_unknown, size_t limit,
+                            const char *const *docs, size_t n, const char *told)
+{
+    ct_policy_texts texts = {calloc(n + 1, sizeof(char *)), calloc(n + 1, sizeof(size_t)), n};
+    for (size_t i = 0; i < n; i++) {
+        texts.documents[i] = strdup(docs[i]);
+        for (char *c = texts.documents[i]; *c; c++)
+            *c = *c == '\'' ? '"' : *c;
+        texts.lengths[i] = strlen(texts.documents[i]);
+    }
+    ct_policy_options opts = {drop_unknown, false, limit, NULL};
+    ct_policy_violations v;
+    ct_error err;
+    CHECK_INT(ct_policy_check(catalog, d, &opts, &texts, &v, &err), 0);
+    bool found = !told;
+    for (size_t i = 0; i < v.first.count; i++)
+        found = found || strstr(v.first.items[i], told) != NULL;
+    if (!found) {
+        fprintf(stderr, "  expected a violation \"%s\"; found %zu:\n", told, v.count);
+        for (size_t i = 0; i < v.first.count; i++)
+            fprintf(stderr, "    %s\n", v.first.items[i]);
+    }
+    CHECK(found);
+    CHECK_INT((int)v.first.count,
+              (int)(v.count < CT_POLICY_CHECK_KEPT ? v.count : CT_POLICY_CHECK_KEPT));
+    size_t count = v.count;
+    ct_policy_violations_release(&v);
+    ct_policy_texts_release(&texts);
+    return count;
+}
+
+#define DOC(actions)                                                                               \
+    "{'Version':'2012-10-17','Statement':[{'Effect':'Allow','Action':[" actions                    \
+    "],'Resource':'*'}]}"
+#define USED "'s3:GetObject','s3:PutObject','iam:GetUser','s3:NoSuchApiCall'"
+
+static void test_check_violations(void)
+{
+    const char *doc = "{\"UserDetailList\":[{\"UserName\":\"v\",\"Arn\":"
+                      "\"arn:aws:iam::111111111111:user/v\",\"UserPolicyList\":["
+                      "{\"PolicyName\":\"p\",\"PolicyDocument\":{\"Statement\":["
+                      "{\"Effect\":\"Allow\",\"Action\":[\"s3:*\",\"iam:GetUser\"],"
+                      "\"Resource\":\"*\"}]}}]}]}";
+    ct_iam *iam = NULL;
+    ct_error err;
+    CHECK_INT(ct_iam_load_buffer(&iam, doc, strlen(doc), "v.json", &err), 0);
+    if (!iam)
+        return;
+    /* Used: two s3 actions, iam:GetUser, and an s3 action the catalog does
+     * not know (granted by s3:*); not granted: iam:CreateUser and an ec2
+     * action the catalog does not know. */
+    static const char *const calls_made[][2] = {
+        {"s3.amazonaws.com", "GetObject"},   {"s3.amazonaws.com", "PutObject"},
+        {"iam.amazonaws.com", "GetUser"},    {"s3.amazonaws.com", "NoSuchApiCall"},
+        {"iam.amazonaws.com", "CreateUser"}, {"ec2.amazonaws.com", "NoSuchApiCall"}};
+    ct_calls calls = {0};
+    for (size_t i = 0; i < sizeof(calls_made) / sizeof(calls_made[0]); i++)
+        ct_calls_add(&calls, calls_made[i][0], calls_made[i][1], CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_calls_sort(&calls, 0);
+    ct_diff d;
+    CHECK_INT(ct_diff_build(&d, catalog,
+                            ct_iam_policies(iam, ct_iam_find(iam, CT_PRINCIPAL_USER, "v")), &calls,
+                            NULL, NULL, &err),
+              0);
+    /* A "?" action of the diff. */
+    const char *unknown = NULL;
+    for (size_t i = 0; i < d.count && !unknown; i++)
+        if (d.entries[i].verdict == CT_VERDICT_UNKNOWN)
+            unknown = ct_catalog_published(catalog, d.entries[i].catalog_index);
+    CHECK(unknown != NULL);
+    check_guarantees(&d, "checked user");
+
+    /* Exactly the used actions: nothing to say. */
+    const char *exact[] = {DOC(USED)};
+    CHECK_INT((int)violations_of(&d, true, 0, exact, 1, NULL), 0);
+    /* Across two documents: the union counts. */
+    const char *halves[] = {DOC("'s3:GetObject','s3:PutObject'"),
+                            DOC("'iam:GetUser','s3:NoSuchApiCall'")};
+    CHECK_INT((int)violations_of(&d, true, 0, halves, 2, NULL), 0);
+    /* Allows limited by Resource or Condition allow the action (action
+     * level): a policy with ARNs keeps its guarantees. */
+    const char *limited[] = {"{'Statement':[{'Effect':'Allow','Action':[" USED "],"
+                             "'Resource':['arn:aws:s3:::b/*','arn:aws:iam::111111111111:user/v'],"
+                             "'Condition':{'Bool':{'aws:SecureTransport':'true'}}}]}"};
+    CHECK_INT((int)violations_of(&d, true, 0, limited, 1, NULL), 0);
+
+    const char *missing[] = {DOC("'s3:PutObject','iam:GetUser','s3:NoSuchApiCall'")};
+    CHECK_INT((int)violations_of(&d, true, 0, missing, 1,
+                                 "does not allow s3:GetObject, used and granted"),
+              1);
+    const char *missing_other[] = {DOC("'s3:GetObject','s3:PutObject','iam:GetUser'")};
+    CHECK_INT((int)violations_of(&d, true, 0, missing_other, 1,
+                                 "does not allow s3:nosuchapicall, used and granted"),
+              1);
+    const char *unused[] = {DOC(USED ",'s3:DeleteBucket'")};
+    CHECK_INT(
+        (int)violations_of(&d, true, 0, unused, 1, "allows s3:DeleteBucket, granted but not used"),
+        1);
+    const char *not_granted[] = {DOC(USED ",'iam:CreateUser'")};
+    CHECK_INT((int)violations_of(&d, true, 0, not_granted, 1,
+                                 "allows iam:CreateUser, used but not granted today"),
+              1);
+    const char *not_granted_other[] = {DOC(USED ",'ec2:NoSuchApiCall'")};
+    CHECK_INT((int)violations_of(&d, true, 0, not_granted_other, 1,
+                                 "allows ec2:nosuchapicall, used but not granted today"),
+              1);
+    const char *beyond[] = {DOC(USED ",'ec2:RunInstances'")};
+    CHECK_INT(
+        (int)violations_of(&d, true, 0, beyond, 1, "allows ec2:RunInstances, not granted today"),
+        1);
+    if (unknown) {
+        char with_unknown[600];
+        snprintf(with_unknown, sizeof(with_unknown), DOC(USED ",'%s'"), unknown);
+        const char *docs[] = {with_unknown};
+        char told[300];
+        snprintf(told, sizeof(told),
+                 "allows %s, not visible in CloudTrail, and --drop-unknown leaves those out",
+                 unknown);
+        CHECK_INT((int)violations_of(&d, true, 0, docs, 1, told), 1);
+        CHECK_INT((int)violations_of(&d, false, 0, docs, 1, NULL), 0);
+    }
+    /* Every s3 action: hundreds of violations, the first few told. */
+    const char *everything[] = {DOC("'s3:*','iam:GetUser'")};
+    CHECK(violations_of(&d, true, 0, everything, 1, "granted but not used") > CT_POLICY_CHECK_KEPT);
+
+    /* The size limit, as IAM counts it: without the white space. */
+    const char *pretty[] = {"{\n  'Version': '2012-10-17',\n  'Statement': [\n    {\n"
+                            "      'Effect': 'Allow',\n      'Action': [" USED "],\n"
+                            "      'Resource': '*'\n    }\n  ]\n}"};
+    size_t size = ct_policy_text_size(pretty[0], strlen(pretty[0]));
+    CHECK(size < strlen(pretty[0]));
+    CHECK_INT((int)violations_of(&d, true, size, pretty, 1, NULL), 0);
+    char told[100];
+    snprintf(told, sizeof(told), "document 1 has %zu characters, over the limit of %zu", size,
+             size - 1);
+    CHECK_INT((int)violations_of(&d, true, size - 1, pretty, 1, told), 1);
+
+    /* Text that is no policy document: told, and nothing more checked. */
+    const char *broken[] = {exact[0], "{'Version': '2012-10-17', 'Statement': ["};
+    CHECK_INT((int)violations_of(&d, true, 0, broken, 2,
+                                 "not a valid policy document: generated policy, document 2:1:"),
+              1);
+    const char *no_effect[] = {"{'Statement':[{'Action':[" USED "],'Resource':'*'}]}"};
+    CHECK_INT((int)violations_of(&d, true, 0, no_effect, 1, "Effect is missing"), 1);
+    CHECK_INT((int)violations_of(&d, true, 0, NULL, 0, "no policy document"), 1 + 4);
+
+    /* Made an error for the caller. */
+    ct_policy_violations v = {0};
+    CHECK_INT(ct_policy_violations_error(&v, "user v", &err), 0);
+    v.count = CT_POLICY_CHECK_KEPT + 3;
+    for (int i = 0; i < CT_POLICY_CHECK_KEPT; i++)
+        ct_notes_add(&v.first, "problem %d", i);
+    CHECK_INT(ct_policy_violations_error(&v, "user v", &err), CT_EINTERNAL);
+    CHECK(strncmp(err.message,
+                  "the policy generated for user v fails its own check (a bug: please report "
+                  "it): problem 0; problem 1;",
+                  95) == 0);
+    CHECK(strstr(err.message, "; problem 7; and 3 more") != NULL);
+    ct_policy_violations_release(&v);
+
+    ct_diff_release(&d);
+    ct_calls_release(&calls);
+    ct_iam_free(iam);
+}
+
 int main(void)
 {
     ct_error err;
@@ -595,6 +707,7 @@ int main(void)
     RUN(test_random);
     RUN(test_split_and_compact);
     RUN(test_resources);
+    RUN(test_check_violations);
     ct_catalog_free(catalog);
     TEST_MAIN_END();
 }

@@ -4,6 +4,7 @@
  * questions it is asked: the review must ask the bulk questions once per
  * account (or once), never one per identity. */
 #include "cloudtracker/analysis.h"
+#include "cloudtracker/report.h"
 #include "scratch_store.h"
 #include "test.h"
 
@@ -131,6 +132,11 @@ static void analysis_init(ct_analysis *a, const char *first, const char *last)
     ct_date_parse_day(last, &a->window.last_day);
 }
 
+/* The renderer the next build gives the review (NULL: none), and its
+ * message when the build fails. */
+static ct_policy_render_fn build_renderer;
+static char build_message[1024];
+
 static int build(ct_analysis *a, const ct_account_view *const *reviewed, size_t n, ct_review *out)
 {
     static const char *const paths[] = {"demo.json", "backup.json"};
@@ -144,9 +150,11 @@ static int build(ct_analysis *a, const ct_account_view *const *reviewed, size_t 
     const ct_identity_store *users[] = {demo_users};
     q.users = users;
     q.user_lists = 1;
+    q.render_policy = build_renderer;
     ct_error err;
     int rc = ct_review_build(a, &q, out, &err);
-    if (rc)
+    snprintf(build_message, sizeof(build_message), "%s", rc ? err.message : "");
+    if (rc && !build_renderer)
         fprintf(stderr, "  review: %s\n", err.message);
     return rc;
 }
@@ -544,6 +552,63 @@ static void test_compare(void)
     ct_review_previous_free(p);
 }
 
+/* Renderers for the review's policy check: as the review's JSON holds the
+ * policies (counting them), and one that writes a policy granting
+ * everything, as a broken generator might. */
+static size_t rendered;
+
+static int render_as_json(void *ud, const ct_generated_policy *policy, ct_policy_texts *out)
+{
+    (void)ud;
+    rendered++;
+    return ct_report_render_policy(out, policy, true);
+}
+
+static int render_everything(void *ud, const ct_generated_policy *policy, ct_policy_texts *out)
+{
+    (void)ud;
+    (void)policy;
+    static const char doc[] =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\","
+        "\"Resource\":\"*\"}]}";
+    out->documents = calloc(1, sizeof(char *));
+    out->lengths = calloc(1, sizeof(size_t));
+    out->count = 1;
+    out->documents[0] = strdup(doc);
+    out->lengths[0] = strlen(doc);
+    return 0;
+}
+
+/* With a renderer, every user's and role's policy is proved as it is
+ * made; a policy that breaks its guarantees fails the review. */
+static void test_policy_check(void)
+{
+    ct_analysis a;
+    analysis_init(&a, "2017-07-01", "2018-06-30");
+    const ct_account_view *both[] = {&views[0], &views[1]};
+    ct_review r;
+    build_renderer = render_as_json;
+    rendered = 0;
+    CHECK_INT(build(&a, both, 2, &r), 0);
+    size_t principals = 0;
+    for (size_t i = 0; i < r.identity_count; i++)
+        principals += r.identities[i].kind != CT_REVIEW_PERSON;
+    CHECK_INT((int)rendered, (int)principals);
+    CHECK(principals > 10);
+    ct_review_release(&r);
+
+    build_renderer = render_everything;
+    CHECK_INT(build(&a, both, 2, &r), CT_EINTERNAL);
+    CHECK_INT((int)r.identity_count, 0);
+    /* The first principal: demo's first user. */
+    CHECK(strncmp(build_message,
+                  "the policy generated for user alice of account demo fails its own check",
+                  71) == 0);
+    CHECK(strstr(build_message, ", not granted today; ") != NULL);
+    build_renderer = NULL;
+    ct_analysis_release(&a);
+}
+
 int main(void)
 {
     ct_error err;
@@ -565,6 +630,7 @@ int main(void)
     RUN(test_touched_diff);
     RUN(test_compare_parse_errors);
     RUN(test_compare);
+    RUN(test_policy_check);
     scratch_store_close(&demo_store);
     ct_iam_free(demo_iam);
     ct_iam_free(backup_iam);

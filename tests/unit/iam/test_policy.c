@@ -503,6 +503,120 @@ static void test_expand_edges(void)
     ct_catalog_free(cat);
 }
 
+/* Parses single-quoted documents into a set; returns the status, with the
+ * error's formatted message in msg. */
+static int parse_docs(ct_policy_set **set, const char *const *docs, size_t n, char *msg,
+                      size_t msg_size)
+{
+    char *json[4];
+    size_t lens[4];
+    for (size_t i = 0; i < n; i++) {
+        json[i] = json_of(docs[i]);
+        lens[i] = strlen(json[i]);
+    }
+    ct_error err;
+    ct_error_clear(&err);
+    int rc = ct_policy_set_parse(set, (const char *const *)json, lens, n, "gen", &err);
+    ct_error_format(&err, msg, msg_size);
+    for (size_t i = 0; i < n; i++)
+        free(json[i]);
+    return rc;
+}
+
+/* Policy documents as text, as the generated policy's check reads them:
+ * several documents are one principal's policies; statements are read as
+ * the loader reads them; bad text is refused, naming the document. */
+static void test_set_parse(void)
+{
+    ct_policy_set *set = NULL;
+    char msg[1100];
+    const char *two[] = {
+        "{'Version': '2012-10-17', 'Statement': [{'Sid': 'A', 'Effect': 'Allow',\n"
+        "  'Action': ['s3:Get*', 'iam:GetUser'], 'Resource': 'arn:aws:s3:::b/*'}]}",
+        "{'Statement': {'Effect': 'Allow', 'Action': 'ec2:*', 'Resource': '*'}}"};
+    CHECK_INT(parse_docs(&set, two, 2, msg, sizeof(msg)), 0);
+    ct_decision d;
+    /* An Allow limited by Resource still allows the action. */
+    ct_policy_decide(set, "s3:getobject", &d);
+    CHECK(d.granted);
+    CHECK_STR(d.allowed_by, "gen 1");
+    ct_policy_decide(set, "ec2:runinstances", &d);
+    CHECK(d.granted);
+    CHECK_STR(d.allowed_by, "gen 2");
+    ct_policy_decide(set, "s3:putobject", &d);
+    CHECK(!d.granted);
+    ct_policy_set_free(set);
+
+    /* A Deny works as in the loader's sets. */
+    const char *deny[] = {"{'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'},"
+                          "{'Effect': 'Deny', 'Action': 'iam:*', 'Resource': '*'}]}"};
+    CHECK_INT(parse_docs(&set, deny, 1, msg, sizeof(msg)), 0);
+    ct_policy_decide(set, "iam:createuser", &d);
+    CHECK(!d.granted && d.denied);
+    ct_policy_set_free(set);
+
+    /* No documents: a set that grants nothing. */
+    CHECK_INT(parse_docs(&set, NULL, 0, msg, sizeof(msg)), 0);
+    ct_policy_decide(set, "s3:getobject", &d);
+    CHECK(!d.allowed);
+    ct_policy_set_free(set);
+
+    static const struct {
+        const char *doc;
+        const char *message;
+    } bad[] = {
+        {"", "gen, document 2: file is empty: expected an IAM policy document"},
+        {"{'Statement': [", "gen, document 2:1:15: JSON syntax error"},
+        {"{'Statement': []} x", "gen, document 2:1:19: unexpected text after the JSON document"},
+        {"['not', 'an object']", "gen, document 2: a policy document is a JSON object"},
+        {"'{}'", "gen, document 2: a policy document is a JSON object"},
+        {"{'Version': '2012-10-17'}", "gen, document 2: PolicyDocument has no Statement"},
+        {"{'Statement': [{'Action': 's3:*', 'Resource': '*'}]}",
+         "gen, document 2: Statement[0]: Effect is missing"},
+        {"{'Statement': [{'Effect': 'Allow', 'Action': 'GetObject', 'Resource': '*'}]}",
+         "gen, document 2: Statement[0]: Action entry \"GetObject\" is not \"*\" or "
+         "\"service:action\""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *docs[] = {two[1], bad[i].doc};
+        set = (ct_policy_set *)1;
+        CHECK_INT(parse_docs(&set, docs, 2, msg, sizeof(msg)), CT_EIAM);
+        CHECK(set == NULL);
+        CHECK_STR(msg, bad[i].message);
+    }
+    /* A NUL byte inside the text. */
+    const char nul[] = "{\"Statement\": []}\0";
+    const char *texts[] = {nul};
+    size_t lens[] = {sizeof(nul) - 1};
+    ct_error err;
+    CHECK_INT(ct_policy_set_parse(&set, texts, lens, 1, "gen", &err), CT_EIAM);
+    CHECK(strstr(err.message, "NUL byte") != NULL);
+
+    /* Freeing NULL, or a set a ct_iam lends, does nothing. */
+    ct_policy_set_free(NULL);
+    ct_iam *iam = load_user("{'Effect':'Allow','Action':'s3:*','Resource':'*'}", NULL);
+    ct_policy_set_free((ct_policy_set *)set_of(iam, "u"));
+    ct_policy_decide(set_of(iam, "u"), "s3:getobject", &d);
+    CHECK(d.granted);
+    ct_iam_free(iam);
+}
+
+/* IAM's count of a document's size: white space between tokens is not
+ * counted, white space inside strings is; a UTF-8 character counts one. */
+static void test_text_size(void)
+{
+    const char *compact = "{\"Sid\":\"a b\",\"Action\":[\"s3:*\"]}";
+    CHECK_INT((int)ct_policy_text_size(compact, strlen(compact)), (int)strlen(compact));
+    const char *pretty = "{\n  \"Sid\": \"a b\",\r\n\t\"Action\": [ \"s3:*\" ]\n}\n";
+    CHECK_INT((int)ct_policy_text_size(pretty, strlen(pretty)), (int)strlen(compact));
+    /* An escaped quote does not end the string: the spaces after it count. */
+    const char *escaped = "{\"a\": \"x\\\" y\"}";
+    CHECK_INT((int)ct_policy_text_size(escaped, strlen(escaped)), 13);
+    const char *utf8 = "{\"a\": \"\xc3\xa9t\xc3\xa9\"}"; /* "été": 3 characters, 5 bytes */
+    CHECK_INT((int)ct_policy_text_size(utf8, strlen(utf8)), 11);
+    CHECK_INT((int)ct_policy_text_size("", 0), 0);
+}
+
 int main(void)
 {
     RUN(test_wildcard);
@@ -513,5 +627,7 @@ int main(void)
     RUN(test_expand_small_catalog);
     RUN(test_expand_edges);
     RUN(test_expand_matches_decide);
+    RUN(test_set_parse);
+    RUN(test_text_size);
     TEST_MAIN_END();
 }
