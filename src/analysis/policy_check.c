@@ -5,6 +5,7 @@
  * every caller: the command line before it prints, and the tests. */
 #include "cloudtracker/analysis.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,128 @@ static int check_documents(checker *c, const ct_policy_options *opts, const ct_p
     return rc;
 }
 
+/* ---- --resources: each action on exactly the resources of its scope ---- */
+
+/* IAM's match of a Resource pattern: case-sensitive, '*' any run, '?' any
+ * one character. */
+static bool resource_match(const char *pattern, const char *arn)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*arn) {
+        if (*pattern == '*') {
+            star = pattern++;
+            resume = arn;
+        } else if (*pattern == '?' || *pattern == *arn) {
+            pattern++;
+            arn++;
+        } else if (star) {
+            pattern = star + 1;
+            arn = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*pattern == '*')
+        pattern++;
+    return *pattern == '\0';
+}
+
+/* Whether a statement's Action (a string or an array) covers `action`. */
+static bool statement_has_action(const cJSON *st, const char *action)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(st, "Action");
+    if (cJSON_IsString(a))
+        return ct_wildcard_match(a->valuestring, action);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, a)
+    {
+        if (cJSON_IsString(item) && ct_wildcard_match(item->valuestring, action))
+            return true;
+    }
+    return false;
+}
+
+/* Whether a statement's Resource covers `arn` ("*" covers everything). */
+static bool statement_has_resource(const cJSON *st, const char *arn)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(st, "Resource");
+    if (cJSON_IsString(r))
+        return resource_match(r->valuestring, arn);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, r)
+    {
+        if (cJSON_IsString(item) && resource_match(item->valuestring, arn))
+            return true;
+    }
+    return false;
+}
+
+static bool in_scope(const ct_resource_scope *scope, const char *arn)
+{
+    for (size_t i = 0; scope && i < scope->arn_count; i++)
+        if (strcmp(scope->arns[i], arn) == 0)
+            return true;
+    return false;
+}
+
+/* With scopes: every ARN of a used action's scope is allowed for it by
+ * some statement (no narrower than the use), and a statement that lists
+ * resources lists, for every used action it covers, only ARNs of that
+ * action's scope (no wider). The engine decides actions; resources are
+ * read from the documents here. */
+static int check_resources(checker *c, const ct_diff *diff, const ct_resource_scopes *scopes,
+                           const ct_policy_texts *texts)
+{
+    int rc = 0;
+    cJSON **docs = calloc(texts->count + 1, sizeof(*docs));
+    if (!docs)
+        return ct_error_set(c->err, CT_ENOMEM, "out of memory checking a policy");
+    for (size_t d = 0; d < texts->count; d++)
+        docs[d] = cJSON_ParseWithLength(texts->documents[d], texts->lengths[d]);
+    for (size_t i = 0; rc == 0 && i < diff->count; i++) {
+        const ct_diff_entry *e = &diff->entries[i];
+        if (e->verdict != CT_VERDICT_USED || e->catalog_index == SIZE_MAX ||
+            e->catalog_index >= scopes->count)
+            continue;
+        const ct_resource_scope *scope = &scopes->by_action[e->catalog_index];
+        for (size_t d = 0; rc == 0 && d < texts->count; d++) {
+            const cJSON *st;
+            cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(docs[d], "Statement"))
+            {
+                const cJSON *r = cJSON_GetObjectItemCaseSensitive(st, "Resource");
+                if (rc || !cJSON_IsArray(r) || !statement_has_action(st, e->action))
+                    continue;
+                const cJSON *item;
+                cJSON_ArrayForEach(item, r)
+                {
+                    if (rc == 0 && (!cJSON_IsString(item) || !in_scope(scope, item->valuestring)))
+                        rc = violation(c, "allows %s on %s, which its calls did not name",
+                                       spelled(c, e),
+                                       cJSON_IsString(item) ? item->valuestring : "?");
+                }
+            }
+        }
+        for (size_t k = 0; rc == 0 && scope->arns && k < scope->arn_count; k++) {
+            bool covered = false;
+            for (size_t d = 0; !covered && d < texts->count; d++) {
+                const cJSON *st;
+                cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(docs[d], "Statement"))
+                {
+                    covered = covered || (statement_has_action(st, e->action) &&
+                                          statement_has_resource(st, scope->arns[k]));
+                }
+            }
+            if (!covered)
+                rc = violation(c, "does not allow %s on %s, which its calls named", spelled(c, e),
+                               scope->arns[k]);
+        }
+    }
+    for (size_t d = 0; d < texts->count; d++)
+        cJSON_Delete(docs[d]);
+    free(docs);
+    return rc;
+}
+
 int ct_policy_check(const ct_catalog *catalog, const ct_diff *diff, const ct_policy_options *opts,
                     const ct_policy_texts *texts, ct_policy_violations *out, ct_error *err)
 {
@@ -128,6 +251,8 @@ int ct_policy_check(const ct_catalog *catalog, const ct_diff *diff, const ct_pol
             rc = violation(&c, "allows %s, %s", ct_catalog_published(catalog, i),
                            why_not(v, opts->drop_unknown));
     }
+    if (rc == 0 && set && opts->scopes && opts->scopes->by_action)
+        rc = check_resources(&c, diff, opts->scopes, texts);
     ct_grants_free(grants);
     ct_policy_set_free(set);
     free(verdict);

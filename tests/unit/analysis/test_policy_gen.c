@@ -22,10 +22,10 @@ static ct_catalog *catalog;
  * library's check (ct_policy_check) on the policy as --format policy and as
  * the review render it, and the generator's size accounting (which decides
  * the split) agreeing with the rendered text. */
-static void check_guarantees(const ct_diff *d, const char *who)
+static void check_guarantees(const ct_diff *d, const char *who, const ct_resource_scopes *scopes)
 {
     for (int variant = 0; variant < 8; variant++) {
-        ct_policy_options opts = {variant & 1, (variant & 2) != 0, 0, NULL};
+        ct_policy_options opts = {variant & 1, (variant & 2) != 0, 0, scopes};
         bool one_line = (variant & 4) != 0;
         ct_generated_policy p;
         ct_error err;
@@ -92,7 +92,17 @@ static void test_demo_principals(void)
                 CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p), mine ? mine : &none,
                                         NULL, NULL, &err),
                           0);
-                check_guarantees(&d, p->name);
+                check_guarantees(&d, p->name, NULL);
+                /* And limited to the resources its calls named. */
+                ct_resources named = {0};
+                ct_resource_scopes scopes;
+                CHECK_INT(src->principal_resources(src, p->arn, &w, &named, &err), 0);
+                CHECK_INT(ct_resource_scopes_build(&scopes, catalog, mine ? mine : &none, &named,
+                                                   &err),
+                          0);
+                check_guarantees(&d, p->name, &scopes);
+                ct_resource_scopes_release(&scopes);
+                ct_resources_release(&named);
                 ct_diff_release(&d);
                 principals++;
             }
@@ -168,11 +178,21 @@ static void test_stratus_principals(void)
     ct_window w;
     ct_date_parse_day("2020-01-01", &w.first_day);
     ct_date_parse_day("2030-01-01", &w.last_day);
-    size_t principals = 0;
+    size_t principals = 0, scoped_actions = 0;
     for (size_t a = 0; a < accounts; a++) {
         ct_account_calls calls = {0};
         CHECK_INT(src->account_calls(src, ids[a], &w, &calls, &err), 0);
         for (size_t k = 0; k < calls.count; k++) {
+            /* The resources its calls named (AssumeRole's role, the
+             * parameters GetParameters read, ...). */
+            ct_resources named = {0};
+            ct_resource_scopes scopes;
+            CHECK_INT(src->principal_resources(src, calls.items[k].principal_arn, &w, &named,
+                                               &err),
+                      0);
+            CHECK_INT(ct_resource_scopes_build(&scopes, catalog, &calls.items[k].calls, &named,
+                                               &err),
+                      0);
             for (size_t g = 0; g < sizeof(STRATUS_GRANTS) / sizeof(STRATUS_GRANTS[0]); g++) {
                 ct_buf doc = CT_BUF_INIT;
                 ct_buf_printf(&doc,
@@ -188,17 +208,26 @@ static void test_stratus_principals(void)
                     CHECK_INT(ct_diff_build(&d, catalog, ct_iam_policies(iam, p),
                                             &calls.items[k].calls, NULL, NULL, &err),
                               0);
-                    check_guarantees(&d, calls.items[k].principal_arn);
+                    check_guarantees(&d, calls.items[k].principal_arn, NULL);
+                    check_guarantees(&d, calls.items[k].principal_arn, &scopes);
                     ct_diff_release(&d);
                 }
                 ct_iam_free(iam);
                 ct_buf_release(&doc);
             }
+            for (size_t i = 0; i < scopes.count; i++)
+                scoped_actions += scopes.by_action[i].arns != NULL;
+            ct_resource_scopes_release(&scopes);
+            ct_resources_release(&named);
             principals++;
         }
         ct_account_calls_release(&calls);
     }
     CHECK(principals >= 20);
+    /* Real events limit some actions (sts:AssumeRole to its role, ssm
+     * parameters): the scoped statements were checked too. */
+    fprintf(stderr, "     stratus: %zu actions limited to resources\n", scoped_actions);
+    CHECK(scoped_actions >= 2);
     scratch_store_close(&stratus);
 }
 
@@ -296,7 +325,7 @@ static void test_random(void)
                       0);
             char who[32];
             snprintf(who, sizeof(who), "round %d", round);
-            check_guarantees(&d, who);
+            check_guarantees(&d, who, NULL);
             ct_diff_release(&d);
         }
         ct_calls_release(&calls);
@@ -332,7 +361,7 @@ static void test_split_and_compact(void)
     for (size_t i = 0; i < g.statement_count; i++)
         CHECK(strncmp(g.statements[i].sid, "NotVisibleInCloudTrail", 22) == 0);
     ct_generated_policy_release(&g);
-    check_guarantees(&d, "administrator");
+    check_guarantees(&d, "administrator", NULL);
     /* Without the "?" actions it grants nothing. */
     opts.drop_unknown = true;
     CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
@@ -360,7 +389,7 @@ static void test_split_and_compact(void)
             wildcard = wildcard || strcmp(g.statements[i].actions[k], "s3:Get*") == 0;
     CHECK(wildcard);
     ct_generated_policy_release(&g);
-    check_guarantees(&d, "s3:Get* user");
+    check_guarantees(&d, "s3:Get* user", NULL);
     ct_diff_release(&d);
     ct_calls_release(&calls);
     ct_iam_free(iam);
@@ -497,7 +526,37 @@ static void test_resources(void)
         }
     }
     ct_generated_policy_release(&g);
-    check_guarantees(&d, "resources");
+    check_guarantees(&d, "resources", &scopes);
+    /* The check sees a statement allowing more, or fewer, resources than
+     * the scope: the generator's scope for GetBucketAcl is [a, b]. */
+    size_t acl_index;
+    CHECK(ct_catalog_find(catalog, "s3:getbucketacl", &acl_index));
+    ct_resource_scope *acl_scope = &scopes.by_action[acl_index];
+    CHECK_INT((int)acl_scope->arn_count, 2);
+    opts = (ct_policy_options){true, false, 0, &scopes};
+    CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
+    ct_policy_texts texts;
+    CHECK_INT(ct_report_render_policy(&texts, &g, false), 0);
+    ct_policy_violations v;
+    acl_scope->arn_count = 1; /* b was never named */
+    CHECK_INT(ct_policy_check(catalog, &d, &opts, &texts, &v, &err), 0);
+    CHECK_INT((int)v.count, 1);
+    CHECK(v.first.count == 1 && strstr(v.first.items[0], "on arn:aws:s3:::b, which its calls did "
+                                                         "not name") != NULL);
+    ct_policy_violations_release(&v);
+    const char *wider[] = {"arn:aws:s3:::a", "arn:aws:s3:::b", "arn:aws:s3:::c"};
+    const char **kept = acl_scope->arns;
+    acl_scope->arns = wider; /* c named, not allowed */
+    acl_scope->arn_count = 3;
+    CHECK_INT(ct_policy_check(catalog, &d, &opts, &texts, &v, &err), 0);
+    CHECK_INT((int)v.count, 1);
+    CHECK(v.first.count == 1 &&
+          strstr(v.first.items[0], "does not allow s3:GetBucketAcl on arn:aws:s3:::c") != NULL);
+    ct_policy_violations_release(&v);
+    acl_scope->arns = kept;
+    acl_scope->arn_count = 2;
+    ct_policy_texts_release(&texts);
+    ct_generated_policy_release(&g);
 
     /* A statement on more resources than a document holds is split by
      * resources; each part is within the limit. */
@@ -599,7 +658,7 @@ static void test_check_violations(void)
         if (d.entries[i].verdict == CT_VERDICT_UNKNOWN)
             unknown = ct_catalog_published(catalog, d.entries[i].catalog_index);
     CHECK(unknown != NULL);
-    check_guarantees(&d, "checked user");
+    check_guarantees(&d, "checked user", NULL);
 
     /* Exactly the used actions: nothing to say. */
     const char *exact[] = {DOC(USED)};
