@@ -249,8 +249,8 @@ static int finish_statement(gen *g, ct_policy_statement *st, bool compacting)
     return compacting ? compact(g, st) : 0;
 }
 
-/* The statements of one service's entries [first, end) of `list`: one on
- * "*", then one per list of resources ("Resources1", ...). */
+/* The statements of one service's n entries in `list`: one on "*", then
+ * one per list of resources ("Resources1", ...). */
 static int add_service(gen *g, scoped_entry *list, size_t n, bool compacting)
 {
     qsort(list, n, sizeof(*list), compare_scoped);
@@ -397,26 +397,20 @@ static int split_large(gen *g)
             add_statement(g, sid_copy, by_resource ? s->action_count : s->action_count - keep);
         if (!moved)
             return oom(g);
+        s = &p->statements[i]; /* add_statement may have moved the array */
         if (by_resource) {
-            s = &p->statements[i];
             memcpy(moved->actions, s->actions, s->action_count * sizeof(char *));
             moved->action_count = s->action_count;
             moved->resources = s->resources + keep;
             moved->resource_count = s->resource_count - keep;
             s->resource_count = keep;
-            ct_policy_statement tmp = *moved;
-            memmove(&p->statements[i + 2], &p->statements[i + 1],
-                    (p->statement_count - 1 - (i + 1)) * sizeof(*p->statements));
-            p->statements[i + 1] = tmp;
-            i--;
-            continue;
+        } else {
+            memcpy(moved->actions, s->actions + keep, (s->action_count - keep) * sizeof(char *));
+            moved->action_count = s->action_count - keep;
+            s->action_count = keep;
+            moved->resources = s->resources;
+            moved->resource_count = s->resource_count;
         }
-        s = &p->statements[i]; /* add_statement may have moved the array */
-        memcpy(moved->actions, s->actions + keep, (s->action_count - keep) * sizeof(char *));
-        moved->action_count = s->action_count - keep;
-        s->action_count = keep;
-        moved->resources = s->resources;
-        moved->resource_count = s->resource_count;
         /* Into place after i. */
         ct_policy_statement tmp = *moved;
         memmove(&p->statements[i + 2], &p->statements[i + 1],
