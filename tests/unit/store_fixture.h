@@ -177,6 +177,19 @@ static inline int rm_entry(const char *path, const struct stat *st, int flag, st
     return 0;
 }
 
+/* Ends the {"Records":[ document being built in `b`, writes it to
+ * logs/name, and starts the next one in `b`. Returns 0 or -1. */
+static inline int write_records_doc(const char *logs, const char *name, ct_buf *b)
+{
+    ct_buf_puts(b, "]}");
+    char *path = pathf(logs, name);
+    int rc = write_bytes(path, b->data, b->len);
+    free(path);
+    ct_buf_reset(b);
+    ct_buf_puts(b, "{\"Records\":[");
+    return rc;
+}
+
 /* rm -rf; folders a test made unreadable are opened up first. */
 static inline void remove_tree(const char *dir)
 {

@@ -29,16 +29,6 @@ static void record(ct_buf *b, const char *time, const char *account, const char 
     ct_buf_printf(b, "%s}", extra ? extra : "");
 }
 
-static void write_doc(const char *logs, const char *name, ct_buf *b)
-{
-    ct_buf_puts(b, "]}");
-    char *path = pathf(logs, name);
-    CHECK_INT(write_bytes(path, b->data, b->len), 0);
-    free(path);
-    ct_buf_reset(b);
-    ct_buf_puts(b, "{\"Records\":[");
-}
-
 #define DATA_READ ",\"eventCategory\":\"Data\",\"readOnly\":true,\"managementEvent\":false"
 #define DATA_WRITE ",\"eventCategory\":\"Data\",\"readOnly\":false,\"managementEvent\":false"
 /* A record older than eventCategory (eventVersion < 1.07). */
@@ -57,17 +47,17 @@ static char *coverage_logs(const char *root)
     record(&b, "2024-06-01T08:00:00Z", A1, "eu-west-1", "ListBuckets", NULL);
     record(&b, "2024-06-01T09:00:00Z", A1, "us-east-1", "GetObject", DATA_READ);
     record(&b, "2024-06-01T09:30:00Z", A1, "us-east-1", "GetObject", DATA_READ);
-    write_doc(logs, "a.json", &b);
+    CHECK_INT(write_records_doc(logs, "a.json", &b), 0);
     record(&b, "2024-06-03T12:00:00Z", A1, NULL, "ListBuckets", NULL);
     record(&b, "2024-06-03T13:00:00Z", A1, "eu-west-1", "PutObject", DATA_WRITE);
     record(&b, "2024-06-03T23:59:59Z", A1, "ap-south-1", "GetObject", DATA_OLD);
     record(&b, "2024-06-04T00:00:00Z", A1, "sa-east-1", "ListBuckets", NULL);
     record(&b, "2024-06-02T10:00:00Z", A2, "us-west-2", "ListBuckets", NULL);
-    write_doc(logs, "b.json", &b);
+    CHECK_INT(write_records_doc(logs, "b.json", &b), 0);
     /* Read in part: the second record is rejected. */
     record(&b, "2024-06-02T11:00:00Z", A1, "", "ListBuckets", NULL);
     ct_buf_puts(&b, ",{\"eventSource\":5}");
-    write_doc(logs, "partial.json", &b);
+    CHECK_INT(write_records_doc(logs, "partial.json", &b), 0);
     ct_buf_release(&b);
     char *skipped = pathf(logs, "skipped.json");
     CHECK_INT(write_bytes(skipped, "not json", 8), 0);
@@ -315,7 +305,7 @@ static void test_statement_count(void)
             record(&b, when, A1, "eu-west-1", "ListBuckets", NULL);
             record(&b, when, A1, d % 2 ? "ap-south-1" : NULL, "GetObject", DATA_READ);
         }
-        write_doc(logs, "many.json", &b);
+        CHECK_INT(write_records_doc(logs, "many.json", &b), 0);
         ct_buf_release(&b);
         char *path = pathf(root, "ct.db");
         ct_store *s = NULL;

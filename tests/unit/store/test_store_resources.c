@@ -32,16 +32,6 @@ static void record(ct_buf *b, const char *time, bool role, const char *source, c
     ct_buf_printf(b, "%s%s}", fields[0] ? "," : "", fields);
 }
 
-static void write_doc(const char *logs, const char *name, ct_buf *b)
-{
-    ct_buf_puts(b, "]}");
-    char *path = pathf(logs, name);
-    CHECK_INT(write_bytes(path, b->data, b->len), 0);
-    free(path);
-    ct_buf_reset(b);
-    ct_buf_puts(b, "{\"Records\":[");
-}
-
 #define S3 "s3.amazonaws.com"
 #define BUCKET(name) "\"requestParameters\":{\"bucketName\":\"" name "\"}"
 
@@ -66,7 +56,7 @@ static char *resource_logs(const char *root)
         record(&b, "2024-06-01T12:00:00Z", false, "dynamodb.amazonaws.com", "GetItem", fields,
                false);
     }
-    write_doc(logs, "a.json", &b);
+    CHECK_INT(write_records_doc(logs, "a.json", &b), 0);
     record(&b, "2024-06-03T10:00:00Z", false, S3, "GetBucketAcl", BUCKET("a"), false);
     record(&b, "2024-06-04T10:00:00Z", false, S3, "GetBucketAcl", BUCKET("late"), false);
     for (int file = 0; file < 2; file++) {
@@ -79,7 +69,7 @@ static char *resource_logs(const char *root)
             record(&b, "2024-06-03T12:00:00Z", false, "sqs.amazonaws.com", "SendMessage", fields,
                    false);
         }
-        write_doc(logs, file ? "c.json" : "b.json", &b);
+        CHECK_INT(write_records_doc(logs, file ? "c.json" : "b.json", &b), 0);
     }
     ct_buf_release(&b);
     return logs;
@@ -167,7 +157,7 @@ static void test_principal_resources(void)
     ct_buf b = CT_BUF_INIT;
     ct_buf_puts(&b, "{\"Records\":[");
     record(&b, "2024-06-03T10:00:00Z", false, S3, "GetBucketAcl", "", false);
-    write_doc(logs, "b.json", &b);
+    CHECK_INT(write_records_doc(logs, "b.json", &b), 0);
     ct_buf_release(&b);
     src = ingest(root, logs, &store);
     CHECK_INT(src->principal_resources(src, BOB, &june, &r, &err), 0);
