@@ -111,34 +111,34 @@ static bool resource_match(const char *pattern, const char *arn)
     return *pattern == '\0';
 }
 
-/* Whether a statement's Action (a string or an array) covers `action`. */
-static bool statement_has_action(const cJSON *st, const char *action)
+/* Whether an Action or Resource element (a string or an array of them)
+ * has a pattern that `match` says covers `text`. */
+static bool element_covers(const cJSON *element, const char *text,
+                           bool (*match)(const char *pattern, const char *text))
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(st, "Action");
-    if (cJSON_IsString(a))
-        return ct_wildcard_match(a->valuestring, action);
+    if (cJSON_IsString(element))
+        return match(element->valuestring, text);
     const cJSON *item;
-    cJSON_ArrayForEach(item, a)
+    cJSON_ArrayForEach(item, element)
     {
-        if (cJSON_IsString(item) && ct_wildcard_match(item->valuestring, action))
+        if (cJSON_IsString(item) && match(item->valuestring, text))
             return true;
     }
     return false;
 }
 
+/* Whether a statement's Action covers `action` (case-insensitive). */
+static bool statement_has_action(const cJSON *st, const char *action)
+{
+    return element_covers(cJSON_GetObjectItemCaseSensitive(st, "Action"), action,
+                          ct_wildcard_match);
+}
+
 /* Whether a statement's Resource covers `arn` ("*" covers everything). */
 static bool statement_has_resource(const cJSON *st, const char *arn)
 {
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(st, "Resource");
-    if (cJSON_IsString(r))
-        return resource_match(r->valuestring, arn);
-    const cJSON *item;
-    cJSON_ArrayForEach(item, r)
-    {
-        if (cJSON_IsString(item) && resource_match(item->valuestring, arn))
-            return true;
-    }
-    return false;
+    return element_covers(cJSON_GetObjectItemCaseSensitive(st, "Resource"), arn,
+                          resource_match);
 }
 
 static bool in_scope(const ct_resource_scope *scope, const char *arn)
