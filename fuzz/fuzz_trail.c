@@ -181,13 +181,15 @@ static void compare(const ct_trail_record *r, const cJSON *o)
     }
 }
 
-/* Whether `arn` is the "ARN" string of some element of the array. */
+/* Whether `arn` is the "ARN" string of some element of the array (the
+ * last of a repeated key, as the scanner reads objects). */
 static bool in_array(const cJSON *array, const char *arn)
 {
+    static const char *const key[] = {"ARN"};
     const cJSON *item;
     cJSON_ArrayForEach(item, array)
     {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, "ARN");
+        const cJSON *v = last_at(item, key, 1);
         if (cJSON_IsString(v) && strcmp(v->valuestring, arn) == 0)
             return true;
     }

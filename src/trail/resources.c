@@ -378,22 +378,26 @@ static int add_array(found *f, const ct_trail_record *rec)
     p = skip_ws(p + 1, end);
     while (p < end && *p != ']') {
         if (*p == '{') {
+            /* A repeated key: the last value counts, as in the scanner. */
+            const char *arn_value = NULL;
             p = skip_ws(p + 1, end);
             while (p < end && *p == '"') {
                 bool arn = end - p >= 6 && memcmp(p, "\"ARN\"", 5) == 0;
                 p = skip_ws(skip_string(p, end), end);
                 p = skip_ws(p < end && *p == ':' ? p + 1 : p, end);
-                if (arn && p < end && *p == '"') {
-                    int rc = take_string(f, p, end);
-                    if (rc != 0)
-                        return rc;
-                }
+                if (arn)
+                    arn_value = p < end && *p == '"' ? p : NULL;
                 p = skip_ws(skip_json(p, end), end);
                 if (p < end && *p == ',')
                     p = skip_ws(p + 1, end);
             }
             if (p < end && *p == '}')
                 p = skip_ws(p + 1, end);
+            if (arn_value) {
+                int rc = take_string(f, arn_value, end);
+                if (rc != 0)
+                    return rc;
+            }
         } else {
             p = skip_ws(skip_json(p, end), end);
         }

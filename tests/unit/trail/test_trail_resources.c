@@ -90,6 +90,14 @@ static void test_resources_array(void)
            "\"resources\":[{\"ARN\":7},{\"type\":\"x\"},{\"ARN\":\"i-123\"},\"text\",null,"
            "{\"ARN\":\"arn:aws:ec2:eu-west-1:1:instance/i-1\\u0001\"}]",
            "");
+    /* A repeated key: the last value counts, as the scanner reads objects. */
+    expect("s3.amazonaws.com",
+           "\"resources\":[{\"ARN\":\"arn:aws:s3:::first\",\"ARN\":\"arn:aws:s3:::last\"}]",
+           "arn:aws:s3:::last");
+    /* Escapes: \\/ is a slash; any other leaves that ARN out. */
+    expect("s3.amazonaws.com",
+           "\"resources\":[{\"ARN\":\"arn:aws:s3:::b\\/k\"},{\"ARN\":\"arn:aws:s3:::\\u0041\"}]",
+           "arn:aws:s3:::b/k");
     /* Not an array: absent, and the record is kept. */
     expect("ec2.amazonaws.com", "\"resources\":{\"ARN\":\"arn:aws:ec2:x\"}", "");
     expect("ec2.amazonaws.com", "\"resources\":null", "");
