@@ -254,9 +254,8 @@ static int on_record(void *ud, const ct_trail_record *r)
                             r->response_provider};
     for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
         check_string(people[i], false);
-    const char *params[] = {r->request_bucket_name, r->request_function_name,
-                            r->request_table_name,  r->request_queue_url,
-                            r->request_topic_arn,   r->request_key_id};
+    const char *params[] = {r->request_bucket_name, r->request_function_name, r->request_table_name,
+                            r->request_queue_url,   r->request_topic_arn,     r->request_key_id};
     bool any_param = r->role_arn != NULL;
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
         check_string(params[i], false);

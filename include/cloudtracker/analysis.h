@@ -222,8 +222,7 @@ typedef struct ct_resource_scopes {
  * (ct_catalog_resource_patterns), and then the matching ARNs. Errors:
  * CT_ENOMEM (out then empty). */
 int ct_resource_scopes_build(ct_resource_scopes *out, const ct_catalog *catalog,
-                             const ct_calls *calls, const ct_resources *resources,
-                             ct_error *err);
+                             const ct_calls *calls, const ct_resources *resources, ct_error *err);
 void ct_resource_scopes_release(ct_resource_scopes *scopes);
 
 typedef struct ct_principal_answer {

@@ -306,9 +306,9 @@ typedef struct ct_call_resources {
     char *event_source;
     char *event_name;
     ct_event_kind kind;
-    uint64_t named; /* successful calls that named resources */
-    bool more;      /* more than CT_RESOURCE_SETS_MAX sets, or a call naming more than a set
-                     * keeps: `sets` is then empty */
+    uint64_t named;        /* successful calls that named resources */
+    bool more;             /* more than CT_RESOURCE_SETS_MAX sets, or a call naming more than a set
+                            * keeps: `sets` is then empty */
     ct_resource_set *sets; /* sorted by arns (bytewise) */
     size_t set_count;
     size_t set_cap;
@@ -417,8 +417,8 @@ struct ct_source {
 
     /* The resources the successful calls of a principal (as principal_calls
      * charges calls) named inside the window: ct_resources, finished. */
-    int (*principal_resources)(ct_source *src, const char *principal_arn,
-                               const ct_window *window, ct_resources *out, ct_error *err);
+    int (*principal_resources)(ct_source *src, const char *principal_arn, const ct_window *window,
+                               ct_resources *out, ct_error *err);
 
     /* Inputs known to be skipped or partly read (appended to `problems`). */
     int (*input_problems)(ct_source *src, ct_input_problems *problems, ct_error *err);

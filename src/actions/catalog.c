@@ -386,9 +386,9 @@ int ct_catalog_load_builtin(ct_catalog **out, ct_error *err)
 
 int ct_catalog_load_builtin_resources(ct_catalog *c, ct_error *err)
 {
-    int rc = ct_catalog_load_resources(c, (const char *)ct_data_iam_resources,
-                                       ct_data_iam_resources_len,
-                                       "data/iam-actions/iam_resources.tsv", err);
+    int rc =
+        ct_catalog_load_resources(c, (const char *)ct_data_iam_resources, ct_data_iam_resources_len,
+                                  "data/iam-actions/iam_resources.tsv", err);
     if (rc == CT_EINPUT) {
         /* The embedded table is checked by the tests, so a parse error
          * here is a build problem, not bad user input. */

@@ -61,12 +61,13 @@ struct ct_resource_formats;
 /* Parses iam_resources.tsv text for catalog c (see
  * ct_catalog_load_resources); *out belongs to the caller
  * (ct_resource_formats_free). */
-int ct_resource_formats_parse(struct ct_resource_formats **out, const ct_catalog *c, const char *text, size_t len,
-                       const char *name, ct_error *err);
+int ct_resource_formats_parse(struct ct_resource_formats **out, const ct_catalog *c,
+                              const char *text, size_t len, const char *name, ct_error *err);
 void ct_resource_formats_free(struct ct_resource_formats *r);
 /* The formats of catalog action i (i < the catalog's count), or NULL with
  * *n 0; r may be NULL (no formats loaded). */
-const char *const *ct_resource_formats_get(const struct ct_resource_formats *r, size_t i, size_t *n);
+const char *const *ct_resource_formats_get(const struct ct_resource_formats *r, size_t i,
+                                           size_t *n);
 
 /* ---- the row reader the tables share (tables.c) ---- */
 

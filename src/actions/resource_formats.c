@@ -152,8 +152,8 @@ static uint32_t add_list(struct ct_resource_formats *r, ct_strmap *formats, ct_b
     return (uint32_t)(start << 8 | (r->nslots - start));
 }
 
-int ct_resource_formats_parse(struct ct_resource_formats **out, const ct_catalog *c, const char *text, size_t len,
-                       const char *name, ct_error *err)
+int ct_resource_formats_parse(struct ct_resource_formats **out, const ct_catalog *c,
+                              const char *text, size_t len, const char *name, ct_error *err)
 {
     *out = NULL;
     if (!name)

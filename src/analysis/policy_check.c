@@ -137,8 +137,7 @@ static bool statement_has_action(const cJSON *st, const char *action)
 /* Whether a statement's Resource covers `arn` ("*" covers everything). */
 static bool statement_has_resource(const cJSON *st, const char *arn)
 {
-    return element_covers(cJSON_GetObjectItemCaseSensitive(st, "Resource"), arn,
-                          resource_match);
+    return element_covers(cJSON_GetObjectItemCaseSensitive(st, "Resource"), arn, resource_match);
 }
 
 static bool in_scope(const ct_resource_scope *scope, const char *arn)

@@ -37,13 +37,13 @@ static int oom(gen *g)
 
 static size_t statement_size(const ct_policy_statement *s)
 {
-    size_t n = sizeof(ST_HEAD) - 1 + strlen(s->sid) + sizeof(ST_MID) - 1 +
-               sizeof(ST_RESOURCE) - 1 + sizeof(ST_TAIL) - 1;
+    size_t n = sizeof(ST_HEAD) - 1 + strlen(s->sid) + sizeof(ST_MID) - 1 + sizeof(ST_RESOURCE) - 1 +
+               sizeof(ST_TAIL) - 1;
     for (size_t i = 0; i < s->action_count; i++)
         n += strlen(s->actions[i]) + 2 + (i > 0); /* quotes, and the comma before */
     if (!s->resources)
         return n + 3; /* "*" */
-    n += 2; /* [] */
+    n += 2;           /* [] */
     for (size_t i = 0; i < s->resource_count; i++)
         n += strlen(s->resources[i]) + 2 + (i > 0);
     return n;

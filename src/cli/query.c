@@ -214,8 +214,7 @@ int cli_prepare_analysis(cli_query *q)
 {
     int rc;
     if ((rc = ct_catalog_load_builtin(&q->catalog, &q->err)) ||
-        (q->opts->resources &&
-         (rc = ct_catalog_load_builtin_resources(q->catalog, &q->err))) ||
+        (q->opts->resources && (rc = ct_catalog_load_builtin_resources(q->catalog, &q->err))) ||
         (rc = cli_open_source(q)))
         return rc;
     q->analysis.source = q->source;

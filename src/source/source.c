@@ -699,8 +699,8 @@ void ct_resources_finish(ct_resources *list)
 const ct_call_resources *ct_resources_find(const ct_resources *list, const char *event_source,
                                            const char *event_name, ct_event_kind kind)
 {
-    ct_call_resources probe = {(char *)event_source, (char *)event_name, kind, 0, false,
-                               NULL,                 0,                  0};
+    ct_call_resources probe = {
+        (char *)event_source, (char *)event_name, kind, 0, false, NULL, 0, 0};
     return list->count ? bsearch(&probe, list->items, list->count, sizeof(*list->items),
                                  compare_call_resources)
                        : NULL;

@@ -180,8 +180,7 @@ static int on_record(void *ud, const ct_trail_record *rec)
             return rc;
         if (c->resources.len > 0) {
             if (ct_strpool_intern(&agg->resource_sets, c->resources.data, c->resources.len,
-                                  ct_strpool_hash(c->resources.data, c->resources.len),
-                                  &set) != 0)
+                                  ct_strpool_hash(c->resources.data, c->resources.len), &set) != 0)
                 return CT_ENOMEM;
             int64_t rk[CT_AGG_KEYS] = {principal, action, day, set, 0};
             if (ct_agg_rows_add(&agg->resources, rk, 1, 0, NULL) != 0)

@@ -148,11 +148,10 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_ADD_RESOURCE_SET] = "INSERT INTO resource_set(arns) VALUES (?1)",
     /* A principal's resource rows, each set by its text (a LEFT JOIN: a
      * set row gone is damage found, not a set left out). */
-    [ST_Q_PRINCIPAL_RESOURCES] =
-        "SELECT d.action_id, s.arns, d.calls FROM daily_resource d"
-        " LEFT JOIN resource_set s ON s.id = d.set_id"
-        " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?1)"
-        " AND d.day BETWEEN ?2 AND ?3",
+    [ST_Q_PRINCIPAL_RESOURCES] = "SELECT d.action_id, s.arns, d.calls FROM daily_resource d"
+                                 " LEFT JOIN resource_set s ON s.id = d.set_id"
+                                 " WHERE d.principal_id = (SELECT id FROM principal WHERE arn = ?1)"
+                                 " AND d.day BETWEEN ?2 AND ?3",
     /* The calls queries return raw roll-up rows; store_query.c sums them
      * per action (faster than GROUP BY's temporary B-tree on a busy
      * principal's tens of thousands of rows). */

@@ -360,8 +360,7 @@ int ct_file_agg_cap_resources(ct_file_agg *agg)
             calls += t->rows[j++].a;
         if (j - i > CT_RESOURCE_SETS_MAX) {
             if (more == UINT32_MAX &&
-                ct_strpool_intern(&agg->resource_sets, CT_RESOURCES_MORE,
-                                  strlen(CT_RESOURCES_MORE),
+                ct_strpool_intern(&agg->resource_sets, CT_RESOURCES_MORE, strlen(CT_RESOURCES_MORE),
                                   ct_strpool_hash(CT_RESOURCES_MORE, strlen(CT_RESOURCES_MORE)),
                                   &more) != 0)
                 return CT_ENOMEM;

@@ -173,10 +173,10 @@ typedef struct ct_file_agg {
     ct_agg_rows evidence;     /* k = {key, role (principals), day, values, 0}: the role
                                * sessions' events; a = events */
     ct_strpool evidence_values; /* joined evidence values (ct_evidence_join) */
-    ct_agg_rows resources;    /* k = {principal, action, day, set, 0}: successful calls that
-                               * named resources; a = calls. At most CT_RESOURCE_SETS_MAX sets
-                               * per principal, action and day (ct_file_agg_cap_resources) */
-    ct_strpool resource_sets; /* ct_trail_resource_set() strings */
+    ct_agg_rows resources;      /* k = {principal, action, day, set, 0}: successful calls that
+                                 * named resources; a = calls. At most CT_RESOURCE_SETS_MAX sets
+                                 * per principal, action and day (ct_file_agg_cap_resources) */
+    ct_strpool resource_sets;   /* ct_trail_resource_set() strings */
     ct_assume *assumes;
     size_t assume_count;
     size_t assume_cap;

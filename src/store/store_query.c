@@ -438,8 +438,8 @@ static int data_events(ct_source *src, const char *account_id, const ct_window *
 /* The resource rows of a principal, each set named by its text; the
  * summing and the CT_RESOURCE_SETS_MAX rule are ct_resources_add's and
  * ct_resources_finish's. */
-static int principal_resources(ct_source *src, const char *principal_arn,
-                               const ct_window *window, ct_resources *out, ct_error *err)
+static int principal_resources(ct_source *src, const char *principal_arn, const ct_window *window,
+                               ct_resources *out, ct_error *err)
 {
     ct_store *store = store_of(src);
     sqlite3_stmt *st = ct_store_stmt(store, ST_Q_PRINCIPAL_RESOURCES, err);

@@ -328,8 +328,7 @@ static int remove_old_rows(ct_store *store, const char *path, int64_t file_id, c
     if (r == SQLITE_ROW) {
         const void *data = sqlite3_column_blob(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        rc = ct_file_rows_decode(data, len, take_out_call, take_out_account, take_out_resource,
-                                 &t);
+        rc = ct_file_rows_decode(data, len, take_out_call, take_out_account, take_out_resource, &t);
         if (rc == CT_ESTORE)
             rc = ct_error_set(err, CT_ESTORE, "store %s: damaged rows of %s", store->path, path);
     } else if (r != SQLITE_DONE) {

@@ -29,8 +29,16 @@ static const struct {
              {"kms-key", F_KMS_KEY}};
 
 /* The request parameters the scanner extracts, by the name the table uses. */
-enum param { P_BUCKET_NAME, P_ROLE_ARN, P_FUNCTION_NAME, P_TABLE_NAME, P_QUEUE_URL, P_TOPIC_ARN,
-             P_KEY_ID, P_COUNT };
+enum param {
+    P_BUCKET_NAME,
+    P_ROLE_ARN,
+    P_FUNCTION_NAME,
+    P_TABLE_NAME,
+    P_QUEUE_URL,
+    P_TOPIC_ARN,
+    P_KEY_ID,
+    P_COUNT
+};
 static const char *const PARAMS[P_COUNT] = {"bucketName", "roleArn",  "functionName", "tableName",
                                             "queueUrl",   "topicArn", "keyId"};
 
@@ -257,17 +265,17 @@ static int build_arn(found *f, const ct_trail_record *rec, enum form form, const
         if (!located || !plain_name(value))
             return 0;
         rc = put(out, (const char *const[]){"arn:", partition, ":lambda:", region, ":", account,
-                                           ":function:", value, NULL});
+                                            ":function:", value, NULL});
         break;
     case F_DYNAMODB_TABLE:
         if (!located || !plain_name(value) || strchr(value, '/'))
             return 0;
         rc = put(out, (const char *const[]){"arn:", partition, ":dynamodb:", region, ":", account,
-                                           ":table/", value, NULL});
+                                            ":table/", value, NULL});
         break;
     case F_SQS_QUEUE_URL: {
         /* https://HOST/ACCOUNT/NAME: the account is in the URL. */
-        const char *host = strncmp(value, "https://", 8) == 0   ? value + 8
+        const char *host = strncmp(value, "https://", 8) == 0  ? value + 8
                            : strncmp(value, "http://", 7) == 0 ? value + 7
                                                                : NULL;
         const char *slash = host ? strchr(host, '/') : NULL;
@@ -287,7 +295,7 @@ static int build_arn(found *f, const ct_trail_record *rec, enum form form, const
             strchr(value, '/'))
             return 0;
         rc = put(out, (const char *const[]){"arn:", partition, ":kms:", region, ":", account,
-                                           ":key/", value, NULL});
+                                            ":key/", value, NULL});
         break;
     }
     return rc != 0 ? CT_ENOMEM : add_arn(f, NULL, out->len - at);

@@ -97,9 +97,9 @@ static void test_demo_principals(void)
                 ct_resources named = {0};
                 ct_resource_scopes scopes;
                 CHECK_INT(src->principal_resources(src, p->arn, &w, &named, &err), 0);
-                CHECK_INT(ct_resource_scopes_build(&scopes, catalog, mine ? mine : &none, &named,
-                                                   &err),
-                          0);
+                CHECK_INT(
+                    ct_resource_scopes_build(&scopes, catalog, mine ? mine : &none, &named, &err),
+                    0);
                 check_guarantees(&d, p->name, &scopes);
                 ct_resource_scopes_release(&scopes);
                 ct_resources_release(&named);
@@ -187,12 +187,10 @@ static void test_stratus_principals(void)
              * parameters GetParameters read, ...). */
             ct_resources named = {0};
             ct_resource_scopes scopes;
-            CHECK_INT(src->principal_resources(src, calls.items[k].principal_arn, &w, &named,
-                                               &err),
+            CHECK_INT(src->principal_resources(src, calls.items[k].principal_arn, &w, &named, &err),
                       0);
-            CHECK_INT(ct_resource_scopes_build(&scopes, catalog, &calls.items[k].calls, &named,
-                                               &err),
-                      0);
+            CHECK_INT(
+                ct_resource_scopes_build(&scopes, catalog, &calls.items[k].calls, &named, &err), 0);
             for (size_t g = 0; g < sizeof(STRATUS_GRANTS) / sizeof(STRATUS_GRANTS[0]); g++) {
                 ct_buf doc = CT_BUF_INIT;
                 ct_buf_printf(&doc,
@@ -449,8 +447,8 @@ static void test_resources(void)
     ct_resources_add(&named, s3, "GetBucketAcl", CT_EVENT_API, "arn:aws:s3:::a", 2);
     ct_resources_add(&named, s3, "GetBucketAcl", CT_EVENT_API, "arn:aws:s3:::b", 1);
     ct_calls_add(&calls, s3, "GetBucketPolicy", CT_EVENT_API, 1, 0, 17000, 17000);
-    ct_resources_add(&named, s3, "GetBucketPolicy", CT_EVENT_API,
-                     "arn:aws:s3:::a\narn:aws:s3:::b", 1);
+    ct_resources_add(&named, s3, "GetBucketPolicy", CT_EVENT_API, "arn:aws:s3:::a\narn:aws:s3:::b",
+                     1);
     /* One of two calls named nothing: "*". */
     ct_calls_add(&calls, s3, "GetBucketTagging", CT_EVENT_API, 2, 0, 17000, 17000);
     ct_resources_add(&named, s3, "GetBucketTagging", CT_EVENT_API, "arn:aws:s3:::a", 1);
@@ -477,8 +475,7 @@ static void test_resources(void)
     ct_calls_add(&calls, s3, "ListBuckets", CT_EVENT_API, 1, 0, 17000, 17000);
     ct_resources_add(&named, s3, "ListBuckets", CT_EVENT_API, "arn:aws:s3:::a", 1);
     ct_calls_add(&calls, "sts.amazonaws.com", "AssumeRole", CT_EVENT_API, 1, 0, 17000, 17000);
-    ct_resources_add(&named, "sts.amazonaws.com", "AssumeRole", CT_EVENT_API,
-                     CT_RESOURCES_MORE, 1);
+    ct_resources_add(&named, "sts.amazonaws.com", "AssumeRole", CT_EVENT_API, CT_RESOURCES_MORE, 1);
     /* Only failed calls: not a use. */
     ct_calls_add(&calls, "lambda.amazonaws.com", "InvokeFunction", CT_EVENT_API, 0, 2, 17000,
                  17000);

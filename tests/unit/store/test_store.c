@@ -556,15 +556,18 @@ static void test_rows_blob(void)
                  sizeof(resources)) == 0);
     /* A callback's status stops the walk and comes back. */
     struct decoded stop = {{0}, 0, 2, 0};
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &stop), 99);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &stop),
+              99);
     CHECK_INT(stop.rows, 2);
     /* Every strict prefix, and any byte more, is damage. */
     for (size_t len = 0; len < b.len; len++) {
         struct decoded cut = {{0}, 0, 0, 0};
-        CHECK_INT(ct_file_rows_decode(b.data, len, take_call, take_account, take_resource, &cut), CT_ESTORE);
+        CHECK_INT(ct_file_rows_decode(b.data, len, take_call, take_account, take_resource, &cut),
+                  CT_ESTORE);
     }
     ct_buf_append(&b, "", 1);
-    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
+    CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d),
+              CT_ESTORE);
 
     /* Nothing at all is a valid blob; values no writer makes are not. */
     CHECK_INT(encode(&b, NULL, 0, NULL, 0, NULL, 0), 0);
@@ -577,7 +580,8 @@ static void test_rows_blob(void)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK_INT(encode(&b, bad[i], 1, NULL, 0, NULL, 0), 0);
-        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d),
+                  CT_ESTORE);
     }
     const int64_t bad_accounts[][CT_FILE_ACCOUNT_COLS] = {
         {1, 20000, 0, 0, 1, 0}, /* no events */
@@ -589,7 +593,8 @@ static void test_rows_blob(void)
     };
     for (size_t i = 0; i < sizeof(bad_accounts) / sizeof(bad_accounts[0]); i++) {
         CHECK_INT(encode(&b, NULL, 0, bad_accounts[i], 1, NULL, 0), 0);
-        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d),
+                  CT_ESTORE);
     }
     const int64_t bad_resources[][CT_FILE_RESOURCE_COLS] = {
         {0, 20000, 1, 1, 1}, /* no principal */
@@ -599,12 +604,13 @@ static void test_rows_blob(void)
     };
     for (size_t i = 0; i < sizeof(bad_resources) / sizeof(bad_resources[0]); i++) {
         CHECK_INT(encode(&b, NULL, 0, NULL, 0, bad_resources[i], 1), 0);
-        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d), CT_ESTORE);
+        CHECK_INT(ct_file_rows_decode(b.data, b.len, take_call, take_account, take_resource, &d),
+                  CT_ESTORE);
     }
     /* A row count beyond the bytes left, and an overlong varint. */
-    CHECK_INT(ct_file_rows_decode("\xff\xff\xff\xff\x0f", 5, take_call, take_account,
-                                  take_resource, &d),
-              CT_ESTORE);
+    CHECK_INT(
+        ct_file_rows_decode("\xff\xff\xff\xff\x0f", 5, take_call, take_account, take_resource, &d),
+        CT_ESTORE);
     CHECK_INT(ct_file_rows_decode("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11, take_call,
                                   take_account, take_resource, &d),
               CT_ESTORE);

@@ -18,8 +18,9 @@
 static void record(ct_buf *b, const char *time, bool role, const char *source, const char *name,
                    const char *fields, bool failed)
 {
-    ct_buf_printf(b, "%s{\"eventTime\":\"%s\",\"eventSource\":\"%s\",\"eventName\":\"%s\","
-                     "\"awsRegion\":\"eu-west-1\",\"recipientAccountId\":\"" ACCOUNT "\",",
+    ct_buf_printf(b,
+                  "%s{\"eventTime\":\"%s\",\"eventSource\":\"%s\",\"eventName\":\"%s\","
+                  "\"awsRegion\":\"eu-west-1\",\"recipientAccountId\":\"" ACCOUNT "\",",
                   b->data[b->len - 1] == '[' ? "" : ",", time, source, name);
     if (role)
         ct_buf_puts(b, "\"userIdentity\":{\"type\":\"AssumedRole\",\"arn\":\"arn:aws:sts::" ACCOUNT
@@ -123,12 +124,11 @@ static void test_principal_resources(void)
         }
     }
     CHECK(ct_resources_find(&r, S3, "ListBuckets", CT_EVENT_API) == NULL);
-    const ct_call_resources *get = ct_resources_find(&r, "dynamodb.amazonaws.com", "GetItem",
-                                                     CT_EVENT_API);
-    CHECK(get && get->more && get->set_count == 0 &&
-          get->named == CT_RESOURCE_SETS_MAX + 1);
-    const ct_call_resources *send = ct_resources_find(&r, "sqs.amazonaws.com", "SendMessage",
-                                                      CT_EVENT_API);
+    const ct_call_resources *get =
+        ct_resources_find(&r, "dynamodb.amazonaws.com", "GetItem", CT_EVENT_API);
+    CHECK(get && get->more && get->set_count == 0 && get->named == CT_RESOURCE_SETS_MAX + 1);
+    const ct_call_resources *send =
+        ct_resources_find(&r, "sqs.amazonaws.com", "SendMessage", CT_EVENT_API);
     CHECK(send && send->more && send->set_count == 0 &&
           send->named == 2 * (CT_RESOURCE_SETS_MAX / 2 + 1));
     ct_resources_release(&r);

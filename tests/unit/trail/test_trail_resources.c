@@ -50,12 +50,13 @@ static void release(sets *s)
 static void expect(const char *source, const char *fields, const char *want)
 {
     char json[8192];
-    snprintf(json, sizeof(json),
-             "{\"eventTime\":\"2026-11-01T10:00:00Z\",\"eventSource\":\"%s\",\"eventName\":\"X\","
-             "\"awsRegion\":\"eu-west-1\",\"recipientAccountId\":\"111122223333\","
-             "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/bob\"}"
-             "%s%s}",
-             source, fields[0] ? "," : "", fields);
+    snprintf(
+        json, sizeof(json),
+        "{\"eventTime\":\"2026-11-01T10:00:00Z\",\"eventSource\":\"%s\",\"eventName\":\"X\","
+        "\"awsRegion\":\"eu-west-1\",\"recipientAccountId\":\"111122223333\","
+        "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/bob\"}"
+        "%s%s}",
+        source, fields[0] ? "," : "", fields);
     sets s = {0};
     ct_error err;
     CHECK_INT(ct_trail_parse(json, strlen(json), NULL, on_record, on_reject, &s, &err), 0);
@@ -137,8 +138,7 @@ static void test_parameters(void)
      * differently: left out. */
     expect("lambda.amazonaws.com",
            "\"requestParameters\":{\"functionName\":\"444455556666:function:resize\"}", "");
-    expect("lambda.amazonaws.com", "\"requestParameters\":{\"functionName\":\"resize:prod\"}",
-           "");
+    expect("lambda.amazonaws.com", "\"requestParameters\":{\"functionName\":\"resize:prod\"}", "");
     expect("dynamodb.amazonaws.com", "\"requestParameters\":{\"tableName\":\"orders\"}",
            "arn:aws:dynamodb:eu-west-1:111122223333:table/orders");
     expect("sqs.amazonaws.com",
