@@ -1010,7 +1010,9 @@ int ct_es_doc_add_resources(ct_buf *out, size_t start, const char *arns)
     /* Elasticsearch refuses a document that is not UTF-8 whole: rather
      * than lose the record, it goes without the field. */
     for (const char *p = arns, *end = arns + strlen(arns); p < end;)
-        if (utf8_decode(p, end, &p) < 0)
+        if ((unsigned char)*p < 0x80)
+            p++;
+        else if (utf8_decode(p, end, &p) < 0)
             return 0;
     if (out->len <= start || out->data[out->len - 1] != '}')
         return CT_EINTERNAL;
