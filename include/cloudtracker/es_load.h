@@ -47,6 +47,9 @@ typedef struct ct_es_load_summary {
      * (docs/elasticsearch-load.md). How many, and one of them. */
     uint64_t indices_old_mapping;
     char old_mapping_index[256];
+    /* The oldest mapping_version among them (0: none): 1 lacks what the
+     * people-behind-roles queries read, 2 the resources calls name. */
+    int old_mapping_version;
     ct_input_problems problems; /* one entry per partial or skipped file */
 } ct_es_load_summary;
 

@@ -22,7 +22,8 @@ typedef enum field_kind {
     K_BOOLEAN,
     K_DATE,
     K_DISABLED, /* "enabled":false: never parsed, accepts any JSON */
-    K_RESERVED  /* our own cloudtrackerMoved: a record's copy is moved aside */
+    K_RESERVED, /* our own cloudtrackerMoved: a record's copy is moved aside */
+    K_DERIVED   /* our own keyword (cloudtrackerResources): a record's copy is moved aside */
 } field_kind;
 
 typedef struct field {
@@ -122,12 +123,19 @@ static const field FIELDS[] = {
     /* 57 */ F("resources", P_ROOT, K_DISABLED, 0),
     /* 58 */ F("tlsDetails", P_ROOT, K_DISABLED, 0),
     /* 59 */ F(CT_ES_MOVED_KEY, P_ROOT, K_RESERVED, 0),
+    /* 60 */ F(CT_ES_RESOURCES_KEY, P_ROOT, K_DERIVED, CT_ES_RESOURCES_INDEXED),
 };
 #define NFIELDS (sizeof(FIELDS) / sizeof(FIELDS[0]))
 
 static bool is_object_kind(int kind)
 {
     return kind == K_ROOT || kind == K_OBJECT || kind == K_OBJECT_D;
+}
+
+/* Fields only the loader writes: a record's member of that name is moved. */
+static bool is_ours(int kind)
+{
+    return kind == K_RESERVED || kind == K_DERIVED;
 }
 
 /* Children by (parent, name): an open-addressing table over FIELDS, made
@@ -190,6 +198,7 @@ static int put_properties(ct_buf *b, unsigned parent)
                 rc = put_properties(b, i);
             break;
         case K_KEYWORD:
+        case K_DERIVED:
             rc = ct_buf_printf(b, "\"type\":\"keyword\",\"ignore_above\":%u", f->ignore_above);
             break;
         case K_TEXT:
@@ -614,7 +623,7 @@ static int resolve_key(unsigned node, const char *s, const char *e, bool escaped
             if (node == P_ROOT && *s == '_')
                 return R_MOVE;
             int i = child_of(node, s, (size_t)(e - s));
-            return i < 0 ? R_VERBATIM : (FIELDS[i].kind == K_RESERVED ? R_MOVE : i);
+            return i < 0 ? R_VERBATIM : (is_ours(FIELDS[i].kind) ? R_MOVE : i);
         }
     }
     char seg[32]; /* longer than any mapped name */
@@ -638,8 +647,8 @@ static int resolve_key(unsigned node, const char *s, const char *e, bool escaped
                     result = R_VERBATIM; /* unmapped under dynamic:false */
                 else if (k < 0)
                     result = FIELDS[at].kind == K_DISABLED ? R_VERBATIM : R_MOVE; /* under a leaf */
-                else if (FIELDS[k].kind == K_RESERVED || FIELDS[k].kind == K_DISABLED)
-                    result = FIELDS[k].kind == K_RESERVED ? R_MOVE : R_VERBATIM;
+                else if (is_ours(FIELDS[k].kind) || FIELDS[k].kind == K_DISABLED)
+                    result = is_ours(FIELDS[k].kind) ? R_MOVE : R_VERBATIM;
                 else
                     at = k;
             }
@@ -991,5 +1000,37 @@ int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_ti
         *q = ' ';
     }
     *moved = w.moved;
+    return 0;
+}
+
+int ct_es_doc_add_resources(ct_buf *out, size_t start, const char *arns)
+{
+    if (!arns || !arns[0])
+        return 0;
+    /* Elasticsearch refuses a document that is not UTF-8 whole: rather
+     * than lose the record, it goes without the field. */
+    for (const char *p = arns, *end = arns + strlen(arns); p < end;)
+        if ((unsigned char)*p < 0x80)
+            p++;
+        else if (utf8_decode(p, end, &p) < 0)
+            return 0;
+    if (out->len <= start || out->data[out->len - 1] != '}')
+        return CT_EINTERNAL;
+    size_t close = out->len - 1, len = out->len;
+    const char *before = out->data + close;
+    while (before > out->data + start && (before[-1] == ' ' || before[-1] == '\t'))
+        before--;
+    if (before == out->data + start)
+        return CT_EINTERNAL;
+    bool empty = before[-1] == '{';
+    out->len = close;
+    if (ct_buf_puts(out,
+                    empty ? "\"" CT_ES_RESOURCES_KEY "\":" : ",\"" CT_ES_RESOURCES_KEY "\":") ||
+        ct_es_json_string(out, arns) || ct_buf_puts(out, "}")) {
+        out->len = len;
+        out->data[close] = '}';
+        out->data[len] = '\0';
+        return CT_ENOMEM;
+    }
     return 0;
 }

@@ -18,12 +18,24 @@
  * (userIdentity.identityProvider and .onBehalfOf, the request's and
  * response's sourceIdentity, the response's subject, issuer,
  * subjectFromWebIdentityToken, provider and assumedRoleUser.assumedRoleId);
- * in an index of version 1 they are in _source only. */
-#define CT_ES_MAPPING_VERSION 2
+ * in an index of version 1 they are in _source only.
+ * 3: the derived keyword CT_ES_RESOURCES_KEY; in an index of version 2 or
+ * less it is in _source only, so its calls name no resources. */
+#define CT_ES_MAPPING_VERSION 3
 
 /* Root member holding the values moved aside by ct_es_doc_prepare; it is
  * mapped "enabled":false, so Elasticsearch keeps it in _source unparsed. */
 #define CT_ES_MOVED_KEY "cloudtrackerMoved"
+
+/* Root member holding what the loader derives from a record: the resources
+ * it names (ct_trail_resource_set's text), a keyword the queries aggregate
+ * on. A record's own member of that name is moved aside like one named
+ * CT_ES_MOVED_KEY, so the field only ever holds the loader's value. */
+#define CT_ES_RESOURCES_KEY "cloudtrackerResources"
+/* Longer values are kept in _source but not indexed (ignore_above, in
+ * characters: at most 3 UTF-8 bytes per UTF-16 unit, under Lucene's 32,766
+ * byte term limit): their calls then name nothing. */
+#define CT_ES_RESOURCES_INDEXED 8191
 
 /* Appends the body of PUT _index_template/<name> (legacy false: composable
  * template, ES >= 7.8 and OpenSearch, with "priority":priority) or of
@@ -82,8 +94,10 @@ bool ct_es_mappings_are_ours(const char *json, size_t len);
  *   root and the mapped objects) a key that it rejects outright (empty, a
  *   part that is empty or only whitespace, as in "a..b" or ".a") is moved
  *   aside whatever its value.
- * - A root member whose key is or starts with "cloudtrackerMoved." is moved
- *   aside too (under its own key), so the output never has that key twice.
+ * - A root member whose key is or starts with "cloudtrackerMoved." or
+ *   "cloudtrackerResources." is moved aside too (under its own key), so the
+ *   output never has the first twice, and the second only as
+ *   ct_es_doc_add_resources writes it.
  * - So is a root member whose key starts with '_': Elasticsearch refuses its
  *   metadata fields (_id, _source, _routing, ...) inside documents, and the
  *   list varies by version.
@@ -106,5 +120,13 @@ bool ct_es_mappings_are_ours(const char *json, size_t len);
  * Returns 0, CT_EINPUT or CT_ENOMEM. */
 int ct_es_doc_prepare(ct_buf *out, const char *rec, size_t len, int64_t event_time, bool add_time,
                       unsigned *moved);
+
+/* Adds "cloudtrackerResources":<arns as a JSON string> as the last member
+ * of the document that ct_es_doc_prepare just appended to `out` (from
+ * offset `start`; nothing may follow it). Adds nothing when `arns` is NULL,
+ * empty or not well-formed UTF-8 (the record then names nothing, the safe
+ * side). Returns 0, CT_ENOMEM (out->len is then what it was) or
+ * CT_EINTERNAL when out[start..] does not end a JSON object. */
+int ct_es_doc_add_resources(ct_buf *out, size_t start, const char *arns);
 
 #endif

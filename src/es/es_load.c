@@ -10,6 +10,7 @@
 
 #include "cloudtracker/date.h"
 #include "cloudtracker/outfile.h"
+#include "cloudtracker/trail.h"
 #include "cloudtracker/util.h"
 #include "es/es_doc.h"
 #include "es/es_http.h"
@@ -109,6 +110,7 @@ typedef struct loader {
     uint64_t inflight;
     ct_file_reader *reader;
     lfile *reading; /* the file whose records are being read */
+    ct_buf resources; /* the resources the record at hand names */
     char id_hex[2 * CT_SHA256_LEN + 1];
 } loader;
 
@@ -662,6 +664,8 @@ static int get_index(loader *L, const char *name, long *status, cJSON **j, const
             return nomem(L);
         if (L->sum->indices_old_mapping++ == 0)
             snprintf(L->sum->old_mapping_index, sizeof(L->sum->old_mapping_index), "%s", name);
+        if (L->sum->old_mapping_version == 0 || version < L->sum->old_mapping_version)
+            L->sum->old_mapping_version = version;
     }
     *settings = cJSON_GetObjectItemCaseSensitive(idx, "settings");
     return 0;
@@ -1341,11 +1345,17 @@ static int on_record(void *ud, const ct_trail_record *rec)
         id = L->id_hex;
     }
     unsigned moved = 0;
+    /* Every record, failed calls too: the queries choose what counts. */
+    if ((rc = ct_trail_resource_set(rec, &L->resources, L->err)) != 0)
+        return set_fatal(L, L->err);
     if (append_action(L, b, "create", index, id))
         return set_fatal(L, L->err);
+    size_t doc = b->body.len;
     rc = ct_es_doc_prepare(&b->body, rec->raw, rec->raw_len, rec->event_time, rec->time_elsewhere,
                            &moved);
-    if (rc == CT_EINPUT) /* the scanner validated it: cannot happen */
+    if (rc == 0)
+        rc = ct_es_doc_add_resources(&b->body, doc, L->resources.data);
+    if (rc == CT_EINPUT || rc == CT_EINTERNAL) /* the scanner validated it: cannot happen */
         rc = ct_error_set(L->err, CT_EINTERNAL, "%s: a record the scanner accepted is not JSON",
                           L->reading->path);
     else if (rc || ct_buf_puts(&b->body, "\n"))
@@ -1569,6 +1579,7 @@ static void loader_release(loader *L)
     ct_file_reader_free(L->reader);
     ct_es_client_free(L->client);
     free(L->pattern);
+    ct_buf_release(&L->resources);
 }
 
 /* The loader writes CloudTrail's own field names as keywords (the schema

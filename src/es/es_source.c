@@ -6,6 +6,7 @@
 #include "cloudtracker/es.h"
 
 #include "cloudtracker/util.h"
+#include "es/es_doc.h"
 #include "es/es_http.h"
 
 #include <math.h>
@@ -49,6 +50,7 @@ enum field {
     F_EVENT_ID,   /* eventID */
     F_SHARED_ID,  /* sharedEventID */
     F_REGION,     /* awsRegion */
+    F_RESOURCES,  /* cloudtrackerResources: derived by our loader (es_doc.h) */
     /* Who is behind a role session (the sessions question): */
     F_USER_NAME,        /* userIdentity.userName */
     F_PROVIDER,         /* userIdentity.identityProvider */
@@ -86,6 +88,7 @@ static const char *const CLOUDTRAIL_NAMES[F_COUNT] = {
     "eventID",
     "sharedEventID",
     "awsRegion",
+    CT_ES_RESOURCES_KEY,
     "userIdentity.userName",
     "userIdentity.identityProvider",
     "userIdentity.sessionContext.sourceIdentity",
@@ -138,6 +141,7 @@ static const char *const ECS_NAMES[F_COUNT] = {
     "event.id",
     "aws.cloudtrail.shared_event_id",
     "cloud.region",
+    NULL, /* F_RESOURCES: Elastic's pipeline derives no such field */
     "user.name",
     NULL,
     NULL,
@@ -535,6 +539,9 @@ typedef struct pager {
     const char *query;
     const char *sources;
     const char *sub;
+    /* Buckets one of its composite buckets may bring, those of `sub`
+     * included (0 counts as 1): the page size is shared out by these. */
+    int weight;
     bucket_fn fn;
     void *ud;
     /* Asked in the same search as the pager before it, whose query it
@@ -566,15 +573,17 @@ typedef struct pager {
  * when every one is done. */
 static int build_body(es_source *s, pager *ps, size_t n, bool *asked)
 {
-    int active = 0;
-    for (size_t i = 0; i < n; i++)
+    int active = 0, weights = 0;
+    for (size_t i = 0; i < n; i++) {
         active += !ps[i].done;
+        weights += ps[i].done ? 0 : ps[i].weight > 0 ? ps[i].weight : 1;
+    }
     bool once = ps[0].once && !ps[0].once_taken;
     *asked = active > 0 || once;
     if (!*asked)
         return 0;
     int room = s->page_size - (once ? ps[0].once_buckets : 0);
-    int size = active && room / active > 0 ? room / active : 1;
+    int size = weights && room / weights > 0 ? room / weights : 1;
     ct_buf *b = &ps[0].body;
     ct_buf_reset(b);
     if (ct_buf_printf(b, "{\"size\":0,%s\"query\":%s,\"aggs\":{",
@@ -901,6 +910,92 @@ static int principal_calls(ct_source *src, const char *principal_arn, const ct_w
     char *queries[1] = {q.data};
     rc = collect_calls(s, queries, 1, out, err);
     ct_buf_release(&q);
+    return rc;
+}
+
+/* ---- the resources calls named ---- */
+
+/* Sets asked per call kind: one more than an answer lists tells "more"
+ * apart. shard_size is the same, which keeps the answer exact: a kind with
+ * at most CT_RESOURCE_SETS_MAX sets has at most that many on each shard,
+ * all returned with their counts; one with more has SETS_ASKED on some
+ * shard or more than that across them. */
+#define SETS_ASKED (CT_RESOURCE_SETS_MAX + 1)
+
+/* A call kind's bucket: its sets (a terms sub-aggregation). */
+static int on_resources_bucket(void *ud, cJSON *key, cJSON *bucket, ct_error *err)
+{
+    ct_resources *out = ud;
+    const char *src = key_string(key, "src"), *name = key_string(key, "name");
+    /* eventType: a missing bucket (null) is an API call, as in the store. */
+    ct_event_kind kind = ct_event_kind_of(key_string(key, "type"));
+    cJSON *sets = cJSON_GetObjectItemCaseSensitive(bucket, "sets");
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(sets, "buckets");
+    cJSON *other = cJSON_GetObjectItemCaseSensitive(sets, "sum_other_doc_count");
+    if (!src || !name || !cJSON_IsArray(list) || !cJSON_IsNumber(other))
+        return ct_error_set(err, CT_EPARTIAL,
+                            "elasticsearch: a resources bucket lacks its key or its sets");
+    cJSON *set;
+    cJSON_ArrayForEach(set, list)
+    {
+        const char *arns = key_string(set, "key");
+        cJSON *docs = cJSON_GetObjectItemCaseSensitive(set, "doc_count");
+        if (!arns || !cJSON_IsNumber(docs))
+            return ct_error_set(err, CT_EPARTIAL,
+                                "elasticsearch: a resource set's bucket lacks its key or count");
+        /* "" is no set our loader writes: those calls name nothing. */
+        if (arns[0] && docs->valuedouble >= 1 &&
+            ct_resources_add(out, src, name, kind, arns, (uint64_t)docs->valuedouble))
+            return ct_error_set(err, CT_ENOMEM, "out of memory");
+    }
+    /* The calls of the sets not listed count as named, under the set that
+     * says "more" (as the store keeps them). */
+    if (other->valuedouble >= 1 &&
+        ct_resources_add(out, src, name, kind, CT_RESOURCES_MORE, (uint64_t)other->valuedouble))
+        return ct_error_set(err, CT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* One composite aggregation over the principal's successful calls that
+ * name resources, per call kind, with the first SETS_ASKED sets of each:
+ * one search for up to PAGE_SIZE / (1 + SETS_ASKED) call kinds. Records
+ * without the derived field (loaded by another loader or an older
+ * cloudtracker, or with a set longer than the mapping indexes) name
+ * nothing; with the ECS schema none has it, and nothing is asked. */
+static int principal_resources(ct_source *src, const char *principal_arn, const ct_window *window,
+                               ct_resources *out, ct_error *err)
+{
+    es_source *s = (es_source *)src;
+    int rc = ensure_ready(s, err);
+    ct_buf q = CT_BUF_INIT, sources = CT_BUF_INIT, sub = CT_BUF_INIT;
+    if (rc == 0 && s->fields[F_RESOURCES]) {
+        if (ct_buf_puts(&q, "{\"bool\":{\"filter\":[") || put_principal(s, &q, principal_arn) ||
+            ct_buf_puts(&q, ",") || put_window(s, &q, window) || ct_buf_puts(&q, ",") ||
+            put_exists(s, &q, F_RESOURCES) || ct_buf_puts(&q, "],\"must_not\":[") ||
+            put_exists(s, &q, F_ERROR) || ct_buf_puts(&q, "]}}") || ct_buf_puts(&sources, "[") ||
+            put_call_sources(s, &sources) || ct_buf_puts(&sources, "]") ||
+            ct_buf_puts(&sub, "{\"sets\":{\"terms\":{\"field\":") ||
+            ct_es_json_string(&sub, s->fields[F_RESOURCES]) ||
+            ct_buf_printf(&sub, ",\"size\":%d,\"shard_size\":%d}}}", SETS_ASKED, SETS_ASKED)) {
+            rc = ct_error_set(err, CT_ENOMEM, "out of memory");
+        } else {
+            pager p = {.query = q.data,
+                       .sources = sources.data,
+                       .sub = sub.data,
+                       .weight = 1 + SETS_ASKED,
+                       .fn = on_resources_bucket,
+                       .ud = out};
+            rc = run_pagers(s, &p, 1, err);
+            pagers_release(&p, 1);
+        }
+    }
+    if (rc == 0)
+        ct_resources_finish(out);
+    else
+        ct_resources_release(out);
+    ct_buf_release(&q);
+    ct_buf_release(&sources);
+    ct_buf_release(&sub);
     return rc;
 }
 
@@ -1882,6 +1977,7 @@ int ct_es_source(ct_source **out, const ct_es_config *cfg, ct_error *err)
     s->base.sessions = sessions;
     s->base.session_calls = session_calls;
     s->base.account_coverage = account_coverage;
+    s->base.principal_resources = principal_resources;
     s->base.input_problems = input_problems;
     s->base.free = source_free;
     int rc = ct_es_client_new(&s->client, cfg, err);

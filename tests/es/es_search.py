@@ -864,6 +864,13 @@ def _validate_agg(spec):
                         % (size, spec.name))
         if p.get("min_doc_count", 1) == 0:
             raise unsupported("min_doc_count 0 in the [terms] aggregation")
+        # One shard is modelled, so every term is counted exactly: the
+        # shard size only needs to be valid.
+        shard_size = p.get("shard_size", size)
+        if not isinstance(shard_size, int) or shard_size <= 0:
+            raise error(400, "illegal_argument_exception",
+                        "[shardSize] must be greater than 0. Found [%s] in [%s]"
+                        % (shard_size, spec.name))
     elif spec.type == "composite":
         sources = p.get("sources")
         if not isinstance(sources, list) or not sources:

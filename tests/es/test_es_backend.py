@@ -1625,6 +1625,213 @@ class BulkQuestionTests(EveryFlavor, Base):
 
 
 
+# The resources calls named (principal_resources): the fixture of
+# tests/data/resources/README.md (April 2024), the Stratus Red Team logs
+# (AssumeRole with a resources array, ssm GetParameters) and the bulk
+# fixture's AssumeRole calls.
+RESOURCES = os.path.join(ROOT, "tests", "data", "resources")
+STRATUS = os.path.join(ROOT, "tests", "data", "stratus-red-team")
+RES_ALICE, RES_APP = arn(ACCT_A, "user/res-alice"), arn(ACCT_A, "role/res-app")
+RES_LONG = arn(ACCT_A, "user/res-long")
+APRIL = ("2024-04-01", "2024-04-30")
+RESOURCE_QUESTIONS = [
+    APRIL + ("principal-resources", RES_ALICE),
+    ("2024-04-11", "2024-04-11", "principal-resources", RES_ALICE),
+    APRIL + ("principal-resources", RES_APP),
+    APRIL + ("principal-resources", arn(ACCT_A, "user/nobody")),
+    ("2024-02-01", "2024-02-29", "principal-resources", arn(ACCT_A, "user/alice")),
+    ("2024-02-01", "2024-02-29", "principal-resources", arn(ACCT_A, "user/bob")),
+    ("2024-02-01", "2024-02-29", "principal-resources", arn(ACCT_A, "role/ops")),
+    ("2024-07-01", "2024-08-31", "principal-resources",
+     arn("933175858973", "user/christophe")),
+    ("2024-07-01", "2024-08-31", "principal-resources",
+     arn("457448411975", "user/christophe")),
+]
+# A set longer than the mapping indexes (CT_ES_RESOURCES_INDEXED): kept in
+# _source, not indexed, so Elasticsearch counts its call as naming nothing
+# where the store lists it.
+LONG_QUESTION = APRIL + ("principal-resources", RES_LONG)
+LONG_ES_ANSWER = ("resources\ts3.amazonaws.com\tGetObject\tAwsApiCall\t1\tsets\n"
+                  "set\t1\tarn:aws:s3:::res-data\tarn:aws:s3:::res-data/short\n")
+
+
+class ResourceTests(Base):
+    """principal_resources answered from what `ingest --to elasticsearch`
+    wrote exactly as the store answers it, in every flavor, in one search;
+    from records no loader of ours derived the field for, as naming
+    nothing; nothing but an error when the cluster fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.store_tmp = tempfile.mkdtemp(prefix="ct-es-res-")
+        cls.store_answers = None
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.store_tmp, True)
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(PROBE, os.X_OK):
+            self.skipTest("no %s next to the cloudtracker binary" % PROBE)
+        cls = type(self)
+        if cls.store_answers is None:
+            config = build_store(self, cls.store_tmp, [RESOURCES, STRATUS, BULK])
+            answers = {}
+            for q in RESOURCE_QUESTIONS + [LONG_QUESTION]:
+                rc, out, err = probe(config, *q)
+                self.assertEqual((rc, err), (0, ""), q)
+                answers[q] = out
+            self.check_store_answers(answers)
+            cls.store_answers = answers
+
+    def check_store_answers(self, a):
+        """What the fixture is there for shows in the store's answers."""
+        alice = a[RESOURCE_QUESTIONS[0]]
+        for text in (
+                # Two days, one set; a failed call and an empty errorCode
+                # left out; the window's first second in, its edges out.
+                "resources\ts3.amazonaws.com\tGetBucketAcl\tAwsApiCall\t4\tsets\n"
+                "set\t1\tarn:aws:s3:::edge-first\nset\t2\tarn:aws:s3:::logs-a\n"
+                "set\t1\tarn:aws:s3:::logs-b\n",
+                "resources\ts3.amazonaws.com\tGetBucketAcl\tAwsConsoleAction\t1\tsets\n",
+                "set\t1\tarn:aws:lambda:eu-west-1:111111111111:function:fn-b\n",
+                "set\t1\tarn:aws:sqs:eu-west-1:111111111111:q-a\n",
+                "resources\tsqs.amazonaws.com\tReceiveMessage\tAwsApiCall\t70\tmore\n",
+                "resources\tdynamodb.amazonaws.com\tDescribeTable\tAwsApiCall\t64\tsets\n",
+                "resources\tec2.amazonaws.com\tCreateTags\tAwsApiCall\t1\tmore\n",
+                "set\t1\tarn:aws:ec2:eu-west-1:111111111111:instance/i-1\t"
+                "arn:aws:ec2:eu-west-1:111111111111:volume/vol-1\n",
+                "set\t1\tarn:aws:ec2:eu-west-1:111111111111:instance/i-caf\u00e9\"q\\\\1\n",
+                "set\t1\tarn:aws:iam::111111111111:role/res-app\n"):
+            self.assertIn(text, alice)
+        for absent in ("secret", "empty-error", "edge-before", "edge-after", "ListBuckets"):
+            self.assertNotIn(absent, alice)
+        self.assertEqual(alice.count("\nset\t1\tarn:aws:dynamodb:"), 64)
+        self.assertNotIn("edge-first", a[RESOURCE_QUESTIONS[1]])
+        self.assertIn("set\t2\tarn:aws:s3:::res-data\tarn:aws:s3:::res-data/in/a.csv\n",
+                      a[RESOURCE_QUESTIONS[2]])
+        self.assertEqual(a[RESOURCE_QUESTIONS[3]], "")
+        self.assertIn("set\t3\tarn:aws:iam::111111111111:role/ops\n", a[RESOURCE_QUESTIONS[4]])
+        self.assertIn("ssm.amazonaws.com\tGetParameters\tAwsApiCall\t5\tsets\n",
+                      a[RESOURCE_QUESTIONS[7]])
+        long_answer = a[LONG_QUESTION]
+        self.assertIn("GetObject\tAwsApiCall\t2\tsets\n", long_answer)
+        self.assertGreater(len(long_answer), 8191)
+
+    def load(self, srv, paths, extra=""):
+        """`ingest --to elasticsearch` of paths; the probe's config for srv."""
+        config = write_probe_config(self.tmp, "es.yaml", paths, os.path.join(self.tmp, "no.db"),
+                                    "  url: %s\n%s" % (srv, extra))
+        rc, out, err = run_ct(["ingest", "--to", "elasticsearch", "--config", config,
+                               "--rejects", os.path.join(self.tmp, "rejects.ndjson")])
+        self.assertEqual(rc, 0, err)
+        self.assertIn(" 0 rejected", err)
+        return config, err
+
+    def check_answers(self, srv, config, searches=1):
+        for q in RESOURCE_QUESTIONS + [LONG_QUESTION]:
+            with self.subTest(question=q):
+                srv.clear_log()
+                rc, out, err = probe(config, *q)
+                self.assertEqual((rc, err), (0, ""))
+                want = LONG_ES_ANSWER if q == LONG_QUESTION else self.store_answers[q]
+                self.assertEqual(out, want)
+                if searches is not None:
+                    log = srv.settled_requests()
+                    found = [r for r in log if r["path"].endswith("/_search")]
+                    self.assertEqual(len(found), searches, log)
+                    self.assertEqual(len(log), 2 + searches, log)  # GET /, the mappings
+
+    def run_loaded(self, flavor):
+        with running_server(flavor=flavor) as srv:
+            config, _ = self.load(srv, [RESOURCES, STRATUS, BULK])
+            self.check_answers(srv, config)
+
+    def test_es6_loaded_by_cloudtracker(self):
+        self.run_loaded("es6")
+
+    def test_es7_loaded_by_cloudtracker(self):
+        self.run_loaded("es7")
+
+    def test_es8_loaded_by_cloudtracker(self):
+        self.run_loaded("es8")
+
+    def test_os2_loaded_by_cloudtracker(self):
+        self.run_loaded("os2")
+
+    def test_small_max_buckets_pages(self):
+        # Each call kind brings up to 65 set buckets: with search.max_buckets
+        # at 100 the pages shrink to one call kind each, and the answers stay
+        # the same.
+        with running_server(flavor="es8", max_buckets=100) as srv:
+            config, _ = self.load(srv, [RESOURCES, STRATUS, BULK])
+            self.check_answers(srv, config, searches=None)
+            srv.clear_log()
+            self.assertEqual(probe(config, *RESOURCE_QUESTIONS[0]),
+                             (0, self.store_answers[RESOURCE_QUESTIONS[0]], ""))
+            statuses = [r["status"] for r in srv.settled_requests()
+                        if r["path"].endswith("/_search")]
+            # Two refusals (pages of 151 and 15 call kinds), then a page per
+            # call kind, and the empty page after the last full one.
+            kinds = self.store_answers[RESOURCE_QUESTIONS[0]].count("resources\t")
+            self.assertEqual(statuses, [400, 400] + [200] * (kinds + 1))
+
+    def test_failures_leave_nothing(self):
+        # A failed or partial page, first or later: an error, and no
+        # answer (the probe prints what a backend leaves behind). The pages
+        # hold one call kind each after two refused searches (see above).
+        with running_server(flavor="es8", max_buckets=100) as srv:
+            config, _ = self.load(srv, [RESOURCES])
+            for kind, skip in (("partial_shards", 2), ("partial_shards", 6),
+                               ("timed_out", 7), ("500", 8)):
+                with self.subTest(kind=kind, skip=skip):
+                    srv.control("DELETE", "/__faults")
+                    srv.fault(kind, path="_search", skip=skip)
+                    rc, out, err = probe(config, *RESOURCE_QUESTIONS[0])
+                    self.assertEqual((rc, out), (1, ""), err)
+                    self.assertIn(srv, err)
+
+    def test_other_loaders_name_nothing(self):
+        # Records indexed by another loader have no cloudtrackerResources:
+        # every call names nothing, from every schema (ECS asks nothing).
+        for flavor, mapping, schema in (("es8", "template", "cloudtrail"),
+                                        ("os2", "dynamic", "cloudtrail"),
+                                        ("es8", "dynamic", "ecs")):
+            with self.subTest(flavor=flavor, mapping=mapping, schema=schema), \
+                    running_server(flavor=flavor, mapping=mapping) as srv:
+                recs = []
+                for path in sorted(glob.glob(os.path.join(RESOURCES, "AWSLogs", "**", "*.json"),
+                                             recursive=True)):
+                    with open(path, encoding="utf-8") as f:
+                        recs.extend(json.load(f)["Records"])
+                Client(srv).load(recs, schema, flavor)
+                index = ECS_INDEX if schema == "ecs" else "cloudtrail-*"
+                config = write_probe_config(self.tmp, "es.yaml", [],
+                                            os.path.join(self.tmp, "no.db"),
+                                            "  url: %s\n  index: '%s'\n" % (srv, index))
+                srv.clear_log()
+                self.assertEqual(probe(config, *RESOURCE_QUESTIONS[0]), (0, "", ""))
+                searches = [r for r in srv.settled_requests() if r["path"].endswith("/_search")]
+                self.assertEqual(len(searches), 0 if schema == "ecs" else 1)
+
+    def test_index_of_an_older_mapping_names_nothing(self):
+        # An index an older cloudtracker made (mapping_version 2) keeps its
+        # mapping: the loader still loads into it and warns, and the derived
+        # field stays in _source only, so its calls name nothing.
+        with running_server(flavor="es8") as srv:
+            old = dict(people_mappings(), _meta={"cloudtracker": {"mapping_version": 2}})
+            for month in ("2024.03", "2024.04", "2024.05"):
+                srv.control("PUT", "/cloudtrail-" + month, {"mappings": old})
+            config, err = self.load(srv, [RESOURCES])
+            self.assertIn("older mapping_version", err)
+            hit = Client(srv).call("POST", "/cloudtrail-2024.04/_search", json.dumps(
+                {"query": {"term": {"eventName": "SendMessage"}}}))["hits"]["hits"][0]
+            self.assertEqual(hit["_source"]["cloudtrackerResources"],
+                             "arn:aws:sqs:eu-west-1:111111111111:q-a")
+            self.assertEqual(probe(config, *RESOURCE_QUESTIONS[0]), (0, "", ""))
+
+
 def request_kinds(srv):
     """The requests a server answered: "/", or the endpoint after the index."""
     return [r["path"] if r["path"] == "/" else r["path"].split("/")[2]

@@ -196,7 +196,7 @@ class DemoTests(LoaderTest):
     def test_people_fields_are_aggregatable_keywords(self):
         """The fields that name who is behind a role session, and the keys
         that join a session to the event that opened it, are keywords in
-        every flavor's template and index (mapping_version 2), and the
+        every flavor's template and index (mapping_version 2 on), and the
         records keep them: a terms aggregation on each finds its value."""
         saml = record(1, eventSource="sts.amazonaws.com", eventName="AssumeRoleWithSAML",
                       eventID="ev-saml", sharedEventID="sh-1",
@@ -268,7 +268,7 @@ class DemoTests(LoaderTest):
                 if flavor == "es6":
                     idx_map = idx_map["_doc"]
                 for mapping in (tpl_map, idx_map):
-                    self.assertEqual(mapping["_meta"]["cloudtracker"]["mapping_version"], 2)
+                    self.assertEqual(mapping["_meta"]["cloudtracker"]["mapping_version"], 3)
                     for path in want:
                         props = mapping
                         for part in path.split("."):
@@ -281,6 +281,54 @@ class DemoTests(LoaderTest):
                     self.assertEqual(status, 200, res)
                     keys = sorted(b["key"] for b in res["aggregations"]["v"]["buckets"])
                     self.assertEqual(keys, values, path)
+
+    def test_resources_field(self):
+        """Every document gets the resources its record names
+        (ct_trail_resource_set) in cloudtrackerResources, a keyword of every
+        flavor's template and index (mapping_version 3), failed calls too;
+        none when it names nothing; a record's own member of that name is
+        moved to cloudtrackerMoved, so the field holds only the loader's."""
+        role = "arn:aws:iam::111111111111:role/ops"
+        recs = [
+            record(1, eventName="GetBucketAcl", requestParameters={"bucketName": "logs"}),
+            record(2, eventName="GetBucketAcl", requestParameters={"bucketName": "secret"},
+                   errorCode="AccessDenied"),
+            record(3, eventSource="sts.amazonaws.com", eventName="AssumeRole",
+                   requestParameters={"roleArn": role, "roleSessionName": "a"},
+                   resources=[{"ARN": role}, {"ARN": "arn:aws:iam::111111111111:role/b"}]),
+            record(4),
+            record(5, eventName="GetBucketAcl", requestParameters={"bucketName": "real"},
+                   cloudtrackerResources="arn:aws:s3:::forged"),
+        ]
+        want = {"ev-000001": "arn:aws:s3:::logs", "ev-000002": "arn:aws:s3:::secret",
+                "ev-000003": "arn:aws:iam::111111111111:role/b\n" + role,
+                "ev-000004": None, "ev-000005": "arn:aws:s3:::real"}
+        logs = os.path.join(self.tmp, "resources")
+        write_record_file(os.path.join(logs, "resources.json.gz"), recs)
+        for flavor in ("es6", "es7", "es8", "os2"):
+            with self.subTest(flavor=flavor), running_server(flavor=flavor) as url:
+                rc, err, _ = self.load(self.config(url), [logs])
+                self.assertEqual(rc, EXIT_OK, err)
+                self.assertEqual(self.summary(err), (5, 5, 0, 0))
+                self.assertIn("1 record had values the mapping cannot index", err)
+                _, idx = http(url + "/cloudtrail-2018.06/_mapping")
+                idx_map = idx["cloudtrail-2018.06"]["mappings"]
+                if flavor == "es6":
+                    idx_map = idx_map["_doc"]
+                self.assertEqual(idx_map["_meta"]["cloudtracker"]["mapping_version"], 3)
+                self.assertEqual(idx_map["properties"]["cloudtrackerResources"],
+                                 {"type": "keyword", "ignore_above": 8191})
+                http(url + "/cloudtrail-*/_refresh", "POST")
+                _, res = http(url + "/cloudtrail-*/_search", "POST", {
+                    "size": 10, "aggs": {"v": {"terms": {"field": "cloudtrackerResources"}}}})
+                got = {h["_id"]: h["_source"].get("cloudtrackerResources")
+                       for h in res["hits"]["hits"]}
+                self.assertEqual(got, want)
+                forged = [h["_source"] for h in res["hits"]["hits"] if h["_id"] == "ev-000005"]
+                self.assertEqual(forged[0]["cloudtrackerMoved"],
+                                 {"cloudtrackerResources": "arn:aws:s3:::forged"})
+                keys = sorted(b["key"] for b in res["aggregations"]["v"]["buckets"])
+                self.assertEqual(keys, sorted(v for v in want.values() if v))
 
     def test_query_index_that_misses_the_loaded_indices_is_pointed_out(self):
         with running_server(flavor="es8") as url:

@@ -516,6 +516,38 @@ class CommonTests:
         self.assertEqual([b["key"] for b in body["aggregations"]["n"]["buckets"]],
                          ["D", "C", "B", "A"])
 
+    def test_terms_under_composite(self):
+        # What cloudtracker's resources question sends: a terms aggregation
+        # (size and shard_size) in each composite bucket, over a keyword
+        # whose values past ignore_above are not indexed (neither counted
+        # nor found by exists).
+        index = self.idx()
+        docs = []
+        for src, names in (("s1.amazonaws.com", "AAB"), ("s2.amazonaws.com", "CDEE")):
+            docs += [dict(e, eventSource=src, eventName=n)
+                     for e, n in zip(events(len(names)), names)]
+        docs += events(1, eventSource="s1.amazonaws.com", eventName="L" * 300)
+        for i, d in enumerate(docs):
+            d["eventID"] = "tc-%d" % i
+        self.load(index, docs)
+        sets = {"terms": {"field": "eventName.keyword", "size": 2, "shard_size": 2}}
+        body = self.search(index, {"size": 0, "query": {"bool": {"filter": [
+            {"exists": {"field": "eventName.keyword"}}]}}, "aggs": {"c": {"composite": {
+                "sources": [{"src": {"terms": {"field": "eventSource.keyword"}}}]},
+                "aggs": {"n": sets}}}})
+        s1, s2 = body["aggregations"]["c"]["buckets"]
+        self.assertEqual(s1["doc_count"], 3)
+        self.assertEqual([(b["key"], b["doc_count"]) for b in s1["n"]["buckets"]],
+                         [("A", 2), ("B", 1)])
+        self.assertEqual(s1["n"]["sum_other_doc_count"], 0)
+        self.assertEqual(s2["doc_count"], 4)
+        self.assertEqual(len(s2["n"]["buckets"]), 2)
+        self.assertEqual(sum(b["doc_count"] for b in s2["n"]["buckets"]) +
+                         s2["n"]["sum_other_doc_count"], 4)
+        body = self.search(index, {"size": 0, "aggs": {"n": dict(sets, terms=dict(
+            sets["terms"], shard_size=0))}}, expect=400)
+        self.assertIn("[shardSize] must be greater than 0. Found [0] in [n]", json.dumps(body))
+
     # -- date_histogram, global, filter (cloudtracker's coverage question) ----
 
     def _interval_key(self):

@@ -10,6 +10,7 @@
  *     sessions
  *     session-calls KEY...
  *     account-coverage ACCOUNT_ID
+ *     principal-resources ARN
  *
  * The store is opened read-only (as with --skip-setup). Lines:
  *   call <owner> <eventSource> <eventName> <eventType> <ok> <errors> <first> <last>
@@ -23,6 +24,8 @@
  *   region <awsRegion>              (each once, sorted; empty for events without one)
  *   data <eventSource> <eventName> <readOnly: true, false or -> <count> <first> <last>
  *   files <read whole> <read in part> <skipped>     (or "files unknown")
+ *   resources <eventSource> <eventName> <eventType> <calls that named resources> sets|more
+ *   set <calls> <ARN> <ARN>...      (each set of the call kind above, in order)
  * where <owner> is "-" for a one-principal question, the principal for
  * account-calls and the session's key for a session's calls; an "opened"
  * line follows its session's line when the opening is known;
@@ -149,6 +152,33 @@ static void print_coverage(const ct_account_coverage *c)
         puts("files\tunknown");
 }
 
+/* A call kind's line, then its sets, each ARN of a set in a column. */
+static void print_resources(const ct_resources *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const ct_call_resources *c = &list->items[i];
+        fputs("resources\t", stdout);
+        print_field(c->event_source);
+        putchar('\t');
+        print_field(c->event_name);
+        printf("\t%s\t%" PRIu64 "\t%s\n", ct_event_kind_name(c->kind), c->named,
+               c->more ? "more" : "sets");
+        for (size_t j = 0; j < c->set_count; j++) {
+            printf("set\t%" PRIu64, c->sets[j].calls);
+            char *arns = ct_strdup(c->sets[j].arns);
+            for (char *arn = arns, *next; arn; arn = next) {
+                next = strchr(arn, '\n');
+                if (next)
+                    *next++ = '\0';
+                putchar('\t');
+                print_field(arn);
+            }
+            free(arns);
+            putchar('\n');
+        }
+    }
+}
+
 static int open_source(const ct_config *cfg, ct_source **out, ct_error *err)
 {
     if (cfg->has_elasticsearch)
@@ -204,6 +234,12 @@ static int ask(ct_source *src, const ct_window *w, int argc, char **argv, ct_err
         print_leftover(rc, c.day_count + c.region_count + c.data.count +
                                (c.events || c.files_known || c.days || c.regions || c.data.items));
         ct_account_coverage_release(&c);
+    } else if (strcmp(q, "principal-resources") == 0 && argc == 2) {
+        ct_resources list = {0};
+        if ((rc = src->principal_resources(src, argv[1], w, &list, err)) == 0)
+            print_resources(&list);
+        print_leftover(rc, list.count);
+        ct_resources_release(&list);
     } else {
         rc = ct_error_set(err, CT_EUSAGE, "unknown question or wrong number of arguments");
     }

@@ -102,10 +102,12 @@ static bool esc_time_ok(const char *s)
 }
 
 /* Whether the members of `obj` are accepted under `props` (a "properties"
- * object of the mapping). `root` enables the cloudtrackerMoved rule. */
+ * object of the mapping). `root` enables the rules of our own members:
+ * cloudtrackerMoved once, an object; cloudtrackerResources at most once, a
+ * string (only ct_es_doc_add_resources writes it). */
 static bool esc_members_ok(const cJSON *obj, const cJSON *props, bool root)
 {
-    int ours = 0;
+    int ours = 0, derived = 0;
     for (const cJSON *c = obj->child; c; c = c->next) {
         const char *key = c->string;
         if (root && strcmp(key, "cloudtrackerMoved") == 0) {
@@ -113,7 +115,13 @@ static bool esc_members_ok(const cJSON *obj, const cJSON *props, bool root)
                 return false;
             continue;
         }
-        if (root && (strncmp(key, "cloudtrackerMoved.", 18) == 0 || key[0] == '_'))
+        if (root && strcmp(key, "cloudtrackerResources") == 0) {
+            if (!cJSON_IsString(c) || ++derived > 1)
+                return false;
+            continue;
+        }
+        if (root && (strncmp(key, "cloudtrackerMoved.", 18) == 0 ||
+                     strncmp(key, "cloudtrackerResources.", 22) == 0 || key[0] == '_'))
             return false;
         const cJSON *pp = props;
         const char *seg = key;

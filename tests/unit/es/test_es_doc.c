@@ -1,12 +1,15 @@
 /* Unit tests for the CloudTrail index template and ct_es_doc_prepare: the
  * template's fields and types, every move-aside rule on small records, the
  * round trip of moved values, malformed input, and the 310 real records of
- * tests/data/stratus-red-team (nothing moved, bytes kept). */
+ * tests/data/stratus-red-team (nothing moved, bytes kept); and for
+ * ct_es_doc_add_resources, the derived field, on small documents and on
+ * those real records. */
 #include "es_doc_check.h"
 #include "es/es_doc.h"
 #include "test.h"
 
 #include "cloudtracker/error.h"
+#include "cloudtracker/trail.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -53,6 +56,8 @@ static char *prep_t(const char *in, size_t len, int64_t t, unsigned *moved, int 
     cJSON *doc = cJSON_Parse(out);
     CHECK(doc != NULL);
     CHECK(esc_conforms(doc, g_mappings));
+    /* Only ct_es_doc_add_resources writes the derived field. */
+    CHECK(cJSON_GetObjectItemCaseSensitive(doc, CT_ES_RESOURCES_KEY) == NULL);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, CT_ES_MOVED_KEY);
     CHECK_INT(m ? cJSON_GetArraySize(m) : 0, *moved);
     cJSON_Delete(doc);
@@ -234,9 +239,16 @@ static void check_mappings(const cJSON *m)
         snprintf(path, sizeof(path), "%s/enabled", off[i]);
         CHECK(cJSON_IsFalse(get(p, path)));
     }
+    /* The resources a record names: a keyword the queries aggregate on,
+     * values too long for a term left unindexed. */
+    CHECK_STR(get_str(p, CT_ES_RESOURCES_KEY "/type"), "keyword");
+    CHECK_INT(cJSON_GetNumberValue(get(p, CT_ES_RESOURCES_KEY "/ignore_above")), 8191);
+    CHECK_INT(CT_ES_RESOURCES_INDEXED, 8191);
+    CHECK_INT(cJSON_GetArraySize(get(p, CT_ES_RESOURCES_KEY)), 2);
     /* 14 keyword + userAgent + eventTime + errorMessage + 2 booleans +
-     * userIdentity + requestParameters + responseElements + 5 disabled. */
-    CHECK_INT(cJSON_GetArraySize(p), 27);
+     * userIdentity + requestParameters + responseElements + 5 disabled +
+     * cloudtrackerResources. */
+    CHECK_INT(cJSON_GetArraySize(p), 28);
 }
 
 static void test_template(void)
@@ -578,6 +590,102 @@ static void test_existing_moved_member(void)
     free(out);
 }
 
+/* A record's own cloudtrackerResources, in any spelling, is moved aside
+ * like cloudtrackerMoved: the field holds only what the loader derived.
+ * Below the root it is an ordinary unmapped name. */
+static void test_existing_resources_member(void)
+{
+    expect("{\"cloudtrackerResources\":\"arn:aws:s3:::forged\",\"eventName\":\"X\"}",
+           "{\"eventName\":\"X\",\"cloudtrackerMoved\":{\"cloudtrackerResources\":"
+           "\"arn:aws:s3:::forged\"}}",
+           1);
+    expect("{\"eventName\":\"X\",\"cloudtrackerResources\":{\"a\":[1]}}",
+           "{\"eventName\":\"X\",\"cloudtrackerMoved\":{\"cloudtrackerResources\":{\"a\":[1]}}}",
+           1);
+    unsigned moved;
+    char *out = prep("{\"cloudtrackerResources.x\":\"a\",\"cloud\\u0074rackerResources\":\"b\","
+                     "\"userIdentity\":{\"cloudtrackerResources\":\"c\"}}",
+                     &moved);
+    CHECK_STR(out, "{\"userIdentity\":{\"cloudtrackerResources\":\"c\"},\"cloudtrackerMoved\":{"
+                   "\"cloudtrackerResources.x\":\"a\",\"cloud\\u0074rackerResources\":\"b\"}}");
+    CHECK_INT(moved, 2);
+    free(out);
+}
+
+/* Prepares `in`, adds `arns` and checks the result: one line, JSON, the
+ * mapping's, the field holding exactly `arns` (absent when `want_field` is
+ * false). Returns the malloc'd document. */
+static char *with_resources(const char *in, const char *arns, bool want_field)
+{
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_puts(&b, "{\"create\":{}}\n");
+    size_t start = b.len;
+    unsigned moved;
+    CHECK_INT(ct_es_doc_prepare(&b, in, strlen(in), 1527854400, false, &moved), 0);
+    CHECK_INT(ct_es_doc_add_resources(&b, start, arns), 0);
+    CHECK(memcmp(b.data, "{\"create\":{}}\n", start) == 0);
+    char *out = ct_strndup(b.data + start, b.len - start);
+    ct_buf_release(&b);
+    CHECK(strchr(out, '\n') == NULL && strchr(out, '\r') == NULL);
+    cJSON *doc = cJSON_Parse(out);
+    CHECK(doc != NULL && esc_conforms(doc, g_mappings));
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, CT_ES_RESOURCES_KEY);
+    if (want_field)
+        CHECK(cJSON_IsString(v) && strcmp(v->valuestring, arns) == 0);
+    else
+        CHECK(v == NULL);
+    cJSON_Delete(doc);
+    return out;
+}
+
+static void test_add_resources(void)
+{
+    static const struct {
+        const char *in, *arns, *want;
+    } cases[] = {
+        {"{\"eventName\":\"X\"}", "arn:aws:s3:::a",
+         "{\"eventName\":\"X\",\"cloudtrackerResources\":\"arn:aws:s3:::a\"}"},
+        /* ARNs are joined by '\n'; quotes, backslashes, non-ASCII escaped
+         * or kept as JSON wants them. */
+        {"{\"a\":{}}", "arn:aws:s3:::a\narn:aws:s3:::b\"\\\xc3\xa9",
+         "{\"a\":{},\"cloudtrackerResources\":\"arn:aws:s3:::a\\u000aarn:aws:s3:::"
+         "b\\\"\\\\\xc3\xa9\"}"},
+        {"{}", "arn:x", "{\"cloudtrackerResources\":\"arn:x\"}"},
+        {" {\t}\n", "arn:x", "{\t\"cloudtrackerResources\":\"arn:x\"}"},
+        {"{\"a\":1 }", "*", "{\"a\":1 ,\"cloudtrackerResources\":\"*\"}"},
+        /* After the values moved aside, and after a record's own copy. */
+        {"{\"readOnly\":{},\"b\":[]}", "arn:x",
+         "{\"b\":[],\"cloudtrackerMoved\":{\"readOnly\":{}},\"cloudtrackerResources\":\"arn:x\"}"},
+        {"{\"cloudtrackerResources\":\"forged\"}", "arn:x",
+         "{\"cloudtrackerMoved\":{\"cloudtrackerResources\":\"forged\"},"
+         "\"cloudtrackerResources\":\"arn:x\"}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = with_resources(cases[i].in, cases[i].arns, true);
+        CHECK_STR(out, cases[i].want);
+        free(out);
+    }
+    /* Nothing named, or not UTF-8 (Elasticsearch would refuse the whole
+     * document): no field, the document as prepared. */
+    const char *none[] = {NULL, "", "arn:\xff", "arn:\xc3", "arn:\xed\xa0\x80"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        char *out = with_resources("{\"a\":1}", none[i], false);
+        CHECK_STR(out, "{\"a\":1}");
+        free(out);
+    }
+    /* Not after a prepared document: refused, nothing written. */
+    ct_buf b = CT_BUF_INIT;
+    CHECK_INT(ct_es_doc_add_resources(&b, 0, "arn:x"), CT_EINTERNAL);
+    ct_buf_puts(&b, "{\"a\":1}\n");
+    CHECK_INT(ct_es_doc_add_resources(&b, 0, "arn:x"), CT_EINTERNAL);
+    CHECK_INT(ct_es_doc_add_resources(&b, b.len, "arn:x"), CT_EINTERNAL);
+    ct_buf_reset(&b);
+    ct_buf_puts(&b, "x }");
+    CHECK_INT(ct_es_doc_add_resources(&b, 1, "arn:x"), CT_EINTERNAL);
+    CHECK_STR(b.data, "x }");
+    ct_buf_release(&b);
+}
+
 static void test_escaped_and_dotted_keys(void)
 {
     expect("{\"event\\u004eame\":{\"a\":1},\"x\":1}",
@@ -878,6 +986,72 @@ static void test_stratus_fixtures(void)
         free(files[i]);
 }
 
+/* The real records as the loader turns them into documents: each one's
+ * resource set (ct_trail_resource_set) in the derived field, or no field. */
+typedef struct resource_count {
+    unsigned records, named;
+    bool seen_role, seen_parameters;
+} resource_count;
+
+static int on_stratus_record(void *ud, const ct_trail_record *rec)
+{
+    resource_count *c = ud;
+    ct_buf set = CT_BUF_INIT;
+    ct_error err;
+    CHECK_INT(ct_trail_resource_set(rec, &set, &err), 0);
+    char *arns = ct_strndup(set.data ? set.data : "", set.len);
+    ct_buf b = CT_BUF_INIT;
+    unsigned moved;
+    CHECK_INT(ct_es_doc_prepare(&b, rec->raw, rec->raw_len, rec->event_time, false, &moved), 0);
+    CHECK_INT(ct_es_doc_add_resources(&b, 0, arns), 0);
+    cJSON *doc = cJSON_ParseWithLength(b.data, b.len);
+    CHECK(doc != NULL && esc_conforms(doc, g_mappings));
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, CT_ES_RESOURCES_KEY);
+    if (arns[0]) {
+        CHECK(cJSON_IsString(v) && strcmp(v->valuestring, arns) == 0);
+        c->named++;
+        c->seen_role |= strstr(arns, ":role/stratus-red-team") != NULL;
+        c->seen_parameters |= strstr(arns, ":parameter/credentials/") != NULL;
+    } else {
+        CHECK(v == NULL);
+    }
+    c->records++;
+    cJSON_Delete(doc);
+    ct_buf_release(&b);
+    ct_buf_release(&set);
+    free(arns);
+    return 0;
+}
+
+static void test_stratus_resources(void)
+{
+    DIR *d = opendir(CT_SHARED_FIXTURES);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    resource_count c = {0, 0, false, false};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", CT_SHARED_FIXTURES, e->d_name);
+        size_t len;
+        char *text = test_slurp(path, &len);
+        CHECK(text != NULL);
+        ct_error err;
+        if (text)
+            CHECK_INT(ct_trail_parse(text, len, NULL, on_stratus_record, NULL, &c, &err), 0);
+        free(text);
+    }
+    closedir(d);
+    CHECK_INT(c.records, 310);
+    /* AssumeRole's role, ssm GetParameters' parameters, and more. */
+    CHECK(c.named >= 10);
+    CHECK(c.seen_role && c.seen_parameters);
+}
+
 int main(void)
 {
     g_mappings = mappings_json(false);
@@ -890,6 +1064,8 @@ int main(void)
     RUN(test_event_time);
     RUN(test_added_event_time);
     RUN(test_existing_moved_member);
+    RUN(test_existing_resources_member);
+    RUN(test_add_resources);
     RUN(test_escaped_and_dotted_keys);
     RUN(test_metadata_names);
     RUN(test_commas_and_whitespace);
@@ -897,6 +1073,7 @@ int main(void)
     RUN(test_malformed);
     RUN(test_mutations);
     RUN(test_stratus_fixtures);
+    RUN(test_stratus_resources);
     cJSON_Delete(g_mappings);
     TEST_MAIN_END();
 }

@@ -1,9 +1,11 @@
 /* Unit tests for what the Elasticsearch transport decides before sending
  * anything: which hosts count as this machine (for the warning about
- * credentials over plain http://), the response size limit's setting, and
- * secrets refused because a control byte would break the HTTP header. */
+ * credentials over plain http://), the response size limit's setting,
+ * secrets refused because a control byte would break the HTTP header; and
+ * the JSON string literals requests are written with. */
 #include "cloudtracker/config.h"
 #include "cloudtracker/es.h"
+#include "es/es_http.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -179,8 +181,33 @@ static void test_control_bytes_in_secrets(void)
     ct_config_free(cfg);
 }
 
+/* JSON string literals: plain runs kept, quotes, backslashes and control
+ * bytes escaped, UTF-8 and DEL as they are. */
+static void test_json_string(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"", "\"\""},
+        {"arn:aws:s3:::a", "\"arn:aws:s3:::a\""},
+        {"a\nb", "\"a\\u000ab\""},
+        {"\"", "\"\\\"\""},
+        {"x\\\"y\\", "\"x\\\\\\\"y\\\\\""},
+        {"\x01\x1f \x7f\xc3\xa9", "\"\\u0001\\u001f \x7f\xc3\xa9\""},
+        {"tab\there\r", "\"tab\\u0009here\\u000d\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ct_buf b = CT_BUF_INIT;
+        ct_buf_puts(&b, "[");
+        CHECK_INT(ct_es_json_string(&b, cases[i].in), 0);
+        CHECK_STR(b.data + 1, cases[i].want);
+        ct_buf_release(&b);
+    }
+}
+
 int main(void)
 {
+    RUN(test_json_string);
     RUN(test_loopback);
     RUN(test_cleartext);
     RUN(test_max_response_bytes);
