@@ -204,13 +204,19 @@ static int run_es_load(const cli_options *o, const ct_config *cfg, const char *c
     }
     if (s.indices_old_mapping) {
         char text[800]; /* cli_warn escapes it */
+        /* What each version lacks: 1 who is behind sessions, 1 and 2 the
+         * resources calls named. */
         snprintf(text, sizeof(text),
-                 "%" PRIu64 " %s loaded into (%s%s) %s made by an older cloudtracker (an "
-                 "older mapping_version): records there cannot answer --list people or "
-                 "--person; docs/elasticsearch-load.md says how to reload them",
+                 "%" PRIu64 " %s loaded into (%s%s) %s made by an older cloudtracker "
+                 "(mapping_version %d): records there %s; docs/elasticsearch-load.md says how "
+                 "to reload them",
                  s.indices_old_mapping, s.indices_old_mapping == 1 ? "index" : "indices",
                  s.old_mapping_index, s.indices_old_mapping > 1 ? ", ..." : "",
-                 s.indices_old_mapping == 1 ? "was" : "were");
+                 s.indices_old_mapping == 1 ? "was" : "were", s.old_mapping_version,
+                 s.old_mapping_version <= 1
+                     ? "cannot answer --list people or --person, and name no resources for "
+                       "--resources"
+                     : "name no resources for --resources");
         cli_warn(text);
     }
     if (s.files_unrecorded) {

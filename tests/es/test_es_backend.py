@@ -1824,7 +1824,8 @@ class ResourceTests(Base):
             for month in ("2024.03", "2024.04", "2024.05"):
                 srv.control("PUT", "/cloudtrail-" + month, {"mappings": old})
             config, err = self.load(srv, [RESOURCES])
-            self.assertIn("older mapping_version", err)
+            self.assertIn("(mapping_version 2): records there name no resources for "
+                          "--resources", err)
             hit = Client(srv).call("POST", "/cloudtrail-2024.04/_search", json.dumps(
                 {"query": {"term": {"eventName": "SendMessage"}}}))["hits"]["hits"][0]
             self.assertEqual(hit["_source"]["cloudtrackerResources"],

@@ -880,8 +880,9 @@ class RefusalTests(LoaderTest):
             rc, err, _ = self.load(self.config(url), [DEMO_LOGS])
             self.assertEqual(rc, 0, err)
             self.assertIn("1 index loaded into (cloudtrail-2018.03) was made by an older "
-                          "cloudtracker (an older mapping_version): records there cannot answer "
-                          "--list people or --person", err)
+                          "cloudtracker (mapping_version 1): records there cannot answer "
+                          "--list people or --person, and name no resources for --resources",
+                          err)
             self.assertEqual(count(url), DEMO_RECORDS)
             # The other indices were made now, of the current version, and a
             # run that loads nothing touches no index: nothing to say.
