@@ -3,6 +3,7 @@
  * data/cloudtrail/resource-params.tsv, and the scanner's soft fields that
  * feed them (never a reason to reject a record). */
 #include "cloudtracker/error.h"
+#include "cloudtracker/source.h"
 #include "cloudtracker/trail.h"
 #include "cloudtracker/util.h"
 #include "test.h"
@@ -102,7 +103,9 @@ static void test_resources_array(void)
     /* Not an array: absent, and the record is kept. */
     expect("ec2.amazonaws.com", "\"resources\":{\"ARN\":\"arn:aws:ec2:x\"}", "");
     expect("ec2.amazonaws.com", "\"resources\":null", "");
-    /* More than CT_TRAIL_RESOURCES_MAX: too many to list. */
+    /* More than CT_TRAIL_RESOURCES_MAX: too many to list, the mark both
+     * backends keep and the source's answer reads. */
+    CHECK_STR(CT_TRAIL_RESOURCES_MORE, CT_RESOURCES_MORE);
     char many[4096] = "\"resources\":[";
     for (int i = 0; i <= CT_TRAIL_RESOURCES_MAX; i++) {
         char one[96];
