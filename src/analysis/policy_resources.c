@@ -12,7 +12,7 @@
 /* What the calls of one catalog action named so far. */
 typedef struct named {
     bool used;     /* a successful call needed the action */
-    bool anywhere; /* some successful call named nothing usable: "*" */
+    bool anywhere; /* "*": a call named nothing usable, or it may be needed elsewhere */
     const char **arns;
     size_t count, cap;
 } named;
@@ -109,8 +109,19 @@ static int take_call(build *b, const ct_call *c, const ct_resources *resources)
     if (c->count == 0 || c->kind == CT_EVENT_SIGNIN || c->kind == CT_EVENT_SERVICE)
         return 0;
     ct_event_actions mapped;
-    if (ct_event_map(c->event_source, c->event_name, &mapped) != 0 || mapped.request_dependent)
+    if (ct_event_map(c->event_source, c->event_name, &mapped) != 0)
         return 0;
+    /* A call whose action depends on its request may have needed any of
+     * its candidates, on resources the record does not tie to one: each
+     * keeps "*" (whatever its other calls named). */
+    if (mapped.request_dependent) {
+        for (size_t k = 0; k < mapped.count; k++) {
+            size_t index;
+            if (ct_catalog_find(b->catalog, mapped.actions[k], &index))
+                b->by_action[index].anywhere = true;
+        }
+        return 0;
+    }
     const ct_call_resources *r =
         ct_resources_find(resources, c->event_source, c->event_name, c->kind);
     /* Named nothing, too much, or not every call named something. */
@@ -154,9 +165,26 @@ static const char *collapse(build *b, const char **arns, size_t n)
     return w;
 }
 
+/* An action also checked inside calls of another (iam:PassRole inside
+ * lambda:CreateFunction, kms:Decrypt inside an S3 read of an encrypted
+ * object) is needed on resources those calls do not name as its own: when
+ * a host was used, it keeps "*". */
+static void widen_hosted(build *b)
+{
+    for (size_t h = 0; h < b->out->count; h++) {
+        if (!b->by_action[h].used)
+            continue;
+        size_t n = 0;
+        const size_t *hosted = ct_catalog_hosted(b->catalog, h, &n);
+        for (size_t k = 0; k < n; k++)
+            b->by_action[hosted[k]].anywhere = true;
+    }
+}
+
 static int finish(build *b)
 {
     ct_resource_scopes *out = b->out;
+    widen_hosted(b);
     for (size_t i = 0; i < out->count; i++) {
         named *n = &b->by_action[i];
         if (!n->used)

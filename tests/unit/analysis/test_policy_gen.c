@@ -471,6 +471,20 @@ static void test_resources(void)
     ct_calls_add(&calls, s3, "PutObjectAcl", CT_EVENT_API, 1, 0, 17000, 17000);
     ct_resources_add(&named, s3, "PutObjectAcl", CT_EVENT_API,
                      "arn:aws:s3:::logs/k\narn:aws:s3:us-east-1:111111111111:accesspoint/ap", 1);
+    /* Checked inside another call used (s3:CreateBucket also needs
+     * s3:PutBucketVersioning on the new bucket): "*", whatever its own
+     * calls named. */
+    ct_calls_add(&calls, s3, "PutBucketVersioning", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "PutBucketVersioning", CT_EVENT_API, "arn:aws:s3:::a", 1);
+    ct_calls_add(&calls, s3, "CreateBucket", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, s3, "CreateBucket", CT_EVENT_API, "arn:aws:s3:::new", 1);
+    /* A call whose action depends on its request (a transaction may have
+     * put items in any table): dynamodb:PutItem keeps "*". */
+    const char *ddb = "dynamodb.amazonaws.com";
+    ct_calls_add(&calls, ddb, "PutItem", CT_EVENT_API, 1, 0, 17000, 17000);
+    ct_resources_add(&named, ddb, "PutItem", CT_EVENT_API,
+                     "arn:aws:dynamodb:us-east-1:111111111111:table/t1", 1);
+    ct_calls_add(&calls, ddb, "TransactWriteItems", CT_EVENT_API, 1, 0, 17000, 17000);
     /* An action that takes no resource list, and too many sets. */
     ct_calls_add(&calls, s3, "ListBuckets", CT_EVENT_API, 1, 0, 17000, 17000);
     ct_resources_add(&named, s3, "ListBuckets", CT_EVENT_API, "arn:aws:s3:::a", 1);
@@ -488,8 +502,15 @@ static void test_resources(void)
     ct_policy_options opts = {true, false, 0, &scopes};
     ct_generated_policy g;
     CHECK_INT(ct_policy_generate(catalog, &d, &opts, &g, &err), 0);
-    CHECK_INT((int)g.scoped, 4);
-    CHECK_INT((int)g.unscoped, 5);
+    CHECK_INT((int)g.scoped, 5); /* and CreateBucket */
+    CHECK_INT((int)g.unscoped, 7);
+    const ct_policy_statement *created = statement_of(&g, "s3:CreateBucket");
+    CHECK(created && created->resource_count == 1 &&
+          strcmp(created->resources[0], "arn:aws:s3:::new") == 0);
+    const ct_policy_statement *versioning = statement_of(&g, "s3:PutBucketVersioning");
+    CHECK(versioning && !versioning->resources);
+    const ct_policy_statement *put_item = statement_of(&g, "dynamodb:PutItem");
+    CHECK(put_item && !put_item->resources);
     const ct_policy_statement *acl = statement_of(&g, "s3:GetBucketAcl");
     CHECK(acl && acl == statement_of(&g, "s3:GetBucketPolicy"));
     if (acl) {
