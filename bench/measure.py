@@ -182,7 +182,8 @@ def cmd_report(a):
                          ("q-people", "--list people"), ("q-person", "--person %s" % info.get("person")),
                          ("q-review", "review --format json"),
                          ("q-policy-user", "--user user000 --format policy"),
-                         ("q-policy-role", "--role admin --format policy")):
+                         ("q-policy-role", "--role admin --format policy"),
+                         ("q-policy-resources", "--user user000 --format policy --resources")):
         q = med(label)
         if q is None and label in ("q-people", "q-person") and not pm.get("person_example"):
             continue  # an archive without people behind roles

@@ -169,6 +169,8 @@ if [ -z "$SKIP" ] && [ "$STATUS" = 0 ]; then
     # The least-privilege policy of the same diffs: no more than the diff costs.
     q q-policy-user --user user000 --format policy
     q q-policy-role --role admin --format policy
+    # Limited to the resources the calls named: one more question.
+    q q-policy-resources --user user000 --format policy --resources
     # The access review of the whole account: one pass, every identity.
     for _ in $(seq "$RUNS"); do
         M --label q-review --stdout "$RUN/q-review.json" --stderr "$RUN/q-review.err" -- \
