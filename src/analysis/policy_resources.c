@@ -17,12 +17,22 @@ typedef struct named {
     size_t count, cap;
 } named;
 
+/* The distinct resource formats of one service (interned by the catalog:
+ * one pointer per format). */
+typedef struct service_formats {
+    char service[64];
+    const char **formats;
+    size_t count, cap;
+} service_formats;
+
 typedef struct build {
     const ct_catalog *catalog;
     ct_resource_scopes *out;
     named *by_action;
     ct_strmap *seen; /* "index\tarn" already in a list */
     ct_buf key;
+    service_formats *services; /* those met so far */
+    size_t service_count, service_cap;
 } build;
 
 static int add_arn(build *b, size_t index, const char *arn, size_t len)
@@ -45,12 +55,96 @@ static int add_arn(build *b, size_t index, const char *arn, size_t len)
     return 0;
 }
 
-static bool matches(const char *const *patterns, size_t n, const char *arn)
+/* How specific a format is: its characters outside ${...}. */
+static size_t literal_length(const char *format)
 {
-    for (size_t i = 0; i < n; i++)
-        if (ct_arn_matches_pattern(patterns[i], arn))
-            return true;
-    return false;
+    size_t n = 0;
+    for (const char *c = format; *c; c++) {
+        const char *close = c[0] == '$' && c[1] == '{' ? strchr(c, '}') : NULL;
+        if (close)
+            c = close;
+        else
+            n++;
+    }
+    return n;
+}
+
+/* The formats of every action of catalog action `index`'s service. */
+static const service_formats *formats_of_service(build *b, size_t index)
+{
+    const char *name = ct_catalog_name(b->catalog, index);
+    const char *colon = strchr(name, ':');
+    size_t len = colon ? (size_t)(colon - name) : strlen(name);
+    for (size_t i = 0; i < b->service_count; i++)
+        if (strlen(b->services[i].service) == len && strncmp(b->services[i].service, name, len) == 0)
+            return &b->services[i];
+    if (len >= sizeof(b->services[0].service))
+        return NULL;
+    service_formats *items =
+        ct_array_grow(b->services, &b->service_cap, b->service_count, sizeof(*items), 4);
+    if (!items)
+        return NULL;
+    b->services = items;
+    service_formats *sf = &items[b->service_count++];
+    memset(sf, 0, sizeof(*sf));
+    memcpy(sf->service, name, len);
+    size_t begin, end;
+    ct_catalog_service_range(b->catalog, name, len, &begin, &end);
+    for (size_t i = begin; i < end; i++) {
+        size_t n = 0;
+        const char *const *formats = ct_catalog_resource_patterns(b->catalog, i, &n);
+        for (size_t k = 0; k < n; k++) {
+            bool known = false;
+            for (size_t j = 0; j < sf->count && !known; j++)
+                known = sf->formats[j] == formats[k];
+            if (known)
+                continue;
+            const char **grown =
+                ct_array_grow(sf->formats, &sf->cap, sf->count, sizeof(*grown), 16);
+            if (!grown) {
+                b->service_count--;
+                free(sf->formats);
+                return NULL;
+            }
+            sf->formats = grown;
+            sf->formats[sf->count++] = formats[k];
+        }
+    }
+    return sf;
+}
+
+/* Whether `arn` names a resource of one of the action's own types: it
+ * matches one of the action's formats, and no more specific format of
+ * another of the service's resource types. A format's trailing variable
+ * takes any path, so DynamoDB's table format also matches a stream's ARN
+ * (table/T/stream/S), whose own format says more: the ARN is the
+ * stream's, and limiting a table action to it would deny the call.
+ * *failed is set when the service's formats cannot be gathered. */
+static bool own_resource(build *b, size_t index, const char *const *own, size_t n_own,
+                         const char *arn, bool *failed)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < n_own; i++)
+        if (ct_arn_matches_pattern(own[i], arn)) {
+            size_t l = literal_length(own[i]);
+            best = l > best ? l : best;
+        }
+    if (best == 0)
+        return false;
+    const service_formats *sf = formats_of_service(b, index);
+    if (!sf) {
+        *failed = true;
+        return false;
+    }
+    for (size_t i = 0; i < sf->count; i++) {
+        bool mine = false;
+        for (size_t k = 0; k < n_own && !mine; k++)
+            mine = own[k] == sf->formats[i];
+        if (!mine && literal_length(sf->formats[i]) > best &&
+            ct_arn_matches_pattern(sf->formats[i], arn))
+            return false;
+    }
+    return true;
 }
 
 /* Whether a set names an S3 access point (":accesspoint/" in an ARN of
@@ -89,11 +183,14 @@ static int take_sets(build *b, size_t index, const ct_call_resources *r)
             if (len < sizeof(arn)) {
                 memcpy(arn, p, len);
                 arn[len] = '\0';
-                if (matches(patterns, np, arn)) {
+                bool failed = false;
+                if (own_resource(b, index, patterns, np, arn, &failed)) {
                     any = true;
                     if (add_arn(b, index, arn, len) != 0)
                         return CT_ENOMEM;
                 }
+                if (failed)
+                    return CT_ENOMEM;
             }
             p += len + (end != NULL);
         }
@@ -220,7 +317,11 @@ int ct_resource_scopes_build(ct_resource_scopes *out, const ct_catalog *catalog,
                             "(ct_catalog_load_builtin_resources)");
     out->count = ct_catalog_count(catalog);
     out->by_action = calloc(out->count + 1, sizeof(*out->by_action));
-    build b = {catalog, out, calloc(out->count + 1, sizeof(named)), ct_strmap_new(), CT_BUF_INIT};
+    build b = {.catalog = catalog,
+               .out = out,
+               .by_action = calloc(out->count + 1, sizeof(named)),
+               .seen = ct_strmap_new(),
+               .key = CT_BUF_INIT};
     int rc = out->by_action && b.by_action && b.seen ? 0 : CT_ENOMEM;
     for (size_t i = 0; rc == 0 && i < calls->count; i++)
         rc = take_call(&b, &calls->items[i], resources);
@@ -228,6 +329,9 @@ int ct_resource_scopes_build(ct_resource_scopes *out, const ct_catalog *catalog,
         rc = finish(&b);
     for (size_t i = 0; b.by_action && i < out->count; i++)
         free(b.by_action[i].arns);
+    for (size_t i = 0; i < b.service_count; i++)
+        free(b.services[i].formats);
+    free(b.services);
     free(b.by_action);
     ct_strmap_free(b.seen);
     ct_buf_release(&b.key);
