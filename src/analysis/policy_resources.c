@@ -76,7 +76,8 @@ static const service_formats *formats_of_service(build *b, size_t index)
     const char *colon = strchr(name, ':');
     size_t len = colon ? (size_t)(colon - name) : strlen(name);
     for (size_t i = 0; i < b->service_count; i++)
-        if (strlen(b->services[i].service) == len && strncmp(b->services[i].service, name, len) == 0)
+        if (strlen(b->services[i].service) == len &&
+            strncmp(b->services[i].service, name, len) == 0)
             return &b->services[i];
     if (len >= sizeof(b->services[0].service))
         return NULL;
