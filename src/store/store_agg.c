@@ -373,9 +373,9 @@ int ct_file_agg_cap_resources(ct_file_agg *agg)
         }
         i = j;
     }
+    /* A MORE row may now sort before its group's place: ct_file_agg_seal
+     * sorts them again. */
     t->count = out;
-    /* A MORE row may now sort before its group's place: sort again. */
-    ct_agg_rows_sort(t);
     return 0;
 }
 

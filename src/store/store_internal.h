@@ -223,7 +223,8 @@ void ct_file_agg_seal(ct_file_agg *agg);
 /* Keeps at most CT_RESOURCE_SETS_MAX resource sets per principal, action
  * and day: a group with more becomes one row of the set CT_RESOURCES_MORE,
  * which is all a question can answer of it (ct_resources_finish). Before
- * ct_file_agg_seal. Returns 0 or CT_ENOMEM. */
+ * ct_file_agg_seal, which puts the rows back in order. Returns 0 or
+ * CT_ENOMEM. */
 int ct_file_agg_cap_resources(ct_file_agg *agg);
 /* Frees everything; the aggregate is then empty and reusable. */
 void ct_file_agg_release(ct_file_agg *agg);
